@@ -1,0 +1,143 @@
+"""Load the ontology and the curated TriG files into one pyoxigraph store.
+
+Layout of the store (every graph is a named graph; the store's own default graph
+stays empty):
+
+* one named graph per evidence unit (``kge:...``): the triples one quote supports;
+* :data:`GRAPH_ASSERTED`: the union of every evidence graph, what the curators assert;
+* :data:`GRAPH_PROVENANCE`: what is said *about* each evidence graph (quote, line,
+  who claims it, when);
+* :data:`GRAPH_ONTOLOGY`: the OWL ontology and the domain rules;
+* :data:`GRAPH_INFERRED`: what reasoning derives, never mixed into the asserted graph.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from karabakh_kg.ontology import vocab
+
+ASSERTED = ox.NamedNode(str(vocab.GRAPH_ASSERTED))
+INFERRED = ox.NamedNode(str(vocab.GRAPH_INFERRED))
+ONTOLOGY = ox.NamedNode(str(vocab.GRAPH_ONTOLOGY))
+PROVENANCE = ox.NamedNode(str(vocab.GRAPH_PROVENANCE))
+WIKIDATA = ox.NamedNode(str(vocab.GRAPH_WIKIDATA))
+
+SYSTEM_GRAPHS = (ASSERTED, INFERRED, ONTOLOGY, PROVENANCE, WIKIDATA)
+
+
+class DataError(ValueError):
+    """A curated or ontology file that cannot be read, with the file and line."""
+
+
+def curated_files(data_dir: Path | None = None) -> list[Path]:
+    """The curated TriG/Turtle files, in a stable order."""
+    folder = data_dir or vocab.curated_data_dir()
+    return sorted([*folder.glob("*.trig"), *folder.glob("*.ttl")])
+
+
+def input_files(data_dir: Path | None = None) -> list[Path]:
+    """Every file whose content determines the reasoned graph."""
+    files = [vocab.ontology_file()]
+    if vocab.rules_file().exists():
+        files.append(vocab.rules_file())
+    return files + curated_files(data_dir)
+
+
+def content_hash(files: Iterable[Path]) -> str:
+    """A SHA-256 over the names and bytes of ``files``: the data version."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def parse_file(path: Path) -> list[ox.Quad]:
+    """Parse one RDF file, raising :class:`DataError` that names the file and line."""
+    try:
+        return list(ox.parse(path=path))
+    except SyntaxError as error:
+        raise DataError(f"{path}: {error}") from None
+    except ValueError as error:
+        raise DataError(f"{path}: {error}") from None
+
+
+@dataclass
+class KnowledgeGraph:
+    """The store with the asserted, provenance, ontology and inferred graphs."""
+
+    store: ox.Store
+    version: str
+    files: list[Path] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, data_dir: Path | None = None, *, reason: bool = True) -> KnowledgeGraph:
+        """Load the ontology and the curated data; derive the inferred graph if ``reason``."""
+        files = input_files(data_dir)
+        store = ox.Store()
+        kg = cls(store=store, version=content_hash(files), files=files)
+        kg._load_ontology(files[0])
+        if vocab.rules_file().exists():
+            store.extend(_into(parse_file(vocab.rules_file()), ONTOLOGY))
+        for path in curated_files(data_dir):
+            kg._load_curated(path)
+        if reason:
+            from karabakh_kg.graph import reasoning
+
+            reasoning.materialize(kg)
+        return kg
+
+    def _load_ontology(self, path: Path) -> None:
+        self.store.extend(_into(parse_file(path), ONTOLOGY))
+
+    def _load_curated(self, path: Path) -> None:
+        quads = parse_file(path)
+        for quad in quads:
+            if isinstance(quad.graph_name, ox.DefaultGraph):
+                self.store.add(ox.Quad(quad.subject, quad.predicate, quad.object, PROVENANCE))
+            else:
+                self.store.add(quad)
+                self.store.add(ox.Quad(quad.subject, quad.predicate, quad.object, ASSERTED))
+
+    def default_graphs(self, *, include_inferred: bool = True) -> list[ox.NamedNode]:
+        """The graphs that make up the SPARQL default graph."""
+        graphs = [ASSERTED, PROVENANCE, ONTOLOGY]
+        if include_inferred:
+            graphs.append(INFERRED)
+        return graphs
+
+    def named_graphs(self, *, include_inferred: bool = True) -> list[ox.NamedNode | ox.BlankNode]:
+        """Every named graph a ``GRAPH`` clause may see."""
+        return [g for g in self.store.named_graphs() if include_inferred or g != INFERRED]
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        include_inferred: bool = True,
+        default_graph: Sequence[ox.NamedNode] | None = None,
+        named_graphs: Sequence[ox.NamedNode | ox.BlankNode] | None = None,
+    ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+        """Evaluate a SPARQL query over the default and named graphs of this dataset."""
+        return self.store.query(
+            sparql,
+            prefixes=dict(vocab.PREFIXES),
+            default_graph=list(default_graph)
+            if default_graph is not None
+            else self.default_graphs(include_inferred=include_inferred),
+            named_graphs=list(named_graphs)
+            if named_graphs is not None
+            else self.named_graphs(include_inferred=include_inferred),
+        )
+
+
+def _into(quads: Iterable[ox.Quad], graph: ox.NamedNode) -> list[ox.Quad]:
+    return [ox.Quad(q.subject, q.predicate, q.object, graph) for q in quads]

@@ -1,0 +1,1 @@
+"""The HTTP application and the command line of karabakh-kg."""

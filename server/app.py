@@ -1,0 +1,15 @@
+"""The ASGI application: ``create_app()`` builds it around one loaded knowledge graph."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from karabakh_kg.graph.dataset import KnowledgeGraph
+
+
+def create_app(kg: KnowledgeGraph | None = None) -> FastAPI:
+    """Build the application; loads and reasons the curated graph when ``kg`` is not given."""
+    graph = kg or KnowledgeGraph.load()
+    app = FastAPI(title="karabakh-kg", version="0.1.0")
+    app.state.kg = graph
+    return app

@@ -1,0 +1,97 @@
+"""Shared fixtures: the loaded knowledge graph, a real HTTP server, a real browser."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import uvicorn
+
+from karabakh_kg.graph.dataset import KnowledgeGraph
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def kg() -> KnowledgeGraph:
+    """The curated graph, reasoned, loaded once per test session (treat as read-only)."""
+    return KnowledgeGraph.load()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """A uvicorn server running the application in a background thread."""
+
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+
+def start_server(app: object) -> LiveServer:
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.started:
+            try:
+                httpx.get(url + "/health", timeout=2)
+                break
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.05)
+    else:
+        raise RuntimeError("the test server did not start")
+    return LiveServer(url=url, server=server, thread=thread)
+
+
+def stop_server(live: LiveServer) -> None:
+    live.server.should_exit = True
+    live.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(kg: KnowledgeGraph) -> Iterator[LiveServer]:
+    """The application with the curated graph, served over real HTTP on a free port."""
+    from karabakh_kg.server.app import create_app
+
+    live = start_server(create_app(kg))
+    yield live
+    stop_server(live)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Debian Chromium driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield instance
+        instance.close()
