@@ -127,12 +127,15 @@ class KnowledgeGraph:
         named_graphs: Sequence[ox.NamedNode | ox.BlankNode] | None = None,
     ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         """Evaluate a SPARQL query over the default and named graphs of this dataset."""
+        graphs: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = list(
+            default_graph
+            if default_graph is not None
+            else self.default_graphs(include_inferred=include_inferred)
+        )
         return self.store.query(
             sparql,
             prefixes=dict(vocab.PREFIXES),
-            default_graph=list(default_graph)
-            if default_graph is not None
-            else self.default_graphs(include_inferred=include_inferred),
+            default_graph=graphs,
             named_graphs=list(named_graphs)
             if named_graphs is not None
             else self.named_graphs(include_inferred=include_inferred),
