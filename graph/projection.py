@@ -1,0 +1,460 @@
+"""Project the RDF graph onto a networkx :class:`~networkx.MultiDiGraph`.
+
+Nodes are the resources of the asserted graph (people, states, places, events, claims), with
+their label, types, broad category and Wikidata id; events are nodes too, so the path
+"Macron → phone call → Aliyev" exists next to direct ``metWith``/``spokeWith`` edges. Every
+triple whose object is another resource becomes one edge keyed by its predicate's CURIE, with
+its kind (``asserted`` or ``derived``), the date it holds on, the evidence graphs that assert it
+and their verbatim quotes. Literal values (dates, years) and ontology individuals
+(``kgo:Planned``) become node attributes; ``skos:exactMatch wd:Q…`` becomes the node's
+``wikidata`` attribute.
+
+Projections are cached per data version, store size and options; treat the returned graph as
+read-only (``graph.copy()`` before changing it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import pyoxigraph as ox
+
+from karabakh_kg.graph.lookup import RDF_TYPE, compact, index, local_name
+from karabakh_kg.ontology import vocab
+
+if TYPE_CHECKING:
+    from karabakh_kg.graph.dataset import KnowledgeGraph
+
+KGO = str(vocab.KGO)
+PROV_VALUE = str(vocab.PROV) + "value"
+PROV_ATTRIBUTED = str(vocab.PROV) + "wasAttributedTo"
+RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
+
+# Predicates that describe a resource rather than relate it to another one.
+_NOT_EDGES = {
+    RDF_TYPE,
+    "http://www.w3.org/2004/02/skos/core#exactMatch",
+    "http://www.w3.org/2004/02/skos/core#closeMatch",
+    "http://www.w3.org/2002/07/owl#sameAs",
+    "http://www.w3.org/2000/01/rdf-schema#seeAlso",
+    "http://www.w3.org/2000/01/rdf-schema#isDefinedBy",
+}
+# Objects in these namespaces are vocabulary terms or external ids, never graph nodes.
+_TERM_NAMESPACES = (
+    KGO,
+    str(vocab.WD),
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "http://www.w3.org/2000/01/rdf-schema#",
+    "http://www.w3.org/2002/07/owl#",
+    "http://www.w3.org/2001/XMLSchema#",
+    "http://www.w3.org/2004/02/skos/core#",
+)
+_DATE_PROPERTIES = {
+    KGO + name: name for name in ("date", "startDate", "endDate", "year", "claimDate")
+}
+_WIKIDATA = re.compile(r"^http://www\.wikidata\.org/entity/(Q[0-9]+)$")
+
+# Broad categories (for colours and the type filter), from the core vocabulary; the
+# ontology's rdfs:subClassOf axioms extend this when the ontology graph is loaded.
+CATEGORIES = ("Person", "PoliticalEntity", "Organization", "Place", "Event", "Claim")
+_CORE_CATEGORY = {
+    "Person": "Person",
+    "PoliticalEntity": "PoliticalEntity",
+    "State": "PoliticalEntity",
+    "SelfDeclaredState": "PoliticalEntity",
+    "HistoricalState": "PoliticalEntity",
+    "Organization": "Organization",
+    "IntergovernmentalOrganization": "Organization",
+    "MediationGroup": "Organization",
+    "GovernmentBody": "Organization",
+    "ArmedForces": "Organization",
+    "MediaOutlet": "Organization",
+    "NewsAgency": "Organization",
+    "Place": "Place",
+    "Region": "Place",
+    "City": "Place",
+    "Village": "Place",
+    "Corridor": "Place",
+    "Building": "Place",
+    "ContactLine": "Place",
+    "Border": "Place",
+    "Farm": "Place",
+    "Claim": "Claim",
+    **{
+        name: "Event"
+        for name in [
+            "Event",
+            "Meeting",
+            "Talks",
+            "PhoneCall",
+            "Invitation",
+            "Attack",
+            "MissileAttack",
+            "Airstrike",
+            "ArtilleryFire",
+            "Clash",
+            "Death",
+            "Referendum",
+            "War",
+            "AccreditationRevocation",
+            "Declaration",
+            "Statement",
+        ]
+    },
+}
+
+
+@dataclass(frozen=True)
+class ProjectionOptions:
+    """What to project.
+
+    ``inferred``: include derived triples and types. ``predicates``: keep only edges with
+    these predicate IRIs (nodes left without edges are dropped). ``classes``: keep only nodes
+    with one of these class IRIs (or categories, e.g. ``kgo:Person``). ``start``/``end``: a
+    date window; events dated outside it are dropped with their edges, and so are dated
+    edges outside it; undated nodes and edges stay.
+    """
+
+    inferred: bool = True
+    predicates: frozenset[str] | None = None
+    classes: frozenset[str] | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.start and self.end and self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+
+
+@dataclass
+class _Evidence:
+    iri: str
+    quote: str | None = None
+    line: int | None = None
+    attributed_to: str | None = None
+    stance: str | None = None
+
+
+@dataclass
+class _Edge:
+    source: str
+    predicate: str
+    target: str
+    asserted: bool = False
+    evidence: list[str] = field(default_factory=list)
+
+
+_CACHE: dict[int, tuple[weakref.ref[KnowledgeGraph], tuple[str, int], dict[Any, nx.MultiDiGraph]]]
+_CACHE = {}
+
+
+def project(kg: KnowledgeGraph, options: ProjectionOptions | None = None) -> nx.MultiDiGraph:
+    """The networkx projection of ``kg`` under ``options`` (cached; do not mutate)."""
+    options = options or ProjectionOptions()
+    key = (kg.version, len(kg.store))
+    cached = _CACHE.get(id(kg))
+    if not cached or cached[0]() is not kg or cached[1] != key:
+        cached = (weakref.ref(kg), key, {})
+        _CACHE[id(kg)] = cached
+    graphs = cached[2]
+    if options not in graphs:
+        full = ProjectionOptions(inferred=options.inferred)
+        if full not in graphs:
+            graphs[full] = _build(kg, options.inferred)
+        graphs[options] = graphs[full] if options == full else _filter(graphs[full], options)
+    return graphs[options]
+
+
+def category_of(types: Iterable[str], parents: dict[str, set[str]] | None = None) -> str:
+    """The broad category (``Person``, ``Event``, …) of a resource with these class IRIs."""
+    found: set[str] = set()
+    seen: set[str] = set()
+    todo = list(types)
+    while todo:
+        iri = todo.pop()
+        if iri in seen:
+            continue
+        seen.add(iri)
+        if iri.startswith(KGO) and iri[len(KGO) :] in _CORE_CATEGORY:
+            found.add(_CORE_CATEGORY[iri[len(KGO) :]])
+        todo.extend((parents or {}).get(iri, ()))
+    # A claim about an event is shown as a claim, never as the event itself.
+    for category in ("Claim", *CATEGORIES):
+        if category in found:
+            return category
+    return "Other"
+
+
+def _parents(kg: KnowledgeGraph) -> dict[str, set[str]]:
+    from karabakh_kg.graph.dataset import ONTOLOGY
+
+    parents: dict[str, set[str]] = {}
+    for quad in kg.store.quads_for_pattern(None, ox.NamedNode(RDFS_SUBCLASS), None, ONTOLOGY):
+        if isinstance(quad.subject, ox.NamedNode) and isinstance(quad.object, ox.NamedNode):
+            parents.setdefault(quad.subject.value, set()).add(quad.object.value)
+    return parents
+
+
+def _is_term(iri: str) -> bool:
+    return iri.startswith(_TERM_NAMESPACES)
+
+
+def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
+    from karabakh_kg.graph.dataset import ASSERTED, INFERRED, SYSTEM_GRAPHS
+
+    idx = index(kg)
+    graph = nx.MultiDiGraph(name="karabakh-kg", version=kg.version, inferred=inferred)
+    sources = [ASSERTED, INFERRED] if inferred else [ASSERTED]
+    edges: dict[tuple[str, str, str], _Edge] = {}
+    types: dict[str, tuple[set[str], set[str]]] = {}  # iri -> (asserted, derived)
+    attributes: dict[str, dict[str, str]] = {}
+    wikidata: dict[str, list[str]] = {}
+    resources: set[str] = set()
+    for source in sources:
+        asserted = source == ASSERTED
+        for quad in kg.store.quads_for_pattern(None, None, None, source):
+            subject, predicate, obj = quad.subject, quad.predicate.value, quad.object
+            if not isinstance(subject, ox.NamedNode):
+                continue
+            s = subject.value
+            if predicate == RDF_TYPE and isinstance(obj, ox.NamedNode):
+                types.setdefault(s, (set(), set()))[0 if asserted else 1].add(obj.value)
+                continue
+            if isinstance(obj, ox.Literal):
+                if predicate in _DATE_PROPERTIES:
+                    attributes.setdefault(s, {})[_DATE_PROPERTIES[predicate]] = obj.value
+                resources.add(s)
+                continue
+            if not isinstance(obj, ox.NamedNode):
+                continue
+            o = obj.value
+            match = _WIKIDATA.match(o)
+            if match:
+                if match.group(1) not in wikidata.setdefault(s, []):
+                    wikidata[s].append(match.group(1))
+                continue
+            if predicate in _NOT_EDGES:
+                continue
+            if _is_term(o):
+                attributes.setdefault(s, {})[local_name(predicate)] = compact(o)
+                continue
+            if s == o and not asserted:
+                continue  # reflexive closure noise
+            edge = edges.setdefault((s, predicate, o), _Edge(s, predicate, o))
+            edge.asserted = edge.asserted or asserted
+            resources.update((s, o))
+    evidence = _evidence(kg, edges, SYSTEM_GRAPHS)
+    # Ontology terms never become nodes, even when the curated data mentions them.
+    resources -= {iri for iri in resources if _is_term(iri)}
+    parents = _parents(kg)
+    for iri in sorted(resources):
+        asserted_types, derived_types = types.get(iri, (set(), set()))
+        all_types = asserted_types | derived_types
+        entity = idx.entities.get(iri)
+        data: dict[str, Any] = {
+            "iri": iri,
+            "curie": compact(iri),
+            "label": entity.label if entity else local_name(iri),
+            "types": sorted(compact(t) for t in all_types),
+            "category": category_of(all_types, parents),
+        }
+        if entity and entity.alt_labels:
+            data["altLabels"] = list(entity.alt_labels)
+        if wikidata.get(iri):
+            data["wikidata"] = wikidata[iri][0]
+        data.update(attributes.get(iri, {}))
+        graph.add_node(iri, **data)
+    for (s, p, o), edge in sorted(edges.items()):
+        if s not in graph or o not in graph:
+            continue
+        quotes = [evidence[e] for e in edge.evidence if e in evidence]
+        data = {
+            "predicate": p,
+            "relation": compact(p),
+            "label": local_name(p),
+            "kind": "asserted" if edge.asserted else "derived",
+            "evidence": [compact(q.iri) for q in quotes],
+            "quotes": [q.quote for q in quotes if q.quote],
+            "lines": [q.line for q in quotes if q.line is not None],
+        }
+        if data["quotes"]:
+            data["quote"] = data["quotes"][0]
+        if quotes and quotes[0].attributed_to:
+            data["attributedTo"] = quotes[0].attributed_to
+        if quotes and quotes[0].stance:
+            data["stance"] = quotes[0].stance
+        date = _edge_date(graph, s, o)
+        if date:
+            data["date"] = date
+        graph.add_edge(s, o, key=compact(p), **data)
+    _support_derived(graph)
+    return graph
+
+
+def _evidence(
+    kg: KnowledgeGraph, edges: dict[tuple[str, str, str], _Edge], system: Iterable[ox.NamedNode]
+) -> dict[str, _Evidence]:
+    """Record on each edge the evidence graphs asserting it; return their provenance."""
+    from karabakh_kg.graph.dataset import PROVENANCE
+
+    skip = set(system)
+    for graph_name in kg.store.named_graphs():
+        if graph_name in skip or not isinstance(graph_name, ox.NamedNode):
+            continue
+        for quad in kg.store.quads_for_pattern(None, None, None, graph_name):
+            key = (quad.subject.value, quad.predicate.value, quad.object.value)
+            edge = edges.get(key)
+            if edge is not None and graph_name.value not in edge.evidence:
+                edge.evidence.append(graph_name.value)
+    found: dict[str, _Evidence] = {}
+    wanted = {e for edge in edges.values() for e in edge.evidence}
+    for iri in wanted:
+        record = _Evidence(iri)
+        for quad in kg.store.quads_for_pattern(ox.NamedNode(iri), None, None, PROVENANCE):
+            predicate, obj = quad.predicate.value, quad.object
+            if predicate == PROV_VALUE and isinstance(obj, ox.Literal):
+                record.quote = obj.value
+            elif predicate == KGO + "line" and isinstance(obj, ox.Literal):
+                record.line = int(obj.value)
+            elif predicate == PROV_ATTRIBUTED:
+                record.attributed_to = compact(obj.value)
+            elif predicate == KGO + "stance":
+                record.stance = compact(obj.value)
+        found[iri] = record
+    return found
+
+
+def _edge_date(graph: nx.MultiDiGraph, s: str, o: str) -> str | None:
+    """An edge to or from a dated event holds on the event's date."""
+    for node in (s, o):
+        data = graph.nodes[node]
+        if data.get("category") in ("Event", "Claim"):
+            for name in ("date", "startDate", "claimDate", "year"):
+                if data.get(name):
+                    return str(data[name])
+    return None
+
+
+# Derived relations between agents are supported by an event both took part in.
+_PARTICIPATION = {KGO + "participant", KGO + "host"}
+
+
+def _support_derived(graph: nx.MultiDiGraph) -> None:
+    """Give derived agent-to-agent edges the date and quote of an event they share."""
+    events_of: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for s, o, data in graph.edges(data=True):
+        if data["predicate"] in _PARTICIPATION and data["kind"] == "asserted":
+            events_of.setdefault(o, []).append((s, data))
+    for s, o, data in graph.edges(data=True):
+        if data["kind"] != "derived" or data["predicate"] in _PARTICIPATION:
+            continue
+        shared = {e for e, _ in events_of.get(s, [])} & {e for e, _ in events_of.get(o, [])}
+        if not shared:
+            continue
+        event = sorted(shared)[0]
+        data["via"] = compact(event)
+        quotes = [d for e, d in events_of[s] if e == event]
+        if quotes and "quote" in quotes[0]:
+            data.setdefault("quote", quotes[0]["quote"])
+            data.setdefault("quotes", []).extend(quotes[0]["quotes"])
+            data["evidence"] = data["evidence"] or list(quotes[0]["evidence"])
+        date = graph.nodes[event].get("date")
+        if date:
+            data.setdefault("date", date)
+
+
+def _in_window(value: str | None, options: ProjectionOptions) -> bool:
+    if not value:
+        return True
+    try:
+        day = dt.date.fromisoformat(value[:10]) if len(value) >= 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        year = int(value[:4]) if value[:4].isdigit() else None
+        if year is None:
+            return True
+        lo = options.start.year if options.start else year
+        hi = options.end.year if options.end else year
+        return lo <= year <= hi
+    return (options.start is None or day >= options.start) and (
+        options.end is None or day <= options.end
+    )
+
+
+def _node_date(data: dict[str, Any]) -> str | None:
+    if data.get("category") not in ("Event", "Claim"):
+        return None
+    for name in ("date", "startDate", "claimDate", "year"):
+        if data.get(name):
+            return str(data[name])
+    return None
+
+
+def _filter(full: nx.MultiDiGraph, options: ProjectionOptions) -> nx.MultiDiGraph:
+    graph = nx.MultiDiGraph(**full.graph)
+    keep = set(full.nodes)
+    if options.classes is not None:
+        wanted = {compact(c) for c in options.classes}
+        wanted_categories = {c.split(":")[-1] for c in wanted}
+        keep = {
+            n
+            for n in keep
+            if wanted & set(full.nodes[n]["types"])
+            or full.nodes[n]["category"] in wanted_categories
+        }
+    if options.start or options.end:
+        keep = {n for n in keep if _in_window(_node_date(full.nodes[n]), options)}
+    graph.add_nodes_from((n, full.nodes[n]) for n in sorted(keep))
+    for s, o, key, data in full.edges(keys=True, data=True):
+        if s not in keep or o not in keep:
+            continue
+        if options.predicates is not None and data["predicate"] not in options.predicates:
+            continue
+        if (options.start or options.end) and not _in_window(data.get("date"), options):
+            continue
+        graph.add_edge(s, o, key=key, **data)
+    if options.predicates is not None:
+        graph.remove_nodes_from([n for n in list(graph) if graph.degree(n) == 0])
+    return graph
+
+
+def parse_date(text: str | None, name: str = "date") -> dt.date | None:
+    """An ISO date (``2020-10-09``) or year (``2020``), or None; ValueError names ``name``."""
+    if text is None or text == "":
+        return None
+    try:
+        if re.fullmatch(r"\d{4}", text):
+            return dt.date(int(text), 1, 1) if name != "end" else dt.date(int(text), 12, 31)
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{name} must be an ISO date like 2020-10-09, not {text!r}") from None
+
+
+def expand_names(kg: KnowledgeGraph, names: Iterable[str], what: str) -> frozenset[str]:
+    """Predicate or class names (CURIE, IRI or local name in kgo:) as IRIs."""
+    from karabakh_kg.graph.lookup import expand_curie
+
+    found = set()
+    for raw in names:
+        for name in (part.strip() for part in raw.split(",")):
+            if not name:
+                continue
+            if name.startswith("<") and name.endswith(">"):
+                name = name[1:-1]
+            if re.match(r"^https?://", name):
+                found.add(name)
+                continue
+            iri = expand_curie(name)
+            if iri is None:
+                if not re.fullmatch(r"[A-Za-z][\w-]*", name):
+                    raise ValueError(f"unknown {what} {name!r}: give a CURIE such as kgo:metWith")
+                iri = KGO + name
+            found.add(iri)
+    return frozenset(found)
