@@ -1,0 +1,1 @@
+"""The source article of karabakh-kg, byte for byte."""
