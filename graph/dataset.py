@@ -79,9 +79,15 @@ class KnowledgeGraph:
     files: list[Path] = field(default_factory=list)
 
     @classmethod
-    def load(cls, data_dir: Path | None = None, *, reason: bool = True) -> KnowledgeGraph:
-        """Load the ontology and the curated data; derive the inferred graph if ``reason``."""
-        files = input_files(data_dir)
+    def load(
+        cls, data_dir: Path | None = None, *, reason: bool = True, wikidata: Path | None = None
+    ) -> KnowledgeGraph:
+        """Load the ontology and the curated data; derive the inferred graph if ``reason``.
+
+        ``wikidata``: an enrichment file (``karabakh-kg link enrich``) loaded into
+        :data:`WIKIDATA` only; reasoning and the default graph never include it.
+        """
+        files = input_files(data_dir) + ([wikidata] if wikidata else [])
         store = ox.Store()
         kg = cls(store=store, version=content_hash(files), files=files)
         kg._load_ontology(files[0])
@@ -89,6 +95,8 @@ class KnowledgeGraph:
             store.extend(_into(parse_file(vocab.rules_file()), ONTOLOGY))
         for path in curated_files(data_dir):
             kg._load_curated(path)
+        if wikidata:
+            store.extend(_into(parse_file(wikidata), WIKIDATA))
         if reason:
             from karabakh_kg.graph import reasoning
 
