@@ -12,4 +12,8 @@ def create_app(kg: KnowledgeGraph | None = None) -> FastAPI:
     graph = kg or KnowledgeGraph.load()
     app = FastAPI(title="karabakh-kg", version="0.1.0")
     app.state.kg = graph
+    from karabakh_kg.server import pages, routes_resource
+
+    app.include_router(routes_resource.router)
+    app.mount("/static", pages.static_files(), name="static")
     return app

@@ -1,0 +1,416 @@
+"""Linked Data pages: ``/resource/{name}``, ``/evidence/{name}``, ``/ontology``, ``/explain``.
+
+Content negotiation is direct (no 303): ``/resource/{name}`` answers HTML or RDF according
+to ``Accept`` (with ``Vary: Accept`` and a ``Content-Location`` naming the variant), and the
+variants have their own addresses, ``/resource/{name}.ttl`` (``.nt``, ``.jsonld``, ``.rdf``,
+``.html``). A ``format=`` parameter does the same for browsers. See ``docs/web-ui.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import mimeparse
+import pyoxigraph as ox
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.ontology import vocab
+from karabakh_kg.server import pages
+from karabakh_kg.server.resource_data import (
+    KG,
+    KGE,
+    Describer,
+    graph_stats,
+    local_path,
+    ontology_terms,
+)
+
+router = APIRouter(tags=["linked data"])
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One representation a page can take."""
+
+    key: str  # file extension and ``format=`` value
+    media_type: str
+    rdf_format: ox.RdfFormat | None  # None for HTML
+    label: str
+
+
+HTML = Variant("html", "text/html", None, "HTML")
+TRIPLE_VARIANTS = [
+    Variant("ttl", "text/turtle", ox.RdfFormat.TURTLE, "Turtle"),
+    Variant("nt", "application/n-triples", ox.RdfFormat.N_TRIPLES, "N-Triples"),
+    Variant("jsonld", "application/ld+json", ox.RdfFormat.JSON_LD, "JSON-LD"),
+    Variant("rdf", "application/rdf+xml", ox.RdfFormat.RDF_XML, "RDF/XML"),
+]
+QUAD_VARIANTS = [
+    Variant("trig", "application/trig", ox.RdfFormat.TRIG, "TriG"),
+    Variant("nq", "application/n-quads", ox.RdfFormat.N_QUADS, "N-Quads"),
+]
+# Other names people type in ``format=``.
+FORMAT_ALIASES = {
+    "turtle": "ttl",
+    "ntriples": "nt",
+    "n-triples": "nt",
+    "json-ld": "jsonld",
+    "json": "jsonld",
+    "rdfxml": "rdf",
+    "rdf+xml": "rdf",
+    "xml": "rdf",
+    "nquads": "nq",
+    "n-quads": "nq",
+}
+# Media types that clients send for a variant we have under another name.
+MEDIA_ALIASES = {
+    "application/json": "jsonld",
+    "application/x-turtle": "ttl",
+    "application/xml": "rdf",
+    "text/plain": "nt",
+    "application/xhtml+xml": "html",
+}
+
+
+class NegotiationError(Exception):
+    """A request whose wanted format cannot be served (400 or 406)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def split_extension(name: str, variants: list[Variant]) -> tuple[str, Variant | None]:
+    """``sergei-lavrov.ttl`` → (``sergei-lavrov``, Turtle); names without one are unchanged."""
+    stem, dot, ext = name.rpartition(".")
+    if dot:
+        for variant in variants:
+            if variant.key == ext:
+                return stem, variant
+    return name, None
+
+
+def negotiate(request: Request, variants: list[Variant], explicit: Variant | None) -> Variant:
+    """Pick the representation: path extension, then ``format=``, then ``Accept`` q-values."""
+    if explicit is not None:
+        return explicit
+    by_key = {v.key: v for v in variants}
+    wanted = request.query_params.get("format")
+    if wanted is not None:
+        key = FORMAT_ALIASES.get(wanted.strip().lower(), wanted.strip().lower())
+        if key not in by_key:
+            raise NegotiationError(
+                400, f"unknown format {wanted!r}; use one of: {', '.join(by_key)}"
+            )
+        return by_key[key]
+    accept = request.headers.get("accept", "").strip()
+    if not accept:
+        return HTML
+    offered = {v.media_type: v for v in variants}
+    offered.update({m: by_key[k] for m, k in MEDIA_ALIASES.items() if k in by_key})
+    # mimeparse prefers the later of equally good types: HTML last wins */* and ties.
+    order = [m for m in offered if offered[m] is not HTML] + [
+        m for m in offered if offered[m] is HTML
+    ]
+    try:
+        best = mimeparse.best_match(order, accept)
+    except (ValueError, mimeparse.MimeTypeParseException):
+        raise NegotiationError(400, f"malformed Accept header: {accept!r}") from None
+    if not best:
+        media = ", ".join(v.media_type for v in variants)
+        raise NegotiationError(406, f"cannot produce any of {accept!r}; available: {media}")
+    return offered[best]
+
+
+def _error(request: Request, status: int, message: str, *, html: bool | None = None) -> Response:
+    if html is None:
+        html = _wants_html(request)
+    if html:
+        return pages.render(
+            request, "error.html", {"status": status, "message": message}, status_code=status
+        )
+    return JSONResponse({"error": message, "status": status}, status_code=status)
+
+
+def _wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    if request.query_params.get("format", "").lower() == "html":
+        return True
+    try:
+        return mimeparse.best_match(["application/json", "text/html"], accept or "*/*") == (
+            "text/html"
+        )
+    except (ValueError, mimeparse.MimeTypeParseException):
+        return False
+
+
+def _kg(request: Request) -> KnowledgeGraph:
+    kg: KnowledgeGraph = request.app.state.kg
+    return kg
+
+
+def _describer(request: Request) -> Describer:
+    """One describer per data version (its label cache must not outlive an update)."""
+    kg = _kg(request)
+    cached = getattr(request.app.state, "_describer", None)
+    if cached is None or cached.kg is not kg or cached.version != kg.version:
+        cached = Describer(kg)
+        cached.version = kg.version  # type: ignore[attr-defined]
+        request.app.state._describer = cached
+    describer: Describer = cached
+    return describer
+
+
+def _etag(request: Request, key: str) -> str:
+    return f'"{_kg(request).version[:20]}-{key}"'
+
+
+def _not_modified(request: Request, etag: str) -> bool:
+    return etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
+
+
+def _alternates(base: str, variants: list[Variant]) -> list[dict[str, str]]:
+    return [{"href": f"{base}.{v.key}", "type": v.media_type, "label": v.label} for v in variants]
+
+
+def _link_header(alternates: list[dict[str, str]]) -> str:
+    return ", ".join(f'<{a["href"]}>; rel="alternate"; type="{a["type"]}"' for a in alternates)
+
+
+def _rdf_response(
+    body: bytes, variant: Variant, *, etag: str, location: str, vary: bool
+) -> Response:
+    headers = {"ETag": etag, "Content-Location": location}
+    if vary:
+        headers["Vary"] = "Accept"
+    return Response(body, media_type=f"{variant.media_type}; charset=utf-8", headers=headers)
+
+
+def serialize(data: list[ox.Triple] | list[ox.Quad], variant: Variant) -> bytes:
+    """Serialize triples or quads with the project's prefixes."""
+    assert variant.rdf_format is not None
+    prefixes = None if variant.rdf_format == ox.RdfFormat.N_TRIPLES else dict(vocab.PREFIXES)
+    if variant.rdf_format in (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG) or (
+        variant.rdf_format == ox.RdfFormat.JSON_LD and data and isinstance(data[0], ox.Quad)
+    ):
+        body = ox.serialize(data, format=variant.rdf_format, prefixes=prefixes)
+    else:
+        triples = [q.triple if isinstance(q, ox.Quad) else q for q in data]
+        body = ox.serialize(triples, format=variant.rdf_format, prefixes=prefixes)
+    return body or b""
+
+
+def _not_found(request: Request, kind: str, name: str, iri: str, html: bool) -> Response:
+    suggestions = [
+        {"iri": s_iri, "label": label, "href": local_path(s_iri) or s_iri}
+        for s_iri, label in _describer(request).suggest(name.replace("-", " "), 8)
+    ]
+    message = f"no {kind} named {name!r} (<{iri}>) in this knowledge graph"
+    if html:
+        return pages.render(
+            request,
+            "not_found.html",
+            {"message": message, "suggestions": suggestions, "name": name},
+            status_code=404,
+        )
+    return JSONResponse(
+        {"error": message, "status": 404, "suggestions": suggestions}, status_code=404
+    )
+
+
+# -- pages ------------------------------------------------------------------------------------
+
+
+@router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
+def home(request: Request) -> Response:
+    """The home page: what this is, where to go, how big the graph is."""
+    return pages.render(request, "home.html", {"stats": graph_stats(_kg(request))})
+
+
+@router.api_route("/query", methods=["GET", "HEAD"], include_in_schema=False)
+def query_page(request: Request) -> Response:
+    """The SPARQL query UI (also shown to browsers on ``GET /sparql`` without a query)."""
+    from karabakh_kg.server.query_ui import render_query_ui
+
+    return render_query_ui(request)
+
+
+@router.api_route("/resource/{name}", methods=["GET", "HEAD"])
+def resource(request: Request, name: str) -> Response:
+    """A curated entity: HTML for browsers, RDF (Turtle, N-Triples, JSON-LD, RDF/XML) for clients."""
+    variants = [*TRIPLE_VARIANTS, HTML]
+    stem, explicit = split_extension(name, variants)
+    try:
+        variant = negotiate(request, variants, explicit)
+    except NegotiationError as error:
+        return _error(request, error.status, error.message)
+    iri = KG + stem
+    describer = _describer(request)
+    if not stem or not describer.exists(iri):
+        return _not_found(request, "resource", stem, iri, variant is HTML)
+    etag = _etag(request, f"{stem}.{variant.key}")
+    vary = explicit is None
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    base = f"/resource/{stem}"
+    alternates = _alternates(base, TRIPLE_VARIANTS)
+    if variant is HTML:
+        view = describer.describe(iri)
+        headers = {"ETag": etag, "Content-Location": f"{base}.html"}
+        headers["Link"] = _link_header(alternates)
+        if vary:
+            headers["Vary"] = "Accept"
+        return pages.render(
+            request,
+            "resource.html",
+            {"view": view, "alternates": alternates, "explorer": f"/explorer?focus={iri}"},
+            headers=headers,
+        )
+    include_inferred = request.query_params.get("infer", "true").lower() not in {"false", "0"}
+    body = serialize(describer.resource_triples(iri, include_inferred=include_inferred), variant)
+    return _rdf_response(body, variant, etag=etag, location=f"{base}.{variant.key}", vary=vary)
+
+
+@router.api_route("/evidence/{name}", methods=["GET", "HEAD"])
+def evidence(request: Request, name: str) -> Response:
+    """An evidence unit: its quote, who says it, and the triples it supports."""
+    variants = [*TRIPLE_VARIANTS, *QUAD_VARIANTS, HTML]
+    stem, explicit = split_extension(name, variants)
+    try:
+        variant = negotiate(request, variants, explicit)
+    except NegotiationError as error:
+        return _error(request, error.status, error.message)
+    iri = KGE + stem
+    describer = _describer(request)
+    found = describer.evidence_view(iri) if stem else None
+    if found is None:
+        return _not_found(request, "evidence unit", stem, iri, variant is HTML)
+    etag = _etag(request, f"evidence-{stem}.{variant.key}")
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    base = f"/evidence/{stem}"
+    vary = explicit is None
+    if variant is HTML:
+        info, facts = found
+        alternates = _alternates(base, [*TRIPLE_VARIANTS, *QUAD_VARIANTS])
+        headers = {"ETag": etag, "Content-Location": f"{base}.html"}
+        headers["Link"] = _link_header(alternates)
+        if vary:
+            headers["Vary"] = "Accept"
+        return pages.render(
+            request,
+            "evidence.html",
+            {"info": info, "facts": facts, "alternates": alternates, "curie": stem},
+            headers=headers,
+        )
+    body = serialize(describer.evidence_quads(iri), variant)
+    return _rdf_response(body, variant, etag=etag, location=f"{base}.{variant.key}", vary=vary)
+
+
+@router.api_route("/ontology", methods=["GET", "HEAD"])
+def ontology(request: Request) -> Response:
+    """The ontology: an HTML listing of classes and properties, or the OWL document."""
+    return _ontology(request, None)
+
+
+@router.api_route("/ontology.{ext}", methods=["GET", "HEAD"], include_in_schema=False)
+def ontology_variant(request: Request, ext: str) -> Response:
+    """One fixed representation of the ontology (``/ontology.ttl`` ...)."""
+    variant = {v.key: v for v in [*TRIPLE_VARIANTS, HTML]}.get(ext)
+    if variant is None:
+        return _error(request, 404, f"no ontology document with extension .{ext}")
+    return _ontology(request, variant)
+
+
+@router.api_route("/ontology/{term}", methods=["GET", "HEAD"], include_in_schema=False)
+def ontology_term(term: str) -> Response:
+    """``/ontology/Meeting`` → ``/ontology#Meeting`` (terms are fragments of one document)."""
+    return RedirectResponse(f"/ontology#{term}", status_code=303)
+
+
+def _ontology(request: Request, explicit: Variant | None) -> Response:
+    variants = [*TRIPLE_VARIANTS, HTML]
+    try:
+        variant = negotiate(request, variants, explicit)
+    except NegotiationError as error:
+        return _error(request, error.status, error.message)
+    etag = _etag(request, f"ontology.{variant.key}")
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    vary = explicit is None
+    alternates = _alternates("/ontology", TRIPLE_VARIANTS)
+    if variant is HTML:
+        classes, properties, individuals = ontology_terms(_describer(request))
+        headers = {"ETag": etag, "Content-Location": "/ontology.html"}
+        headers["Link"] = _link_header(alternates)
+        if vary:
+            headers["Vary"] = "Accept"
+        return pages.render(
+            request,
+            "ontology.html",
+            {
+                "classes": classes,
+                "properties": properties,
+                "individuals": individuals,
+                "alternates": alternates,
+                "namespace": str(vocab.KGO),
+            },
+            headers=headers,
+        )
+    path = vocab.ontology_file()
+    if variant.key == "ttl":
+        body = path.read_bytes()  # the curated file itself, comments and all
+    else:
+        body = serialize(list(ox.parse(path=path, format=ox.RdfFormat.TURTLE)), variant)
+    return _rdf_response(body, variant, etag=etag, location=f"/ontology.{variant.key}", vary=vary)
+
+
+# -- explanations ----------------------------------------------------------------------------
+
+
+def _parse_object(text: str) -> str:
+    """The object as the explainer takes it: an IRI, or a literal in N-Triples syntax."""
+    text = text.strip()
+    if text.startswith("<") and text.endswith(">"):
+        return text[1:-1]
+    return text
+
+
+@router.api_route("/explain", methods=["GET", "HEAD"])
+def explain(request: Request, s: str = "", p: str = "", o: str = "") -> Response:
+    """Why a derived triple holds: the rule or axiom and its premises, down to the quotes."""
+    missing = [name for name, value in (("s", s), ("p", p), ("o", o)) if not value.strip()]
+    if missing:
+        return _error(
+            request, 400, f"missing parameter(s) {', '.join(missing)}: give s, p and o IRIs"
+        )
+    try:
+        from karabakh_kg.graph import explain as explainer
+    except ImportError:
+        return _error(request, 503, "explanations are not available in this installation")
+    subject, predicate, obj = _parse_object(s), _parse_object(p), _parse_object(o)
+    try:
+        result = explainer.explain(_kg(request), subject, predicate, obj)
+    except (LookupError, ValueError) as error:
+        return _error(request, 404, f"cannot explain <{subject}> <{predicate}> {o}: {error}")
+    data: dict[str, Any] = result.to_dict()
+    if not _wants_html(request):
+        return JSONResponse(data)
+    describer = _describer(request)
+    return pages.render(
+        request,
+        "explain.html",
+        {
+            "subject": describer.term(ox.NamedNode(subject)),
+            "predicate": describer.term(ox.NamedNode(predicate)),
+            "object": o,
+            "object_href": local_path(obj),
+            "object_label": describer.label_of(obj) if obj.startswith("http") else obj,
+            "text": result.to_text(),
+            "data": data,
+        },
+    )
