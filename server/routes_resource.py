@@ -241,7 +241,7 @@ def query_page(request: Request) -> Response:
 
 @router.api_route("/resource/{name}", methods=["GET", "HEAD"])
 def resource(request: Request, name: str) -> Response:
-    """A curated entity: HTML for browsers, RDF (Turtle, N-Triples, JSON-LD, RDF/XML) for clients."""
+    """A curated entity: HTML for browsers, RDF (Turtle, JSON-LD, ...) for clients."""
     variants = [*TRIPLE_VARIANTS, HTML]
     stem, explicit = split_extension(name, variants)
     try:
