@@ -1,0 +1,114 @@
+"""Server settings, read from ``KARABAKH_KG_*`` environment variables.
+
+Every limit of the SPARQL endpoint is a named setting with a safe default, so an
+operator can see and change it (``karabakh-kg serve`` options set the same fields).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+PREFIX = "KARABAKH_KG_"
+
+
+class SettingsError(ValueError):
+    """An environment variable that does not hold a valid value."""
+
+
+def _default_workers() -> int:
+    return max(2, min(4, os.cpu_count() or 2))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Limits and switches of the HTTP server."""
+
+    query_timeout: float = 5.0
+    """Seconds a query may run when the request does not ask for less (``timeout=``)."""
+    max_query_timeout: float = 30.0
+    """Upper bound of a per-request ``timeout=``."""
+    max_rows: int = 10_000
+    """Most result rows (or triples) a query may return; larger results are refused."""
+    max_body_bytes: int = 1_000_000
+    """Largest accepted request body (413 beyond)."""
+    query_workers: int = field(default_factory=_default_workers)
+    """Worker processes evaluating queries: also the number of queries running at once."""
+    max_queued: int = 64
+    """Requests that may wait for a free worker; more are refused with 503."""
+    cors_origins: tuple[str, ...] = ("*",)
+    """Origins allowed by CORS (``*`` for any)."""
+    service_allowlist: tuple[str, ...] = ()
+    """SPARQL endpoints a ``SERVICE`` clause may call (exact IRIs, or prefixes ending in ``*``)."""
+    enable_updates: bool = False
+    """Whether SPARQL Update and the Graph Store Protocol writes are served."""
+    update_token: str = ""
+    """Bearer token required for updates."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``KARABAKH_KG_<FIELD>`` variables, then ``overrides``."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            raw = env.get(PREFIX + item.name.upper())
+            if raw is None or raw.strip() == "":
+                continue
+            values[item.name] = _convert(item.name, item.type, raw.strip())
+        settings = cls(**values)
+        settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Raise :class:`SettingsError` for inconsistent values."""
+        if self.query_timeout <= 0 or self.max_query_timeout <= 0:
+            raise SettingsError("query timeouts must be positive")
+        if self.query_timeout > self.max_query_timeout:
+            raise SettingsError(
+                f"{PREFIX}QUERY_TIMEOUT ({self.query_timeout}) exceeds "
+                f"{PREFIX}MAX_QUERY_TIMEOUT ({self.max_query_timeout})"
+            )
+        if self.query_workers < 1:
+            raise SettingsError(f"{PREFIX}QUERY_WORKERS must be at least 1")
+        if self.max_rows < 1 or self.max_body_bytes < 1 or self.max_queued < 0:
+            raise SettingsError("limits must be positive")
+        if self.enable_updates and not self.update_token:
+            raise SettingsError(
+                f"{PREFIX}ENABLE_UPDATES is set but {PREFIX}UPDATE_TOKEN is empty: "
+                "updates need a bearer token"
+            )
+
+    def service_allowed(self, endpoint: str) -> bool:
+        """Whether a ``SERVICE`` call to ``endpoint`` is allowed."""
+        for entry in self.service_allowlist:
+            if entry.endswith("*"):
+                if endpoint.startswith(entry[:-1]):
+                    return True
+            elif endpoint == entry:
+                return True
+        return False
+
+
+def _convert(name: str, kind: Any, raw: str) -> Any:
+    label = PREFIX + name.upper()
+    kind = str(kind)
+    try:
+        if kind == "float":
+            return float(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "bool":
+            lowered = raw.lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if kind.startswith("tuple"):
+            return tuple(part.strip() for part in raw.replace(",", " ").split() if part.strip())
+        return raw
+    except ValueError:
+        raise SettingsError(f"{label}={raw!r} is not a valid {kind}") from None

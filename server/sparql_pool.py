@@ -1,0 +1,249 @@
+"""A pool of query worker processes with a hard time limit per query.
+
+Each worker holds its own copy of the store (loaded from an N-Quads dump). A query
+that overruns its limit gets its worker killed (SIGKILL) and replaced in the
+background, so the work really stops and other clients keep being served by the
+other workers. The pool bounds how many queries run (one per worker) and wait.
+
+Calls are blocking and thread-safe: the server runs them in threads so that the
+event loop never waits on a query, whichever loop (or test client) calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import queue
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from karabakh_kg.graph.store import QueryAnswer, QueryFailed, QueryJob, answer_from
+
+WORKER_MODULE = "karabakh_kg.server.sparql_worker"
+START_TIMEOUT = 120.0
+
+
+class PoolBusy(RuntimeError):
+    """Too many queries are running or waiting."""
+
+
+class QueryTimeout(TimeoutError):
+    """The query overran its time limit; its worker was stopped."""
+
+
+class WorkerCrashed(RuntimeError):
+    """A worker died while evaluating a query (for instance out of memory)."""
+
+
+def _context() -> Any:
+    # A fork server preloaded with the worker module forks clean, single-threaded
+    # workers quickly; plain fork would copy the server's threads and locks.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([WORKER_MODULE])
+    return ctx
+
+
+@dataclass
+class Worker:
+    process: Any
+    conn: Connection
+    generation: int
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.process.kill()
+        with contextlib.suppress(Exception):
+            self.process.join(timeout=5)
+        with contextlib.suppress(Exception):
+            self.conn.close()
+
+
+class WorkerPool:
+    """``size`` worker processes answering query jobs (see :mod:`sparql_worker`)."""
+
+    def __init__(self, store: ox.Store, size: int, max_queued: int) -> None:
+        self.size = size
+        self.max_queued = max_queued
+        self._folder = Path(tempfile.mkdtemp(prefix="karabakh-kg-pool-"))
+        self._lock = threading.Lock()
+        self._idle: queue.Queue[Worker] = queue.Queue()
+        self._pending = 0
+        self._generation = 0
+        self._dump = self._write_dump(store, 0)
+        self._closed = False
+        self.timeouts = 0
+        self.restarts = 0
+        self._ctx = _context()
+        for _ in range(size):
+            self._spawn_async()
+
+    # -- lifecycle -------------------------------------------------------------------
+    def _write_dump(self, store: ox.Store, generation: int) -> Path:
+        path = self._folder / f"store-{generation}.nq"
+        store.dump(path, format=ox.RdfFormat.N_QUADS)
+        return path
+
+    def _spawn(self) -> Worker:
+        from karabakh_kg.server.sparql_worker import worker_main
+
+        generation, dump = self._generation, self._dump
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(
+            target=worker_main, args=(child, str(dump)), daemon=True, name="karabakh-kg-query"
+        )
+        process.start()
+        child.close()
+        worker = Worker(process, parent, generation)
+        if not parent.poll(START_TIMEOUT):
+            worker.stop()
+            raise WorkerCrashed("a query worker did not start")
+        try:
+            parent.recv()
+        except EOFError:
+            worker.stop()
+            raise WorkerCrashed("a query worker failed while loading the data") from None
+        return worker
+
+    def _spawn_async(self) -> None:
+        def start() -> None:
+            try:
+                worker = self._spawn()
+            except WorkerCrashed:
+                time.sleep(1)
+                if not self._closed:
+                    self._spawn_async()
+                return
+            if self._closed:
+                worker.stop()
+            else:
+                self._idle.put(worker)
+
+        threading.Thread(target=start, daemon=True, name="karabakh-kg-spawn").start()
+
+    def reload(self, store: ox.Store) -> None:
+        """Serve ``store``'s new content: every worker is replaced by one with a fresh copy."""
+        with self._lock:
+            self._generation += 1
+            old = self._dump
+            self._dump = self._write_dump(store, self._generation)
+        with contextlib.suppress(OSError):
+            old.unlink()
+        while True:
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            worker.stop()
+            self._spawn_async()
+
+    def close(self) -> None:
+        """Stop every idle worker and forget the data dump (busy ones stop when released)."""
+        self._closed = True
+        while True:
+            try:
+                self._idle.get_nowait().stop()
+            except queue.Empty:
+                break
+        for path in self._folder.glob("*"):
+            with contextlib.suppress(OSError):
+                path.unlink()
+        with contextlib.suppress(OSError):
+            os.rmdir(self._folder)
+
+    # -- queries ---------------------------------------------------------------------
+    @property
+    def pending(self) -> int:
+        """Queries running or waiting for a worker."""
+        return self._pending
+
+    def run(self, job: dict[str, Any], timeout: float) -> tuple[Any, ...]:
+        """Evaluate ``job`` in a worker within ``timeout`` seconds (waiting included)."""
+        with self._lock:
+            if self._pending >= self.size + self.max_queued:
+                raise PoolBusy(
+                    f"{self._pending} queries are running or waiting (the limit is "
+                    f"{self.size + self.max_queued}); retry later"
+                )
+            self._pending += 1
+        try:
+            return self._run(job, timeout)
+        finally:
+            with self._lock:
+                self._pending -= 1
+
+    def _acquire(self, deadline: float) -> Worker:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PoolBusy("every query worker stayed busy for the whole time limit")
+            try:
+                worker = self._idle.get(timeout=remaining)
+            except queue.Empty:
+                raise PoolBusy(
+                    "every query worker stayed busy for the whole time limit; retry later"
+                ) from None
+            if worker.generation == self._generation and worker.process.is_alive():
+                return worker
+            worker.stop()  # stale data or dead: replace it
+            self._spawn_async()
+
+    def _release(self, worker: Worker) -> None:
+        if self._closed or worker.generation != self._generation:
+            worker.stop()
+            if not self._closed:
+                self._spawn_async()
+        else:
+            self._idle.put(worker)
+
+    def _run(self, job: dict[str, Any], timeout: float) -> tuple[Any, ...]:
+        deadline = time.monotonic() + timeout
+        worker = self._acquire(deadline)
+        try:
+            worker.conn.send(job)
+            if worker.conn.poll(max(0.0, deadline - time.monotonic())):
+                answer: tuple[Any, ...] = worker.conn.recv()
+                self._release(worker)
+                return answer
+        except (EOFError, OSError, BrokenPipeError):
+            worker.stop()
+            self.restarts += 1
+            self._spawn_async()
+            raise WorkerCrashed("the query worker stopped unexpectedly") from None
+        worker.stop()
+        self.timeouts += 1
+        self.restarts += 1
+        self._spawn_async()
+        raise QueryTimeout(f"the query did not finish within {timeout:g} s and was stopped")
+
+
+class PooledStore:
+    """:class:`karabakh_kg.graph.store.SparqlStore` over a :class:`WorkerPool`."""
+
+    def __init__(self, store: ox.Store, size: int, max_queued: int) -> None:
+        self.store = store
+        self.pool = WorkerPool(store, size, max_queued)
+
+    def execute(self, job: QueryJob, timeout: float) -> QueryAnswer:
+        try:
+            raw = self.pool.run(job.to_dict(), timeout)
+        except QueryTimeout as error:
+            raise QueryFailed("timeout", str(error)) from None
+        except PoolBusy as error:
+            raise QueryFailed("busy", str(error)) from None
+        except WorkerCrashed as error:
+            raise QueryFailed("crashed", str(error)) from None
+        return answer_from(raw)
+
+    def refresh(self) -> None:
+        self.pool.reload(self.store)
+
+    def close(self) -> None:
+        self.pool.close()
