@@ -14,6 +14,7 @@ stays empty):
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,22 @@ SYSTEM_GRAPHS = (ASSERTED, INFERRED, ONTOLOGY, PROVENANCE, WIKIDATA)
 
 class DataError(ValueError):
     """A curated or ontology file that cannot be read, with the file and line."""
+
+
+class UpdateError(ValueError):
+    """A change to the asserted graph that was refused or failed; nothing was changed."""
+
+
+@dataclass
+class ChangeReport:
+    """What one change of the asserted graph did."""
+
+    added: int
+    removed: int
+    version: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"added": self.added, "removed": self.removed, "version": self.version}
 
 
 def curated_files(data_dir: Path | None = None) -> list[Path]:
@@ -77,6 +94,8 @@ class KnowledgeGraph:
     store: ox.Store
     version: str
     files: list[Path] = field(default_factory=list)
+    modified: float = field(default_factory=time.time)
+    """When the data last changed (load or update), as a POSIX timestamp."""
 
     @classmethod
     def load(
@@ -148,6 +167,88 @@ class KnowledgeGraph:
             if named_graphs is not None
             else self.named_graphs(include_inferred=include_inferred),
         )
+
+    def asserted_triples(self) -> set[ox.Triple]:
+        """The triples of the asserted graph."""
+        return {
+            ox.Triple(q.subject, q.predicate, q.object)
+            for q in self.store.quads_for_pattern(None, None, None, ASSERTED)
+        }
+
+    def graph_sizes(self) -> dict[str, int]:
+        """Number of triples in each system graph, by short name."""
+        sizes = {}
+        for graph in SYSTEM_GRAPHS:
+            name = graph.value.rsplit("/", 1)[-1]
+            sizes[name] = sum(1 for _ in self.store.quads_for_pattern(None, None, None, graph))
+        return sizes
+
+    def apply_update(self, update: str) -> ChangeReport:
+        """Run a SPARQL Update against the asserted graph, atomically.
+
+        The update sees the asserted graph as its default graph and may change only
+        that graph. It runs on a scratch copy, so a failing update changes nothing; the
+        difference is then applied and the inferred graph brought up to date. Callers
+        must refuse ``LOAD`` and unchecked ``SERVICE`` before (this store can fetch).
+        """
+        before = self.asserted_triples()
+        scratch = ox.Store()
+        scratch.extend(ox.Quad(t.subject, t.predicate, t.object) for t in before)
+        try:
+            scratch.update(update, prefixes=dict(vocab.PREFIXES))
+        except SyntaxError as error:
+            raise UpdateError(f"malformed update: {error}") from None
+        except (OSError, ValueError) as error:
+            raise UpdateError(f"the update failed: {error}") from None
+        if any(True for _ in scratch.named_graphs()):
+            raise UpdateError(
+                "an update may change only the default graph (the asserted graph); "
+                "GRAPH clauses and named graphs are not writable"
+            )
+        after = {
+            ox.Triple(q.subject, q.predicate, q.object)
+            for q in scratch.quads_for_pattern(None, None, None, ox.DefaultGraph())
+        }
+        return self.apply_changes(after - before, before - after, reason=update)
+
+    def apply_changes(
+        self, added: Iterable[ox.Triple], removed: Iterable[ox.Triple], *, reason: str = ""
+    ) -> ChangeReport:
+        """Add and remove asserted triples, then update the inferred graph; all or nothing.
+
+        Evidence graphs are left as curated: they record what the article supports.
+        """
+        from karabakh_kg.graph import reasoning
+
+        current = self.asserted_triples()
+        added = [t for t in dict.fromkeys(added) if t not in current]
+        removed = [t for t in dict.fromkeys(removed) if t in current]
+        inferred_before = list(self.store.quads_for_pattern(None, None, None, INFERRED))
+        for t in removed:
+            self.store.remove(ox.Quad(t.subject, t.predicate, t.object, ASSERTED))
+        self.store.extend(ox.Quad(t.subject, t.predicate, t.object, ASSERTED) for t in added)
+        try:
+            reasoning.update(self, added, removed)
+        except Exception as error:
+            # Put back the asserted and inferred graphs as they were, and the reasoner's state.
+            for t in added:
+                self.store.remove(ox.Quad(t.subject, t.predicate, t.object, ASSERTED))
+            self.store.extend(ox.Quad(t.subject, t.predicate, t.object, ASSERTED) for t in removed)
+            self.store.clear_graph(INFERRED)
+            self.store.extend(inferred_before)
+            reasoning.materialize(self)
+            raise UpdateError(
+                f"reasoning failed after the change, which was undone: {error}"
+            ) from None
+        if added or removed:
+            digest = hashlib.sha256(self.version.encode())
+            digest.update(reason.encode())
+            for label, triples in (("+", added), ("-", removed)):
+                for t in sorted(str(t) for t in triples):
+                    digest.update(f"{label}{t}\n".encode())
+            self.version = digest.hexdigest()
+            self.modified = time.time()
+        return ChangeReport(added=len(added), removed=len(removed), version=self.version)
 
 
 def _into(quads: Iterable[ox.Quad], graph: ox.NamedNode) -> list[ox.Quad]:
