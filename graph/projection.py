@@ -3,7 +3,8 @@
 Nodes are the resources of the asserted graph (people, states, places, events, claims), with
 their label, types, broad category and Wikidata id; events are nodes too, so the path
 "Macron → phone call → Aliyev" exists next to direct ``metWith``/``spokeWith`` edges. Every
-triple whose object is another resource becomes one edge keyed by its predicate's CURIE, with
+triple whose object is another resource becomes one edge (derived triples only with
+``kgo:`` predicates: their copies in aligned vocabularies such as ``sem:hasActor`` add nothing) keyed by its predicate's CURIE, with
 its kind (``asserted`` or ``derived``), the date it holds on, the evidence graphs that assert it
 and their verbatim quotes. Literal values (dates, years) and ontology individuals
 (``kgo:Planned``) become node attributes; ``skos:exactMatch wd:Q…`` becomes the node's
@@ -241,6 +242,8 @@ def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
                 continue
             if predicate in _NOT_EDGES:
                 continue
+            if not asserted and not predicate.startswith(KGO):
+                continue  # derived copies in aligned vocabularies (sem:, prov:, org:) repeat kgo:
             if _is_term(o):
                 attributes.setdefault(s, {})[local_name(predicate)] = compact(o)
                 continue
@@ -458,3 +461,69 @@ def expand_names(kg: KnowledgeGraph, names: Iterable[str], what: str) -> frozens
                 iri = KGO + name
             found.add(iri)
     return frozenset(found)
+
+
+def _ontology_terms_of(kg: KnowledgeGraph, kinds: tuple[str, ...]) -> set[str]:
+    from karabakh_kg.graph.dataset import ONTOLOGY
+
+    found: set[str] = set()
+    for kind in kinds:
+        for quad in kg.store.quads_for_pattern(
+            None, ox.NamedNode(RDF_TYPE), ox.NamedNode(kind), ONTOLOGY
+        ):
+            if isinstance(quad.subject, ox.NamedNode):
+                found.add(quad.subject.value)
+    return found
+
+
+def _check_known(names: frozenset[str], known: set[str], what: str) -> None:
+    import difflib
+
+    for iri in sorted(names):
+        if iri in known:
+            continue
+        close = difflib.get_close_matches(compact(iri), sorted(compact(k) for k in known), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"unknown {what} {compact(iri)}{hint}")
+
+
+def make_options(
+    kg: KnowledgeGraph,
+    *,
+    inferred: bool = True,
+    predicates: Iterable[str] = (),
+    classes: Iterable[str] = (),
+    start: str | None = None,
+    end: str | None = None,
+) -> ProjectionOptions:
+    """Options from user input (CURIEs, IRIs, ``kgo:`` local names, ISO dates), checked.
+
+    Raises ValueError naming an unknown predicate or class (with close matches) or a bad date.
+    """
+    owl = "http://www.w3.org/2002/07/owl#"
+    full = project(kg, ProjectionOptions(inferred=True))
+    predicate_iris = expand_names(kg, predicates, "predicate") or None
+    class_iris = expand_names(kg, classes, "class") or None
+    if predicate_iris:
+        known = {d["predicate"] for _, _, d in full.edges(data=True)}
+        known |= _ontology_terms_of(kg, (owl + "ObjectProperty",))
+        _check_known(predicate_iris, known, "predicate")
+    if class_iris:
+        known = {expand_curie_or(t) for _, d in full.nodes(data=True) for t in d["types"]}
+        known |= _ontology_terms_of(kg, (owl + "Class",))
+        known |= {KGO + c for c in (*CATEGORIES, "Other")}
+        _check_known(class_iris, known, "class")
+    return ProjectionOptions(
+        inferred=inferred,
+        predicates=predicate_iris,
+        classes=class_iris,
+        start=parse_date(start, "start"),
+        end=parse_date(end, "end"),
+    )
+
+
+def expand_curie_or(curie: str) -> str:
+    """The IRI of a CURIE of the project's prefixes, or the text unchanged."""
+    from karabakh_kg.graph.lookup import expand_curie
+
+    return expand_curie(curie) or curie

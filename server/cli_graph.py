@@ -1,10 +1,349 @@
-"""Commands of this feature (registered on the root app by :mod:`karabakh_kg.server.cli`)."""
+"""Graph commands: ``neighbours``, ``path``, ``centrality``, ``communities``, ``network``,
+``export``. Each prints a table, or JSON with ``--format json``."""
 
 from __future__ import annotations
 
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import networkx as nx
 import typer
+
+from karabakh_kg.graph import export as exports
+from karabakh_kg.graph import lookup, traversal
+from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.graph.projection import make_options, project
+from karabakh_kg.server.cli_data import DataDir, load_graph
+from karabakh_kg.server.errors import fail
+
+
+class Output(StrEnum):
+    """Output of the graph commands."""
+
+    table = "table"
+    json = "json"
+
+
+class Direction(StrEnum):
+    """Which edges to follow from a node."""
+
+    both = "both"
+    out = "out"
+    into = "in"
+
+
+class Measure(StrEnum):
+    """Centrality measures."""
+
+    degree = "degree"
+    betweenness = "betweenness"
+    pagerank = "pagerank"
+
+
+class Level(StrEnum):
+    """Level of the negotiation network."""
+
+    person = "person"
+    state = "state"
+
+
+FormatOpt = Annotated[Output, typer.Option("--format", "-f", help="table or json.")]
+AssertedOnly = Annotated[
+    bool, typer.Option("--asserted-only", help="Leave out what reasoning derives.")
+]
+Predicates = Annotated[
+    list[str] | None,
+    typer.Option("--predicate", "-p", help="Follow only this predicate (repeatable; kgo:metWith)."),
+]
+Classes = Annotated[
+    list[str] | None,
+    typer.Option("--class", "-c", help="Keep only nodes of this class (repeatable; kgo:Person)."),
+]
+Start = Annotated[str | None, typer.Option("--from", help="Window start (2020-09-27 or 2020).")]
+End = Annotated[str | None, typer.Option("--to", help="Window end (2020-10-12 or 2020).")]
+
+
+def _graph(
+    kg: KnowledgeGraph,
+    asserted_only: bool,
+    predicates: list[str] | None,
+    classes: list[str] | None,
+    start: str | None,
+    end: str | None,
+) -> nx.MultiDiGraph:
+    try:
+        options = make_options(
+            kg,
+            inferred=not asserted_only,
+            predicates=predicates or (),
+            classes=classes or (),
+            start=start,
+            end=end,
+        )
+    except ValueError as error:
+        fail(str(error), 2)
+    return project(kg, options)
+
+
+def _resolve(kg: KnowledgeGraph, name: str) -> str:
+    try:
+        iri = lookup.resolve(kg, name)
+    except lookup.EntityLookupError as error:
+        fail(str(error))
+    return iri
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def _table(rows: list[list[str]], header: list[str]) -> None:
+    """Print aligned columns; the last column is never padded (quotes can be long)."""
+    cells = [header, *rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header) - 1)]
+    for row in cells:
+        padded = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        typer.echo("  ".join([*padded, row[-1]]).rstrip())
+
+
+def _ops(call: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return call(*args, **kwargs)
+    except traversal.TraversalError as error:
+        fail(str(error), 2)
+
+
+def neighbours(
+    name: Annotated[str, typer.Argument(help="Entity: label, alt label, CURIE, IRI or Q-id.")],
+    k: Annotated[int, typer.Option("--k", "-k", help="Hops (1 to 4).")] = 1,
+    direction: Annotated[Direction, typer.Option(help="Edges to follow.")] = Direction.both,
+    predicate: Predicates = None,
+    node_class: Classes = None,
+    asserted_only: AssertedOnly = False,
+    start: Start = None,
+    end: End = None,
+    output: FormatOpt = Output.table,
+    data_dir: DataDir = None,
+) -> None:
+    """Entities within K hops of NAME, with the edge that reaches each."""
+    kg = load_graph(data_dir)
+    node = _resolve(kg, name)
+    graph = _graph(kg, asserted_only, None, node_class, start, end)
+    try:
+        predicates = make_options(kg, predicates=predicate or ()).predicates
+    except ValueError as error:
+        fail(str(error), 2)
+    result = _ops(
+        traversal.neighbours, graph, node, k=k, direction=direction.value, predicates=predicates
+    )
+    if output == Output.json:
+        _print_json(result)
+        return
+    typer.echo(f"{result['node']['label']} <{node}>: {len(result['neighbours'])} neighbours")
+    labels = {n: graph.nodes[n]["label"] for n in graph}
+    rows = [
+        [
+            labels[e["source"]],
+            e["relation"],
+            labels[e["target"]],
+            e["kind"],
+            e.get("date", ""),
+            e.get("quote", ""),
+        ]
+        for e in result["edges"]
+    ]
+    _table(rows, ["from", "relation", "to", "kind", "date", "quote"])
+
+
+def path(
+    source: Annotated[str, typer.Argument(metavar="FROM", help="Start entity.")],
+    target: Annotated[str, typer.Argument(metavar="TO", help="End entity.")],
+    all_paths: Annotated[bool, typer.Option("--all", help="All simple paths, not one.")] = False,
+    max_length: Annotated[int, typer.Option(help="Longest path with --all (1 to 8).")] = 4,
+    limit: Annotated[int, typer.Option(help="Most paths with --all (1 to 100).")] = 20,
+    predicate: Predicates = None,
+    node_class: Classes = None,
+    asserted_only: AssertedOnly = False,
+    start: Start = None,
+    end: End = None,
+    output: FormatOpt = Output.table,
+    data_dir: DataDir = None,
+) -> None:
+    """How FROM is connected to TO: the shortest path (or all paths), each step quoted."""
+    kg = load_graph(data_dir)
+    a, b = _resolve(kg, source), _resolve(kg, target)
+    graph = _graph(kg, asserted_only, predicate, node_class, start, end)
+    if all_paths:
+        result = _ops(traversal.all_paths, graph, a, b, max_length=max_length, limit=limit)
+        paths = result["paths"]
+    else:
+        found = _ops(traversal.shortest_path, graph, a, b)
+        result = found
+        paths = [found] if found else []
+    if output == Output.json:
+        _print_json(result)
+        if not paths:
+            raise typer.Exit(1)
+        return
+    if not paths:
+        fail(f"no path between {graph.nodes[a]['label']} and {graph.nodes[b]['label']}")
+    for number, found_path in enumerate(paths, 1):
+        labels = " → ".join(n["label"] for n in found_path["nodes"])
+        typer.echo(f"path {number} ({found_path['length']} steps): {labels}")
+        rows = []
+        for step in found_path["steps"]:
+            edge = step["edge"]
+            arrow = f"{edge['relation']} →" if step["forward"] else f"← {edge['relation']}"
+            rows.append(
+                [
+                    graph.nodes[step["from"]]["label"],
+                    arrow,
+                    graph.nodes[step["to"]]["label"],
+                    edge["kind"],
+                    edge.get("date", ""),
+                    edge.get("quote", ""),
+                ]
+            )
+        _table(rows, ["from", "relation", "to", "kind", "date", "quote"])
+    if all_paths and result["truncated"]:
+        typer.echo(f"(stopped at {limit} paths; raise --limit for more)")
+
+
+def centrality(
+    measure: Annotated[Measure, typer.Option(help="Centrality measure.")] = Measure.degree,
+    top: Annotated[int, typer.Option(help="How many entities to list.")] = 20,
+    predicate: Predicates = None,
+    node_class: Classes = None,
+    asserted_only: AssertedOnly = False,
+    start: Start = None,
+    end: End = None,
+    output: FormatOpt = Output.table,
+    data_dir: DataDir = None,
+) -> None:
+    """The most central entities by degree, betweenness or PageRank."""
+    kg = load_graph(data_dir)
+    graph = _graph(kg, asserted_only, predicate, node_class, start, end)
+    result = _ops(traversal.centrality, graph, measure=measure.value, top=top)
+    if output == Output.json:
+        _print_json(result)
+        return
+    rows = [[r["label"], r["category"], f"{r['score']:.4f}", str(r["degree"])] for r in result]
+    _table(rows, ["entity", "category", measure.value, "degree"])
+
+
+def communities(
+    method: Annotated[str, typer.Option(help="louvain or greedy.")] = "louvain",
+    predicate: Predicates = None,
+    node_class: Classes = None,
+    asserted_only: AssertedOnly = False,
+    output: FormatOpt = Output.table,
+    data_dir: DataDir = None,
+) -> None:
+    """Communities of the graph (Louvain with a fixed seed, or greedy modularity)."""
+    kg = load_graph(data_dir)
+    graph = _graph(kg, asserted_only, predicate, node_class, None, None)
+    result = _ops(traversal.communities, graph, method=method)
+    if output == Output.json:
+        _print_json(result)
+        return
+    for part in result:
+        names = ", ".join(n["label"] for n in part["nodes"])
+        typer.echo(f"{part['id']} ({part['size']}): {names}")
+
+
+def network(
+    level: Annotated[Level, typer.Option(help="person or state.")] = Level.person,
+    asserted_only: AssertedOnly = False,
+    start: Start = None,
+    end: End = None,
+    output: FormatOpt = Output.table,
+    data_dir: DataDir = None,
+) -> None:
+    """Who met, called, negotiated with or mediated for whom, with dates and quotes."""
+    kg = load_graph(data_dir)
+    graph = _graph(kg, asserted_only, None, None, start, end)
+    rows = traversal.network_rows(_ops(traversal.negotiation_network, graph, level=level.value))
+    if output == Output.json:
+        _print_json(rows)
+        return
+    _table(
+        [
+            [
+                r["sourceLabel"],
+                r["relation"],
+                r["targetLabel"],
+                r["date"] or "",
+                r["status"] or "",
+                r["quote"] or "",
+            ]
+            for r in rows
+        ],
+        ["who", "relation", "whom", "date", "status", "quote"],
+    )
+
+
+def export(
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help=f"One of: {', '.join(exports.REGISTRY)} (or a media type)."
+        ),
+    ],
+    output_file: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+    focus: Annotated[
+        str | None, typer.Option(help="Export only the ego network of this entity.")
+    ] = None,
+    radius: Annotated[int, typer.Option(help="Hops around --focus (1 to 4).")] = 1,
+    negotiation: Annotated[
+        Level | None, typer.Option("--network", help="Export the negotiation network instead.")
+    ] = None,
+    predicate: Predicates = None,
+    node_class: Classes = None,
+    asserted_only: AssertedOnly = False,
+    start: Start = None,
+    end: End = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Write the (filtered) graph for Gephi, yEd, Cytoscape, Graphviz, D3 or RDF tools."""
+    try:
+        exporter = exports.get(fmt)
+    except exports.ExportError as error:
+        fail(str(error), 2)
+    kg = load_graph(data_dir)
+    graph = _graph(kg, asserted_only, predicate, node_class, start, end)
+    if focus is not None:
+        graph = _ops(traversal.ego_network, graph, _resolve(kg, focus), radius=radius)
+    if negotiation is not None:
+        graph = _ops(traversal.negotiation_network, graph, level=negotiation.value)
+    try:
+        data = exporter.write(graph)
+    except exports.ExportError as error:
+        fail(str(error))
+    if output_file is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    if output_file.is_dir():
+        fail(f"{output_file} is a folder; give a file name")
+    if not output_file.parent.exists():
+        fail(f"folder {output_file.parent} does not exist")
+    try:
+        exports.write_atomic(data, output_file)
+    except OSError as error:
+        fail(f"cannot write {output_file}: {error.strerror or error}")
+    typer.echo(
+        f"wrote {output_file} ({exporter.description}, {graph.number_of_nodes()} nodes, "
+        f"{graph.number_of_edges()} edges)",
+        err=True,
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
-    return None
+    for command in (neighbours, path, centrality, communities, network, export):
+        app.command()(command)
