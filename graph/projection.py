@@ -3,9 +3,10 @@
 Nodes are the resources of the asserted graph (people, states, places, events, claims), with
 their label, types, broad category and Wikidata id; events are nodes too, so the path
 "Macron → phone call → Aliyev" exists next to direct ``metWith``/``spokeWith`` edges. Every
-triple whose object is another resource becomes one edge (derived triples only with
-``kgo:`` predicates: their copies in aligned vocabularies such as ``sem:hasActor`` add nothing) keyed by its predicate's CURIE, with
-its kind (``asserted`` or ``derived``), the date it holds on, the evidence graphs that assert it
+triple whose object is another resource becomes one edge keyed by its predicate's CURIE
+(derived triples only with ``kgo:`` predicates: their copies in aligned vocabularies such as
+``sem:hasActor`` add nothing), with its kind (``asserted`` or ``derived``), the date it holds
+on, the evidence graphs that assert it
 and their verbatim quotes. Literal values (dates, years) and ontology individuals
 (``kgo:Planned``) become node attributes; ``skos:exactMatch wd:Q…`` becomes the node's
 ``wikidata`` attribute.
