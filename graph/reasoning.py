@@ -1,13 +1,362 @@
-"""Reasoning: placeholder until the reasoner lands (derives nothing yet)."""
+"""Reasoning: OWL 2 RL plus the domain rules, materialised into ``graph/inferred``.
+
+``materialize(kg)`` computes the closure of asserted ∪ ontology under the compiled OWL 2 RL
+rules of the ontology and the SPARQL rules of ``rules.ttl`` (one fixpoint), then writes the
+meaningful derived triples (see :func:`Reasoner.keep`) to the inferred graph. The reasoner
+stays attached to ``kg`` so :func:`update` can apply changes incrementally (DRed) and
+:mod:`karabakh_kg.graph.explain` can show one derivation per derived triple.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pyoxigraph as ox
+
+from karabakh_kg.graph.reasoner_engine import Engine, Rule, TermTable, Triple
+from karabakh_kg.graph.reasoner_rules import (
+    BUILTIN_NAMESPACES,
+    OWL,
+    RDF,
+    RDFS,
+    RULE_LABELS,
+    SCHEMA_PREDICATES,
+    SCHEMA_TYPES,
+    Constraint,
+    DomainRule,
+    Schema,
+    compile_domain_rule,
+    compile_owl,
+    read_domain_rules,
+)
+from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:
     from karabakh_kg.graph.dataset import KnowledgeGraph
+    from karabakh_kg.graph.explain import Explanation
+
+ASSERTED = ox.NamedNode(str(vocab.GRAPH_ASSERTED))
+INFERRED = ox.NamedNode(str(vocab.GRAPH_INFERRED))
+ONTOLOGY = ox.NamedNode(str(vocab.GRAPH_ONTOLOGY))
+NOISE_CLASSES = {OWL + "Thing", RDFS + "Resource"}
+_STATE = "_reasoner"
 
 
-def materialize(kg: KnowledgeGraph) -> None:
-    """Write the derived triples of ``kg`` into its inferred graph."""
-    return None
+@dataclass
+class ReasoningReport:
+    """What one reasoning run did."""
+
+    base: int
+    derived: int
+    by_rule: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    inferred_added: int = 0
+    inferred_removed: int = 0
+    full: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "base_triples": self.base,
+            "inferred_triples": self.derived,
+            "by_rule": dict(sorted(self.by_rule.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "seconds": round(self.seconds, 4),
+            "inferred_added": self.inferred_added,
+            "inferred_removed": self.inferred_removed,
+            "full_recomputation": self.full,
+        }
+
+
+@dataclass
+class Inconsistency:
+    """A contradiction: the consistency rule, what it means and the triples that violate it."""
+
+    rule: str
+    message: str
+    triples: list[tuple[str, str, str]]
+    axiom: tuple[str, str, str] | None
+    explanations: list[Explanation] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, with the explanation of each violating triple."""
+        return {
+            "rule": self.rule,
+            "message": self.message,
+            "triples": [list(t) for t in self.triples],
+            "axiom": list(self.axiom) if self.axiom else None,
+            "explanations": [e.to_dict() for e in self.explanations],
+        }
+
+    def to_text(self) -> str:
+        """One paragraph for people."""
+        lines = [f"{self.rule}: {self.message}"]
+        if self.axiom:
+            lines.append("  axiom: " + " ".join(curie(x) for x in self.axiom))
+        for e in self.explanations:
+            lines.extend("  " + line for line in e.to_text().splitlines())
+        return "\n".join(lines)
+
+
+def curie(term: str) -> str:
+    """``<iri>`` or ``iri`` shortened with the project prefixes where possible."""
+    text = term[1:-1] if term.startswith("<") and term.endswith(">") else term
+    for name, ns in vocab.PREFIXES.items():
+        if text.startswith(ns) and text != ns:
+            return f"{name}:{text[len(ns) :]}"
+    return term
+
+
+class Reasoner:
+    """The compiled rules and the closure of one knowledge graph."""
+
+    def __init__(
+        self,
+        table: TermTable,
+        base: list[Triple],
+        domain_rules: list[DomainRule],
+        ontology_subjects: set[int],
+    ) -> None:
+        self.table = table
+        self.domain_rules = {r.iri: r for r in domain_rules}
+        schema = Schema(table, base)
+        owl_rules, self.constraints = compile_owl(schema)
+        rules: list[Rule] = owl_rules + [compile_domain_rule(r, table) for r in domain_rules]
+        self.type_id = table.encode(ox.NamedNode(RDF + "type"))
+        self.same_as_id = table.encode(ox.NamedNode(OWL + "sameAs"))
+        self.has_equality = any(r.rule_id.startswith("eq-") for r in rules)
+        self.engine = Engine(rules, self.type_id, self.same_as_id, table.literals)
+        self.ontology_subjects = ontology_subjects
+        self._noise = {table.encode(ox.NamedNode(c)) for c in NOISE_CLASSES}
+        self._builtin: dict[int, bool] = {}
+        self.engine.run(base)
+        self.output: set[Triple] = {t for t in self.engine.derivations if self.keep(t)}
+
+    def is_builtin(self, term_id: int) -> bool:
+        """Whether the term is an IRI of the rdf, rdfs, owl or xsd vocabularies."""
+        found = self._builtin.get(term_id)
+        if found is None:
+            term = self.table.decode(term_id)
+            found = isinstance(term, ox.NamedNode) and term.value.startswith(BUILTIN_NAMESPACES)
+            self._builtin[term_id] = found
+        return found
+
+    def keep(self, t: Triple) -> bool:
+        """Whether a derived triple is meaningful to users (the noise policy)."""
+        s, p, o = t
+        if self.is_builtin(s):
+            return False
+        return not (
+            p == self.type_id
+            and (o in self._noise or isinstance(self.table.decode(o), ox.BlankNode))
+        )
+
+    def rule_id(self, rule_index: int) -> str:
+        """The W3C OWL 2 RL rule name or the CURIE of the domain rule."""
+        return curie(self.engine.rules[rule_index].rule_id)
+
+    def rule_label(self, rule_index: int) -> str:
+        """What the rule says, for explanations."""
+        rid = self.engine.rules[rule_index].rule_id
+        if rid in self.domain_rules:
+            return self.domain_rules[rid].label
+        return RULE_LABELS.get(rid, rid)
+
+    def encode_term(self, term: ox.NamedNode | ox.BlankNode | ox.Literal) -> int:
+        """The id of a pyoxigraph term (numbered if new)."""
+        return self.table.encode(term, literal=isinstance(term, ox.Literal))
+
+    def lookup(self, s: object, p: object, o: object) -> Triple | None:
+        """The encoded triple if all three terms are known."""
+        si, pi, oi = self.table.get(s), self.table.get(p), self.table.get(o)
+        if si is None or pi is None or oi is None:
+            return None
+        return si, pi, oi
+
+    def decode(self, t: Triple) -> tuple[Any, Any, Any]:
+        """The pyoxigraph terms of an encoded triple."""
+        d = self.table.decode
+        return d(t[0]), d(t[1]), d(t[2])
+
+    def by_rule(self) -> dict[str, int]:
+        """How many kept derived triples each rule produced."""
+        derivations = self.engine.derivations
+        counts = Counter(derivations[t].rule_index for t in self.output)
+        return {self.rule_id(i): n for i, n in counts.items()}
+
+
+def _encode_graphs(
+    store: ox.Store, table: TermTable, graphs: Iterable[ox.NamedNode]
+) -> tuple[list[Triple], set[int]]:
+    ids = table.ids
+    encode = table.encode
+    base: list[Triple] = []
+    ontology_subjects: set[int] = set()
+    literal = ox.Literal
+    for graph in graphs:
+        for s, p, o, _ in store.quads_for_pattern(None, None, None, graph):
+            si = ids.get(s)
+            if si is None:
+                si = encode(s)
+            pi = ids.get(p)
+            if pi is None:
+                pi = encode(p)
+            oi = ids.get(o)
+            if oi is None:
+                oi = encode(o, literal=isinstance(o, literal))
+            base.append((si, pi, oi))
+            if graph == ONTOLOGY:
+                ontology_subjects.add(si)
+    return base, ontology_subjects
+
+
+def build(kg: KnowledgeGraph) -> Reasoner:
+    """Compile the rules of ``kg`` and compute its closure (without touching the store)."""
+    table = TermTable()
+    base, ontology_subjects = _encode_graphs(kg.store, table, (ONTOLOGY, ASSERTED))
+    rules = read_domain_rules(kg.store.quads_for_pattern(None, None, None, ONTOLOGY))
+    return Reasoner(table, base, rules, ontology_subjects)
+
+
+def reasoner(kg: KnowledgeGraph) -> Reasoner:
+    """The reasoner attached to ``kg``, materialising first if it has none."""
+    found = getattr(kg, _STATE, None)
+    if found is None:
+        materialize(kg)
+        found = getattr(kg, _STATE)
+    assert isinstance(found, Reasoner)
+    return found
+
+
+def _quads(r: Reasoner, triples: Iterable[Triple]) -> list[ox.Quad]:
+    d = r.table.decode
+    return [ox.Quad(d(s), d(p), d(o), INFERRED) for s, p, o in triples]
+
+
+def materialize(kg: KnowledgeGraph) -> ReasoningReport:
+    """Fill the inferred graph of ``kg`` from scratch (clearing it first)."""
+    start = time.perf_counter()
+    r = build(kg)
+    kg.store.clear_graph(INFERRED)
+    kg.store.extend(_quads(r, r.output))
+    setattr(kg, _STATE, r)
+    return ReasoningReport(
+        base=len(r.engine.base),
+        derived=len(r.output),
+        by_rule=r.by_rule(),
+        seconds=time.perf_counter() - start,
+        inferred_added=len(r.output),
+    )
+
+
+def _changes_rules(r: Reasoner, triple: Any) -> bool:
+    p = triple.predicate.value
+    if p in SCHEMA_PREDICATES:
+        return True
+    if p == RDF + "type" and isinstance(triple.object, ox.NamedNode):
+        return triple.object.value in SCHEMA_TYPES
+    return p == OWL + "sameAs" and not r.has_equality
+
+
+def update(
+    kg: KnowledgeGraph, added: Iterable[ox.Triple], removed: Iterable[ox.Triple]
+) -> ReasoningReport:
+    """After ``added``/``removed`` changed the asserted graph, bring the inferred graph to
+    exactly what :func:`materialize` would give (DRed: delete, re-derive, propagate).
+
+    Changes to schema axioms (sub-class, domain, property characteristics ...) recompile the
+    rules, so they fall back to a full recomputation.
+    """
+    start = time.perf_counter()
+    added, removed = list(added), list(removed)
+    r = getattr(kg, _STATE, None)
+    if r is None or any(_changes_rules(r, t) for t in (*added, *removed)):
+        return materialize(kg)
+    store = kg.store
+    add_ids = [
+        (r.encode_term(t.subject), r.encode_term(t.predicate), r.encode_term(t.object))
+        for t in added
+    ]
+    remove_ids: list[Triple] = []
+    for t in removed:
+        still = any(
+            True
+            for g in (ASSERTED, ONTOLOGY)
+            for _ in store.quads_for_pattern(t.subject, t.predicate, t.object, g)
+        )
+        found = r.lookup(t.subject, t.predicate, t.object)
+        if found is not None and not still:
+            remove_ids.append(found)
+    touched = r.engine.update(add_ids, remove_ids)
+    derivations = r.engine.derivations
+    gained: list[Triple] = []
+    lost: list[Triple] = []
+    for t in touched:
+        now = t in derivations and r.keep(t)
+        if now and t not in r.output:
+            gained.append(t)
+            r.output.add(t)
+        elif not now and t in r.output:
+            lost.append(t)
+            r.output.discard(t)
+    for quad in _quads(r, lost):
+        store.remove(quad)
+    store.extend(_quads(r, gained))
+    return ReasoningReport(
+        base=len(r.engine.base),
+        derived=len(r.output),
+        seconds=time.perf_counter() - start,
+        inferred_added=len(gained),
+        inferred_removed=len(lost),
+        full=False,
+    )
+
+
+def check_consistency(kg: KnowledgeGraph) -> list[Inconsistency]:
+    """Every contradiction in the closure, each with the explanation of its triples."""
+    from karabakh_kg.graph.explain import explain_encoded
+
+    r = reasoner(kg)
+    found: list[Inconsistency] = []
+    seen: set[tuple[str, frozenset[Triple]]] = set()
+    base = r.engine.base
+    for constraint in r.constraints:
+        for premises in r.engine.matches(constraint.rule):
+            key = (constraint.rule.rule_id, frozenset(premises))
+            if key in seen:
+                continue
+            seen.add(key)
+            if constraint.rule.rule_id == "prp-fp" and _declared_same(r, premises, base):
+                continue
+            found.append(_inconsistency(r, constraint, premises, kg, explain_encoded))
+    return found
+
+
+def _declared_same(r: Reasoner, premises: tuple[Triple, ...], base: set[Triple]) -> bool:
+    a, b = premises[0][2], premises[1][2]
+    return (a, r.same_as_id, b) in base or (b, r.same_as_id, a) in base
+
+
+def _inconsistency(
+    r: Reasoner,
+    constraint: Constraint,
+    premises: tuple[Triple, ...],
+    kg: KnowledgeGraph,
+    explain_encoded: Any,
+) -> Inconsistency:
+    def text(t: Triple) -> tuple[str, str, str]:
+        s, p, o = r.decode(t)
+        return str(s), str(p), str(o)
+
+    unique = list(dict.fromkeys(premises))
+    axiom = text(constraint.rule.axioms[0]) if constraint.rule.axioms else None
+    return Inconsistency(
+        rule=constraint.rule.rule_id,
+        message=constraint.message,
+        triples=[text(t) for t in unique],
+        axiom=axiom,
+        explanations=[explain_encoded(kg, r, t) for t in unique],
+    )

@@ -1,0 +1,212 @@
+"""Why a triple holds: its derivation tree down to asserted triples and their seed quotes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pyoxigraph as ox
+
+from karabakh_kg.graph.reasoner_engine import Triple
+from karabakh_kg.graph.reasoning import Reasoner, curie, reasoner
+from karabakh_kg.ontology import vocab
+
+if TYPE_CHECKING:
+    from karabakh_kg.graph.dataset import KnowledgeGraph
+
+PROV = str(vocab.PROV)
+KGO = str(vocab.KGO)
+PROVENANCE = ox.NamedNode(str(vocab.GRAPH_PROVENANCE))
+ONTOLOGY_GRAPH = ox.NamedNode(str(vocab.GRAPH_ONTOLOGY))
+SYSTEM = {
+    str(g)
+    for g in (
+        vocab.GRAPH_ASSERTED,
+        vocab.GRAPH_INFERRED,
+        vocab.GRAPH_ONTOLOGY,
+        vocab.GRAPH_PROVENANCE,
+        vocab.GRAPH_WIKIDATA,
+    )
+}
+
+ASSERTED, DERIVED, ONTOLOGY, NOT_ENTAILED = "asserted", "derived", "ontology", "not entailed"
+
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
+
+
+@dataclass
+class Evidence:
+    """One evidence unit backing an asserted triple."""
+
+    graph: str
+    quote: str | None = None
+    line: int | None = None
+    stance: str | None = None
+    attributed_to: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "graph": self.graph,
+            "quote": self.quote,
+            "line": self.line,
+            "stance": self.stance,
+            "attributed_to": self.attributed_to,
+        }
+
+
+@dataclass
+class Explanation:
+    """A triple, its status and (if derived) the rule and the explained premises."""
+
+    subject: str
+    predicate: str
+    object: str
+    status: str
+    rule: str | None = None
+    rule_label: str | None = None
+    premises: list[Explanation] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    hidden: bool = False
+
+    @property
+    def holds(self) -> bool:
+        """Whether the triple is asserted or entailed."""
+        return self.status != NOT_ENTAILED
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready tree (IRIs in N-Triples form)."""
+        out: dict[str, Any] = {
+            "subject": self.subject,
+            "predicate": self.predicate,
+            "object": self.object,
+            "status": self.status,
+        }
+        if self.rule:
+            out["rule"] = self.rule
+            out["rule_label"] = self.rule_label
+            out["premises"] = [p.to_dict() for p in self.premises]
+        if self.evidence:
+            out["evidence"] = [e.to_dict() for e in self.evidence]
+        if self.hidden:
+            out["hidden_as_noise"] = True
+        return out
+
+    def to_text(self, indent: int = 0) -> str:
+        """An indented tree for people."""
+        pad = "  " * indent
+        head = f"{pad}{curie(self.subject)} {curie(self.predicate)} {curie(self.object)}"
+        if self.status == NOT_ENTAILED:
+            return head + "\n" + pad + "  does not hold: neither asserted nor entailed"
+        if self.status == DERIVED:
+            lines = [f"{head}  [derived by {self.rule}: {self.rule_label}]"]
+            lines += [p.to_text(indent + 1) for p in self.premises]
+            return "\n".join(lines)
+        if self.status == ONTOLOGY:
+            return f"{head}  [ontology axiom]"
+        lines = [f"{head}  [asserted]"]
+        for e in self.evidence:
+            where = f"line {e.line}" if e.line is not None else "no line"
+            who = f", according to {', '.join(curie(a) for a in e.attributed_to)}"
+            stance = f" ({curie(e.stance)})" if e.stance else ""
+            quote = f': "{e.quote}"' if e.quote else ""
+            lines.append(
+                f"{pad}    {curie(e.graph)}, {where}{who if e.attributed_to else ''}{stance}{quote}"
+            )
+        return "\n".join(lines)
+
+
+def _first(store: ox.Store, s: ox.NamedNode | ox.BlankNode, p: str) -> Any:
+    for q in store.quads_for_pattern(s, ox.NamedNode(p), None, PROVENANCE):
+        return q.object
+    return None
+
+
+def evidence(kg: KnowledgeGraph, s: Term, p: ox.NamedNode, o: Term) -> list[Evidence]:
+    """The evidence graphs holding ``(s, p, o)``, with quote, line and attribution."""
+    found: list[Evidence] = []
+    graphs = sorted(
+        {str(q.graph_name) for q in kg.store.quads_for_pattern(s, p, o, None)}
+        - {f"<{g}>" for g in SYSTEM}
+    )
+    for name in graphs:
+        node = ox.NamedNode(name[1:-1]) if name.startswith("<") else ox.BlankNode(name[2:])
+        quote = _first(kg.store, node, PROV + "value")
+        line = _first(kg.store, node, KGO + "line")
+        stance = _first(kg.store, node, KGO + "stance")
+        who = [
+            str(q.object)
+            for q in kg.store.quads_for_pattern(
+                node, ox.NamedNode(PROV + "wasAttributedTo"), None, PROVENANCE
+            )
+        ]
+        found.append(
+            Evidence(
+                graph=name,
+                quote=quote.value if quote is not None else None,
+                line=int(line.value) if line is not None else None,
+                stance=str(stance) if stance is not None else None,
+                attributed_to=sorted(who),
+            )
+        )
+    return found
+
+
+def explain_encoded(
+    kg: KnowledgeGraph, r: Reasoner, t: Triple, memo: dict[Triple, Explanation] | None = None
+) -> Explanation:
+    """The explanation of an encoded triple that holds in the closure of ``r``."""
+    memo = {} if memo is None else memo
+    if t in memo:
+        return memo[t]
+    s, p, o = r.decode(t)
+    ex = Explanation(str(s), str(p), str(o), NOT_ENTAILED)
+    memo[t] = ex
+    engine = r.engine
+    if t in engine.base:
+        ex.evidence = evidence(kg, s, p, o)
+        in_ontology = any(True for _ in kg.store.quads_for_pattern(s, p, o, ONTOLOGY_GRAPH))
+        ex.status = ONTOLOGY if in_ontology and not ex.evidence else ASSERTED
+    elif t in engine.derivations:
+        d = engine.derivations[t]
+        rule = engine.rules[d.rule_index]
+        ex.status = DERIVED
+        ex.rule = r.rule_id(d.rule_index)
+        ex.rule_label = r.rule_label(d.rule_index)
+        ex.hidden = t not in r.output
+        premises = list(dict.fromkeys([*d.premises, *rule.axioms]))
+        ex.premises = [explain_encoded(kg, r, x, memo) for x in premises]
+    return ex
+
+
+def parse_term(text: str | Term) -> Term:
+    """A pyoxigraph term from a term or its text: an IRI, ``<IRI>``, ``_:b`` or a literal
+    in N-Triples/Turtle form (``"2020-10-12"^^xsd:date``)."""
+    if not isinstance(text, str):
+        return text
+    if text.startswith(('"', "'")):
+        turtle = vocab.sparql_prefixes().replace("PREFIX ", "@prefix ").replace(">\n", "> .\n")
+        quads = list(ox.parse(turtle + f"<urn:s> <urn:p> {text} .", format=ox.RdfFormat.TURTLE))
+        obj = quads[0].object
+        if not isinstance(obj, ox.Literal):
+            raise ValueError(f"not a literal: {text}")
+        return obj
+    if text.startswith("_:"):
+        return ox.BlankNode(text[2:])
+    return ox.NamedNode(text[1:-1] if text.startswith("<") else text)
+
+
+def explain(
+    kg: KnowledgeGraph, subject: str | Term, predicate: str | Term, obj: str | Term
+) -> Explanation:
+    """Why ``(subject, predicate, obj)`` holds (full IRIs or terms; literals as text).
+
+    The result's ``status`` is ``asserted`` (with evidence), ``ontology``, ``derived`` (with
+    rule and explained premises) or ``not entailed``.
+    """
+    s, p, o = parse_term(subject), parse_term(predicate), parse_term(obj)
+    r = reasoner(kg)
+    t = r.lookup(s, p, o)
+    if t is None or t not in r.engine.facts:
+        return Explanation(str(s), str(p), str(o), NOT_ENTAILED)
+    return explain_encoded(kg, r, t)

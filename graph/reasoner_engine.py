@@ -1,0 +1,389 @@
+"""A semi-naive forward chainer over integer-encoded triples, with derivations and DRed.
+
+Terms are numbered (:class:`TermTable`); a triple is a tuple of three ints; in rule atoms,
+negative ints are variables. Every rule is a conjunction of triple patterns (plus simple
+FILTERs) implying one or more triple patterns: the OWL 2 RL axioms of the ontology are
+compiled into such rules with their schema terms as constants (see
+:mod:`karabakh_kg.graph.reasoner_rules`), and the SPARQL domain rules translate to the same
+form, so one join engine runs both to a common fixpoint.
+
+Each derived triple keeps one derivation (the rule and the premise triples that fired it),
+recorded when it is first derived, so premises are always older than their conclusion and an
+explanation can recurse without cycles. Deletions use DRed (delete and re-derive).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+Triple = tuple[int, int, int]
+Binding = dict[int, int]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``body`` (with ``filters``) implies ``head``; ``axioms`` are the schema premises.
+
+    ``rule_id`` names the OWL 2 RL rule (``cax-sco``, ``prp-trp`` ...) or the domain rule.
+    Filters are ``(op, left, right)`` with ``op`` in ``"!="``, ``"="``.
+    """
+
+    rule_id: str
+    body: tuple[Triple, ...]
+    head: tuple[Triple, ...]
+    filters: tuple[tuple[str, int, int], ...] = ()
+    axioms: tuple[Triple, ...] = ()
+
+
+@dataclass
+class _Trigger:
+    rule_index: int
+    atom: Triple
+    rest: tuple[Triple, ...]
+
+
+@dataclass
+class Derivation:
+    """How one triple was first derived: the rule and its instantiated premises."""
+
+    rule_index: int
+    premises: tuple[Triple, ...]
+
+
+class TermTable:
+    """Numbers RDF terms (any hashable) densely from 0; remembers which are literals."""
+
+    def __init__(self) -> None:
+        self.terms: list[object] = []
+        self.ids: dict[object, int] = {}
+        self.literals: set[int] = set()
+
+    def encode(self, term: object, *, literal: bool = False) -> int:
+        """The id of ``term``, numbering it if new."""
+        found = self.ids.get(term)
+        if found is not None:
+            return found
+        number = len(self.terms)
+        self.terms.append(term)
+        self.ids[term] = number
+        if literal:
+            self.literals.add(number)
+        return number
+
+    def get(self, term: object) -> int | None:
+        """The id of ``term`` or None when it was never seen."""
+        return self.ids.get(term)
+
+    def decode(self, number: int) -> object:
+        """The term numbered ``number``."""
+        return self.terms[number]
+
+
+def _is_var(x: int) -> bool:
+    return x < 0
+
+
+def _filters_pass(filters: Sequence[tuple[str, int, int]], b: Binding) -> bool:
+    for op, left, right in filters:
+        lv = b.get(left, left) if left < 0 else left
+        rv = b.get(right, right) if right < 0 else right
+        if lv < 0 or rv < 0:
+            continue  # not bound yet: checked later
+        if (op == "!=" and lv == rv) or (op == "=" and lv != rv):
+            return False
+    return True
+
+
+def _ground_all(atoms: Sequence[Triple], b: Binding) -> tuple[Triple, ...]:
+    return tuple(
+        (b[s] if s < 0 else s, b[p] if p < 0 else p, b[o] if o < 0 else o) for s, p, o in atoms
+    )
+
+
+def _order(atoms: Sequence[Triple], bound: set[int]) -> tuple[Triple, ...]:
+    """Greedy join order: next the atom with most bound positions (constants count)."""
+    left = list(atoms)
+    ordered: list[Triple] = []
+    bound = set(bound)
+    while left:
+        best = max(left, key=lambda a: sum(1 for x in a if not _is_var(x) or x in bound))
+        left.remove(best)
+        ordered.append(best)
+        bound.update(x for x in best if _is_var(x))
+    return tuple(ordered)
+
+
+class Engine:
+    """The closure of a set of base triples under a list of rules."""
+
+    def __init__(
+        self, rules: Sequence[Rule], type_id: int, same_as_id: int, literals: set[int]
+    ) -> None:
+        self.rules = list(rules)
+        self.type_id = type_id
+        self.same_as_id = same_as_id
+        self.literals = literals
+        self.base: set[Triple] = set()
+        self.facts: set[Triple] = set()
+        self.derivations: dict[Triple, Derivation] = {}
+        self.ps: dict[int, dict[int, set[int]]] = {}
+        self.po: dict[int, dict[int, set[int]]] = {}
+        self.sp: dict[int, set[tuple[int, int]]] = {}
+        self.op: dict[int, set[tuple[int, int]]] = {}
+        self.by_pred: dict[int, list[_Trigger]] = {}
+        self.by_class: dict[int, list[_Trigger]] = {}
+        self.wildcard: list[_Trigger] = []
+        self.heads_by_pred: dict[int, list[tuple[int, Triple]]] = {}
+        self.heads_any: list[tuple[int, Triple]] = []
+        self.needs_node_index = False
+        for index, rule in enumerate(self.rules):
+            self._index_rule(index, rule)
+
+    # -- compilation ------------------------------------------------------------------
+
+    def _index_rule(self, index: int, rule: Rule) -> None:
+        for position, atom in enumerate(rule.body):
+            rest = rule.body[:position] + rule.body[position + 1 :]
+            trigger = _Trigger(index, atom, _order(rest, {x for x in atom if _is_var(x)}))
+            _, p, o = atom
+            if _is_var(p):
+                self.wildcard.append(trigger)
+            elif p == self.type_id and not _is_var(o):
+                self.by_class.setdefault(o, []).append(trigger)
+            else:
+                self.by_pred.setdefault(p, []).append(trigger)
+            if _is_var(p):
+                self.needs_node_index = True
+        for atom in rule.head:
+            if _is_var(atom[1]):
+                self.heads_any.append((index, atom))
+            else:
+                self.heads_by_pred.setdefault(atom[1], []).append((index, atom))
+
+    # -- the fact store ---------------------------------------------------------------
+
+    def _insert(self, t: Triple) -> None:
+        s, p, o = t
+        self.facts.add(t)
+        self.ps.setdefault(p, {}).setdefault(s, set()).add(o)
+        self.po.setdefault(p, {}).setdefault(o, set()).add(s)
+        if self.needs_node_index:
+            self.sp.setdefault(s, set()).add((p, o))
+            self.op.setdefault(o, set()).add((s, p))
+
+    def _delete(self, t: Triple) -> None:
+        s, p, o = t
+        self.facts.discard(t)
+        self.derivations.pop(t, None)
+        self.ps[p][s].discard(o)
+        self.po[p][o].discard(s)
+        if self.needs_node_index:
+            self.sp[s].discard((p, o))
+            self.op[o].discard((s, p))
+
+    def _matches(self, atom: Triple, b: Binding) -> Iterator[Binding]:
+        """Bindings extending ``b`` under which ``atom`` is a current fact."""
+        s, p, o = atom
+        sv = b.get(s, s) if s < 0 else s
+        pv = b.get(p, p) if p < 0 else p
+        ov = b.get(o, o) if o < 0 else o
+        if pv >= 0:
+            if sv >= 0:
+                objects = self.ps.get(pv, {}).get(sv)
+                if not objects:
+                    return
+                if ov >= 0:
+                    if ov in objects:
+                        yield b
+                    return
+                for x in objects:
+                    yield {**b, o: x}
+            elif ov >= 0:
+                subjects = self.po.get(pv, {}).get(ov)
+                if not subjects:
+                    return
+                for x in subjects:
+                    yield {**b, s: x}
+            else:
+                for subj, objects in self.ps.get(pv, {}).items():
+                    for x in objects:
+                        if s == o and subj != x:
+                            continue
+                        yield {**b, s: subj, o: x}
+            return
+        # variable predicate: go through the node indexes
+        if sv >= 0:
+            for pp, x in self.sp.get(sv, ()):
+                if ov >= 0 and x != ov:
+                    continue
+                nb = {**b, p: pp}
+                if ov < 0:
+                    nb[o] = x
+                yield nb
+        elif ov >= 0:
+            for x, pp in self.op.get(ov, ()):
+                yield {**b, s: x, p: pp}
+        else:
+            for t in self.facts:
+                yield {**b, s: t[0], p: t[1], o: t[2]}
+
+    def _join(self, atoms: tuple[Triple, ...], k: int, b: Binding, rule: Rule) -> Iterator[Binding]:
+        if k == len(atoms):
+            yield b
+            return
+        for nb in self._matches(atoms[k], b):
+            if rule.filters and not _filters_pass(rule.filters, nb):
+                continue
+            yield from self._join(atoms, k + 1, nb, rule)
+
+    @staticmethod
+    def _bind_atom(atom: Triple, t: Triple) -> Binding | None:
+        b: Binding = {}
+        for x, v in zip(atom, t, strict=True):
+            if x >= 0:
+                if x != v:
+                    return None
+            else:
+                seen = b.get(x)
+                if seen is None:
+                    b[x] = v
+                elif seen != v:
+                    return None
+        return b
+
+    def _triggers(self, t: Triple) -> Iterable[_Trigger]:
+        found = self.by_pred.get(t[1], ())
+        if t[1] == self.type_id:
+            by_class = self.by_class.get(t[2])
+            if by_class:
+                found = [*found, *by_class]
+        if self.wildcard:
+            return [*found, *self.wildcard]
+        return found
+
+    def _instantiate(self, atom: Triple, b: Binding) -> Triple | None:
+        s, p, o = atom
+        h = (b[s] if s < 0 else s, b[p] if p < 0 else p, b[o] if o < 0 else o)
+        if h[0] in self.literals or h[1] in self.literals:
+            return None  # not RDF: a literal in subject or predicate position
+        if h[1] == self.same_as_id and h[0] == h[2]:
+            return None  # reflexive sameAs adds nothing
+        return h
+
+    def _fire(
+        self, t: Triple, only_new: bool = True
+    ) -> Iterator[tuple[Triple, int, tuple[Triple, ...]]]:
+        """Conclusions of every rule instance in which ``t`` matches a body atom."""
+        for trig in self._triggers(t):
+            b = self._bind_atom(trig.atom, t)
+            if b is None:
+                continue
+            rule = self.rules[trig.rule_index]
+            if rule.filters and not _filters_pass(rule.filters, b):
+                continue
+            for full in self._join(trig.rest, 0, b, rule):
+                for atom in rule.head:
+                    h = self._instantiate(atom, full)
+                    if h is None or (only_new and h in self.facts):
+                        continue
+                    yield h, trig.rule_index, _ground_all(rule.body, full)
+
+    def _saturate(self, todo: list[Triple], added: set[Triple] | None = None) -> None:
+        while todo:
+            t = todo.pop()
+            # collect first: the indexes must not change while a join walks them
+            for h, rule_index, premises in list(self._fire(t)):
+                if h in self.facts:
+                    continue
+                self._insert(h)
+                self.derivations[h] = Derivation(rule_index, premises)
+                if added is not None:
+                    added.add(h)
+                todo.append(h)
+
+    # -- public operations ------------------------------------------------------------
+
+    def run(self, base: Iterable[Triple]) -> None:
+        """Compute the closure of ``base`` from scratch."""
+        todo: list[Triple] = []
+        for t in base:
+            if t in self.facts:
+                continue
+            self.base.add(t)
+            self._insert(t)
+            todo.append(t)
+        self._saturate(todo)
+
+    def derived(self) -> Iterator[Triple]:
+        """Every triple of the closure that is not a base triple."""
+        return iter(self.derivations)
+
+    def update(self, added: Iterable[Triple], removed: Iterable[Triple]) -> set[Triple]:
+        """Change the base (DRed); return every triple whose status may have changed."""
+        added = list(added)
+        gone = [t for t in removed if t in self.base]
+        for t in gone:
+            self.base.discard(t)
+        # 1. over-delete: everything with a derivation that uses a deleted triple
+        deleted: set[Triple] = set(gone)
+        todo = list(gone)
+        while todo:
+            t = todo.pop()
+            for h, _, _ in self._fire(t, only_new=False):
+                if h in self.facts and h not in self.base and h not in deleted:
+                    deleted.add(h)
+                    todo.append(h)
+        for t in deleted:
+            self._delete(t)
+        # 2. re-derive in one step what still has a derivation, then saturate
+        newly: set[Triple] = set()
+        todo = []
+        for t in deleted:
+            found = self._rederive(t)
+            if found is not None:
+                self._insert(t)
+                self.derivations[t] = found
+                newly.add(t)
+                todo.append(t)
+        for t in added:
+            if t in self.base:
+                continue
+            self.base.add(t)
+            if t in self.facts:
+                self.derivations.pop(t, None)  # now asserted
+                continue
+            self._insert(t)
+            newly.add(t)
+            todo.append(t)
+        self._saturate(todo, newly)
+        return deleted | newly | set(added)
+
+    def _rederive(self, t: Triple) -> Derivation | None:
+        candidates = [*self.heads_by_pred.get(t[1], ()), *self.heads_any]
+        for rule_index, atom in candidates:
+            b = self._bind_atom(atom, t)
+            if b is None:
+                continue
+            rule = self.rules[rule_index]
+            if rule.filters and not _filters_pass(rule.filters, b):
+                continue
+            body = _order(rule.body, set(b))
+            for full in self._join(body, 0, b, rule):
+                return Derivation(rule_index, _ground_all(rule.body, full))
+        return None
+
+    def matches(self, rule: Rule) -> Iterator[tuple[Triple, ...]]:
+        """Every instance of ``rule``'s body in the closure (for constraint rules)."""
+        body = _order(rule.body, set())
+        for full in self._join(body, 0, {}, rule):
+            yield _ground_all(rule.body, full)
+
+
+@dataclass
+class Stats:
+    """Counts of one run."""
+
+    base: int = 0
+    derived: int = 0
+    by_rule: dict[str, int] = field(default_factory=dict)
