@@ -72,6 +72,7 @@ CATEGORY_CLASSES: tuple[tuple[str, str], ...] = (
     ("person", "Person"),
     ("state", "PoliticalEntity"),
     ("settlement", "City"),
+    ("settlement", "Town"),
     ("settlement", "Village"),
     ("organization", "Organization"),
     ("place", "Place"),
