@@ -1,10 +1,224 @@
-"""Commands of this feature (registered on the root app by :mod:`karabakh_kg.server.cli`)."""
+"""``karabakh-kg serve``: the web server (SPARQL endpoint, resource pages, query UI).
+
+Options set the same fields as the ``KARABAKH_KG_*`` environment variables of
+:mod:`karabakh_kg.server.settings`; an option wins over the variable. Numbers are read
+here rather than by typer so that a bad value is one ``error:`` line, like every command.
+"""
 
 from __future__ import annotations
 
+import errno
+import inspect
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from karabakh_kg.server.errors import fail
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def parse_port(text: str) -> int:
+    """A TCP port number, or a one-line error."""
+    try:
+        port = int(text)
+    except ValueError:
+        fail(f"--port must be a whole number between 1 and 65535, not {text!r}")
+    if not 1 <= port <= 65535:
+        fail(f"--port must be between 1 and 65535, not {port}")
+    return port
+
+
+def parse_positive(option: str, text: str | None, kind: type = float) -> Any:
+    """A positive number (``float`` or ``int``) given as text, or None when not given."""
+    if text is None:
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        fail(f"{option} must be a positive number, not {text!r}")
+    if value <= 0:
+        fail(f"{option} must be positive, not {text}")
+    return value
+
+
+def check_listen(host: str, port: int) -> None:
+    """Fail with one line when ``host:port`` cannot be listened on (busy, unknown host)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        fail(f"cannot listen on {host}:{port}: unknown host ({error.strerror})")
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as error:
+            reason = "address already in use" if error.errno == errno.EADDRINUSE else error
+            fail(f"cannot listen on {host}:{port}: {reason}")
+
+
+def env_value(value: object) -> str:
+    """How a setting is written in a ``KARABAKH_KG_*`` variable."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def settings_overrides(
+    *,
+    timeout: str | None,
+    max_rows: str | None,
+    workers: str | None,
+    cors_origins: list[str] | None,
+    service_allowlist: list[str] | None,
+    enable_update: bool | None,
+) -> dict[str, Any]:
+    """The settings the options set (only those given)."""
+    overrides: dict[str, Any] = {
+        "query_timeout": parse_positive("--timeout", timeout),
+        "max_rows": parse_positive("--max-rows", max_rows, int),
+        "query_workers": parse_positive("--workers", workers, int),
+        "cors_origins": tuple(cors_origins) if cors_origins else None,
+        "service_allowlist": tuple(service_allowlist) if service_allowlist else None,
+        "enable_updates": enable_update,
+    }
+    return {key: value for key, value in overrides.items() if value is not None}
+
+
+def apply_settings(overrides: dict[str, Any]) -> object:
+    """Check the settings and export them so the application reads the same values."""
+    from karabakh_kg.server.settings import PREFIX, Settings, SettingsError
+
+    if "query_timeout" in overrides:
+        # A default timeout above the per-request ceiling raises the ceiling with it.
+        try:
+            ceiling = float(os.environ.get(PREFIX + "MAX_QUERY_TIMEOUT") or "nan")
+        except ValueError:
+            ceiling = float("nan")
+        if ceiling != ceiling:  # not set (or unreadable: from_env reports it)
+            ceiling = float(getattr(Settings, "max_query_timeout", 0.0))
+        if overrides["query_timeout"] > ceiling:
+            overrides = {**overrides, "max_query_timeout": overrides["query_timeout"]}
+    try:
+        settings = Settings.from_env(**overrides)
+    except SettingsError as error:
+        fail(str(error))
+    except TypeError as error:  # an override the settings do not know
+        fail(f"unsupported setting: {error}")
+    for name, value in overrides.items():
+        os.environ[PREFIX + name.upper()] = env_value(value)
+    return settings
+
+
+def build_app(data_dir: Path | None, settings: object) -> object:
+    """Load the graph and build the application (``settings`` passed if it takes them)."""
+    from karabakh_kg.server.app import create_app
+    from karabakh_kg.server.cli_data import load_graph
+
+    kg = load_graph(data_dir)
+    if "settings" in inspect.signature(create_app).parameters:
+        return create_app(kg, settings=settings)  # type: ignore[call-arg, unused-ignore]
+    return create_app(kg)
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", metavar="HOST", help="Interface to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        str, typer.Option("--port", metavar="PORT", help="TCP port (1-65535).")
+    ] = "8000",
+    timeout: Annotated[
+        str | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            help="Default query timeout in seconds.",
+            show_default=False,
+        ),
+    ] = None,
+    max_rows: Annotated[
+        str | None, typer.Option("--max-rows", metavar="N", help="Most rows a query may return.")
+    ] = None,
+    workers: Annotated[
+        str | None, typer.Option("--workers", metavar="N", help="Queries evaluated at once.")
+    ] = None,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cors-origin",
+            metavar="ORIGIN",
+            help="Origin allowed by CORS (repeatable; '*' for any).",
+        ),
+    ] = None,
+    service_allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--service-allow",
+            metavar="ENDPOINT",
+            help="SPARQL endpoint a SERVICE clause may call (repeatable; a trailing * "
+            "allows a prefix). None by default.",
+        ),
+    ] = None,
+    enable_update: Annotated[
+        bool | None,
+        typer.Option(
+            "--enable-update/--disable-update",
+            help="Serve SPARQL Update and Graph Store writes; needs "
+            "KARABAKH_KG_UPDATE_TOKEN in the environment.",
+            show_default=False,
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Folder of curated TriG files (default: installed)."),
+    ] = None,
+    log_level: Annotated[
+        str,
+        typer.Option("--log-level", metavar="LEVEL", help="One of: " + ", ".join(LOG_LEVELS) + "."),
+    ] = "info",
+) -> None:
+    """Serve the SPARQL endpoint, the resource pages and the query UI over HTTP."""
+    number = parse_port(port)
+    if log_level.lower() not in LOG_LEVELS:
+        fail(f"--log-level must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
+    if data_dir is not None and not data_dir.is_dir():
+        fail(f"data folder {data_dir} does not exist")
+    overrides = settings_overrides(
+        timeout=timeout,
+        max_rows=max_rows,
+        workers=workers,
+        cors_origins=cors_origin,
+        service_allowlist=service_allow,
+        enable_update=enable_update,
+    )
+    settings = apply_settings(overrides)
+    check_listen(host, number)
+    started = time.monotonic()
+    app = build_app(data_dir, settings)
+    url = f"http://{_url_host(host)}:{number}/"
+    typer.echo(
+        f"karabakh-kg serving {url} (query UI {url}query, SPARQL {url}sparql), "
+        f"graph loaded in {time.monotonic() - started:.1f} s; Ctrl-C stops"
+    )
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=number, log_level=log_level.lower())  # type: ignore[arg-type]
+
+
+def _url_host(host: str) -> str:
+    if host in {"0.0.0.0", "::", ""}:
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
-    return None
+    """Add the ``serve`` command to ``app``."""
+    app.command("serve")(serve)

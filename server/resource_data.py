@@ -165,6 +165,7 @@ class Describer:
     def __init__(self, kg: KnowledgeGraph) -> None:
         self.kg = kg
         self.store = kg.store
+        self.version = kg.version
         self._labels: dict[str, str] = {}
 
     # -- terms and labels ---------------------------------------------------------------

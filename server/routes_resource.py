@@ -23,6 +23,7 @@ from karabakh_kg.server.resource_data import (
     KG,
     KGE,
     Describer,
+    Term,
     graph_stats,
     local_path,
     ontology_terms,
@@ -159,7 +160,6 @@ def _describer(request: Request) -> Describer:
     cached = getattr(request.app.state, "_describer", None)
     if cached is None or cached.kg is not kg or cached.version != kg.version:
         cached = Describer(kg)
-        cached.version = kg.version  # type: ignore[attr-defined]
         request.app.state._describer = cached
     describer: Describer = cached
     return describer
@@ -190,10 +190,31 @@ def _rdf_response(
     return Response(body, media_type=f"{variant.media_type}; charset=utf-8", headers=headers)
 
 
+def used_prefixes(data: list[ox.Triple] | list[ox.Quad]) -> dict[str, str]:
+    """The project prefixes whose namespaces the data uses (a short Turtle header)."""
+    iris = {
+        term.value
+        for item in data
+        for term in (item.subject, item.predicate, item.object)
+        if isinstance(term, ox.NamedNode)
+    }
+    iris |= {
+        term.datatype.value
+        for item in data
+        for term in [item.object]
+        if isinstance(term, ox.Literal)
+    }
+    return {
+        name: namespace
+        for name, namespace in vocab.PREFIXES.items()
+        if any(iri.startswith(namespace) for iri in iris)
+    }
+
+
 def serialize(data: list[ox.Triple] | list[ox.Quad], variant: Variant) -> bytes:
     """Serialize triples or quads with the project's prefixes."""
     assert variant.rdf_format is not None
-    prefixes = None if variant.rdf_format == ox.RdfFormat.N_TRIPLES else dict(vocab.PREFIXES)
+    prefixes = None if variant.rdf_format == ox.RdfFormat.N_TRIPLES else used_prefixes(data)
     if variant.rdf_format in (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG) or (
         variant.rdf_format == ox.RdfFormat.JSON_LD and data and isinstance(data[0], ox.Quad)
     ):
@@ -372,45 +393,67 @@ def _ontology(request: Request, explicit: Variant | None) -> Response:
 # -- explanations ----------------------------------------------------------------------------
 
 
-def _parse_object(text: str) -> str:
-    """The object as the explainer takes it: an IRI, or a literal in N-Triples syntax."""
-    text = text.strip()
+def _display_term(describer: Describer, text: str) -> Term:
+    """A display term for an explanation's N-Triples text (``<iri>``, ``"lit"``, ``_:b``)."""
     if text.startswith("<") and text.endswith(">"):
-        return text[1:-1]
-    return text
+        return describer.term(ox.NamedNode(text[1:-1]))
+    if text.startswith("_:"):
+        return describer.term(ox.BlankNode(text[2:]))
+    try:
+        from karabakh_kg.graph.explain import parse_term
+
+        return describer.term(parse_term(text))
+    except (ImportError, ValueError, SyntaxError):
+        return Term(text, "literal", text)
+
+
+def _explanation_view(describer: Describer, node: dict[str, Any]) -> dict[str, Any]:
+    """The explanation tree with display terms in place of N-Triples text."""
+    view = dict(node)
+    for key in ("subject", "predicate", "object"):
+        view[key] = _display_term(describer, str(node[key]))
+    view["premises"] = [_explanation_view(describer, p) for p in node.get("premises", [])]
+    view["evidence"] = [
+        describer.evidence_info(
+            ox.NamedNode(e["graph"][1:-1])
+            if str(e["graph"]).startswith("<")
+            else ox.BlankNode(str(e["graph"])[2:])
+        )
+        for e in node.get("evidence", [])
+    ]
+    return view
 
 
 @router.api_route("/explain", methods=["GET", "HEAD"])
 def explain(request: Request, s: str = "", p: str = "", o: str = "") -> Response:
-    """Why a derived triple holds: the rule or axiom and its premises, down to the quotes."""
+    """Why a triple holds: the rule or axiom and its premises, down to the seed quotes.
+
+    ``s`` and ``p`` are IRIs; ``o`` is an IRI or a literal in N-Triples syntax.
+    """
     missing = [name for name, value in (("s", s), ("p", p), ("o", o)) if not value.strip()]
     if missing:
-        return _error(
-            request, 400, f"missing parameter(s) {', '.join(missing)}: give s, p and o IRIs"
-        )
+        return _error(request, 400, f"missing parameter(s) {', '.join(missing)}: give s, p and o")
     try:
         from karabakh_kg.graph import explain as explainer
     except ImportError:
         return _error(request, 503, "explanations are not available in this installation")
-    subject, predicate, obj = _parse_object(s), _parse_object(p), _parse_object(o)
     try:
-        result = explainer.explain(_kg(request), subject, predicate, obj)
-    except (LookupError, ValueError) as error:
-        return _error(request, 404, f"cannot explain <{subject}> <{predicate}> {o}: {error}")
+        result = explainer.explain(_kg(request), s.strip(), p.strip(), o.strip())
+    except (LookupError, ValueError, SyntaxError) as error:
+        return _error(request, 400, f"cannot read the triple ({s} {p} {o}): {error}")
     data: dict[str, Any] = result.to_dict()
+    status = 200 if result.holds else 404
     if not _wants_html(request):
-        return JSONResponse(data)
-    describer = _describer(request)
+        if not result.holds:
+            data["error"] = "this triple is neither asserted nor derived"
+        return JSONResponse(data, status_code=status)
     return pages.render(
         request,
         "explain.html",
         {
-            "subject": describer.term(ox.NamedNode(subject)),
-            "predicate": describer.term(ox.NamedNode(predicate)),
-            "object": o,
-            "object_href": local_path(obj),
-            "object_label": describer.label_of(obj) if obj.startswith("http") else obj,
+            "tree": _explanation_view(_describer(request), data),
             "text": result.to_text(),
-            "data": data,
+            "holds": result.holds,
         },
+        status_code=status,
     )
