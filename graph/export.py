@@ -202,7 +202,7 @@ def to_gexf(graph: nx.MultiDiGraph) -> bytes:
     return out.getvalue()
 
 
-def _elements(graph: nx.MultiDiGraph) -> dict[str, Any]:
+def cytoscape_elements(graph: nx.MultiDiGraph) -> dict[str, Any]:
     """Cytoscape.js elements: node ``data`` with colour, edges with stable ids."""
     flat = flatten(graph)
     nodes = [
@@ -229,7 +229,7 @@ def to_cytoscape(graph: nx.MultiDiGraph) -> bytes:
         "generated_by": "karabakh-kg",
         "target_cytoscapejs_version": "~3",
         "data": {"name": graph.graph.get("name", "karabakh-kg")},
-        "elements": _elements(graph),
+        "elements": cytoscape_elements(graph),
     }
     return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
 

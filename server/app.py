@@ -15,5 +15,10 @@ def create_app(kg: KnowledgeGraph | None = None) -> FastAPI:
     from karabakh_kg.server import pages, routes_resource
 
     app.include_router(routes_resource.router)
+    from karabakh_kg.server import routes_explorer, routes_export, routes_graph
+
+    app.include_router(routes_graph.router)
+    app.include_router(routes_export.router)
+    app.include_router(routes_explorer.router)
     app.mount("/static", pages.static_files(), name="static")
     return app

@@ -1,0 +1,32 @@
+"""``/explorer``: the interactive graph explorer page (Cytoscape.js, served locally)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from karabakh_kg.graph import export as exports
+from karabakh_kg.graph.projection import CATEGORIES
+from karabakh_kg.server import pages
+
+router = APIRouter(tags=["explorer"])
+
+
+@router.get("/explorer", response_class=HTMLResponse, summary="Interactive graph explorer")
+def explorer(
+    request: Request,
+    focus: Annotated[str | None, Query(description="Entity to open first (name or IRI).")] = None,
+) -> HTMLResponse:
+    """Search entities, expand neighbours, filter, follow paths, download the view."""
+    return pages.render(
+        request,
+        "explorer.html",
+        {
+            "focus": focus or "",
+            "formats": list(exports.REGISTRY.values()),
+            "categories": [*CATEGORIES, "Other"],
+            "colours": exports.COLOURS,
+        },
+    )

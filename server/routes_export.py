@@ -1,0 +1,94 @@
+"""``/export/{format}``: the (filtered) graph in any registered export format.
+
+The formats, their media types and file extensions come from the exporter registry of
+:mod:`karabakh_kg.graph.export`, so the CLI and the HTTP route always offer the same ones.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+
+from karabakh_kg.graph import export as exports
+from karabakh_kg.graph import lookup, traversal
+from karabakh_kg.server.routes_graph import (
+    ERROR_RESPONSES,
+    ClassQ,
+    FromQ,
+    GraphRequestError,
+    Inferred,
+    PredicateQ,
+    ToQ,
+    answer,
+    kg_of,
+    projection,
+)
+
+router = APIRouter(tags=["export"])
+
+_FORMATS = ", ".join(f"`{e.name}` ({e.media_type})" for e in exports.REGISTRY.values())
+
+
+@router.get(
+    "/export/{fmt}",
+    responses={
+        **ERROR_RESPONSES,
+        200: {
+            "description": "The export, with its media type and a download file name.",
+            "content": {e.media_type: {} for e in exports.REGISTRY.values()},
+        },
+    },
+    summary="Download the graph in an export format",
+    description=f"Formats: {_FORMATS}. `csv` is a ZIP of nodes.csv and edges.csv.",
+)
+def export_graph(
+    request: Request,
+    fmt: Annotated[str, Path(description="Export format name, alias or media type.")],
+    focus: Annotated[str | None, Query(description="Only the ego network of this entity.")] = None,
+    radius: Annotated[int, Query(description=f"Hops around focus, 1 to {traversal.MAX_K}.")] = 1,
+    network: Annotated[
+        Literal["person", "state"] | None,
+        Query(description="Export the negotiation network at this level instead."),
+    ] = None,
+    download: Annotated[bool, Query(description="Ask the browser to save the file.")] = True,
+    inferred: Inferred = True,
+    predicate: PredicateQ = None,
+    node_class: ClassQ = None,
+    start: FromQ = None,
+    end: ToQ = None,
+) -> Any:
+    """The graph, filtered like the ``/graph`` endpoints, in format ``fmt``."""
+    kg = kg_of(request)
+
+    def run() -> Response:
+        try:
+            exporter = exports.get(fmt)
+        except exports.ExportError as error:
+            raise GraphRequestError(404, str(error)) from None
+        graph = projection(kg, inferred, predicate, node_class, start, end)
+        if focus is not None:
+            iri = lookup.resolve(kg, focus)
+            try:
+                graph = traversal.ego_network(graph, iri, radius=radius)
+            except traversal.TraversalError as error:
+                raise GraphRequestError(400, str(error)) from None
+        if network is not None:
+            graph = traversal.negotiation_network(graph, level=network)
+        try:
+            body = exporter.write(graph)
+        except exports.ExportError as error:
+            raise GraphRequestError(503, str(error)) from None
+        media_type = exporter.media_type
+        if not exporter.binary and media_type != "image/svg+xml":
+            media_type += "; charset=utf-8"
+        disposition = "attachment" if download else "inline"
+        name = f"karabakh-kg.{exporter.extension}"
+        return Response(
+            body,
+            media_type=media_type,
+            headers={"Content-Disposition": f'{disposition}; filename="{name}"'},
+        )
+
+    return answer(run)

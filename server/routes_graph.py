@@ -1,0 +1,334 @@
+"""``/graph/...``: JSON endpoints for lookup, neighbours, paths, ego networks, components,
+centrality, communities and the negotiation network.
+
+Errors are JSON ``{"error", "status", "suggestions"}``: 404 for an unknown entity (with close
+matches), 409 for an ambiguous name (with every candidate), 400 for a bad parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+import networkx as nx
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from karabakh_kg.graph import export as exports
+from karabakh_kg.graph import lookup, traversal
+from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.graph.projection import make_options, project
+
+router = APIRouter(prefix="/graph", tags=["graph"])
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "A bad parameter; `error` names it."},
+    404: {"description": "No entity has this name; `suggestions` lists close matches."},
+    409: {"description": "Several entities have this name; `suggestions` lists them."},
+}
+
+
+class GraphRequestError(Exception):
+    """An error to answer as JSON with a status and suggestions."""
+
+    def __init__(
+        self, status: int, message: str, suggestions: list[tuple[str, str]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.suggestions = suggestions or []
+
+
+def error_response(error: GraphRequestError) -> JSONResponse:
+    """The JSON body of an error, in the server's common shape."""
+    return JSONResponse(
+        {
+            "error": error.message,
+            "status": error.status,
+            "suggestions": [{"iri": i, "label": label} for i, label in error.suggestions],
+        },
+        status_code=error.status,
+    )
+
+
+def answer(call: Callable[[], Any]) -> Any:
+    """Run ``call``, turning lookup and parameter errors into JSON errors."""
+    try:
+        return call()
+    except GraphRequestError as error:
+        return error_response(error)
+    except lookup.AmbiguousEntityError as error:
+        return error_response(GraphRequestError(409, error.message, error.suggestions))
+    except lookup.EntityLookupError as error:
+        return error_response(GraphRequestError(404, error.message, error.suggestions))
+    except (ValueError, exports.ExportError) as error:
+        return error_response(GraphRequestError(400, str(error)))
+
+
+def kg_of(request: Request) -> KnowledgeGraph:
+    """The application's knowledge graph."""
+    kg: KnowledgeGraph = request.app.state.kg
+    return kg
+
+
+# Query parameters shared by every endpoint that works on the projection.
+Inferred = Annotated[bool, Query(description="Include derived edges and types.")]
+PredicateQ = Annotated[
+    list[str] | None,
+    Query(alias="predicate", description="Keep only these predicates (CURIE, IRI or kgo: name)."),
+]
+ClassQ = Annotated[
+    list[str] | None,
+    Query(alias="class", description="Keep only nodes of these classes (kgo:Person, Event…)."),
+]
+FromQ = Annotated[str | None, Query(alias="from", description="Window start: ISO date or year.")]
+ToQ = Annotated[str | None, Query(alias="to", description="Window end: ISO date or year.")]
+
+
+def projection(
+    kg: KnowledgeGraph,
+    inferred: bool,
+    predicates: list[str] | None,
+    classes: list[str] | None,
+    start: str | None,
+    end: str | None,
+) -> nx.MultiDiGraph:
+    """The projection under the request's filters (ValueError for a bad filter)."""
+    options = make_options(
+        kg,
+        inferred=inferred,
+        predicates=predicates or (),
+        classes=classes or (),
+        start=start,
+        end=end,
+    )
+    return project(kg, options)
+
+
+def _traversal(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return call(*args, **kwargs)
+    except traversal.TraversalError as error:
+        raise GraphRequestError(400, str(error)) from None
+
+
+def elements(graph: nx.MultiDiGraph) -> dict[str, Any]:
+    """Cytoscape.js elements of ``graph`` (what the explorer draws)."""
+    return exports.cytoscape_elements(graph)
+
+
+@router.get("/lookup", responses=ERROR_RESPONSES, summary="Resolve a name to one entity")
+def graph_lookup(
+    request: Request,
+    name: Annotated[str, Query(description="Label, alt label, CURIE, IRI or Wikidata id.")],
+) -> Any:
+    """The entity a name designates, with its IRI, CURIE, label, types and Wikidata ids."""
+    kg = kg_of(request)
+    return answer(lambda: lookup.describe(kg, lookup.resolve(kg, name)))
+
+
+@router.get("/search", responses=ERROR_RESPONSES, summary="Entities whose names match")
+def graph_search(
+    request: Request,
+    q: Annotated[str, Query(description="Part of a name; case and accents do not matter.")],
+    limit: Annotated[int, Query(ge=1, le=50, description="Most results.")] = 10,
+) -> Any:
+    """Entities ranked by how well a name matches: exact, prefix, words, then close spellings."""
+    kg = kg_of(request)
+    found = lookup.search(kg, q, limit)
+    return {"query": q, "results": [lookup.describe(kg, e.iri) for e in found]}
+
+
+@router.get("/neighbours", responses=ERROR_RESPONSES, summary="Neighbours within k hops")
+def graph_neighbours(
+    request: Request,
+    node: Annotated[str, Query(description="Entity name (as for /graph/lookup).")],
+    k: Annotated[int, Query(description=f"Hops, 1 to {traversal.MAX_K}.")] = 1,
+    direction: Annotated[Literal["both", "out", "in"], Query()] = "both",
+    inferred: Inferred = True,
+    predicate: PredicateQ = None,
+    node_class: ClassQ = None,
+    start: FromQ = None,
+    end: ToQ = None,
+) -> Any:
+    """Nodes within ``k`` hops, each with its distance, and the edges followed (with quotes).
+
+    Also gives ``elements`` for Cytoscape.js.
+    """
+    kg = kg_of(request)
+
+    def run() -> Any:
+        iri = lookup.resolve(kg, node)
+        graph = projection(kg, inferred, None, node_class, start, end)
+        predicates = make_options(kg, predicates=predicate or ()).predicates
+        result = _traversal(
+            traversal.neighbours, graph, iri, k=k, direction=direction, predicates=predicates
+        )
+        keep = {iri} | {n["iri"] for n in result["neighbours"]}
+        sub = nx.MultiDiGraph()
+        sub.add_nodes_from((n, graph.nodes[n]) for n in keep)
+        for e in result["edges"]:
+            sub.add_edge(
+                e["source"],
+                e["target"],
+                key=e["key"],
+                **graph.edges[e["source"], e["target"], e["key"]],
+            )
+        result["elements"] = elements(sub)
+        return result
+
+    return answer(run)
+
+
+@router.get("/path", responses=ERROR_RESPONSES, summary="Paths between two entities")
+def graph_path(
+    request: Request,
+    source: Annotated[str, Query(alias="from", description="Start entity name.")],
+    target: Annotated[str, Query(alias="to", description="End entity name.")],
+    all_paths: Annotated[bool, Query(alias="all", description="All simple paths.")] = False,
+    max_length: Annotated[
+        int, Query(description=f"Longest path with all=true, 1 to {traversal.MAX_PATH_LENGTH}.")
+    ] = 4,
+    limit: Annotated[int, Query(description=f"Most paths, 1 to {traversal.MAX_PATHS}.")] = 20,
+    inferred: Inferred = True,
+    predicate: PredicateQ = None,
+    node_class: ClassQ = None,
+) -> Any:
+    """The shortest path (or all simple paths up to ``max_length``), each step with its edge,
+    direction and quote. ``paths`` is empty when the entities are not connected."""
+    kg = kg_of(request)
+
+    def run() -> Any:
+        a, b = lookup.resolve(kg, source), lookup.resolve(kg, target)
+        graph = projection(kg, inferred, predicate, node_class, None, None)
+        if all_paths:
+            result = _traversal(
+                traversal.all_paths, graph, a, b, max_length=max_length, limit=limit
+            )
+        else:
+            found = _traversal(traversal.shortest_path, graph, a, b)
+            result = {"paths": [found] if found else [], "truncated": False}
+        sub = nx.MultiDiGraph()
+        for found_path in result["paths"]:
+            for info in found_path["nodes"]:
+                sub.add_node(info["iri"], **graph.nodes[info["iri"]])
+            for step in found_path["steps"]:
+                e = step["edge"]
+                sub.add_edge(
+                    e["source"],
+                    e["target"],
+                    key=e["key"],
+                    **graph.edges[e["source"], e["target"], e["key"]],
+                )
+        result["elements"] = elements(sub)
+        return result
+
+    return answer(run)
+
+
+@router.get("/ego", responses=ERROR_RESPONSES, summary="Ego network of an entity")
+def graph_ego(
+    request: Request,
+    node: Annotated[str, Query(description="Entity name.")],
+    radius: Annotated[int, Query(description=f"Hops, 1 to {traversal.MAX_K}.")] = 1,
+    inferred: Inferred = True,
+    predicate: PredicateQ = None,
+    node_class: ClassQ = None,
+    start: FromQ = None,
+    end: ToQ = None,
+) -> Any:
+    """Every node within ``radius`` hops and every edge among them, as Cytoscape.js elements."""
+    kg = kg_of(request)
+
+    def run() -> Any:
+        iri = lookup.resolve(kg, node)
+        graph = projection(kg, inferred, predicate, node_class, start, end)
+        ego = _traversal(traversal.ego_network, graph, iri, radius=radius)
+        return {"node": iri, "radius": radius, "elements": elements(ego)}
+
+    return answer(run)
+
+
+@router.get("/components", responses=ERROR_RESPONSES, summary="Connected components")
+def graph_components(
+    request: Request,
+    inferred: Inferred = True,
+    predicate: PredicateQ = None,
+    node_class: ClassQ = None,
+    start: FromQ = None,
+    end: ToQ = None,
+) -> Any:
+    """Weakly connected components, largest first."""
+    kg = kg_of(request)
+    return answer(
+        lambda: {
+            "components": traversal.components(
+                projection(kg, inferred, predicate, node_class, start, end)
+            )
+        }
+    )
+
+
+@router.get("/centrality", responses=ERROR_RESPONSES, summary="Most central entities")
+def graph_centrality(
+    request: Request,
+    measure: Annotated[Literal["degree", "betweenness", "pagerank"], Query()] = "degree",
+    top: Annotated[int, Query(description=f"How many, 1 to {traversal.MAX_TOP}.")] = 20,
+    inferred: Inferred = True,
+    predicate: PredicateQ = None,
+    node_class: ClassQ = None,
+    start: FromQ = None,
+    end: ToQ = None,
+) -> Any:
+    """The ``top`` entities by degree, betweenness or PageRank."""
+    kg = kg_of(request)
+
+    def run() -> Any:
+        graph = projection(kg, inferred, predicate, node_class, start, end)
+        ranked = _traversal(traversal.centrality, graph, measure=measure, top=top)
+        return {"measure": measure, "results": ranked}
+
+    return answer(run)
+
+
+@router.get("/communities", responses=ERROR_RESPONSES, summary="Communities")
+def graph_communities(
+    request: Request,
+    method: Annotated[Literal["louvain", "greedy"], Query()] = "louvain",
+    inferred: Inferred = True,
+    predicate: PredicateQ = None,
+    node_class: ClassQ = None,
+) -> Any:
+    """Communities by Louvain (fixed seed) or greedy modularity, largest first."""
+    kg = kg_of(request)
+
+    def run() -> Any:
+        graph = projection(kg, inferred, predicate, node_class, None, None)
+        return {"method": method, "communities": traversal.communities(graph, method=method)}
+
+    return answer(run)
+
+
+@router.get("/network", responses=ERROR_RESPONSES, summary="The negotiation network")
+def graph_network(
+    request: Request,
+    level: Annotated[Literal["person", "state"], Query()] = "person",
+    inferred: Inferred = True,
+    start: FromQ = None,
+    end: ToQ = None,
+) -> Any:
+    """Who met, called, negotiated with or mediated for whom, with dates and quotes; as rows
+    and as Cytoscape.js elements."""
+    kg = kg_of(request)
+
+    def run() -> Any:
+        graph = projection(kg, inferred, None, None, start, end)
+        network = traversal.negotiation_network(graph, level=level)
+        return {
+            "level": level,
+            "rows": traversal.network_rows(network),
+            "elements": elements(network),
+        }
+
+    return answer(run)
