@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import networkx as nx
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
@@ -27,6 +28,7 @@ from karabakh_kg.server.routes_graph import (
 )
 
 router = APIRouter(tags=["export"])
+MAX_NODES = 2000
 
 _FORMATS = ", ".join(f"`{e.name}` ({e.media_type})" for e in exports.REGISTRY.values())
 
@@ -52,6 +54,10 @@ def export_graph(
         Literal["person", "state"] | None,
         Query(description="Export the negotiation network at this level instead."),
     ] = None,
+    node: Annotated[
+        list[str] | None,
+        Query(description="Only these entities (repeatable) and the edges among them."),
+    ] = None,
     download: Annotated[bool, Query(description="Ask the browser to save the file.")] = True,
     inferred: Inferred = True,
     predicate: PredicateQ = None,
@@ -76,6 +82,13 @@ def export_graph(
                 raise GraphRequestError(400, str(error)) from None
         if network is not None:
             graph = traversal.negotiation_network(graph, level=network)
+        if node:
+            if len(node) > MAX_NODES:
+                raise GraphRequestError(
+                    400, f"at most {MAX_NODES} node parameters, not {len(node)}"
+                )
+            keep = {lookup.resolve(kg, name) for name in node}
+            graph = nx.MultiDiGraph(graph.subgraph(keep & set(graph)))
         try:
             body = exporter.write(graph)
         except exports.ExportError as error:

@@ -1,0 +1,232 @@
+"""Projection and traversal over a small graph in the project's data model."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import networkx as nx
+import pyoxigraph as ox
+import pytest
+from graph_sample import KG, KGO, sample_kg
+
+from karabakh_kg.graph import traversal
+from karabakh_kg.graph.dataset import ASSERTED, KnowledgeGraph
+from karabakh_kg.graph.projection import ProjectionOptions, make_options, project
+
+MACRON, ALIYEV, LAVROV = KG + "emmanuel-macron", KG + "ilham-aliyev", KG + "sergei-lavrov"
+MNATSAKANYAN = KG + "zohrab-mnatsakanyan"
+PARTICIPANT = frozenset({KGO + "participant"})
+
+
+@pytest.fixture(scope="module")
+def small() -> KnowledgeGraph:
+    return sample_kg()
+
+
+@pytest.fixture(scope="module")
+def graph(small: KnowledgeGraph) -> nx.MultiDiGraph:
+    return project(small)
+
+
+def test_nodes_carry_label_types_category_and_wikidata(graph: nx.MultiDiGraph) -> None:
+    lavrov = graph.nodes[LAVROV]
+    assert lavrov["label"] == "Sergei Lavrov"
+    assert lavrov["types"] == ["kgo:Person"]
+    assert lavrov["category"] == "Person"
+    assert lavrov["wikidata"] == "Q40953"
+    meeting = graph.nodes[KG + "mnatsakanyan-lavrov-meeting"]
+    assert meeting["category"] == "Event"
+    assert meeting["date"] == "2020-10-12"
+    assert graph.nodes[KG + "minsk-group"]["category"] == "Organization"
+
+
+def test_edges_carry_kind_date_and_quote(graph: nx.MultiDiGraph) -> None:
+    edge = graph.edges[KG + "mnatsakanyan-lavrov-meeting", LAVROV, "kgo:participant"]
+    assert edge["kind"] == "asserted"
+    assert edge["date"] == "2020-10-12"
+    assert edge["quote"].startswith("Mnatsakanyan would instead meet")
+    assert edge["lines"] == [37]
+    assert edge["evidence"] == ["kge:L37-meeting"]
+    derived = graph.edges[MNATSAKANYAN, LAVROV, "kgo:metWith"]
+    assert derived["kind"] == "derived"
+    # A derived meeting edge borrows the date and quote of the meeting both attended.
+    assert derived["via"] == "kg:mnatsakanyan-lavrov-meeting"
+    assert derived["date"] == "2020-10-12"
+    assert "quote" in derived
+
+
+def test_wikidata_links_and_literals_are_attributes_not_nodes(graph: nx.MultiDiGraph) -> None:
+    assert not any(n.startswith("http://www.wikidata.org/") for n in graph)
+    assert not any(n.startswith(KGO) for n in graph)
+
+
+def test_asserted_only_leaves_out_derived_edges(small: KnowledgeGraph) -> None:
+    asserted = project(small, ProjectionOptions(inferred=False))
+    assert {d["kind"] for _, _, d in asserted.edges(data=True)} == {"asserted"}
+    assert not asserted.has_edge(MNATSAKANYAN, LAVROV)
+    assert project(small).number_of_edges() > asserted.number_of_edges()
+
+
+def test_filters_by_predicate_class_and_date(small: KnowledgeGraph) -> None:
+    only = project(small, make_options(small, predicates=["kgo:participant"]))
+    assert {d["relation"] for _, _, d in only.edges(data=True)} == {"kgo:participant"}
+    assert KG + "moscow" not in only  # left without edges
+    people = project(small, make_options(small, classes=["Person"]))
+    assert {d["category"] for _, d in people.nodes(data=True)} == {"Person"}
+    window = project(small, make_options(small, start="2020-10-10", end="2020-10-31"))
+    assert KG + "mnatsakanyan-lavrov-meeting" in window
+    assert KG + "macron-aliyev-call" not in window  # 9 October
+    assert KG + "macron-pashinyan-call" in window  # undated: kept
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"predicates": ["kgo:metwith"]}, "kgo:metWith"),
+        ({"classes": ["kgo:Persn"]}, "kgo:Person"),
+        ({"start": "9 October"}, "ISO date"),
+        ({"start": "2020-10-12", "end": "2020-10-01"}, "after"),
+        ({"predicates": ["not a name"]}, "unknown predicate"),
+    ],
+)
+def test_bad_options_name_the_problem(small: KnowledgeGraph, kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make_options(small, **kwargs)
+
+
+def test_projection_is_cached_and_rebuilt_when_data_changes() -> None:
+    kg = sample_kg()
+    first = project(kg)
+    assert project(kg) is first
+    label = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+    geneva = ox.NamedNode(KG + "geneva")
+    kg.store.add(ox.Quad(geneva, label, ox.Literal("Geneva"), ASSERTED))
+    kg.store.add(
+        ox.Quad(
+            ox.NamedNode(KG + "mnatsakanyan-lavrov-meeting"),
+            ox.NamedNode(KGO + "location"),
+            geneva,
+            ASSERTED,
+        )
+    )
+    second = project(kg)
+    assert second is not first
+    assert second.has_edge(KG + "mnatsakanyan-lavrov-meeting", KG + "geneva")
+
+
+def test_path_from_macron_to_aliyev_goes_through_the_call(graph: nx.MultiDiGraph) -> None:
+    found = traversal.shortest_path(graph, MACRON, ALIYEV, predicates=PARTICIPANT)
+    assert found is not None
+    assert [n["label"] for n in found["nodes"]] == [
+        "Emmanuel Macron",
+        "Macron–Aliyev phone call",
+        "Ilham Aliyev",
+    ]
+    first, second = found["steps"]
+    assert first["forward"] is False and second["forward"] is True  # call → participant
+    assert first["edge"]["quote"] and second["edge"]["date"] == "2020-10-09"
+    # With every edge, the derived spokeWith edge is a one-step path.
+    direct = traversal.shortest_path(graph, MACRON, ALIYEV)
+    assert direct is not None and direct["length"] == 1
+    assert direct["steps"][0]["edge"]["relation"] == "kgo:spokeWith"
+
+
+def test_no_path_gives_none(graph: nx.MultiDiGraph) -> None:
+    assert traversal.shortest_path(graph, MACRON, KG + "nagorny") is None
+    assert traversal.all_paths(graph, MACRON, KG + "nagorny")["paths"] == []
+
+
+def test_all_paths_are_simple_shortest_first_and_capped(graph: nx.MultiDiGraph) -> None:
+    result = traversal.all_paths(graph, MACRON, LAVROV, max_length=6, limit=50)
+    lengths = [p["length"] for p in result["paths"]]
+    assert lengths == sorted(lengths) and lengths and max(lengths) <= 6
+    for found in result["paths"]:
+        iris = [n["iri"] for n in found["nodes"]]
+        assert len(set(iris)) == len(iris)
+    capped = traversal.all_paths(graph, MACRON, LAVROV, max_length=6, limit=2)
+    assert len(capped["paths"]) == 2 and capped["truncated"] is True
+    short = traversal.all_paths(graph, MACRON, LAVROV, max_length=3)
+    assert all(p["length"] <= 3 for p in short["paths"])
+
+
+@pytest.mark.parametrize(
+    ("call", "kwargs"),
+    [
+        (traversal.neighbours, {"k": 0}),
+        (traversal.neighbours, {"k": traversal.MAX_K + 1}),
+        (traversal.ego_network, {"radius": 99}),
+    ],
+)
+def test_limits_are_enforced(graph: nx.MultiDiGraph, call: object, kwargs: dict) -> None:
+    with pytest.raises(traversal.TraversalError):
+        call(graph, LAVROV, **kwargs)  # type: ignore[operator]
+    with pytest.raises(traversal.TraversalError, match="max_length"):
+        traversal.all_paths(graph, MACRON, LAVROV, max_length=traversal.MAX_PATH_LENGTH + 1)
+    with pytest.raises(traversal.TraversalError, match="limit"):
+        traversal.all_paths(graph, MACRON, LAVROV, limit=traversal.MAX_PATHS + 1)
+    with pytest.raises(traversal.TraversalError, match="not in the projected graph"):
+        traversal.neighbours(graph, KG + "nobody")
+
+
+def test_neighbours_by_hops_and_direction(graph: nx.MultiDiGraph) -> None:
+    one = traversal.neighbours(graph, LAVROV)
+    labels = {n["label"] for n in one["neighbours"]}
+    assert {"Zohrab Mnatsakanyan", "Mnatsakanyan–Lavrov meeting", "Russia"} <= labels
+    assert all(n["distance"] == 1 for n in one["neighbours"])
+    two = traversal.neighbours(graph, LAVROV, k=2, predicates=PARTICIPANT)
+    assert {n["iri"]: n["distance"] for n in two["neighbours"]} == {
+        KG + "mnatsakanyan-lavrov-meeting": 1,
+        MNATSAKANYAN: 2,
+    }
+    outgoing = traversal.neighbours(graph, LAVROV, direction="out", predicates=PARTICIPANT)
+    assert outgoing["neighbours"] == []  # participant edges point from the event
+    incoming = traversal.neighbours(graph, LAVROV, direction="in", predicates=PARTICIPANT)
+    assert [e["source"] for e in incoming["edges"]] == [KG + "mnatsakanyan-lavrov-meeting"]
+
+
+def test_ego_network_components_centrality_communities(graph: nx.MultiDiGraph) -> None:
+    ego = traversal.ego_network(graph, LAVROV, radius=1)
+    assert set(ego) == {LAVROV, MNATSAKANYAN, KG + "mnatsakanyan-lavrov-meeting", KG + "russia"}
+    parts = traversal.components(graph)
+    assert sum(p["size"] for p in parts) == graph.number_of_nodes()
+    assert parts[0]["size"] >= parts[-1]["size"]
+    assert {"iri": KG + "nagorny", "label": "нагорный", "category": "Place"} in parts[-1]["nodes"]
+    for measure in ("degree", "betweenness", "pagerank"):
+        ranked = traversal.centrality(graph, measure=measure, top=3)  # type: ignore[arg-type]
+        assert len(ranked) == 3
+        assert [r["score"] for r in ranked] == sorted((r["score"] for r in ranked), reverse=True)
+    assert traversal.centrality(graph, measure="degree", top=1)[0]["iri"] == MACRON
+    for method in ("louvain", "greedy"):
+        found = traversal.communities(graph, method=method)  # type: ignore[arg-type]
+        members = [n["iri"] for c in found for n in c["nodes"]]
+        assert sorted(members) == sorted(graph)
+    assert traversal.communities(graph) == traversal.communities(graph)  # fixed seed
+
+
+def test_negotiation_network_person_level(graph: nx.MultiDiGraph) -> None:
+    network = traversal.negotiation_network(graph, level="person")
+    rows = traversal.network_rows(network)
+    pairs = {(r["sourceLabel"], r["relation"], r["targetLabel"], r["date"]) for r in rows}
+    assert ("Emmanuel Macron", "spokeWith", "Ilham Aliyev", "2020-10-09") in pairs
+    assert ("Sergei Lavrov", "metWith", "Zohrab Mnatsakanyan", "2020-10-12") in pairs
+    assert ("OSCE Minsk Group", "mediatedFor", "Armenia", None) in pairs
+    # One edge per pair and event, although a direct triple and the event both give it.
+    meeting = [r for r in rows if r["event"] == "kg:mnatsakanyan-lavrov-meeting"]
+    assert len(meeting) == 1
+    assert all(r["quote"] for r in rows)
+
+
+def test_negotiation_network_state_level(graph: nx.MultiDiGraph) -> None:
+    network = traversal.negotiation_network(graph, level="state")
+    pairs = {(r["sourceLabel"], r["targetLabel"]) for r in traversal.network_rows(network)}
+    assert ("Azerbaijan", "France") in pairs  # Aliyev acts for Azerbaijan, Macron for France
+    assert ("Armenia", "France") in pairs
+    assert all(network.nodes[n]["category"] != "Person" or n == MNATSAKANYAN for n in network)
+
+
+def test_window_restricts_the_negotiation_network(small: KnowledgeGraph) -> None:
+    options = make_options(small, start="2020-10-10")
+    assert options.start == dt.date(2020, 10, 10)
+    rows = traversal.network_rows(traversal.negotiation_network(project(small, options)))
+    assert not any(r["date"] == "2020-10-09" for r in rows)
+    assert any(r["date"] == "2020-10-12" for r in rows)
