@@ -207,7 +207,7 @@ def cytoscape_elements(graph: nx.MultiDiGraph) -> dict[str, Any]:
     flat = flatten(graph)
     nodes = [
         {
-            "data": {"id": n, "name": d.get("label", n), **d, "color": _colour(d)},
+            "data": {"id": n, "value": n, "name": d.get("label", n), **d, "color": _colour(d)},
             "classes": str(d.get("category", "Other")),
         }
         for n, d in flat.nodes(data=True)
@@ -228,6 +228,8 @@ def to_cytoscape(graph: nx.MultiDiGraph) -> bytes:
         "format_version": "1.0",
         "generated_by": "karabakh-kg",
         "target_cytoscapejs_version": "~3",
+        "directed": True,
+        "multigraph": True,
         "data": {"name": graph.graph.get("name", "karabakh-kg")},
         "elements": cytoscape_elements(graph),
     }

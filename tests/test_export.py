@@ -1,0 +1,239 @@
+"""Every export format, read back with an independent reader and compared with the source.
+
+The GEXF and GraphML XML Schemas are not shipped by any package we install, so the XML
+exports are checked structurally with lxml (namespaces, declared attribute keys, edges that
+point at declared nodes) and read back with networkx's readers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import zipfile
+from pathlib import Path
+
+import networkx as nx
+import pydot
+import pytest
+import rdflib
+from graph_sample import KG, KGO, sample_kg
+from lxml import etree
+from networkx.readwrite import json_graph
+
+from karabakh_kg.graph import export as exports
+from karabakh_kg.graph.projection import project
+
+UTF8_LABELS = {KG + "gazancetsots-cathedral": "Gazançetsots Cathedral", KG + "nagorny": "нагорный"}
+
+
+@pytest.fixture(scope="module")
+def graph() -> nx.MultiDiGraph:
+    return project(sample_kg())
+
+
+def edge_triples(graph: nx.MultiDiGraph) -> set[tuple[str, str, str]]:
+    return {(s, d["predicate"], t) for s, t, d in graph.edges(data=True)}
+
+
+def test_registry_names_aliases_and_media_types() -> None:
+    assert set(exports.REGISTRY) == {
+        "graphml", "gexf", "cytoscape", "dot", "svg", "png", "d3", "csv", "ttl", "nt", "jsonld",
+    }  # fmt: skip
+    assert exports.get("text/turtle").name == "ttl"
+    assert exports.get("CYJS").name == "cytoscape"
+    assert exports.get("json-ld").name == "jsonld"
+    assert exports.get("png").binary and exports.get("csv").binary
+    assert not exports.get("graphml").binary
+    with pytest.raises(exports.ExportError, match="graphml"):
+        exports.get("xlsx")
+
+
+def test_graphml_reads_back_with_networkx_and_lxml(graph: nx.MultiDiGraph) -> None:
+    data = exports.export(graph, "graphml")
+    back = nx.read_graphml(io.BytesIO(data), force_multigraph=True)
+    assert back.number_of_nodes() == graph.number_of_nodes()
+    assert back.number_of_edges() == graph.number_of_edges()
+    for iri, label in UTF8_LABELS.items():
+        assert back.nodes[iri]["label"] == label
+    meeting = KG + "mnatsakanyan-lavrov-meeting"
+    edge = back.edges[meeting, KG + "sergei-lavrov", "kgo:participant"]
+    assert edge["kind"] == "asserted" and edge["date"] == "2020-10-12"
+    assert edge["quote"] == graph.edges[meeting, KG + "sergei-lavrov", "kgo:participant"]["quote"]
+    assert back.nodes[KG + "sergei-lavrov"]["color"] == exports.COLOURS["Person"]
+
+    ns = {"g": "http://graphml.graphdrawing.org/xmlns"}
+    root = etree.fromstring(data)
+    assert root.tag == "{http://graphml.graphdrawing.org/xmlns}graphml"
+    keys = {k.get("id") for k in root.findall("g:key", ns)}
+    used = {d.get("key") for d in root.iter("{http://graphml.graphdrawing.org/xmlns}data")}
+    assert used <= keys
+    nodes = {n.get("id") for n in root.findall(".//g:node", ns)}
+    for edge_element in root.findall(".//g:edge", ns):
+        assert edge_element.get("source") in nodes and edge_element.get("target") in nodes
+
+
+def test_gexf_reads_back_with_colours_and_time_intervals(graph: nx.MultiDiGraph) -> None:
+    data = exports.export(graph, "gexf")
+    back = nx.read_gexf(io.BytesIO(data))
+    assert back.number_of_nodes() == graph.number_of_nodes()
+    assert back.number_of_edges() == graph.number_of_edges()
+    for iri, label in UTF8_LABELS.items():
+        assert back.nodes[iri]["label"] == label
+
+    ns = {"x": "http://www.gexf.net/1.2draft", "viz": "http://www.gexf.net/1.2draft/viz"}
+    root = etree.fromstring(data)
+    assert root.get("version") == "1.2"
+    graph_element = root.find("x:graph", ns)
+    assert graph_element is not None and graph_element.get("timeformat") == "date"
+    declared = {a.get("id") for a in root.iterfind(".//x:attributes/x:attribute", ns)}
+    used = {v.get("for") for v in root.iterfind(".//x:attvalue", ns)}
+    assert used <= declared
+    for node in root.iterfind(".//x:nodes/x:node", ns):
+        colour = node.find("viz:color", ns)
+        assert colour is not None
+        category = graph.nodes[node.get("id")]["category"]
+        expected = exports.COLOURS[category]
+        assert "#{:02x}{:02x}{:02x}".format(*(int(colour.get(c)) for c in "rgb")) == expected
+    meeting = root.find(f".//x:node[@id='{KG}mnatsakanyan-lavrov-meeting']", ns)
+    assert meeting is not None
+    assert (meeting.get("start"), meeting.get("end")) == ("2020-10-12", "2020-10-12")
+    dated = [e for e in root.iterfind(".//x:edges/x:edge", ns) if e.get("start")]
+    assert len(dated) == sum(1 for _, _, d in graph.edges(data=True) if d.get("date"))
+
+
+def test_cytoscape_json_reads_back(graph: nx.MultiDiGraph) -> None:
+    document = json.loads(exports.export(graph, "cytoscape"))
+    back = json_graph.cytoscape_graph(document)
+    assert back.number_of_nodes() == graph.number_of_nodes()
+    assert back.number_of_edges() == graph.number_of_edges()
+    ids = [e["data"]["id"] for e in document["elements"]["edges"]]
+    assert len(set(ids)) == len(ids)
+    nodes = {n["data"]["id"]: n for n in document["elements"]["nodes"]}
+    assert nodes[KG + "nagorny"]["data"]["label"] == "нагорный"
+    assert nodes[KG + "sergei-lavrov"]["classes"] == "Person"
+    derived = [e for e in document["elements"]["edges"] if e["classes"] == "derived"]
+    assert derived and all(e["data"]["kind"] == "derived" for e in derived)
+
+
+def test_dot_keeps_curie_and_iri_nodes_apart_and_renders(graph: nx.MultiDiGraph) -> None:
+    data = exports.export(graph, "dot")
+    parsed = pydot.graph_from_dot_data(data.decode("utf-8"))
+    assert parsed is not None
+    names = {n.get_name() for n in parsed[0].get_nodes()} - {"node", "edge", "graph"}
+    assert len(names) == graph.number_of_nodes()
+    assert len(parsed[0].get_edges()) == graph.number_of_edges()
+    assert "Gazançetsots Cathedral" in data.decode("utf-8")
+    rendered = subprocess.run(["dot", "-Tsvg"], input=data, capture_output=True, check=False)
+    assert rendered.returncode == 0, rendered.stderr
+
+
+def test_dot_quotes_ids_with_colons_and_quotes() -> None:
+    tricky = nx.MultiDiGraph()
+    tricky.add_node("wd:Q399", label="Armenia", category="PoliticalEntity")
+    tricky.add_node("wd:Q227", label='Azerbaijan "AZ"', category="PoliticalEntity")
+    tricky.add_edge("wd:Q399", "wd:Q227", key="kgo:x", label="x", kind="asserted")
+    parsed = pydot.graph_from_dot_data(exports.export(tricky, "dot").decode("utf-8"))
+    assert parsed is not None
+    names = {n.get_name().strip('"') for n in parsed[0].get_nodes()} - {"node", "edge"}
+    assert names == {"wd:Q399", "wd:Q227"}
+
+
+def test_svg_and_png_are_drawn_by_graphviz(graph: nx.MultiDiGraph) -> None:
+    svg = etree.fromstring(exports.export(graph, "svg"))
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+    drawn = svg.findall(".//{http://www.w3.org/2000/svg}g[@class='node']")
+    assert len(drawn) == graph.number_of_nodes()
+    png = exports.export(graph, "png")
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_d3_node_link_reads_back(graph: nx.MultiDiGraph) -> None:
+    document = json.loads(exports.export(graph, "d3"))
+    assert set(document) >= {"nodes", "links"}
+    back = json_graph.node_link_graph(document, edges="links")
+    assert back.number_of_nodes() == graph.number_of_nodes()
+    assert back.number_of_edges() == graph.number_of_edges()
+    assert back.nodes[KG + "gazancetsots-cathedral"]["label"] == "Gazançetsots Cathedral"
+
+
+def test_csv_zip_has_nodes_and_edges(graph: nx.MultiDiGraph) -> None:
+    with zipfile.ZipFile(io.BytesIO(exports.export(graph, "csv"))) as archive:
+        assert sorted(archive.namelist()) == ["edges.csv", "nodes.csv"]
+        nodes = list(csv.DictReader(io.StringIO(archive.read("nodes.csv").decode("utf-8"))))
+        edges = list(csv.DictReader(io.StringIO(archive.read("edges.csv").decode("utf-8"))))
+    assert len(nodes) == graph.number_of_nodes()
+    assert len(edges) == graph.number_of_edges()
+    by_id = {row["id"]: row for row in nodes}
+    assert by_id[KG + "nagorny"]["label"] == "нагорный"
+    assert by_id[KG + "sergei-lavrov"]["wikidata"] == "Q40953"
+    assert {row["kind"] for row in edges} == {"asserted", "derived"}
+    assert {(r["source"], r["relation"], r["target"]) for r in edges} == {
+        (s, d["relation"], t) for s, t, d in graph.edges(data=True)
+    }
+
+
+@pytest.mark.parametrize(
+    ("fmt", "rdf_format"), [("ttl", "turtle"), ("nt", "nt"), ("jsonld", "json-ld")]
+)
+def test_rdf_exports_parse_with_rdflib(graph: nx.MultiDiGraph, fmt: str, rdf_format: str) -> None:
+    parsed = rdflib.Graph().parse(data=exports.export(graph, fmt), format=rdf_format)
+    edges = {(str(s), str(p), str(o)) for s, p, o in parsed if isinstance(o, rdflib.URIRef)}
+    assert edge_triples(graph) <= edges
+    labels = {str(s): str(o) for s, o in parsed.subject_objects(rdflib.RDFS.label)}
+    for iri, label in UTF8_LABELS.items():
+        assert labels[iri] == label
+    assert (
+        rdflib.URIRef(KG + "sergei-lavrov"),
+        rdflib.SKOS.exactMatch,
+        rdflib.URIRef("http://www.wikidata.org/entity/Q40953"),
+    ) in parsed
+    assert (
+        rdflib.URIRef(KG + "sergei-lavrov"),
+        rdflib.RDF.type,
+        rdflib.URIRef(KGO + "Person"),
+    ) in parsed
+
+
+def test_flatten_makes_every_value_scalar() -> None:
+    tricky = nx.MultiDiGraph()
+    tricky.add_node("a", label="A", types=["kgo:X", "kgo:Y"], missing=None, empty=[])
+    tricky.add_edge("a", "a", key="k", quotes=["one", "two"], lines=[1, 2], extra={"x": 1})
+    flat = exports.flatten(tricky)
+    assert flat.nodes["a"] == {"label": "A", "types": "kgo:X | kgo:Y"}
+    assert flat.edges["a", "a", "k"] == {
+        "quotes": "one | two",
+        "lines": "1 | 2",
+        "extra": '{"x": 1}',
+    }
+    # The networkx writers accept the result.
+    nx.write_graphml(flat, io.BytesIO())
+    nx.write_gexf(flat, io.BytesIO())
+
+
+def test_write_atomic_replaces_whole_files_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "graph.gexf"
+    exports.write_atomic(b"first", target)
+    exports.write_atomic(b"second", target)
+    assert target.read_bytes() == b"second"
+
+    def broken(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken)
+    with pytest.raises(OSError):
+        exports.write_atomic(b"third", target)
+    assert target.read_bytes() == b"second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["graph.gexf"]
+
+
+def test_graphviz_failure_is_an_export_error(
+    graph: nx.MultiDiGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(exports.shutil, "which", lambda name: None)
+    with pytest.raises(exports.ExportError, match="graphviz"):
+        exports.export(graph, "svg")
