@@ -528,11 +528,18 @@ def check_consistency(
     name = "consistency (reasoner)"
     if check is None:
         check, name = owlrl_clashes, "consistency (owlrl)"
-    problems = []
+    # One problem per resource: a wrong type often breaks several axioms at once.
+    by_resource: dict[str, list[str]] = {}
     for item in check(kg):
         clash = _as_clash(item)
-        file, line = index.locate(clash.resource) if clash.resource else ("?", None)
-        problems.append(Problem(file, line, "consistency", clash.message))
+        messages = by_resource.setdefault(clash.resource, [])
+        if clash.message not in messages:
+            messages.append(clash.message)
+    problems = []
+    for resource, messages in by_resource.items():
+        file, line = index.locate(resource) if resource else ("?", None)
+        text = messages[0] + "".join(f"; also {m}" for m in messages[1:])
+        problems.append(Problem(file, line, "consistency", text))
     return problems, name
 
 

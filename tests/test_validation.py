@@ -1,0 +1,168 @@
+"""Validation of the real data, and planted errors caught with the file and line named."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from karabakh_kg.graph import quotes
+from karabakh_kg.graph.validation import ValidationReport, validate
+from karabakh_kg.ontology import vocab
+from karabakh_kg.server.cli import app
+
+runner = CliRunner()
+
+HEADER = """\
+@prefix kg: <https://w3id.org/karabakh-kg/resource/> .
+@prefix kge: <https://w3id.org/karabakh-kg/evidence/> .
+@prefix kgo: <https://w3id.org/karabakh-kg/ontology#> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+"""
+QUOTE = "The Minsk Group Co-Chairs have no spokespersons or media secretaries."
+QUOTE_LINE = 69
+
+
+def evidence(quote: str = QUOTE, line: int = QUOTE_LINE, body: str = "") -> str:
+    """A well-formed evidence unit (lines 6-15 of the planted file) plus ``body``."""
+    return (
+        HEADER
+        + "\nkge:L69-planted {\n"  # line 7
+        + '    kg:minsk-group rdfs:comment "planted" .\n'
+        + "}\n\n"
+        + "kge:L69-planted a kgo:Evidence ;\n"  # line 11
+        + f'    prov:value "{quote}" ;\n'  # line 12
+        + f"    kgo:line {line} ;\n"  # line 13
+        + "    prov:wasQuotedFrom kg:seed-article ;\n"
+        + "    prov:wasAttributedTo kg:seed-article ;\n"
+        + "    kgo:stance kgo:ArticleStatement .\n"
+        + body
+    )
+
+
+@pytest.fixture(scope="module")
+def real_report() -> ValidationReport:
+    return validate()
+
+
+def test_the_seed_has_the_planted_quote() -> None:
+    assert quotes.quote_lines(QUOTE) == [QUOTE_LINE]
+
+
+def test_real_data_is_valid(real_report: ValidationReport) -> None:
+    assert real_report.ok, "\n".join(map(str, real_report.errors))
+    assert real_report.evidence_units > 50
+    assert real_report.quotes_checked >= real_report.evidence_units - 1
+    assert {"parse", "evidence and quotes", "shacl"} <= set(real_report.checks)
+    assert any(check.startswith("consistency") for check in real_report.checks)
+
+
+def test_validate_command_on_real_data() -> None:
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1].startswith("valid: ")
+
+
+def plant(tmp_path: Path, text: str) -> Path:
+    folder = tmp_path / "data"
+    shutil.copytree(vocab.curated_data_dir(), folder)
+    (folder / "planted.trig").write_text(text, encoding="utf-8")
+    return folder
+
+
+PLANTED = {
+    "malformed turtle": (
+        evidence(body='\nkg:minsk-group rdfs:label "unterminated .\n'),
+        "syntax",
+        18,
+    ),
+    "unknown prefix": (evidence(body="\nfoo:thing a kgo:Place .\n"), "syntax", 18),
+    "quote not in the seed": (
+        evidence(quote=QUOTE.replace("Co-Chairs", "co-chairmen")),
+        "quote",
+        12,
+    ),
+    "wrong line": (evidence(line=67), "line", 12),
+    "graph without metadata": (
+        evidence(body='\nkge:L1-orphan { kg:minsk-group rdfs:comment "x" . }\n'),
+        "evidence",
+        18,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(PLANTED))
+def test_planted_error_names_file_and_line(tmp_path: Path, case: str) -> None:
+    text, kind, line = PLANTED[case]
+    folder = plant(tmp_path, text)
+    result = runner.invoke(app, ["validate", "--data-dir", str(folder), "--no-consistency"])
+    assert result.exit_code != 0
+    errors = [x for x in result.stderr.splitlines() if not x.startswith("error: ")]
+    assert errors == [f"{folder / 'planted.trig'}:{line}: {kind}: {errors[0].split(': ', 2)[2]}"]
+    assert result.stderr.splitlines()[-1].startswith("error: 1 error(s)")
+    assert "Traceback" not in result.output
+
+
+def test_quote_problem_says_where_it_differs(tmp_path: Path) -> None:
+    text, _, _ = PLANTED["quote not in the seed"]
+    report = validate(plant(tmp_path, text), consistency=False)
+    [problem] = report.errors
+    assert problem.kind == "quote" and problem.file.endswith("planted.trig")
+    assert "differs at 'co-chairmen" in problem.message
+
+
+def test_wrong_line_names_the_true_line(tmp_path: Path) -> None:
+    report = validate(plant(tmp_path, evidence(line=67)), consistency=False)
+    [problem] = report.errors
+    assert "on seed line 69, but kgo:line says 67" in problem.message
+
+
+def test_inconsistency_names_file_and_line(tmp_path: Path) -> None:
+    body = (
+        "\nkge:L69-clash {\n"  # line 18
+        '    kg:planted-clash a kgo:Person , kgo:City ; rdfs:label "Clash"@en .\n'  # line 19
+        "}\n"
+        "kge:L69-clash a kgo:Evidence ;\n"
+        f'    prov:value "{QUOTE}" ;\n'
+        f"    kgo:line {QUOTE_LINE} ;\n"
+        "    prov:wasQuotedFrom kg:seed-article ;\n"
+        "    prov:wasAttributedTo kg:seed-article ;\n"
+        "    kgo:stance kgo:ArticleStatement .\n"
+    )
+    folder = plant(tmp_path, evidence(body=body))
+    result = runner.invoke(app, ["validate", "--data-dir", str(folder)])
+    assert result.exit_code != 0
+    clashes = [x for x in result.stderr.splitlines() if ": consistency: " in x]
+    assert len(clashes) == 1, result.stderr
+    assert clashes[0].startswith(f"{folder / 'planted.trig'}:19: consistency: ")
+    assert "kg:planted-clash" in clashes[0]
+
+
+def test_missing_data_dir_is_one_line() -> None:
+    result = runner.invoke(app, ["validate", "--data-dir", "/nonexistent/data"])
+    assert result.exit_code != 0
+    assert result.stderr.strip().splitlines() == [
+        "error: data folder /nonexistent/data does not exist"
+    ]
+
+
+def test_every_quote_is_an_exact_substring_with_its_line(real_report: ValidationReport) -> None:
+    """The quote check itself, independent of the report: every prov:value is in the seed."""
+    import pyoxigraph as ox
+
+    from karabakh_kg.graph.dataset import KnowledgeGraph
+
+    kg = KnowledgeGraph.load(reason=False)
+    rows = kg.query(
+        "SELECT ?ev ?quote ?line WHERE { ?ev a kgo:Evidence ; prov:value ?quote ; kgo:line ?line }"
+    )
+    assert isinstance(rows, ox.QuerySolutions)
+    seen = 0
+    for ev, quote, line in rows:
+        assert isinstance(quote, ox.Literal) and isinstance(line, ox.Literal)
+        assert int(line.value) in quotes.quote_lines(quote.value), ev
+        seen += 1
+    assert seen == real_report.quotes_checked
