@@ -244,8 +244,8 @@ class KnowledgeGraph:
             digest = hashlib.sha256(self.version.encode())
             digest.update(reason.encode())
             for label, triples in (("+", added), ("-", removed)):
-                for t in sorted(str(t) for t in triples):
-                    digest.update(f"{label}{t}\n".encode())
+                for line in sorted(str(t) for t in triples):
+                    digest.update(f"{label}{line}\n".encode())
             self.version = digest.hexdigest()
             self.modified = time.time()
         return ChangeReport(added=len(added), removed=len(removed), version=self.version)

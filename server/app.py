@@ -2,16 +2,56 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.server import routes_ops, routes_sparql
+from karabakh_kg.server.settings import Settings
+from karabakh_kg.server.sparql_errors import SparqlHTTPError, handle_sparql_error
+from karabakh_kg.server.sparql_execute import Endpoint
+from karabakh_kg.server.sparql_limits import BodySizeLimit
+
+DESCRIPTION = (
+    "A knowledge graph of the 2020 Nagorno-Karabakh war, curated from one news article: "
+    "a SPARQL 1.1 endpoint at /sparql, resource pages, graph traversal and exports."
+)
 
 
-def create_app(kg: KnowledgeGraph | None = None) -> FastAPI:
-    """Build the application; loads and reasons the curated graph when ``kg`` is not given."""
+def create_app(kg: KnowledgeGraph | None = None, settings: Settings | None = None) -> FastAPI:
+    """Build the application; loads and reasons the curated graph when ``kg`` is not given.
+
+    ``settings`` default to the ``KARABAKH_KG_*`` environment variables.
+    """
     graph = kg or KnowledgeGraph.load()
-    app = FastAPI(title="karabakh-kg", version="0.1.0")
+    config = settings or Settings.from_env()
+    endpoint = Endpoint(graph, config)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        endpoint.store()  # start the query workers now, in the background
+        yield
+        endpoint.close()
+
+    app = FastAPI(title="karabakh-kg", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.kg = graph
+    app.state.settings = config
+    app.state.sparql = endpoint
+    app.add_exception_handler(SparqlHTTPError, handle_sparql_error)
+    app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(config.cors_origins),
+        allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=["ETag", "Last-Modified", "X-Data-Version", "Retry-After"],
+        max_age=600,
+    )
+    app.include_router(routes_sparql.router)
+    app.include_router(routes_ops.router)
     from karabakh_kg.server import pages, routes_resource
 
     app.include_router(routes_resource.router)

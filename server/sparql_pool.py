@@ -12,9 +12,10 @@ event loop never waits on a query, whichever loop (or test client) calls.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import queue
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -43,27 +44,60 @@ class WorkerCrashed(RuntimeError):
     """A worker died while evaluating a query (for instance out of memory)."""
 
 
-def _context() -> Any:
-    # A fork server preloaded with the worker module forks clean, single-threaded
-    # workers quickly; plain fork would copy the server's threads and locks.
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload([WORKER_MODULE])
-    return ctx
-
-
 @dataclass
 class Worker:
-    process: Any
-    conn: Connection
+    """One worker process and the two ends of its pipes."""
+
+    process: subprocess.Popen[bytes]
+    inbox: Connection
+    """Answers from the worker."""
+    outbox: Connection
+    """Jobs to the worker."""
     generation: int
+
+    def is_alive(self) -> bool:
+        return self.process.poll() is None
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):
             self.process.kill()
         with contextlib.suppress(Exception):
-            self.process.join(timeout=5)
-        with contextlib.suppress(Exception):
-            self.conn.close()
+            self.process.wait(timeout=5)
+        for conn in (self.inbox, self.outbox):
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+def start_worker(dump: Path, generation: int) -> Worker:
+    """Start a worker process on ``dump`` and wait until it has loaded the data."""
+    # A fresh interpreter per worker (not fork: the server has threads and locks, and not
+    # multiprocessing's spawn, which re-imports the caller's main module).
+    to_child_r, to_child_w = os.pipe()
+    from_child_r, from_child_w = os.pipe()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", WORKER_MODULE, str(to_child_r), str(from_child_w), str(dump)],
+            pass_fds=(to_child_r, from_child_w),
+            stdin=subprocess.DEVNULL,
+            close_fds=True,
+        )
+    finally:
+        os.close(to_child_r)
+        os.close(from_child_w)
+    worker = Worker(
+        process,
+        Connection(from_child_r, writable=False),
+        Connection(to_child_w, readable=False),
+        generation,
+    )
+    try:
+        ready = worker.inbox.poll(START_TIMEOUT) and worker.inbox.recv() == ("ready",)
+    except (EOFError, OSError):
+        ready = False
+    if not ready:
+        worker.stop()
+        raise WorkerCrashed("a query worker failed to start or to load the data")
+    return worker
 
 
 class WorkerPool:
@@ -81,7 +115,6 @@ class WorkerPool:
         self._closed = False
         self.timeouts = 0
         self.restarts = 0
-        self._ctx = _context()
         for _ in range(size):
             self._spawn_async()
 
@@ -91,38 +124,20 @@ class WorkerPool:
         store.dump(path, format=ox.RdfFormat.N_QUADS)
         return path
 
-    def _spawn(self) -> Worker:
-        from karabakh_kg.server.sparql_worker import worker_main
-
-        generation, dump = self._generation, self._dump
-        parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(
-            target=worker_main, args=(child, str(dump)), daemon=True, name="karabakh-kg-query"
-        )
-        process.start()
-        child.close()
-        worker = Worker(process, parent, generation)
-        if not parent.poll(START_TIMEOUT):
-            worker.stop()
-            raise WorkerCrashed("a query worker did not start")
-        try:
-            parent.recv()
-        except EOFError:
-            worker.stop()
-            raise WorkerCrashed("a query worker failed while loading the data") from None
-        return worker
-
-    def _spawn_async(self) -> None:
+    def _spawn_async(self, attempt: int = 0) -> None:
         def start() -> None:
+            if attempt:
+                time.sleep(min(30.0, 0.5 * 2**attempt))  # back off if starting keeps failing
             try:
-                worker = self._spawn()
-            except WorkerCrashed:
-                time.sleep(1)
+                worker = start_worker(self._dump, self._generation)
+            except (WorkerCrashed, OSError):
+                if not self._closed:
+                    self._spawn_async(attempt + 1)
+                return
+            if self._closed or worker.generation != self._generation:
+                worker.stop()
                 if not self._closed:
                     self._spawn_async()
-                return
-            if self._closed:
-                worker.stop()
             else:
                 self._idle.put(worker)
 
@@ -190,7 +205,7 @@ class WorkerPool:
                 raise PoolBusy(
                     "every query worker stayed busy for the whole time limit; retry later"
                 ) from None
-            if worker.generation == self._generation and worker.process.is_alive():
+            if worker.generation == self._generation and worker.is_alive():
                 return worker
             worker.stop()  # stale data or dead: replace it
             self._spawn_async()
@@ -207,9 +222,9 @@ class WorkerPool:
         deadline = time.monotonic() + timeout
         worker = self._acquire(deadline)
         try:
-            worker.conn.send(job)
-            if worker.conn.poll(max(0.0, deadline - time.monotonic())):
-                answer: tuple[Any, ...] = worker.conn.recv()
+            worker.outbox.send(job)
+            if worker.inbox.poll(max(0.0, deadline - time.monotonic())):
+                answer: tuple[Any, ...] = worker.inbox.recv()
                 self._release(worker)
                 return answer
         except (EOFError, OSError, BrokenPipeError):

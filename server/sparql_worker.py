@@ -9,6 +9,7 @@ quickly.
 
 from __future__ import annotations
 
+import sys
 from multiprocessing.connection import Connection
 
 import pyoxigraph as ox
@@ -23,15 +24,27 @@ def load_store(dump_path: str) -> ox.Store:
     return store
 
 
-def worker_main(conn: Connection, dump_path: str) -> None:
-    """Entry point of a worker process: load, then answer jobs until told to stop."""
+def worker_main(inbox: Connection, outbox: Connection, dump_path: str) -> None:
+    """Load the data, then answer jobs until the server closes the pipe."""
     store = load_store(dump_path)
-    conn.send(("ready",))
+    outbox.send(("ready",))
     while True:
         try:
-            job = conn.recv()
+            job = inbox.recv()
         except (EOFError, OSError):
             return
         if job is None:
             return
-        conn.send(run_job(store, job))
+        outbox.send(run_job(store, job))
+
+
+def main(argv: list[str]) -> None:
+    """``python -m karabakh_kg.server.sparql_worker <jobs-fd> <answers-fd> <dump>``."""
+    jobs_fd, answers_fd, dump_path = int(argv[0]), int(argv[1]), argv[2]
+    worker_main(
+        Connection(jobs_fd, writable=False), Connection(answers_fd, readable=False), dump_path
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,42 @@
+"""Operations: ``/health`` (JSON) and ``/metrics`` (Prometheus text)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from karabakh_kg.server.sparql_execute import Endpoint
+
+router = APIRouter(tags=["Operations"])
+
+
+@router.api_route("/health", methods=["GET", "HEAD"])
+async def health(request: Request) -> JSONResponse:
+    """Liveness and the data: version, triples per system graph, query workers."""
+    endpoint: Endpoint = request.app.state.sparql
+    kg = endpoint.kg
+    cached = getattr(request.app.state, "_health_sizes", None)
+    if cached is None or cached[0] != kg.version:
+        sizes = kg.graph_sizes()
+        cached = (kg.version, sizes, sum(1 for _ in kg.store))
+        request.app.state._health_sizes = cached
+    return JSONResponse(
+        {
+            "status": "ok",
+            "version": kg.version,
+            "triples": cached[1],
+            "quads": cached[2],
+            "queries_in_flight": endpoint.in_flight,
+            "query_workers": endpoint.settings.query_workers,
+            "updates_enabled": endpoint.settings.enable_updates,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics: queries by form and status, latency histogram, errors, timeouts."""
+    endpoint: Endpoint = request.app.state.sparql
+    return Response(endpoint.metrics.export(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,383 @@
+"""The SPARQL 1.1 Protocol: queries at ``/sparql``; updates and the Graph Store Protocol.
+
+Queries: ``GET /sparql?query=``, ``POST`` form (``application/x-www-form-urlencoded``)
+or ``POST application/sparql-query``. ``GET /sparql`` without a query answers the
+Service Description to RDF clients and the query UI to browsers.
+
+Writes (``POST /sparql/update``, alias ``/update``; ``PUT``/``POST``/``DELETE`` on
+``/rdf-graphs/service``, alias ``/store``) are off unless the server enables them, and
+then need ``Authorization: Bearer <KARABAKH_KG_UPDATE_TOKEN>``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping, Sequence
+from email.utils import formatdate, parsedate_to_datetime
+from typing import Any
+
+import anyio.to_thread
+import pyoxigraph as ox
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from karabakh_kg.graph.dataset import ASSERTED, KnowledgeGraph, UpdateError
+from karabakh_kg.graph.store import QueryJob
+from karabakh_kg.ontology import vocab
+from karabakh_kg.server.settings import PREFIX
+from karabakh_kg.server.sparql_conneg import GRAPH_FORMATS, NotAcceptable, accepts_html, negotiate
+from karabakh_kg.server.sparql_description import describe
+from karabakh_kg.server.sparql_errors import SparqlHTTPError
+from karabakh_kg.server.sparql_execute import Endpoint, Prepared, single
+from karabakh_kg.server.sparql_inspect import inspect
+
+router = APIRouter(tags=["SPARQL"])
+
+Params = dict[str, list[str]]
+FORM = "application/x-www-form-urlencoded"
+QUERY_TYPE = "application/sparql-query"
+UPDATE_TYPE = "application/sparql-update"
+DATASET_KEYS = ("default-graph-uri", "named-graph-uri")
+
+
+def endpoint_of(request: Request) -> Endpoint:
+    endpoint: Endpoint = request.app.state.sparql
+    return endpoint
+
+
+def multi(items: Any) -> Params:
+    """Query or form parameters as name → every value."""
+    params: Params = {}
+    for key, value in items.multi_items():
+        params.setdefault(key, []).append(value if isinstance(value, str) else "")
+    return params
+
+
+def media_type(request: Request) -> tuple[str, str]:
+    """The request's media type (lower case) and charset (default utf-8)."""
+    raw = request.headers.get("content-type", "")
+    parts = [part.strip() for part in raw.split(";")]
+    charset = "utf-8"
+    for part in parts[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset" and value:
+            charset = value.strip().strip('"')
+    return parts[0].lower(), charset
+
+
+async def body_text(request: Request, charset: str) -> str:
+    body = await request.body()
+    try:
+        return body.decode(charset)
+    except (UnicodeDecodeError, LookupError):
+        raise SparqlHTTPError(
+            400, "bad-encoding", f"the request body is not valid {charset} text"
+        ) from None
+
+
+def data_headers(kg: KnowledgeGraph) -> dict[str, str]:
+    return {
+        "Last-Modified": formatdate(kg.modified, usegmt=True),
+        "X-Data-Version": kg.version[:16],
+    }
+
+
+def not_modified(request: Request, etag: str, kg: KnowledgeGraph) -> bool:
+    """Whether the client's cached copy (If-None-Match, else If-Modified-Since) is current."""
+    header = request.headers.get("if-none-match")
+    if header is not None:
+        tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
+        return "*" in tags or etag in tags
+    since = request.headers.get("if-modified-since")
+    if since:
+        try:
+            return int(kg.modified) <= parsedate_to_datetime(since).timestamp()
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+async def answer_query(
+    request: Request, text: str | None, params: Params, dataset: Mapping[str, Sequence[str]]
+) -> Response:
+    """Check, run and serialize one query."""
+    if text is None:
+        raise SparqlHTTPError(
+            400, "missing-query", "no query: give one with the 'query' parameter or body"
+        )
+    endpoint = endpoint_of(request)
+    prepared: Prepared = endpoint.prepare(text, params, dataset, request.headers.get("accept"))
+    headers = {"ETag": prepared.etag, "Vary": "Accept", **data_headers(endpoint.kg)}
+    if not_modified(request, prepared.etag, endpoint.kg):
+        return Response(status_code=304, headers=headers)
+    answer = await endpoint.execute(prepared)
+    fmt = prepared.graph_format if answer.form == "CONSTRUCT" else prepared.results_format
+    assert fmt is not None
+    return Response(content=answer.body, media_type=fmt.content_type, headers=headers)
+
+
+@router.api_route("/sparql", methods=["GET", "HEAD"], name="sparql_get")
+async def sparql_get(request: Request) -> Response:
+    """SPARQL query by GET; without a query: the Service Description, or the UI for browsers."""
+    params = multi(request.query_params)
+    if "update" in params:
+        raise SparqlHTTPError(
+            400,
+            "update-on-query-endpoint",
+            "updates are not accepted by GET; POST them to /sparql/update",
+        )
+    text = single(params, "query")
+    if text is None:
+        return service_description(request, params)
+    return await answer_query(request, text, params, params)
+
+
+@router.post("/sparql", name="sparql_post")
+async def sparql_post(request: Request) -> Response:
+    """SPARQL query by POST: a form with ``query=``, or the query as the body."""
+    kind, charset = media_type(request)
+    url_params = multi(request.query_params)
+    if kind == FORM:
+        form = multi(await request.form())
+        if "update" in form:
+            raise SparqlHTTPError(
+                400,
+                "update-on-query-endpoint",
+                "this endpoint answers queries; POST updates to /sparql/update",
+            )
+        merged = {**url_params, **form}
+        return await answer_query(request, single(form, "query"), merged, form)
+    if kind == QUERY_TYPE:
+        return await answer_query(
+            request, await body_text(request, charset), url_params, url_params
+        )
+    if kind == UPDATE_TYPE:
+        raise SparqlHTTPError(
+            400,
+            "update-on-query-endpoint",
+            "this endpoint answers queries; POST updates to /sparql/update",
+        )
+    raise SparqlHTTPError(
+        415,
+        "unsupported-media-type",
+        f"Content-Type {kind or '(none)'!r} is not accepted here; use {FORM} or {QUERY_TYPE}",
+    )
+
+
+def service_description(request: Request, params: Params) -> Response:
+    accept = request.headers.get("accept")
+    format_param = single(params, "format")
+    if not format_param and accepts_html(accept):
+        return query_ui(request)
+    try:
+        fmt = negotiate(GRAPH_FORMATS, accept, format_param)
+    except NotAcceptable as error:
+        raise SparqlHTTPError(406, "not-acceptable", str(error)) from None
+    endpoint = endpoint_of(request)
+    triples = describe(endpoint.kg, endpoint.settings, str(request.url_for("sparql_get")))
+    return Response(
+        content=serialize(triples, fmt.name),
+        media_type=fmt.content_type,
+        headers={"Vary": "Accept", **data_headers(endpoint.kg)},
+    )
+
+
+def query_ui(request: Request) -> Response:
+    """The browser query UI (``karabakh_kg.server.query_ui``), or a plain page without it."""
+    try:
+        from karabakh_kg.server.query_ui import render_query_ui
+    except ImportError:
+        return Response(
+            "<!doctype html><meta charset=utf-8><title>SPARQL endpoint</title>"
+            "<p>This is a SPARQL endpoint: send a query with <code>?query=</code>.</p>",
+            media_type="text/html; charset=utf-8",
+        )
+    return render_query_ui(request)
+
+
+def serialize(triples: list[ox.Triple], format_name: str) -> bytes:
+    from karabakh_kg.graph.store import RDF_FORMATS
+
+    rdf_format = RDF_FORMATS[format_name]
+    items: list[Any] = triples
+    if rdf_format in (ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS):
+        items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
+    body = ox.serialize(items, format=rdf_format, prefixes=dict(vocab.PREFIXES))
+    assert body is not None
+    return body
+
+
+# -- writes ----------------------------------------------------------------------------
+
+
+def require_writer(request: Request) -> None:
+    """Refuse unless writes are enabled and the bearer token is right."""
+    settings = endpoint_of(request).settings
+    if not settings.enable_updates:
+        raise SparqlHTTPError(
+            403,
+            "updates-disabled",
+            f"updates are disabled on this server ({PREFIX}ENABLE_UPDATES is off)",
+        )
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    challenge = {"WWW-Authenticate": 'Bearer realm="karabakh-kg"'}
+    if scheme.lower() != "bearer" or not token.strip():
+        raise SparqlHTTPError(
+            401, "unauthorized", "updates need 'Authorization: Bearer <token>'", challenge
+        )
+    if not hmac.compare_digest(token.strip().encode(), settings.update_token.encode()):
+        raise SparqlHTTPError(401, "unauthorized", "the bearer token is not valid", challenge)
+
+
+async def apply(request: Request, change: Any) -> JSONResponse:
+    """Run ``change()`` (a function changing the knowledge graph) under the update lock."""
+    endpoint = endpoint_of(request)
+
+    def run() -> dict[str, object]:
+        with endpoint.update_lock:
+            try:
+                report = change()
+            except UpdateError as error:
+                raise SparqlHTTPError(400, "update-failed", str(error)) from None
+            if report.added or report.removed:
+                endpoint.store().refresh()
+                endpoint.metrics.updates.inc()
+            return report.to_dict()
+
+    result = await anyio.to_thread.run_sync(run)
+    return JSONResponse(result)
+
+
+@router.post("/sparql/update", name="sparql_update")
+@router.post("/update", include_in_schema=False)
+async def sparql_update(request: Request) -> Response:
+    """SPARQL 1.1 Update on the asserted graph (off by default; bearer token)."""
+    require_writer(request)
+    kind, charset = media_type(request)
+    if kind == FORM:
+        form = multi(await request.form())
+        text = single(form, "update")
+    elif kind == UPDATE_TYPE:
+        text = await body_text(request, charset)
+    else:
+        raise SparqlHTTPError(
+            415,
+            "unsupported-media-type",
+            f"Content-Type {kind or '(none)'!r} is not accepted here; use {FORM} or {UPDATE_TYPE}",
+        )
+    if not text or not text.strip():
+        raise SparqlHTTPError(
+            400, "missing-update", "no update: give one with 'update=' or the body"
+        )
+    inspection = inspect(text, vocab.PREFIXES)
+    if inspection.form in {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}:
+        raise SparqlHTTPError(
+            400, "query-on-update-endpoint", "this is a query; send it to /sparql"
+        )
+    if inspection.loads:
+        raise SparqlHTTPError(
+            403,
+            "load-not-allowed",
+            "LOAD is not allowed: this server never fetches data from the web",
+        )
+    endpoint_of(request).check_services(inspection)
+    kg = endpoint_of(request).kg
+    return await apply(request, lambda: kg.apply_update(text))
+
+
+# -- Graph Store Protocol ----------------------------------------------------------------
+
+
+def target_graph(request: Request, params: Params) -> str | None:
+    """The graph a Graph Store request names: an IRI, or None for ``?default``."""
+    graph = single(params, "graph")
+    if "default" in params and graph is None:
+        return None
+    if graph is None:
+        raise SparqlHTTPError(400, "missing-graph", "name a graph with ?graph=<IRI> or ?default")
+    if "default" in params:
+        raise SparqlHTTPError(400, "bad-parameter", "give either ?graph= or ?default, not both")
+    return graph
+
+
+@router.api_route("/rdf-graphs/service", methods=["GET", "HEAD"], name="graph_store_get")
+@router.api_route("/store", methods=["GET", "HEAD"], include_in_schema=False)
+async def graph_store_get(request: Request) -> Response:
+    """Read a graph (``?graph=<IRI>`` or ``?default``) in the negotiated RDF format."""
+    params = multi(request.query_params)
+    graph = target_graph(request, params)
+    endpoint = endpoint_of(request)
+    if graph is not None and graph not in endpoint.named_graphs(True):
+        raise SparqlHTTPError(404, "unknown-graph", f"there is no graph <{graph}> in this store")
+    try:
+        fmt = negotiate(GRAPH_FORMATS, request.headers.get("accept"), single(params, "format"))
+    except NotAcceptable as error:
+        raise SparqlHTTPError(406, "not-acceptable", str(error)) from None
+    job = QueryJob(
+        "CONSTRUCT WHERE { ?s ?p ?o }",
+        default_graph=endpoint.default_graphs(True) if graph is None else [graph],
+        named_graphs=[],
+        results_format=None,
+        graph_format=fmt.name,
+        max_rows=endpoint.settings.max_rows,
+        prefixes=dict(vocab.PREFIXES),
+    )
+    prepared = Prepared(inspect(job.sparql), job, endpoint.settings.query_timeout, None, fmt, "")
+    answer = await endpoint.execute(prepared)
+    return Response(answer.body, media_type=fmt.content_type, headers=data_headers(endpoint.kg))
+
+
+async def read_body_graph(request: Request) -> list[ox.Triple]:
+    kind, _ = media_type(request)
+    try:
+        rdf_format = ox.RdfFormat.from_media_type(kind) if kind else None
+    except ValueError:
+        rdf_format = None
+    if rdf_format is None:
+        raise SparqlHTTPError(
+            415,
+            "unsupported-media-type",
+            f"Content-Type {kind or '(none)'!r} is not an RDF format this server reads",
+        )
+    body = await request.body()
+    try:
+        quads = list(ox.parse(body, format=rdf_format))
+    except (SyntaxError, ValueError) as error:
+        raise SparqlHTTPError(400, "malformed-rdf", f"cannot parse the body: {error}") from None
+    if any(not isinstance(q.graph_name, ox.DefaultGraph) for q in quads):
+        raise SparqlHTTPError(400, "named-graphs-in-body", "the body must hold triples, not quads")
+    return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+
+
+def writable(request: Request, params: Params) -> None:
+    graph = target_graph(request, params)
+    if graph is not None and graph != ASSERTED.value:
+        raise SparqlHTTPError(
+            403,
+            "graph-not-writable",
+            f"only the asserted graph ({ASSERTED.value}, also ?default) can be written; "
+            "the inferred graph is derived and the others come from curated files",
+        )
+
+
+@router.api_route(
+    "/rdf-graphs/service", methods=["PUT", "POST", "DELETE"], name="graph_store_write"
+)
+@router.api_route("/store", methods=["PUT", "POST", "DELETE"], include_in_schema=False)
+async def graph_store_write(request: Request) -> Response:
+    """Replace (PUT), add to (POST) or clear (DELETE) the asserted graph (off by default)."""
+    require_writer(request)
+    writable(request, multi(request.query_params))
+    kg = endpoint_of(request).kg
+    if request.method == "DELETE":
+        return await apply(request, lambda: kg.apply_changes([], kg.asserted_triples()))
+    triples = await read_body_graph(request)
+    if request.method == "POST":
+        return await apply(request, lambda: kg.apply_changes(triples, []))
+    new = set(triples)
+
+    def replace() -> Any:
+        current = kg.asserted_triples()
+        return kg.apply_changes(new - current, current - new)
+
+    return await apply(request, replace)

@@ -1,0 +1,103 @@
+"""The SPARQL 1.1 Service Description of the endpoint (answered to RDF clients on GET /sparql)."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+
+from karabakh_kg.graph.dataset import SYSTEM_GRAPHS, KnowledgeGraph
+from karabakh_kg.server.settings import Settings
+from karabakh_kg.server.sparql_conneg import GRAPH_FORMATS, RESULT_FORMATS
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+VOID = "http://rdfs.org/ns/void#"
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+DCTERMS_DESCRIPTION = ox.NamedNode("http://purl.org/dc/terms/description")
+FORMATS = "http://www.w3.org/ns/formats/"
+FORMAT_IRIS = {
+    "json": "SPARQL_Results_JSON",
+    "xml": "SPARQL_Results_XML",
+    "csv": "SPARQL_Results_CSV",
+    "tsv": "SPARQL_Results_TSV",
+    "turtle": "Turtle",
+    "ntriples": "N-Triples",
+    "rdfxml": "RDF_XML",
+    "jsonld": "JSON-LD",
+    "trig": "TriG",
+    "nquads": "N-Quads",
+}
+SYSTEM_GRAPH_NOTES = {
+    "asserted": "What the curators assert: the union of every evidence graph.",
+    "inferred": "What reasoning derives (left out with infer=false).",
+    "ontology": "The OWL ontology and the domain rules.",
+    "provenance": "What is said about each evidence graph: quote, line, who says it, when.",
+    "wikidata": "Optional Wikidata enrichment.",
+}
+
+
+def _sd(name: str) -> ox.NamedNode:
+    return ox.NamedNode(SD + name)
+
+
+def _count(kg: KnowledgeGraph, graph: ox.NamedNode) -> int:
+    return sum(1 for _ in kg.store.quads_for_pattern(None, None, None, graph))
+
+
+def describe(kg: KnowledgeGraph, settings: Settings, endpoint_url: str) -> list[ox.Triple]:
+    """The service description triples, for the endpoint at ``endpoint_url``."""
+    service = ox.NamedNode(endpoint_url)
+    triples = [
+        ox.Triple(service, RDF_TYPE, _sd("Service")),
+        ox.Triple(service, _sd("endpoint"), service),
+        ox.Triple(service, RDFS_LABEL, ox.Literal("karabakh-kg SPARQL endpoint", language="en")),
+        ox.Triple(service, _sd("supportedLanguage"), _sd("SPARQL11Query")),
+        ox.Triple(service, _sd("feature"), _sd("BasicFederatedQuery")),
+    ]
+    if settings.enable_updates:
+        triples.append(ox.Triple(service, _sd("supportedLanguage"), _sd("SPARQL11Update")))
+    for fmt in (*RESULT_FORMATS, *GRAPH_FORMATS):
+        triples.append(
+            ox.Triple(service, _sd("resultFormat"), ox.NamedNode(FORMATS + FORMAT_IRIS[fmt.name]))
+        )
+    dataset = ox.BlankNode("dataset")
+    default = ox.BlankNode("default")
+    triples += [
+        ox.Triple(service, _sd("defaultDataset"), dataset),
+        ox.Triple(dataset, RDF_TYPE, _sd("Dataset")),
+        ox.Triple(dataset, _sd("defaultGraph"), default),
+        ox.Triple(default, RDF_TYPE, _sd("Graph")),
+        ox.Triple(
+            default,
+            DCTERMS_DESCRIPTION,
+            ox.Literal(
+                "The union of the asserted, provenance, ontology and inferred graphs.",
+                language="en",
+            ),
+        ),
+    ]
+    system = {graph.value for graph in SYSTEM_GRAPHS}
+    others = sorted(g.value for g in kg.store.named_graphs() if isinstance(g, ox.NamedNode))
+    for index, name in enumerate(
+        [*[g.value for g in SYSTEM_GRAPHS], *sorted(set(others) - system)]
+    ):
+        named = ox.BlankNode(f"ng{index}")
+        graph = ox.BlankNode(f"g{index}")
+        triples += [
+            ox.Triple(dataset, _sd("namedGraph"), named),
+            ox.Triple(named, RDF_TYPE, _sd("NamedGraph")),
+            ox.Triple(named, _sd("name"), ox.NamedNode(name)),
+            ox.Triple(named, _sd("graph"), graph),
+            ox.Triple(graph, RDF_TYPE, _sd("Graph")),
+            ox.Triple(
+                graph,
+                ox.NamedNode(VOID + "triples"),
+                ox.Literal(
+                    str(_count(kg, ox.NamedNode(name))),
+                    datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"),
+                ),
+            ),
+        ]
+        note = SYSTEM_GRAPH_NOTES.get(name.rsplit("/", 1)[-1]) if name in system else None
+        if note:
+            triples.append(ox.Triple(named, DCTERMS_DESCRIPTION, ox.Literal(note, language="en")))
+    return triples

@@ -1,0 +1,298 @@
+"""Running one SPARQL protocol request: parameters, safety checks, dataset, execution.
+
+:class:`Endpoint` (one per application, ``app.state.sparql``) owns the store behind the
+:class:`~karabakh_kg.graph.store.SparqlStore` protocol (worker processes by default),
+the metrics and the limits. Routes call :meth:`Endpoint.prepare` then
+:meth:`Endpoint.execute`; every refusal is a :class:`SparqlHTTPError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import anyio
+import anyio.to_thread
+
+from karabakh_kg.graph.dataset import INFERRED, KnowledgeGraph
+from karabakh_kg.graph.store import QueryAnswer, QueryFailed, QueryJob, SparqlStore
+from karabakh_kg.ontology import vocab
+from karabakh_kg.server.settings import PREFIX, Settings
+from karabakh_kg.server.sparql_conneg import (
+    GRAPH_FORMATS,
+    RESULT_FORMATS,
+    Format,
+    NotAcceptable,
+    negotiate,
+)
+from karabakh_kg.server.sparql_errors import SparqlHTTPError
+from karabakh_kg.server.sparql_inspect import Inspection, inspect
+from karabakh_kg.server.sparql_metrics import Metrics
+
+TRUE = {"true", "1", "yes", "on"}
+FALSE = {"false", "0", "no", "off"}
+
+
+@dataclass
+class Prepared:
+    """A checked query, ready to run."""
+
+    inspection: Inspection
+    job: QueryJob
+    timeout: float
+    results_format: Format | None
+    graph_format: Format | None
+    etag: str
+
+
+def single(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+    """The one value of ``name``; a repeated parameter is an error."""
+    values = params.get(name) or []
+    if len(values) > 1:
+        raise SparqlHTTPError(400, "repeated-parameter", f"the parameter {name!r} is given twice")
+    return values[0] if values else None
+
+
+def parse_bool(params: Mapping[str, Sequence[str]], *names: str) -> bool | None:
+    """A boolean parameter under any of ``names`` (None when absent)."""
+    for name in names:
+        raw = single(params, name)
+        if raw is None:
+            continue
+        lowered = raw.strip().lower()
+        if lowered in TRUE:
+            return True
+        if lowered in FALSE:
+            return False
+        raise SparqlHTTPError(400, "bad-parameter", f"{name}={raw!r}: expected true or false")
+    return None
+
+
+class Endpoint:
+    """The SPARQL endpoint's state: store, limits, metrics."""
+
+    def __init__(
+        self, kg: KnowledgeGraph, settings: Settings, store: SparqlStore | None = None
+    ) -> None:
+        self.kg = kg
+        self.settings = settings
+        self.metrics = Metrics()
+        self._store = store
+        self._store_lock = threading.Lock()
+        self.update_lock = threading.Lock()
+        self.in_flight = 0
+        self._named: tuple[str, list[str]] | None = None
+
+    # -- store -----------------------------------------------------------------------
+    def store(self) -> SparqlStore:
+        """The store; worker processes start on first use."""
+        with self._store_lock:
+            if self._store is None:
+                from karabakh_kg.server.sparql_pool import PooledStore
+
+                self._store = PooledStore(
+                    self.kg.store, self.settings.query_workers, self.settings.max_queued
+                )
+            return self._store
+
+    def close(self) -> None:
+        with self._store_lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    # -- dataset ---------------------------------------------------------------------
+    def named_graphs(self, include_inferred: bool) -> list[str]:
+        """IRIs of every named graph of the store (cached per data version)."""
+        cached = self._named
+        if cached is None or cached[0] != self.kg.version:
+            names = sorted(g.value for g in self.kg.store.named_graphs() if hasattr(g, "value"))
+            cached = (self.kg.version, names)
+            self._named = cached
+        return [g for g in cached[1] if include_inferred or g != INFERRED.value]
+
+    def default_graphs(self, include_inferred: bool) -> list[str]:
+        return [g.value for g in self.kg.default_graphs(include_inferred=include_inferred)]
+
+    # -- preparing -------------------------------------------------------------------
+    def check_services(self, inspection: Inspection) -> None:
+        """Refuse SERVICE calls outside the allowlist before anything is sent."""
+        for endpoint in inspection.services:
+            if endpoint.startswith("?") or endpoint.startswith("$"):
+                raise SparqlHTTPError(
+                    403,
+                    "service-not-allowed",
+                    f"SERVICE with a variable endpoint ({endpoint}) is not allowed",
+                )
+            if not self.settings.service_allowed(endpoint):
+                allowed = ", ".join(self.settings.service_allowlist) or "none"
+                raise SparqlHTTPError(
+                    403,
+                    "service-not-allowed",
+                    f"SERVICE <{endpoint}> is not in this server's allowlist "
+                    f"({PREFIX}SERVICE_ALLOWLIST; allowed: {allowed})",
+                )
+
+    def prepare(
+        self,
+        text: str,
+        params: Mapping[str, Sequence[str]],
+        dataset_params: Mapping[str, Sequence[str]],
+        accept: str | None,
+    ) -> Prepared:
+        """Check a query and its parameters; choose formats and dataset."""
+        if not text.strip():
+            raise SparqlHTTPError(400, "missing-query", "the query is empty")
+        inspection = inspect(text, vocab.PREFIXES)
+        if inspection.is_update:
+            raise SparqlHTTPError(
+                400,
+                "update-on-query-endpoint",
+                "this is a SPARQL Update; the query endpoint only answers queries "
+                "(updates go to POST /sparql/update, which is disabled unless the server "
+                "enables it)",
+            )
+        self.check_services(inspection)
+        include_inferred = parse_bool(params, "infer", "include-inferred")
+        include_inferred = True if include_inferred is None else include_inferred
+        timeout = self._timeout(single(params, "timeout"))
+        format_param = single(params, "format")
+        results_format = graph_format = None
+        problems = []
+        try:
+            results_format = negotiate(RESULT_FORMATS, accept, format_param)
+        except NotAcceptable as error:
+            problems.append(str(error))
+        try:
+            graph_format = negotiate(GRAPH_FORMATS, accept, format_param)
+        except NotAcceptable as error:
+            problems.append(str(error))
+        needed = graph_format if inspection.returns_graph else results_format
+        known = inspection.form is not None
+        if (known and needed is None) or (results_format is None and graph_format is None):
+            raise SparqlHTTPError(406, "not-acceptable", problems[-1] if known else problems[0])
+        default_uris = list(dataset_params.get("default-graph-uri") or [])
+        named_uris = list(dataset_params.get("named-graph-uri") or [])
+        default_graph: list[str] | None
+        named_graphs: list[str] | None
+        if default_uris or named_uris:
+            # The protocol's dataset overrides FROM / FROM NAMED; graphs are local only.
+            default_graph = [g for g in default_uris if include_inferred or g != INFERRED.value]
+            named_graphs = [g for g in named_uris if include_inferred or g != INFERRED.value]
+        elif inspection.has_dataset_clause:
+            default_graph = named_graphs = None  # the query's FROM, over local graphs only
+        else:
+            default_graph = self.default_graphs(include_inferred)
+            named_graphs = self.named_graphs(include_inferred)
+        job = QueryJob(
+            sparql=text,
+            default_graph=default_graph,
+            named_graphs=named_graphs,
+            results_format=results_format.name if results_format else None,
+            graph_format=graph_format.name if graph_format else None,
+            max_rows=self.settings.max_rows,
+            prefixes=dict(vocab.PREFIXES),
+        )
+        digest = hashlib.sha256()
+        for part in (
+            self.kg.version,
+            text,
+            repr(default_uris),
+            repr(named_uris),
+            str(include_inferred),
+            job.results_format or "",
+            job.graph_format or "",
+            str(job.max_rows),
+        ):
+            digest.update(part.encode())
+            digest.update(b"\0")
+        return Prepared(
+            inspection, job, timeout, results_format, graph_format, f'"{digest.hexdigest()[:32]}"'
+        )
+
+    def _timeout(self, raw: str | None) -> float:
+        if raw is None:
+            return self.settings.query_timeout
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SparqlHTTPError(
+                400, "bad-parameter", f"timeout={raw!r}: expected a number of seconds"
+            ) from None
+        if not value > 0:
+            raise SparqlHTTPError(400, "bad-parameter", f"timeout={raw!r} must be positive")
+        return min(value, self.settings.max_query_timeout)
+
+    # -- running ---------------------------------------------------------------------
+    async def execute(self, prepared: Prepared) -> QueryAnswer:
+        """Run a prepared query in the store, off the event loop, within its time limit."""
+        limit = self.settings.query_workers + self.settings.max_queued
+        form = prepared.inspection.form or "UNKNOWN"
+        if self.in_flight >= limit:
+            self.metrics.errors.labels("busy").inc()
+            raise SparqlHTTPError(
+                503,
+                "busy",
+                f"{self.in_flight} queries are running or waiting (limit {limit}); retry later",
+                {"Retry-After": "1"},
+            )
+        self.in_flight += 1
+        self.metrics.in_flight.inc()
+        start = time.perf_counter()
+        status = 200
+        try:
+            store = self.store()
+            answer = await anyio.to_thread.run_sync(
+                store.execute, prepared.job, prepared.timeout, abandon_on_cancel=True
+            )
+            form = answer.form
+            return answer
+        except QueryFailed as failure:
+            error = self._http_error(failure, prepared)
+            status = error.status
+            self.metrics.errors.labels(error.code).inc()
+            if failure.kind == "timeout":
+                self.metrics.timeouts.inc()
+            raise error from None
+        finally:
+            self.in_flight -= 1
+            self.metrics.in_flight.dec()
+            self.metrics.queries.labels(form, str(status)).inc()
+            self.metrics.latency.labels(form).observe(time.perf_counter() - start)
+
+    def _http_error(self, failure: QueryFailed, prepared: Prepared) -> SparqlHTTPError:
+        kind, message = failure.kind, failure.message
+        if kind == "syntax":
+            return SparqlHTTPError(400, "malformed-query", f"malformed query: {message}")
+        if kind == "not-acceptable":
+            wanted = "a graph" if message == "CONSTRUCT" else "SPARQL results"
+            return SparqlHTTPError(
+                406,
+                "not-acceptable",
+                f"this {message} query returns {wanted}, and the Accept header or format= "
+                "allows no format for it",
+            )
+        if kind == "too-many-rows":
+            return SparqlHTTPError(
+                422,
+                "too-many-results",
+                f"the result has more than {message} rows (the server's limit, "
+                f"{PREFIX}MAX_ROWS); add LIMIT and OFFSET to page through it",
+            )
+        if kind == "remote":
+            return SparqlHTTPError(502, "service-failed", f"a SERVICE call failed: {message}")
+        if kind == "timeout":
+            return SparqlHTTPError(
+                503,
+                "timeout",
+                f"the query was stopped after {prepared.timeout:g} s (limit: timeout= up to "
+                f"{self.settings.max_query_timeout:g} s); make it more selective",
+            )
+        if kind == "busy":
+            return SparqlHTTPError(503, "busy", message, {"Retry-After": "1"})
+        if kind == "crashed":
+            return SparqlHTTPError(503, "worker-crashed", message)
+        return SparqlHTTPError(400, "query-failed", f"the query could not be evaluated: {message}")
