@@ -324,7 +324,7 @@ def linked_entities(kg: KnowledgeGraph) -> dict[str, str]:
     found: dict[str, str] = {}
     for row in kg.query(
         "SELECT ?e ?item WHERE { ?e skos:exactMatch ?item "
-        f"FILTER(STRSTARTS(STR(?item), '{WD}')) }}",
+        f"FILTER(STRSTARTS(STR(?item), '{WD}') && STRSTARTS(STR(?e), '{vocab.KG}')) }}",
         include_inferred=False,
     ):
         qid = qid_of(row["item"].value)
@@ -340,11 +340,16 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", plain).split())
 
 
+def _compact(name: str) -> str:
+    # "co operation" and "cooperation", "nagorno karabakh" and "nagornokarabakh" compare equal
+    return name.replace(" ", "")
+
+
 def names_fit(ours: Iterable[str], theirs: Iterable[str]) -> bool:
     """Whether some name of ours equals, or contains word for word, some name of theirs."""
     mine = {normalise(n) for n in ours} - {""}
     other = {normalise(n) for n in theirs} - {""}
-    if mine & other:
+    if mine & other or {_compact(n) for n in mine} & {_compact(n) for n in other}:
         return True
     return any(
         f" {a} " in f" {b} " or f" {b} " in f" {a} "

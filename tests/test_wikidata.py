@@ -31,8 +31,11 @@ from karabakh_kg.graph.wikidata_link import (
     LinkError,
     check,
     confirm,
+    entity_infos,
+    linked_entities,
     links_file,
     mapping_csv,
+    names_fit,
     quickstatements,
     read_links,
     suggest,
@@ -431,3 +434,39 @@ def test_federated_query_joins_our_network_with_the_endpoint(tmp_path: Path, end
         ("Azerbaijan", "Organization for Security and Co-operation in Europe"),
         ("Azerbaijan", "United Nations"),
     ]
+
+
+def test_names_fit_ignores_case_diacritics_and_hyphens() -> None:
+    assert names_fit(
+        ["Organization for Security and Cooperation in Europe"],
+        ["Organization for Security and Co-operation in Europe"],
+    )
+    assert names_fit(["Gazançetsots Cathedral"], ["Ghazanchetsots", "gazancetsots cathedral"])
+    assert names_fit(["Vladimir Putin"], ["Vladimir Vladimirovich Putin", "Putin"])
+    assert not names_fit(["Azerbaijan"], ["Armenia", "Republic of Armenia"])
+
+
+def test_curated_links_name_curated_entities(kg: KnowledgeGraph) -> None:
+    """Every link of graph/data/wikidata-links.trig is an entity of the curated data."""
+    links = read_links()
+    assert len(links) >= 18
+    infos = entity_infos(kg)
+    unknown = [x.entity for x in links if x.entity not in infos]
+    assert unknown == []
+    assert len({x.qid for x in links}) == len(links)  # one entity per item
+    assert linked_entities(kg) == {x.entity: x.qid for x in links}
+    assert all(x.date is not None and x.comment for x in links)
+    evidence = """SELECT ?p ?o WHERE { kge:wikidata-links ?p ?o } ORDER BY ?p"""
+    found = {(r["p"].value, r["o"].value) for r in kg.query(evidence, include_inferred=False)}
+    names = {p.rsplit("/", 1)[-1].rsplit("#", 1)[-1] for p, _ in found}
+    assert names == {"type", "stance", "source", "date", "comment"}
+    assert (str(vocab.KGO) + "stance", str(vocab.KGO) + "ExternalSource") in found
+    assert ("http://purl.org/dc/terms/source", "https://www.wikidata.org/") in found
+
+
+def test_curated_links_fit_the_fixture(kg: KnowledgeGraph, endpoint: str) -> None:
+    """The real links, checked against the fixture (which has the 18 real QIDs)."""
+    with client_for(endpoint) as client:
+        report = check(kg, client)
+    assert len(report.statuses) >= 18
+    assert [(s.entity, s.status, s.detail) for s in report.problems] == []
