@@ -46,13 +46,13 @@ def static_files() -> StaticFiles:
 
 
 def data_info(request: Request) -> dict[str, str]:
-    """The data version and when its files last changed, for page footers."""
+    """The data version and when the data last changed (load or update), for page footers."""
     kg = request.app.state.kg
     version = str(getattr(kg, "version", ""))
-    stamps = [Path(f).stat().st_mtime for f in getattr(kg, "files", []) if Path(f).exists()]
+    stamp = getattr(kg, "modified", None)
     updated = (
-        dt.datetime.fromtimestamp(max(stamps), tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        if stamps
+        dt.datetime.fromtimestamp(float(stamp), tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        if stamp
         else "unknown"
     )
     return {"version": version, "short_version": version[:12], "updated": updated}

@@ -1,0 +1,126 @@
+"""The query UI and a resource page in headless Chromium, fully offline.
+
+Every request that leaves 127.0.0.1 is blocked and recorded; the tests assert there is
+none. Screenshots go to ``tests/artifacts/`` (not committed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from conftest import LiveServer
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@dataclass
+class Watched:
+    """A page with what it tried to fetch from outside and what it logged as errors."""
+
+    page: Any
+    external: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    requests: list[Any] = field(default_factory=list)
+
+
+@pytest.fixture
+def watched(browser: Any) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    watch = Watched(page)
+
+    def route(request_route: Any) -> None:
+        url = request_route.request.url
+        host = urlparse(url).hostname
+        if url.startswith(("data:", "blob:")) or host == "127.0.0.1":
+            request_route.continue_()
+        else:
+            watch.external.append(url)
+            request_route.abort()
+
+    context.route("**/*", route)
+    page.on("console", lambda msg: watch.errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: watch.errors.append(str(error)))
+    page.on("request", lambda request: watch.requests.append(request))
+    yield watch
+    context.close()
+
+
+def _screenshot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_query_ui_runs_an_example_and_follows_a_result_link(
+    live_server: LiveServer, watched: Watched
+) -> None:
+    page = watched.page
+    page.goto(live_server.url + "/query")
+    page.wait_for_selector(".yasqe .CodeMirror")
+    # Syntax highlighting: the editor marks SPARQL keywords.
+    page.click("button[data-example='negotiations']")
+    page.wait_for_selector(".yasqe .cm-keyword")
+    assert "negotiatedWith" in page.evaluate("window.karabakhQuery.yasgui.getTab().getQuery()")
+    rows = page.locator(".yasr table.dataTable tbody tr")
+    rows.first.wait_for(timeout=20_000)
+    assert rows.count() > 0
+    assert "No data available" not in rows.first.inner_text()
+    _screenshot(page, "query-ui-results.png")
+
+    link = page.locator(".yasr table.dataTable a.local[href^='/resource/']").first
+    href = link.get_attribute("href")
+    assert href and href.startswith("/resource/")
+    link.click()
+    page.wait_for_url(live_server.url + href)
+    page.wait_for_selector("h1")
+    assert page.locator("table#outgoing tbody tr").count() > 0
+    assert page.locator("blockquote").count() > 0, "the resource page shows seed quotes"
+    _screenshot(page, "resource-page.png")
+
+    assert watched.external == [], f"requests left the server: {watched.external}"
+    assert watched.errors == [], f"console errors: {watched.errors}"
+
+
+def test_include_inferred_toggle_changes_the_request(
+    live_server: LiveServer, watched: Watched
+) -> None:
+    page = watched.page
+    page.goto(live_server.url + "/query?example=derived")
+    page.locator(".yasr table.dataTable tbody tr").first.wait_for(timeout=20_000)
+    first = [r for r in watched.requests if urlparse(r.url).path == "/sparql"]
+    assert first and "infer=false" not in (first[-1].post_data or "")
+
+    page.uncheck("#include-inferred")
+    with page.expect_response(lambda r: urlparse(r.url).path == "/sparql") as answer:
+        page.click("button[data-example='negotiations']")
+    request = answer.value.request
+    assert "infer=false" in (request.post_data or "") + request.url
+    assert answer.value.status == 200
+    # The page shows the data version it is answering from.
+    assert page.locator("aside .version code").inner_text().strip()
+    assert watched.external == [], f"requests left the server: {watched.external}"
+    assert watched.errors == [], f"console errors: {watched.errors}"
+
+
+def test_home_and_not_found_pages_render_offline(live_server: LiveServer, watched: Watched) -> None:
+    page = watched.page
+    page.goto(live_server.url + "/")
+    assert page.locator("a[href='/query']").count() > 0
+    _screenshot(page, "home.png")
+    response = page.goto(live_server.url + "/resource/sergei-lavrv")
+    assert response is not None and response.status == 404
+    suggestions = page.locator("ul.suggestions a")
+    assert suggestions.count() > 0
+    _screenshot(page, "not-found.png")
+    # Chromium logs every 404 response as a console error: expected here, and only here.
+    assert all("404" in error for error in watched.errors), watched.errors
+    watched.errors.clear()
+    page.goto(live_server.url + "/ontology#Meeting")
+    assert page.locator("#Meeting").is_visible()
+    assert watched.external == [], f"requests left the server: {watched.external}"
+    assert watched.errors == [], f"console errors: {watched.errors}"
