@@ -470,3 +470,37 @@ def test_curated_links_fit_the_fixture(kg: KnowledgeGraph, endpoint: str) -> Non
         report = check(kg, client)
     assert len(report.statuses) >= 18
     assert [(s.entity, s.status, s.detail) for s in report.problems] == []
+
+
+def test_federation_through_our_endpoint_follows_the_allowlist(
+    tmp_path: Path, endpoint: str
+) -> None:
+    """``SERVICE <wikidata>`` through ``/sparql``: answered when allowed, 403 otherwise."""
+    from fastapi.testclient import TestClient
+
+    from karabakh_kg.server.app import create_app
+    from karabakh_kg.server.settings import Settings
+
+    folder = make_data(tmp_path / "data", {"azerbaijan": "Q227", "armenia": "Q399"})
+    kg = KnowledgeGraph.load(folder, reason=False)
+    text = (Path(__file__).parents[1] / "docs" / "wikidata.md").read_text(encoding="utf-8")
+    query = text.split("```sparql\n", 1)[1].split("```", 1)[0]
+    query = query.replace("https://query.wikidata.org/sparql", endpoint)
+    accept = {"Accept": "application/sparql-results+json"}
+    allowed = Settings(service_allowlist=(endpoint,), query_workers=1)
+    other = f"http://127.0.0.1:{free_port()}/sparql"
+    with TestClient(create_app(kg, allowed)) as http:
+        answer = http.post("/sparql", data={"query": query}, headers=accept)
+        refused = http.post(
+            "/sparql", data={"query": query.replace(endpoint, other)}, headers=accept
+        )
+    assert answer.status_code == 200, answer.text
+    rows = answer.json()["results"]["bindings"]
+    assert sorted((r["partyLabel"]["value"], r["org"]["value"]) for r in rows) == [
+        ("Armenia", "http://www.wikidata.org/entity/Q1065"),
+        ("Armenia", "http://www.wikidata.org/entity/Q81299"),
+        ("Azerbaijan", "http://www.wikidata.org/entity/Q1065"),
+        ("Azerbaijan", "http://www.wikidata.org/entity/Q81299"),
+    ]
+    assert refused.status_code == 403
+    assert "allowlist" in refused.text and other in refused.text
