@@ -8,16 +8,18 @@ here rather than by typer so that a bad value is one ``error:`` line, like every
 from __future__ import annotations
 
 import errno
-import inspect
 import os
 import socket
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from karabakh_kg.server.errors import fail
+
+if TYPE_CHECKING:
+    from karabakh_kg.server.settings import Settings
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -92,7 +94,7 @@ def settings_overrides(
     return {key: value for key, value in overrides.items() if value is not None}
 
 
-def apply_settings(overrides: dict[str, Any]) -> object:
+def apply_settings(overrides: dict[str, Any]) -> Settings:
     """Check the settings and export them so the application reads the same values."""
     from karabakh_kg.server.settings import PREFIX, Settings, SettingsError
 
@@ -117,15 +119,13 @@ def apply_settings(overrides: dict[str, Any]) -> object:
     return settings
 
 
-def build_app(data_dir: Path | None, settings: object) -> object:
+def build_app(data_dir: Path | None, settings: Settings) -> object:
     """Load the graph and build the application (``settings`` passed if it takes them)."""
     from karabakh_kg.server.app import create_app
     from karabakh_kg.server.cli_data import load_graph
 
     kg = load_graph(data_dir)
-    if "settings" in inspect.signature(create_app).parameters:
-        return create_app(kg, settings=settings)  # type: ignore[call-arg, unused-ignore]
-    return create_app(kg)
+    return create_app(kg, settings=settings)
 
 
 def serve(

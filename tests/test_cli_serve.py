@@ -1,0 +1,129 @@
+"""``karabakh-kg serve``: one-line errors for bad options, and a real server that answers."""
+
+from __future__ import annotations
+
+import os
+import select
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from conftest import free_port
+from typer.testing import CliRunner
+
+from karabakh_kg.server.cli import app
+from karabakh_kg.server.cli_serve import apply_settings, settings_overrides
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--port", "http"], "--port must be a whole number"),
+        (["--port", "70000"], "--port must be between 1 and 65535"),
+        (["--timeout", "-2"], "--timeout must be positive"),
+        (["--timeout", "soon"], "--timeout must be a positive number"),
+        (["--workers", "0"], "--workers must be positive"),
+        (["--log-level", "loud"], "--log-level must be one of"),
+        (["--data-dir", "/no/such/folder"], "data folder /no/such/folder does not exist"),
+        (["--host", "no-such-host.invalid"], "cannot listen on no-such-host.invalid"),
+    ],
+)
+def test_bad_options_give_one_line(arguments: list[str], message: str) -> None:
+    result = runner.invoke(app, ["serve", *arguments])
+    assert result.exit_code != 0
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("error: ") and message in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_enable_update_needs_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KARABAKH_KG_UPDATE_TOKEN", raising=False)
+    result = runner.invoke(app, ["serve", "--enable-update"])
+    assert result.exit_code != 0
+    assert "UPDATE_TOKEN" in result.output.strip()
+
+
+def test_busy_port_is_one_line() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        result = runner.invoke(app, ["serve", "--port", str(port)])
+    assert result.exit_code != 0
+    assert (
+        result.output.strip() == f"error: cannot listen on 127.0.0.1:{port}: address already in use"
+    )
+
+
+def test_options_become_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = ("QUERY_TIMEOUT", "MAX_QUERY_TIMEOUT", "QUERY_WORKERS", "CORS_ORIGINS")
+    for name in (*names, "SERVICE_ALLOWLIST"):
+        monkeypatch.delenv("KARABAKH_KG_" + name, raising=False)
+    overrides = settings_overrides(
+        timeout="45",
+        max_rows=None,
+        workers="2",
+        cors_origins=["https://a.example", "https://b.example"],
+        service_allowlist=["https://query.wikidata.org/sparql"],
+        enable_update=None,
+    )
+    settings = apply_settings(overrides)
+    assert settings.query_timeout == 45.0
+    assert settings.max_query_timeout >= 45.0
+    assert settings.query_workers == 2
+    assert settings.cors_origins == ("https://a.example", "https://b.example")
+    assert settings.service_allowed("https://query.wikidata.org/sparql")
+    assert not settings.service_allowed("http://169.254.169.254/")
+    # The application reads the same values from the environment.
+    assert os.environ["KARABAKH_KG_CORS_ORIGINS"] == "https://a.example,https://b.example"
+    assert os.environ["KARABAKH_KG_SERVICE_ALLOWLIST"] == "https://query.wikidata.org/sparql"
+
+
+def test_serve_prints_the_url_and_answers() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "karabakh_kg.server",
+            "serve",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--timeout",
+            "3",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        assert ready, "serve printed nothing"
+        first = process.stdout.readline()
+        url = f"http://127.0.0.1:{port}/"
+        assert url in first
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                home = httpx.get(url, timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the server did not answer"
+                time.sleep(0.1)
+        assert home.status_code == 200
+        page = httpx.get(url + "resource/armenia", headers={"Accept": "text/turtle"}, timeout=5)
+        assert page.status_code == 200
+        assert "kg:armenia" in page.text
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
