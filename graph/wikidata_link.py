@@ -688,7 +688,7 @@ def _rank(
         score, reasons = score - 2, [*reasons, f"class does not fit our {info.category}"]
     if hit.sitelinks:
         score += math.log10(1 + hit.sitelinks)
-        reasons.append(f"{hit.sitelinks} sitelinks")
+        reasons.append(f"sitelinks: {hit.sitelinks}")
     label = facts.label if facts else qid
     return Candidate(qid, label, score, reasons, sorted(hit.types, key=lambda t: int(t[1:])))
 
