@@ -46,7 +46,8 @@
         },
       },
       { selector: "edge.derived", style: { "line-style": "dashed", "line-color": "#d9a441", "target-arrow-color": "#d9a441" } },
-      { selector: ".path", style: { "line-color": "#c0392b", "target-arrow-color": "#c0392b", width: 4, "border-width": 3, "border-color": "#c0392b" } },
+      { selector: "edge.path", style: { "line-color": "#c0392b", "target-arrow-color": "#c0392b", width: 4 } },
+      { selector: "node.path", style: { "border-width": 3, "border-color": "#c0392b" } },
       { selector: ":selected", style: { "border-width": 3, "border-color": "#111", "line-color": "#111" } },
       { selector: ".hidden", style: { display: "none" } },
     ],
@@ -194,7 +195,8 @@
         const button = element("button", entity.label);
         button.type = "button";
         button.dataset.iri = entity.iri;
-        button.append(" ", element("small", entity.types.join(", ")));
+        const types = entity.types.filter((t) => t.startsWith("kgo:"));
+        button.append(" ", element("small", (types.length ? types : entity.types).join(", ")));
         button.addEventListener("click", () => expand(entity.iri));
         const item = element("li");
         item.append(button);

@@ -1,0 +1,138 @@
+"""The explorer in headless Chromium: search, expand, edge quotes, paths, filters, downloads.
+
+Screenshots go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, live_server: Any) -> Iterator[Any]:
+    """One explorer page; fails the test on any console error or page error."""
+    context = browser.new_context(viewport={"width": 1500, "height": 950}, accept_downloads=True)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    tab.errors = errors
+    tab.goto(live_server.url + "/explorer", wait_until="networkidle")
+    yield tab
+    context.close()
+
+
+def labels(page: Any) -> set[str]:
+    return set(page.evaluate("window.karabakhExplorer.cy.nodes().map(n => n.data('label'))"))
+
+
+def test_explorer_loads_without_errors_and_uses_no_cdn(page: Any) -> None:
+    assert page.evaluate("typeof cytoscape") == "function"
+    sources = page.evaluate("Array.from(document.scripts).map(s => s.src)")
+    assert all(s.startswith(page.url.split("/explorer")[0]) for s in sources if s)
+    assert page.errors == []
+
+
+def test_search_finds_lavrov_and_expanding_shows_his_meeting_partners(page: Any) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.fill("#search", "lavrov")
+    page.click("#search-form button")
+    result = page.locator("#search-results button", has_text="Lavrov").first
+    result.wait_for()
+    result.click()
+    page.wait_for_function(
+        "document.getElementById('status').textContent.includes('neighbours shown')"
+    )
+    assert any("Lavrov" in label for label in labels(page))
+    if not any("Mnatsakanyan" in label for label in labels(page)):
+        # Partners reached through the meeting node: a click on it expands it.
+        page.evaluate(
+            """async () => {
+                const ex = window.karabakhExplorer;
+                for (const n of ex.cy.nodes('.Event').toArray()) await ex.expand(n.id());
+            }"""
+        )
+    assert any("Mnatsakanyan" in label for label in labels(page))
+    page.screenshot(path=str(ARTIFACTS / "explorer-lavrov.png"))
+    assert page.errors == []
+
+
+def test_clicking_an_edge_shows_its_quote(page: Any) -> None:
+    quote = page.evaluate(
+        """() => {
+            const edge = window.karabakhExplorer.cy.edges().filter(e => e.data('quote')).first();
+            edge.emit('tap');
+            return edge.data('quote');
+        }"""
+    )
+    assert quote
+    assert page.locator("#details blockquote").inner_text() == quote
+
+
+def test_filters_hide_categories_and_derived_edges(page: Any) -> None:
+    page.uncheck(".category-filter[value='Event']")
+    hidden = page.evaluate(
+        "window.karabakhExplorer.cy.nodes('.Event').every(n => n.hasClass('hidden'))"
+    )
+    assert hidden
+    page.check(".category-filter[value='Event']")
+    page.uncheck("#show-derived")
+    shown_derived = page.evaluate(
+        "window.karabakhExplorer.cy.edges('.derived').filter(e => !e.hasClass('hidden')).length"
+    )
+    assert shown_derived == 0
+    page.check("#show-derived")
+
+
+def test_path_from_macron_to_aliyev_is_drawn(page: Any) -> None:
+    page.fill("#path-from", "Macron")
+    page.fill("#path-to", "Aliyev")
+    page.click("#path-form button")
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Path')")
+    on_path = page.evaluate("window.karabakhExplorer.cy.nodes('.path').map(n => n.data('label'))")
+    assert any("Macron" in label for label in on_path)
+    assert any("Aliyev" in label for label in on_path)
+    assert page.evaluate("window.karabakhExplorer.cy.edges('.path').length") >= 1
+    page.screenshot(path=str(ARTIFACTS / "explorer-path-macron-aliyev.png"))
+    assert page.errors == []
+
+
+def test_download_current_view(page: Any, tmp_path: Path) -> None:
+    page.select_option("#download-format", "graphml")
+    with page.expect_download() as info:
+        page.click("#download-form button")
+    target = tmp_path / info.value.suggested_filename
+    info.value.save_as(target)
+    import networkx as nx
+
+    back = nx.read_graphml(target)
+    visible = page.evaluate("window.karabakhExplorer.cy.nodes().not('.hidden').length")
+    assert back.number_of_nodes() == visible
+
+
+def test_negotiation_network_view(page: Any) -> None:
+    page.click("#network-button")
+    page.wait_for_function(
+        "document.getElementById('status').textContent.startsWith('Negotiation')"
+    )
+    assert page.evaluate("window.karabakhExplorer.cy.edges().length") > 0
+    page.screenshot(path=str(ARTIFACTS / "explorer-negotiation-network.png"))
+    assert page.errors == []
+
+
+def test_focus_parameter_opens_an_entity(browser: Any, live_server: Any) -> None:
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.goto(live_server.url + "/explorer?focus=Lavrov")
+    tab.wait_for_function(
+        "document.getElementById('status').textContent.includes('neighbours shown')"
+    )
+    assert tab.evaluate("window.karabakhExplorer.cy.nodes().length") > 1
+    context.close()
