@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import mimeparse
 
@@ -88,7 +88,8 @@ def negotiate(formats: tuple[Format, ...], accept: str | None, format_param: str
         raise NotAcceptable(
             f"none of the acceptable types ({header}) is offered; offered: {offered}"
         )
-    return owner[match]
+    # Answer with the media type the client named (application/json, text/xml ...).
+    return replace(owner[match], media_type=match)
 
 
 def accepts_html(accept: str | None) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -72,6 +72,23 @@ def live_server(kg: KnowledgeGraph) -> Iterator[LiveServer]:
     live = start_server(create_app(kg))
     yield live
     stop_server(live)
+
+
+@pytest.fixture(scope="module")
+def server_factory() -> Iterator[Callable[..., LiveServer]]:
+    """Start extra servers (``factory(kg, settings)``), stopped at the end of the module."""
+    from karabakh_kg.server.app import create_app
+
+    started: list[LiveServer] = []
+
+    def factory(graph: KnowledgeGraph, settings: object = None) -> LiveServer:
+        live = start_server(create_app(graph, settings))  # type: ignore[arg-type]
+        started.append(live)
+        return live
+
+    yield factory
+    for live in started:
+        stop_server(live)
 
 
 @pytest.fixture(scope="session")
