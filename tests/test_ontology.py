@@ -1,0 +1,475 @@
+"""The ontology, the SHACL shapes and the curated data together: terms, axioms, OWL RL
+consistency, SHACL conformance, and planted modelling errors that must be caught."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+
+import owlrl
+import pyoxigraph as ox
+import pyshacl
+import pytest
+from rdflib import Dataset, Graph, Literal, Namespace, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import OWL, RDF, RDFS, SKOS, XSD
+
+from karabakh_kg.graph.dataset import curated_files
+from karabakh_kg.ontology import vocab
+
+KGO = Namespace(str(vocab.KGO))
+KG = Namespace(str(vocab.KG))
+KGE = Namespace(str(vocab.KGE))
+PROV = Namespace(str(vocab.PROV))
+WDT = Namespace(str(vocab.WDT))
+ORG = Namespace(str(vocab.ORG))
+OWLRL_ERROR = Namespace("http://www.daml.org/2002/03/agents/agent-ont#").error
+ONTOLOGY_IRI = URIRef("https://w3id.org/karabakh-kg/ontology")
+
+CORE_CLASSES = [
+    "Agent",
+    "Person",
+    "PoliticalEntity",
+    "State",
+    "SelfDeclaredState",
+    "HistoricalState",
+    "Organization",
+    "IntergovernmentalOrganization",
+    "MediationGroup",
+    "GovernmentBody",
+    "ArmedForces",
+    "MediaOutlet",
+    "NewsAgency",
+    "Post",
+    "Place",
+    "Region",
+    "City",
+    "Village",
+    "Corridor",
+    "Building",
+    "ContactLine",
+    "Border",
+    "Farm",
+    "Event",
+    "Meeting",
+    "Talks",
+    "PhoneCall",
+    "Invitation",
+    "Attack",
+    "MissileAttack",
+    "Airstrike",
+    "ArtilleryFire",
+    "Clash",
+    "Death",
+    "Referendum",
+    "War",
+    "AccreditationRevocation",
+    "Declaration",
+    "Statement",
+    "Claim",
+    "Evidence",
+]
+CORE_OBJECT_PROPERTIES = [
+    "participant",
+    "participatedIn",
+    "host",
+    "invitedBy",
+    "metWith",
+    "spokeWith",
+    "negotiatedWith",
+    "communicatedWith",
+    "mediatedFor",
+    "location",
+    "locatedIn",
+    "partOf",
+    "memberOf",
+    "hasMember",
+    "coChairOf",
+    "hasCoChair",
+    "subOrganizationOf",
+    "establishedBy",
+    "holdsPost",
+    "heldBy",
+    "postIn",
+    "actsFor",
+    "involvedState",
+    "subEventOf",
+    "claimant",
+    "about",
+    "target",
+    "attacker",
+    "victim",
+    "worksFor",
+    "stance",
+    "eventStatus",
+]
+CORE_DATATYPE_PROPERTIES = [
+    "date",
+    "year",
+    "startDate",
+    "endDate",
+    "line",
+    "reportedOn",
+    "claimDate",
+]
+STANCES = ["ArticleStatement", "AttributedClaim", "Report", "Denial", "ExternalSource"]
+STATUSES = ["Occurred", "Planned", "Expected", "Cancelled"]
+DISJOINT = ["Person", "PoliticalEntity", "Organization", "Place", "Event"]
+WIKIDATA_PROPERTIES = [
+    "P31",
+    "P39",
+    "P463",
+    "P710",
+    "P276",
+    "P131",
+    "P17",
+    "P6",
+    "P35",
+    "P585",
+    "P580",
+    "P582",
+    "P607",
+    "P793",
+]
+
+
+@pytest.fixture(scope="module")
+def ontology() -> Graph:
+    return Graph().parse(vocab.ontology_file(), format="turtle")
+
+
+def curated_union() -> Graph:
+    """Every curated triple, evidence graphs and provenance alike, in one graph."""
+    graph = Graph()
+    for path in curated_files():
+        dataset = Dataset()
+        dataset.parse(path, format="trig")
+        for s, p, o, _ in dataset.quads((None, None, None, None)):
+            graph.add((s, p, o))
+    return graph
+
+
+@pytest.fixture(scope="module")
+def data() -> Graph:
+    return curated_union()
+
+
+@pytest.fixture(scope="module")
+def closure(ontology: Graph, data: Graph) -> Graph:
+    """OWL 2 RL closure (owlrl) of the ontology and every curated file."""
+    graph = Graph()
+    for triple in itertools.chain(ontology, data):
+        graph.add(triple)
+    owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(graph)
+    return graph
+
+
+def clashes(graph: Graph) -> list[str]:
+    return sorted(str(m) for m in graph.objects(None, OWLRL_ERROR))
+
+
+def shacl(data_graph: Graph, ontology: Graph) -> tuple[bool, str]:
+    shapes = Graph().parse(vocab.shapes_file(), format="turtle")
+    conforms, _, text = pyshacl.validate(
+        data_graph, shacl_graph=shapes, ont_graph=ontology, inference="none", advanced=True
+    )
+    return bool(conforms), str(text)
+
+
+def kgo_terms(ontology: Graph) -> set[URIRef]:
+    return {
+        s
+        for s in ontology.subjects()
+        if isinstance(s, URIRef) and str(s).startswith(str(KGO)) and s != URIRef(str(KGO))
+    }
+
+
+# --- the ontology file ---------------------------------------------------------------------
+
+
+def test_ontology_parses_with_pyoxigraph_and_rdflib(ontology: Graph) -> None:
+    quads = list(ox.parse(path=vocab.ontology_file()))
+    assert len(quads) == len(ontology) > 500
+    assert (ONTOLOGY_IRI, RDF.type, OWL.Ontology) in ontology
+
+
+def test_every_term_has_an_english_label_and_a_definition(ontology: Graph) -> None:
+    terms = kgo_terms(ontology)
+    assert len(terms) > 100
+    missing = [
+        str(t)
+        for t in sorted(terms)
+        if not any(lbl.language == "en" for lbl in ontology.objects(t, RDFS.label))
+        or (t, SKOS.definition, None) not in ontology
+    ]
+    assert missing == []
+
+
+def test_core_vocabulary_names_exist_with_their_kind(ontology: Graph) -> None:
+    def kind(name: str) -> set[URIRef]:
+        return set(ontology.objects(KGO[name], RDF.type))
+
+    assert [c for c in CORE_CLASSES if OWL.Class not in kind(c)] == []
+    assert [p for p in CORE_OBJECT_PROPERTIES if OWL.ObjectProperty not in kind(p)] == []
+    assert [p for p in CORE_DATATYPE_PROPERTIES if OWL.DatatypeProperty not in kind(p)] == []
+    assert [s for s in STANCES if KGO.Stance not in kind(s)] == []
+    assert [s for s in STATUSES if KGO.EventStatus not in kind(s)] == []
+
+
+def test_person_state_organization_place_event_are_pairwise_disjoint(ontology: Graph) -> None:
+    groups = [
+        {URIRef(str(m)) for m in Collection(ontology, members)}
+        for node in ontology.subjects(RDF.type, OWL.AllDisjointClasses)
+        for members in ontology.objects(node, OWL.members)
+    ]
+    for a, b in itertools.combinations(DISJOINT, 2):
+        assert any({KGO[a], KGO[b]} <= group for group in groups), (a, b)
+
+
+def test_reasoning_axioms_are_declared(ontology: Graph) -> None:
+    def types(name: str) -> set[URIRef]:
+        return set(ontology.objects(KGO[name], RDF.type))
+
+    for name in ("metWith", "spokeWith", "negotiatedWith", "communicatedWith"):
+        assert OWL.SymmetricProperty in types(name)
+    assert OWL.IrreflexiveProperty in types("metWith")
+    for name in ("locatedIn", "partOf", "subOrganizationOf", "subEventOf"):
+        assert OWL.TransitiveProperty in types(name)
+    assert any(OWL.FunctionalProperty in types(n) for n in ("line", "establishedIn"))
+    inverses = {
+        ("memberOf", "hasMember"),
+        ("holdsPost", "heldBy"),
+        ("coChairOf", "hasCoChair"),
+        ("participant", "participatedIn"),
+    }
+    for a, b in inverses:
+        assert (KGO[a], OWL.inverseOf, KGO[b]) in ontology
+    for sub, sup in [
+        ("negotiatedWith", "communicatedWith"),
+        ("metWith", "communicatedWith"),
+        ("host", "participant"),
+        ("coChairOf", "memberOf"),
+    ]:
+        assert (KGO[sub], RDFS.subPropertyOf, KGO[sup]) in ontology
+    chain = next(ontology.objects(KGO.actsFor, OWL.propertyChainAxiom))
+    assert list(Collection(ontology, chain)) == [KGO.holdsPost, KGO.postIn]
+
+
+def test_no_property_chain_feeds_itself(ontology: Graph) -> None:
+    for prop, chain in ontology.subject_objects(OWL.propertyChainAxiom):
+        assert prop not in list(Collection(ontology, chain))
+
+
+def test_alignments_use_sub_axioms_not_equivalence_to_external_terms(ontology: Graph) -> None:
+    for predicate in (OWL.equivalentClass, OWL.equivalentProperty, OWL.sameAs):
+        for s, o in ontology.subject_objects(predicate):
+            assert str(o).startswith(str(KGO)), (s, predicate, o)
+    assert (KGO.Post, RDFS.subClassOf, ORG.Post) in ontology
+    assert (KGO.holdsPost, RDFS.subPropertyOf, ORG.holds) in ontology
+    assert (KGO.postIn, RDFS.subPropertyOf, ORG.postIn) in ontology
+    assert (KGO.claimant, RDFS.subPropertyOf, PROV.wasAttributedTo) in ontology
+
+
+def test_wikidata_property_correspondences_are_annotations(ontology: Graph) -> None:
+    mapped = {
+        str(o).removeprefix(str(WDT))
+        for p in (SKOS.exactMatch, SKOS.closeMatch)
+        for o in ontology.objects(None, p)
+        if str(o).startswith(str(WDT))
+    }
+    assert set(WIKIDATA_PROPERTIES) <= mapped
+    assert (KGO.holdsPost, SKOS.closeMatch, WDT.P39) in ontology
+    assert (KGO.participant, SKOS.exactMatch, WDT.P710) in ontology
+
+
+# --- reasoning over the ontology and all curated data ----------------------------------------
+
+
+def test_owl_rl_closure_of_all_curated_data_is_consistent(closure: Graph) -> None:
+    assert clashes(closure) == []
+    assert list(closure.subjects(RDF.type, OWL.Nothing)) == []
+
+
+def test_closure_applies_the_chain_symmetry_inverses_and_transitivity(closure: Graph) -> None:
+    # holdsPost ∘ postIn ⊑ actsFor
+    assert (KG["zohrab-mnatsakanyan"], KGO.actsFor, KG.armenia) in closure
+    assert (KG["ceyhun-bayramov"], KGO.actsFor, KG.azerbaijan) in closure
+    assert (KG["zohrab-mnatsakanyan"], KGO.metWith, KG["ceyhun-bayramov"]) in closure
+    assert (KG["ceyhun-bayramov"], KGO.communicatedWith, KG["zohrab-mnatsakanyan"]) in closure
+    assert (KG["minsk-group"], KGO.hasCoChair, KG.france) in closure
+    assert (KG.france, KGO.memberOf, KG["minsk-group"]) in closure
+    assert (KG["gazanchetsots-cathedral"], KGO.locatedIn, KG["nagorno-karabakh"]) in closure
+    assert (KG["sergei-lavrov"], RDF.type, KGO.Agent) in closure
+
+
+@pytest.mark.parametrize(
+    ("planted", "entities"),
+    [
+        # a person typed as a place
+        ((KG["sergei-lavrov"], RDF.type, KGO.Place), ["sergei-lavrov"]),
+        # a state used as the place of an event (kgo:location ranges over places)
+        ((KG["geneva-meeting-2020-10-08"], KGO.location, KG.russia), ["russia"]),
+        # nobody meets themself (kgo:metWith is irreflexive)
+        ((KG["sergei-lavrov"], KGO.metWith, KG["sergei-lavrov"]), []),
+        # the article is a document, not an agent that can make a claim
+        (
+            (KG["claim-13-t-72-tanks-destroyed"], KGO.claimant, KG["seed-article"]),
+            ["seed-article"],
+        ),
+    ],
+    ids=["person-as-place", "state-as-location", "met-himself", "document-as-claimant"],
+)
+def test_a_planted_modelling_error_is_an_inconsistency(
+    ontology: Graph,
+    data: Graph,
+    planted: tuple[URIRef, URIRef, URIRef],
+    entities: list[str],
+) -> None:
+    # The ontology alone must catch the error: load it with the planted triple and the
+    # curated description of the entities involved (keeps the closure small and fast).
+    graph = Graph()
+    for triple in ontology:
+        graph.add(triple)
+    for name in entities:
+        for triple in data.triples((KG[name], None, None)):
+            graph.add(triple)
+    graph.add(planted)
+    owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(graph)
+    assert clashes(graph) != []
+
+
+def test_the_same_entities_without_the_error_are_consistent(ontology: Graph, data: Graph) -> None:
+    graph = Graph()
+    for triple in ontology:
+        graph.add(triple)
+    for name in ("sergei-lavrov", "russia", "seed-article"):
+        for triple in data.triples((KG[name], None, None)):
+            graph.add(triple)
+    owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(graph)
+    assert clashes(graph) == []
+
+
+# --- SHACL -----------------------------------------------------------------------------------
+
+
+def test_all_curated_data_conforms_to_the_shapes(ontology: Graph, data: Graph) -> None:
+    conforms, text = shacl(data, ontology)
+    assert conforms, text
+
+
+def planted_copy(data: Graph, add: list[tuple], remove: list[tuple]) -> Graph:
+    graph = Graph()
+    for triple in data:
+        graph.add(triple)
+    for triple in remove:
+        graph.remove(triple)
+    for triple in add:
+        graph.add(triple)
+    return graph
+
+
+EV = KGE["L37-mnatsakanyan-lavrov-meeting"]
+
+
+@pytest.mark.parametrize(
+    ("add", "remove", "expected"),
+    [
+        ([], [(EV, KGO.line, None)], "kgo:line"),
+        ([(EV, PROV.value, Literal("a second quote"))], [], "prov:value"),
+        ([], [(EV, KGO.stance, None)], "kgo:stance"),
+        ([], [(KG["claim-13-t-72-tanks-destroyed"], KGO.claimant, None)], "claimant"),
+        ([], [(KG["sergei-lavrov"], RDFS.label, None)], "English rdfs:label"),
+        (
+            [(KG["sergei-lavrov"], RDFS.label, Literal("S. Lavrov", lang="en"))],
+            [],
+            "two rdfs:labels",
+        ),
+        ([], [(KG["president-of-france"], KGO.postIn, None)], "kgo:postIn"),
+        (
+            [(KG["mnatsakanyan-lavrov-meeting-2020-10-12"], KGO.date, Literal("12 October"))],
+            [],
+            "xsd:date",
+        ),
+        ([], [(KG["mnatsakanyan-lavrov-meeting-2020-10-12"], KGO.participant, None)], "two"),
+        (
+            [(KG["zohrab-mnatsakanyan"], KGO.holdsPost, KG.armenia)],
+            [],
+            "kgo:holdsPost",
+        ),
+    ],
+    ids=[
+        "no-line",
+        "two-quotes",
+        "no-stance",
+        "no-claimant",
+        "no-label",
+        "two-labels",
+        "post-without-postIn",
+        "untyped-date",
+        "meeting-without-participants",
+        "holds-a-state",
+    ],
+)
+def test_shacl_catches_a_planted_error(
+    ontology: Graph, data: Graph, add: list[tuple], remove: list[tuple], expected: str
+) -> None:
+    conforms, text = shacl(planted_copy(data, add, remove), ontology)
+    assert not conforms
+    assert expected in text
+
+
+def test_external_evidence_needs_a_source_not_a_quote(ontology: Graph) -> None:
+    external = KGE["planted-external"]
+    graph = Graph()
+    graph.add((external, RDF.type, KGO.Evidence))
+    graph.add((external, KGO.stance, KGO.ExternalSource))
+    assert not shacl(graph, ontology)[0]
+    graph.add((external, URIRef("http://purl.org/dc/terms/source"), URIRef("https://example.org/")))
+    assert shacl(graph, ontology)[0]
+    graph.add((external, PROV.value, Literal("Moscow, Russia")))
+    assert not shacl(graph, ontology)[0]
+
+
+# --- the dates of lines 1-41 follow the article's clues --------------------------------------
+
+
+def test_article_dates_follow_the_thirteenth_day(data: Graph) -> None:
+    def day(entity: str) -> datetime.date:
+        value = data.value(KG[entity], KGO.date)
+        assert value is not None and value.datatype == XSD.date, entity
+        return datetime.date.fromisoformat(str(value))
+
+    war_start = data.value(KG["nagorno-karabakh-war-2020"], KGO.startDate)
+    assert war_start is not None
+    start = datetime.date.fromisoformat(str(war_start))
+    assert start.strftime("%A") == "Sunday"
+    article_day = day("moscow-foreign-ministers-meeting-2020-10-09")
+    assert (article_day - start).days + 1 == 13  # "entered its thirteenth day"
+    assert article_day.strftime("%A") == "Friday"  # "to Moscow on Friday"
+    geneva = day("geneva-meeting-2020-10-08")
+    assert geneva.strftime("%A") == "Thursday" and geneva < article_day
+    monday = day("mnatsakanyan-lavrov-meeting-2020-10-12")
+    assert monday.strftime("%A") == "Monday" and 0 < (monday - article_day).days < 7
+
+
+def test_the_garbled_line_33_keeps_both_readings() -> None:
+    dataset = Dataset()
+    dataset.parse(vocab.curated_data_dir() / "events-2020.trig", format="trig")
+    three = KGE["L33-macron-aliyev-reading-three-days"]
+    two = KGE["L33-macron-aliyev-reading-two-days"]
+    provenance = dataset.default_graph
+
+    def days(evidence: URIRef) -> set[str]:
+        graph = dataset.graph(evidence)
+        return {
+            str(d)
+            for c in graph.subjects(RDF.type, KGO.Conversation)
+            for d in graph.objects(c, KGO.date)
+        }
+
+    assert days(three) == {"2020-10-02", "2020-10-08", "2020-10-09"}
+    assert days(two) == {"2020-10-08", "2020-10-09"}
+    assert provenance.value(three, PROV.value) == provenance.value(two, PROV.value)
+    for evidence in (three, two):
+        assert provenance.value(evidence, KGO.stance) == KGO.Report
+        assert "reading" in str(provenance.value(evidence, RDFS.comment))
