@@ -347,6 +347,11 @@ def _edge_date(graph: nx.MultiDiGraph, s: str, o: str) -> str | None:
 
 # Derived relations between agents are supported by an event both took part in.
 _PARTICIPATION = {KGO + "participant", KGO + "host"}
+_EVENT_FOR = {
+    KGO + "metWith": ("kgo:Meeting",),
+    KGO + "spokeWith": ("kgo:PhoneCall", "kgo:Conversation"),
+    KGO + "negotiatedWith": ("kgo:Talks",),
+}
 
 
 def _support_derived(graph: nx.MultiDiGraph) -> None:
@@ -361,7 +366,10 @@ def _support_derived(graph: nx.MultiDiGraph) -> None:
         shared = {e for e, _ in events_of.get(s, [])} & {e for e, _ in events_of.get(o, [])}
         if not shared:
             continue
-        event = sorted(shared)[0]
+        # Prefer the event whose kind matches the relation (a meeting for metWith).
+        wanted = _EVENT_FOR.get(data["predicate"], ())
+        matching = [e for e in sorted(shared) if set(wanted) & set(graph.nodes[e]["types"])]
+        event = (matching or sorted(shared))[0]
         data["via"] = compact(event)
         quotes = [d for e, d in events_of[s] if e == event]
         if quotes and "quote" in quotes[0]:

@@ -40,6 +40,7 @@ COMMUNICATION_EVENTS = {
         ("Meeting", "metWith"),
         ("Talks", "negotiatedWith"),
         ("PhoneCall", "spokeWith"),
+        ("Conversation", "spokeWith"),
     )
 }
 _PARTICIPATION = (KGO + "participant", KGO + "host")
@@ -344,7 +345,7 @@ def negotiation_network(
         if data["predicate"] in COMMUNICATION:
             relation = data["label"]
             event = data.get("via")
-            edge_key = f"{relation}:{event}" if event else f"kgo:{relation}"
+            edge_key = f"direct:{relation}:{event}" if event else f"kgo:{relation}"
             add(s, t, edge_key, {**data, "relation": relation, "event": event})
     for event, attrs in graph.nodes(data=True):
         relation = next(
@@ -377,6 +378,7 @@ def negotiation_network(
                 "kind": "derived",
                 "event": compact(event),
                 "eventLabel": attrs["label"],
+                "fromEvent": True,
                 "evidence": quotes[0]["evidence"] if quotes else [],
                 "quotes": quotes[0]["quotes"] if quotes else [],
             }
@@ -392,18 +394,48 @@ def negotiation_network(
 
 
 def _dedupe(network: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """Keep one edge per (pair, relation, event), preferring the quoted, asserted one."""
+    """One edge per pair, relation and event, without restating what an event already says.
+
+    A derived direct edge supported by an event (``via``) that already links the pair is
+    dropped; ``communicatedWith`` is dropped for a pair linked by a more specific relation.
+    Among equals the asserted, quoted edge with a status wins.
+    """
+    edges = list(network.edges(keys=True, data=True))
+    from_events = {(a, b, d.get("event")) for a, b, _, d in edges if d.get("fromEvent")}
+    event_edges: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for a, b, _, d in edges:
+        if d.get("fromEvent"):
+            event_edges.setdefault((a, b, d["relation"]), d)
+    specific = {(a, b) for a, b, _, d in edges if d["relation"] != "communicatedWith"}
     best: dict[tuple[str, str, str, str | None], tuple[str, dict[str, Any]]] = {}
-    for a, b, key, data in network.edges(keys=True, data=True):
+    for a, b, key, data in edges:
+        if data["relation"] == "communicatedWith" and (a, b) in specific:
+            continue
+        direct = not data.get("fromEvent")
+        if direct and data["kind"] == "derived" and (a, b, data.get("event")) in from_events:
+            continue
+        if direct and (a, b, data["relation"]) in event_edges:
+            # The event already links the pair; keep this triple's quotes on that edge.
+            target = event_edges[(a, b, data["relation"])]
+            for name in ("quotes", "evidence"):
+                merged = list(target.get(name, []))
+                merged += [x for x in data.get(name, []) if x not in merged]
+                target[name] = merged
+            continue
         marker = (a, b, data["relation"], data.get("event"))
+        rank = (data["kind"] != "asserted", "quote" not in data, "status" not in data)
         current = best.get(marker)
-        rank = (data["kind"] != "asserted", "quote" not in data)
-        if current is None or rank < (current[1]["kind"] != "asserted", "quote" not in current[1]):
+        if current is None or rank < (
+            current[1]["kind"] != "asserted",
+            "quote" not in current[1],
+            "status" not in current[1],
+        ):
             best[marker] = (key, data)
     out = nx.MultiDiGraph(**network.graph)
     out.add_nodes_from(network.nodes(data=True))
     for (a, b, _, _), (key, data) in sorted(best.items(), key=lambda item: item[0][:2]):
         out.add_edge(a, b, key=key, **data)
+    out.remove_nodes_from([n for n in list(out) if out.degree(n) == 0])
     return out
 
 
