@@ -524,10 +524,8 @@ def check_consistency(
     kg: KnowledgeGraph, index: SourceIndex, check: ConsistencyCheck | None = None
 ) -> tuple[list[Problem], str]:
     """Consistency problems, each placed at the resource's line; and the check's name."""
-    check = check or _reasoner_check()
-    name = "consistency (reasoner)"
-    if check is None:
-        check, name = owlrl_clashes, "consistency (owlrl)"
+    check = check or _reasoner_check() or owlrl_clashes
+    name = "consistency (owlrl)" if check is owlrl_clashes else "consistency (reasoner)"
     # One problem per resource: a wrong type often breaks several axioms at once.
     by_resource: dict[str, list[str]] = {}
     for item in check(kg):

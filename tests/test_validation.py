@@ -120,19 +120,21 @@ def test_wrong_line_names_the_true_line(tmp_path: Path) -> None:
     assert "on seed line 69, but kgo:line says 67" in problem.message
 
 
+CLASH = (
+    "\nkge:L69-clash {\n"  # line 18
+    '    kg:planted-clash a kgo:Person , kgo:City ; rdfs:label "Clash"@en .\n'  # line 19
+    "}\n"
+    "kge:L69-clash a kgo:Evidence ;\n"
+    f'    prov:value "{QUOTE}" ;\n'
+    f"    kgo:line {QUOTE_LINE} ;\n"
+    "    prov:wasQuotedFrom kg:seed-article ;\n"
+    "    prov:wasAttributedTo kg:seed-article ;\n"
+    "    kgo:stance kgo:ArticleStatement .\n"
+)
+
+
 def test_inconsistency_names_file_and_line(tmp_path: Path) -> None:
-    body = (
-        "\nkge:L69-clash {\n"  # line 18
-        '    kg:planted-clash a kgo:Person , kgo:City ; rdfs:label "Clash"@en .\n'  # line 19
-        "}\n"
-        "kge:L69-clash a kgo:Evidence ;\n"
-        f'    prov:value "{QUOTE}" ;\n'
-        f"    kgo:line {QUOTE_LINE} ;\n"
-        "    prov:wasQuotedFrom kg:seed-article ;\n"
-        "    prov:wasAttributedTo kg:seed-article ;\n"
-        "    kgo:stance kgo:ArticleStatement .\n"
-    )
-    folder = plant(tmp_path, evidence(body=body))
+    folder = plant(tmp_path, evidence(body=CLASH))
     result = runner.invoke(app, ["validate", "--data-dir", str(folder)])
     assert result.exit_code != 0
     clashes = [x for x in result.stderr.splitlines() if ": consistency: " in x]
@@ -166,3 +168,23 @@ def test_every_quote_is_an_exact_substring_with_its_line(real_report: Validation
         assert int(line.value) in quotes.quote_lines(quote.value), ev
         seen += 1
     assert seen == real_report.quotes_checked
+
+
+def test_owlrl_fallback_finds_the_same_clash(tmp_path: Path) -> None:
+    """The check used when the reasoner offers none: an owlrl closure searched for clashes."""
+    from karabakh_kg.graph.dataset import KnowledgeGraph, curated_files
+    from karabakh_kg.graph.validation import (
+        SourceFile,
+        SourceIndex,
+        check_consistency,
+        owlrl_clashes,
+    )
+
+    folder = plant(tmp_path, evidence(body=CLASH))
+    kg = KnowledgeGraph.load(folder, reason=False)
+    index = SourceIndex(SourceFile.read(p) for p in curated_files(folder))
+    problems, name = check_consistency(kg, index, check=owlrl_clashes)
+    assert name == "consistency (owlrl)"
+    [problem] = problems
+    assert (Path(problem.file).name, problem.line) == ("planted.trig", 19)
+    assert "kg:planted-clash is both a kgo:" in problem.message and "disjoint" in problem.message
