@@ -1,0 +1,173 @@
+"""SPARQL Update and the Graph Store Protocol: off by default, bearer token, atomic,
+incremental reasoning, new data version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pyoxigraph as ox
+import pytest
+
+from karabakh_kg.graph.dataset import ASSERTED, INFERRED, KnowledgeGraph
+from karabakh_kg.server.settings import Settings, SettingsError
+
+TOKEN = "test-token-7d1f"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+PERSON = "https://w3id.org/karabakh-kg/resource/test-person"
+
+
+@pytest.fixture(scope="module")
+def writable(server_factory: Any) -> Any:
+    """A server with updates enabled, over its own copy of the graph."""
+    return server_factory(
+        KnowledgeGraph.load(), Settings(enable_updates=True, update_token=TOKEN, max_rows=100_000)
+    )
+
+
+def update(live: Any, text: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.post(
+        live.url + "/sparql/update",
+        content=text.encode(),
+        headers={"Content-Type": "application/sparql-update", **(headers or AUTH)},
+        timeout=60,
+    )
+
+
+def ask(live: Any, query: str, **params: str) -> bool:
+    response = httpx.get(live.url + "/sparql", params={"query": query, **params}, timeout=30)
+    assert response.status_code == 200, response.text
+    return bool(response.json()["boolean"])
+
+
+def version(live: Any) -> str:
+    return str(httpx.get(live.url + "/health").json()["version"])
+
+
+def test_updates_are_off_by_default(live_server: Any, kg: KnowledgeGraph) -> None:
+    before = kg.version
+    response = update(live_server, f"INSERT DATA {{ <{PERSON}> a kgo:Person }}")
+    assert response.status_code == 403 and response.json()["error"] == "updates-disabled"
+    put = httpx.put(
+        live_server.url + "/rdf-graphs/service?default",
+        content=b"<urn:a> <urn:b> <urn:c> .",
+        headers={"Content-Type": "application/n-triples", **AUTH},
+    )
+    assert put.status_code == 403
+    assert kg.version == before
+
+
+def test_enabling_updates_needs_a_token() -> None:
+    with pytest.raises(SettingsError, match="UPDATE_TOKEN"):
+        Settings.from_env({"KARABAKH_KG_ENABLE_UPDATES": "true"})
+
+
+def test_a_token_is_required(writable: Any) -> None:
+    text = f"INSERT DATA {{ <{PERSON}> a kgo:Person }}"
+    missing = update(writable, text, headers={"X-Nothing": "1"})
+    assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Bearer")
+    wrong = update(writable, text, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    assert not ask(writable, f"ASK {{ <{PERSON}> ?p ?o }}")
+
+
+def test_update_changes_data_version_and_reasons_incrementally(writable: Any) -> None:
+    query = f"ASK {{ <{PERSON}> a kgo:Agent }}"
+    before = version(writable)
+    etag = httpx.get(writable.url + "/sparql", params={"query": query}).headers["etag"]
+    assert not ask(writable, query)
+    response = update(writable, f"INSERT DATA {{ <{PERSON}> a kgo:Person }}")
+    assert response.status_code == 200, response.text
+    assert response.json()["added"] == 1
+    after = version(writable)
+    assert after != before and response.json()["version"] == after
+    assert ask(writable, f"ASK {{ GRAPH <{ASSERTED.value}> {{ <{PERSON}> a kgo:Person }} }}")
+    assert ask(writable, f"ASK {{ GRAPH <{INFERRED.value}> {{ <{PERSON}> a kgo:Agent }} }}")
+    assert not ask(writable, query, infer="false")
+    fresh = httpx.get(
+        writable.url + "/sparql", params={"query": query}, headers={"If-None-Match": etag}
+    )
+    assert fresh.status_code == 200 and fresh.headers["etag"] != etag
+    removed = update(writable, f"DELETE DATA {{ <{PERSON}> a kgo:Person }}")
+    assert removed.json()["removed"] == 1
+    assert not ask(writable, query)
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "code"),
+    [
+        ("INSERT DATA { <urn:a> <urn:b> ", 400, "update-failed"),
+        ("INSERT DATA { GRAPH <urn:g> { <urn:a> <urn:b> <urn:c> } }", 400, "update-failed"),
+        ("LOAD <http://127.0.0.1:9/data.ttl>", 403, "load-not-allowed"),
+        ("SELECT * WHERE { ?s ?p ?o }", 400, "query-on-update-endpoint"),
+        (
+            "INSERT { ?s a kgo:Thing } WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
+            403,
+            "service-not-allowed",
+        ),
+    ],
+)
+def test_a_failing_update_changes_nothing(writable: Any, text: str, status: int, code: str) -> None:
+    before = version(writable)
+    size = httpx.get(writable.url + "/health").json()["triples"]
+    combined = f"INSERT DATA {{ <{PERSON}-2> a kgo:Person }} ; {text}"
+    response = update(writable, combined if status == 400 and code == "update-failed" else text)
+    assert response.status_code == status, response.text
+    assert response.json()["error"] == code
+    assert version(writable) == before
+    assert httpx.get(writable.url + "/health").json()["triples"] == size
+    assert not ask(writable, f"ASK {{ <{PERSON}-2> ?p ?o }}")
+
+
+def test_update_by_form(writable: Any) -> None:
+    response = httpx.post(
+        writable.url + "/update",
+        data={"update": f'INSERT DATA {{ <{PERSON}-3> rdfs:label "Ղարաբաղ"@hy }}'},
+        headers=AUTH,
+    )
+    assert response.status_code == 200
+    assert ask(writable, f'ASK {{ <{PERSON}-3> rdfs:label "Ղարաբաղ"@hy }}')
+
+
+def test_graph_store_read(writable: Any) -> None:
+    health = httpx.get(writable.url + "/health").json()
+    response = httpx.get(
+        writable.url + "/rdf-graphs/service",
+        params={"graph": ASSERTED.value},
+        headers={"Accept": "application/n-triples"},
+    )
+    assert response.status_code == 200
+    triples = list(ox.parse(response.content, format=ox.RdfFormat.N_TRIPLES))
+    assert len(triples) == health["triples"]["asserted"]
+    missing = httpx.get(writable.url + "/store", params={"graph": "urn:no-such-graph"})
+    assert missing.status_code == 404
+    neither = httpx.get(writable.url + "/store")
+    assert neither.status_code == 400
+
+
+def test_graph_store_writes_only_the_asserted_graph(writable: Any) -> None:
+    rdf_type = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+    body = f"<{PERSON}-4> {rdf_type} <https://w3id.org/karabakh-kg/ontology#Person> .".encode()
+    headers = {"Content-Type": "application/n-triples", **AUTH}
+    refused = httpx.post(
+        writable.url + "/rdf-graphs/service",
+        params={"graph": INFERRED.value},
+        content=body,
+        headers=headers,
+    )
+    assert refused.status_code == 403
+    added = httpx.post(writable.url + "/rdf-graphs/service?default", content=body, headers=headers)
+    assert added.status_code == 200 and added.json()["added"] == 1
+    assert ask(writable, f"ASK {{ <{PERSON}-4> a kgo:Agent }}")
+    bad = httpx.post(
+        writable.url + "/rdf-graphs/service?default",
+        content=b"<not n-triples",
+        headers=headers,
+    )
+    assert bad.status_code == 400
+    unknown_type = httpx.post(
+        writable.url + "/rdf-graphs/service?default",
+        content=body,
+        headers={"Content-Type": "application/x-unknown", **AUTH},
+    )
+    assert unknown_type.status_code == 415
