@@ -99,12 +99,19 @@ ORDER BY ?coChairLabel
         "What is inside Azerbaijan",
         "Which places lie in Azerbaijan (directly or through a region)?",
         _prefixes("kgo", "rdfs")
-        + """SELECT DISTINCT ?place ?placeLabel ?type WHERE {
+        + """SELECT ?place ?placeLabel (GROUP_CONCAT(DISTINCT ?kind; separator=", ") AS ?kinds)
+WHERE {
   ?azerbaijan rdfs:label "Azerbaijan"@en .
-  ?place kgo:locatedIn ?azerbaijan .
+  # In Azerbaijan's territory, or in a place (a region) that is.
+  ?place kgo:locatedIn*/kgo:country|kgo:locatedIn+ ?azerbaijan .
+  ?place a kgo:Place .
   OPTIONAL { ?place rdfs:label ?placeLabel }
-  OPTIONAL { ?place a ?type . FILTER(STRSTARTS(STR(?type), STR(kgo:))) }
+  OPTIONAL {
+    ?place a ?type . ?type rdfs:label ?kind .
+    FILTER(STRSTARTS(STR(?type), STR(kgo:)) && ?type != kgo:Place)
+  }
 }
+GROUP BY ?place ?placeLabel
 ORDER BY ?placeLabel
 """,
     ),
