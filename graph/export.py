@@ -53,6 +53,8 @@ DOT_SHAPES = {
     "Other": "plaintext",
 }
 LIST_SEPARATOR = " | "
+# Symmetric relations are drawn without arrow heads.
+SYMMETRIC = {"metWith", "spokeWith", "negotiatedWith", "communicatedWith"}
 DOT_TIMEOUT = 60
 
 
@@ -279,6 +281,8 @@ def to_dot(graph: nx.MultiDiGraph) -> bytes:
             "label": _dot_id(label),
             "style": "dashed" if data.get("kind") == "derived" else "solid",
         }
+        if str(data.get("label")) in SYMMETRIC:
+            attributes["dir"] = "none"
         if data.get("quote"):
             attributes["tooltip"] = _dot_id(str(data["quote"]))
         dot.add_edge(pydot.Edge(_dot_id(s), _dot_id(t), **attributes))

@@ -97,8 +97,16 @@
     return added;
   }
 
-  function layout() {
-    cy.layout({ name: "cose", animate: false, randomize: false, nodeRepulsion: 9000, idealEdgeLength: 90, padding: 20 }).run();
+  function layout(fresh) {
+    cy.layout({
+      name: "cose",
+      animate: false,
+      randomize: Boolean(fresh),
+      nodeRepulsion: 60000,
+      idealEdgeLength: 110,
+      nodeOverlap: 40,
+      padding: 30,
+    }).run();
   }
 
   function applyFilters() {
@@ -240,6 +248,7 @@
       const result = await api("/graph/network?" + query({ level: "person", inferred: true }));
       cy.elements().remove();
       addElements(result.elements);
+      layout(true);
       cy.fit(undefined, 30);
       setStatus(`Negotiation network: ${result.rows.length} links between ${result.elements.nodes.length} parties.`);
       return result;
@@ -272,7 +281,7 @@
   });
   document.querySelectorAll("#filters input").forEach((box) => box.addEventListener("change", applyFilters));
   document.getElementById("network-button").addEventListener("click", showNetwork);
-  document.getElementById("layout-button").addEventListener("click", layout);
+  document.getElementById("layout-button").addEventListener("click", () => layout(true));
   document.getElementById("clear-button").addEventListener("click", () => {
     cy.elements().remove();
     details.replaceChildren();
