@@ -1,0 +1,136 @@
+"""The endpoint's building blocks: result writers, the query scanner, conneg, settings."""
+
+from __future__ import annotations
+
+import json
+
+import pyoxigraph as ox
+import pytest
+
+from karabakh_kg.graph.store import LocalStore, QueryFailed, QueryJob
+from karabakh_kg.graph.store_results import WRITERS
+from karabakh_kg.server.settings import Settings, SettingsError
+from karabakh_kg.server.sparql_conneg import RESULT_FORMATS, NotAcceptable, negotiate
+from karabakh_kg.server.sparql_inspect import inspect
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+@pytest.fixture(scope="module")
+def store() -> ox.Store:
+    store = ox.Store()
+    a, p = ox.NamedNode("http://e/a"), ox.NamedNode("http://e/p")
+    objects = [
+        ox.Literal("Ղարաբաղ", language="hy"),
+        ox.Literal('quote " and <tag> & tab\tnew\nline, comma'),
+        ox.Literal("12", datatype=ox.NamedNode(XSD + "integer")),
+        ox.BlankNode("b0"),
+        ox.NamedNode("http://e/b?x=1&y=2"),
+    ]
+    store.extend(ox.Quad(a, p, o) for o in objects)
+    return store
+
+
+QUERY = "SELECT ?s ?o ?missing WHERE { ?s ?p ?o OPTIONAL { ?s <http://e/none> ?missing } }"
+
+
+def ours(store: ox.Store, name: str) -> bytes:
+    result = store.query(QUERY)
+    variables = [v.value for v in result.variables]  # type: ignore[union-attr]
+    return WRITERS[name](variables, [tuple(s) for s in result])  # type: ignore[union-attr]
+
+
+def theirs(store: ox.Store, fmt: ox.QueryResultsFormat) -> bytes:
+    return store.query(QUERY).serialize(format=fmt)  # type: ignore[union-attr, no-any-return]
+
+
+def test_json_writer_matches_pyoxigraph(store: ox.Store) -> None:
+    assert json.loads(ours(store, "json")) == json.loads(theirs(store, ox.QueryResultsFormat.JSON))
+
+
+@pytest.mark.parametrize("name", ["xml", "tsv"])
+def test_xml_and_tsv_writers_parse_back_to_the_same_solutions(store: ox.Store, name: str) -> None:
+    fmt = ox.QueryResultsFormat.XML if name == "xml" else ox.QueryResultsFormat.TSV
+    mine = ox.parse_query_results(ours(store, name), format=fmt)
+    reference = ox.parse_query_results(theirs(store, fmt), format=fmt)
+    assert [v.value for v in mine.variables] == [v.value for v in reference.variables]  # type: ignore[union-attr]
+    assert [tuple(s) for s in mine] == [tuple(s) for s in reference]  # type: ignore[union-attr]
+
+
+def test_csv_writer_matches_pyoxigraph(store: ox.Store) -> None:
+    import csv
+    import io
+
+    def rows(data: bytes) -> list[list[str]]:
+        return list(csv.reader(io.StringIO(data.decode())))
+
+    mine, reference = rows(ours(store, "csv")), rows(theirs(store, ox.QueryResultsFormat.CSV))
+    assert mine[0] == reference[0]
+    # Blank node labels may differ; everything else is identical.
+    assert sorted(r for r in mine[1:] if not r[1].startswith("_:")) == sorted(
+        r for r in reference[1:] if not r[1].startswith("_:")
+    )
+
+
+def test_local_store_caps_rows(store: ox.Store) -> None:
+    local = LocalStore(store)
+    assert local.execute(QueryJob(QUERY, max_rows=5), timeout=5).form == "SELECT"
+    with pytest.raises(QueryFailed) as failure:
+        local.execute(QueryJob(QUERY, max_rows=4), timeout=5)
+    assert failure.value.kind == "too-many-rows"
+    with pytest.raises(QueryFailed) as syntax:
+        local.execute(QueryJob("SELECT WHERE"), timeout=5)
+    assert syntax.value.kind == "syntax" and "1:" in syntax.value.message
+
+
+def test_scanner_finds_forms_services_and_dataset_clauses() -> None:
+    found = inspect(
+        """PREFIX ex: <http://ex.org/>
+        # SERVICE <http://in-a-comment/>
+        select * from <http://g/> where {
+          ?s ?p "SERVICE <http://in-a-string/>" .
+          ?s ex:SERVICE <http://iri/SERVICE> .
+          service silent ex:endpoint { ?s ?p ?o }
+          SERVICE<http://tight/>{ }
+          SERVICE ?dynamic { }
+        }"""
+    )
+    assert found.form == "SELECT" and found.has_dataset_clause
+    assert found.services == ["http://ex.org/endpoint", "http://tight/", "?dynamic"]
+    assert inspect("BASE <http://b/> PREFIX : <x/> INSERT DATA {} ; LOAD :f").loads == [
+        "http://b/x/f"
+    ]
+    assert inspect("PREFIX a: <http://a/> DELETE WHERE { ?s ?p ?o }").is_update
+    assert inspect("CONSTRUCT WHERE { ?s ?p ?o }").returns_graph
+    assert inspect("DESCRIBE <http://x>").returns_graph
+    assert inspect("ASK {}").form == "ASK"
+    assert inspect("SELECT ?from WHERE { ?s <p> ?from }").has_dataset_clause is False
+
+
+def test_conneg_errors() -> None:
+    with pytest.raises(NotAcceptable, match="Accept"):
+        negotiate(RESULT_FORMATS, "not a media type;;", None)
+    with pytest.raises(NotAcceptable, match="offered"):
+        negotiate(RESULT_FORMATS, "image/png", None)
+    assert negotiate(RESULT_FORMATS, "image/png", "csv").name == "csv"
+
+
+def test_settings_from_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "KARABAKH_KG_QUERY_TIMEOUT": "2.5",
+            "KARABAKH_KG_MAX_ROWS": "7",
+            "KARABAKH_KG_SERVICE_ALLOWLIST": "http://a/sparql, http://b/*",
+            "KARABAKH_KG_CORS_ORIGINS": "https://x.example",
+        }
+    )
+    assert settings.query_timeout == 2.5 and settings.max_rows == 7
+    assert settings.service_allowed("http://a/sparql")
+    assert settings.service_allowed("http://b/any/sparql")
+    assert not settings.service_allowed("http://a/sparql/other")
+    assert not Settings().service_allowed("http://a/sparql")
+    assert settings.cors_origins == ("https://x.example",)
+    with pytest.raises(SettingsError, match="KARABAKH_KG_MAX_ROWS"):
+        Settings.from_env({"KARABAKH_KG_MAX_ROWS": "many"})
+    with pytest.raises(SettingsError, match="exceeds"):
+        Settings.from_env({"KARABAKH_KG_QUERY_TIMEOUT": "60"})
