@@ -230,3 +230,38 @@ def test_window_restricts_the_negotiation_network(small: KnowledgeGraph) -> None
     rows = traversal.network_rows(traversal.negotiation_network(project(small, options)))
     assert not any(r["date"] == "2020-10-09" for r in rows)
     assert any(r["date"] == "2020-10-12" for r in rows)
+
+
+# --- the curated graph ---------------------------------------------------------------------
+
+
+def test_curated_names_resolve(kg: KnowledgeGraph) -> None:
+    from karabakh_kg.graph import lookup
+
+    assert lookup.resolve(kg, "Mingachevir") == lookup.resolve(kg, "MINGECHEVIR")
+    assert "gazan" in lookup.resolve(kg, "gazancetsots")
+    assert lookup.resolve(kg, "Lavrov") == KG + "sergei-lavrov"
+
+
+def test_curated_asserted_edges_quote_the_seed(kg: KnowledgeGraph) -> None:
+    from karabakh_kg.ontology import vocab
+
+    seed = vocab.seed_file().read_text(encoding="utf-8")
+    graph = project(kg)
+    asserted = [d for _, _, d in graph.edges(data=True) if d["kind"] == "asserted"]
+    assert asserted
+    for data in asserted:
+        assert data["evidence"], data
+        for quote in data["quotes"]:
+            assert quote in seed
+    # The reasoner's derived edges are part of the projection.
+    assert any(d["kind"] == "derived" for _, _, d in graph.edges(data=True))
+
+
+def test_curated_paths_and_negotiation_network(kg: KnowledgeGraph) -> None:
+    graph = project(kg)
+    found = traversal.shortest_path(graph, MACRON, ALIYEV)
+    assert found is not None and found["length"] <= 2
+    rows = traversal.network_rows(traversal.negotiation_network(graph))
+    lavrov = [r for r in rows if {r["source"], r["target"]} == {LAVROV, MNATSAKANYAN}]
+    assert [(r["relation"], r["date"]) for r in lavrov] == [("metWith", "2020-10-12")]
