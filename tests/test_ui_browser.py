@@ -124,3 +124,15 @@ def test_home_and_not_found_pages_render_offline(live_server: LiveServer, watche
     assert page.locator("#Meeting").is_visible()
     assert watched.external == [], f"requests left the server: {watched.external}"
     assert watched.errors == [], f"console errors: {watched.errors}"
+
+
+def test_construct_results_are_drawn_as_a_graph(live_server: LiveServer, watched: Watched) -> None:
+    page = watched.page
+    page.goto(live_server.url + "/query?example=network")
+    page.locator(".yasr table.dataTable tbody tr").first.wait_for(timeout=20_000)
+    page.click(".yasr button.select_graph")
+    page.locator(".kg-result-graph canvas").first.wait_for(timeout=20_000)
+    assert page.locator(".kg-result-graph canvas").count() > 0
+    _screenshot(page, "query-ui-graph.png")
+    assert watched.external == [], f"requests left the server: {watched.external}"
+    assert watched.errors == [], f"console errors: {watched.errors}"

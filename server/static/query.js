@@ -76,5 +76,6 @@
   }
   new MutationObserver(() => rewriteLinks(document.getElementById("yasgui")))
     .observe(document.getElementById("yasgui"), { childList: true, subtree: true });
+  window.karabakhLocalPath = localPath;
   window.karabakhQuery = { yasgui: yasgui, loadExample: loadExample };
 })();
