@@ -168,13 +168,13 @@ def explain_encoded(
         in_ontology = any(True for _ in kg.store.quads_for_pattern(s, p, o, ONTOLOGY_GRAPH))
         ex.status = ONTOLOGY if in_ontology and not ex.evidence else ASSERTED
     elif t in engine.derivations:
-        d = engine.derivations[t]
-        rule = engine.rules[d.rule_index]
+        rule_index, body = engine.derivations[t]
+        rule = engine.rules[rule_index]
         ex.status = DERIVED
-        ex.rule = r.rule_id(d.rule_index)
-        ex.rule_label = r.rule_label(d.rule_index)
+        ex.rule = r.rule_id(rule_index)
+        ex.rule_label = r.rule_label(rule_index)
         ex.hidden = t not in r.output
-        premises = list(dict.fromkeys([*d.premises, *rule.axioms]))
+        premises = list(dict.fromkeys([*body, *rule.axioms]))
         ex.premises = [explain_encoded(kg, r, x, memo) for x in premises]
     return ex
 

@@ -15,7 +15,7 @@ explanation can recurse without cycles. Deletions use DRed (delete and re-derive
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 Triple = tuple[int, int, int]
 Binding = dict[int, int]
@@ -43,12 +43,11 @@ class _Trigger:
     rest: tuple[Triple, ...]
 
 
-@dataclass
-class Derivation:
-    """How one triple was first derived: the rule and its instantiated premises."""
+Derivation = tuple[int, tuple[Triple, ...]]
+"""How one triple was first derived: (rule index, instantiated body atoms).
 
-    rule_index: int
-    premises: tuple[Triple, ...]
+The rule's schema ``axioms`` are premises too; they are not repeated in every record.
+"""
 
 
 class TermTable:
@@ -101,13 +100,26 @@ def _ground_all(atoms: Sequence[Triple], b: Binding) -> tuple[Triple, ...]:
     )
 
 
-def _order(atoms: Sequence[Triple], bound: set[int]) -> tuple[Triple, ...]:
-    """Greedy join order: next the atom with most bound positions (constants count)."""
+def _order(atoms: Sequence[Triple], bound: set[int], type_id: int = -1) -> tuple[Triple, ...]:
+    """Greedy join order: next the atom whose subject/object are most bound.
+
+    A class of ``rdf:type`` is not selective (many members), so ``?x a C`` with ``?x`` free
+    comes last: it would scan every member of the class.
+    """
     left = list(atoms)
     ordered: list[Triple] = []
     bound = set(bound)
+
+    def score(atom: Triple) -> tuple[int, int]:
+        s, p, o = atom
+        s_bound = not _is_var(s) or s in bound
+        o_bound = not _is_var(o) or o in bound
+        if p == type_id and not s_bound:
+            o_bound = False
+        return (int(s_bound) + int(o_bound), int(not _is_var(p) or p in bound))
+
     while left:
-        best = max(left, key=lambda a: sum(1 for x in a if not _is_var(x) or x in bound))
+        best = max(left, key=score)
         left.remove(best)
         ordered.append(best)
         bound.update(x for x in best if _is_var(x))
@@ -137,15 +149,53 @@ class Engine:
         self.heads_by_pred: dict[int, list[tuple[int, Triple]]] = {}
         self.heads_any: list[tuple[int, Triple]] = []
         self.needs_node_index = False
+        # rules of one body atom (?x p ?y) or (?x a C): a head template per rule, where
+        # 0 and 2 copy the subject or object of the matched triple, and c + 3 is constant c
+        self.unary_by_pred: dict[int, list[tuple[int, int, int, int]]] = {}
+        self.unary_by_class: dict[int, list[tuple[int, int, int, int]]] = {}
         for index, rule in enumerate(self.rules):
             self._index_rule(index, rule)
 
     # -- compilation ------------------------------------------------------------------
 
+    def _unary(self, index: int, rule: Rule) -> bool:
+        if len(rule.body) != 1 or len(rule.head) != 1 or rule.filters:
+            return False
+        s, p, o = rule.body[0]
+        if _is_var(p) or not _is_var(s) or s == o:
+            return False
+        is_class = p == self.type_id and not _is_var(o)
+        if not is_class and not _is_var(o):
+            return False
+        where = {s: 0} if is_class else {s: 0, o: 2}
+        template = []
+        for x in rule.head[0]:
+            if _is_var(x):
+                if x not in where:
+                    return False
+                template.append(where[x])
+            else:
+                template.append(x + 3)
+        entry = (index, template[0], template[1], template[2])
+        if is_class:
+            self.unary_by_class.setdefault(o, []).append(entry)
+        else:
+            self.unary_by_pred.setdefault(p, []).append(entry)
+        return True
+
     def _index_rule(self, index: int, rule: Rule) -> None:
+        for atom in rule.head:
+            if _is_var(atom[1]):
+                self.heads_any.append((index, atom))
+            else:
+                self.heads_by_pred.setdefault(atom[1], []).append((index, atom))
+        if self._unary(index, rule):
+            return
         for position, atom in enumerate(rule.body):
             rest = rule.body[:position] + rule.body[position + 1 :]
-            trigger = _Trigger(index, atom, _order(rest, {x for x in atom if _is_var(x)}))
+            trigger = _Trigger(
+                index, atom, _order(rest, {x for x in atom if _is_var(x)}, self.type_id)
+            )
             _, p, o = atom
             if _is_var(p):
                 self.wildcard.append(trigger)
@@ -155,19 +205,27 @@ class Engine:
                 self.by_pred.setdefault(p, []).append(trigger)
             if _is_var(p):
                 self.needs_node_index = True
-        for atom in rule.head:
-            if _is_var(atom[1]):
-                self.heads_any.append((index, atom))
-            else:
-                self.heads_by_pred.setdefault(atom[1], []).append((index, atom))
 
     # -- the fact store ---------------------------------------------------------------
 
     def _insert(self, t: Triple) -> None:
         s, p, o = t
         self.facts.add(t)
-        self.ps.setdefault(p, {}).setdefault(s, set()).add(o)
-        self.po.setdefault(p, {}).setdefault(o, set()).add(s)
+        by_s = self.ps.get(p)
+        if by_s is None:
+            by_s = self.ps[p] = {}
+            self.po[p] = {}
+        objects = by_s.get(s)
+        if objects is None:
+            by_s[s] = {o}
+        else:
+            objects.add(o)
+        by_o = self.po[p]
+        subjects = by_o.get(o)
+        if subjects is None:
+            by_o[o] = {s}
+        else:
+            subjects.add(s)
         if self.needs_node_index:
             self.sp.setdefault(s, set()).add((p, o))
             self.op.setdefault(o, set()).add((s, p))
@@ -275,6 +333,9 @@ class Engine:
         self, t: Triple, only_new: bool = True
     ) -> Iterator[tuple[Triple, int, tuple[Triple, ...]]]:
         """Conclusions of every rule instance in which ``t`` matches a body atom."""
+        for rule_index, h in self._unary_heads(t):
+            if not (only_new and h in self.facts):
+                yield h, rule_index, (t,)
         for trig in self._triggers(t):
             b = self._bind_atom(trig.atom, t)
             if b is None:
@@ -289,18 +350,69 @@ class Engine:
                         continue
                     yield h, trig.rule_index, _ground_all(rule.body, full)
 
+    def _unary_heads(self, t: Triple) -> Iterator[tuple[int, Triple]]:
+        literals = self.literals
+        entries = self.unary_by_pred.get(t[1], ())
+        if t[1] == self.type_id:
+            entries = self.unary_by_class.get(t[2], ())
+        for rule_index, a, b, c in entries:
+            h = (t[a] if a < 3 else a - 3, t[b] if b < 3 else b - 3, t[c] if c < 3 else c - 3)
+            if h[0] not in literals:
+                yield rule_index, h
+
     def _saturate(self, todo: list[Triple], added: set[Triple] | None = None) -> None:
+        facts = self.facts
+        derivations = self.derivations
+        literals = self.literals
+        unary_by_pred = self.unary_by_pred
+        unary_by_class = self.unary_by_class
+        type_id = self.type_id
+        insert = self._insert
+        has_joins = bool(self.by_pred or self.by_class or self.wildcard)
+        by_pred, by_class = self.by_pred, self.by_class
         while todo:
             t = todo.pop()
-            # collect first: the indexes must not change while a join walks them
-            for h, rule_index, premises in list(self._fire(t)):
-                if h in self.facts:
+            # the hot path: one-atom rules, inlined
+            entries = (
+                unary_by_class.get(t[2], ()) if t[1] == type_id else unary_by_pred.get(t[1], ())
+            )
+            for rule_index, a, b, c in entries:
+                h = (t[a] if a < 3 else a - 3, t[b] if b < 3 else b - 3, t[c] if c < 3 else c - 3)
+                if h in facts or h[0] in literals:
                     continue
-                self._insert(h)
-                self.derivations[h] = Derivation(rule_index, premises)
+                insert(h)
+                derivations[h] = (rule_index, (t,))
                 if added is not None:
                     added.add(h)
                 todo.append(h)
+            if not has_joins or not (
+                t[1] in by_pred or (t[1] == type_id and t[2] in by_class) or self.wildcard
+            ):
+                continue
+            # collect first: the indexes must not change while a join walks them
+            for h, rule_index, premises in list(self._fire_joins(t)):
+                if h in facts:
+                    continue
+                insert(h)
+                derivations[h] = (rule_index, premises)
+                if added is not None:
+                    added.add(h)
+                todo.append(h)
+
+    def _fire_joins(self, t: Triple) -> Iterator[tuple[Triple, int, tuple[Triple, ...]]]:
+        for trig in self._triggers(t):
+            b = self._bind_atom(trig.atom, t)
+            if b is None:
+                continue
+            rule = self.rules[trig.rule_index]
+            if rule.filters and not _filters_pass(rule.filters, b):
+                continue
+            for full in self._join(trig.rest, 0, b, rule):
+                for atom in rule.head:
+                    h = self._instantiate(atom, full)
+                    if h is None or h in self.facts:
+                        continue
+                    yield h, trig.rule_index, _ground_all(rule.body, full)
 
     # -- public operations ------------------------------------------------------------
 
@@ -368,22 +480,13 @@ class Engine:
             rule = self.rules[rule_index]
             if rule.filters and not _filters_pass(rule.filters, b):
                 continue
-            body = _order(rule.body, set(b))
+            body = _order(rule.body, set(b), self.type_id)
             for full in self._join(body, 0, b, rule):
-                return Derivation(rule_index, _ground_all(rule.body, full))
+                return rule_index, _ground_all(rule.body, full)
         return None
 
     def matches(self, rule: Rule) -> Iterator[tuple[Triple, ...]]:
         """Every instance of ``rule``'s body in the closure (for constraint rules)."""
-        body = _order(rule.body, set())
+        body = _order(rule.body, set(), self.type_id)
         for full in self._join(body, 0, {}, rule):
             yield _ground_all(rule.body, full)
-
-
-@dataclass
-class Stats:
-    """Counts of one run."""
-
-    base: int = 0
-    derived: int = 0
-    by_rule: dict[str, int] = field(default_factory=dict)

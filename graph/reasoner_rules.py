@@ -230,7 +230,10 @@ def compile_owl(schema: Schema) -> tuple[list[Rule], list[Constraint]]:
         add("prp-spo2", body, head, (q, sid(OWL + "propertyChainAxiom"), node))
     functional = schema.typed(OWL + "FunctionalProperty")
     inverse_functional = schema.typed(OWL + "InverseFunctionalProperty")
+    datatype_properties = set(schema.typed(OWL + "DatatypeProperty"))
     for p in functional:
+        if p in datatype_properties:
+            continue  # it could only equate literals: a contradiction, reported below
         ax = (p, type_, sid(OWL + "FunctionalProperty"))
         add("prp-fp", [(X, p, Y), (X, p, Z)], [(Y, same, Z)], ax, [("!=", Y, Z)])
     for p in inverse_functional:
@@ -261,7 +264,7 @@ def compile_owl(schema: Schema) -> tuple[list[Rule], list[Constraint]]:
         ax = (c, sid(OWL + "unionOf"), node)
         for part in schema.items(node) or []:
             add("cls-uni", [(X, type_, part)], [(X, type_, c)], ax)
-    if functional or inverse_functional or schema.pairs(OWL + "sameAs"):
+    if any(r.rule_id in ("prp-fp", "prp-ifp") for r in rules) or schema.pairs(OWL + "sameAs"):
         ax = (same, type_, sid(OWL + "SymmetricProperty"))
         for rule_id, body, head in (
             ("eq-sym", [(X, same, Y)], [(Y, same, X)]),

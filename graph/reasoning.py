@@ -9,9 +9,11 @@ stays attached to ``kg`` so :func:`update` can apply changes incrementally (DRed
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -73,18 +75,24 @@ class ReasoningReport:
 
 @dataclass
 class Inconsistency:
-    """A contradiction: the consistency rule, what it means and the triples that violate it."""
+    """A contradiction: the consistency rule, what it means and the triples that violate it.
+
+    ``resource`` is the IRI the contradiction is about (the subject of the first triple);
+    ``message`` one line naming the rule, the resources and the axiom.
+    """
 
     rule: str
     message: str
     triples: list[tuple[str, str, str]]
     axiom: tuple[str, str, str] | None
+    resource: str = ""
     explanations: list[Explanation] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, with the explanation of each violating triple."""
         return {
             "rule": self.rule,
+            "resource": self.resource,
             "message": self.message,
             "triples": [list(t) for t in self.triples],
             "axiom": list(self.axiom) if self.axiom else None,
@@ -93,7 +101,7 @@ class Inconsistency:
 
     def to_text(self) -> str:
         """One paragraph for people."""
-        lines = [f"{self.rule}: {self.message}"]
+        lines = [self.message]
         if self.axiom:
             lines.append("  axiom: " + " ".join(curie(x) for x in self.axiom))
         for e in self.explanations:
@@ -184,8 +192,11 @@ class Reasoner:
     def by_rule(self) -> dict[str, int]:
         """How many kept derived triples each rule produced."""
         derivations = self.engine.derivations
-        counts = Counter(derivations[t].rule_index for t in self.output)
-        return {self.rule_id(i): n for i, n in counts.items()}
+        by_index = Counter(derivations[t][0] for t in self.output)
+        counts: Counter[str] = Counter()
+        for index, n in by_index.items():
+            counts[self.rule_id(index)] += n
+        return dict(counts)
 
 
 def _encode_graphs(
@@ -213,12 +224,32 @@ def _encode_graphs(
     return base, ontology_subjects
 
 
-def build(kg: KnowledgeGraph) -> Reasoner:
-    """Compile the rules of ``kg`` and compute its closure (without touching the store)."""
+def build(kg: KnowledgeGraph, *, domain_rules: bool = True) -> Reasoner:
+    """Compile the rules of ``kg`` and compute its closure (without touching the store).
+
+    ``domain_rules=False`` runs OWL 2 RL alone (to compare with other OWL reasoners).
+    """
     table = TermTable()
     base, ontology_subjects = _encode_graphs(kg.store, table, (ONTOLOGY, ASSERTED))
-    rules = read_domain_rules(kg.store.quads_for_pattern(None, None, None, ONTOLOGY))
+    rules = (
+        read_domain_rules(kg.store.quads_for_pattern(None, None, None, ONTOLOGY))
+        if domain_rules
+        else []
+    )
     return Reasoner(table, base, rules, ontology_subjects)
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: the closure allocates millions of tuples that
+    hold no cycles, and collections triggered by them made reasoning superlinear."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def reasoner(kg: KnowledgeGraph) -> Reasoner:
@@ -239,9 +270,10 @@ def _quads(r: Reasoner, triples: Iterable[Triple]) -> list[ox.Quad]:
 def materialize(kg: KnowledgeGraph) -> ReasoningReport:
     """Fill the inferred graph of ``kg`` from scratch (clearing it first)."""
     start = time.perf_counter()
-    r = build(kg)
-    kg.store.clear_graph(INFERRED)
-    kg.store.extend(_quads(r, r.output))
+    with _no_gc():
+        r = build(kg)
+        kg.store.clear_graph(INFERRED)
+        kg.store.extend(_quads(r, r.output))
     setattr(kg, _STATE, r)
     return ReasoningReport(
         base=len(r.engine.base),
@@ -290,7 +322,8 @@ def update(
         found = r.lookup(t.subject, t.predicate, t.object)
         if found is not None and not still:
             remove_ids.append(found)
-    touched = r.engine.update(add_ids, remove_ids)
+    with _no_gc():
+        touched = r.engine.update(add_ids, remove_ids)
     derivations = r.engine.derivations
     gained: list[Triple] = []
     lost: list[Triple] = []
@@ -353,10 +386,15 @@ def _inconsistency(
 
     unique = list(dict.fromkeys(premises))
     axiom = text(constraint.rule.axioms[0]) if constraint.rule.axioms else None
+    triples = [text(t) for t in unique]
+    said = "; ".join(" ".join(curie(x) for x in t) for t in triples)
+    because = f" (axiom: {' '.join(curie(x) for x in axiom)})" if axiom else ""
+    subject = triples[0][0]
     return Inconsistency(
         rule=constraint.rule.rule_id,
-        message=constraint.message,
-        triples=[text(t) for t in unique],
+        message=f"{constraint.rule.rule_id}: {constraint.message}: {said}{because}",
+        triples=triples,
         axiom=axiom,
+        resource=subject[1:-1] if subject.startswith("<") else subject,
         explanations=[explain_encoded(kg, r, t) for t in unique],
     )

@@ -1,10 +1,167 @@
-"""Commands of this feature (registered on the root app by :mod:`karabakh_kg.server.cli`)."""
+"""Reasoning commands: ``reason`` (what is derived) and ``explain`` (why a triple holds)."""
 
 from __future__ import annotations
 
+import json
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import pyoxigraph as ox
 import typer
+
+from karabakh_kg.graph import reasoning
+from karabakh_kg.graph.dataset import DataError, KnowledgeGraph
+from karabakh_kg.graph.explain import Term, explain, parse_term
+from karabakh_kg.graph.reasoner_rules import RuleError
+from karabakh_kg.ontology import vocab
+from karabakh_kg.server.errors import fail
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+
+
+class Format(StrEnum):
+    """Output formats."""
+
+    text = "text"
+    json = "json"
+
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Folder of curated TriG files (default: the installed data).",
+        file_okay=False,
+    ),
+]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="text or json.")]
+
+
+def _load(data_dir: Path | None) -> KnowledgeGraph:
+    if data_dir is not None and not data_dir.is_dir():
+        fail(f"data folder {data_dir} does not exist")
+    try:
+        return KnowledgeGraph.load(data_dir, reason=False)
+    except DataError as error:
+        fail(str(error))
+    except FileNotFoundError as error:
+        fail(f"missing file: {error.filename or error}")
+
+
+def _materialize(kg: KnowledgeGraph) -> reasoning.ReasoningReport:
+    try:
+        return reasoning.materialize(kg)
+    except RuleError as error:
+        fail(f"bad domain rule in {vocab.rules_file().name}: {error}")
+
+
+def _expand_curie(text: str) -> str | None:
+    prefix, sep, rest = text.partition(":")
+    if sep and prefix in vocab.PREFIXES and not rest.startswith("//"):
+        return vocab.PREFIXES[prefix] + rest
+    return None
+
+
+def _by_label(kg: KnowledgeGraph, text: str) -> list[str]:
+    """Ontology terms or entities whose rdfs:label is ``text`` (case-insensitive)."""
+    wanted = text.strip().casefold()
+    return sorted(
+        {
+            q.subject.value
+            for q in kg.store.quads_for_pattern(None, RDFS_LABEL, None, None)
+            if isinstance(q.subject, ox.NamedNode)
+            and isinstance(q.object, ox.Literal)
+            and q.object.value.casefold() == wanted
+        }
+    )
+
+
+def resolve_term(kg: KnowledgeGraph, text: str, *, predicate: bool = False) -> Term:
+    """The term a user typed: IRI, CURIE, label (entities via the lookup module), literal."""
+    text = text.strip()
+    if predicate and text == "a":
+        return ox.NamedNode(RDF_TYPE)
+    if text.startswith(('"', "'", "_:", "<")) or "://" in text:
+        try:
+            return parse_term(text)
+        except (SyntaxError, ValueError) as error:
+            fail(f"cannot read {text!r} as an RDF term: {error}")
+    expanded = _expand_curie(text)
+    if expanded is not None:
+        return ox.NamedNode(expanded)
+    from karabakh_kg.graph import lookup
+
+    try:
+        return ox.NamedNode(lookup.resolve(kg, text))
+    except LookupError as error:
+        labelled = _by_label(kg, text)
+        if len(labelled) == 1:
+            return ox.NamedNode(labelled[0])
+        if len(labelled) > 1:
+            fail(f"{text!r} is ambiguous: " + ", ".join(reasoning.curie(x) for x in labelled))
+        fail(str(error))
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
-    return None
+    """Add ``reason`` and ``explain`` to ``app``."""
+
+    @app.command()
+    def reason(
+        data_dir: DataDir = None,
+        output: FormatOption = Format.text,
+        consistency: Annotated[
+            bool, typer.Option("--consistency/--no-consistency", help="Also check consistency.")
+        ] = True,
+    ) -> None:
+        """Reason over the curated graph and print what was derived, per rule, and the time."""
+        load_start = time.perf_counter()
+        kg = _load(data_dir)
+        loaded = time.perf_counter() - load_start
+        report = _materialize(kg)
+        problems = reasoning.check_consistency(kg) if consistency else []
+        if output == Format.json:
+            data = report.to_dict()
+            data["load_seconds"] = round(loaded, 4)
+            data["inconsistencies"] = [p.to_dict() for p in problems]
+            typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        else:
+            typer.echo(
+                f"{report.derived} inferred triples from {report.base} asserted and ontology "
+                f"triples in {report.seconds:.3f} s (loading took {loaded:.3f} s)"
+            )
+            for rule, count in report.to_dict()["by_rule"].items():
+                typer.echo(f"  {count:6d}  {rule}")
+            if consistency:
+                typer.echo(f"{len(problems)} inconsistencies")
+                for p in problems:
+                    typer.echo("  " + p.message)
+
+    @app.command(name="explain")
+    def explain_command(
+        subject: Annotated[str, typer.Argument(help="IRI, CURIE (kg:...) or label.")],
+        predicate: Annotated[str, typer.Argument(help="IRI, CURIE (kgo:...), label or 'a'.")],
+        obj: Annotated[
+            str, typer.Argument(metavar="OBJECT", help="IRI, CURIE, label or a quoted literal.")
+        ],
+        data_dir: DataDir = None,
+        output: FormatOption = Format.text,
+    ) -> None:
+        """Explain why a triple holds: the rules and premises down to the seed's quotes."""
+        kg = _load(data_dir)
+        _materialize(kg)
+        s = resolve_term(kg, subject)
+        p = resolve_term(kg, predicate, predicate=True)
+        o = resolve_term(kg, obj)
+        result = explain(kg, s, p, o)
+        if output == Format.json:
+            typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        else:
+            typer.echo(result.to_text())
+        if not result.holds:
+            fail(
+                f"{reasoning.curie(str(s))} {reasoning.curie(str(p))} {reasoning.curie(str(o))} "
+                "is neither asserted nor entailed"
+            )

@@ -14,7 +14,8 @@ from karabakh_kg.ontology import vocab
 
 HERE = Path(__file__).parent / "reasoning_data"
 MINI_ONTOLOGY = HERE / "ontology.ttl"
-MINI_DATA = HERE / "data.trig"
+MINI_DATA_DIR = HERE / "data"
+MINI_DATA = MINI_DATA_DIR / "mini.trig"
 BUILTIN = (
     "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "http://www.w3.org/2000/01/rdf-schema#",
