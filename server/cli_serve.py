@@ -64,15 +64,6 @@ def check_listen(host: str, port: int) -> None:
             fail(f"cannot listen on {host}:{port}: {reason}")
 
 
-def env_value(value: object) -> str:
-    """How a setting is written in a ``KARABAKH_KG_*`` variable."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple | list):
-        return ",".join(str(v) for v in value)
-    return str(value)
-
-
 def settings_overrides(
     *,
     timeout: str | None,
@@ -95,7 +86,7 @@ def settings_overrides(
 
 
 def apply_settings(overrides: dict[str, Any]) -> Settings:
-    """Check the settings and export them so the application reads the same values."""
+    """The settings from the environment with the options' ``overrides``, checked."""
     from karabakh_kg.server.settings import PREFIX, Settings, SettingsError
 
     if "query_timeout" in overrides:
@@ -114,8 +105,6 @@ def apply_settings(overrides: dict[str, Any]) -> Settings:
         fail(str(error))
     except TypeError as error:  # an override the settings do not know
         fail(f"unsupported setting: {error}")
-    for name, value in overrides.items():
-        os.environ[PREFIX + name.upper()] = env_value(value)
     return settings
 
 
