@@ -333,9 +333,9 @@ class Engine:
         self, t: Triple, only_new: bool = True
     ) -> Iterator[tuple[Triple, int, tuple[Triple, ...]]]:
         """Conclusions of every rule instance in which ``t`` matches a body atom."""
-        for rule_index, h in self._unary_heads(t):
-            if not (only_new and h in self.facts):
-                yield h, rule_index, (t,)
+        for rule_index, head in self._unary_heads(t):
+            if not (only_new and head in self.facts):
+                yield head, rule_index, (t,)
         for trig in self._triggers(t):
             b = self._bind_atom(trig.atom, t)
             if b is None:

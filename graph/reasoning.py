@@ -388,7 +388,8 @@ def _inconsistency(
     axiom = text(constraint.rule.axioms[0]) if constraint.rule.axioms else None
     triples = [text(t) for t in unique]
     said = "; ".join(" ".join(curie(x) for x in t) for t in triples)
-    because = f" (axiom: {' '.join(curie(x) for x in axiom)})" if axiom else ""
+    named = axiom and not any(x.startswith("_:") for x in axiom)
+    because = f" (axiom: {' '.join(curie(x) for x in axiom)})" if axiom and named else ""
     subject = triples[0][0]
     return Inconsistency(
         rule=constraint.rule.rule_id,

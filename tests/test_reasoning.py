@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-
-from karabakh_kg.graph import reasoning
-from karabakh_kg.graph.dataset import ASSERTED, INFERRED, KnowledgeGraph
-from karabakh_kg.graph.reasoner_rules import DomainRule, RuleError, compile_domain_rule
-from karabakh_kg.graph.reasoner_engine import TermTable
-from karabakh_kg.ontology import vocab
-
-sys.path.insert(0, str(Path(__file__).parent))
-from reasoning_support import (  # noqa: E402
+from reasoning_support import (
     RULES,
     graph_triples,
     inferred,
@@ -25,6 +16,12 @@ from reasoning_support import (  # noqa: E402
     ontology_subjects,
     owlrl_closure,
 )
+
+from karabakh_kg.graph import reasoning
+from karabakh_kg.graph.dataset import ASSERTED, INFERRED, KnowledgeGraph
+from karabakh_kg.graph.reasoner_engine import TermTable
+from karabakh_kg.graph.reasoner_rules import DomainRule, RuleError, compile_domain_rule
+from karabakh_kg.ontology import vocab
 
 KG, KGO = str(vocab.KG), str(vocab.KGO)
 TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"

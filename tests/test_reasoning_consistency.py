@@ -1,0 +1,63 @@
+"""Consistency: contradictions planted in a copy of the curated data are reported, explained."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from karabakh_kg.graph import reasoning
+from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.ontology import vocab
+
+PLANTED = """
+@prefix kg: <https://w3id.org/karabakh-kg/resource/> .
+@prefix kge: <https://w3id.org/karabakh-kg/evidence/> .
+@prefix kgo: <https://w3id.org/karabakh-kg/ontology#> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+
+kge:planted {
+    kg:planted-person a kgo:Person , kgo:City ;
+        kgo:metWith kg:planted-person .
+}
+kge:planted a kgo:Evidence ; prov:value "A planted contradiction." ; kgo:line 99 .
+"""
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeGraph:
+    folder = tmp_path_factory.mktemp("data")
+    for path in vocab.curated_data_dir().iterdir():
+        if path.suffix in (".trig", ".ttl"):
+            shutil.copy(path, folder / path.name)
+    (folder / "zz-planted.trig").write_text(PLANTED, encoding="utf-8")
+    return KnowledgeGraph.load(Path(folder))
+
+
+def test_curated_graph_is_consistent(kg: KnowledgeGraph) -> None:
+    assert reasoning.check_consistency(kg) == []
+
+
+def test_planted_contradictions_are_reported(planted: KnowledgeGraph) -> None:
+    found = reasoning.check_consistency(planted)
+    person = str(vocab.KG) + "planted-person"
+    about = [i for i in found if i.resource == person]
+    rules = {i.rule for i in about}
+    assert "prp-irp" in rules  # metWith is irreflexive
+    assert rules & {"cax-dw", "cax-adc"}  # a Person is no Place (City ⊑ Place)
+    disjoint = next(
+        i
+        for i in about
+        if i.rule in ("cax-dw", "cax-adc")
+        and "kgo:Person" in i.message
+        and "kgo:Place" in i.message
+    )
+    # the City membership is asserted; the Place membership is explained down to the quote
+    place = next(e for e in disjoint.explanations if e.object.endswith("#Place>"))
+    assert place.status == "derived" and place.rule == "cax-sco"
+    leaves = [p for p in place.premises if p.status == "asserted"]
+    assert leaves and leaves[0].evidence[0].quote == "A planted contradiction."
+    assert leaves[0].evidence[0].line == 99
+    assert disjoint.to_dict()["explanations"]
+    assert "planted-person" in disjoint.to_text()
