@@ -473,3 +473,29 @@ def test_the_garbled_line_33_keeps_both_readings() -> None:
     for evidence in (three, two):
         assert provenance.value(evidence, KGO.stance) == KGO.Report
         assert "reading" in str(provenance.value(evidence, RDFS.comment))
+
+
+def test_every_referenced_entity_is_typed(data: Graph) -> None:
+    # An IRI used but never typed is almost always a misspelt entity name.
+    entities = {
+        term
+        for triple in data
+        for term in triple
+        if isinstance(term, URIRef) and str(term).startswith(str(KG))
+    }
+    assert len(entities) > 100
+    assert sorted(str(e) for e in entities if (e, RDF.type, None) not in data) == []
+
+
+def test_events_file_covers_lines_1_to_41_with_one_graph_per_quote() -> None:
+    dataset = Dataset()
+    dataset.parse(vocab.curated_data_dir() / "events-2020.trig", format="trig")
+    provenance = dataset.default_graph
+    evidence = set(provenance.subjects(RDF.type, KGO.Evidence))
+    graphs = {g.identifier for g in dataset.graphs() if g.identifier != provenance.identifier}
+    graphs = {g for g in graphs if str(g).startswith(str(KGE))}
+    assert evidence == graphs
+    lines = {int(provenance.value(e, KGO.line)) for e in evidence}
+    assert lines <= set(range(1, 42))
+    # every non-empty line of the first part has at least one evidence unit
+    assert lines == set(range(1, 42, 2))
