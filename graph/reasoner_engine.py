@@ -147,6 +147,7 @@ class Engine:
         self.by_class: dict[int, list[_Trigger]] = {}
         self.wildcard: list[_Trigger] = []
         self.heads_by_pred: dict[int, list[tuple[int, Triple]]] = {}
+        self.heads_by_class: dict[int, list[tuple[int, Triple]]] = {}
         self.heads_any: list[tuple[int, Triple]] = []
         self.needs_node_index = False
         # rules of one body atom (?x p ?y) or (?x a C): a head template per rule, where
@@ -187,6 +188,8 @@ class Engine:
         for atom in rule.head:
             if _is_var(atom[1]):
                 self.heads_any.append((index, atom))
+            elif atom[1] == self.type_id and not _is_var(atom[2]):
+                self.heads_by_class.setdefault(atom[2], []).append((index, atom))
             else:
                 self.heads_by_pred.setdefault(atom[1], []).append((index, atom))
         if self._unary(index, rule):
@@ -472,7 +475,11 @@ class Engine:
         return deleted | newly | set(added)
 
     def _rederive(self, t: Triple) -> Derivation | None:
-        candidates = [*self.heads_by_pred.get(t[1], ()), *self.heads_any]
+        candidates = [
+            *self.heads_by_pred.get(t[1], ()),
+            *(self.heads_by_class.get(t[2], ()) if t[1] == self.type_id else ()),
+            *self.heads_any,
+        ]
         for rule_index, atom in candidates:
             b = self._bind_atom(atom, t)
             if b is None:
