@@ -1,0 +1,297 @@
+"""SPARQL server benchmark: our endpoint against the Oxigraph server and rdflib-endpoint.
+
+Every server gets the same generated graph (``bench/generate.py``) as N-Triples and the
+same six-query mix; each is driven at concurrency 1, 8 and 32 from one asyncio client.
+Prints requests per second and p50/p95 latency, and ratios to the Oxigraph server and
+to rdflib-endpoint measured in the same run, then how long our server takes to start
+with the curated graph.
+
+    pip install -e '.[bench]'
+    python bench/server.py --size 100k --seconds 5
+    python bench/server.py --size 10k --workers 1,2,4     # compare worker counts
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+
+HERE = Path(__file__).resolve().parent
+PREFIXES = (
+    "PREFIX kgo: <https://w3id.org/karabakh-kg/ontology#> "
+    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+)
+QUERIES = [
+    PREFIXES + "SELECT (COUNT(?p) AS ?n) WHERE { ?p a kgo:Person }",
+    PREFIXES + "SELECT ?p ?l WHERE { ?p a kgo:Person ; rdfs:label ?l } ORDER BY ?l LIMIT 20",
+    PREFIXES + "SELECT ?e ?d ?place WHERE { ?e kgo:date ?d ; kgo:location ?place }"
+    " ORDER BY DESC(?d) LIMIT 25",
+    PREFIXES + "SELECT ?a ?b (COUNT(?e) AS ?n) WHERE { ?e kgo:participant ?a , ?b ."
+    " FILTER(STR(?a) < STR(?b)) } GROUP BY ?a ?b ORDER BY DESC(?n) LIMIT 10",
+    PREFIXES
+    + "SELECT ?v ?r WHERE { ?v a kgo:Village ; kgo:locatedIn+ ?r . ?r a kgo:Region } LIMIT 50",
+    PREFIXES + "ASK { ?p kgo:holdsPost ?post . ?post kgo:postIn ?s . ?s a kgo:State }",
+]
+CONCURRENCY = (1, 8, 32)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    start_seconds: float
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], limit: float = 300) -> None:
+    deadline = time.monotonic() + limit
+    query = {"query": "ASK {}"}
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server behind {url} exited with {process.returncode}")
+        with contextlib.suppress(httpx.HTTPError):
+            response = httpx.get(url, params=query, timeout=2)
+            if response.status_code == 200:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer within {limit} s")
+
+
+def start(name: str, command: list[str], url: str) -> Server:
+    began = time.perf_counter()
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    wait_ready(url, process)
+    return Server(name, url, process, time.perf_counter() - began)
+
+
+def stop(server: Server) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.process.pid, signal.SIGTERM)
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait()
+
+
+@contextlib.contextmanager
+def running(name: str, command: list[str], url: str) -> Iterator[Server]:
+    server = start(name, command, url)
+    try:
+        yield server
+    finally:
+        stop(server)
+
+
+async def drive(url: str, concurrency: int, seconds: float) -> tuple[float, list[float], int]:
+    """Send the query mix from ``concurrency`` tasks for ``seconds``; (rps, latencies, errors)."""
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    headers = {"Accept": "application/sparql-results+json"}
+    async with httpx.AsyncClient(limits=limits, timeout=60, headers=headers) as client:
+        deadline = time.perf_counter() + seconds
+
+        async def worker(offset: int) -> None:
+            nonlocal errors
+            index = offset
+            while time.perf_counter() < deadline:
+                query = QUERIES[index % len(QUERIES)]
+                index += 1
+                began = time.perf_counter()
+                response = await client.get(url, params={"query": query})
+                latencies.append(time.perf_counter() - began)
+                if response.status_code != 200:
+                    errors += 1
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    return len(latencies) / elapsed, latencies, errors
+
+
+def percentile(values: list[float], q: float) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100)[int(q) - 1]
+
+
+def answer_sizes(url: str) -> list[object]:
+    """Rows (or the boolean) of each query, to check that every server does the same work."""
+    sizes: list[object] = []
+    for query in QUERIES:
+        response = httpx.get(
+            url, params={"query": query}, headers={"Accept": "application/sparql-results+json"}
+        )
+        response.raise_for_status()
+        body = response.json()
+        sizes.append(body.get("boolean", len(body.get("results", {}).get("bindings", []))))
+    return sizes
+
+
+def prepare_data(size: str, folder: Path) -> tuple[Path, Path]:
+    """Generated quads as N-Triples (for the others) and as a curated-style TriG folder (ours)."""
+    sys.path.insert(0, str(HERE))
+    import generate
+
+    quads = generate.generate(generate.parse_size(size))
+    data_dir = folder / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    generate.write(quads, data_dir)
+    triples = folder / "data.nt"
+    ox.serialize(
+        [ox.Triple(q.subject, q.predicate, q.object) for q in quads],
+        str(triples),
+        format=ox.RdfFormat.N_TRIPLES,
+    )
+    print(f"data: {len(quads)} triples ({size})")
+    return data_dir, triples
+
+
+def serve_ours(data_dir: str, port: int, workers: int) -> None:
+    """Run our server on a generated data folder (reasoning off: raw query speed)."""
+    import uvicorn
+
+    from karabakh_kg.graph.dataset import KnowledgeGraph
+    from karabakh_kg.server.app import create_app
+    from karabakh_kg.server.settings import Settings
+
+    graph = KnowledgeGraph.load(Path(data_dir) if data_dir != "-" else None, reason=data_dir == "-")
+    settings = Settings.from_env(query_workers=workers or None, max_rows=1_000_000)
+    uvicorn.run(create_app(graph, settings), host="127.0.0.1", port=port, log_level="warning")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="100k", help="generated graph size (10k, 100k ...)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="duration of each run")
+    parser.add_argument("--workers", default="", help="our worker counts to compare, e.g. 1,2,4")
+    parser.add_argument("--concurrency", default=",".join(map(str, CONCURRENCY)))
+    parser.add_argument(
+        "--serve-ours", nargs=3, metavar=("DATA", "PORT", "WORKERS"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.serve_ours:
+        serve_ours(args.serve_ours[0], int(args.serve_ours[1]), int(args.serve_ours[2]))
+        return
+    levels = [int(c) for c in args.concurrency.split(",")]
+    worker_counts = [int(w) for w in args.workers.split(",") if w] or [0]
+    folder = Path(tempfile.mkdtemp(prefix="karabakh-bench-server-"))
+    try:
+        data_dir, triples = prepare_data(args.size, folder)
+        oxi_dir = folder / "oxigraph"
+        subprocess.run(
+            ["oxigraph", "load", "--location", str(oxi_dir), "--file", str(triples)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        commands: dict[str, tuple[list[str], str]] = {}
+        port = free_port()
+        commands["oxigraph"] = (
+            [
+                "oxigraph",
+                "serve-read-only",
+                "--location",
+                str(oxi_dir),
+                "--bind",
+                f"127.0.0.1:{port}",
+            ],
+            f"http://127.0.0.1:{port}/query",
+        )
+        port = free_port()
+        commands["rdflib-endpoint"] = (
+            [
+                shutil.which("rdflib-endpoint") or "rdflib-endpoint",
+                "serve",
+                str(triples),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            f"http://127.0.0.1:{port}/",
+        )
+        for workers in worker_counts:
+            port = free_port()
+            label = "karabakh-kg" + (f" ({workers} workers)" if workers else "")
+            commands[label] = (
+                [sys.executable, __file__, "--serve-ours", str(data_dir), str(port), str(workers)],
+                f"http://127.0.0.1:{port}/sparql",
+            )
+        results: dict[tuple[str, int], tuple[float, float, float, int]] = {}
+        sizes: dict[str, list[object]] = {}
+        for name, (command, url) in commands.items():
+            with running(name, command, url) as server:
+                print(f"{name}: ready in {server.start_seconds:.2f} s")
+                sizes[name] = answer_sizes(url)
+                asyncio.run(drive(url, 1, 0.5))  # warm up
+                for level in levels:
+                    if name == "rdflib-endpoint" and level > 8:
+                        seconds = max(args.seconds, 10)  # slow: give it time for some requests
+                    else:
+                        seconds = args.seconds
+                    rps, latencies, errors = asyncio.run(drive(url, level, seconds))
+                    results[(name, level)] = (
+                        rps,
+                        percentile(latencies, 50) * 1000,
+                        percentile(latencies, 95) * 1000,
+                        errors,
+                    )
+        if len({tuple(v) for v in sizes.values()}) != 1:
+            print(f"warning: the servers' answers differ in size: {sizes}")
+        print()
+        header = (
+            f"{'server':28} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6} "
+            f"{'vs oxigraph':>11} {'vs rdflib-ep':>12}"
+        )
+        print(header)
+        print("-" * len(header))
+        for (name, level), (rps, p50, p95, errors) in results.items():
+            oxi = results[("oxigraph", level)][0]
+            rdf = results[("rdflib-endpoint", level)][0]
+            print(
+                f"{name:28} {level:>4} {rps:>9.1f} {p50:>8.1f} {p95:>8.1f} {errors:>6} "
+                f"{rps / oxi:>11.2f} {rps / rdf:>12.1f}"
+            )
+        print()
+        port = free_port()
+        with running(
+            "curated",
+            [sys.executable, __file__, "--serve-ours", "-", str(port), "0"],
+            f"http://127.0.0.1:{port}/sparql",
+        ) as server:
+            print(
+                "start with the curated graph (reasoned), process start to first answer: "
+                f"{server.start_seconds:.2f} s"
+            )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
