@@ -94,7 +94,10 @@ class Endpoint:
                 from karabakh_kg.server.sparql_pool import PooledStore
 
                 self._store = PooledStore(
-                    self.kg.store, self.settings.query_workers, self.settings.max_queued
+                    self.kg.store,
+                    self.settings.query_workers,
+                    self.settings.max_queued,
+                    self.default_graphs(True),
                 )
             return self._store
 
@@ -178,6 +181,7 @@ class Endpoint:
         named_uris = list(dataset_params.get("named-graph-uri") or [])
         default_graph: list[str] | None
         named_graphs: list[str] | None
+        union_default = False
         if default_uris or named_uris:
             # The protocol's dataset overrides FROM / FROM NAMED; graphs are local only.
             default_graph = [g for g in default_uris if include_inferred or g != INFERRED.value]
@@ -187,6 +191,7 @@ class Endpoint:
         else:
             default_graph = self.default_graphs(include_inferred)
             named_graphs = self.named_graphs(include_inferred)
+            union_default = include_inferred
         job = QueryJob(
             sparql=text,
             default_graph=default_graph,
@@ -195,6 +200,7 @@ class Endpoint:
             graph_format=graph_format.name if graph_format else None,
             max_rows=self.settings.max_rows,
             prefixes=dict(vocab.PREFIXES),
+            union_default=union_default,
         )
         digest = hashlib.sha256()
         for part in (

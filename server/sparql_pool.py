@@ -68,7 +68,7 @@ class Worker:
                 conn.close()
 
 
-def start_worker(dump: Path, generation: int) -> Worker:
+def start_worker(dump: Path, generation: int, union: list[str]) -> Worker:
     """Start a worker process on ``dump`` and wait until it has loaded the data."""
     # A fresh interpreter per worker (not fork: the server has threads and locks, and not
     # multiprocessing's spawn, which re-imports the caller's main module).
@@ -76,7 +76,15 @@ def start_worker(dump: Path, generation: int) -> Worker:
     from_child_r, from_child_w = os.pipe()
     try:
         process = subprocess.Popen(
-            [sys.executable, "-m", WORKER_MODULE, str(to_child_r), str(from_child_w), str(dump)],
+            [
+                sys.executable,
+                "-m",
+                WORKER_MODULE,
+                str(to_child_r),
+                str(from_child_w),
+                str(dump),
+                *union,
+            ],
             pass_fds=(to_child_r, from_child_w),
             stdin=subprocess.DEVNULL,
             close_fds=True,
@@ -103,8 +111,11 @@ def start_worker(dump: Path, generation: int) -> Worker:
 class WorkerPool:
     """``size`` worker processes answering query jobs (see :mod:`sparql_worker`)."""
 
-    def __init__(self, store: ox.Store, size: int, max_queued: int) -> None:
+    def __init__(
+        self, store: ox.Store, size: int, max_queued: int, union: list[str] | None = None
+    ) -> None:
         self.size = size
+        self.union = list(union or [])
         self.max_queued = max_queued
         self._folder = Path(tempfile.mkdtemp(prefix="karabakh-kg-pool-"))
         self._lock = threading.Lock()
@@ -129,7 +140,7 @@ class WorkerPool:
             if attempt:
                 time.sleep(min(30.0, 0.5 * 2**attempt))  # back off if starting keeps failing
             try:
-                worker = start_worker(self._dump, self._generation)
+                worker = start_worker(self._dump, self._generation, self.union)
             except (WorkerCrashed, OSError):
                 if not self._closed:
                     self._spawn_async(attempt + 1)
@@ -242,9 +253,11 @@ class WorkerPool:
 class PooledStore:
     """:class:`karabakh_kg.graph.store.SparqlStore` over a :class:`WorkerPool`."""
 
-    def __init__(self, store: ox.Store, size: int, max_queued: int) -> None:
+    def __init__(
+        self, store: ox.Store, size: int, max_queued: int, union: list[str] | None = None
+    ) -> None:
         self.store = store
-        self.pool = WorkerPool(store, size, max_queued)
+        self.pool = WorkerPool(store, size, max_queued, union)
 
     def execute(self, job: QueryJob, timeout: float) -> QueryAnswer:
         try:

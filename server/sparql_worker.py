@@ -17,16 +17,23 @@ import pyoxigraph as ox
 from karabakh_kg.graph.store import run_job
 
 
-def load_store(dump_path: str) -> ox.Store:
-    """A fresh in-memory store with the N-Quads dump at ``dump_path``."""
+def load_store(dump_path: str, union: list[str]) -> ox.Store:
+    """A fresh in-memory store with the N-Quads dump at ``dump_path``, whose (otherwise
+    empty) default graph receives the union of the ``union`` graphs."""
     store = ox.Store()
     store.bulk_load(path=dump_path, format=ox.RdfFormat.N_QUADS)
+    for name in union:
+        graph = ox.NamedNode(name)
+        store.extend(
+            ox.Quad(q.subject, q.predicate, q.object)
+            for q in store.quads_for_pattern(None, None, None, graph)
+        )
     return store
 
 
-def worker_main(inbox: Connection, outbox: Connection, dump_path: str) -> None:
+def worker_main(inbox: Connection, outbox: Connection, dump_path: str, union: list[str]) -> None:
     """Load the data, then answer jobs until the server closes the pipe."""
-    store = load_store(dump_path)
+    store = load_store(dump_path, union)
     outbox.send(("ready",))
     while True:
         try:
@@ -35,14 +42,17 @@ def worker_main(inbox: Connection, outbox: Connection, dump_path: str) -> None:
             return
         if job is None:
             return
-        outbox.send(run_job(store, job))
+        outbox.send(run_job(store, job, union_ready=bool(union)))
 
 
 def main(argv: list[str]) -> None:
-    """``python -m karabakh_kg.server.sparql_worker <jobs-fd> <answers-fd> <dump>``."""
+    """``python -m karabakh_kg.server.sparql_worker <jobs-fd> <answers-fd> <dump> [graph…]``."""
     jobs_fd, answers_fd, dump_path = int(argv[0]), int(argv[1]), argv[2]
     worker_main(
-        Connection(jobs_fd, writable=False), Connection(answers_fd, readable=False), dump_path
+        Connection(jobs_fd, writable=False),
+        Connection(answers_fd, readable=False),
+        dump_path,
+        argv[3:],
     )
 
 
