@@ -1,14 +1,20 @@
-"""Reasoning benchmark: our engine, owlrl and reasonable side by side on one generated graph.
+"""Reasoning benchmark: our engine, a naive SPARQL-rules fixpoint, owlrl and reasonable
+side by side on one generated graph, then one-triple incremental updates.
 
-    python bench/reasoning.py --size 100k [--owlrl-timeout 600] [--skip owlrl,reasonable]
+    python bench/reasoning.py --size 100k [--owlrl-timeout 900] [--skip owlrl,reasonable]
 
 Each engine runs in its own forked process on the same input (ontology + a graph from
-bench/generate.py); the table shows wall time, peak memory (the process's max RSS), the
-number of instance-level triples in the closure, the speed ratio to owlrl and whether the
-OWL 2 RL closures are equal (compared as a hash of the sorted instance-level triples, with
-the same noise filter as tests/reasoning_support.py). Our engine is timed twice: OWL 2 RL
-alone (what owlrl and reasonable compute) and with the domain rules; then one-triple
-incremental updates are timed against the full recomputation.
+bench/generate.py), one after the other; the table shows wall time, peak memory (the
+process's max RSS), the number of instance-level triples in the closure, the speed ratio to
+owlrl and whether the closures agree (compared as a hash of the sorted instance-level
+triples, with the same noise filter as tests/reasoning_support.py): OWL 2 RL closures with
+owlrl's, closures with the domain rules with each other. An engine that does not finish in
+its time limit is stopped and reported as such, with the memory it had reached.
+
+Then, in the process of our full reasoner, single asserted triples of four kinds (a
+participant, a post, a locatedIn, a type; plus the type of a state, the stress case) are
+deleted and added back one at a time through ``reasoning.update``; the median and worst
+times are reported as ratios to the full recomputation measured in the same process.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ import argparse
 import hashlib
 import importlib.util
 import multiprocessing as mp
+import random
 import resource
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -33,12 +41,26 @@ def _module(path: Path, name: str) -> Any:
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
 
 generate = _module(ROOT / "bench" / "generate.py", "bench_generate")
+sparql_rules = _module(ROOT / "bench" / "sparql_rules.py", "bench_sparql_rules")
 support = _module(ROOT / "tests" / "reasoning_support.py", "reasoning_support")
+
+KGO = "https://w3id.org/karabakh-kg/ontology#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+UPDATE_KINDS: dict[str, tuple[str, str | None]] = {
+    "participant": (KGO + "participant", None),
+    "post": (KGO + "holdsPost", None),
+    "locatedIn": (KGO + "locatedIn", None),
+    "type": (RDF_TYPE, None),
+    "type: State": (RDF_TYPE, KGO + "State"),
+}
+"""The kinds of asserted triples whose single-triple updates are timed: (predicate, object).
+The last is the stress case: hundreds of inferred triples depend on the type of a state."""
 
 
 def _digest(triples: set[tuple[str, str, str]]) -> str:
@@ -62,10 +84,25 @@ def _kg(size: int, rules: bool) -> Any:
     )
 
 
-def run_ours(size: int, rules: bool, incremental: bool) -> dict[str, Any]:
-    """Our engine; OWL only when not ``rules``."""
+def _input_triples(kg: Any) -> list[ox.Triple]:
+    from karabakh_kg.graph.dataset import ASSERTED, ONTOLOGY
+
+    return [
+        ox.Triple(q.subject, q.predicate, q.object)
+        for g in (ONTOLOGY, ASSERTED)
+        for q in kg.store.quads_for_pattern(None, None, None, g)
+    ]
+
+
+def _summary(kg: Any, closure: set[tuple[str, str, str]]) -> dict[str, Any]:
+    level = support.instance_level(closure, support.ontology_subjects(kg))
+    return {"instance_triples": len(level), "digest": _digest(level)}
+
+
+def run_ours(size: int, rules: bool, updates: int) -> dict[str, Any]:
+    """Our engine (OWL 2 RL alone when not ``rules``), then ``updates`` single-triple
+    deletions and re-additions of each kind."""
     from karabakh_kg.graph import reasoning
-    from karabakh_kg.graph.dataset import ASSERTED
 
     kg = _kg(size, rules)
     start = time.perf_counter()
@@ -73,36 +110,90 @@ def run_ours(size: int, rules: bool, incremental: bool) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     r = reasoning.reasoner(kg)
     closure = {tuple(str(x) for x in r.decode(t)) for t in r.engine.facts}
-    level = support.instance_level(closure, support.ontology_subjects(kg))
     out: dict[str, Any] = {
         "seconds": seconds,
         "derived": report.derived,
-        "instance_triples": len(level),
-        "digest": _digest(level) if not rules else "",
+        **_summary(kg, closure),
         "peak_mb": _peak_mb(),
     }
-    if incremental:
-        kgo, kgr = (
-            "https://w3id.org/karabakh-kg/ontology#",
-            "https://w3id.org/karabakh-kg/resource/",
-        )
-        times = []
-        for i in range(5):
-            t = ox.Triple(
-                ox.NamedNode(kgr + f"event-{i}"),
-                ox.NamedNode(kgo + "participant"),
-                ox.NamedNode(kgr + f"person-{i + 7}"),
+    del closure
+    if updates:
+        out["updates"] = _time_updates(kg, updates)
+        out["peak_mb"] = _peak_mb()
+    return out
+
+
+def _time_updates(kg: Any, per_kind: int) -> dict[str, Any]:
+    """Delete then re-add sampled asserted triples one at a time; check the closure is back."""
+    from karabakh_kg.graph import reasoning
+    from karabakh_kg.graph.dataset import ASSERTED
+
+    r = reasoning.reasoner(kg)
+    before = set(r.engine.facts)
+    output_before = set(r.output)
+    rng = random.Random(1)
+    timings: dict[str, dict[str, list[float]]] = {}
+    changed: dict[str, list[int]] = {}
+    for kind, (predicate, obj) in UPDATE_KINDS.items():
+        pool = sorted(
+            (q.subject, q.predicate, q.object)
+            for q in kg.store.quads_for_pattern(
+                None, ox.NamedNode(predicate), ox.NamedNode(obj) if obj else None, ASSERTED
             )
-            kg.store.add(ox.Quad(t.subject, t.predicate, t.object, ASSERTED))
+        )
+        sample = rng.sample(pool, min(per_kind, len(pool)))
+        timings[kind] = {"delete": [], "add": []}
+        changed[kind] = []
+        for s, p, o in sample:
+            t = ox.Triple(s, p, o)
+            quad = ox.Quad(s, p, o, ASSERTED)
+            kg.store.remove(quad)
+            start = time.perf_counter()
+            report = reasoning.update(kg, [], [t])
+            timings[kind]["delete"].append(time.perf_counter() - start)
+            changed[kind].append(report.inferred_removed)
+            assert not report.full, "a data update fell back to full recomputation"
+            kg.store.add(quad)
             start = time.perf_counter()
             reasoning.update(kg, [t], [])
-            times.append(time.perf_counter() - start)
-            kg.store.remove(ox.Quad(t.subject, t.predicate, t.object, ASSERTED))
-            start = time.perf_counter()
-            reasoning.update(kg, [], [t])
-            times.append(time.perf_counter() - start)
-        out["update_seconds"] = sorted(times)[len(times) // 2]
-    return out
+            timings[kind]["add"].append(time.perf_counter() - start)
+    restored = r.engine.facts == before and r.output == output_before
+    return {"timings": timings, "inferred_removed": changed, "restored": restored}
+
+
+def run_sparql(size: int, rules: bool) -> dict[str, Any]:
+    """The naive fixpoint of generic SPARQL rules on pyoxigraph (loading not timed)."""
+    from karabakh_kg.graph.dataset import ONTOLOGY
+
+    kg = _kg(size, rules)
+    store = ox.Store()
+    store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in _input_triples(kg))
+    updates = dict(sparql_rules.OWL_RL)
+    if rules:
+        updates.update(
+            sparql_rules.domain_rules(kg.store.quads_for_pattern(None, None, None, ONTOLOGY))
+        )
+    report = sparql_rules.fixpoint(store, updates)
+    closure = {
+        (str(q.subject), str(q.predicate), str(q.object))
+        for q in store
+        if not isinstance(q.subject, ox.BlankNode)
+    }
+    return {
+        "seconds": report.seconds,
+        "derived": report.triples,
+        "rounds": report.rounds,
+        **_summary(kg, closure),
+        "peak_mb": _peak_mb(),
+    }
+
+
+def _rdflib_graph(kg: Any) -> Any:
+    import rdflib
+
+    graph = rdflib.Graph()
+    graph.parse(data=ox.serialize(_input_triples(kg), format=ox.RdfFormat.N_TRIPLES), format="nt")
+    return graph
 
 
 def run_owlrl(size: int) -> dict[str, Any]:
@@ -110,29 +201,16 @@ def run_owlrl(size: int) -> dict[str, Any]:
     import owlrl
     import rdflib
 
-    from karabakh_kg.graph.dataset import ASSERTED, ONTOLOGY
-
     kg = _kg(size, False)
-    data = ox.serialize(
-        [
-            ox.Triple(q.subject, q.predicate, q.object)
-            for g in (ONTOLOGY, ASSERTED)
-            for q in kg.store.quads_for_pattern(None, None, None, g)
-        ],
-        format=ox.RdfFormat.N_TRIPLES,
-    )
-    graph = rdflib.Graph()
-    graph.parse(data=data, format="nt")
+    graph = _rdflib_graph(kg)
     start = time.perf_counter()
     owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(graph)
     seconds = time.perf_counter() - start
     closure = {(s.n3(), p.n3(), o.n3()) for s, p, o in graph if not isinstance(s, rdflib.BNode)}
-    level = support.instance_level(closure, support.ontology_subjects(kg))
     return {
         "seconds": seconds,
         "derived": len(graph),
-        "instance_triples": len(level),
-        "digest": _digest(level),
+        **_summary(kg, closure),
         "peak_mb": _peak_mb(),
     }
 
@@ -142,19 +220,8 @@ def run_reasonable(size: int) -> dict[str, Any]:
     import rdflib
     import reasonable
 
-    from karabakh_kg.graph.dataset import ASSERTED, ONTOLOGY
-
     kg = _kg(size, False)
-    graph = rdflib.Graph()
-    data = ox.serialize(
-        [
-            ox.Triple(q.subject, q.predicate, q.object)
-            for g in (ONTOLOGY, ASSERTED)
-            for q in kg.store.quads_for_pattern(None, None, None, g)
-        ],
-        format=ox.RdfFormat.N_TRIPLES,
-    )
-    graph.parse(data=data, format="nt")
+    graph = _rdflib_graph(kg)
     start = time.perf_counter()
     r = reasonable.PyReasoner()
     r.from_graph(graph)
@@ -163,23 +230,32 @@ def run_reasonable(size: int) -> dict[str, Any]:
     closure = {
         (s.n3(), p.n3(), o.n3()) for s, p, o in triples if not isinstance(s, rdflib.BNode)
     } | {(s.n3(), p.n3(), o.n3()) for s, p, o in graph if not isinstance(s, rdflib.BNode)}
-    level = support.instance_level(closure, support.ontology_subjects(kg))
     return {
         "seconds": seconds,
         "derived": len(triples),
-        "instance_triples": len(level),
-        "digest": _digest(level),
+        **_summary(kg, closure),
         "peak_mb": _peak_mb(),
     }
 
 
-def _child(conn: Any, name: str, size: int) -> None:
+OURS_OWL, OURS_RULES = "ours (OWL 2 RL)", "ours (OWL 2 RL + rules)"
+SPARQL_OWL, SPARQL_RULES = "sparql fixpoint (OWL 2 RL)", "sparql fixpoint (+ rules)"
+OWLRL, REASONABLE = "owlrl", "reasonable"
+ENGINES = [OURS_OWL, OURS_RULES, SPARQL_OWL, SPARQL_RULES, OWLRL, REASONABLE]
+WITH_RULES = {OURS_RULES, SPARQL_RULES}
+
+
+def _child(conn: Any, name: str, size: int, updates: int) -> None:
     try:
-        if name == "ours (OWL 2 RL)":
-            conn.send(run_ours(size, rules=False, incremental=False))
-        elif name == "ours (OWL 2 RL + rules)":
-            conn.send(run_ours(size, rules=True, incremental=True))
-        elif name == "owlrl":
+        if name == OURS_OWL:
+            conn.send(run_ours(size, rules=False, updates=0))
+        elif name == OURS_RULES:
+            conn.send(run_ours(size, rules=True, updates=updates))
+        elif name == SPARQL_OWL:
+            conn.send(run_sparql(size, rules=False))
+        elif name == SPARQL_RULES:
+            conn.send(run_sparql(size, rules=True))
+        elif name == OWLRL:
             conn.send(run_owlrl(size))
         else:
             conn.send(run_reasonable(size))
@@ -187,70 +263,120 @@ def _child(conn: Any, name: str, size: int) -> None:
         conn.send({"error": f"{type(error).__name__}: {error}"})
 
 
-def measure(name: str, size: int, timeout: float) -> dict[str, Any]:
-    """Run one engine in a forked process, killed after ``timeout`` seconds."""
+def _rss_peak_mb(pid: int | None) -> float | None:
+    """The peak resident memory of a running process (Linux), before it is stopped."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def measure(name: str, size: int, timeout: float, updates: int) -> dict[str, Any]:
+    """Run one engine in a forked process, stopped after ``timeout`` seconds."""
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe()
-    process = ctx.Process(target=_child, args=(child, name, size))
+    process = ctx.Process(target=_child, args=(child, name, size, updates))
     start = time.perf_counter()
     process.start()
     if parent.poll(timeout):
         result: dict[str, Any] = parent.recv()
     else:
+        peak = _rss_peak_mb(process.pid)
         process.kill()
-        result = {"error": f"did not finish in {timeout:.0f} s (stopped)"}
+        reached = f", {peak:.0f} MB reached" if peak else ""
+        result = {"error": f"did not finish in {timeout:.0f} s (stopped{reached})"}
     process.join()
     result["wall"] = time.perf_counter() - start
     return result
+
+
+def _agreement(name: str, r: dict[str, Any], results: dict[str, dict[str, Any]]) -> str:
+    reference = [OURS_RULES, SPARQL_RULES] if name in WITH_RULES else [OWLRL, OURS_OWL, SPARQL_OWL]
+    for other in reference:
+        found = results.get(other, {})
+        if other != name and "digest" in found:
+            return f"{'yes' if found['digest'] == r['digest'] else 'NO'} (vs {other})"
+    return "-"
+
+
+def print_table(size: int, results: dict[str, dict[str, Any]]) -> None:
+    """The comparison table."""
+    owlrl = results.get(OWLRL, {})
+    ours = results.get(OURS_RULES, {})
+    print(f"\nsize: {size} generated asserted triples (+ ontology)\n")
+    print(
+        f"{'engine':28} {'seconds':>9} {'peak MB':>8} {'instance triples':>17} "
+        f"{'x owlrl':>8} {'ours+rules x':>12}  closure agrees"
+    )
+    for name, r in results.items():
+        if "error" in r:
+            print(f"{name:28} {r['error']}")
+            continue
+        ratio = f"{owlrl['seconds'] / r['seconds']:8.1f}" if "seconds" in owlrl else "       -"
+        vs_ours = f"{r['seconds'] / ours['seconds']:12.1f}" if "seconds" in ours else " " * 12
+        rounds = f", {r['rounds']} rounds" if "rounds" in r else ""
+        print(
+            f"{name:28} {r['seconds']:9.2f} {r['peak_mb']:8.0f} {r['instance_triples']:17d} "
+            f"{ratio} {vs_ours}  {_agreement(name, r, results)}{rounds}"
+        )
+
+
+def print_updates(full: dict[str, Any]) -> None:
+    """Single-triple update times as ratios to the full recomputation of the same run."""
+    updates = full.get("updates")
+    if not updates:
+        return
+    recompute = full["seconds"]
+    print(
+        f"\nsingle-triple updates vs full recomputation ({recompute:.2f} s, same process); "
+        f"closure restored after all: {updates['restored']}\n"
+    )
+    print(
+        f"{'kind':12} {'op':7} {'n':>3} {'median ms':>10} {'worst ms':>9} "
+        f"{'x (median)':>11} {'x (worst)':>10}  inferred removed (median / max)"
+    )
+    for kind, ops in updates["timings"].items():
+        for op, times in ops.items():
+            if not times:
+                continue
+            median, worst = statistics.median(times), max(times)
+            removed = updates["inferred_removed"][kind]
+            extra = (
+                f"  {statistics.median(removed):.0f} / {max(removed)}"
+                if op == "delete" and removed
+                else ""
+            )
+            print(
+                f"{kind:12} {op:7} {len(times):3d} {median * 1000:10.1f} {worst * 1000:9.1f} "
+                f"{recompute / median:11.0f} {recompute / worst:10.0f}{extra}"
+            )
 
 
 def main() -> None:
     """Command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="10k", help="asserted triples: 10k, 100k, 1m ...")
-    parser.add_argument("--owlrl-timeout", type=float, default=900)
-    parser.add_argument("--skip", default="", help="comma-separated: owlrl, reasonable")
+    parser.add_argument("--owlrl-timeout", type=float, default=900, help="seconds")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds, other engines")
+    parser.add_argument("--updates", type=int, default=10, help="updates timed per kind")
+    parser.add_argument(
+        "--skip", default="", help="comma-separated engine names or: owlrl, reasonable, sparql"
+    )
     args = parser.parse_args()
     size = generate.parse_size(args.size)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    engines = ["ours (OWL 2 RL)", "ours (OWL 2 RL + rules)", "owlrl", "reasonable"]
     results = {}
-    for name in engines:
-        if name in skip:
+    for name in ENGINES:
+        if name in skip or name.split(" ")[0] in skip:
             continue
-        timeout = args.owlrl_timeout if name == "owlrl" else 3600
-        results[name] = measure(name, size, timeout)
-        print(f"  {name}: done", file=sys.stderr)
-    reference = results.get("owlrl", {})
-    print(f"\nsize: {size} generated asserted triples (+ ontology)\n")
-    print(
-        f"{'engine':26} {'seconds':>9} {'peak MB':>8} {'instance triples':>17} "
-        f"{'x owlrl':>8}  closure = owlrl"
-    )
-    for name, r in results.items():
-        if "error" in r:
-            print(f"{name:26} {r['error']}")
-            continue
-        ratio = (
-            f"{reference['seconds'] / r['seconds']:8.1f}" if "seconds" in reference else "       -"
-        )
-        same = (
-            "-"
-            if not r["digest"] or "digest" not in reference
-            else str(r["digest"] == reference["digest"])
-        )
-        print(
-            f"{name:26} {r['seconds']:9.2f} {r['peak_mb']:8.0f} {r['instance_triples']:17d} "
-            f"{ratio}  {same}"
-        )
-    full = results.get("ours (OWL 2 RL + rules)", {})
-    if "update_seconds" in full:
-        print(
-            "\nincremental one-triple update (median of 10): "
-            f"{full['update_seconds'] * 1000:.1f} ms"
-            f" vs full recomputation {full['seconds']:.2f} s: "
-            f"{full['seconds'] / full['update_seconds']:.0f}x faster"
-        )
+        timeout = args.owlrl_timeout if name == OWLRL else args.timeout
+        results[name] = measure(name, size, timeout, args.updates)
+        print(f"  {name}: done in {results[name]['wall']:.0f} s", file=sys.stderr)
+    print_table(size, results)
+    print_updates(results.get(OURS_RULES, {}))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ form, so one join engine runs both to a common fixpoint.
 
 Each derived triple keeps one derivation (the rule and the premise triples that fired it),
 recorded when it is first derived, so premises are always older than their conclusion and an
-explanation can recurse without cycles. Deletions use DRed (delete and re-derive).
+explanation can recurse without cycles. Deletions use the Backward/Forward algorithm, which
+keeps that property (see :class:`_BackwardForward`).
 """
 
 from __future__ import annotations
@@ -298,6 +299,44 @@ class Engine:
                 continue
             yield from self._join(atoms, k + 1, nb, rule)
 
+    def _count(self, atom: Triple, b: Binding) -> int:
+        """How many facts match ``atom`` under ``b`` (exact when a subject or object is
+        bound, an overestimate otherwise)."""
+        s, p, o = atom
+        sv = b.get(s, s) if s < 0 else s
+        pv = b.get(p, p) if p < 0 else p
+        ov = b.get(o, o) if o < 0 else o
+        if pv >= 0:
+            if sv >= 0:
+                objects = self.ps.get(pv, {}).get(sv)
+                if not objects:
+                    return 0
+                return int(ov in objects) if ov >= 0 else len(objects)
+            if ov >= 0:
+                return len(self.po.get(pv, {}).get(ov, ()))
+            return 2 * len(self.ps.get(pv, ())) + 1
+        if sv >= 0:
+            return len(self.sp.get(sv, ()))
+        if ov >= 0:
+            return len(self.op.get(ov, ()))
+        return len(self.facts)
+
+    def _join_adaptive(self, atoms: list[Triple], b: Binding, rule: Rule) -> Iterator[Binding]:
+        """Like :meth:`_join`, choosing at each step the atom with the fewest matches under
+        the current binding (the backward searches bind constants no static order foresees)."""
+        if not atoms:
+            yield b
+            return
+        counts = [self._count(atom, b) for atom in atoms]
+        best = min(range(len(atoms)), key=counts.__getitem__)
+        if counts[best] == 0:
+            return
+        rest = atoms[:best] + atoms[best + 1 :]
+        for nb in self._matches(atoms[best], b):
+            if rule.filters and not _filters_pass(rule.filters, nb):
+                continue
+            yield from self._join_adaptive(rest, nb, rule)
+
     @staticmethod
     def _bind_atom(atom: Triple, t: Triple) -> Binding | None:
         b: Binding = {}
@@ -435,32 +474,21 @@ class Engine:
         return iter(self.derivations)
 
     def update(self, added: Iterable[Triple], removed: Iterable[Triple]) -> set[Triple]:
-        """Change the base (DRed); return every triple whose status may have changed."""
+        """Change the base; return every triple whose status may have changed.
+
+        Deletions use the Backward/Forward algorithm (Motik et al., AAAI 2015): a triple that
+        lost a premise is deleted, and its consequences examined, only when a backward search
+        finds no other derivation of it from what remains; so removing one participant no
+        longer over-deletes every triple that shared a premise with it. Additions then
+        saturate semi-naively.
+        """
         added = list(added)
         gone = [t for t in removed if t in self.base]
         for t in gone:
             self.base.discard(t)
-        # 1. over-delete: everything with a derivation that uses a deleted triple
-        deleted: set[Triple] = set(gone)
-        todo = list(gone)
-        while todo:
-            t = todo.pop()
-            for h, _, _ in self._fire(t, only_new=False):
-                if h in self.facts and h not in self.base and h not in deleted:
-                    deleted.add(h)
-                    todo.append(h)
-        for t in deleted:
-            self._delete(t)
-        # 2. re-derive in one step what still has a derivation, then saturate
+        deleted = _BackwardForward(self).run(gone) if gone else set()
         newly: set[Triple] = set()
-        todo = []
-        for t in deleted:
-            found = self._rederive(t)
-            if found is not None:
-                self._insert(t)
-                self.derivations[t] = found
-                newly.add(t)
-                todo.append(t)
+        todo: list[Triple] = []
         for t in added:
             if t in self.base:
                 continue
@@ -472,9 +500,11 @@ class Engine:
             newly.add(t)
             todo.append(t)
         self._saturate(todo, newly)
-        return deleted | newly | set(added)
+        return set(gone) | deleted | newly | set(added)
 
-    def _rederive(self, t: Triple) -> Derivation | None:
+    def instances(self, t: Triple, excluded: set[Triple]) -> Iterator[Derivation]:
+        """Every rule instance (rule index, body) that derives ``t`` from current facts,
+        skipping those with a body triple in ``excluded``."""
         candidates = [
             *self.heads_by_pred.get(t[1], ()),
             *(self.heads_by_class.get(t[2], ()) if t[1] == self.type_id else ()),
@@ -487,13 +517,108 @@ class Engine:
             rule = self.rules[rule_index]
             if rule.filters and not _filters_pass(rule.filters, b):
                 continue
-            body = _order(rule.body, set(b), self.type_id)
-            for full in self._join(body, 0, b, rule):
-                return rule_index, _ground_all(rule.body, full)
-        return None
+            for full in self._join_adaptive(list(rule.body), b, rule):
+                ground = _ground_all(rule.body, full)
+                if excluded and any(x in excluded for x in ground):
+                    continue
+                yield rule_index, ground
 
     def matches(self, rule: Rule) -> Iterator[tuple[Triple, ...]]:
         """Every instance of ``rule``'s body in the closure (for constraint rules)."""
         body = _order(rule.body, set(), self.type_id)
         for full in self._join(body, 0, {}, rule):
             yield _ground_all(rule.body, full)
+
+
+class _BackwardForward:
+    """One deletion pass of the Backward/Forward algorithm over an engine.
+
+    ``checked`` triples were searched for a derivation from the remaining base; ``proved``
+    ones have one (recorded as their new derivation, so explanations stay well-founded:
+    a proof only uses triples proved before it). A triple checked but not proved once the
+    outermost search returns has no derivation at all: it is ``dead``, to be deleted.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.checked: set[Triple] = set()
+        self.proved: set[Triple] = set()
+        self.dead: set[Triple] = set()
+        # rule instances waiting for body triples to be proved: body triple -> instances
+        self.waiting: dict[Triple, list[tuple[Triple, int, tuple[Triple, ...]]]] = {}
+        self._log: list[Triple] = []
+
+    def run(self, removed: list[Triple]) -> set[Triple]:
+        """Delete what no longer follows from the base; return the deleted triples."""
+        engine = self.engine
+        facts, base = engine.facts, engine.base
+        deleted: set[Triple] = set()
+        queue = list(removed)
+        while queue:
+            t = queue.pop()
+            if t in deleted or t in self.proved or t not in facts:
+                continue
+            if t not in self.dead:
+                self.check(t)
+                if t in self.proved:
+                    continue
+            deleted.add(t)
+            for h, _, _ in engine._fire(t, only_new=False):
+                if h in facts and h not in base and h not in deleted and h not in self.proved:
+                    queue.append(h)
+            engine._delete(t)
+        return deleted
+
+    def check(self, root: Triple) -> None:
+        """Search for a derivation of ``root`` (depth first, without recursion)."""
+        if root in self.checked:
+            return
+        self._log = []
+        stack = [self._search(root)]
+        while stack:
+            needed = next(stack[-1], None)
+            if needed is None:
+                stack.pop()
+            elif needed not in self.checked:
+                stack.append(self._search(needed))
+        for t in self._log:
+            if t not in self.proved:
+                self.dead.add(t)
+
+    def _search(self, t: Triple) -> Iterator[Triple]:
+        """Yield the body triples to check before each rule instance of ``t`` is tried."""
+        self.checked.add(t)
+        self._log.append(t)
+        if t in self.engine.base:
+            self._prove(t, None)
+            return
+        proved = self.proved
+        # ``dead`` only grows between outermost searches, so excluding it here is enough
+        for rule_index, body in self.engine.instances(t, self.dead):
+            for x in body:
+                if x not in self.checked:
+                    yield x
+                if t in proved:
+                    return
+            missing = [x for x in body if x not in proved]
+            if not missing:
+                self._prove(t, (rule_index, body))
+                return
+            # another search may prove the missing ones later (a cycle through ``t``)
+            for x in missing:
+                self.waiting.setdefault(x, []).append((t, rule_index, body))
+
+    def _prove(self, t: Triple, derivation: Derivation | None) -> None:
+        """Record ``t`` as proved, then every waiting instance that this completes."""
+        proved, derivations = self.proved, self.engine.derivations
+        proved.add(t)
+        if derivation is not None:
+            derivations[t] = derivation
+        todo = [t]
+        while todo:
+            x = todo.pop()
+            for head, rule_index, body in self.waiting.pop(x, ()):
+                if head not in proved and all(y in proved for y in body):
+                    proved.add(head)
+                    derivations[head] = (rule_index, body)
+                    todo.append(head)
