@@ -407,6 +407,11 @@ EV = KGE["L37-mnatsakanyan-lavrov-meeting"]
             [],
             "kgo:holdsPost",
         ),
+        (
+            [(KG["settlement-negotiations"], KGO.participant, KG["minsk-group"])],
+            [],
+            "kgo:mediator",
+        ),
     ],
     ids=[
         "no-line",
@@ -420,6 +425,7 @@ EV = KGE["L37-mnatsakanyan-lavrov-meeting"]
         "untyped-date",
         "meeting-without-participants",
         "holds-a-state",
+        "mediator-as-participant",
     ],
 )
 def test_shacl_catches_a_planted_error(
