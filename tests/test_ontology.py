@@ -121,7 +121,6 @@ STANCES = ["ArticleStatement", "AttributedClaim", "Report", "Denial", "ExternalS
 STATUSES = ["Occurred", "Planned", "Expected", "Cancelled"]
 DISJOINT = ["Person", "PoliticalEntity", "Organization", "Place", "Event"]
 WIKIDATA_PROPERTIES = [
-    "P31",
     "P39",
     "P463",
     "P710",
@@ -301,6 +300,12 @@ def test_wikidata_property_correspondences_are_annotations(ontology: Graph) -> N
     assert set(WIKIDATA_PROPERTIES) <= mapped
     assert (KGO.holdsPost, SKOS.closeMatch, WDT.P39) in ontology
     assert (KGO.participant, SKOS.exactMatch, WDT.P710) in ontology
+
+
+def test_built_in_terms_are_not_annotated(ontology: Graph) -> None:
+    # Saying anything about rdf:, rdfs:, owl: or xsd: terms makes an ontology OWL Full.
+    built_in = (str(RDF), str(RDFS), str(OWL), str(XSD))
+    assert [s for s in ontology.subjects() if str(s).startswith(built_in)] == []
 
 
 # --- reasoning over the ontology and all curated data ----------------------------------------
