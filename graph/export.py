@@ -281,7 +281,7 @@ def to_dot(graph: nx.MultiDiGraph) -> bytes:
             "label": _dot_id(label),
             "style": "dashed" if data.get("kind") == "derived" else "solid",
         }
-        if str(data.get("label")) in SYMMETRIC:
+        if data.get("symmetric") or str(data.get("label")) in SYMMETRIC:
             attributes["dir"] = "none"
         if data.get("quote"):
             attributes["tooltip"] = _dot_id(str(data["quote"]))
@@ -374,7 +374,9 @@ def to_rdf_graph(graph: nx.MultiDiGraph) -> Any:
             if data.get(name):
                 rdf.add((subject, kgo[name], Literal(data[name], datatype=XSD[datatype])))
     for s, t, data in graph.edges(data=True):
-        rdf.add((URIRef(s), URIRef(data["predicate"]), URIRef(t)))
+        # Network edges through officials or of planned meetings stand for no triple.
+        if data.get("predicate"):
+            rdf.add((URIRef(s), URIRef(data["predicate"]), URIRef(t)))
     return rdf
 
 

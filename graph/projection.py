@@ -215,7 +215,7 @@ def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
     sources = [ASSERTED, INFERRED] if inferred else [ASSERTED]
     edges: dict[tuple[str, str, str], _Edge] = {}
     types: dict[str, tuple[set[str], set[str]]] = {}  # iri -> (asserted, derived)
-    attributes: dict[str, dict[str, str]] = {}
+    attributes: dict[str, dict[str, Any]] = {}
     wikidata: dict[str, list[str]] = {}
     resources: set[str] = set()
     for source in sources:
@@ -246,7 +246,7 @@ def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
             if not asserted and not predicate.startswith(KGO):
                 continue  # derived copies in aligned vocabularies (sem:, prov:, org:) repeat kgo:
             if _is_term(o):
-                attributes.setdefault(s, {})[local_name(predicate)] = compact(o)
+                _add_term(attributes.setdefault(s, {}), local_name(predicate), compact(o))
                 continue
             if s == o and not asserted:
                 continue  # reflexive closure noise
@@ -297,8 +297,28 @@ def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
         if date:
             data["date"] = date
         graph.add_edge(s, o, key=compact(p), **data)
-    _support_derived(graph)
+    _support_relations(graph)
     return graph
+
+
+def _add_term(attributes: dict[str, Any], name: str, value: str) -> None:
+    """One value stays a string; several (two readings of an event's status) a sorted list."""
+    current = attributes.get(name)
+    if current is None:
+        attributes[name] = value
+    elif isinstance(current, list):
+        if value not in current:
+            attributes[name] = sorted([*current, value])
+    elif current != value:
+        attributes[name] = sorted([current, value])
+
+
+def values(data: dict[str, Any], name: str) -> list[str]:
+    """A node attribute that may hold one value or several, as a list."""
+    value = data.get(name)
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [str(value)]
 
 
 def _evidence(
@@ -345,40 +365,99 @@ def _edge_date(graph: nx.MultiDiGraph, s: str, o: str) -> str | None:
     return None
 
 
-# Derived relations between agents are supported by an event both took part in.
-_PARTICIPATION = {KGO + "participant", KGO + "host"}
-_EVENT_FOR = {
-    KGO + "metWith": ("kgo:Meeting",),
-    KGO + "spokeWith": ("kgo:PhoneCall", "kgo:Conversation"),
+# Relations between agents (who met, spoke, negotiated with or mediated for whom) and the
+# kinds of event that can support each: one the article reports as having happened
+# (kgo:Occurred), in which both sides took part. Planned, expected or cancelled events
+# support nothing, as in the reasoner's rules (ontology/rules.ttl).
+COMMUNICATION = tuple(
+    KGO + name
+    for name in ("metWith", "spokeWith", "negotiatedWith", "communicatedWith", "mediatedFor")
+)
+OCCURRED = "kgo:Occurred"
+PARTICIPATION = (KGO + "participant", KGO + "host")
+MEDIATOR = KGO + "mediator"
+_MEETINGS = ("kgo:Meeting", "kgo:Talks")
+_CONVERSATIONS = ("kgo:Conversation", "kgo:PhoneCall")
+SUPPORTING_EVENTS: dict[str, tuple[str, ...]] = {
+    KGO + "metWith": _MEETINGS,
     KGO + "negotiatedWith": ("kgo:Talks",),
+    KGO + "spokeWith": _CONVERSATIONS,
+    KGO + "communicatedWith": _MEETINGS + _CONVERSATIONS,
+    KGO + "mediatedFor": _MEETINGS,
 }
+# Between states and organisations, these relations may also rest on the people acting for
+# them, as in the rules: states whose officials met negotiated; the mediator's officials.
+_THROUGH_OFFICIALS = {KGO + "negotiatedWith": _MEETINGS, KGO + "mediatedFor": _MEETINGS}
+_NOT_PARTIES = ("Person", "Event", "Claim")
 
 
-def _support_derived(graph: nx.MultiDiGraph) -> None:
-    """Give derived agent-to-agent edges the date and quote of an event they share."""
-    events_of: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+def occurred(data: dict[str, Any]) -> bool:
+    """Whether an event node is reported as having happened (one reading suffices)."""
+    return OCCURRED in values(data, "eventStatus")
+
+
+def _event_sort_key(graph: nx.MultiDiGraph, event: str) -> tuple[str, str]:
+    return (str(graph.nodes[event].get("date") or "9999"), event)
+
+
+def _support_relations(graph: nx.MultiDiGraph) -> None:
+    """Give each relation between agents the events that support it, with their dates.
+
+    ``events`` lists the supporting events (CURIEs, earliest first), ``dates`` their dates;
+    ``via`` and ``date`` are the first of them. A derived edge without a quote of its own
+    borrows the quote of its first event. Relations are never added here: only the graph's
+    own (asserted or derived) triples get support.
+    """
+    roles: dict[str, dict[str, set[str]]] = {"participant": {}, "mediator": {}}
+    officials: dict[str, set[str]] = {}  # state or organisation -> people acting for it
+    quotes: dict[tuple[str, str], dict[str, Any]] = {}
     for s, o, data in graph.edges(data=True):
-        if data["predicate"] in _PARTICIPATION and data["kind"] == "asserted":
-            events_of.setdefault(o, []).append((s, data))
+        role = "participant" if data["predicate"] in PARTICIPATION else None
+        role = "mediator" if data["predicate"] == MEDIATOR else role
+        if role and graph.nodes[s].get("category") == "Event":
+            roles[role].setdefault(o, set()).add(s)
+            if data.get("quote") and ((s, o) not in quotes or data["kind"] == "asserted"):
+                quotes[(s, o)] = data
+        elif data["predicate"] == KGO + "actsFor":
+            officials.setdefault(o, set()).add(s)
+
+    def events_of(agent: str, role: str, through_officials: bool) -> set[str]:
+        found = set(roles[role].get(agent, ()))
+        if through_officials:
+            for person in officials.get(agent, ()):
+                found |= roles[role].get(person, set())
+        return found
+
     for s, o, data in graph.edges(data=True):
-        if data["kind"] != "derived" or data["predicate"] in _PARTICIPATION:
+        predicate = data["predicate"]
+        if predicate not in SUPPORTING_EVENTS or s == o:
             continue
-        shared = {e for e, _ in events_of.get(s, [])} & {e for e, _ in events_of.get(o, [])}
-        if not shared:
+        parties = all(graph.nodes[n].get("category") not in _NOT_PARTIES for n in (s, o))
+        through = parties and predicate in _THROUGH_OFFICIALS
+        wanted = set((_THROUGH_OFFICIALS if through else SUPPORTING_EVENTS)[predicate])
+        first = "mediator" if predicate == KGO + "mediatedFor" else "participant"
+        shared = events_of(s, first, through) & events_of(o, "participant", through)
+        events = sorted(
+            (
+                e
+                for e in shared
+                if occurred(graph.nodes[e]) and wanted & set(graph.nodes[e]["types"])
+            ),
+            key=lambda e: _event_sort_key(graph, e),
+        )
+        if not events:
             continue
-        # Prefer the event whose kind matches the relation (a meeting for metWith).
-        wanted = _EVENT_FOR.get(data["predicate"], ())
-        matching = [e for e in sorted(shared) if set(wanted) & set(graph.nodes[e]["types"])]
-        event = (matching or sorted(shared))[0]
-        data["via"] = compact(event)
-        quotes = [d for e, d in events_of[s] if e == event]
-        if quotes and "quote" in quotes[0]:
-            data.setdefault("quote", quotes[0]["quote"])
-            data.setdefault("quotes", []).extend(quotes[0]["quotes"])
-            data["evidence"] = data["evidence"] or list(quotes[0]["evidence"])
-        date = graph.nodes[event].get("date")
-        if date:
-            data.setdefault("date", date)
+        data["events"] = [compact(e) for e in events]
+        data["dates"] = [str(graph.nodes[e]["date"]) for e in events if graph.nodes[e].get("date")]
+        data["via"] = data["events"][0]
+        if data["dates"]:
+            data.setdefault("date", data["dates"][0])
+        borrowed = quotes.get((events[0], s)) or quotes.get((events[0], o))
+        if borrowed and "quote" not in data:
+            data["quote"] = borrowed["quote"]
+            data["quotes"] = [*data.get("quotes", []), *borrowed["quotes"]]
+            data["evidence"] = data["evidence"] or list(borrowed["evidence"])
+            data["lines"] = data.get("lines") or list(borrowed.get("lines", []))
 
 
 def _in_window(value: str | None, options: ProjectionOptions) -> bool:
@@ -409,6 +488,32 @@ def _node_date(data: dict[str, Any]) -> str | None:
     return None
 
 
+def _dated_in_window(
+    full: nx.MultiDiGraph, data: dict[str, Any], options: ProjectionOptions
+) -> dict[str, Any] | None:
+    """The edge's data restricted to its supporting events in the window, or None if it falls
+    outside (a relation supported only by events outside the window is left out)."""
+    if not data.get("events"):
+        return data if _in_window(data.get("date"), options) else None
+    kept = [e for e in data["events"] if _in_window(_event_date(full, e), options)]
+    if not kept:
+        return None
+    data = dict(data)
+    data["events"] = kept
+    data["dates"] = [d for d in (_event_date(full, e) for e in kept) if d]
+    data["via"] = kept[0]
+    if data["dates"]:
+        data["date"] = data["dates"][0]
+    else:
+        data.pop("date", None)
+    return data
+
+
+def _event_date(full: nx.MultiDiGraph, curie: str) -> str | None:
+    iri = expand_curie_or(curie)
+    return str(full.nodes[iri]["date"]) if iri in full and full.nodes[iri].get("date") else None
+
+
 def _filter(full: nx.MultiDiGraph, options: ProjectionOptions) -> nx.MultiDiGraph:
     graph = nx.MultiDiGraph(**full.graph)
     keep = set(full.nodes)
@@ -429,8 +534,10 @@ def _filter(full: nx.MultiDiGraph, options: ProjectionOptions) -> nx.MultiDiGrap
             continue
         if options.predicates is not None and data["predicate"] not in options.predicates:
             continue
-        if (options.start or options.end) and not _in_window(data.get("date"), options):
-            continue
+        if options.start or options.end:
+            data = _dated_in_window(full, data, options)
+            if data is None:
+                continue
         graph.add_edge(s, o, key=key, **data)
     if options.predicates is not None:
         graph.remove_nodes_from([n for n in list(graph) if graph.degree(n) == 0])

@@ -16,7 +16,15 @@ from typing import Any, Literal
 
 import networkx as nx
 
-from karabakh_kg.graph.lookup import compact
+from karabakh_kg.graph.lookup import compact, expand_curie, local_name
+from karabakh_kg.graph.projection import (
+    COMMUNICATION,
+    MEDIATOR,
+    OCCURRED,
+    PARTICIPATION,
+    occurred,
+    values,
+)
 from karabakh_kg.ontology import vocab
 
 KGO = str(vocab.KGO)
@@ -28,22 +36,7 @@ MAX_TOP = 1000
 Direction = Literal["out", "in", "both"]
 Measure = Literal["degree", "betweenness", "pagerank"]
 
-# Who met, called, negotiated with or mediated for whom.
-COMMUNICATION = tuple(
-    KGO + name
-    for name in ("metWith", "spokeWith", "negotiatedWith", "communicatedWith", "mediatedFor")
-)
-# Events whose participants communicate with each other.
-COMMUNICATION_EVENTS = {
-    KGO + name: relation
-    for name, relation in (
-        ("Meeting", "metWith"),
-        ("Talks", "negotiatedWith"),
-        ("PhoneCall", "spokeWith"),
-        ("Conversation", "spokeWith"),
-    )
-}
-_PARTICIPATION = (KGO + "participant", KGO + "host")
+SYMMETRIC = {"metWith", "spokeWith", "negotiatedWith", "communicatedWith"}
 
 
 class TraversalError(ValueError):
@@ -304,143 +297,251 @@ def communities(
 
 
 def negotiation_network(
-    graph: nx.MultiDiGraph, *, level: Literal["person", "state"] = "person"
+    graph: nx.MultiDiGraph,
+    *,
+    level: Literal["person", "state"] = "person",
+    unrealised: bool = False,
 ) -> nx.MultiDiGraph:
-    """Who met, called, negotiated with or mediated for whom, with dates and quotes.
+    """Who met, spoke, negotiated with or mediated for whom, with dates, events and quotes.
 
-    Edges come from direct ``metWith``/``spokeWith``/``negotiatedWith``/``communicatedWith``/
-    ``mediatedFor`` triples and from meetings, talks and phone calls (one edge between every
-    two participants, keyed by the event). At ``state`` level people are replaced by the
-    states or organisations they act for (``kgo:actsFor``); edges inside one state vanish.
-    Symmetric relations appear once per pair.
+    Edges are the relations the graph holds (asserted, or derived by the reasoner when the
+    projection includes inferences): ``metWith``, ``spokeWith``, ``negotiatedWith``,
+    ``communicatedWith`` and ``mediatedFor``. A relation supported by events that took place
+    gives one edge per event, with its date; one without gives one undated edge. Nothing is
+    re-derived from event participation: a planned meeting never becomes ``metWith``.
+
+    ``unrealised``: also show each planned, expected or cancelled meeting, talks or call as its
+    own edges between its participants, labelled with its status ("planned meeting").
+
+    At ``state`` level people are replaced by the states or organisations they act for
+    (``kgo:actsFor``): relations the graph holds between states are kept as they are, and a
+    relation between people becomes a "through officials" edge (``through`` names them) unless
+    a relation between their states already rests on the same event. Symmetric relations
+    appear once per pair; ``communicatedWith`` only where nothing more specific links a pair.
     """
     if level not in ("person", "state"):
         raise TraversalError(f"level must be person or state, not {level!r}")
-    network = nx.MultiDiGraph(name=f"negotiation network ({level} level)")
+    network = nx.MultiDiGraph(
+        name=f"negotiation network ({level} level)", level=level, unrealised=unrealised
+    )
     acts_for: dict[str, list[str]] = {}
     for s, t, data in graph.edges(data=True):
         if data["predicate"] == KGO + "actsFor":
             acts_for.setdefault(s, []).append(t)
 
+    def is_person(node: str) -> bool:
+        return bool(graph.nodes[node].get("category") == "Person")
+
     def parties(node: str) -> list[str]:
-        if level == "person" or graph.nodes[node]["category"] != "Person":
+        if level == "person" or not is_person(node):
             return [node]
         return sorted(acts_for.get(node, [])) or [node]
 
-    def add(a: str, b: str, key: str, data: dict[str, Any]) -> None:
+    held = _held_relations(graph)
+    edges: dict[tuple[str, str, str, str | None], dict[str, Any]] = {}
+    for (a, b, relation), record in held.items():
+        lifted = level == "state" and (is_person(a) or is_person(b))
         for pa, pb in itertools.product(parties(a), parties(b)):
             if pa == pb:
                 continue
-            symmetric = data["relation"] != "mediatedFor"
-            if symmetric and pb < pa:
-                pa, pb = pb, pa
-            if network.has_edge(pa, pb, key):
+            for event in record["events"] or [None]:
+                edge = _network_edge(graph, record, event)
+                if lifted:
+                    edge.pop("predicate")  # no such triple between the states
+                    edge["label"] = f"{relation} (officials)"
+                    edge["through"] = [graph.nodes[a]["label"], graph.nodes[b]["label"]]
+                pair = _ordered(pa, pb, edge["symmetric"])
+                key = (*pair, edge["label"], edge.get("event"))
+                if key in edges and "through" in edges[key] and "through" in edge:
+                    names = edges[key]["through"]
+                    edges[key]["through"] = names + [n for n in edge["through"] if n not in names]
+                    continue
+                edges.setdefault(key, edge)
+    if unrealised:
+        for event, attrs in graph.nodes(data=True):
+            kind = _communication_kind(attrs)
+            if kind is None or occurred(attrs):
                 continue
-            for n in (pa, pb):
-                if n not in network:
-                    network.add_node(n, **graph.nodes[n])
-            network.add_edge(pa, pb, key=key, **data)
+            members = sorted(
+                {
+                    p
+                    for _, target, d in graph.out_edges(event, data=True)
+                    if d["predicate"] in _ROLES
+                    for p in parties(target)
+                }
+            )
+            for pa, pb in itertools.combinations(members, 2):
+                edge = _unrealised_edge(graph, event, attrs, kind)
+                edges.setdefault((pa, pb, edge["label"], edge["event"]), edge)
+    _drop_restated(edges)
+    for (a, b, _, _), edge in sorted(edges.items(), key=lambda item: _edge_order(item[1])):
+        for n in (a, b):
+            if n not in network:
+                network.add_node(n, **graph.nodes[n])
+        edge_key = f"{edge['label']}:{edge.get('event') or 'undated'}"
+        network.add_edge(a, b, key=edge_key, **edge)
+    return network
 
+
+_ROLES = {*PARTICIPATION, MEDIATOR}
+_COMMUNICATION_KINDS = (
+    ("kgo:Talks", "talks"),
+    ("kgo:Meeting", "meeting"),
+    ("kgo:PhoneCall", "phone call"),
+    ("kgo:Conversation", "conversation"),
+)
+_STATUS_WORDS = {
+    "kgo:Planned": "planned",
+    "kgo:Expected": "expected",
+    "kgo:Cancelled": "cancelled",
+}
+
+
+def _ordered(a: str, b: str, symmetric: bool) -> tuple[str, str]:
+    return (b, a) if symmetric and b < a else (a, b)
+
+
+def _held_relations(graph: nx.MultiDiGraph) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The graph's relations between agents, one record per pair (both directions merged for
+    symmetric relations) with the kinds, quotes and supporting events of its triples."""
+    held: dict[tuple[str, str, str], dict[str, Any]] = {}
     for s, t, data in graph.edges(data=True):
-        if data["predicate"] in COMMUNICATION:
-            relation = data["label"]
-            event = data.get("via")
-            edge_key = f"direct:{relation}:{event}" if event else f"kgo:{relation}"
-            add(s, t, edge_key, {**data, "relation": relation, "event": event})
-    for event, attrs in graph.nodes(data=True):
-        relation = next(
-            (
-                rel
-                for cls, rel in COMMUNICATION_EVENTS.items()
-                if compact(cls) in attrs.get("types", [])
-            ),
-            None,
-        )
-        if relation is None:
+        if data["predicate"] not in COMMUNICATION or s == t:
             continue
-        members = sorted(
+        relation = local_name(data["predicate"])
+        symmetric = relation in SYMMETRIC
+        a, b = _ordered(s, t, symmetric)
+        record = held.setdefault(
+            (a, b, relation),
             {
-                target
-                for _, target, data in graph.out_edges(event, data=True)
-                if data["predicate"] in _PARTICIPATION
-            }
-        )
-        quotes = [
-            data
-            for _, target, data in graph.out_edges(event, data=True)
-            if data["predicate"] in _PARTICIPATION and data.get("quote")
-        ]
-        for a, b in itertools.combinations(members, 2):
-            data = {
-                "predicate": KGO + relation,
+                "predicate": data["predicate"],
                 "relation": relation,
-                "label": relation,
+                "symmetric": symmetric,
                 "kind": "derived",
-                "event": compact(event),
-                "eventLabel": attrs["label"],
-                "fromEvent": True,
-                "evidence": quotes[0]["evidence"] if quotes else [],
-                "quotes": quotes[0]["quotes"] if quotes else [],
-            }
-            if quotes:
-                data["quote"] = quotes[0]["quote"]
-            if attrs.get("date"):
-                data["date"] = attrs["date"]
-            if attrs.get("eventStatus"):
-                data["status"] = attrs["eventStatus"]
-            add(a, b, f"{relation}:{compact(event)}", data)
-    # The same event reached through a direct triple and through participation is one edge.
-    return _dedupe(network)
+                "events": [],
+                "quotes": [],
+                "evidence": [],
+                "lines": [],
+            },
+        )
+        if data["kind"] == "asserted":
+            record["kind"] = "asserted"
+        for name in ("quotes", "evidence", "lines"):
+            record[name] += [x for x in data.get(name, []) if x not in record[name]]
+        for event in data.get("events", []):
+            if _iri(event) in graph and event not in record["events"]:
+                record["events"].append(event)
+    for record in held.values():
+        record["events"].sort(key=lambda e: (_event_date(graph, e) or "9999", e))
+    return held
 
 
-def _dedupe(network: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """One edge per pair, relation and event, without restating what an event already says.
+def _iri(curie: str) -> str:
+    return expand_curie(curie) or curie
 
-    A derived direct edge supported by an event (``via``) that already links the pair is
-    dropped; ``communicatedWith`` is dropped for a pair linked by a more specific relation.
-    Among equals the asserted, quoted edge with a status wins.
+
+def _event_date(graph: nx.MultiDiGraph, curie: str) -> str | None:
+    date = graph.nodes[_iri(curie)].get("date")
+    return str(date) if date else None
+
+
+def _participation_quote(graph: nx.MultiDiGraph, event: str) -> dict[str, Any] | None:
+    for _, _, data in graph.out_edges(event, data=True):
+        if data["predicate"] in _ROLES and data.get("quote"):
+            return data
+    return None
+
+
+def _network_edge(graph: nx.MultiDiGraph, record: dict[str, Any], event: str | None) -> Any:
+    edge: dict[str, Any] = {
+        "predicate": record["predicate"],
+        "relation": record["relation"],
+        "label": record["relation"],
+        "symmetric": record["symmetric"],
+        "kind": record["kind"],
+        "quotes": list(record["quotes"]),
+        "evidence": list(record["evidence"]),
+        "lines": list(record["lines"]),
+    }
+    if event is not None:
+        iri = _iri(event)
+        attrs = graph.nodes[iri]
+        edge.update(event=event, eventLabel=attrs["label"], status=OCCURRED)
+        if attrs.get("date"):
+            edge["date"] = str(attrs["date"])
+        own = _participation_quote(graph, iri)
+        if own and (record["kind"] != "asserted" or not edge["quotes"]):
+            # A derived relation's first quote is the event's: it says when and where.
+            edge["quotes"] = [q for q in own["quotes"] if q not in edge["quotes"]] + edge["quotes"]
+            edge["evidence"] = [e for e in own["evidence"] if e not in edge["evidence"]] + edge[
+                "evidence"
+            ]
+    if edge["quotes"]:
+        edge["quote"] = edge["quotes"][0]
+    return edge
+
+
+def _communication_kind(attrs: dict[str, Any]) -> str | None:
+    types = set(attrs.get("types", []))
+    return next((word for cls, word in _COMMUNICATION_KINDS if cls in types), None)
+
+
+def _unrealised_edge(
+    graph: nx.MultiDiGraph, event: str, attrs: dict[str, Any], kind: str
+) -> dict[str, Any]:
+    statuses = values(attrs, "eventStatus")
+    words = [_STATUS_WORDS.get(s, compact(s)) for s in statuses] or ["unconfirmed"]
+    edge: dict[str, Any] = {
+        "relation": f"{'/'.join(words)} {kind}",
+        "label": f"{'/'.join(words)} {kind}",
+        "symmetric": True,
+        "kind": "asserted",
+        "unrealised": True,
+        "event": compact(event),
+        "eventLabel": attrs["label"],
+        "status": statuses[0] if len(statuses) == 1 else (statuses or None),
+    }
+    if attrs.get("date"):
+        edge["date"] = str(attrs["date"])
+    own = _participation_quote(graph, event)
+    if own:
+        edge.update(quotes=list(own["quotes"]), evidence=list(own["evidence"]))
+        edge["quote"] = own["quotes"][0]
+    return edge
+
+
+def _drop_restated(edges: dict[tuple[str, str, str, str | None], dict[str, Any]]) -> None:
+    """Leave out edges that another edge of the same pair already says.
+
+    ``communicatedWith`` goes where a more specific relation links the pair; an edge through
+    officials goes where a relation between the states rests on the same event.
     """
-    edges = list(network.edges(keys=True, data=True))
-    from_events = {(a, b, d.get("event")) for a, b, _, d in edges if d.get("fromEvent")}
-    event_edges: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for a, b, _, d in edges:
-        if d.get("fromEvent"):
-            event_edges.setdefault((a, b, d["relation"]), d)
-    specific = {(a, b) for a, b, _, d in edges if d["relation"] != "communicatedWith"}
-    best: dict[tuple[str, str, str, str | None], tuple[str, dict[str, Any]]] = {}
-    for a, b, key, data in edges:
-        if data["relation"] == "communicatedWith" and (a, b) in specific:
-            continue
-        direct = not data.get("fromEvent")
-        if direct and data["kind"] == "derived" and (a, b, data.get("event")) in from_events:
-            continue
-        if direct and (a, b, data["relation"]) in event_edges:
-            # The event already links the pair; keep this triple's quotes on that edge.
-            target = event_edges[(a, b, data["relation"])]
-            for name in ("quotes", "evidence"):
-                merged = list(target.get(name, []))
-                merged += [x for x in data.get(name, []) if x not in merged]
-                target[name] = merged
-            continue
-        marker = (a, b, data["relation"], data.get("event"))
-        rank = (data["kind"] != "asserted", "quote" not in data, "status" not in data)
-        current = best.get(marker)
-        if current is None or rank < (
-            current[1]["kind"] != "asserted",
-            "quote" not in current[1],
-            "status" not in current[1],
-        ):
-            best[marker] = (key, data)
-    out = nx.MultiDiGraph(**network.graph)
-    out.add_nodes_from(network.nodes(data=True))
-    for (a, b, _, _), (key, data) in sorted(best.items(), key=lambda item: item[0][:2]):
-        out.add_edge(a, b, key=key, **data)
-    out.remove_nodes_from([n for n in list(out) if out.degree(n) == 0])
-    return out
+    specific = {
+        (a, b, e.get("event"))
+        for (a, b, _, _), e in edges.items()
+        if e["relation"] != "communicatedWith" and not e.get("unrealised")
+    }
+    specific_pairs = {(a, b) for a, b, _ in specific}
+    held_events = {
+        (a, b, e.get("event"))
+        for (a, b, _, _), e in edges.items()
+        if "through" not in e and e.get("event")
+    }
+    for key in list(edges):
+        a, b, _, event = key
+        edge = edges[key]
+        general = edge["relation"] == "communicatedWith" and (a, b) in specific_pairs
+        restated = "through" in edge and event is not None and (a, b, event) in held_events
+        if general or restated:
+            del edges[key]
+
+
+def _edge_order(edge: dict[str, Any]) -> tuple[str, str, str]:
+    return (edge.get("date") or "9999", edge["label"], edge.get("event") or "")
 
 
 def network_rows(network: nx.MultiDiGraph) -> list[dict[str, Any]]:
-    """The negotiation network as rows: who, relation, whom, date, event, quote."""
+    """The negotiation network as rows: who, relation, whom, date, event, status, quote."""
     rows = []
     for a, b, data in network.edges(data=True):
         rows.append(
@@ -448,11 +549,14 @@ def network_rows(network: nx.MultiDiGraph) -> list[dict[str, Any]]:
                 "source": a,
                 "sourceLabel": network.nodes[a]["label"],
                 "relation": data["relation"],
+                "label": data["label"],
                 "target": b,
                 "targetLabel": network.nodes[b]["label"],
                 "date": data.get("date"),
                 "event": data.get("event"),
+                "eventLabel": data.get("eventLabel"),
                 "status": data.get("status"),
+                "through": data.get("through"),
                 "kind": data["kind"],
                 "quote": data.get("quote"),
             }

@@ -256,16 +256,25 @@ def communities(
 
 def network(
     level: Annotated[Level, typer.Option(help="person or state.")] = Level.person,
+    unrealised: Annotated[
+        bool,
+        typer.Option(
+            "--unrealised", help="Also list planned, expected and cancelled meetings and calls."
+        ),
+    ] = False,
     asserted_only: AssertedOnly = False,
     start: Start = None,
     end: End = None,
     output: FormatOpt = Output.table,
     data_dir: DataDir = None,
 ) -> None:
-    """Who met, called, negotiated with or mediated for whom, with dates and quotes."""
+    """Who met, spoke, negotiated with or mediated for whom: the relations the graph holds,
+    with the dates and quotes of the events that support them."""
     kg = load_graph(data_dir)
     graph = _graph(kg, asserted_only, None, None, start, end)
-    rows = traversal.network_rows(_ops(traversal.negotiation_network, graph, level=level.value))
+    rows = traversal.network_rows(
+        _ops(traversal.negotiation_network, graph, level=level.value, unrealised=unrealised)
+    )
     if output == Output.json:
         _print_json(rows)
         return
@@ -273,16 +282,23 @@ def network(
         [
             [
                 r["sourceLabel"],
-                r["relation"],
+                r["label"],
                 r["targetLabel"],
                 r["date"] or "",
-                r["status"] or "",
+                _status(r["status"]),
+                r["kind"] + (f", through {' and '.join(r['through'])}" if r["through"] else ""),
                 r["quote"] or "",
             ]
             for r in rows
         ],
-        ["who", "relation", "whom", "date", "status", "quote"],
+        ["who", "relation", "whom", "date", "status", "kind", "quote"],
     )
+
+
+def _status(status: str | list[str] | None) -> str:
+    if not status:
+        return ""
+    return " ".join(status) if isinstance(status, list) else status
 
 
 def export(
@@ -302,6 +318,12 @@ def export(
     negotiation: Annotated[
         Level | None, typer.Option("--network", help="Export the negotiation network instead.")
     ] = None,
+    unrealised: Annotated[
+        bool,
+        typer.Option(
+            "--unrealised", help="With --network: add planned, expected, cancelled meetings."
+        ),
+    ] = False,
     predicate: Predicates = None,
     node_class: Classes = None,
     asserted_only: AssertedOnly = False,
@@ -319,7 +341,11 @@ def export(
     if focus is not None:
         graph = _ops(traversal.ego_network, graph, _resolve(kg, focus), radius=radius)
     if negotiation is not None:
-        graph = _ops(traversal.negotiation_network, graph, level=negotiation.value)
+        graph = _ops(
+            traversal.negotiation_network, graph, level=negotiation.value, unrealised=unrealised
+        )
+    elif unrealised:
+        fail("--unrealised applies to the negotiation network: add --network person or state", 2)
     try:
         data = exporter.write(graph)
     except exports.ExportError as error:

@@ -54,6 +54,9 @@ def export_graph(
         Literal["person", "state"] | None,
         Query(description="Export the negotiation network at this level instead."),
     ] = None,
+    unrealised: Annotated[
+        bool, Query(description="With network: add planned, expected, cancelled meetings.")
+    ] = False,
     node: Annotated[
         list[str] | None,
         Query(description="Only these entities (repeatable) and the edges among them."),
@@ -81,7 +84,9 @@ def export_graph(
             except traversal.TraversalError as error:
                 raise GraphRequestError(400, str(error)) from None
         if network is not None:
-            graph = traversal.negotiation_network(graph, level=network)
+            graph = traversal.negotiation_network(graph, level=network, unrealised=unrealised)
+        elif unrealised:
+            raise GraphRequestError(400, "unrealised applies to the negotiation network only")
         if node:
             if len(node) > MAX_NODES:
                 raise GraphRequestError(

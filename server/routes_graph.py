@@ -314,19 +314,26 @@ def graph_communities(
 def graph_network(
     request: Request,
     level: Annotated[Literal["person", "state"], Query()] = "person",
+    unrealised: Annotated[
+        bool,
+        Query(description="Also show planned, expected and cancelled meetings, talks, calls."),
+    ] = False,
     inferred: Inferred = True,
     start: FromQ = None,
     end: ToQ = None,
 ) -> Any:
-    """Who met, called, negotiated with or mediated for whom, with dates and quotes; as rows
-    and as Cytoscape.js elements."""
+    """Who met, spoke, negotiated with or mediated for whom: the relations the graph holds,
+    with the dates, events and quotes that support them; as rows and Cytoscape.js elements.
+    Planned or cancelled meetings are never shown as ``metWith``; with ``unrealised`` they
+    are added as their own edges ("planned meeting")."""
     kg = kg_of(request)
 
     def run() -> Any:
         graph = projection(kg, inferred, None, None, start, end)
-        network = traversal.negotiation_network(graph, level=level)
+        network = traversal.negotiation_network(graph, level=level, unrealised=unrealised)
         return {
             "level": level,
+            "unrealised": unrealised,
             "rows": traversal.network_rows(network),
             "elements": elements(network),
         }

@@ -52,7 +52,7 @@ def test_neighbours_gives_edges_with_quotes_and_elements(client: TestClient) -> 
     response = client.get("/graph/neighbours", params={"node": "Lavrov"})
     assert response.status_code == 200
     body = response.json()
-    assert "Zohrab Mnatsakanyan" in {n["label"] for n in body["neighbours"]}
+    assert "Mnatsakanyan–Lavrov meeting" in {n["label"] for n in body["neighbours"]}
     assert any(e.get("quote") for e in body["edges"])
     ids = {n["data"]["id"] for n in body["elements"]["nodes"]}
     assert ids == {KG + "sergei-lavrov"} | {n["iri"] for n in body["neighbours"]}
@@ -113,7 +113,7 @@ def test_path_endpoint_draws_the_call_between_macron_and_aliyev(client: TestClie
 
 def test_ego_components_centrality_communities_network(client: TestClient) -> None:
     ego = client.get("/graph/ego", params={"node": "kg:sergei-lavrov"}).json()
-    assert len(ego["elements"]["nodes"]) == 4
+    assert len(ego["elements"]["nodes"]) == 3  # Lavrov, the planned meeting, Russia
     components = client.get("/graph/components").json()["components"]
     assert components[0]["size"] >= components[-1]["size"]
     ranked = client.get("/graph/centrality", params={"measure": "pagerank", "top": 2}).json()
@@ -125,6 +125,12 @@ def test_ego_components_centrality_communities_network(client: TestClient) -> No
         (r["sourceLabel"], r["targetLabel"]) for r in network["rows"]
     }
     assert client.get("/graph/network", params={"level": "galaxy"}).status_code == 422
+    person = client.get("/graph/network").json()["rows"]
+    assert not any(r["targetLabel"] == "Sergei Lavrov" for r in person)
+    planned = client.get("/graph/network", params={"unrealised": "true"}).json()["rows"]
+    assert ("Sergei Lavrov", "planned meeting", "Zohrab Mnatsakanyan", "2020-10-12") in {
+        (r["sourceLabel"], r["relation"], r["targetLabel"], r["date"]) for r in planned
+    }
 
 
 @pytest.mark.parametrize("fmt", list(exports.REGISTRY))
@@ -139,7 +145,7 @@ def test_every_export_format_is_served_with_its_media_type(client: TestClient, f
 
 def test_export_filters_focus_nodes_and_network(client: TestClient) -> None:
     focused = client.get("/export/d3", params={"focus": "Lavrov", "radius": 1}).json()
-    assert len(focused["nodes"]) == 4
+    assert len(focused["nodes"]) == 3
     chosen = client.get(
         "/export/cytoscape",
         params={"node": [KG + "sergei-lavrov", KG + "zohrab-mnatsakanyan"], "inferred": "false"},
@@ -153,6 +159,12 @@ def test_export_filters_focus_nodes_and_network(client: TestClient) -> None:
         spoke,
         rdflib.URIRef(KG + "ilham-aliyev"),
     ) in parsed
+    # Edges through officials stand for no triple between the states: none is exported.
+    states = client.get("/export/nt", params={"network": "state", "unrealised": "true"})
+    parsed = rdflib.Graph().parse(data=states.content, format="nt")
+    assert (rdflib.URIRef(KG + "azerbaijan"), None, rdflib.URIRef(KG + "france")) not in parsed
+    assert (rdflib.URIRef(KG + "france"), None, rdflib.URIRef(KG + "azerbaijan")) not in parsed
+    assert client.get("/export/nt", params={"unrealised": "true"}).status_code == 400
     zipped = client.get("/export/csv")
     assert zipfile.ZipFile(io.BytesIO(zipped.content)).namelist() == ["nodes.csv", "edges.csv"]
 
@@ -203,6 +215,13 @@ def test_cli_neighbours_network_centrality(data_dir: Path) -> None:
     assert "Mnatsakanyan–Lavrov meeting" in {n["label"] for n in json.loads(out)["neighbours"]}
     code, out, _ = run("network", "--data-dir", str(data_dir))
     assert code == 0 and "mediatedFor" in out
+    # With the real reasoner: the planned meeting gives no metWith, only a labelled edge.
+    assert "Lavrov" not in out and "Bayramov" in out
+    code, out, _ = run("network", "--unrealised", "--format", "json", "--data-dir", str(data_dir))
+    planned = [r for r in json.loads(out) if r["targetLabel"] == "Zohrab Mnatsakanyan"]
+    assert code == 0 and ("planned meeting", "kgo:Planned") in {
+        (r["relation"], r["status"]) for r in planned
+    }
     code, out, _ = run("centrality", "--measure", "betweenness", "--top", "2", "--format", "json",
                        "--data-dir", str(data_dir))  # fmt: skip
     assert code == 0 and len(json.loads(out)) == 2
@@ -218,6 +237,7 @@ def test_cli_neighbours_network_centrality(data_dir: Path) -> None:
         (["path", "Macron", "Lavrov", "--all", "--limit", "0"], "limit"),
         (["export", "--format", "xlsx"], "unknown export format"),
         (["neighbours", "Lavrov", "--from", "soon"], "ISO date"),
+        (["export", "-f", "nt", "--unrealised"], "--network"),
     ],
 )
 def test_cli_errors_are_one_line(data_dir: Path, args: list[str], needle: str) -> None:

@@ -15,6 +15,8 @@ from karabakh_kg.graph.projection import ProjectionOptions, make_options, projec
 
 MACRON, ALIYEV, LAVROV = KG + "emmanuel-macron", KG + "ilham-aliyev", KG + "sergei-lavrov"
 MNATSAKANYAN = KG + "zohrab-mnatsakanyan"
+BAYRAMOV, PUTIN = KG + "ceyhun-bayramov", KG + "vladimir-putin"
+ARMENIA, AZERBAIJAN = KG + "armenia", KG + "azerbaijan"
 PARTICIPANT = frozenset({KGO + "participant"})
 
 
@@ -47,12 +49,37 @@ def test_edges_carry_kind_date_and_quote(graph: nx.MultiDiGraph) -> None:
     assert edge["quote"].startswith("Mnatsakanyan would instead meet")
     assert edge["lines"] == [37]
     assert edge["evidence"] == ["kge:L37-meeting"]
-    derived = graph.edges[MNATSAKANYAN, LAVROV, "kgo:metWith"]
+    derived = graph.edges[ALIYEV, MACRON, "kgo:spokeWith"]
     assert derived["kind"] == "derived"
-    # A derived meeting edge borrows the date and quote of the meeting both attended.
-    assert derived["via"] == "kg:mnatsakanyan-lavrov-meeting"
-    assert derived["date"] == "2020-10-12"
+    # A derived edge borrows the date and quote of the call both took part in.
+    assert derived["via"] == "kg:macron-aliyev-call"
+    assert derived["events"] == ["kg:macron-aliyev-call"]
+    assert derived["date"] == "2020-10-09"
     assert "quote" in derived
+
+
+def test_only_events_that_took_place_support_a_relation() -> None:
+    kg = sample_kg()
+    # Even a curator's metWith gets no date from a meeting that was only planned.
+    kg.store.add(
+        ox.Quad(
+            ox.NamedNode(LAVROV),
+            ox.NamedNode(KGO + "metWith"),
+            ox.NamedNode(MNATSAKANYAN),
+            ASSERTED,
+        )
+    )
+    graph = project(kg)
+    edge = graph.edges[LAVROV, MNATSAKANYAN, "kgo:metWith"]
+    assert "events" not in edge and "date" not in edge and "via" not in edge
+    rows = traversal.network_rows(traversal.negotiation_network(graph))
+    lavrov = [r for r in rows if {r["source"], r["target"]} == {LAVROV, MNATSAKANYAN}]
+    assert [(r["relation"], r["date"], r["event"]) for r in lavrov] == [("metWith", None, None)]
+    # The talks (Occurred, and Expected in another reading) support metWith and
+    # negotiatedWith; the status list keeps both readings.
+    talks = graph.nodes[KG + "moscow-talks"]
+    assert talks["eventStatus"] == ["kgo:Expected", "kgo:Occurred"]
+    assert graph.edges[BAYRAMOV, MNATSAKANYAN, "kgo:negotiatedWith"]["via"] == "kg:moscow-talks"
 
 
 def test_wikidata_links_and_literals_are_attributes_not_nodes(graph: nx.MultiDiGraph) -> None:
@@ -63,7 +90,7 @@ def test_wikidata_links_and_literals_are_attributes_not_nodes(graph: nx.MultiDiG
 def test_asserted_only_leaves_out_derived_edges(small: KnowledgeGraph) -> None:
     asserted = project(small, ProjectionOptions(inferred=False))
     assert {d["kind"] for _, _, d in asserted.edges(data=True)} == {"asserted"}
-    assert not asserted.has_edge(MNATSAKANYAN, LAVROV)
+    assert not asserted.has_edge(ALIYEV, MACRON)
     assert project(small).number_of_edges() > asserted.number_of_edges()
 
 
@@ -171,7 +198,8 @@ def test_limits_are_enforced(graph: nx.MultiDiGraph, call: object, kwargs: dict)
 def test_neighbours_by_hops_and_direction(graph: nx.MultiDiGraph) -> None:
     one = traversal.neighbours(graph, LAVROV)
     labels = {n["label"] for n in one["neighbours"]}
-    assert {"Zohrab Mnatsakanyan", "Mnatsakanyan–Lavrov meeting", "Russia"} <= labels
+    assert {"Mnatsakanyan–Lavrov meeting", "Russia"} <= labels
+    assert "Zohrab Mnatsakanyan" not in labels  # the meeting was planned: no metWith
     assert all(n["distance"] == 1 for n in one["neighbours"])
     two = traversal.neighbours(graph, LAVROV, k=2, predicates=PARTICIPANT)
     assert {n["iri"]: n["distance"] for n in two["neighbours"]} == {
@@ -186,7 +214,7 @@ def test_neighbours_by_hops_and_direction(graph: nx.MultiDiGraph) -> None:
 
 def test_ego_network_components_centrality_communities(graph: nx.MultiDiGraph) -> None:
     ego = traversal.ego_network(graph, LAVROV, radius=1)
-    assert set(ego) == {LAVROV, MNATSAKANYAN, KG + "mnatsakanyan-lavrov-meeting", KG + "russia"}
+    assert set(ego) == {LAVROV, KG + "mnatsakanyan-lavrov-meeting", KG + "russia"}
     parts = traversal.components(graph)
     assert sum(p["size"] for p in parts) == graph.number_of_nodes()
     assert parts[0]["size"] >= parts[-1]["size"]
@@ -195,7 +223,8 @@ def test_ego_network_components_centrality_communities(graph: nx.MultiDiGraph) -
         ranked = traversal.centrality(graph, measure=measure, top=3)  # type: ignore[arg-type]
         assert len(ranked) == 3
         assert [r["score"] for r in ranked] == sorted((r["score"] for r in ranked), reverse=True)
-    assert traversal.centrality(graph, measure="degree", top=1)[0]["iri"] == MACRON
+    top = traversal.centrality(graph, measure="degree", top=1)[0]
+    assert top["degree"] == max(d for _, d in nx.Graph(graph.to_undirected()).degree())
     for method in ("louvain", "greedy"):
         found = traversal.communities(graph, method=method)  # type: ignore[arg-type]
         members = [n["iri"] for c in found for n in c["nodes"]]
@@ -208,28 +237,79 @@ def test_negotiation_network_person_level(graph: nx.MultiDiGraph) -> None:
     rows = traversal.network_rows(network)
     pairs = {(r["sourceLabel"], r["relation"], r["targetLabel"], r["date"]) for r in rows}
     assert ("Emmanuel Macron", "spokeWith", "Ilham Aliyev", "2020-10-09") in pairs
-    assert ("Sergei Lavrov", "metWith", "Zohrab Mnatsakanyan", "2020-10-12") in pairs
+    assert ("Ceyhun Bayramov", "metWith", "Zohrab Mnatsakanyan", "2020-10-09") in pairs
+    assert ("Ceyhun Bayramov", "negotiatedWith", "Zohrab Mnatsakanyan", "2020-10-09") in pairs
+    assert ("Vladimir Putin", "mediatedFor", "Zohrab Mnatsakanyan", "2020-10-09") in pairs
+    assert ("Armenia", "negotiatedWith", "Azerbaijan", "2020-10-09") in pairs
     assert ("OSCE Minsk Group", "mediatedFor", "Armenia", None) in pairs
-    # One edge per pair and event, although a direct triple and the event both give it.
-    meeting = [r for r in rows if r["event"] == "kg:mnatsakanyan-lavrov-meeting"]
-    assert len(meeting) == 1
+    # The planned meeting and the cancelled one make nobody meet.
+    assert not any(LAVROV in (r["source"], r["target"]) for r in rows)
+    assert not any(r["event"] == "kg:called-off-meeting" for r in rows)
+    # Symmetric relations once per pair; every edge is a triple of the graph, quoted.
+    assert len([r for r in rows if r["relation"] == "spokeWith"]) == 2
+    for a, b, data in network.edges(data=True):
+        assert graph.has_edge(a, b, data["relation"].join(["kgo:", ""])) or graph.has_edge(
+            b, a, "kgo:" + data["relation"]
+        )
     assert all(r["quote"] for r in rows)
+    assert {r["status"] for r in rows if r["event"]} == {"kgo:Occurred"}
+
+
+def test_unrealised_meetings_are_their_own_labelled_edges(graph: nx.MultiDiGraph) -> None:
+    network = traversal.negotiation_network(graph, unrealised=True)
+    rows = traversal.network_rows(network)
+    planned = [r for r in rows if {r["source"], r["target"]} == {LAVROV, MNATSAKANYAN}]
+    assert [(r["relation"], r["status"], r["date"]) for r in planned] == [
+        ("planned meeting", "kgo:Planned", "2020-10-12")
+    ]
+    assert planned[0]["quote"].startswith("Mnatsakanyan would instead meet")
+    cancelled = [r for r in rows if r["event"] == "kg:called-off-meeting"]
+    assert [(r["relation"], r["status"]) for r in cancelled] == [
+        ("cancelled meeting", "kgo:Cancelled")
+    ]
+    # Not relations of the graph: RDF exports leave them out.
+    edge = next(d for _, _, d in network.edges(data=True) if d.get("unrealised"))
+    assert "predicate" not in edge
+    state = traversal.network_rows(
+        traversal.negotiation_network(graph, level="state", unrealised=True)
+    )
+    assert ("Armenia", "planned meeting", "Russia") in {
+        (r["sourceLabel"], r["relation"], r["targetLabel"]) for r in state
+    }
 
 
 def test_negotiation_network_state_level(graph: nx.MultiDiGraph) -> None:
     network = traversal.negotiation_network(graph, level="state")
-    pairs = {(r["sourceLabel"], r["targetLabel"]) for r in traversal.network_rows(network)}
-    assert ("Azerbaijan", "France") in pairs  # Aliyev acts for Azerbaijan, Macron for France
-    assert ("Armenia", "France") in pairs
-    assert all(network.nodes[n]["category"] != "Person" or n == MNATSAKANYAN for n in network)
+    rows = traversal.network_rows(network)
+    found = {(r["sourceLabel"], r["label"], r["targetLabel"], r["date"]) for r in rows}
+    # The derived relation between the states, dated by their ministers' talks.
+    assert ("Armenia", "negotiatedWith", "Azerbaijan", "2020-10-09") in found
+    # The ministers' own relations rest on the same talks: not repeated through officials.
+    assert not any(
+        r["through"] and r["event"] == "kg:moscow-talks" and r["relation"] != "mediatedFor"
+        for r in rows
+    )
+    # The presidents' calls, through the people acting for France and Azerbaijan.
+    call = [r for r in rows if r["label"] == "spokeWith (officials)" and r["date"]]
+    assert [(r["sourceLabel"], r["targetLabel"], r["through"]) for r in call] == [
+        ("Azerbaijan", "France", ["Emmanuel Macron", "Ilham Aliyev"])
+    ]
+    assert ("Russia", "mediatedFor (officials)", "Armenia", "2020-10-09") in found
+    assert all(network.nodes[n]["category"] != "Person" for n in network)
+    lifted = next(d for _, _, d in network.edges(data=True) if d.get("through"))
+    assert "predicate" not in lifted  # no such triple between the states
 
 
 def test_window_restricts_the_negotiation_network(small: KnowledgeGraph) -> None:
     options = make_options(small, start="2020-10-10")
     assert options.start == dt.date(2020, 10, 10)
-    rows = traversal.network_rows(traversal.negotiation_network(project(small, options)))
+    graph = project(small, options)
+    rows = traversal.network_rows(traversal.negotiation_network(graph, unrealised=True))
     assert not any(r["date"] == "2020-10-09" for r in rows)
     assert any(r["date"] == "2020-10-12" for r in rows)
+    # Relations resting only on events outside the window are left out, not undated.
+    assert not graph.has_edge(MACRON, ALIYEV, "kgo:spokeWith")
+    assert graph.has_edge(MACRON, KG + "nikol-pashinyan", "kgo:spokeWith")  # undated call
 
 
 # --- the curated graph ---------------------------------------------------------------------
@@ -262,6 +342,22 @@ def test_curated_paths_and_negotiation_network(kg: KnowledgeGraph) -> None:
     graph = project(kg)
     found = traversal.shortest_path(graph, MACRON, ALIYEV)
     assert found is not None and found["length"] <= 2
+    for level in ("person", "state"):
+        network = traversal.negotiation_network(graph, level=level)  # type: ignore[arg-type]
+        assert network.number_of_edges()
+        for a, b, data in network.edges(data=True):
+            # Every edge stands for a triple the graph holds (asserted or derived) ...
+            if "predicate" in data:
+                ask = f"ASK {{ <{a}> <{data['predicate']}> <{b}> }}"
+                assert kg.query(ask), (a, data["relation"], b)
+            # ... and its event took place.
+            if data.get("event"):
+                event = data["event"].replace("kg:", KG)
+                ask = f"ASK {{ <{event}> kgo:eventStatus kgo:Occurred }}"
+                assert kg.query(ask), data["event"]
     rows = traversal.network_rows(traversal.negotiation_network(graph))
+    # The meeting with Lavrov was only announced: the reasoner derives no metWith, nor do we.
+    assert not [r for r in rows if {r["source"], r["target"]} == {LAVROV, MNATSAKANYAN}]
+    rows = traversal.network_rows(traversal.negotiation_network(graph, unrealised=True))
     lavrov = [r for r in rows if {r["source"], r["target"]} == {LAVROV, MNATSAKANYAN}]
-    assert [(r["relation"], r["date"]) for r in lavrov] == [("metWith", "2020-10-12")]
+    assert [(r["relation"], r["date"]) for r in lavrov] == [("planned meeting", "2020-10-12")]
