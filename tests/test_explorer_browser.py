@@ -29,6 +29,26 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     context.close()
 
 
+def overlapping_labels(page: Any, selector: str) -> list[list[str]]:
+    """Pairs of nodes (matching ``selector``) whose boxes, labels included, overlap."""
+    return page.evaluate(
+        """(selector) => {
+            const nodes = window.karabakhExplorer.cy.nodes(selector).not('.hidden').toArray();
+            const boxes = nodes.map(n => [n.data('label'), n.boundingBox({ includeLabels: true })]);
+            const found = [];
+            for (let i = 0; i < boxes.length; i++) {
+                for (let j = i + 1; j < boxes.length; j++) {
+                    const [a, p] = boxes[i], [b, q] = boxes[j];
+                    const apart = p.x2 <= q.x1 || q.x2 <= p.x1 || p.y2 <= q.y1 || q.y2 <= p.y1;
+                    if (!apart) found.push([a, b]);
+                }
+            }
+            return found;
+        }""",
+        selector,
+    )
+
+
 def labels(page: Any) -> set[str]:
     return set(page.evaluate("window.karabakhExplorer.cy.nodes().map(n => n.data('label'))"))
 
@@ -100,6 +120,17 @@ def test_path_from_macron_to_aliyev_is_drawn(page: Any) -> None:
     assert any("Macron" in label for label in on_path)
     assert any("Aliyev" in label for label in on_path)
     assert page.evaluate("window.karabakhExplorer.cy.edges('.path').length") >= 1
+    # The path fills the view; everything else fades out, unlabelled, so nothing overlaps it.
+    assert page.evaluate(
+        """() => {
+            const cy = window.karabakhExplorer.cy;
+            return cy.elements('.path').every(e => {
+                const box = e.renderedBoundingBox({ includeLabels: true });
+                return box.x1 >= 0 && box.y1 >= 0 && box.x2 <= cy.width() && box.y2 <= cy.height();
+            }) && cy.elements().not('.path').every(e => e.hasClass('faded'));
+        }"""
+    )
+    assert overlapping_labels(page, ".path") == []
     page.screenshot(path=str(ARTIFACTS / "explorer-path-macron-aliyev.png"))
     assert page.errors == []
 
@@ -117,13 +148,53 @@ def test_download_current_view(page: Any, tmp_path: Path) -> None:
     assert back.number_of_nodes() == visible
 
 
-def test_negotiation_network_view(page: Any) -> None:
+def network_edges(page: Any) -> list[dict[str, Any]]:
+    return page.evaluate(
+        """() => window.karabakhExplorer.cy.edges().map(e => ({
+            source: e.source().data('label'), target: e.target().data('label'),
+            label: e.data('label'), caption: e.data('caption'),
+            rotation: e.style('text-rotation'),
+        }))"""
+    )
+
+
+def show_network(page: Any, level: str, unrealised: bool) -> None:
+    page.select_option("#network-level", level)
+    page.set_checked("#network-unrealised", unrealised)
     page.click("#network-button")
     page.wait_for_function(
-        "document.getElementById('status').textContent.startsWith('Negotiation')"
+        f"document.getElementById('status').textContent.startsWith('Negotiation network, {level}')"
     )
-    assert page.evaluate("window.karabakhExplorer.cy.edges().length") > 0
+
+
+def test_negotiation_network_view(page: Any) -> None:
+    show_network(page, "person", False)
+    edges = network_edges(page)
+    assert edges and all(e["rotation"] == "none" for e in edges)  # horizontal labels
+    pairs = {frozenset((e["source"], e["target"])) for e in edges}
+    # The meeting with Lavrov was only announced: no edge at all by default.
+    assert frozenset(("Zohrab Mnatsakanyan", "Sergei Lavrov")) not in pairs
+    # Three calls of Macron and Aliyev are one drawn edge listing the three dates.
+    calls = [e for e in edges if {e["source"], e["target"]} == {"Emmanuel Macron", "Ilham Aliyev"}]
+    assert len(calls) == 1 and calls[0]["caption"].count("2020-10-") == 3
+    assert overlapping_labels(page, "") == []
     page.screenshot(path=str(ARTIFACTS / "explorer-negotiation-network.png"))
+    assert page.errors == []
+
+
+def test_state_network_with_planned_meetings(page: Any) -> None:
+    show_network(page, "state", True)
+    edges = network_edges(page)
+    assert page.evaluate("window.karabakhExplorer.cy.nodes('.Person').length") == 0
+    planned = [e for e in edges if e["label"] == "planned meeting"]
+    assert {frozenset((e["source"], e["target"])) for e in planned} >= {
+        frozenset(("Armenia", "Russia"))
+    }
+    assert not any(
+        e["label"] == "metWith" and "Russia" in (e["source"], e["target"]) for e in edges
+    )
+    assert overlapping_labels(page, "") == []
+    page.screenshot(path=str(ARTIFACTS / "explorer-state-network.png"))
     assert page.errors == []
 
 

@@ -17,38 +17,56 @@
         style: {
           "background-color": "data(color)",
           label: "data(label)",
-          "font-size": 10,
+          "font-size": 11,
           "text-wrap": "wrap",
-          "text-max-width": 110,
+          "text-max-width": 120,
           "text-valign": "bottom",
-          "text-margin-y": 3,
-          width: 22,
-          height: 22,
+          "text-margin-y": 4,
+          "text-background-color": "#fcfcfd",
+          "text-background-opacity": 0.85,
+          "text-background-padding": 1,
+          width: 24,
+          height: 24,
         },
       },
-      { selector: "node.Event", style: { shape: "diamond" } },
-      { selector: "node.Claim", style: { shape: "tag" } },
+      { selector: "node.Event", style: { shape: "diamond", "font-size": 9, "text-max-width": 140 } },
+      { selector: "node.Claim", style: { shape: "tag", "font-size": 9 } },
       { selector: "node.Organization", style: { shape: "round-rectangle" } },
-      { selector: "node.PoliticalEntity", style: { shape: "octagon" } },
+      { selector: "node.PoliticalEntity", style: { shape: "octagon", width: 30, height: 30 } },
       { selector: "node.Place", style: { shape: "triangle" } },
       {
         selector: "edge",
         style: {
           width: 1.5,
           "curve-style": "bezier",
+          "control-point-step-size": 48,
           "target-arrow-shape": "triangle",
           "line-color": "#9aa5b1",
           "target-arrow-color": "#9aa5b1",
-          label: "data(label)",
-          "font-size": 8,
-          color: "#52606d",
-          "text-rotation": "autorotate",
+          // Horizontal labels on a light background: readable at any edge angle.
+          label: "data(caption)",
+          "font-size": 9,
+          color: "#334e68",
+          "text-wrap": "wrap",
+          "text-rotation": "none",
+          "text-background-color": "#ffffff",
+          "text-background-opacity": 0.9,
+          "text-background-shape": "round-rectangle",
+          "text-background-padding": 2,
+          "text-border-color": "#d9e2ec",
+          "text-border-width": 1,
+          "text-border-opacity": 1,
         },
       },
+      { selector: "edge.symmetric", style: { "target-arrow-shape": "none" } },
       { selector: "edge.derived", style: { "line-style": "dashed", "line-color": "#d9a441", "target-arrow-color": "#d9a441" } },
+      { selector: "edge.unrealised", style: { "line-style": "dotted", "line-color": "#9b59b6", "target-arrow-color": "#9b59b6", color: "#6b2c91" } },
+      { selector: "edge.through", style: { "line-color": "#52606d", "target-arrow-color": "#52606d" } },
       { selector: "edge.path", style: { "line-color": "#c0392b", "target-arrow-color": "#c0392b", width: 4 } },
       { selector: "node.path", style: { "border-width": 3, "border-color": "#c0392b" } },
       { selector: ":selected", style: { "border-width": 3, "border-color": "#111", "line-color": "#111" } },
+      // Off the path: kept in the view, but faint and unlabelled so the path reads clearly.
+      { selector: ".faded", style: { opacity: 0.12, label: "", events: "no" } },
       { selector: ".hidden", style: { display: "none" } },
     ],
   });
@@ -82,6 +100,34 @@
     return document.getElementById("show-derived").checked;
   }
 
+  // Exports join list attributes with " | ".
+  function names(value) {
+    return [].concat(value).flatMap((v) => String(v).split(" | "));
+  }
+
+  // An edge's caption: its relation, and its date where it has one.
+  function caption(data) {
+    const name = data.label;  // who acted for the parties is in the details
+    if (data.members) {
+      const dates = data.dates.length ? data.dates.join(", ") : "";
+      const undated = data.members.length - data.dates.length;
+      const extra = undated ? `${dates ? " + " : ""}${undated} undated` : "";
+      return `${name}\n${dates}${extra}`;
+    }
+    return data.date ? `${name}\n${data.date}` : name;
+  }
+
+  function edgeClasses(edge) {
+    const data = edge.data;
+    const classes = [edge.classes || data.kind || "asserted"];
+    if (data.symmetric || ["metWith", "spokeWith", "negotiatedWith", "communicatedWith"].includes(data.label)) {
+      classes.push("symmetric");
+    }
+    if (data.unrealised) classes.push("unrealised");
+    if (data.through) classes.push("through");
+    return classes.join(" ");
+  }
+
   function addElements(elements) {
     const added = cy.collection();
     cy.batch(() => {
@@ -89,7 +135,9 @@
         if (cy.getElementById(node.data.id).empty()) added.merge(cy.add({ group: "nodes", ...node }));
       }
       for (const edge of elements.edges || []) {
-        if (cy.getElementById(edge.data.id).empty()) added.merge(cy.add({ group: "edges", ...edge }));
+        if (!cy.getElementById(edge.data.id).empty()) continue;
+        const data = { ...edge.data, caption: caption(edge.data) };
+        added.merge(cy.add({ group: "edges", data: data, classes: edgeClasses(edge) }));
       }
     });
     applyFilters();
@@ -97,15 +145,23 @@
     return added;
   }
 
-  function layout(fresh) {
+  function layout(fresh, fit) {
+    cy.elements().removeClass("faded");
     cy.layout({
       name: "cose",
       animate: false,
       randomize: Boolean(fresh),
-      nodeRepulsion: 60000,
-      idealEdgeLength: 110,
-      nodeOverlap: 40,
+      // Labels count as part of the nodes, so the layout keeps them apart.
+      nodeDimensionsIncludeLabels: true,
+      nodeRepulsion: () => 250000,
+      idealEdgeLength: (edge) => (edge.data("members") ? 170 : 130),
+      edgeElasticity: () => 60,
+      nodeOverlap: 60,
+      gravity: 0.6,
+      componentSpacing: 80,
+      numIter: 2500,
       padding: 30,
+      fit: fit !== false,
     }).run();
   }
 
@@ -161,10 +217,25 @@
   function showEdge(edge) {
     details.replaceChildren();
     const data = edge.data();
+    if (data.members) {
+      data.members.forEach((member, i) => showEdgeData(member, i > 0));
+      return;
+    }
+    showEdgeData(data, false);
+  }
+
+  function showEdgeData(data, more) {
+    if (more) details.append(element("hr"));
     const source = cy.getElementById(data.source).data("label");
     const target = cy.getElementById(data.target).data("label");
     details.append(element("h2", `${source} — ${data.label} → ${target}`));
     details.append(element("p", `${data.kind} · ${data.relation}` + (data.date ? ` · ${data.date}` : ""), "kind-" + data.kind));
+    if (data.eventLabel) {
+      const status = data.status ? names(data.status).join(", ") : "";
+      details.append(element("p", `Event: ${data.eventLabel}` + (status ? ` (${status})` : "")));
+    }
+    if (data.through) details.append(element("p", "Through the people acting for them: " + names(data.through).join(", ")));
+    if (data.unrealised) details.append(element("p", "Not reported as having taken place: no relation follows from it.", "kind-unrealised"));
     if (data.quote) {
       details.append(element("blockquote", data.quote));
       if (data.evidence) details.append(element("p", "Evidence: " + data.evidence));
@@ -233,7 +304,17 @@
         cy.getElementById(`${edge.source}|${edge.key}|${edge.target}`).addClass("path");
       }
       for (const node of path.nodes) cy.getElementById(node.iri).addClass("path");
-      cy.fit(cy.elements(".path"), 60);
+      // Lay the path out as a row across the view; the rest fades behind it.
+      const onPath = cy.elements(".path");
+      const width = cy.width();
+      const height = cy.height();
+      const gap = Math.max(160, (width - 160) / Math.max(1, path.nodes.length - 1));
+      path.nodes.forEach((node, i) => {
+        const y = height / 2 + (i % 2 === 0 ? 0 : 50);
+        cy.getElementById(node.iri).position({ x: 80 + i * gap, y: y });
+      });
+      cy.elements().not(onPath).addClass("faded");
+      cy.fit(onPath, 70);
       setStatus(`Path (${path.length} steps): ` + path.nodes.map((n) => n.label).join(" → "));
       return result;
     } catch (error) {
@@ -242,15 +323,39 @@
     }
   }
 
+  // One drawn edge per pair and relation: its caption lists the dates of the events behind
+  // it (three calls on three days), its details every one of them with its quote.
+  function mergeParallel(edges) {
+    const groups = new Map();
+    for (const edge of edges) {
+      const d = edge.data;
+      const key = [d.source, d.target, d.label].join("|");
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key).push(edge);
+    }
+    return Array.from(groups.values()).map((members) => {
+      if (members.length === 1) return members[0];
+      const first = members[0];
+      const dates = members.map((m) => m.data.date).filter(Boolean);
+      const data = { ...first.data, id: first.data.id + "|merged", members: members.map((m) => m.data) };
+      delete data.date;
+      data.dates = dates;
+      return { data: data, classes: first.classes };
+    });
+  }
+
   async function showNetwork() {
     setStatus("Loading the negotiation network…");
     try {
-      const result = await api("/graph/network?" + query({ level: "person", inferred: true }));
+      const level = document.getElementById("network-level").value;
+      const unrealised = document.getElementById("network-unrealised").checked;
+      const result = await api("/graph/network?" + query({ level: level, unrealised: unrealised, inferred: inferred() }));
       cy.elements().remove();
-      addElements(result.elements);
+      addElements({ nodes: result.elements.nodes, edges: mergeParallel(result.elements.edges) });
       layout(true);
       cy.fit(undefined, 30);
-      setStatus(`Negotiation network: ${result.rows.length} links between ${result.elements.nodes.length} parties.`);
+      const extra = unrealised ? " (with planned, expected and cancelled meetings)" : "";
+      setStatus(`Negotiation network, ${level} level: ${result.rows.length} links between ${result.elements.nodes.length} parties${extra}.`);
       return result;
     } catch (error) {
       setStatus(error.message);
