@@ -191,25 +191,19 @@ class KnowledgeGraph:
         difference is then applied and the inferred graph brought up to date. Callers
         must refuse ``LOAD`` and unchecked ``SERVICE`` before (this store can fetch).
         """
-        before = self.asserted_triples()
-        scratch = ox.Store()
-        scratch.extend(ox.Quad(t.subject, t.predicate, t.object) for t in before)
+        from karabakh_kg.graph.store import QueryFailed, update_difference
+
         try:
-            scratch.update(update, prefixes=dict(vocab.PREFIXES))
-        except SyntaxError as error:
-            raise UpdateError(f"malformed update: {error}") from None
-        except (OSError, ValueError) as error:
-            raise UpdateError(f"the update failed: {error}") from None
-        if any(True for _ in scratch.named_graphs()):
-            raise UpdateError(
-                "an update may change only the default graph (the asserted graph); "
-                "GRAPH clauses and named graphs are not writable"
+            added, removed = update_difference(
+                self.asserted_triples(), update, dict(vocab.PREFIXES)
             )
-        after = {
-            ox.Triple(q.subject, q.predicate, q.object)
-            for q in scratch.quads_for_pattern(None, None, None, ox.DefaultGraph())
-        }
-        return self.apply_changes(after - before, before - after, reason=update)
+        except QueryFailed as failure:
+            if failure.kind == "syntax":
+                raise UpdateError(f"malformed update: {failure.message}") from None
+            if failure.kind == "named-graph":
+                raise UpdateError(failure.message) from None
+            raise UpdateError(f"the update failed: {failure.message}") from None
+        return self.apply_changes(added, removed, reason=update)
 
     def apply_changes(
         self, added: Iterable[ox.Triple], removed: Iterable[ox.Triple], *, reason: str = ""

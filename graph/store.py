@@ -84,7 +84,8 @@ class QueryFailed(Exception):
 
     Kinds: ``syntax`` (malformed query), ``not-acceptable`` (no format for this result
     type; ``message`` is the form), ``too-many-rows`` (``message`` is the cap),
-    ``remote`` (a SERVICE call failed), ``evaluation``, ``timeout``, ``busy``, ``crashed``.
+    ``remote`` (a SERVICE call failed), ``evaluation``, ``timeout``, ``busy``, ``crashed``;
+    for updates also ``named-graph`` (the update wrote a named graph).
     """
 
     def __init__(self, kind: str, message: str) -> None:
@@ -100,6 +101,13 @@ class SparqlStore(Protocol):
         """Evaluate ``job`` within ``timeout`` seconds, or raise :class:`QueryFailed`."""
         ...
 
+    def update_difference(
+        self, update: str, graph: str, prefixes: dict[str, str], timeout: float
+    ) -> tuple[list[ox.Triple], list[ox.Triple]]:
+        """What ``update`` would add to and remove from ``graph`` (the store is not
+        changed), within ``timeout`` seconds, or raise :class:`QueryFailed`."""
+        ...
+
     def refresh(self) -> None:
         """The data changed: later queries must see the new content."""
         ...
@@ -109,13 +117,68 @@ class SparqlStore(Protocol):
         ...
 
 
+def update_difference(
+    before: set[ox.Triple], update: str, prefixes: dict[str, str] | None = None
+) -> tuple[list[ox.Triple], list[ox.Triple]]:
+    """What SPARQL Update ``update`` would add to and remove from the graph ``before``.
+
+    The update runs on a scratch store whose default graph holds ``before``, so nothing
+    else is touched. Raises :class:`QueryFailed`: ``syntax``, ``remote`` (a ``SERVICE`` or
+    ``LOAD`` failed), ``evaluation``, or ``named-graph`` (the update wrote a named graph).
+    Callers must refuse ``LOAD`` and unchecked ``SERVICE`` first (this store can fetch).
+    """
+    scratch = ox.Store()
+    scratch.extend(ox.Quad(t.subject, t.predicate, t.object) for t in before)
+    try:
+        scratch.update(update, prefixes=prefixes or None)
+    except SyntaxError as error:
+        raise QueryFailed("syntax", str(error)) from None
+    except OSError as error:
+        raise QueryFailed("remote", str(error)) from None
+    except (ValueError, TypeError, RuntimeError) as error:
+        raise QueryFailed("evaluation", str(error)) from None
+    if any(True for _ in scratch.named_graphs()):
+        raise QueryFailed(
+            "named-graph",
+            "an update may change only the default graph (the asserted graph); "
+            "GRAPH clauses and named graphs are not writable",
+        )
+    after = {
+        ox.Triple(q.subject, q.predicate, q.object)
+        for q in scratch.quads_for_pattern(None, None, None, ox.DefaultGraph())
+    }
+    return sorted(after - before, key=str), sorted(before - after, key=str)
+
+
+def run_update_job(store: ox.Store, job: dict[str, Any]) -> tuple[Any, ...]:
+    """Evaluate an update job (``{"kind": "update", "update", "graph", "prefixes"}``)
+    against the named graph ``graph`` of ``store``, without changing ``store``.
+
+    Answers ``("ok", "UPDATE", added, removed)`` (lists of triples) or
+    ``("error", kind, message)``.
+    """
+    graph = ox.NamedNode(job["graph"])
+    before = {
+        ox.Triple(q.subject, q.predicate, q.object)
+        for q in store.quads_for_pattern(None, None, None, graph)
+    }
+    try:
+        added, removed = update_difference(before, job["update"], job.get("prefixes"))
+    except QueryFailed as failure:
+        return ("error", failure.kind, failure.message)
+    return ("ok", "UPDATE", added, removed)
+
+
 def run_job(store: ox.Store, job: dict[str, Any], *, union_ready: bool = False) -> tuple[Any, ...]:
-    """Evaluate a job (``QueryJob.to_dict()``) on ``store``; picklable answer.
+    """Evaluate a job (``QueryJob.to_dict()``, or an update job) on ``store``; picklable answer.
 
     ``union_ready``: the store's default graph already holds the union of the standard
     default graphs (see :attr:`QueryJob.union_default`).
-    Answers ``("ok", form, format_name, body)`` or ``("error", kind, message)``.
+    Answers ``("ok", form, format_name, body)`` or ``("error", kind, message)``; update
+    jobs answer as :func:`run_update_job`.
     """
+    if job.get("kind") == "update":
+        return run_update_job(store, job)
     kwargs: dict[str, Any] = {"prefixes": job.get("prefixes") or None}
     if job.get("base_iri"):
         kwargs["base_iri"] = job["base_iri"]
@@ -170,6 +233,18 @@ def answer_from(raw: tuple[Any, ...]) -> QueryAnswer:
     raise QueryFailed(raw[1], raw[2])
 
 
+def update_job(update: str, graph: str, prefixes: dict[str, str]) -> dict[str, Any]:
+    """The job that :func:`run_job` evaluates as an update of ``graph``."""
+    return {"kind": "update", "update": update, "graph": graph, "prefixes": dict(prefixes)}
+
+
+def difference_from(raw: tuple[Any, ...]) -> tuple[list[ox.Triple], list[ox.Triple]]:
+    """(added, removed) of a :func:`run_update_job` tuple, or raise :class:`QueryFailed`."""
+    if raw[0] == "ok":
+        return list(raw[2]), list(raw[3])
+    raise QueryFailed(raw[1], raw[2])
+
+
 class LocalStore:
     """Evaluation in the calling thread (no hard time limit: use for trusted callers)."""
 
@@ -178,6 +253,11 @@ class LocalStore:
 
     def execute(self, job: QueryJob, timeout: float) -> QueryAnswer:
         return answer_from(run_job(self.store, job.to_dict()))
+
+    def update_difference(
+        self, update: str, graph: str, prefixes: dict[str, str], timeout: float
+    ) -> tuple[list[ox.Triple], list[ox.Triple]]:
+        return difference_from(run_update_job(self.store, update_job(update, graph, prefixes)))
 
     def refresh(self) -> None:
         return None

@@ -11,6 +11,7 @@ then need ``Authorization: Bearer <KARABAKH_KG_UPDATE_TOKEN>``.
 
 from __future__ import annotations
 
+import functools
 import hmac
 from collections.abc import Mapping, Sequence
 from email.utils import formatdate, parsedate_to_datetime
@@ -106,7 +107,14 @@ async def answer_query(
             400, "missing-query", "no query: give one with the 'query' parameter or body"
         )
     endpoint = endpoint_of(request)
-    prepared: Prepared = endpoint.prepare(text, params, dataset, request.headers.get("accept"))
+    accept = request.headers.get("accept")
+    prepared: Prepared
+    if endpoint.needs_parse(text):
+        prepared = await anyio.to_thread.run_sync(
+            functools.partial(endpoint.prepare, text, params, dataset, accept)
+        )
+    else:
+        prepared = endpoint.prepare(text, params, dataset, accept)
     headers = {"ETag": prepared.etag, "Vary": "Accept", **data_headers(endpoint.kg)}
     if not_modified(request, prepared.etag, endpoint.kg):
         return Response(status_code=304, headers=headers)
@@ -274,15 +282,19 @@ async def sparql_update(request: Request) -> Response:
         raise SparqlHTTPError(
             400, "query-on-update-endpoint", "this is a query; send it to /sparql"
         )
-    if inspection.loads:
-        raise SparqlHTTPError(
-            403,
-            "load-not-allowed",
-            "LOAD is not allowed: this server never fetches data from the web",
-        )
-    endpoint_of(request).check_services(inspection)
-    kg = endpoint_of(request).kg
-    return await apply(request, lambda: kg.apply_update(text))
+    endpoint = endpoint_of(request)
+    timeout = endpoint.timeout_of(multi(request.query_params))
+    await anyio.to_thread.run_sync(
+        functools.partial(endpoint.check_remote_calls, text, inspection, update=True)
+    )
+    kg = endpoint.kg
+
+    def change() -> Any:
+        # Evaluated in a worker under the time limit; applied here only if it finished.
+        added, removed = endpoint.update_difference(text, timeout)
+        return kg.apply_changes(added, removed, reason=text)
+
+    return await apply(request, change)
 
 
 # -- Graph Store Protocol ----------------------------------------------------------------

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 PREFIX = "KARABAKH_KG_"
 
@@ -82,14 +83,25 @@ class Settings:
             )
 
     def service_allowed(self, endpoint: str) -> bool:
-        """Whether a ``SERVICE`` call to ``endpoint`` is allowed."""
+        """Whether a ``SERVICE`` call to ``endpoint`` is allowed.
+
+        A prefix entry (``https://host/path*``) allows IRIs that start with it *on the same
+        host*: ``http://127.0.0.1:8000*`` does not allow ``http://127.0.0.1:8000.evil.example/``.
+        """
         for entry in self.service_allowlist:
             if entry.endswith("*"):
-                if endpoint.startswith(entry[:-1]):
+                prefix = entry[:-1]
+                if endpoint.startswith(prefix) and _origin(endpoint) == _origin(prefix):
                     return True
             elif endpoint == entry:
                 return True
         return False
+
+
+def _origin(iri: str) -> tuple[str, str]:
+    """Scheme and authority (user, host, port) of an IRI, lower case."""
+    parts = urlsplit(iri)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 def _convert(name: str, kind: Any, raw: str) -> Any:

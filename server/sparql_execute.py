@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import anyio
 import anyio.to_thread
+import pyoxigraph as ox
 
-from karabakh_kg.graph.dataset import INFERRED, KnowledgeGraph
+from karabakh_kg.graph.dataset import ASSERTED, INFERRED, WIKIDATA, KnowledgeGraph
 from karabakh_kg.graph.store import QueryAnswer, QueryFailed, QueryJob, SparqlStore
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.settings import PREFIX, Settings
@@ -29,6 +30,7 @@ from karabakh_kg.server.sparql_conneg import (
     negotiate,
 )
 from karabakh_kg.server.sparql_errors import SparqlHTTPError
+from karabakh_kg.server.sparql_guard import GuardError, may_call_out, parse, remote_calls
 from karabakh_kg.server.sparql_inspect import Inspection, inspect
 from karabakh_kg.server.sparql_metrics import Metrics
 
@@ -108,27 +110,64 @@ class Endpoint:
                 self._store = None
 
     # -- dataset ---------------------------------------------------------------------
-    def named_graphs(self, include_inferred: bool) -> list[str]:
+    def named_graphs(self, include_inferred: bool, include_wikidata: bool = True) -> list[str]:
         """IRIs of every named graph of the store (cached per data version)."""
         cached = self._named
         if cached is None or cached[0] != self.kg.version:
             names = sorted(g.value for g in self.kg.store.named_graphs() if hasattr(g, "value"))
             cached = (self.kg.version, names)
             self._named = cached
-        return [g for g in cached[1] if include_inferred or g != INFERRED.value]
+        left_out = self.left_out(include_inferred, include_wikidata)
+        return [g for g in cached[1] if g not in left_out]
 
-    def default_graphs(self, include_inferred: bool) -> list[str]:
-        return [g.value for g in self.kg.default_graphs(include_inferred=include_inferred)]
+    @property
+    def has_wikidata(self) -> bool:
+        """Whether a Wikidata enrichment was loaded (the wikidata graph is not empty)."""
+        return WIKIDATA.value in self.named_graphs(True, True)
+
+    def default_graphs(self, include_inferred: bool, include_wikidata: bool = True) -> list[str]:
+        """The graphs merged into the default graph: the standard ones, plus the Wikidata
+        enrichment when it is loaded and asked for."""
+        graphs = [g.value for g in self.kg.default_graphs(include_inferred=include_inferred)]
+        if include_wikidata and self.has_wikidata:
+            graphs.append(WIKIDATA.value)
+        return graphs
+
+    @staticmethod
+    def left_out(include_inferred: bool, include_wikidata: bool) -> set[str]:
+        """Graphs that are not part of the dataset at all for these parameters."""
+        graphs = set()
+        if not include_inferred:
+            graphs.add(INFERRED.value)
+        if not include_wikidata:
+            graphs.add(WIKIDATA.value)
+        return graphs
 
     # -- preparing -------------------------------------------------------------------
-    def check_services(self, inspection: Inspection) -> None:
-        """Refuse SERVICE calls outside the allowlist before anything is sent."""
-        for endpoint in inspection.services:
+    def check_remote_calls(self, text: str, inspection: Inspection, *, update: bool) -> None:
+        """Refuse ``LOAD`` and ``SERVICE`` calls outside the allowlist before anything is
+        sent, from a real parse of ``text`` (see :mod:`sparql_guard`)."""
+        try:
+            services, loads = remote_calls(text, vocab.PREFIXES, inspection, update=update)
+        except GuardError as error:
+            raise SparqlHTTPError(400, "service-not-checked", str(error)) from None
+        if loads:
+            raise SparqlHTTPError(
+                403,
+                "load-not-allowed",
+                "LOAD is not allowed: this server never fetches data from the web",
+            )
+        self.check_services(services)
+
+    def check_services(self, services: Sequence[str]) -> None:
+        """Refuse SERVICE endpoints that are variables or not on the allowlist."""
+        for endpoint in services:
             if endpoint.startswith("?") or endpoint.startswith("$"):
                 raise SparqlHTTPError(
                     403,
                     "service-not-allowed",
-                    f"SERVICE with a variable endpoint ({endpoint}) is not allowed",
+                    f"SERVICE with a variable endpoint ({endpoint}) is not allowed: "
+                    "name the endpoint with an IRI",
                 )
             if not self.settings.service_allowed(endpoint):
                 allowed = ", ".join(self.settings.service_allowlist) or "none"
@@ -138,6 +177,12 @@ class Endpoint:
                     f"SERVICE <{endpoint}> is not in this server's allowlist "
                     f"({PREFIX}SERVICE_ALLOWLIST; allowed: {allowed})",
                 )
+
+    @staticmethod
+    def needs_parse(text: str) -> bool:
+        """Whether :meth:`prepare` may parse ``text`` with rdflib (then call it off the
+        event loop: a parse of a large text takes a while)."""
+        return may_call_out(text, update=False) or "from" in text.lower()
 
     def prepare(
         self,
@@ -158,9 +203,11 @@ class Endpoint:
                 "(updates go to POST /sparql/update, which is disabled unless the server "
                 "enables it)",
             )
-        self.check_services(inspection)
+        self.check_remote_calls(text, inspection, update=False)
         include_inferred = parse_bool(params, "infer", "include-inferred")
         include_inferred = True if include_inferred is None else include_inferred
+        include_wikidata = parse_bool(params, "wikidata", "include-wikidata")
+        include_wikidata = True if include_wikidata is None else include_wikidata
         timeout = self._timeout(single(params, "timeout"))
         format_param = single(params, "format")
         results_format = graph_format = None
@@ -179,19 +226,9 @@ class Endpoint:
             raise SparqlHTTPError(406, "not-acceptable", problems[-1] if known else problems[0])
         default_uris = list(dataset_params.get("default-graph-uri") or [])
         named_uris = list(dataset_params.get("named-graph-uri") or [])
-        default_graph: list[str] | None
-        named_graphs: list[str] | None
-        union_default = False
-        if default_uris or named_uris:
-            # The protocol's dataset overrides FROM / FROM NAMED; graphs are local only.
-            default_graph = [g for g in default_uris if include_inferred or g != INFERRED.value]
-            named_graphs = [g for g in named_uris if include_inferred or g != INFERRED.value]
-        elif inspection.has_dataset_clause:
-            default_graph = named_graphs = None  # the query's FROM, over local graphs only
-        else:
-            default_graph = self.default_graphs(include_inferred)
-            named_graphs = self.named_graphs(include_inferred)
-            union_default = include_inferred
+        default_graph, named_graphs, union_default = self._dataset(
+            text, inspection, default_uris, named_uris, include_inferred, include_wikidata
+        )
         job = QueryJob(
             sparql=text,
             default_graph=default_graph,
@@ -209,6 +246,7 @@ class Endpoint:
             repr(default_uris),
             repr(named_uris),
             str(include_inferred),
+            str(include_wikidata),
             job.results_format or "",
             job.graph_format or "",
             str(job.max_rows),
@@ -217,6 +255,51 @@ class Endpoint:
             digest.update(b"\0")
         return Prepared(
             inspection, job, timeout, results_format, graph_format, f'"{digest.hexdigest()[:32]}"'
+        )
+
+    def _dataset(
+        self,
+        text: str,
+        inspection: Inspection,
+        default_uris: list[str],
+        named_uris: list[str],
+        include_inferred: bool,
+        include_wikidata: bool,
+    ) -> tuple[list[str] | None, list[str] | None, bool]:
+        """(default graphs, named graphs, standard dataset?) for a query.
+
+        A left-out graph (``infer=false``: the inferred graph; ``wikidata=false``: the
+        Wikidata graph) is not in the dataset at all, however the request names it:
+        ``default-graph-uri`` / ``named-graph-uri``, ``FROM`` / ``FROM NAMED`` or
+        ``GRAPH <…>``. Explicit lists override the query's own dataset in the store, so
+        the store only reads the query's ``FROM`` when nothing is left out.
+        """
+        left_out = self.left_out(include_inferred, include_wikidata)
+        if default_uris or named_uris:
+            # The protocol's dataset overrides FROM / FROM NAMED; graphs are local only.
+            return (
+                [g for g in default_uris if g not in left_out],
+                [g for g in named_uris if g not in left_out],
+                False,
+            )
+        if inspection.has_dataset_clause:
+            if not left_out:
+                return None, None, False  # the query's FROM, over local graphs only
+            try:
+                parsed = parse(text, vocab.PREFIXES)
+            except GuardError as error:
+                raise SparqlHTTPError(400, "malformed-query", f"malformed query: {error}") from None
+            if parsed.has_dataset_clause:
+                return (
+                    [g for g in parsed.from_default if g not in left_out],
+                    [g for g in parsed.from_named if g not in left_out],
+                    False,
+                )
+        standard = not left_out or (left_out == {WIKIDATA.value} and not self.has_wikidata)
+        return (
+            self.default_graphs(include_inferred, include_wikidata),
+            self.named_graphs(include_inferred, include_wikidata),
+            standard,
         )
 
     def _timeout(self, raw: str | None) -> float:
@@ -268,6 +351,55 @@ class Endpoint:
             self.metrics.in_flight.dec()
             self.metrics.queries.labels(form, str(status)).inc()
             self.metrics.latency.labels(form).observe(time.perf_counter() - start)
+
+    def update_difference(
+        self, update: str, timeout: float
+    ) -> tuple[list[ox.Triple], list[ox.Triple]]:
+        """What ``update`` would change in the asserted graph, evaluated by the store
+        within ``timeout`` seconds (in a worker that is killed if it overruns). Nothing is
+        changed here: the caller applies the difference. Blocking; call it in a thread."""
+        start = time.perf_counter()
+        status = 200
+        try:
+            return self.store().update_difference(
+                update, ASSERTED.value, dict(vocab.PREFIXES), timeout
+            )
+        except QueryFailed as failure:
+            error = self._update_error(failure, timeout)
+            status = error.status
+            self.metrics.errors.labels(error.code).inc()
+            if failure.kind == "timeout":
+                self.metrics.timeouts.inc()
+            raise error from None
+        finally:
+            self.metrics.queries.labels("UPDATE", str(status)).inc()
+            self.metrics.latency.labels("UPDATE").observe(time.perf_counter() - start)
+
+    def _update_error(self, failure: QueryFailed, timeout: float) -> SparqlHTTPError:
+        kind, message = failure.kind, failure.message
+        if kind == "syntax":
+            return SparqlHTTPError(400, "update-failed", f"malformed update: {message}")
+        if kind == "timeout":
+            return SparqlHTTPError(
+                503,
+                "timeout",
+                f"the update was stopped after {timeout:g} s and changed nothing (limit: "
+                f"timeout= up to {self.settings.max_query_timeout:g} s); make its WHERE "
+                "more selective",
+            )
+        if kind == "remote":
+            return SparqlHTTPError(
+                502, "service-failed", f"a SERVICE call failed; nothing was changed: {message}"
+            )
+        if kind in {"busy", "crashed"}:
+            return SparqlHTTPError(503, kind, message, {"Retry-After": "1"})
+        if kind == "named-graph":
+            return SparqlHTTPError(400, "update-failed", message)
+        return SparqlHTTPError(400, "update-failed", f"the update failed: {message}")
+
+    def timeout_of(self, params: Mapping[str, Sequence[str]]) -> float:
+        """The time limit a request asks for with ``timeout=`` (checked and capped)."""
+        return self._timeout(single(params, "timeout"))
 
     def _http_error(self, failure: QueryFailed, prepared: Prepared) -> SparqlHTTPError:
         kind, message = failure.kind, failure.message

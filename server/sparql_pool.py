@@ -26,7 +26,14 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph.store import QueryAnswer, QueryFailed, QueryJob, answer_from
+from karabakh_kg.graph.store import (
+    QueryAnswer,
+    QueryFailed,
+    QueryJob,
+    answer_from,
+    difference_from,
+    update_job,
+)
 
 WORKER_MODULE = "karabakh_kg.server.sparql_worker"
 START_TIMEOUT = 120.0
@@ -269,6 +276,20 @@ class PooledStore:
         except WorkerCrashed as error:
             raise QueryFailed("crashed", str(error)) from None
         return answer_from(raw)
+
+    def update_difference(
+        self, update: str, graph: str, prefixes: dict[str, str], timeout: float
+    ) -> tuple[list[ox.Triple], list[ox.Triple]]:
+        """Evaluate the update in a worker (on its copy), killed if it overruns."""
+        try:
+            raw = self.pool.run(update_job(update, graph, prefixes), timeout)
+        except QueryTimeout as error:
+            raise QueryFailed("timeout", str(error)) from None
+        except PoolBusy as error:
+            raise QueryFailed("busy", str(error)) from None
+        except WorkerCrashed as error:
+            raise QueryFailed("crashed", str(error)) from None
+        return difference_from(raw)
 
     def refresh(self) -> None:
         self.pool.reload(self.store)

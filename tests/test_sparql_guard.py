@@ -1,0 +1,200 @@
+"""SERVICE and LOAD never reach an address outside the allowlist, however they are written.
+
+A local listener stands for the attacker's address: every bypass attempt must be refused
+before any request is made, and the listener must see no connection.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pyoxigraph as ox
+import pytest
+
+from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.ontology import vocab
+from karabakh_kg.server.settings import Settings
+from karabakh_kg.server.sparql_guard import GuardError, parse, remote_calls
+from karabakh_kg.server.sparql_inspect import inspect
+
+TOKEN = "guard-token-51c0"
+
+
+class Listener:
+    """A TCP socket that counts the connections it accepts."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = int(self.sock.getsockname()[1])
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+
+@pytest.fixture(scope="module")
+def evil() -> Iterator[Listener]:
+    listener = Listener()
+    yield listener
+    listener.sock.close()
+
+
+@pytest.fixture(scope="module")
+def guarded(kg: KnowledgeGraph, server_factory: Any, live_server: Any) -> Any:
+    """A server that allows one real endpoint (the shared test server) and one prefix."""
+    settings = Settings(
+        query_workers=1,
+        service_allowlist=(live_server.url + "/sparql", "http://allowed.example*"),
+        enable_updates=True,
+        update_token=TOKEN,
+    )
+    return server_factory(kg, settings)
+
+
+def bypasses(port: int) -> dict[str, str]:
+    target = f"http://127.0.0.1:{port}/sparql"
+    triple = "{ ?s ?p ?o }"
+    return {
+        "plain IRI": f"SELECT * WHERE {{ SERVICE <{target}> {triple} }}",
+        "prefixed name": f"PREFIX e: <http://127.0.0.1:{port}/> "
+        f"SELECT * WHERE {{ SERVICE e:sparql {triple} }}",
+        "relative IRI with BASE": f"BASE <http://127.0.0.1:{port}/a/> "
+        f"SELECT * WHERE {{ SERVICE <../sparql> {triple} }}",
+        "variable bound by VALUES": f"SELECT * WHERE {{ VALUES ?e {{ <{target}> }} "
+        f"SERVICE ?e {triple} }}",
+        "variable, silent": "SELECT * WHERE { ?x kgo:homepage ?e SERVICE SILENT ?e { ?s ?p ?o } }",
+        "nested in subquery, OPTIONAL, UNION": "SELECT * WHERE { { SELECT * WHERE { OPTIONAL { "
+        f"SERVICE <{target}> {triple} }} }} }} UNION {{ ?a ?b ?c }} }}",
+        "inside FILTER EXISTS": "ASK { ?a ?b ?c FILTER EXISTS { "
+        f"SERVICE <{target}> {triple} }} }}",
+        "lowercase": f"select * where {{ service silent <{target}> {triple} }}",
+        "comments between tokens": f"SELECT * WHERE {{ SERVICE # where?\n SILENT #\n<{target}>"
+        f" {triple} }}",
+        "in a CONSTRUCT": f"CONSTRUCT WHERE {{ SERVICE <{target}> {triple} }}",
+        # The token scanner alone read '#x> …' as a comment and missed this SERVICE.
+        "escape then # in an IRI": "SELECT * WHERE { ?s ?p <http://a.example/\\u0041#x> . "
+        f"SERVICE <{target}> {triple} }}",
+        # A prefix entry must not allow another host through the user-info part.
+        "user info after an allowed prefix": "SELECT * WHERE { SERVICE "
+        f"<http://allowed.example@127.0.0.1:{port}/sparql> {triple} }}",
+    }
+
+
+def test_pyoxigraph_does_not_read_escaped_keywords(evil: Listener) -> None:
+    """The guard only parses texts that spell SERVICE or LOAD out; pyoxigraph must agree."""
+    store = ox.Store()
+    target = f"http://127.0.0.1:{evil.port}/"
+    before = evil.connections
+    with pytest.raises(SyntaxError):
+        store.query(f"SELECT * WHERE {{ SERVIC\\u0045 <{target}> {{ ?s ?p ?o }} }}")
+    with pytest.raises(SyntaxError):
+        store.update(f"LO\\u0041D <{target}>")
+    assert evil.connections == before
+
+
+@pytest.mark.parametrize("name", list(bypasses(1)))
+def test_service_bypass_attempts_are_refused_without_a_connection(
+    guarded: Any, evil: Listener, name: str
+) -> None:
+    query = bypasses(evil.port)[name]
+    before = evil.connections
+    response = httpx.get(guarded.url + "/sparql", params={"query": query}, timeout=30)
+    assert response.status_code in (400, 403), response.text
+    body = response.json()
+    assert body["error"] in {"service-not-allowed", "service-not-checked"}
+    assert "SERVICE" in body["message"]
+    assert evil.connections == before
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        "LOAD <{target}>",
+        "PREFIX e: <http://127.0.0.1:{port}/> load silent e:data.ttl into graph <urn:g>",
+        "INSERT {{ ?s ?p ?o }} WHERE {{ SERVICE <{target}> {{ ?s ?p ?o }} }}",
+        "BASE <http://127.0.0.1:{port}/> INSERT {{ ?s ?p ?o }} WHERE {{ SERVICE <sparql> "
+        "{{ ?s ?p ?o }} }}",
+        "INSERT {{ ?s ?p ?o }} WHERE {{ SERVICE <http://allowed.example@127.0.0.1:{port}/> "
+        "{{ ?s ?p ?o }} }}",
+    ],
+)
+def test_update_bypass_attempts_are_refused_without_a_connection(
+    guarded: Any, evil: Listener, update: str
+) -> None:
+    text = update.format(target=f"http://127.0.0.1:{evil.port}/sparql", port=evil.port)
+    version = httpx.get(guarded.url + "/health").json()["version"]
+    before = evil.connections
+    response = httpx.post(
+        guarded.url + "/sparql/update",
+        content=text.encode(),
+        headers={"Content-Type": "application/sparql-update", "Authorization": f"Bearer {TOKEN}"},
+        timeout=30,
+    )
+    assert response.status_code == 403, response.text
+    assert response.json()["error"] in {"load-not-allowed", "service-not-allowed"}
+    assert evil.connections == before
+    assert httpx.get(guarded.url + "/health").json()["version"] == version
+
+
+def test_allowed_service_still_works_after_a_hash_in_an_iri(guarded: Any, live_server: Any) -> None:
+    """rdflib's parser failed on this one-line query; the guard must not refuse it."""
+    query = (
+        "SELECT ?label WHERE { VALUES ?p { <http://www.w3.org/2000/01/rdf-schema#label> } "
+        f"SERVICE <{live_server.url}/sparql> {{ kg:sergei-lavrov ?p ?label }} }}"
+    )
+    response = httpx.get(guarded.url + "/sparql", params={"query": query}, timeout=30)
+    assert response.status_code == 200, response.text
+    labels = [row["label"]["value"] for row in response.json()["results"]["bindings"]]
+    assert any("Lavrov" in label for label in labels)
+
+
+def test_a_mention_of_service_outside_code_is_not_a_call(guarded: Any) -> None:
+    query = 'SELECT ?x WHERE { BIND("SERVICE <http://127.0.0.1:9/>" AS ?x) } # service'
+    response = httpx.get(guarded.url + "/sparql", params={"query": query}, timeout=30)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("PREFIX e: <http://h/> SELECT * WHERE { SERVICE e:s {} }", ["http://h/s"]),
+        ("BASE <http://h/a/b> SELECT * WHERE { SERVICE <../s> {} }", ["http://h/s"]),
+        ("SELECT * WHERE { SERVICE kg:x {} }", [vocab.PREFIXES["kg"] + "x"]),
+        (
+            "SELECT * WHERE { { SELECT * WHERE { service silent ?v {} } } UNION "
+            "{ OPTIONAL { SERVICE <http://h/2> {} } } }",
+            ["?v", "http://h/2"],
+        ),
+    ],
+)
+def test_parse_resolves_every_service(text: str, expected: list[str]) -> None:
+    assert sorted(parse(text, vocab.PREFIXES).services) == sorted(expected)
+
+
+def test_unparseable_text_naming_service_is_refused() -> None:
+    text = "SELECT * WHERE { SERVICE <http://h/> { ?s ?p } }"
+    with pytest.raises(GuardError, match="could not be parsed"):
+        remote_calls(text, vocab.PREFIXES, inspect(text, vocab.PREFIXES), update=False)
+
+
+def test_prefix_entries_match_on_the_same_host_only() -> None:
+    settings = Settings(service_allowlist=("http://127.0.0.1:8000*", "https://q.example/sparql"))
+    assert settings.service_allowed("http://127.0.0.1:8000/sparql")
+    assert not settings.service_allowed("http://127.0.0.1:80001/sparql")
+    assert not settings.service_allowed("http://127.0.0.1:8000.evil.example/sparql")
+    assert not settings.service_allowed("http://127.0.0.1:8000@evil.example/")
+    assert settings.service_allowed("https://q.example/sparql")
+    assert not settings.service_allowed("https://q.example/sparql/other")
