@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import itertools
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import owlrl
 import pyoxigraph as ox
@@ -522,3 +523,35 @@ def test_events_file_covers_lines_1_to_41_with_one_graph_per_quote() -> None:
     assert lines <= set(range(1, 42))
     # every non-empty line of the first part has at least one evidence unit
     assert lines == set(range(1, 42, 2))
+
+
+def test_both_files_model_containment_and_government_bodies_alike(
+    ontology: Graph, data: Graph
+) -> None:
+    closure = owl_rl(union(ontology, ((s, RDF.type, o) for s, o in data.subject_objects(RDF.type))))
+    places = set(closure.subjects(RDF.type, KGO.Place))
+    bodies = set(closure.subjects(RDF.type, KGO.GovernmentBody))
+    # a place inside a place is kgo:locatedIn it, never kgo:partOf
+    assert [(s, o) for s, o in data.subject_objects(KGO.partOf) if s in places] == []
+    # a government body belongs to its polity as a sub-organization, not through kgo:country
+    assert [s for s in bodies if (s, KGO.country, None) in data] == []
+    assert all(
+        (b, KGO.subOrganizationOf, None) in data for b in bodies - {KG["presidents-office-line-33"]}
+    )
+
+
+def test_shared_entities_are_described_in_one_file_only() -> None:
+    # The article and its author are described once (events-2020.trig), not restated.
+    for name in ("seed-article-author", "seed-article"):
+        files = [
+            path.name
+            for path in curated_files()
+            if (KG[name], RDFS.label, None) in curated_file(path)
+        ]
+        assert files == ["events-2020.trig"], (name, files)
+
+
+def curated_file(path: Path) -> Dataset:
+    dataset = Dataset(default_union=True)
+    dataset.parse(path, format="trig")
+    return dataset
