@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from karabakh_kg.graph.dataset import KnowledgeGraph
 from karabakh_kg.server import routes_ops, routes_sparql
 from karabakh_kg.server.settings import Settings
-from karabakh_kg.server.sparql_errors import SparqlHTTPError, handle_sparql_error
+from karabakh_kg.server.sparql_errors import (
+    SparqlHTTPError,
+    handle_http_error,
+    handle_sparql_error,
+)
 from karabakh_kg.server.sparql_execute import Endpoint
 from karabakh_kg.server.sparql_limits import BodySizeLimit
 
@@ -22,12 +28,16 @@ DESCRIPTION = (
 
 
 def create_app(kg: KnowledgeGraph | None = None, settings: Settings | None = None) -> FastAPI:
-    """Build the application; loads and reasons the curated graph when ``kg`` is not given.
+    """Build the application; loads and reasons the curated graph when ``kg`` is not given
+    (with the settings' Wikidata enrichment file, if any).
 
     ``settings`` default to the ``KARABAKH_KG_*`` environment variables.
     """
-    graph = kg or KnowledgeGraph.load()
     config = settings or Settings.from_env()
+    if kg is None:
+        wikidata = Path(config.wikidata_file) if config.wikidata_file else None
+        kg = KnowledgeGraph.load(wikidata=wikidata)
+    graph = kg
     endpoint = Endpoint(graph, config)
 
     @asynccontextmanager
@@ -41,6 +51,7 @@ def create_app(kg: KnowledgeGraph | None = None, settings: Settings | None = Non
     app.state.settings = config
     app.state.sparql = endpoint
     app.add_exception_handler(SparqlHTTPError, handle_sparql_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,

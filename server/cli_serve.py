@@ -72,6 +72,7 @@ def settings_overrides(
     cors_origins: list[str] | None,
     service_allowlist: list[str] | None,
     enable_update: bool | None,
+    wikidata: Path | None = None,
 ) -> dict[str, Any]:
     """The settings the options set (only those given)."""
     overrides: dict[str, Any] = {
@@ -81,6 +82,7 @@ def settings_overrides(
         "cors_origins": tuple(cors_origins) if cors_origins else None,
         "service_allowlist": tuple(service_allowlist) if service_allowlist else None,
         "enable_updates": enable_update,
+        "wikidata_file": str(wikidata) if wikidata is not None else None,
     }
     return {key: value for key, value in overrides.items() if value is not None}
 
@@ -109,11 +111,21 @@ def apply_settings(overrides: dict[str, Any]) -> Settings:
 
 
 def build_app(data_dir: Path | None, settings: Settings) -> object:
-    """Load the graph and build the application (``settings`` passed if it takes them)."""
+    """Load the graph (with the settings' Wikidata enrichment file) and build the app."""
+    from karabakh_kg.graph.dataset import DataError, KnowledgeGraph
     from karabakh_kg.server.app import create_app
     from karabakh_kg.server.cli_data import load_graph
 
-    kg = load_graph(data_dir)
+    if not settings.wikidata_file:
+        return create_app(load_graph(data_dir), settings=settings)
+    if data_dir is not None and not data_dir.is_dir():
+        fail(f"data folder {data_dir} does not exist")
+    try:
+        kg = KnowledgeGraph.load(data_dir, wikidata=Path(settings.wikidata_file))
+    except DataError as error:
+        fail(f"{error} (the Wikidata file comes from 'karabakh-kg link enrich')")
+    except FileNotFoundError as error:
+        fail(f"missing file: {error.filename or error}")
     return create_app(kg, settings=settings)
 
 
@@ -169,6 +181,16 @@ def serve(
         Path | None,
         typer.Option("--data-dir", help="Folder of curated TriG files (default: installed)."),
     ] = None,
+    wikidata: Annotated[
+        Path | None,
+        typer.Option(
+            "--wikidata",
+            metavar="FILE",
+            help="Wikidata enrichment file ('karabakh-kg link enrich') to serve in the "
+            "graph/wikidata named graph (also KARABAKH_KG_WIKIDATA_FILE).",
+            show_default=False,
+        ),
+    ] = None,
     log_level: Annotated[
         str,
         typer.Option("--log-level", metavar="LEVEL", help="One of: " + ", ".join(LOG_LEVELS) + "."),
@@ -187,6 +209,7 @@ def serve(
         cors_origins=cors_origin,
         service_allowlist=service_allow,
         enable_update=enable_update,
+        wikidata=wikidata,
     )
     settings = apply_settings(overrides)
     check_listen(host, number)

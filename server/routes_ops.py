@@ -6,12 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from karabakh_kg.server.routes_common import get_and_head
 from karabakh_kg.server.sparql_execute import Endpoint
 
 router = APIRouter(tags=["Operations"])
 
 
-@router.api_route("/health", methods=["GET", "HEAD"])
+@get_and_head(router, "/health")
 async def health(request: Request) -> JSONResponse:
     """Liveness and the data: version, triples per system graph, query workers."""
     endpoint: Endpoint = request.app.state.sparql

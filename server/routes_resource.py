@@ -28,6 +28,7 @@ from karabakh_kg.server.resource_data import (
     local_path,
     ontology_terms,
 )
+from karabakh_kg.server.routes_common import get_and_head
 
 router = APIRouter(tags=["linked data"])
 
@@ -260,7 +261,7 @@ def query_page(request: Request) -> Response:
     return render_query_ui(request)
 
 
-@router.api_route("/resource/{name}", methods=["GET", "HEAD"])
+@get_and_head(router, "/resource/{name}")
 def resource(request: Request, name: str) -> Response:
     """A curated entity: HTML for browsers, RDF (Turtle, JSON-LD, ...) for clients."""
     variants = [*TRIPLE_VARIANTS, HTML]
@@ -296,7 +297,7 @@ def resource(request: Request, name: str) -> Response:
     return _rdf_response(body, variant, etag=etag, location=f"{base}.{variant.key}", vary=vary)
 
 
-@router.api_route("/evidence/{name}", methods=["GET", "HEAD"])
+@get_and_head(router, "/evidence/{name}")
 def evidence(request: Request, name: str) -> Response:
     """An evidence unit: its quote, who says it, and the triples it supports."""
     variants = [*TRIPLE_VARIANTS, *QUAD_VARIANTS, HTML]
@@ -332,7 +333,7 @@ def evidence(request: Request, name: str) -> Response:
     return _rdf_response(body, variant, etag=etag, location=f"{base}.{variant.key}", vary=vary)
 
 
-@router.api_route("/ontology", methods=["GET", "HEAD"])
+@get_and_head(router, "/ontology")
 def ontology(request: Request) -> Response:
     """The ontology: an HTML listing of classes and properties, or the OWL document."""
     return _ontology(request, None)
@@ -424,7 +425,7 @@ def _explanation_view(describer: Describer, node: dict[str, Any]) -> dict[str, A
     return view
 
 
-@router.api_route("/explain", methods=["GET", "HEAD"])
+@get_and_head(router, "/explain")
 def explain(request: Request, s: str = "", p: str = "", o: str = "") -> Response:
     """Why a triple holds: the rule or axiom and its premises, down to the seed quotes.
 

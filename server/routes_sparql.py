@@ -12,6 +12,7 @@ then need ``Authorization: Bearer <KARABAKH_KG_UPDATE_TOKEN>``.
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from email.utils import formatdate, parsedate_to_datetime
@@ -25,6 +26,7 @@ from fastapi.responses import JSONResponse, Response
 from karabakh_kg.graph.dataset import ASSERTED, KnowledgeGraph, UpdateError
 from karabakh_kg.graph.store import QueryJob
 from karabakh_kg.ontology import vocab
+from karabakh_kg.server.routes_common import get_and_head
 from karabakh_kg.server.settings import PREFIX
 from karabakh_kg.server.sparql_conneg import GRAPH_FORMATS, NotAcceptable, accepts_html, negotiate
 from karabakh_kg.server.sparql_description import describe
@@ -124,7 +126,7 @@ async def answer_query(
     return Response(content=answer.body, media_type=fmt.content_type, headers=headers)
 
 
-@router.api_route("/sparql", methods=["GET", "HEAD"], name="sparql_get")
+@get_and_head(router, "/sparql", name="sparql_get")
 async def sparql_get(request: Request) -> Response:
     """SPARQL query by GET; without a query: the Service Description, or the UI for browsers."""
     params = multi(request.query_params)
@@ -312,7 +314,7 @@ def target_graph(request: Request, params: Params) -> str | None:
     return graph
 
 
-@router.api_route("/rdf-graphs/service", methods=["GET", "HEAD"], name="graph_store_get")
+@get_and_head(router, "/rdf-graphs/service", name="graph_store_get")
 @router.api_route("/store", methods=["GET", "HEAD"], include_in_schema=False)
 async def graph_store_get(request: Request) -> Response:
     """Read a graph (``?graph=<IRI>`` or ``?default``) in the negotiated RDF format."""
@@ -334,9 +336,14 @@ async def graph_store_get(request: Request) -> Response:
         max_rows=endpoint.settings.max_rows,
         prefixes=dict(vocab.PREFIXES),
     )
-    prepared = Prepared(inspect(job.sparql), job, endpoint.settings.query_timeout, None, fmt, "")
+    digest = hashlib.sha256(f"{endpoint.kg.version}\0{graph}\0{fmt.name}".encode())
+    etag = f'"g-{digest.hexdigest()[:32]}"'
+    headers = {"ETag": etag, "Vary": "Accept", **data_headers(endpoint.kg)}
+    if not_modified(request, etag, endpoint.kg):
+        return Response(status_code=304, headers=headers)
+    prepared = Prepared(inspect(job.sparql), job, endpoint.settings.query_timeout, None, fmt, etag)
     answer = await endpoint.execute(prepared)
-    return Response(answer.body, media_type=fmt.content_type, headers=data_headers(endpoint.kg))
+    return Response(answer.body, media_type=fmt.content_type, headers=headers)
 
 
 async def read_body_graph(request: Request) -> list[ox.Triple]:
@@ -372,9 +379,9 @@ def writable(request: Request, params: Params) -> None:
         )
 
 
-@router.api_route(
-    "/rdf-graphs/service", methods=["PUT", "POST", "DELETE"], name="graph_store_write"
-)
+@router.put("/rdf-graphs/service", name="graph_store_put")
+@router.post("/rdf-graphs/service", name="graph_store_post")
+@router.delete("/rdf-graphs/service", name="graph_store_delete")
 @router.api_route("/store", methods=["PUT", "POST", "DELETE"], include_in_schema=False)
 async def graph_store_write(request: Request) -> Response:
     """Replace (PUT), add to (POST) or clear (DELETE) the asserted graph (off by default)."""

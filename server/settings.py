@@ -47,6 +47,9 @@ class Settings:
     """Whether SPARQL Update and the Graph Store Protocol writes are served."""
     update_token: str = ""
     """Bearer token required for updates."""
+    wikidata_file: str = ""
+    """A Wikidata enrichment file (``karabakh-kg link enrich``) to load into the
+    ``graph/wikidata`` named graph; queries include it unless they ask ``wikidata=false``."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -76,6 +79,11 @@ class Settings:
             raise SettingsError(f"{PREFIX}QUERY_WORKERS must be at least 1")
         if self.max_rows < 1 or self.max_body_bytes < 1 or self.max_queued < 0:
             raise SettingsError("limits must be positive")
+        if self.wikidata_file and not os.path.isfile(self.wikidata_file):
+            raise SettingsError(
+                f"{PREFIX}WIKIDATA_FILE: no such file {self.wikidata_file!r} "
+                "(make one with 'karabakh-kg link enrich')"
+            )
         if self.enable_updates and not self.update_token:
             raise SettingsError(
                 f"{PREFIX}ENABLE_UPDATES is set but {PREFIX}UPDATE_TOKEN is empty: "

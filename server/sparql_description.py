@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph.dataset import SYSTEM_GRAPHS, KnowledgeGraph
+from karabakh_kg.graph.dataset import SYSTEM_GRAPHS, WIKIDATA, KnowledgeGraph
 from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql_conneg import GRAPH_FORMATS, RESULT_FORMATS
 
@@ -31,7 +31,8 @@ SYSTEM_GRAPH_NOTES = {
     "inferred": "What reasoning derives (left out with infer=false).",
     "ontology": "The OWL ontology and the domain rules.",
     "provenance": "What is said about each evidence graph: quote, line, who says it, when.",
-    "wikidata": "Optional Wikidata enrichment.",
+    "wikidata": "Optional Wikidata enrichment ('karabakh-kg link enrich'), with its "
+    "provenance; left out with wikidata=false.",
 }
 
 
@@ -70,7 +71,10 @@ def describe(kg: KnowledgeGraph, settings: Settings, endpoint_url: str) -> list[
             default,
             DCTERMS_DESCRIPTION,
             ox.Literal(
-                "The union of the asserted, provenance, ontology and inferred graphs.",
+                "The union of the asserted, provenance, ontology and inferred graphs"
+                + (", and the wikidata graph" if _count(kg, WIKIDATA) else "")
+                + " (infer=false leaves the inferred graph out of the dataset, "
+                "wikidata=false the wikidata graph).",
                 language="en",
             ),
         ),

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -75,8 +76,16 @@ class Worker:
                 conn.close()
 
 
-def start_worker(dump: Path, generation: int, union: list[str]) -> Worker:
-    """Start a worker process on ``dump`` and wait until it has loaded the data."""
+def start_worker(
+    dump: Path,
+    generation: int,
+    union: list[str],
+    track: Callable[[subprocess.Popen[bytes]], None] | None = None,
+) -> Worker:
+    """Start a worker process on ``dump`` and wait until it has loaded the data.
+
+    ``track`` is told of the process as soon as it exists (so that it can be stopped
+    while it is still loading)."""
     # A fresh interpreter per worker (not fork: the server has threads and locks, and not
     # multiprocessing's spawn, which re-imports the caller's main module).
     to_child_r, to_child_w = os.pipe()
@@ -99,6 +108,8 @@ def start_worker(dump: Path, generation: int, union: list[str]) -> Worker:
     finally:
         os.close(to_child_r)
         os.close(from_child_w)
+    if track is not None:
+        track(process)
     worker = Worker(
         process,
         Connection(from_child_r, writable=False),
@@ -131,6 +142,7 @@ class WorkerPool:
         self._generation = 0
         self._dump = self._write_dump(store, 0)
         self._closed = False
+        self._processes: set[subprocess.Popen[bytes]] = set()
         self.timeouts = 0
         self.restarts = 0
         for _ in range(size):
@@ -142,12 +154,22 @@ class WorkerPool:
         store.dump(path, format=ox.RdfFormat.N_QUADS)
         return path
 
+    def _track(self, process: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._processes = {p for p in self._processes if p.poll() is None}
+            self._processes.add(process)
+            closed = self._closed
+        if closed:
+            process.kill()
+
     def _spawn_async(self, attempt: int = 0) -> None:
         def start() -> None:
             if attempt:
                 time.sleep(min(30.0, 0.5 * 2**attempt))  # back off if starting keeps failing
+            if self._closed:
+                return
             try:
-                worker = start_worker(self._dump, self._generation, self.union)
+                worker = start_worker(self._dump, self._generation, self.union, self._track)
             except (WorkerCrashed, OSError):
                 if not self._closed:
                     self._spawn_async(attempt + 1)
@@ -178,13 +200,22 @@ class WorkerPool:
             self._spawn_async()
 
     def close(self) -> None:
-        """Stop every idle worker and forget the data dump (busy ones stop when released)."""
-        self._closed = True
+        """Stop every worker process (idle, starting or busy) and forget the data dump."""
+        with self._lock:
+            self._closed = True
+            starting = list(self._processes)
         while True:
             try:
                 self._idle.get_nowait().stop()
             except queue.Empty:
                 break
+        busy = self._pending > 0
+        for process in starting:
+            if busy and process.poll() is None:
+                continue  # may be answering a query: stopped when released
+            with contextlib.suppress(Exception):
+                process.kill()
+                process.wait(timeout=5)
         for path in self._folder.glob("*"):
             with contextlib.suppress(OSError):
                 path.unlink()

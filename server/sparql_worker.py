@@ -9,6 +9,7 @@ quickly.
 
 from __future__ import annotations
 
+import signal
 import sys
 from multiprocessing.connection import Connection
 
@@ -31,28 +32,44 @@ def load_store(dump_path: str, union: list[str]) -> ox.Store:
     return store
 
 
-def worker_main(inbox: Connection, outbox: Connection, dump_path: str, union: list[str]) -> None:
-    """Load the data, then answer jobs until the server closes the pipe."""
-    store = load_store(dump_path, union)
-    outbox.send(("ready",))
+def worker_main(inbox: Connection, outbox: Connection, dump_path: str, union: list[str]) -> int:
+    """Load the data, then answer jobs until the server closes the pipe; the exit status."""
+    # The server decides when a worker ends (it closes the pipe or kills it): Ctrl-C in a
+    # terminal reaches the whole process group, and must not print a traceback here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        store = load_store(dump_path, union)
+    except OSError:
+        # The server stopped (and removed the dump) while this worker was starting; it
+        # reads a missing "ready" as a failed start.
+        return 1
+    try:
+        outbox.send(("ready",))
+    except OSError:
+        return 1
     while True:
         try:
             job = inbox.recv()
         except (EOFError, OSError):
-            return
+            return 0
         if job is None:
-            return
-        outbox.send(run_job(store, job, union_ready=bool(union)))
+            return 0
+        try:
+            outbox.send(run_job(store, job, union_ready=bool(union)))
+        except OSError:  # the server went away
+            return 0
 
 
 def main(argv: list[str]) -> None:
     """``python -m karabakh_kg.server.sparql_worker <jobs-fd> <answers-fd> <dump> [graph…]``."""
     jobs_fd, answers_fd, dump_path = int(argv[0]), int(argv[1]), argv[2]
-    worker_main(
-        Connection(jobs_fd, writable=False),
-        Connection(answers_fd, readable=False),
-        dump_path,
-        argv[3:],
+    sys.exit(
+        worker_main(
+            Connection(jobs_fd, writable=False),
+            Connection(answers_fd, readable=False),
+            dump_path,
+            argv[3:],
+        )
     )
 
 

@@ -238,7 +238,12 @@ def test_missing_query_is_400(url: str) -> None:
 
 
 def test_wrong_method_and_content_type(url: str) -> None:
-    assert httpx.put(url, content=b"ASK {}").status_code == 405
+    put = httpx.put(url, content=b"ASK {}")
+    assert put.status_code == 405 and put.headers["allow"] == "GET, HEAD, POST"
+    assert put.json() == {
+        "error": "method-not-allowed",
+        "message": "PUT is not allowed on /sparql; use GET, HEAD, POST",
+    }
     assert httpx.delete(url).status_code == 405
     wrong = httpx.post(url, content=b"ASK {}", headers={"Content-Type": "text/plain"})
     assert wrong.status_code == 415

@@ -171,3 +171,28 @@ def test_graph_store_writes_only_the_asserted_graph(writable: Any) -> None:
         headers={"Content-Type": "application/x-unknown", **AUTH},
     )
     assert unknown_type.status_code == 415
+
+
+def test_a_slow_update_times_out_and_changes_nothing(writable: Any) -> None:
+    before = version(writable)
+    size = httpx.get(writable.url + "/health").json()["triples"]
+    slow = (
+        "INSERT { ?a kgo:related ?b } WHERE { ?a ?p ?x . ?b ?q ?y . ?c ?r ?z "
+        "FILTER(STR(?x) = STR(?z)) }"
+    )
+    response = httpx.post(
+        writable.url + "/sparql/update",
+        params={"timeout": "0.5"},
+        content=slow.encode(),
+        headers={"Content-Type": "application/sparql-update", **AUTH},
+        timeout=60,
+    )
+    assert response.status_code == 503, response.text
+    body = response.json()
+    assert body["error"] == "timeout" and "changed nothing" in body["message"]
+    assert version(writable) == before
+    assert httpx.get(writable.url + "/health").json()["triples"] == size
+    assert not ask(writable, "ASK { ?a kgo:related ?b }")
+    # The server goes on taking updates.
+    quick = update(writable, f"INSERT DATA {{ <{PERSON}-5> a kgo:Person }}")
+    assert quick.status_code == 200 and quick.json()["added"] == 1
