@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -85,32 +87,54 @@ def test_options_become_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert os.environ["KARABAKH_KG_CORS_ORIGINS"] == ""
 
 
-def test_serve_prints_the_url_and_answers() -> None:
+def start_serve(*options: str) -> tuple[subprocess.Popen[str], str]:
+    """``karabakh-kg serve`` in its own process group; (process, URL) once it printed."""
     port = free_port()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "karabakh_kg.server",
-            "serve",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--timeout",
-            "3",
-        ],
+        [sys.executable, "-m", "karabakh_kg.server", "serve", "--port", str(port), *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], 60)
+    assert ready, "serve printed nothing"
+    first = process.stdout.readline()
+    url = f"http://127.0.0.1:{port}/"
+    assert url in first, first
+    return process, url
+
+
+def interrupt(process: subprocess.Popen[str]) -> str:
+    """Ctrl-C as a terminal sends it (to the whole process group); the rest of the output."""
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        output, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        raise AssertionError("serve did not stop on Ctrl-C: " + output) from None
+    return output
+
+
+def test_stopping_right_after_start_prints_no_traceback() -> None:
+    process, _ = start_serve("--log-level", "warning")
+    output = interrupt(process)
+    assert "Traceback" not in output and "Error" not in output, output
+
+
+def test_serve_answers_a_new_users_requests(tmp_path: Path) -> None:
+    enrichment = tmp_path / "wikidata.trig"
+    enrichment.write_text(
+        "<https://w3id.org/karabakh-kg/graph/wikidata> { <http://www.wikidata.org/entity/Q399> "
+        '<http://www.w3.org/2000/01/rdf-schema#label> "Հայաստան"@hy . }\n',
+        encoding="utf-8",
+    )
+    process, url = start_serve(
+        "--log-level", "warning", "--timeout", "3", "--wikidata", str(enrichment)
     )
     try:
-        assert process.stdout is not None
-        ready, _, _ = select.select([process.stdout], [], [], 60)
-        assert ready, "serve printed nothing"
-        first = process.stdout.readline()
-        url = f"http://127.0.0.1:{port}/"
-        assert url in first
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -123,6 +147,34 @@ def test_serve_prints_the_url_and_answers() -> None:
         page = httpx.get(url + "resource/armenia", headers={"Accept": "text/turtle"}, timeout=5)
         assert page.status_code == 200
         assert "kg:armenia" in page.text
+        sparql = url + "sparql"
+        malformed = httpx.get(sparql, params={"query": "SELECT * WHERE { ?s ?p }"}, timeout=10)
+        assert malformed.status_code == 400
+        assert malformed.json()["message"].startswith("malformed query: error at 1:")
+        construct = httpx.get(
+            sparql,
+            params={"query": "CONSTRUCT WHERE { kg:armenia rdfs:label ?l }"},
+            headers={"Accept": "application/n-triples"},
+            timeout=10,
+        )
+        assert construct.headers["content-type"] == "application/n-triples; charset=utf-8"
+        assert construct.text.startswith("<https://w3id.org/karabakh-kg/resource/armenia> ")
+        csv = httpx.get(
+            sparql,
+            params={"query": "SELECT ?l WHERE { kg:armenia rdfs:label ?l }"},
+            headers={"Accept": "text/csv"},
+            timeout=10,
+        )
+        assert csv.headers["content-type"] == "text/csv; charset=utf-8"
+        assert csv.text.splitlines()[0] == "l" and "Armenia" in csv.text
+        unknown = httpx.get(url + "resource/armenya", headers={"Accept": "application/json"})
+        assert unknown.status_code == 404
+        assert "armenia" in {s["href"].rsplit("/", 1)[-1] for s in unknown.json()["suggestions"]}
+        label = "SELECT ?l WHERE { wd:Q399 rdfs:label ?l }"
+        rows = httpx.get(sparql, params={"query": label}, timeout=10).json()["results"]
+        assert [r["l"]["value"] for r in rows["bindings"]] == ["Հայաստան"]
+        left_out = httpx.get(sparql, params={"query": label, "wikidata": "false"}, timeout=10)
+        assert left_out.json()["results"]["bindings"] == []
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        output = interrupt(process)
+    assert "Traceback" not in output, output
