@@ -149,6 +149,7 @@ class Engine:
         self.wildcard: list[_Trigger] = []
         self.heads_by_pred: dict[int, list[tuple[int, Triple]]] = {}
         self.heads_by_class: dict[int, list[tuple[int, Triple]]] = {}
+        self.heads_by_subclass: dict[int, dict[int, list[tuple[int, Triple]]]] = {}
         self.heads_any: list[tuple[int, Triple]] = []
         self.needs_node_index = False
         # rules of one body atom (?x p ?y) or (?x a C): a head template per rule, where
@@ -190,7 +191,19 @@ class Engine:
             if _is_var(atom[1]):
                 self.heads_any.append((index, atom))
             elif atom[1] == self.type_id and not _is_var(atom[2]):
-                self.heads_by_class.setdefault(atom[2], []).append((index, atom))
+                body = rule.body[0]
+                if (
+                    len(rule.body) == 1
+                    and not rule.filters
+                    and body[1] == self.type_id
+                    and not _is_var(body[2])
+                    and body[0] == atom[0]
+                ):
+                    # ?x a D -> ?x a C: found from the types of ?x, not tried one by one
+                    by_body = self.heads_by_subclass.setdefault(atom[2], {})
+                    by_body.setdefault(body[2], []).append((index, atom))
+                else:
+                    self.heads_by_class.setdefault(atom[2], []).append((index, atom))
             else:
                 self.heads_by_pred.setdefault(atom[1], []).append((index, atom))
         if self._unary(index, rule):
@@ -505,11 +518,17 @@ class Engine:
     def instances(self, t: Triple, excluded: set[Triple]) -> Iterator[Derivation]:
         """Every rule instance (rule index, body) that derives ``t`` from current facts,
         skipping those with a body triple in ``excluded``."""
-        candidates = [
-            *self.heads_by_pred.get(t[1], ()),
-            *(self.heads_by_class.get(t[2], ()) if t[1] == self.type_id else ()),
-            *self.heads_any,
-        ]
+        if t[1] == self.type_id:
+            by_body = self.heads_by_subclass.get(t[2], {})
+            types = self.ps.get(t[1], {}).get(t[0], ()) if by_body else ()
+            candidates = [
+                *(entry for d in types if d in by_body for entry in by_body[d]),
+                *self.heads_by_class.get(t[2], ()),
+                *self.heads_by_pred.get(t[1], ()),
+                *self.heads_any,
+            ]
+        else:
+            candidates = [*self.heads_by_pred.get(t[1], ()), *self.heads_any]
         for rule_index, atom in candidates:
             b = self._bind_atom(atom, t)
             if b is None:
@@ -517,7 +536,15 @@ class Engine:
             rule = self.rules[rule_index]
             if rule.filters and not _filters_pass(rule.filters, b):
                 continue
-            for full in self._join_adaptive(list(rule.body), b, rule):
+            if len(rule.body) == 1:  # most OWL rules: one index look-up, no planning
+                found: Iterable[Binding] = (
+                    x
+                    for x in self._matches(rule.body[0], b)
+                    if not rule.filters or _filters_pass(rule.filters, x)
+                )
+            else:
+                found = self._join_adaptive(list(rule.body), b, rule)
+            for full in found:
                 ground = _ground_all(rule.body, full)
                 if excluded and any(x in excluded for x in ground):
                     continue

@@ -3,7 +3,7 @@
 ``materialize(kg)`` computes the closure of asserted ∪ ontology under the compiled OWL 2 RL
 rules of the ontology and the SPARQL rules of ``rules.ttl`` (one fixpoint), then writes the
 meaningful derived triples (see :func:`Reasoner.keep`) to the inferred graph. The reasoner
-stays attached to ``kg`` so :func:`update` can apply changes incrementally (DRed) and
+stays attached to ``kg`` so :func:`update` can apply changes incrementally and
 :mod:`karabakh_kg.graph.explain` can show one derivation per derived triple.
 """
 
@@ -46,6 +46,8 @@ INFERRED = ox.NamedNode(str(vocab.GRAPH_INFERRED))
 ONTOLOGY = ox.NamedNode(str(vocab.GRAPH_ONTOLOGY))
 NOISE_CLASSES = {OWL + "Thing", RDFS + "Resource"}
 _STATE = "_reasoner"
+FREEZE_ABOVE = 200_000
+"""Closures with more triples than this are frozen out of the garbage collector's sight."""
 
 
 @dataclass
@@ -274,6 +276,11 @@ def materialize(kg: KnowledgeGraph) -> ReasoningReport:
         r = build(kg)
         kg.store.clear_graph(INFERRED)
         kg.store.extend(_quads(r, r.output))
+        if len(r.engine.facts) > FREEZE_ABOVE:
+            # Move the closure out of the collector's generations: otherwise the first
+            # collections after this one walk millions of tuples, stalling later updates.
+            # They hold no cycles, so reference counting still frees them.
+            gc.freeze()
     setattr(kg, _STATE, r)
     return ReasoningReport(
         base=len(r.engine.base),
@@ -297,7 +304,8 @@ def update(
     kg: KnowledgeGraph, added: Iterable[ox.Triple], removed: Iterable[ox.Triple]
 ) -> ReasoningReport:
     """After ``added``/``removed`` changed the asserted graph, bring the inferred graph to
-    exactly what :func:`materialize` would give (DRed: delete, re-derive, propagate).
+    exactly what :func:`materialize` would give: a triple that lost a premise is deleted only
+    when no other derivation remains (Backward/Forward), then additions saturate.
 
     Changes to schema axioms (sub-class, domain, property characteristics ...) recompile the
     rules, so they fall back to a full recomputation.
