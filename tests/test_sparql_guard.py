@@ -53,15 +53,16 @@ def evil() -> Iterator[Listener]:
 
 
 @pytest.fixture(scope="module")
-def guarded(kg: KnowledgeGraph, server_factory: Any, live_server: Any) -> Any:
-    """A server that allows one real endpoint (the shared test server) and one prefix."""
+def guarded(server_factory: Any, live_server: Any) -> Any:
+    """A server that allows one real endpoint (the shared test server) and one prefix,
+    over its own copy of the graph (it takes updates)."""
     settings = Settings(
         query_workers=1,
         service_allowlist=(live_server.url + "/sparql", "http://allowed.example*"),
         enable_updates=True,
         update_token=TOKEN,
     )
-    return server_factory(kg, settings)
+    return server_factory(KnowledgeGraph.load(), settings)
 
 
 def bypasses(port: int) -> dict[str, str]:
@@ -198,3 +199,28 @@ def test_prefix_entries_match_on_the_same_host_only() -> None:
     assert not settings.service_allowed("http://127.0.0.1:8000@evil.example/")
     assert settings.service_allowed("https://q.example/sparql")
     assert not settings.service_allowed("https://q.example/sparql/other")
+
+
+def test_dataset_clauses_never_fetch(guarded: Any, evil: Listener) -> None:
+    """FROM, FROM NAMED, USING, WITH and graph operations name local graphs only."""
+    target = f"http://127.0.0.1:{evil.port}/data.ttl"
+    before = evil.connections
+    query = f"SELECT * FROM <{target}> FROM NAMED <{target}> WHERE {{ ?s ?p ?o }}"
+    for infer in ("true", "false"):
+        response = httpx.get(
+            guarded.url + "/sparql", params={"query": query, "infer": infer}, timeout=30
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["results"]["bindings"] == []
+    headers = {"Content-Type": "application/sparql-update", "Authorization": f"Bearer {TOKEN}"}
+    for text in (
+        f"INSERT {{ ?s ?p ?o }} USING <{target}> WHERE {{ ?s ?p ?o }}",
+        f"WITH <{target}> DELETE {{ ?s ?p ?o }} WHERE {{ ?s ?p ?o }}",
+        f"COPY <{target}> TO <urn:x-other>",
+        f"ADD <{target}> TO DEFAULT",
+    ):
+        response = httpx.post(
+            guarded.url + "/sparql/update", content=text.encode(), headers=headers, timeout=30
+        )
+        assert response.status_code in (200, 400), response.text
+    assert evil.connections == before
