@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef, Variable
@@ -386,14 +387,20 @@ def _to_ox(term: object) -> ox.NamedNode | ox.Literal:
     raise RuleError(f"unsupported term {term!r} (blank nodes cannot appear in rules)")
 
 
+@lru_cache(maxsize=256)
+def _algebra(construct: str) -> CompValue:
+    """The SPARQL algebra of a CONSTRUCT (parsed once per text: parsing dominates the cost
+    of reasoning over a small graph; the algebra is only read afterwards)."""
+    return prepareQuery(vocab.sparql_prefixes() + construct).algebra
+
+
 def compile_domain_rule(rule: DomainRule, table: TermTable) -> Rule:
     """Translate one CONSTRUCT (BGP + FILTER) into an engine rule; raise :class:`RuleError`."""
     name = rule.label
     try:
-        query = prepareQuery(vocab.sparql_prefixes() + rule.construct)
+        algebra = _algebra(rule.construct)
     except Exception as error:  # the SPARQL parser raises many types
         raise RuleError(f"rule {name!r}: cannot parse its CONSTRUCT: {error}") from None
-    algebra = query.algebra
     if algebra.name != "ConstructQuery":
         raise RuleError(f"rule {name!r}: sh:construct must be a CONSTRUCT query")
     variables: dict[str, int] = {}

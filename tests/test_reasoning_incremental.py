@@ -101,7 +101,7 @@ steps = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps)
 def test_updates_equal_full_recomputation(
     changes: list[tuple[list[ox.Triple], list[ox.Triple]]],
