@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from karabakh_kg.graph.categories import hierarchy
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:
@@ -36,31 +37,6 @@ SKOS_PREF = SKOS + "prefLabel"
 SKOS_EXACT = SKOS + "exactMatch"
 OWL_SAME = "http://www.w3.org/2002/07/owl#sameAs"
 WD = str(vocab.WD)
-
-# Classes whose members are things said about the world rather than its actors and places:
-# a bare name such as "Macron" prefers the person to the events whose labels mention him.
-_SECONDARY_CLASSES = {
-    str(vocab.KGO[name])
-    for name in (
-        "Event",
-        "Meeting",
-        "Talks",
-        "PhoneCall",
-        "Invitation",
-        "Attack",
-        "MissileAttack",
-        "Airstrike",
-        "ArtilleryFire",
-        "Clash",
-        "Death",
-        "Referendum",
-        "AccreditationRevocation",
-        "Declaration",
-        "Statement",
-        "Claim",
-        "Evidence",
-    )
-}
 
 # Letters that Unicode does not decompose into a base letter plus a combining mark.
 _FOLD = str.maketrans(
@@ -125,11 +101,8 @@ class Entity:
     alt_labels: list[str] = field(default_factory=list)
     types: set[str] = field(default_factory=set)
     wikidata: list[str] = field(default_factory=list)
-
-    @property
-    def secondary(self) -> bool:
-        """True for events, claims and evidence (ranked after actors and places)."""
-        return bool(self.types & _SECONDARY_CLASSES)
+    secondary: bool = False
+    """True for events, claims and evidence (ranked after actors and places)."""
 
     def names(self) -> list[str]:
         """The label first, then the alternative labels."""
@@ -215,6 +188,9 @@ def _build(kg: KnowledgeGraph) -> Index:
                 match = _WIKIDATA_URL.match(quad.object.value)
                 if entity is not None and match and match.group(1) not in entity.wikidata:
                     entity.wikidata.append(match.group(1))
+    ontology = hierarchy(kg)
+    for entity in entities.values():
+        entity.secondary = ontology.secondary(entity.types)
     # Ontology terms are named in the ontology graph, not here; keep only instances.
     ontology_terms = _ontology_terms(kg)
     for iri in ontology_terms:

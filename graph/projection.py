@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import pyoxigraph as ox
 
+from karabakh_kg.graph.categories import CATEGORIES, OTHER, hierarchy
 from karabakh_kg.graph.lookup import RDF_TYPE, compact, index, local_name
 from karabakh_kg.ontology import vocab
 
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 KGO = str(vocab.KGO)
 PROV_VALUE = str(vocab.PROV) + "value"
 PROV_ATTRIBUTED = str(vocab.PROV) + "wasAttributedTo"
-RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 
 # Predicates that describe a resource rather than relate it to another one.
 _NOT_EDGES = {
@@ -61,55 +61,6 @@ _DATE_PROPERTIES = {
     KGO + name: name for name in ("date", "startDate", "endDate", "year", "claimDate")
 }
 _WIKIDATA = re.compile(r"^http://www\.wikidata\.org/entity/(Q[0-9]+)$")
-
-# Broad categories (for colours and the type filter), from the core vocabulary; the
-# ontology's rdfs:subClassOf axioms extend this when the ontology graph is loaded.
-CATEGORIES = ("Person", "PoliticalEntity", "Organization", "Place", "Event", "Claim")
-_CORE_CATEGORY = {
-    "Person": "Person",
-    "PoliticalEntity": "PoliticalEntity",
-    "State": "PoliticalEntity",
-    "SelfDeclaredState": "PoliticalEntity",
-    "HistoricalState": "PoliticalEntity",
-    "Organization": "Organization",
-    "IntergovernmentalOrganization": "Organization",
-    "MediationGroup": "Organization",
-    "GovernmentBody": "Organization",
-    "ArmedForces": "Organization",
-    "MediaOutlet": "Organization",
-    "NewsAgency": "Organization",
-    "Place": "Place",
-    "Region": "Place",
-    "City": "Place",
-    "Village": "Place",
-    "Corridor": "Place",
-    "Building": "Place",
-    "ContactLine": "Place",
-    "Border": "Place",
-    "Farm": "Place",
-    "Claim": "Claim",
-    **{
-        name: "Event"
-        for name in [
-            "Event",
-            "Meeting",
-            "Talks",
-            "PhoneCall",
-            "Invitation",
-            "Attack",
-            "MissileAttack",
-            "Airstrike",
-            "ArtilleryFire",
-            "Clash",
-            "Death",
-            "Referendum",
-            "War",
-            "AccreditationRevocation",
-            "Declaration",
-            "Statement",
-        ]
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -173,36 +124,6 @@ def project(kg: KnowledgeGraph, options: ProjectionOptions | None = None) -> nx.
     return graphs[options]
 
 
-def category_of(types: Iterable[str], parents: dict[str, set[str]] | None = None) -> str:
-    """The broad category (``Person``, ``Event``, …) of a resource with these class IRIs."""
-    found: set[str] = set()
-    seen: set[str] = set()
-    todo = list(types)
-    while todo:
-        iri = todo.pop()
-        if iri in seen:
-            continue
-        seen.add(iri)
-        if iri.startswith(KGO) and iri[len(KGO) :] in _CORE_CATEGORY:
-            found.add(_CORE_CATEGORY[iri[len(KGO) :]])
-        todo.extend((parents or {}).get(iri, ()))
-    # A claim about an event is shown as a claim, never as the event itself.
-    for category in ("Claim", *CATEGORIES):
-        if category in found:
-            return category
-    return "Other"
-
-
-def _parents(kg: KnowledgeGraph) -> dict[str, set[str]]:
-    from karabakh_kg.graph.dataset import ONTOLOGY
-
-    parents: dict[str, set[str]] = {}
-    for quad in kg.store.quads_for_pattern(None, ox.NamedNode(RDFS_SUBCLASS), None, ONTOLOGY):
-        if isinstance(quad.subject, ox.NamedNode) and isinstance(quad.object, ox.NamedNode):
-            parents.setdefault(quad.subject.value, set()).add(quad.object.value)
-    return parents
-
-
 def _is_term(iri: str) -> bool:
     return iri.startswith(_TERM_NAMESPACES)
 
@@ -256,7 +177,7 @@ def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
     evidence = _evidence(kg, edges, SYSTEM_GRAPHS)
     # Ontology terms never become nodes, even when the curated data mentions them.
     resources -= {iri for iri in resources if _is_term(iri)}
-    parents = _parents(kg)
+    ontology = hierarchy(kg)
     for iri in sorted(resources):
         asserted_types, derived_types = types.get(iri, (set(), set()))
         all_types = asserted_types | derived_types
@@ -266,7 +187,7 @@ def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
             "curie": compact(iri),
             "label": entity.label if entity else local_name(iri),
             "types": sorted(compact(t) for t in all_types),
-            "category": category_of(all_types, parents),
+            "category": ontology.category(all_types),
         }
         if entity and entity.alt_labels:
             data["altLabels"] = list(entity.alt_labels)
@@ -627,7 +548,7 @@ def make_options(
     if class_iris:
         known = {expand_curie_or(t) for _, d in full.nodes(data=True) for t in d["types"]}
         known |= _ontology_terms_of(kg, (owl + "Class",))
-        known |= {KGO + c for c in (*CATEGORIES, "Other")}
+        known |= {KGO + c for c in (*CATEGORIES, OTHER)}
         _check_known(class_iris, known, "class")
     return ProjectionOptions(
         inferred=inferred,

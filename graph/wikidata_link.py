@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from karabakh_kg.graph.categories import hierarchy
 from karabakh_kg.graph.wikidata_client import Binding, WikidataClient
 from karabakh_kg.ontology import vocab
 
@@ -67,13 +68,12 @@ EXPECTED_TYPES: dict[str, tuple[str, ...]] = {
     "place": ("Q82794", "Q56061", "Q2221906", "Q618123", "Q486972"),
 }
 
-#: Our classes for each kind, most specific kind first (a city is a settlement, not a place).
+#: Our class for each kind, first match wins (a city is a settlement, not a place); an entity
+#: has a kind when one of its classes is this class or a subclass of it in the ontology.
 CATEGORY_CLASSES: tuple[tuple[str, str], ...] = (
     ("person", "Person"),
     ("state", "PoliticalEntity"),
-    ("settlement", "City"),
-    ("settlement", "Town"),
-    ("settlement", "Village"),
+    ("settlement", "Settlement"),
     ("organization", "Organization"),
     ("place", "Place"),
 )
@@ -308,14 +308,18 @@ def entity_infos(kg: KnowledgeGraph) -> dict[str, EntityInfo]:
         info = infos.get(row["e"].value)
         if info and row["alt"].value not in info.names:
             info.alt_labels.append(row["alt"].value)
-    for category, local in reversed(CATEGORY_CLASSES):  # most specific written last
-        for row in kg.query(
-            f"SELECT DISTINCT ?e WHERE {{ ?e a/rdfs:subClassOf* kgo:{local} }}",
-            include_inferred=False,
-        ):
-            info = infos.get(row["e"].value)
-            if info:
-                info.category = category
+    types: dict[str, set[str]] = defaultdict(set)
+    for row in kg.query(
+        f"""SELECT ?e ?type WHERE {{
+            ?e a ?type . FILTER(STRSTARTS(STR(?e), "{base}") && ISIRI(?type)) }}""",
+        include_inferred=False,
+    ):
+        types[row["e"].value].add(row["type"].value)
+    kinds = {local: kind for kind, local in CATEGORY_CLASSES}
+    ontology = hierarchy(kg)
+    for iri, info in infos.items():
+        local = ontology.first(types.get(iri, ()), list(kinds))
+        info.category = kinds[local] if local else None
     return {iri: info for iri, info in infos.items() if info.category}
 
 

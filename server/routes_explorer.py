@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from karabakh_kg.graph import export as exports
-from karabakh_kg.graph.projection import CATEGORIES
+from karabakh_kg.graph.categories import CATEGORIES, OTHER
 from karabakh_kg.server import pages
 
 router = APIRouter(tags=["explorer"])
@@ -26,7 +26,7 @@ def explorer(
         {
             "focus": focus or "",
             "formats": list(exports.REGISTRY.values()),
-            "categories": [*CATEGORIES, "Other"],
+            "categories": [*CATEGORIES, OTHER],
             "colours": exports.COLOURS,
         },
     )

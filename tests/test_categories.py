@@ -1,0 +1,132 @@
+"""Broad categories come from the ontology's class hierarchy, for every module that uses them."""
+
+from __future__ import annotations
+
+import pytest
+from graph_sample import sample_kg
+from rdflib import Graph, URIRef
+from rdflib.namespace import OWL, RDF, RDFS
+
+from karabakh_kg.graph import categories, lookup, wikidata_link
+from karabakh_kg.graph.dataset import ONTOLOGY, KnowledgeGraph
+from karabakh_kg.graph.projection import ProjectionOptions, project
+from karabakh_kg.ontology import vocab
+
+KGO = str(vocab.KGO)
+KG = str(vocab.KG)
+
+
+@pytest.fixture(scope="module")
+def ontology() -> Graph:
+    return Graph().parse(vocab.ontology_file(), format="turtle")
+
+
+@pytest.fixture(scope="module")
+def unreasoned() -> KnowledgeGraph:
+    """Only asserted types: categories must come from the hierarchy, not from reasoning."""
+    return KnowledgeGraph.load(reason=False)
+
+
+def _ancestors(ontology: Graph, cls: str) -> set[str]:
+    """Superclasses of ``cls`` by rdflib's own transitive walk (independent of the module)."""
+    return {str(c) for c in ontology.transitive_objects(URIRef(cls), RDFS.subClassOf)}
+
+
+def test_every_kgo_class_gets_the_category_of_its_ancestors(
+    kg: KnowledgeGraph, ontology: Graph
+) -> None:
+    hierarchy = categories.hierarchy(kg)
+    classes = sorted(
+        str(c) for c in ontology.subjects(RDF.type, OWL.Class) if str(c).startswith(KGO)
+    )
+    assert len(classes) > 60
+    for cls in classes:
+        ancestors = _ancestors(ontology, cls)
+        roots = [name for name in categories.PRECEDENCE if KGO + name in ancestors]
+        expected = roots[0] if roots else categories.OTHER
+        assert hierarchy.category([cls]) == expected, cls
+        assert hierarchy.secondary([cls]) == any(
+            KGO + name in ancestors for name in categories.SECONDARY
+        ), cls
+
+
+@pytest.mark.parametrize(
+    ("local", "category"),
+    [
+        ("Arrival", "Event"),
+        ("Conversation", "Event"),
+        ("PhoneCall", "Event"),
+        ("Demand", "Event"),
+        ("War", "Event"),
+        ("City", "Place"),
+        ("Residence", "Place"),
+        ("NewsAgency", "Organization"),
+        ("Legislature", "Organization"),
+        ("SelfDeclaredState", "PoliticalEntity"),
+        ("Person", "Person"),
+        ("Claim", "Claim"),
+        ("Evidence", "Other"),
+        ("Post", "Other"),
+    ],
+)
+def test_known_classes(kg: KnowledgeGraph, local: str, category: str) -> None:
+    assert categories.hierarchy(kg).category([KGO + local]) == category
+
+
+def test_a_claim_about_an_event_is_a_claim(kg: KnowledgeGraph) -> None:
+    assert categories.hierarchy(kg).category([KGO + "Attack", KGO + "Claim"]) == "Claim"
+
+
+def test_unknown_classes_are_other() -> None:
+    hierarchy = categories.build([])
+    assert hierarchy.category(["http://example.org/Thing"]) == categories.OTHER
+    assert not hierarchy.secondary([])
+
+
+def test_cycles_end() -> None:
+    a, b, event = KGO + "A", KGO + "B", KGO + "Event"
+    hierarchy = categories.build([(a, b), (b, a), (b, event)])
+    assert hierarchy.ancestors[a] == {a, b, event}
+    assert hierarchy.category([a]) == "Event"
+
+
+def test_lookup_ranks_event_subclasses_after_people_without_reasoning(
+    unreasoned: KnowledgeGraph,
+) -> None:
+    entities = lookup.index(unreasoned).entities
+    arrival = KG + "foreign-ministers-arrival-in-moscow-2020-10-09"
+    conversation = KG + "macron-aliyev-conversation-2020-10-09"
+    assert KGO + "Arrival" in entities[arrival].types
+    assert entities[arrival].secondary
+    assert entities[conversation].secondary
+    assert not entities[KG + "emmanuel-macron"].secondary
+    assert not entities[KG + "moscow"].secondary
+
+
+def test_projection_and_lookup_agree(unreasoned: KnowledgeGraph) -> None:
+    graph = project(unreasoned, ProjectionOptions(inferred=False))
+    entities = lookup.index(unreasoned).entities
+    assert graph.nodes[KG + "foreign-ministers-arrival-in-moscow-2020-10-09"]["category"] == (
+        "Event"
+    )
+    for node, data in graph.nodes(data=True):
+        if node in entities and data["category"] in ("Event", "Claim"):
+            assert entities[node].secondary, node
+
+
+def test_wikidata_kinds_follow_the_hierarchy(unreasoned: KnowledgeGraph) -> None:
+    infos = wikidata_link.entity_infos(unreasoned)
+    assert infos[KG + "moscow"].category == "settlement"
+    assert infos[KG + "emmanuel-macron"].category == "person"
+    assert infos[KG + "armenia"].category == "state"
+    # Events and claims are never linked by kind.
+    assert KG + "foreign-ministers-arrival-in-moscow-2020-10-09" not in infos
+
+
+def test_a_store_without_the_ontology_graph_uses_the_ontology_file() -> None:
+    sample = sample_kg()
+    assert not list(sample.store.quads_for_pattern(None, None, None, ONTOLOGY))
+    assert categories.hierarchy(sample).category([KGO + "Conversation"]) == "Event"
+    graph = project(sample)
+    assert graph.nodes[KG + "mnatsakanyan-lavrov-meeting"]["category"] == "Event"
+    assert graph.nodes[KG + "gazancetsots-cathedral"]["category"] == "Place"
