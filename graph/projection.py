@@ -528,8 +528,8 @@ def make_options(
     kg: KnowledgeGraph,
     *,
     inferred: bool = True,
-    predicates: Iterable[str] = (),
-    classes: Iterable[str] = (),
+    predicates: Iterable[str] | None = (),
+    classes: Iterable[str] | None = (),
     start: str | None = None,
     end: str | None = None,
 ) -> ProjectionOptions:
@@ -539,8 +539,8 @@ def make_options(
     """
     owl = "http://www.w3.org/2002/07/owl#"
     full = project(kg, ProjectionOptions(inferred=True))
-    predicate_iris = expand_names(kg, predicates, "predicate") or None
-    class_iris = expand_names(kg, classes, "class") or None
+    predicate_iris = expand_names(kg, predicates or (), "predicate") or None
+    class_iris = expand_names(kg, classes or (), "class") or None
     if predicate_iris:
         known = {d["predicate"] for _, _, d in full.edges(data=True)}
         known |= _ontology_terms_of(kg, (owl + "ObjectProperty",))
@@ -557,6 +557,30 @@ def make_options(
         start=parse_date(start, "start"),
         end=parse_date(end, "end"),
     )
+
+
+def filtered(
+    kg: KnowledgeGraph,
+    *,
+    inferred: bool = True,
+    predicates: Iterable[str] | None = None,
+    classes: Iterable[str] | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> nx.MultiDiGraph:
+    """The projection under filters given as user input (see :func:`make_options`).
+
+    Raises ValueError naming an unknown predicate or class or a bad date.
+    """
+    options = make_options(
+        kg, inferred=inferred, predicates=predicates, classes=classes, start=start, end=end
+    )
+    return project(kg, options)
+
+
+def predicate_filter(kg: KnowledgeGraph, names: Iterable[str] | None) -> frozenset[str] | None:
+    """Predicate names as checked IRIs, or None for no names (ValueError for unknown ones)."""
+    return make_options(kg, predicates=names).predicates
 
 
 def expand_curie_or(curie: str) -> str:

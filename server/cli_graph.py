@@ -15,7 +15,7 @@ import typer
 from karabakh_kg.graph import export as exports
 from karabakh_kg.graph import lookup, traversal
 from karabakh_kg.graph.dataset import KnowledgeGraph
-from karabakh_kg.graph.projection import make_options, project
+from karabakh_kg.graph.projection import filtered, predicate_filter
 from karabakh_kg.server.cli_data import DataDir, load_graph
 from karabakh_kg.server.errors import fail
 
@@ -75,17 +75,16 @@ def _graph(
     end: str | None,
 ) -> nx.MultiDiGraph:
     try:
-        options = make_options(
+        return filtered(
             kg,
             inferred=not asserted_only,
-            predicates=predicates or (),
-            classes=classes or (),
+            predicates=predicates,
+            classes=classes,
             start=start,
             end=end,
         )
     except ValueError as error:
         fail(str(error), 2)
-    return project(kg, options)
 
 
 def _resolve(kg: KnowledgeGraph, name: str) -> str:
@@ -107,6 +106,23 @@ def _table(rows: list[list[str]], header: list[str]) -> None:
     for row in cells:
         padded = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         typer.echo("  ".join([*padded, row[-1]]).rstrip())
+
+
+EDGE_HEADER = ["from", "relation", "to", "kind", "date", "quote"]
+
+
+def _edge_row(
+    graph: nx.MultiDiGraph, source: str, relation: str, target: str, edge: dict[str, Any]
+) -> list[str]:
+    """One table row for an edge: labels of its ends, relation, kind, date, quote."""
+    return [
+        graph.nodes[source]["label"],
+        relation,
+        graph.nodes[target]["label"],
+        edge["kind"],
+        edge.get("date", ""),
+        edge.get("quote", ""),
+    ]
 
 
 def _ops(call: Any, *args: Any, **kwargs: Any) -> Any:
@@ -133,7 +149,7 @@ def neighbours(
     node = _resolve(kg, name)
     graph = _graph(kg, asserted_only, None, node_class, start, end)
     try:
-        predicates = make_options(kg, predicates=predicate or ()).predicates
+        predicates = predicate_filter(kg, predicate)
     except ValueError as error:
         fail(str(error), 2)
     result = _ops(
@@ -143,19 +159,8 @@ def neighbours(
         _print_json(result)
         return
     typer.echo(f"{result['node']['label']} <{node}>: {len(result['neighbours'])} neighbours")
-    labels = {n: graph.nodes[n]["label"] for n in graph}
-    rows = [
-        [
-            labels[e["source"]],
-            e["relation"],
-            labels[e["target"]],
-            e["kind"],
-            e.get("date", ""),
-            e.get("quote", ""),
-        ]
-        for e in result["edges"]
-    ]
-    _table(rows, ["from", "relation", "to", "kind", "date", "quote"])
+    rows = [_edge_row(graph, e["source"], e["relation"], e["target"], e) for e in result["edges"]]
+    _table(rows, EDGE_HEADER)
 
 
 def path(
@@ -197,17 +202,8 @@ def path(
         for step in found_path["steps"]:
             edge = step["edge"]
             arrow = f"{edge['relation']} →" if step["forward"] else f"← {edge['relation']}"
-            rows.append(
-                [
-                    graph.nodes[step["from"]]["label"],
-                    arrow,
-                    graph.nodes[step["to"]]["label"],
-                    edge["kind"],
-                    edge.get("date", ""),
-                    edge.get("quote", ""),
-                ]
-            )
-        _table(rows, ["from", "relation", "to", "kind", "date", "quote"])
+            rows.append(_edge_row(graph, step["from"], arrow, step["to"], edge))
+        _table(rows, EDGE_HEADER)
     if all_paths and result["truncated"]:
         typer.echo(f"(stopped at {limit} paths; raise --limit for more)")
 

@@ -25,6 +25,7 @@ from karabakh_kg.server.routes_graph import (
     answer,
     kg_of,
     projection,
+    traverse,
 )
 
 router = APIRouter(tags=["export"])
@@ -78,11 +79,7 @@ def export_graph(
             raise GraphRequestError(404, str(error)) from None
         graph = projection(kg, inferred, predicate, node_class, start, end)
         if focus is not None:
-            iri = lookup.resolve(kg, focus)
-            try:
-                graph = traversal.ego_network(graph, iri, radius=radius)
-            except traversal.TraversalError as error:
-                raise GraphRequestError(400, str(error)) from None
+            graph = traverse(traversal.ego_network, graph, lookup.resolve(kg, focus), radius=radius)
         if network is not None:
             graph = traversal.negotiation_network(graph, level=network, unrealised=unrealised)
         elif unrealised:

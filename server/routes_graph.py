@@ -7,7 +7,7 @@ matches), 409 for an ambiguous name (with every candidate), 400 for a bad parame
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal
 
 import networkx as nx
@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from karabakh_kg.graph import export as exports
 from karabakh_kg.graph import lookup, traversal
 from karabakh_kg.graph.dataset import KnowledgeGraph
-from karabakh_kg.graph.projection import make_options, project
+from karabakh_kg.graph.projection import filtered, predicate_filter
 
 router = APIRouter(prefix="/graph", tags=["graph"])
 
@@ -95,22 +95,29 @@ def projection(
     end: str | None,
 ) -> nx.MultiDiGraph:
     """The projection under the request's filters (ValueError for a bad filter)."""
-    options = make_options(
-        kg,
-        inferred=inferred,
-        predicates=predicates or (),
-        classes=classes or (),
-        start=start,
-        end=end,
+    return filtered(
+        kg, inferred=inferred, predicates=predicates, classes=classes, start=start, end=end
     )
-    return project(kg, options)
 
 
-def _traversal(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def traverse(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a traversal function; its :class:`~traversal.TraversalError` answers 400."""
     try:
         return call(*args, **kwargs)
     except traversal.TraversalError as error:
         raise GraphRequestError(400, str(error)) from None
+
+
+def _subgraph(
+    graph: nx.MultiDiGraph, nodes: Iterable[str], edges: Iterable[dict[str, Any]]
+) -> nx.MultiDiGraph:
+    """The nodes and the edges (as traversal results give them) with ``graph``'s data."""
+    sub = nx.MultiDiGraph()
+    sub.add_nodes_from((n, graph.nodes[n]) for n in nodes)
+    for e in edges:
+        key = (e["source"], e["target"], e["key"])
+        sub.add_edge(*key, **graph.edges[key])
+    return sub
 
 
 def elements(graph: nx.MultiDiGraph) -> dict[str, Any]:
@@ -161,21 +168,12 @@ def graph_neighbours(
     def run() -> Any:
         iri = lookup.resolve(kg, node)
         graph = projection(kg, inferred, None, node_class, start, end)
-        predicates = make_options(kg, predicates=predicate or ()).predicates
-        result = _traversal(
+        predicates = predicate_filter(kg, predicate)
+        result = traverse(
             traversal.neighbours, graph, iri, k=k, direction=direction, predicates=predicates
         )
         keep = {iri} | {n["iri"] for n in result["neighbours"]}
-        sub = nx.MultiDiGraph()
-        sub.add_nodes_from((n, graph.nodes[n]) for n in keep)
-        for e in result["edges"]:
-            sub.add_edge(
-                e["source"],
-                e["target"],
-                key=e["key"],
-                **graph.edges[e["source"], e["target"], e["key"]],
-            )
-        result["elements"] = elements(sub)
+        result["elements"] = elements(_subgraph(graph, keep, result["edges"]))
         return result
 
     return answer(run)
@@ -203,25 +201,14 @@ def graph_path(
         a, b = lookup.resolve(kg, source), lookup.resolve(kg, target)
         graph = projection(kg, inferred, predicate, node_class, None, None)
         if all_paths:
-            result = _traversal(
-                traversal.all_paths, graph, a, b, max_length=max_length, limit=limit
-            )
+            result = traverse(traversal.all_paths, graph, a, b, max_length=max_length, limit=limit)
         else:
-            found = _traversal(traversal.shortest_path, graph, a, b)
+            found = traverse(traversal.shortest_path, graph, a, b)
             result = {"paths": [found] if found else [], "truncated": False}
-        sub = nx.MultiDiGraph()
-        for found_path in result["paths"]:
-            for info in found_path["nodes"]:
-                sub.add_node(info["iri"], **graph.nodes[info["iri"]])
-            for step in found_path["steps"]:
-                e = step["edge"]
-                sub.add_edge(
-                    e["source"],
-                    e["target"],
-                    key=e["key"],
-                    **graph.edges[e["source"], e["target"], e["key"]],
-                )
-        result["elements"] = elements(sub)
+        paths = result["paths"]
+        nodes = {info["iri"]: None for p in paths for info in p["nodes"]}
+        edges = [step["edge"] for p in paths for step in p["steps"]]
+        result["elements"] = elements(_subgraph(graph, nodes, edges))
         return result
 
     return answer(run)
@@ -244,7 +231,7 @@ def graph_ego(
     def run() -> Any:
         iri = lookup.resolve(kg, node)
         graph = projection(kg, inferred, predicate, node_class, start, end)
-        ego = _traversal(traversal.ego_network, graph, iri, radius=radius)
+        ego = traverse(traversal.ego_network, graph, iri, radius=radius)
         return {"node": iri, "radius": radius, "elements": elements(ego)}
 
     return answer(run)
@@ -286,7 +273,7 @@ def graph_centrality(
 
     def run() -> Any:
         graph = projection(kg, inferred, predicate, node_class, start, end)
-        ranked = _traversal(traversal.centrality, graph, measure=measure, top=top)
+        ranked = traverse(traversal.centrality, graph, measure=measure, top=top)
         return {"measure": measure, "results": ranked}
 
     return answer(run)

@@ -11,7 +11,13 @@ from graph_sample import KG, KGO, sample_kg
 
 from karabakh_kg.graph import traversal
 from karabakh_kg.graph.dataset import ASSERTED, KnowledgeGraph
-from karabakh_kg.graph.projection import ProjectionOptions, make_options, project
+from karabakh_kg.graph.projection import (
+    ProjectionOptions,
+    filtered,
+    make_options,
+    predicate_filter,
+    project,
+)
 
 MACRON, ALIYEV, LAVROV = KG + "emmanuel-macron", KG + "ilham-aliyev", KG + "sergei-lavrov"
 MNATSAKANYAN = KG + "zohrab-mnatsakanyan"
@@ -119,6 +125,24 @@ def test_filters_by_predicate_class_and_date(small: KnowledgeGraph) -> None:
 def test_bad_options_name_the_problem(small: KnowledgeGraph, kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make_options(small, **kwargs)
+
+
+def test_filtered_is_the_projection_under_checked_options(small: KnowledgeGraph) -> None:
+    both = filtered(small, predicates=["kgo:participant"], classes=None, start="2020-10-10")
+    assert both is project(
+        small, make_options(small, predicates=["kgo:participant"], start="2020-10-10")
+    )
+    assert filtered(small, predicates=None, classes=None) is project(small)
+    assert filtered(small, inferred=False) is project(small, ProjectionOptions(inferred=False))
+    with pytest.raises(ValueError, match="kgo:Person"):
+        filtered(small, classes=["kgo:Persn"])
+    assert predicate_filter(small, None) is None
+    assert predicate_filter(small, ["metWith", "kgo:participant"]) == {
+        KGO + "metWith",
+        KGO + "participant",
+    }
+    with pytest.raises(ValueError, match="kgo:metWith"):
+        predicate_filter(small, ["kgo:metwith"])
 
 
 def test_projection_is_cached_and_rebuilt_when_data_changes() -> None:
