@@ -198,7 +198,12 @@ def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
     for (s, p, o), edge in sorted(edges.items()):
         if s not in graph or o not in graph:
             continue
-        quotes = [evidence[e] for e in edge.evidence if e in evidence]
+        # In seed order, so exports are the same from one run to the next (the store's
+        # order of named graphs is not).
+        quotes = sorted(
+            (evidence[e] for e in edge.evidence if e in evidence),
+            key=lambda q: (q.line is None, q.line or 0, q.iri),
+        )
         data = {
             "predicate": p,
             "relation": compact(p),
