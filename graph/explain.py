@@ -68,6 +68,9 @@ class Explanation:
     premises: list[Explanation] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     hidden: bool = False
+    # with ``all_derivations``: every one-step derivation (the recorded one first), each a
+    # derived Explanation of this same triple
+    derivations: list[Explanation] = field(default_factory=list)
 
     @property
     def holds(self) -> bool:
@@ -90,6 +93,11 @@ class Explanation:
             out["evidence"] = [e.to_dict() for e in self.evidence]
         if self.hidden:
             out["hidden_as_noise"] = True
+        if self.derivations:
+            out["derivations"] = [
+                {"rule": d.rule, "rule_label": d.rule_label, "premises": d.to_dict()["premises"]}
+                for d in self.derivations
+            ]
         return out
 
     def to_text(self, indent: int = 0) -> str:
@@ -98,6 +106,13 @@ class Explanation:
         head = f"{pad}{curie(self.subject)} {curie(self.predicate)} {curie(self.object)}"
         if self.status == NOT_ENTAILED:
             return head + "\n" + pad + "  does not hold: neither asserted nor entailed"
+        if self.status == DERIVED and self.derivations:
+            count = len(self.derivations)
+            lines = [f"{head}  [derived {count} way{'s' if count > 1 else ''}]"]
+            for number, d in enumerate(self.derivations, 1):
+                lines.append(f"{pad}  {number}. by {d.rule}: {d.rule_label}")
+                lines += [p.to_text(indent + 2) for p in d.premises]
+            return "\n".join(lines)
         if self.status == DERIVED:
             lines = [f"{head}  [derived by {self.rule}: {self.rule_label}]"]
             lines += [p.to_text(indent + 1) for p in self.premises]
@@ -179,6 +194,56 @@ def explain_encoded(
     return ex
 
 
+def _support(r: Reasoner, t: Triple) -> set[Triple]:
+    """Every triple in the recorded derivation tree of ``t`` (``t`` included)."""
+    engine = r.engine
+    seen = {t}
+    todo = [t]
+    while todo:
+        x = todo.pop()
+        recorded = engine.derivations.get(x) if x not in engine.base else None
+        if recorded is None:
+            continue
+        rule_index, body = recorded
+        for y in (*body, *engine.rules[rule_index].axioms):
+            if y not in seen:
+                seen.add(y)
+                todo.append(y)
+    return seen
+
+
+def _all_derivations(kg: KnowledgeGraph, r: Reasoner, t: Triple) -> list[Explanation]:
+    """Every one-step derivation of the derived triple ``t``: each rule instance whose
+    premises hold in the closure, the recorded one first, premises explained as recorded.
+
+    Instances resting on ``t`` itself (the other direction of a symmetric property derived
+    from ``t``) are left out: they are no independent support.
+    """
+    engine = r.engine
+    recorded = engine.derivations.get(t)
+    found = list(dict.fromkeys([*([recorded] if recorded else []), *engine.instances(t, set())]))
+    memo: dict[Triple, Explanation] = {}
+    out: list[Explanation] = []
+    for rule_index, body in found:
+        premises = list(dict.fromkeys([*body, *engine.rules[rule_index].axioms]))
+        if any(t in _support(r, x) for x in premises):
+            continue
+        s, p, o = r.decode(t)
+        out.append(
+            Explanation(
+                str(s),
+                str(p),
+                str(o),
+                DERIVED,
+                rule=r.rule_id(rule_index),
+                rule_label=r.rule_label(rule_index),
+                premises=[explain_encoded(kg, r, x, memo) for x in premises],
+                hidden=t not in r.output,
+            )
+        )
+    return out
+
+
 def parse_term(text: str | Term) -> Term:
     """A pyoxigraph term from a term or its text: an IRI, ``<IRI>``, ``_:b`` or a literal
     in N-Triples/Turtle form (``"2020-10-12"^^xsd:date``)."""
@@ -197,16 +262,25 @@ def parse_term(text: str | Term) -> Term:
 
 
 def explain(
-    kg: KnowledgeGraph, subject: str | Term, predicate: str | Term, obj: str | Term
+    kg: KnowledgeGraph,
+    subject: str | Term,
+    predicate: str | Term,
+    obj: str | Term,
+    *,
+    all_derivations: bool = False,
 ) -> Explanation:
     """Why ``(subject, predicate, obj)`` holds (full IRIs or terms; literals as text).
 
     The result's ``status`` is ``asserted`` (with evidence), ``ontology``, ``derived`` (with
-    rule and explained premises) or ``not entailed``.
+    rule and explained premises) or ``not entailed``. With ``all_derivations``, a derived
+    triple also lists in ``derivations`` every rule instance that derives it in one step.
     """
     s, p, o = parse_term(subject), parse_term(predicate), parse_term(obj)
     r = reasoner(kg)
     t = r.lookup(s, p, o)
     if t is None or t not in r.engine.facts:
         return Explanation(str(s), str(p), str(o), NOT_ENTAILED)
-    return explain_encoded(kg, r, t)
+    result = explain_encoded(kg, r, t)
+    if all_derivations and result.status == DERIVED:
+        result.derivations = _all_derivations(kg, r, t)
+    return result

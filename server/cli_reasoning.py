@@ -148,6 +148,12 @@ def register(app: typer.Typer) -> None:
         ],
         data_dir: DataDir = None,
         output: FormatOption = Format.text,
+        every: Annotated[
+            bool,
+            typer.Option(
+                "--all", help="List every one-step derivation, not only the recorded one."
+            ),
+        ] = False,
     ) -> None:
         """Explain why a triple holds: the rules and premises down to the seed's quotes."""
         kg = _load(data_dir)
@@ -155,7 +161,7 @@ def register(app: typer.Typer) -> None:
         s = resolve_term(kg, subject)
         p = resolve_term(kg, predicate, predicate=True)
         o = resolve_term(kg, obj)
-        result = explain(kg, s, p, o)
+        result = explain(kg, s, p, o, all_derivations=every)
         if output == Format.json:
             typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         else:

@@ -9,11 +9,11 @@ variants have their own addresses, ``/resource/{name}.ttl`` (``.nt``, ``.jsonld`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import mimeparse
 import pyoxigraph as ox
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from karabakh_kg.graph.dataset import KnowledgeGraph
@@ -414,6 +414,10 @@ def _explanation_view(describer: Describer, node: dict[str, Any]) -> dict[str, A
     for key in ("subject", "predicate", "object"):
         view[key] = _display_term(describer, str(node[key]))
     view["premises"] = [_explanation_view(describer, p) for p in node.get("premises", [])]
+    view["derivations"] = [
+        {**d, "premises": [_explanation_view(describer, p) for p in d["premises"]]}
+        for d in node.get("derivations", [])
+    ]
     view["evidence"] = [
         describer.evidence_info(
             ox.NamedNode(e["graph"][1:-1])
@@ -426,20 +430,36 @@ def _explanation_view(describer: Describer, node: dict[str, Any]) -> dict[str, A
 
 
 @get_and_head(router, "/explain")
-def explain(request: Request, s: str = "", p: str = "", o: str = "") -> Response:
+def explain(
+    request: Request,
+    s: str = "",
+    p: str = "",
+    o: str = "",
+    every: Annotated[str, Query(alias="all")] = "",
+) -> Response:
     """Why a triple holds: the rule or axiom and its premises, down to the seed quotes.
 
-    ``s`` and ``p`` are IRIs; ``o`` is an IRI or a literal in N-Triples syntax.
+    ``s`` and ``p`` are IRIs; ``o`` is an IRI or a literal in N-Triples syntax;
+    ``all=true`` lists every one-step derivation, not only the recorded one.
     """
     missing = [name for name, value in (("s", s), ("p", p), ("o", o)) if not value.strip()]
     if missing:
         return _error(request, 400, f"missing parameter(s) {', '.join(missing)}: give s, p and o")
+    flag = every.strip().lower()
+    if flag not in ("", "true", "false", "1", "0", "yes", "no"):
+        return _error(request, 400, f"all must be true or false, not {every!r}")
     try:
         from karabakh_kg.graph import explain as explainer
     except ImportError:
         return _error(request, 503, "explanations are not available in this installation")
     try:
-        result = explainer.explain(_kg(request), s.strip(), p.strip(), o.strip())
+        result = explainer.explain(
+            _kg(request),
+            s.strip(),
+            p.strip(),
+            o.strip(),
+            all_derivations=flag in ("true", "1", "yes"),
+        )
     except (LookupError, ValueError, SyntaxError) as error:
         return _error(request, 400, f"cannot read the triple ({s} {p} {o}): {error}")
     data: dict[str, Any] = result.to_dict()

@@ -125,3 +125,113 @@ def test_cli_reason_prints_a_summary() -> None:
     data = json.loads(result.output)
     assert data["inferred_triples"] == sum(data["by_rule"].values())
     assert data["seconds"] >= 0
+
+
+# -- every derivation (--all, all=true, all_derivations=True) on the curated graph -------------
+
+ARM_AZE = (KG + "armenia", KGO + "negotiatedWith", KG + "azerbaijan")
+MOSCOW = f"<{KG}moscow-foreign-ministers-meeting-2020-10-09>"
+
+
+def _nodes(e):  # type: ignore[no-untyped-def]
+    yield e
+    for p in e.premises:
+        yield from _nodes(p)
+
+
+def test_all_derivations_show_line_59_and_the_moscow_meeting(kg: KnowledgeGraph) -> None:
+    e = explain(kg, *ARM_AZE, all_derivations=True)
+    assert e.status == "derived" and len(e.derivations) >= 2
+    # the recorded derivation comes first, as without the option
+    assert (e.derivations[0].rule, e.derivations[0].premises) == (e.rule, e.premises)
+    line_59, moscow = [], []
+    for d in e.derivations:
+        assert d.status == "derived" and d.rule and d.premises
+        nodes = [n for p in d.premises for n in _nodes(p)]
+        # finite and without cycles: the triple never supports itself
+        assert all(
+            (n.subject, n.predicate, n.object) != (e.subject, e.predicate, e.object) for n in nodes
+        )
+        leaves = [leaf for p in d.premises for leaf in _leaves(p)]
+        assert {leaf.status for leaf in leaves} <= {"asserted", "ontology"}
+        lines = {ev.line for leaf in leaves for ev in leaf.evidence}
+        if 59 in lines and any(
+            "settlement negotiations" in (ev.quote or "") for leaf in leaves for ev in leaf.evidence
+        ):
+            line_59.append(d)
+        if any(leaf.subject == MOSCOW and leaf.evidence for leaf in leaves) and 1 in lines:
+            moscow.append(d)
+    assert line_59 and moscow and set(map(id, line_59)) != set(map(id, moscow))
+    text = e.to_text()
+    assert f"[derived {len(e.derivations)} ways]" in text and "line 59" in text
+    assert "moscow-foreign-ministers-meeting-2020-10-09" in text
+    data = json.loads(json.dumps(e.to_dict()))
+    assert len(data["derivations"]) == len(e.derivations)
+    assert {d["rule"] for d in data["derivations"]} == {d.rule for d in e.derivations}
+
+
+def test_without_the_option_the_explanation_is_unchanged(kg: KnowledgeGraph) -> None:
+    plain = explain(kg, *ARM_AZE)
+    every = explain(kg, *ARM_AZE, all_derivations=True)
+    assert plain.derivations == [] and "derivations" not in plain.to_dict()
+    assert plain.to_dict() == {k: v for k, v in every.to_dict().items() if k != "derivations"}
+    assert (
+        plain.to_text().splitlines()[0].endswith(f"[derived by {plain.rule}: {plain.rule_label}]")
+    )
+
+
+def test_all_derivations_of_an_asserted_triple_say_asserted(kg: KnowledgeGraph) -> None:
+    e = explain(
+        kg,
+        KG + "ceyhun-bayramov",
+        KGO + "holdsPost",
+        KG + "foreign-minister-of-azerbaijan",
+        all_derivations=True,
+    )
+    assert e.status == "asserted" and e.derivations == []
+    assert e.evidence and all(ev.quote for ev in e.evidence)
+    assert "[asserted]" in e.to_text()
+
+
+def test_cli_all_lists_every_derivation_in_text_and_json() -> None:
+    args = ["explain", "Armenia", "kgo:negotiatedWith", "Azerbaijan"]
+    plain = runner.invoke(app, args)
+    every = runner.invoke(app, [*args, "--all"])
+    assert plain.exit_code == 0 and every.exit_code == 0, every.output
+    assert "ways]" not in plain.output and "ways]" in every.output
+    assert "line 59" in every.output and "moscow-foreign-ministers-meeting" in every.output
+    assert every.output.count("\n  1. by ") == 1 and "\n  2. by " in every.output
+    data = json.loads(runner.invoke(app, [*args, "--all", "--format", "json"]).output)
+    assert len(data["derivations"]) >= 2
+    assert "derivations" not in json.loads(runner.invoke(app, [*args, "-f", "json"]).output)
+
+
+def test_cli_all_on_a_triple_that_does_not_hold_exits_non_zero() -> None:
+    result = runner.invoke(app, ["explain", "Armenia", "kgo:negotiatedWith", "Armenia", "--all"])
+    assert result.exit_code != 0 and "is neither asserted nor entailed" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_explain_page_all_true(live_server) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    query = {"s": ARM_AZE[0], "p": ARM_AZE[1], "o": f"<{ARM_AZE[2]}>"}
+    url = live_server.url + "/explain"
+    as_json = httpx.get(
+        url, params={**query, "all": "true"}, headers={"Accept": "application/json"}, timeout=10
+    )
+    assert as_json.status_code == 200 and len(as_json.json()["derivations"]) >= 2
+    plain = httpx.get(url, params=query, headers={"Accept": "application/json"}, timeout=10)
+    assert "derivations" not in plain.json()
+    page = httpx.get(
+        url, params={**query, "all": "true"}, headers={"Accept": "text/html"}, timeout=10
+    )
+    assert page.status_code == 200 and page.text.count('class="derivation"') >= 2
+    assert (
+        'class="derivation"'
+        not in httpx.get(url, params=query, headers={"Accept": "text/html"}, timeout=10).text
+    )
+    bad = httpx.get(
+        url, params={**query, "all": "maybe"}, headers={"Accept": "application/json"}, timeout=10
+    )
+    assert bad.status_code == 400 and "all must be true or false" in bad.json()["error"]
