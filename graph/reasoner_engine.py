@@ -391,19 +391,7 @@ class Engine:
         for rule_index, head in self._unary_heads(t):
             if not (only_new and head in self.facts):
                 yield head, rule_index, (t,)
-        for trig in self._triggers(t):
-            b = self._bind_atom(trig.atom, t)
-            if b is None:
-                continue
-            rule = self.rules[trig.rule_index]
-            if rule.filters and not _filters_pass(rule.filters, b):
-                continue
-            for full in self._join(trig.rest, 0, b, rule):
-                for atom in rule.head:
-                    h = self._instantiate(atom, full)
-                    if h is None or (only_new and h in self.facts):
-                        continue
-                    yield h, trig.rule_index, _ground_all(rule.body, full)
+        yield from self._fire_joins(t, only_new)
 
     def _unary_heads(self, t: Triple) -> Iterator[tuple[int, Triple]]:
         literals = self.literals
@@ -454,7 +442,10 @@ class Engine:
                     added.add(h)
                 todo.append(h)
 
-    def _fire_joins(self, t: Triple) -> Iterator[tuple[Triple, int, tuple[Triple, ...]]]:
+    def _fire_joins(
+        self, t: Triple, only_new: bool = True
+    ) -> Iterator[tuple[Triple, int, tuple[Triple, ...]]]:
+        """Conclusions of the multi-atom rule instances in which ``t`` matches a body atom."""
         for trig in self._triggers(t):
             b = self._bind_atom(trig.atom, t)
             if b is None:
@@ -465,7 +456,7 @@ class Engine:
             for full in self._join(trig.rest, 0, b, rule):
                 for atom in rule.head:
                     h = self._instantiate(atom, full)
-                    if h is None or h in self.facts:
+                    if h is None or (only_new and h in self.facts):
                         continue
                     yield h, trig.rule_index, _ground_all(rule.body, full)
 
