@@ -73,12 +73,12 @@ OWL_RL: dict[str, str] = {
     "cls-uni": """INSERT { ?x a ?c } WHERE {
         ?c owl:unionOf ?l . ?l rdf:rest*/rdf:first ?ci . ?x a ?ci }""",
 }
-"""The OWL 2 RL rules of the axiom kinds :mod:`karabakh_kg.graph.reasoner_rules` compiles."""
+"""The OWL 2 RL rules of the axiom kinds :mod:`karabakh_kg.graph.reasoning.rules` compiles."""
 
 
 def domain_rules(quads: Iterable[ox.Quad]) -> dict[str, str]:
     """The ``sh:SPARQLRule``s among ``quads`` as SPARQL INSERT updates."""
-    from karabakh_kg.graph.reasoner_rules import read_domain_rules
+    from karabakh_kg.graph.reasoning.rules import read_domain_rules
     from karabakh_kg.ontology import vocab
 
     out = {}

@@ -191,7 +191,7 @@ class KnowledgeGraph:
         difference is then applied and the inferred graph brought up to date. Callers
         must refuse ``LOAD`` and unchecked ``SERVICE`` before (this store can fetch).
         """
-        from karabakh_kg.graph.store import QueryFailed, update_difference
+        from karabakh_kg.server.sparql.protocol import QueryFailed, update_difference
 
         try:
             added, removed = update_difference(

@@ -11,15 +11,16 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from karabakh_kg.graph.dataset import KnowledgeGraph
-from karabakh_kg.server import routes_ops, routes_sparql
 from karabakh_kg.server.settings import Settings
-from karabakh_kg.server.sparql_errors import (
+from karabakh_kg.server.sparql import routes as routes_sparql
+from karabakh_kg.server.sparql.errors import (
     SparqlHTTPError,
     handle_http_error,
     handle_sparql_error,
 )
-from karabakh_kg.server.sparql_execute import Endpoint
-from karabakh_kg.server.sparql_limits import BodySizeLimit
+from karabakh_kg.server.sparql.execute import Endpoint
+from karabakh_kg.server.sparql.limits import BodySizeLimit
+from karabakh_kg.server.web import ops as routes_ops
 
 DESCRIPTION = (
     "A knowledge graph of the 2020 Nagorno-Karabakh war, curated from one news article: "
@@ -63,10 +64,13 @@ def create_app(kg: KnowledgeGraph | None = None, settings: Settings | None = Non
     )
     app.include_router(routes_sparql.router)
     app.include_router(routes_ops.router)
-    from karabakh_kg.server import pages, routes_resource
+    from karabakh_kg.server.web import pages
+    from karabakh_kg.server.web import resource as routes_resource
 
     app.include_router(routes_resource.router)
-    from karabakh_kg.server import routes_explorer, routes_export, routes_graph
+    from karabakh_kg.server.web import explorer as routes_explorer
+    from karabakh_kg.server.web import export as routes_export
+    from karabakh_kg.server.web import graph as routes_graph
 
     app.include_router(routes_graph.router)
     app.include_router(routes_export.router)

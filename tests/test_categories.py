@@ -7,9 +7,10 @@ from graph_sample import sample_kg
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
-from karabakh_kg.graph import categories, lookup, wikidata_link
+from karabakh_kg.graph import categories, lookup
 from karabakh_kg.graph.dataset import ONTOLOGY, KnowledgeGraph
 from karabakh_kg.graph.projection import ProjectionOptions, project
+from karabakh_kg.graph.wikidata import link as wikidata_link
 from karabakh_kg.ontology import vocab
 
 KGO = str(vocab.KGO)

@@ -16,7 +16,7 @@ from conftest import free_port
 from typer.testing import CliRunner
 
 from karabakh_kg.server.cli import app
-from karabakh_kg.server.cli_serve import apply_settings, settings_overrides
+from karabakh_kg.server.cli.serve import apply_settings, settings_overrides
 
 runner = CliRunner()
 

@@ -14,7 +14,7 @@ import pyoxigraph as ox
 import pytest
 
 from karabakh_kg.graph.dataset import KnowledgeGraph
-from karabakh_kg.server.cli_data import short
+from karabakh_kg.server.cli.data import short
 
 FOLDER = Path(__file__).parent / "competency"
 QUESTIONS = sorted(FOLDER.glob("*.rq"))

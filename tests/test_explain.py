@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from karabakh_kg.graph import reasoning
 from karabakh_kg.graph.dataset import KnowledgeGraph
-from karabakh_kg.graph.explain import explain
+from karabakh_kg.graph.reasoning.explain import explain
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.cli import app
 

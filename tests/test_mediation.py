@@ -13,8 +13,8 @@ from reasoning_support import RULES, inferred, make_kg
 
 from karabakh_kg.graph import reasoning, traversal
 from karabakh_kg.graph.dataset import KnowledgeGraph
-from karabakh_kg.graph.explain import explain
 from karabakh_kg.graph.projection import project
+from karabakh_kg.graph.reasoning.explain import explain
 from karabakh_kg.ontology import vocab
 
 KG, KGO = str(vocab.KG), str(vocab.KGO)

@@ -19,8 +19,8 @@ from reasoning_support import (
 
 from karabakh_kg.graph import reasoning
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, KnowledgeGraph
-from karabakh_kg.graph.reasoner_engine import TermTable
-from karabakh_kg.graph.reasoner_rules import DomainRule, RuleError, compile_domain_rule
+from karabakh_kg.graph.reasoning.engine import TermTable
+from karabakh_kg.graph.reasoning.rules import DomainRule, RuleError, compile_domain_rule
 from karabakh_kg.ontology import vocab
 
 KG, KGO = str(vocab.KG), str(vocab.KGO)

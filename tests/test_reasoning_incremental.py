@@ -11,7 +11,7 @@ from reasoning_support import MINI_DATA, RULES, inferred, make_kg
 
 from karabakh_kg.graph import reasoning
 from karabakh_kg.graph.dataset import ASSERTED, KnowledgeGraph
-from karabakh_kg.graph.explain import DERIVED, Explanation, explain
+from karabakh_kg.graph.reasoning.explain import DERIVED, Explanation, explain
 from karabakh_kg.ontology import vocab
 
 KG, KGO = str(vocab.KG), str(vocab.KGO)

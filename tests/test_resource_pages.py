@@ -15,7 +15,7 @@ from conftest import LiveServer, start_server, stop_server
 
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, PROVENANCE, KnowledgeGraph
 from karabakh_kg.ontology import vocab
-from karabakh_kg.server.examples import EXAMPLES, Example
+from karabakh_kg.server.web.examples import EXAMPLES, Example
 
 KG = str(vocab.KG)
 KGE = str(vocab.KGE)

@@ -180,7 +180,7 @@ def test_openapi_operation_ids_are_unique(kg: KnowledgeGraph) -> None:
 def test_closing_right_after_start_prints_no_traceback(
     kg: KnowledgeGraph, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    from karabakh_kg.server.sparql_execute import Endpoint
+    from karabakh_kg.server.sparql.execute import Endpoint
 
     endpoint = Endpoint(kg, Settings(query_workers=2))
     pool = endpoint.store().pool  # type: ignore[attr-defined]

@@ -18,8 +18,8 @@ import pytest
 from karabakh_kg.graph.dataset import KnowledgeGraph
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.settings import Settings
-from karabakh_kg.server.sparql_guard import GuardError, parse, remote_calls
-from karabakh_kg.server.sparql_inspect import inspect
+from karabakh_kg.server.sparql.guard import GuardError, parse, remote_calls
+from karabakh_kg.server.sparql.inspect import inspect
 
 TOKEN = "guard-token-51c0"
 

@@ -7,11 +7,11 @@ import json
 import pyoxigraph as ox
 import pytest
 
-from karabakh_kg.graph.store import LocalStore, QueryFailed, QueryJob
-from karabakh_kg.graph.store_results import WRITERS
 from karabakh_kg.server.settings import Settings, SettingsError
-from karabakh_kg.server.sparql_conneg import RESULT_FORMATS, NotAcceptable, negotiate
-from karabakh_kg.server.sparql_inspect import inspect
+from karabakh_kg.server.sparql.conneg import RESULT_FORMATS, NotAcceptable, negotiate
+from karabakh_kg.server.sparql.inspect import inspect
+from karabakh_kg.server.sparql.protocol import LocalStore, QueryFailed, QueryJob
+from karabakh_kg.server.sparql.results import WRITERS
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 

@@ -24,9 +24,9 @@ import pytest
 from typer.testing import CliRunner
 
 from karabakh_kg.graph.dataset import ASSERTED, WIKIDATA, KnowledgeGraph
-from karabakh_kg.graph.wikidata_client import WikidataClient
-from karabakh_kg.graph.wikidata_enrich import enrich, enrichment_quads, write_enrichment
-from karabakh_kg.graph.wikidata_link import (
+from karabakh_kg.graph.wikidata.client import WikidataClient
+from karabakh_kg.graph.wikidata.enrich import enrich, enrichment_quads, write_enrichment
+from karabakh_kg.graph.wikidata.link import (
     Link,
     LinkError,
     check,

@@ -16,7 +16,7 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from karabakh_kg.graph.wikidata_client import (
+from karabakh_kg.graph.wikidata.client import (
     EndpointHTTPError,
     EndpointRateLimited,
     EndpointUnreachable,

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph.wikidata_client import Binding, WikidataClient
-from karabakh_kg.graph.wikidata_link import WD, Link
+from karabakh_kg.graph.wikidata.client import Binding, WikidataClient
+from karabakh_kg.graph.wikidata.link import WD, Link
 from karabakh_kg.ontology import vocab
 
 WIKIDATA_GRAPH = ox.NamedNode(str(vocab.GRAPH_WIKIDATA))

@@ -24,15 +24,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from karabakh_kg.graph.dataset import ASSERTED, KnowledgeGraph, UpdateError
-from karabakh_kg.graph.store import QueryJob
 from karabakh_kg.ontology import vocab
-from karabakh_kg.server.routes_common import get_and_head
 from karabakh_kg.server.settings import PREFIX
-from karabakh_kg.server.sparql_conneg import GRAPH_FORMATS, NotAcceptable, accepts_html, negotiate
-from karabakh_kg.server.sparql_description import describe
-from karabakh_kg.server.sparql_errors import SparqlHTTPError
-from karabakh_kg.server.sparql_execute import Endpoint, Prepared, single
-from karabakh_kg.server.sparql_inspect import inspect
+from karabakh_kg.server.sparql.conneg import GRAPH_FORMATS, NotAcceptable, accepts_html, negotiate
+from karabakh_kg.server.sparql.description import describe
+from karabakh_kg.server.sparql.errors import SparqlHTTPError
+from karabakh_kg.server.sparql.execute import Endpoint, Prepared, single
+from karabakh_kg.server.sparql.inspect import inspect
+from karabakh_kg.server.sparql.protocol import QueryJob
+from karabakh_kg.server.web.common import get_and_head
 
 router = APIRouter(tags=["SPARQL"])
 
@@ -193,9 +193,9 @@ def service_description(request: Request, params: Params) -> Response:
 
 
 def query_ui(request: Request) -> Response:
-    """The browser query UI (``karabakh_kg.server.query_ui``), or a plain page without it."""
+    """The browser query UI (``karabakh_kg.server.web.query_ui``), or a plain page without it."""
     try:
-        from karabakh_kg.server.query_ui import render_query_ui
+        from karabakh_kg.server.web.query_ui import render_query_ui
     except ImportError:
         return Response(
             "<!doctype html><meta charset=utf-8><title>SPARQL endpoint</title>"
@@ -206,7 +206,7 @@ def query_ui(request: Request) -> Response:
 
 
 def serialize(triples: list[ox.Triple], format_name: str) -> bytes:
-    from karabakh_kg.graph.store import RDF_FORMATS
+    from karabakh_kg.server.sparql.protocol import RDF_FORMATS
 
     rdf_format = RDF_FORMATS[format_name]
     items: list[Any] = triples

@@ -6,7 +6,7 @@ import pyoxigraph as ox
 
 from karabakh_kg.graph.dataset import SYSTEM_GRAPHS, WIKIDATA, KnowledgeGraph
 from karabakh_kg.server.settings import Settings
-from karabakh_kg.server.sparql_conneg import GRAPH_FORMATS, RESULT_FORMATS
+from karabakh_kg.server.sparql.conneg import GRAPH_FORMATS, RESULT_FORMATS
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 VOID = "http://rdfs.org/ns/void#"

@@ -4,7 +4,7 @@ Terms are numbered (:class:`TermTable`); a triple is a tuple of three ints; in r
 negative ints are variables. Every rule is a conjunction of triple patterns (plus simple
 FILTERs) implying one or more triple patterns: the OWL 2 RL axioms of the ontology are
 compiled into such rules with their schema terms as constants (see
-:mod:`karabakh_kg.graph.reasoner_rules`), and the SPARQL domain rules translate to the same
+:mod:`karabakh_kg.graph.reasoning.rules`), and the SPARQL domain rules translate to the same
 form, so one join engine runs both to a common fixpoint.
 
 Each derived triple keeps one derivation (the rule and the premise triples that fired it),

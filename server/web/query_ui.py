@@ -9,8 +9,8 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from karabakh_kg.server import pages
-from karabakh_kg.server.examples import EXAMPLES
+from karabakh_kg.server.web import pages
+from karabakh_kg.server.web.examples import EXAMPLES
 
 ENDPOINT_PATH = "/sparql"
 INFER_PARAMETER = "infer"

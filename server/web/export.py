@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from karabakh_kg.graph import export as exports
 from karabakh_kg.graph import lookup, traversal
-from karabakh_kg.server.routes_graph import (
+from karabakh_kg.server.web.graph import (
     ERROR_RESPONSES,
     ClassQ,
     FromQ,

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph.reasoner_engine import Triple
 from karabakh_kg.graph.reasoning import Reasoner, curie, reasoner
+from karabakh_kg.graph.reasoning.engine import Triple
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:

@@ -18,12 +18,12 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from karabakh_kg.server import resource_data
+from karabakh_kg.server.web import resource_data
 
 
 def package_dir(name: str) -> Path:
-    """A folder of the installed ``karabakh_kg.server`` package."""
-    return Path(str(resources.files("karabakh_kg.server").joinpath(name)))
+    """A folder of the installed ``karabakh_kg.server.web`` package."""
+    return Path(str(resources.files("karabakh_kg.server.web").joinpath(name)))
 
 
 @cache

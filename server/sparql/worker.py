@@ -3,7 +3,7 @@
 pyoxigraph cannot interrupt a running query from another thread, so the server runs
 queries in worker processes that it kills (and replaces) when a query overruns its
 time limit. A worker answers each job with the tuple of
-:func:`karabakh_kg.graph.store.run_job`. This module imports little, so workers start
+:func:`karabakh_kg.server.sparql.protocol.run_job`. This module imports little, so workers start
 quickly.
 """
 
@@ -15,7 +15,7 @@ from multiprocessing.connection import Connection
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph.store import run_job
+from karabakh_kg.server.sparql.protocol import run_job
 
 
 def load_store(dump_path: str, union: list[str]) -> ox.Store:
@@ -61,7 +61,7 @@ def worker_main(inbox: Connection, outbox: Connection, dump_path: str, union: li
 
 
 def main(argv: list[str]) -> None:
-    """``python -m karabakh_kg.server.sparql_worker <jobs-fd> <answers-fd> <dump> [graph…]``."""
+    """``python -m karabakh_kg.server.sparql.worker <jobs-fd> <answers-fd> <dump> [graph…]``."""
     jobs_fd, answers_fd, dump_path = int(argv[0]), int(argv[1]), argv[2]
     sys.exit(
         worker_main(

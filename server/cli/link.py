@@ -12,13 +12,13 @@ import typer
 
 from karabakh_kg.graph import lookup
 from karabakh_kg.graph.dataset import DataError, KnowledgeGraph
-from karabakh_kg.graph.wikidata_client import (
+from karabakh_kg.graph.wikidata.client import (
     QueryCache,
     WikidataClient,
     WikidataError,
     default_cache_dir,
 )
-from karabakh_kg.server.errors import fail
+from karabakh_kg.server.cli.errors import fail
 
 link_app = typer.Typer(
     help="Links to Wikidata: check them, find candidates, confirm, enrich, export.",
@@ -99,7 +99,7 @@ def check_command(
     as_json: AsJson = False,
 ) -> None:
     """Ask the endpoint whether each linked item's label and class fit our entity."""
-    from karabakh_kg.graph.wikidata_link import check, links_file, read_links
+    from karabakh_kg.graph.wikidata.link import check, links_file, read_links
 
     kg = _load(data_dir)
     links = read_links(links_file(data_dir))
@@ -139,7 +139,7 @@ def suggest_command(
     as_json: AsJson = False,
 ) -> None:
     """Candidate Wikidata items for entities without a link, ranked, for a person to confirm."""
-    from karabakh_kg.graph.wikidata_link import LinkError, suggest
+    from karabakh_kg.graph.wikidata.link import LinkError, suggest
 
     kg = _load(data_dir)
     chosen = [_resolve(kg, name) for name in entities] if entities else None
@@ -183,7 +183,7 @@ def confirm_command(
     cache_ttl: CacheTtl = 7 * 24 * 3600.0,
 ) -> None:
     """Write ENTITY skos:exactMatch wd:QID to the curated links, with its source and date."""
-    from karabakh_kg.graph.wikidata_link import LinkError, confirm, links_file, parse_qid
+    from karabakh_kg.graph.wikidata.link import LinkError, confirm, links_file, parse_qid
 
     try:
         parse_qid(qid)
@@ -228,13 +228,13 @@ def enrich_command(
     cache_ttl: CacheTtl = 7 * 24 * 3600.0,
 ) -> None:
     """Import coordinates, birth dates, positions and memberships of linked items (opt-in)."""
-    from karabakh_kg.graph.wikidata_enrich import (
+    from karabakh_kg.graph.wikidata.enrich import (
         FACTS,
         default_output,
         enrich,
         write_enrichment,
     )
-    from karabakh_kg.graph.wikidata_link import LinkError, links_file, read_links
+    from karabakh_kg.graph.wikidata.link import LinkError, links_file, read_links
 
     chosen = [p.upper() for p in properties] if properties else list(FACTS)
     unknown = [p for p in chosen if p not in FACTS]
@@ -272,7 +272,7 @@ def export_command(
     data_dir: DataDir = None,
 ) -> None:
     """Export the links as a mapping CSV (IRI, label, QID) or as QuickStatements."""
-    from karabakh_kg.graph.wikidata_link import (
+    from karabakh_kg.graph.wikidata.link import (
         LinkError,
         entity_infos,
         links_file,
@@ -305,7 +305,7 @@ def export_command(
 
 
 def _curie(iri: str) -> str:
-    from karabakh_kg.graph.wikidata_link import curie
+    from karabakh_kg.graph.wikidata.link import curie
 
     return curie(iri)
 

@@ -4,7 +4,7 @@
 rules of the ontology and the SPARQL rules of ``rules.ttl`` (one fixpoint), then writes the
 meaningful derived triples (see :func:`Reasoner.keep`) to the inferred graph. The reasoner
 stays attached to ``kg`` so :func:`update` can apply changes incrementally and
-:mod:`karabakh_kg.graph.explain` can show one derivation per derived triple.
+:mod:`karabakh_kg.graph.reasoning.explain` can show one derivation per derived triple.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph.reasoner_engine import Engine, Rule, TermTable, Triple
-from karabakh_kg.graph.reasoner_rules import (
+from karabakh_kg.graph.reasoning.engine import Engine, Rule, TermTable, Triple
+from karabakh_kg.graph.reasoning.rules import (
     BUILTIN_NAMESPACES,
     OWL,
     RDF,
@@ -39,7 +39,7 @@ from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:
     from karabakh_kg.graph.dataset import KnowledgeGraph
-    from karabakh_kg.graph.explain import Explanation
+    from karabakh_kg.graph.reasoning.explain import Explanation
 
 ASSERTED = ox.NamedNode(str(vocab.GRAPH_ASSERTED))
 INFERRED = ox.NamedNode(str(vocab.GRAPH_INFERRED))
@@ -358,7 +358,7 @@ def update(
 
 def check_consistency(kg: KnowledgeGraph) -> list[Inconsistency]:
     """Every contradiction in the closure, each with the explanation of its triples."""
-    from karabakh_kg.graph.explain import explain_encoded
+    from karabakh_kg.graph.reasoning.explain import explain_encoded
 
     r = reasoner(kg)
     found: list[Inconsistency] = []

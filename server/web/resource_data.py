@@ -1,7 +1,7 @@
 """What the resource pages show: the facts about one IRI, each with its evidence.
 
 Everything here reads the store directly by quad pattern (no SPARQL parsing), so a page
-costs a few index look-ups. The HTTP layer is in :mod:`karabakh_kg.server.routes_resource`.
+costs a few index look-ups. The HTTP layer is in :mod:`karabakh_kg.server.web.resource`.
 """
 
 from __future__ import annotations

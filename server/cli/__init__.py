@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from karabakh_kg.server import cli_data, cli_graph, cli_link, cli_reasoning, cli_serve
+from karabakh_kg.server.cli import data as cli_data
+from karabakh_kg.server.cli import graph as cli_graph
+from karabakh_kg.server.cli import link as cli_link
+from karabakh_kg.server.cli import reasoning as cli_reasoning
+from karabakh_kg.server.cli import serve as cli_serve
 
 app = typer.Typer(
     name="karabakh-kg",

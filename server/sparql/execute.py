@@ -1,7 +1,7 @@
 """Running one SPARQL protocol request: parameters, safety checks, dataset, execution.
 
 :class:`Endpoint` (one per application, ``app.state.sparql``) owns the store behind the
-:class:`~karabakh_kg.graph.store.SparqlStore` protocol (worker processes by default),
+:class:`~karabakh_kg.server.sparql.protocol.SparqlStore` protocol (worker processes by default),
 the metrics and the limits. Routes call :meth:`Endpoint.prepare` then
 :meth:`Endpoint.execute`; every refusal is a :class:`SparqlHTTPError`.
 """
@@ -19,20 +19,20 @@ import anyio.to_thread
 import pyoxigraph as ox
 
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, WIKIDATA, KnowledgeGraph
-from karabakh_kg.graph.store import QueryAnswer, QueryFailed, QueryJob, SparqlStore
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.settings import PREFIX, Settings
-from karabakh_kg.server.sparql_conneg import (
+from karabakh_kg.server.sparql.conneg import (
     GRAPH_FORMATS,
     RESULT_FORMATS,
     Format,
     NotAcceptable,
     negotiate,
 )
-from karabakh_kg.server.sparql_errors import SparqlHTTPError
-from karabakh_kg.server.sparql_guard import GuardError, may_call_out, parse, remote_calls
-from karabakh_kg.server.sparql_inspect import Inspection, inspect
-from karabakh_kg.server.sparql_metrics import Metrics
+from karabakh_kg.server.sparql.errors import SparqlHTTPError
+from karabakh_kg.server.sparql.guard import GuardError, may_call_out, parse, remote_calls
+from karabakh_kg.server.sparql.inspect import Inspection, inspect
+from karabakh_kg.server.sparql.metrics import Metrics
+from karabakh_kg.server.sparql.protocol import QueryAnswer, QueryFailed, QueryJob, SparqlStore
 
 TRUE = {"true", "1", "yes", "on"}
 FALSE = {"false", "0", "no", "off"}
@@ -93,7 +93,7 @@ class Endpoint:
         """The store; worker processes start on first use."""
         with self._store_lock:
             if self._store is None:
-                from karabakh_kg.server.sparql_pool import PooledStore
+                from karabakh_kg.server.sparql.pool import PooledStore
 
                 self._store = PooledStore(
                     self.kg.store,

@@ -6,7 +6,7 @@ The endpoint only speaks this protocol, so a remote SPARQL store (forwarding the
 over HTTP) can replace the local one later. Two implementations exist:
 
 * :class:`LocalStore` (here): evaluates in the calling thread, for the CLI and tools;
-* ``karabakh_kg.server.sparql_pool.PooledStore``: the same evaluation in worker
+* ``karabakh_kg.server.sparql.pool.PooledStore``: the same evaluation in worker
   processes that are killed on timeout, for the server.
 
 >>> import pyoxigraph as ox
@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph.store_results import WRITERS
+from karabakh_kg.server.sparql.results import WRITERS
 
 RDF_FORMATS = {
     "turtle": ox.RdfFormat.TURTLE,

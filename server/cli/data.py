@@ -21,7 +21,7 @@ from karabakh_kg.graph.dataset import (
     KnowledgeGraph,
 )
 from karabakh_kg.ontology import vocab
-from karabakh_kg.server.errors import fail
+from karabakh_kg.server.cli.errors import fail
 
 DataDir = Annotated[
     Path | None,

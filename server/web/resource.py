@@ -18,8 +18,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from karabakh_kg.graph.dataset import KnowledgeGraph
 from karabakh_kg.ontology import vocab
-from karabakh_kg.server import pages
-from karabakh_kg.server.resource_data import (
+from karabakh_kg.server.web import pages
+from karabakh_kg.server.web.common import get_and_head
+from karabakh_kg.server.web.resource_data import (
     KG,
     KGE,
     Describer,
@@ -28,7 +29,6 @@ from karabakh_kg.server.resource_data import (
     local_path,
     ontology_terms,
 )
-from karabakh_kg.server.routes_common import get_and_head
 
 router = APIRouter(tags=["linked data"])
 
@@ -256,7 +256,7 @@ def home(request: Request) -> Response:
 @router.api_route("/query", methods=["GET", "HEAD"], include_in_schema=False)
 def query_page(request: Request) -> Response:
     """The SPARQL query UI (also shown to browsers on ``GET /sparql`` without a query)."""
-    from karabakh_kg.server.query_ui import render_query_ui
+    from karabakh_kg.server.web.query_ui import render_query_ui
 
     return render_query_ui(request)
 
@@ -401,7 +401,7 @@ def _display_term(describer: Describer, text: str) -> Term:
     if text.startswith("_:"):
         return describer.term(ox.BlankNode(text[2:]))
     try:
-        from karabakh_kg.graph.explain import parse_term
+        from karabakh_kg.graph.reasoning.explain import parse_term
 
         return describer.term(parse_term(text))
     except (ImportError, ValueError, SyntaxError):
@@ -449,7 +449,7 @@ def explain(
     if flag not in ("", "true", "false", "1", "0", "yes", "no"):
         return _error(request, 400, f"all must be true or false, not {every!r}")
     try:
-        from karabakh_kg.graph import explain as explainer
+        from karabakh_kg.graph.reasoning import explain as explainer
     except ImportError:
         return _error(request, 503, "explanations are not available in this installation")
     try:

@@ -13,10 +13,10 @@ import typer
 
 from karabakh_kg.graph import reasoning
 from karabakh_kg.graph.dataset import DataError, KnowledgeGraph
-from karabakh_kg.graph.explain import Term, explain, parse_term
-from karabakh_kg.graph.reasoner_rules import RuleError
+from karabakh_kg.graph.reasoning.explain import Term, explain, parse_term
+from karabakh_kg.graph.reasoning.rules import RuleError
 from karabakh_kg.ontology import vocab
-from karabakh_kg.server.errors import fail
+from karabakh_kg.server.cli.errors import fail
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from karabakh_kg.server.sparql_inspect import Inspection
+from karabakh_kg.server.sparql.inspect import Inspection
 
 MENTIONS_SERVICE = re.compile("service", re.IGNORECASE)
 MENTIONS_LOAD = re.compile("load", re.IGNORECASE)

@@ -16,8 +16,8 @@ from karabakh_kg.graph import export as exports
 from karabakh_kg.graph import lookup, traversal
 from karabakh_kg.graph.dataset import KnowledgeGraph
 from karabakh_kg.graph.projection import filtered, predicate_filter
-from karabakh_kg.server.cli_data import DataDir, load_graph
-from karabakh_kg.server.errors import fail
+from karabakh_kg.server.cli.data import DataDir, load_graph
+from karabakh_kg.server.cli.errors import fail
 
 
 class Output(StrEnum):

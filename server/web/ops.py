@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from karabakh_kg.server.routes_common import get_and_head
-from karabakh_kg.server.sparql_execute import Endpoint
+from karabakh_kg.server.sparql.execute import Endpoint
+from karabakh_kg.server.web.common import get_and_head
 
 router = APIRouter(tags=["Operations"])
 

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from karabakh_kg.graph import export as exports
 from karabakh_kg.graph.categories import CATEGORIES, OTHER
-from karabakh_kg.server import pages
+from karabakh_kg.server.web import pages
 
 router = APIRouter(tags=["explorer"])
 

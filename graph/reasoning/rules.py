@@ -17,7 +17,7 @@ from rdflib import BNode, Literal, URIRef, Variable
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 
-from karabakh_kg.graph.reasoner_engine import Rule, TermTable, Triple
+from karabakh_kg.graph.reasoning.engine import Rule, TermTable, Triple
 from karabakh_kg.ontology import vocab
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"

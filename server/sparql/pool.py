@@ -27,7 +27,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph.store import (
+from karabakh_kg.server.sparql.protocol import (
     QueryAnswer,
     QueryFailed,
     QueryJob,
@@ -36,7 +36,7 @@ from karabakh_kg.graph.store import (
     update_job,
 )
 
-WORKER_MODULE = "karabakh_kg.server.sparql_worker"
+WORKER_MODULE = "karabakh_kg.server.sparql.worker"
 START_TIMEOUT = 120.0
 
 
@@ -289,7 +289,7 @@ class WorkerPool:
 
 
 class PooledStore:
-    """:class:`karabakh_kg.graph.store.SparqlStore` over a :class:`WorkerPool`."""
+    """:class:`karabakh_kg.server.sparql.protocol.SparqlStore` over a :class:`WorkerPool`."""
 
     def __init__(
         self, store: ox.Store, size: int, max_queued: int, union: list[str] | None = None

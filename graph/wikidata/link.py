@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from karabakh_kg.graph.categories import hierarchy
-from karabakh_kg.graph.wikidata_client import Binding, WikidataClient
+from karabakh_kg.graph.wikidata.client import Binding, WikidataClient
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:

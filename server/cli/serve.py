@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from karabakh_kg.server.errors import fail
+from karabakh_kg.server.cli.errors import fail
 
 if TYPE_CHECKING:
     from karabakh_kg.server.settings import Settings
@@ -114,7 +114,7 @@ def build_app(data_dir: Path | None, settings: Settings) -> object:
     """Load the graph (with the settings' Wikidata enrichment file) and build the app."""
     from karabakh_kg.graph.dataset import DataError, KnowledgeGraph
     from karabakh_kg.server.app import create_app
-    from karabakh_kg.server.cli_data import load_graph
+    from karabakh_kg.server.cli.data import load_graph
 
     if not settings.wikidata_file:
         return create_app(load_graph(data_dir), settings=settings)
