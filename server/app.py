@@ -8,16 +8,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.server import problems
 from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql import routes as routes_sparql
-from karabakh_kg.server.sparql.errors import (
-    SparqlHTTPError,
-    handle_http_error,
-    handle_sparql_error,
-)
 from karabakh_kg.server.sparql.execute import Endpoint
 from karabakh_kg.server.sparql.limits import BodySizeLimit
 from karabakh_kg.server.web import ops as routes_ops
@@ -51,8 +46,7 @@ def create_app(kg: KnowledgeGraph | None = None, settings: Settings | None = Non
     app.state.kg = graph
     app.state.settings = config
     app.state.sparql = endpoint
-    app.add_exception_handler(SparqlHTTPError, handle_sparql_error)
-    app.add_exception_handler(StarletteHTTPException, handle_http_error)
+    problems.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,

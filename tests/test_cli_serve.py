@@ -150,7 +150,7 @@ def test_serve_answers_a_new_users_requests(tmp_path: Path) -> None:
         sparql = url + "sparql"
         malformed = httpx.get(sparql, params={"query": "SELECT * WHERE { ?s ?p }"}, timeout=10)
         assert malformed.status_code == 400
-        assert malformed.json()["message"].startswith("malformed query: error at 1:")
+        assert malformed.json()["detail"].startswith("malformed query: error at 1:")
         construct = httpx.get(
             sparql,
             params={"query": "CONSTRUCT WHERE { kg:armenia rdfs:label ?l }"},

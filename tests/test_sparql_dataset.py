@@ -131,7 +131,7 @@ def test_wikidata_parameter_is_checked(live_server: Any) -> None:
     response = httpx.get(
         live_server.url + "/sparql", params={"query": "ASK {}", "wikidata": "maybe"}
     )
-    assert response.status_code == 400 and "wikidata" in response.json()["message"]
+    assert response.status_code == 400 and "wikidata" in response.json()["detail"]
 
 
 def test_missing_wikidata_file_is_a_settings_error(tmp_path: Path) -> None:

@@ -115,8 +115,8 @@ def test_service_bypass_attempts_are_refused_without_a_connection(
     response = httpx.get(guarded.url + "/sparql", params={"query": query}, timeout=30)
     assert response.status_code in (400, 403), response.text
     body = response.json()
-    assert body["error"] in {"service-not-allowed", "service-not-checked"}
-    assert "SERVICE" in body["message"]
+    assert body["code"] in {"service-not-allowed", "service-not-checked"}
+    assert "SERVICE" in body["detail"]
     assert evil.connections == before
 
 
@@ -145,7 +145,7 @@ def test_update_bypass_attempts_are_refused_without_a_connection(
         timeout=30,
     )
     assert response.status_code == 403, response.text
-    assert response.json()["error"] in {"load-not-allowed", "service-not-allowed"}
+    assert response.json()["code"] in {"load-not-allowed", "service-not-allowed"}
     assert evil.connections == before
     assert httpx.get(guarded.url + "/health").json()["version"] == version
 

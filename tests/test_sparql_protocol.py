@@ -207,7 +207,7 @@ def test_unsatisfiable_accept_is_406(url: str) -> None:
         url, params={"query": "SELECT * {}"}, headers={"Accept": "text/turtle"}
     )
     assert select_as_turtle.status_code == 406
-    assert "offered" in select_as_turtle.json()["message"]
+    assert "offered" in select_as_turtle.json()["detail"]
     construct_as_csv = httpx.get(url, params={"query": CONSTRUCT}, headers={"Accept": "text/csv"})
     assert construct_as_csv.status_code == 406
     refused = httpx.get(
@@ -215,7 +215,7 @@ def test_unsatisfiable_accept_is_406(url: str) -> None:
     )
     assert refused.status_code == 406
     unknown = httpx.get(url, params={"query": "ASK {}", "format": "yaml"})
-    assert unknown.status_code == 406 and "yaml" in unknown.json()["message"]
+    assert unknown.status_code == 406 and "yaml" in unknown.json()["detail"]
 
 
 # -- errors ------------------------------------------------------------------------------
@@ -225,29 +225,33 @@ def test_malformed_query_is_400_with_line_and_column(url: str) -> None:
     response = httpx.get(url, params={"query": "SELECT ?s\nWHERE { ?s ?p }"})
     assert response.status_code == 400
     body = response.json()
-    assert body["error"] == "malformed-query"
-    assert "2:" in body["message"]
+    assert body["code"] == "malformed-query"
+    assert "2:" in body["detail"]
 
 
 def test_missing_query_is_400(url: str) -> None:
     assert httpx.post(url, data={"default-graph-uri": ASSERTED.value}).status_code == 400
     empty = httpx.get(url, params={"query": ""})
-    assert empty.status_code == 400 and empty.json()["error"] == "missing-query"
+    assert empty.status_code == 400 and empty.json()["code"] == "missing-query"
     twice = httpx.get(url + "?query=ASK%7B%7D&query=ASK%7B%7D")
-    assert twice.status_code == 400 and "twice" in twice.json()["message"]
+    assert twice.status_code == 400 and "twice" in twice.json()["detail"]
 
 
 def test_wrong_method_and_content_type(url: str) -> None:
     put = httpx.put(url, content=b"ASK {}")
     assert put.status_code == 405 and put.headers["allow"] == "GET, HEAD, POST"
+    assert put.headers["content-type"] == "application/problem+json; charset=utf-8"
     assert put.json() == {
-        "error": "method-not-allowed",
-        "message": "PUT is not allowed on /sparql; use GET, HEAD, POST",
+        "type": "https://w3id.org/karabakh-kg/problems#method-not-allowed",
+        "title": "Method Not Allowed",
+        "status": 405,
+        "detail": "PUT is not allowed on /sparql; use GET, HEAD, POST",
+        "code": "method-not-allowed",
     }
     assert httpx.delete(url).status_code == 405
     wrong = httpx.post(url, content=b"ASK {}", headers={"Content-Type": "text/plain"})
     assert wrong.status_code == 415
-    assert "text/plain" in wrong.json()["message"]
+    assert "text/plain" in wrong.json()["detail"]
 
 
 def test_update_on_the_query_endpoint_is_refused(url: str, kg: KnowledgeGraph) -> None:
@@ -260,7 +264,7 @@ def test_update_on_the_query_endpoint_is_refused(url: str, kg: KnowledgeGraph) -
     ]
     for response in attempts:
         assert response.status_code == 400
-        assert response.json()["error"] == "update-on-query-endpoint"
+        assert response.json()["code"] == "update-on-query-endpoint"
     assert not kg.query("ASK { kg:x ?p ?o }")
 
 
@@ -301,7 +305,7 @@ def test_infer_false_leaves_out_derived_triples(url: str, kg: KnowledgeGraph) ->
     graphs = select(url, "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", infer="false")
     assert INFERRED.value not in {row["g"]["value"] for row in graphs["results"]["bindings"]}
     bad = httpx.get(url, params={"query": ask, "infer": "maybe"})
-    assert bad.status_code == 400 and "infer" in bad.json()["message"]
+    assert bad.status_code == 400 and "infer" in bad.json()["detail"]
 
 
 def test_default_and_named_graph_uri_are_honoured(url: str, kg: KnowledgeGraph) -> None:
@@ -343,7 +347,7 @@ def test_service_outside_the_allowlist_is_refused_before_any_request(
     ):
         response = httpx.get(url, params={"query": query})
         assert response.status_code == 403, query
-        assert response.json()["error"] == "service-not-allowed"
+        assert response.json()["code"] == "service-not-allowed"
     assert tripwire.connections == 0
 
 

@@ -90,7 +90,7 @@ def test_hostile_query_times_out_while_a_cheap_one_answers(limited: Any, hostile
     response = out[0]
     assert response.status_code == 503
     body = response.json()
-    assert body["error"] == "timeout" and "stopped after 1 s" in body["message"]
+    assert body["code"] == "timeout" and "stopped after 1 s" in body["detail"]
     assert pool.timeouts == timeouts_before + 1
     # The work really stopped: the worker that ran the hostile query no longer exists.
     alive = {pid for pid in pids_before if _exists(pid)}
@@ -110,12 +110,12 @@ def _exists(pid: int) -> bool:
 def test_per_request_timeout_is_capped_and_checked(limited: Any) -> None:
     wait_for_workers(limited, 2)
     short = get(limited, CARTESIAN, timeout="0.3")
-    assert short.status_code == 503 and "after 0.3 s" in short.json()["message"]
+    assert short.status_code == 503 and "after 0.3 s" in short.json()["detail"]
     wait_for_workers(limited, 2)
     capped = get(limited, CARTESIAN, timeout="999")
-    assert capped.status_code == 503 and "after 2 s" in capped.json()["message"]
+    assert capped.status_code == 503 and "after 2 s" in capped.json()["detail"]
     bad = get(limited, CHEAP, timeout="soon")
-    assert bad.status_code == 400 and "timeout" in bad.json()["message"]
+    assert bad.status_code == 400 and "timeout" in bad.json()["detail"]
 
 
 def test_full_pool_refuses_with_503(limited: Any) -> None:
@@ -124,7 +124,7 @@ def test_full_pool_refuses_with_503(limited: Any) -> None:
     wait_running(limited, 2)
     refused = get(limited, CHEAP)
     assert refused.status_code == 503
-    assert refused.json()["error"] == "busy" and refused.headers["retry-after"] == "1"
+    assert refused.json()["code"] == "busy" and refused.headers["retry-after"] == "1"
     for thread, _ in running:
         thread.join(timeout=30)
 
@@ -134,7 +134,7 @@ def test_row_cap_refuses_instead_of_truncating(limited: Any) -> None:
     too_many = get(limited, "SELECT * WHERE { ?s ?p ?o }")
     assert too_many.status_code == 422
     body = too_many.json()
-    assert body["error"] == "too-many-results" and "more than 50 rows" in body["message"]
+    assert body["code"] == "too-many-results" and "more than 50 rows" in body["detail"]
     paged = get(limited, "SELECT * WHERE { ?s ?p ?o } LIMIT 50 OFFSET 50")
     assert len(paged.json()["results"]["bindings"]) == 50
     graph = get(limited, "CONSTRUCT WHERE { ?s ?p ?o }")
@@ -149,7 +149,7 @@ def test_body_size_cap(limited: Any) -> None:
         headers={"Content-Type": "application/sparql-query"},
     )
     assert response.status_code == 413
-    assert "2000 bytes" in response.json()["message"]
+    assert "2000 bytes" in response.json()["detail"]
     form = httpx.post(limited.url + "/sparql", data={"query": padding + "ASK {}"})
     assert form.status_code == 413
 
@@ -168,7 +168,7 @@ def test_failing_allowed_service_is_502_not_a_partial_200(limited: Any, dead: st
     response = get(limited, f"SELECT * WHERE {{ ?s a kgo:City . SERVICE <{dead}> {{ ?s ?p ?o }} }}")
     assert response.status_code == 502
     body = response.json()
-    assert body["error"] == "service-failed" and body["message"]
+    assert body["code"] == "service-failed" and body["detail"]
 
 
 def test_cors_origins_are_configurable(limited: Any) -> None:

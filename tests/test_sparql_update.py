@@ -47,7 +47,7 @@ def version(live: Any) -> str:
 def test_updates_are_off_by_default(live_server: Any, kg: KnowledgeGraph) -> None:
     before = kg.version
     response = update(live_server, f"INSERT DATA {{ <{PERSON}> a kgo:Person }}")
-    assert response.status_code == 403 and response.json()["error"] == "updates-disabled"
+    assert response.status_code == 403 and response.json()["code"] == "updates-disabled"
     put = httpx.put(
         live_server.url + "/rdf-graphs/service?default",
         content=b"<urn:a> <urn:b> <urn:c> .",
@@ -113,7 +113,7 @@ def test_a_failing_update_changes_nothing(writable: Any, text: str, status: int,
     combined = f"INSERT DATA {{ <{PERSON}-2> a kgo:Person }} ; {text}"
     response = update(writable, combined if status == 400 and code == "update-failed" else text)
     assert response.status_code == status, response.text
-    assert response.json()["error"] == code
+    assert response.json()["code"] == code
     assert version(writable) == before
     assert httpx.get(writable.url + "/health").json()["triples"] == size
     assert not ask(writable, f"ASK {{ <{PERSON}-2> ?p ?o }}")
@@ -189,7 +189,7 @@ def test_a_slow_update_times_out_and_changes_nothing(writable: Any) -> None:
     )
     assert response.status_code == 503, response.text
     body = response.json()
-    assert body["error"] == "timeout" and "changed nothing" in body["message"]
+    assert body["code"] == "timeout" and "changed nothing" in body["detail"]
     assert version(writable) == before
     assert httpx.get(writable.url + "/health").json()["triples"] == size
     assert not ask(writable, "ASK { ?a kgo:related ?b }")

@@ -1,70 +1,77 @@
-"""Errors of the SPARQL endpoint: a status, a short code and a message that says what is wrong."""
+"""What a store failure means over HTTP: the one mapping of
+:class:`~karabakh_kg.server.sparql.protocol.QueryFailed` kinds to problem documents.
+
+Every refusal of the endpoint is a :class:`karabakh_kg.server.problems.Problem`; the
+codes are listed in ``docs/sparql-endpoint.md`` (Errors).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from karabakh_kg.server.problems import Problem
+from karabakh_kg.server.settings import PREFIX
+from karabakh_kg.server.sparql.protocol import QueryFailed
 
-from fastapi import Request
-from fastapi.responses import JSONResponse, Response
-
-
-class SparqlHTTPError(Exception):
-    """An error answered as ``{"error": code, "message": ...}`` with ``status``."""
-
-    def __init__(
-        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = dict(headers or {})
+RETRY = {"Retry-After": "1"}
 
 
-def error_response(
-    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
-) -> JSONResponse:
-    """A short JSON error body."""
-    return JSONResponse(
-        {"error": code, "message": message},
-        status_code=status,
-        headers=dict(headers or {}),
-        media_type="application/json",
-    )
-
-
-async def handle_sparql_error(request: Request, exc: Exception) -> Response:
-    """FastAPI exception handler for :class:`SparqlHTTPError`."""
-    assert isinstance(exc, SparqlHTTPError)
-    return error_response(exc.status, exc.code, exc.message, exc.headers)
-
-
-async def handle_http_error(request: Request, exc: Exception) -> Response:
-    """FastAPI's answer to HTTP errors, except 405, which names the methods the path takes.
-
-    With GET, HEAD and POST served by separate routes, Starlette's 405 lists only the
-    methods of the first route that matched the path (``Allow: GET`` on ``/sparql``).
-    """
-    from fastapi.exception_handlers import http_exception_handler
-    from starlette.exceptions import HTTPException
-    from starlette.routing import Match
-
-    assert isinstance(exc, HTTPException)
-    if exc.status_code != 405:
-        return await http_exception_handler(request, exc)
-    order = ["GET", "HEAD", "POST", "PUT", "DELETE"]
-    allowed = [
-        method
-        for method in order
-        if any(
-            route.matches({**request.scope, "method": method})[0] == Match.FULL
-            for route in request.app.router.routes
+def failure_problem(
+    failure: QueryFailed, *, update: bool, timeout: float, max_timeout: float
+) -> Problem:
+    """The problem answered for ``failure`` of a query (or of an update when ``update``)
+    that ran with ``timeout`` seconds (requests may ask for up to ``max_timeout``)."""
+    kind, message = failure.kind, failure.message
+    what = "update" if update else "query"
+    if kind == "syntax":
+        code = "update-failed" if update else "malformed-query"
+        return Problem(400, code, f"malformed {what}: {message}")
+    if kind == "timeout":
+        unchanged = " and changed nothing" if update else ""
+        advice = "make its WHERE more selective" if update else "make it more selective"
+        return Problem(
+            503,
+            "timeout",
+            f"the {what} was stopped after {timeout:g} s{unchanged} (limit: timeout= up to "
+            f"{max_timeout:g} s); {advice}",
+            limit=timeout,
         )
-    ]
-    listed = ", ".join(allowed)
-    return error_response(
-        405,
-        "method-not-allowed",
-        f"{request.method} is not allowed on {request.url.path}; use {listed or 'nothing'}",
-        {"Allow": listed},
-    )
+    if kind == "remote":
+        unchanged = "; nothing was changed" if update else ""
+        return Problem(502, "service-failed", f"a SERVICE call failed{unchanged}: {message}")
+    if kind == "busy":
+        return Problem(503, "busy", message, RETRY)
+    if kind == "crashed":
+        return Problem(503, "worker-crashed", message, RETRY)
+    if kind == "not-acceptable":
+        wanted = "a graph" if message == "CONSTRUCT" else "SPARQL results"
+        return Problem(
+            406,
+            "not-acceptable",
+            f"this {message} query returns {wanted}, and the Accept header or format= "
+            "allows no format for it",
+        )
+    if kind == "too-many-rows":
+        return Problem(
+            422,
+            "too-many-results",
+            f"the result has more than {message} rows (the server's limit, "
+            f"{PREFIX}MAX_ROWS); add LIMIT and OFFSET to page through it",
+            limit=int(message) if message.isdigit() else None,
+        )
+    if kind == "too-large":
+        return Problem(
+            422,
+            "answer-too-large",
+            f"the answer is larger than {message} bytes (the server's limit, "
+            f"{PREFIX}MAX_ANSWER_BYTES); select fewer or shorter values, or page with "
+            "LIMIT and OFFSET",
+            limit=int(message) if message.isdigit() else None,
+        )
+    if kind == "too-deep":
+        return Problem(400, "query-too-deep", message)
+    if kind == "bad-dataset":
+        return Problem(400, "bad-parameter", message)
+    if update:
+        if kind == "named-graph":
+            return Problem(400, "update-failed", message)
+        return Problem(400, "update-failed", f"the update failed: {message}")
+    return Problem(400, "query-failed", f"the query could not be evaluated: {message}")

@@ -3,7 +3,7 @@
 :class:`Endpoint` (one per application, ``app.state.sparql``) owns the store behind the
 :class:`~karabakh_kg.server.sparql.protocol.SparqlStore` protocol (worker processes by default),
 the metrics and the limits. Routes call :meth:`Endpoint.prepare` then
-:meth:`Endpoint.execute`; every refusal is a :class:`SparqlHTTPError`.
+:meth:`Endpoint.execute`; every refusal is a :class:`Problem`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pyoxigraph as ox
 
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, WIKIDATA, KnowledgeGraph
 from karabakh_kg.ontology import vocab
+from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.settings import PREFIX, Settings
 from karabakh_kg.server.sparql.conneg import (
     GRAPH_FORMATS,
@@ -28,7 +29,7 @@ from karabakh_kg.server.sparql.conneg import (
     NotAcceptable,
     negotiate,
 )
-from karabakh_kg.server.sparql.errors import SparqlHTTPError
+from karabakh_kg.server.sparql.errors import failure_problem
 from karabakh_kg.server.sparql.guard import GuardError, may_call_out, parse, remote_calls
 from karabakh_kg.server.sparql.inspect import Inspection, inspect
 from karabakh_kg.server.sparql.metrics import Metrics
@@ -54,7 +55,7 @@ def single(params: Mapping[str, Sequence[str]], name: str) -> str | None:
     """The one value of ``name``; a repeated parameter is an error."""
     values = params.get(name) or []
     if len(values) > 1:
-        raise SparqlHTTPError(400, "repeated-parameter", f"the parameter {name!r} is given twice")
+        raise Problem(400, "repeated-parameter", f"the parameter {name!r} is given twice")
     return values[0] if values else None
 
 
@@ -69,7 +70,7 @@ def parse_bool(params: Mapping[str, Sequence[str]], *names: str) -> bool | None:
             return True
         if lowered in FALSE:
             return False
-        raise SparqlHTTPError(400, "bad-parameter", f"{name}={raw!r}: expected true or false")
+        raise Problem(400, "bad-parameter", f"{name}={raw!r}: expected true or false")
     return None
 
 
@@ -150,9 +151,9 @@ class Endpoint:
         try:
             services, loads = remote_calls(text, vocab.PREFIXES, inspection, update=update)
         except GuardError as error:
-            raise SparqlHTTPError(400, "service-not-checked", str(error)) from None
+            raise Problem(400, "service-not-checked", str(error)) from None
         if loads:
-            raise SparqlHTTPError(
+            raise Problem(
                 403,
                 "load-not-allowed",
                 "LOAD is not allowed: this server never fetches data from the web",
@@ -163,7 +164,7 @@ class Endpoint:
         """Refuse SERVICE endpoints that are variables or not on the allowlist."""
         for endpoint in services:
             if endpoint.startswith("?") or endpoint.startswith("$"):
-                raise SparqlHTTPError(
+                raise Problem(
                     403,
                     "service-not-allowed",
                     f"SERVICE with a variable endpoint ({endpoint}) is not allowed: "
@@ -171,7 +172,7 @@ class Endpoint:
                 )
             if not self.settings.service_allowed(endpoint):
                 allowed = ", ".join(self.settings.service_allowlist) or "none"
-                raise SparqlHTTPError(
+                raise Problem(
                     403,
                     "service-not-allowed",
                     f"SERVICE <{endpoint}> is not in this server's allowlist "
@@ -193,10 +194,10 @@ class Endpoint:
     ) -> Prepared:
         """Check a query and its parameters; choose formats and dataset."""
         if not text.strip():
-            raise SparqlHTTPError(400, "missing-query", "the query is empty")
+            raise Problem(400, "missing-query", "the query is empty")
         inspection = inspect(text, vocab.PREFIXES)
         if inspection.is_update:
-            raise SparqlHTTPError(
+            raise Problem(
                 400,
                 "update-on-query-endpoint",
                 "this is a SPARQL Update; the query endpoint only answers queries "
@@ -223,7 +224,7 @@ class Endpoint:
         needed = graph_format if inspection.returns_graph else results_format
         known = inspection.form is not None
         if (known and needed is None) or (results_format is None and graph_format is None):
-            raise SparqlHTTPError(406, "not-acceptable", problems[-1] if known else problems[0])
+            raise Problem(406, "not-acceptable", problems[-1] if known else problems[0])
         default_uris = list(dataset_params.get("default-graph-uri") or [])
         named_uris = list(dataset_params.get("named-graph-uri") or [])
         default_graph, named_graphs, union_default = self._dataset(
@@ -288,7 +289,7 @@ class Endpoint:
             try:
                 parsed = parse(text, vocab.PREFIXES)
             except GuardError as error:
-                raise SparqlHTTPError(400, "malformed-query", f"malformed query: {error}") from None
+                raise Problem(400, "malformed-query", f"malformed query: {error}") from None
             if parsed.has_dataset_clause:
                 return (
                     [g for g in parsed.from_default if g not in left_out],
@@ -308,11 +309,11 @@ class Endpoint:
         try:
             value = float(raw)
         except ValueError:
-            raise SparqlHTTPError(
+            raise Problem(
                 400, "bad-parameter", f"timeout={raw!r}: expected a number of seconds"
             ) from None
         if not value > 0:
-            raise SparqlHTTPError(400, "bad-parameter", f"timeout={raw!r} must be positive")
+            raise Problem(400, "bad-parameter", f"timeout={raw!r} must be positive")
         return min(value, self.settings.max_query_timeout)
 
     # -- running ---------------------------------------------------------------------
@@ -322,7 +323,7 @@ class Endpoint:
         form = prepared.inspection.form or "UNKNOWN"
         if self.in_flight >= limit:
             self.metrics.errors.labels("busy").inc()
-            raise SparqlHTTPError(
+            raise Problem(
                 503,
                 "busy",
                 f"{self.in_flight} queries are running or waiting (limit {limit}); retry later",
@@ -340,7 +341,12 @@ class Endpoint:
             form = answer.form
             return answer
         except QueryFailed as failure:
-            error = self._http_error(failure, prepared)
+            error = failure_problem(
+                failure,
+                update=False,
+                timeout=prepared.timeout,
+                max_timeout=self.settings.max_query_timeout,
+            )
             status = error.status
             self.metrics.errors.labels(error.code).inc()
             if failure.kind == "timeout":
@@ -365,7 +371,9 @@ class Endpoint:
                 update, ASSERTED.value, dict(vocab.PREFIXES), timeout
             )
         except QueryFailed as failure:
-            error = self._update_error(failure, timeout)
+            error = failure_problem(
+                failure, update=True, timeout=timeout, max_timeout=self.settings.max_query_timeout
+            )
             status = error.status
             self.metrics.errors.labels(error.code).inc()
             if failure.kind == "timeout":
@@ -375,62 +383,6 @@ class Endpoint:
             self.metrics.queries.labels("UPDATE", str(status)).inc()
             self.metrics.latency.labels("UPDATE").observe(time.perf_counter() - start)
 
-    def _update_error(self, failure: QueryFailed, timeout: float) -> SparqlHTTPError:
-        kind, message = failure.kind, failure.message
-        if kind == "syntax":
-            return SparqlHTTPError(400, "update-failed", f"malformed update: {message}")
-        if kind == "timeout":
-            return SparqlHTTPError(
-                503,
-                "timeout",
-                f"the update was stopped after {timeout:g} s and changed nothing (limit: "
-                f"timeout= up to {self.settings.max_query_timeout:g} s); make its WHERE "
-                "more selective",
-            )
-        if kind == "remote":
-            return SparqlHTTPError(
-                502, "service-failed", f"a SERVICE call failed; nothing was changed: {message}"
-            )
-        if kind in {"busy", "crashed"}:
-            return SparqlHTTPError(503, kind, message, {"Retry-After": "1"})
-        if kind == "named-graph":
-            return SparqlHTTPError(400, "update-failed", message)
-        return SparqlHTTPError(400, "update-failed", f"the update failed: {message}")
-
     def timeout_of(self, params: Mapping[str, Sequence[str]]) -> float:
         """The time limit a request asks for with ``timeout=`` (checked and capped)."""
         return self._timeout(single(params, "timeout"))
-
-    def _http_error(self, failure: QueryFailed, prepared: Prepared) -> SparqlHTTPError:
-        kind, message = failure.kind, failure.message
-        if kind == "syntax":
-            return SparqlHTTPError(400, "malformed-query", f"malformed query: {message}")
-        if kind == "not-acceptable":
-            wanted = "a graph" if message == "CONSTRUCT" else "SPARQL results"
-            return SparqlHTTPError(
-                406,
-                "not-acceptable",
-                f"this {message} query returns {wanted}, and the Accept header or format= "
-                "allows no format for it",
-            )
-        if kind == "too-many-rows":
-            return SparqlHTTPError(
-                422,
-                "too-many-results",
-                f"the result has more than {message} rows (the server's limit, "
-                f"{PREFIX}MAX_ROWS); add LIMIT and OFFSET to page through it",
-            )
-        if kind == "remote":
-            return SparqlHTTPError(502, "service-failed", f"a SERVICE call failed: {message}")
-        if kind == "timeout":
-            return SparqlHTTPError(
-                503,
-                "timeout",
-                f"the query was stopped after {prepared.timeout:g} s (limit: timeout= up to "
-                f"{self.settings.max_query_timeout:g} s); make it more selective",
-            )
-        if kind == "busy":
-            return SparqlHTTPError(503, "busy", message, {"Retry-After": "1"})
-        if kind == "crashed":
-            return SparqlHTTPError(503, "worker-crashed", message)
-        return SparqlHTTPError(400, "query-failed", f"the query could not be evaluated: {message}")

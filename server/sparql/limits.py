@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from karabakh_kg.server.problems import problem_response
+from karabakh_kg.server.settings import PREFIX
 
 Scope = dict[str, Any]
 Receive = Any
@@ -15,7 +17,7 @@ class BodyTooLarge(Exception):
 
 
 class BodySizeLimit:
-    """Refuse request bodies larger than ``max_bytes`` with 413 and a JSON message."""
+    """Refuse request bodies larger than ``max_bytes`` with 413 (a problem document)."""
 
     def __init__(self, app: Any, max_bytes: int) -> None:
         self.app = app
@@ -32,7 +34,7 @@ class BodySizeLimit:
                 except ValueError:
                     declared = 0
                 if declared > self.max_bytes:
-                    await self._refuse(send)
+                    await self._refuse(scope, receive, send)
                     return
         seen = 0
         started = False
@@ -56,25 +58,14 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(scope, receive, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "error": "body-too-large",
-                "message": f"the request body exceeds {self.max_bytes} bytes "
-                "(KARABAKH_KG_MAX_BODY_BYTES)",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            413,
+            "body-too-large",
+            f"the request body exceeds {self.max_bytes} bytes ({PREFIX}MAX_BODY_BYTES)",
+            {"Connection": "close"},
+            limit=self.max_bytes,
         )
-        await send({"type": "http.response.body", "body": body})
+        await response(scope, receive, send)

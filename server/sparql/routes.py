@@ -25,10 +25,10 @@ from fastapi.responses import JSONResponse, Response
 
 from karabakh_kg.graph.dataset import ASSERTED, KnowledgeGraph, UpdateError
 from karabakh_kg.ontology import vocab
+from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.settings import PREFIX
 from karabakh_kg.server.sparql.conneg import GRAPH_FORMATS, NotAcceptable, accepts_html, negotiate
 from karabakh_kg.server.sparql.description import describe
-from karabakh_kg.server.sparql.errors import SparqlHTTPError
 from karabakh_kg.server.sparql.execute import Endpoint, Prepared, single
 from karabakh_kg.server.sparql.inspect import inspect
 from karabakh_kg.server.sparql.protocol import QueryJob
@@ -73,7 +73,7 @@ async def body_text(request: Request, charset: str) -> str:
     try:
         return body.decode(charset)
     except (UnicodeDecodeError, LookupError):
-        raise SparqlHTTPError(
+        raise Problem(
             400, "bad-encoding", f"the request body is not valid {charset} text"
         ) from None
 
@@ -105,9 +105,7 @@ async def answer_query(
 ) -> Response:
     """Check, run and serialize one query."""
     if text is None:
-        raise SparqlHTTPError(
-            400, "missing-query", "no query: give one with the 'query' parameter or body"
-        )
+        raise Problem(400, "missing-query", "no query: give one with the 'query' parameter or body")
     endpoint = endpoint_of(request)
     accept = request.headers.get("accept")
     prepared: Prepared
@@ -131,7 +129,7 @@ async def sparql_get(request: Request) -> Response:
     """SPARQL query by GET; without a query: the Service Description, or the UI for browsers."""
     params = multi(request.query_params)
     if "update" in params:
-        raise SparqlHTTPError(
+        raise Problem(
             400,
             "update-on-query-endpoint",
             "updates are not accepted by GET; POST them to /sparql/update",
@@ -150,7 +148,7 @@ async def sparql_post(request: Request) -> Response:
     if kind == FORM:
         form = multi(await request.form())
         if "update" in form:
-            raise SparqlHTTPError(
+            raise Problem(
                 400,
                 "update-on-query-endpoint",
                 "this endpoint answers queries; POST updates to /sparql/update",
@@ -162,12 +160,12 @@ async def sparql_post(request: Request) -> Response:
             request, await body_text(request, charset), url_params, url_params
         )
     if kind == UPDATE_TYPE:
-        raise SparqlHTTPError(
+        raise Problem(
             400,
             "update-on-query-endpoint",
             "this endpoint answers queries; POST updates to /sparql/update",
         )
-    raise SparqlHTTPError(
+    raise Problem(
         415,
         "unsupported-media-type",
         f"Content-Type {kind or '(none)'!r} is not accepted here; use {FORM} or {QUERY_TYPE}",
@@ -182,7 +180,7 @@ def service_description(request: Request, params: Params) -> Response:
     try:
         fmt = negotiate(GRAPH_FORMATS, accept, format_param)
     except NotAcceptable as error:
-        raise SparqlHTTPError(406, "not-acceptable", str(error)) from None
+        raise Problem(406, "not-acceptable", str(error)) from None
     endpoint = endpoint_of(request)
     triples = describe(endpoint.kg, endpoint.settings, str(request.url_for("sparql_get")))
     return Response(
@@ -224,7 +222,7 @@ def require_writer(request: Request) -> None:
     """Refuse unless writes are enabled and the bearer token is right."""
     settings = endpoint_of(request).settings
     if not settings.enable_updates:
-        raise SparqlHTTPError(
+        raise Problem(
             403,
             "updates-disabled",
             f"updates are disabled on this server ({PREFIX}ENABLE_UPDATES is off)",
@@ -232,11 +230,11 @@ def require_writer(request: Request) -> None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     challenge = {"WWW-Authenticate": 'Bearer realm="karabakh-kg"'}
     if scheme.lower() != "bearer" or not token.strip():
-        raise SparqlHTTPError(
+        raise Problem(
             401, "unauthorized", "updates need 'Authorization: Bearer <token>'", challenge
         )
     if not hmac.compare_digest(token.strip().encode(), settings.update_token.encode()):
-        raise SparqlHTTPError(401, "unauthorized", "the bearer token is not valid", challenge)
+        raise Problem(401, "unauthorized", "the bearer token is not valid", challenge)
 
 
 async def apply(request: Request, change: Any) -> JSONResponse:
@@ -248,7 +246,7 @@ async def apply(request: Request, change: Any) -> JSONResponse:
             try:
                 report = change()
             except UpdateError as error:
-                raise SparqlHTTPError(400, "update-failed", str(error)) from None
+                raise Problem(400, "update-failed", str(error)) from None
             if report.added or report.removed:
                 endpoint.store().refresh()
                 endpoint.metrics.updates.inc()
@@ -270,20 +268,16 @@ async def sparql_update(request: Request) -> Response:
     elif kind == UPDATE_TYPE:
         text = await body_text(request, charset)
     else:
-        raise SparqlHTTPError(
+        raise Problem(
             415,
             "unsupported-media-type",
             f"Content-Type {kind or '(none)'!r} is not accepted here; use {FORM} or {UPDATE_TYPE}",
         )
     if not text or not text.strip():
-        raise SparqlHTTPError(
-            400, "missing-update", "no update: give one with 'update=' or the body"
-        )
+        raise Problem(400, "missing-update", "no update: give one with 'update=' or the body")
     inspection = inspect(text, vocab.PREFIXES)
     if inspection.form in {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}:
-        raise SparqlHTTPError(
-            400, "query-on-update-endpoint", "this is a query; send it to /sparql"
-        )
+        raise Problem(400, "query-on-update-endpoint", "this is a query; send it to /sparql")
     endpoint = endpoint_of(request)
     timeout = endpoint.timeout_of(multi(request.query_params))
     await anyio.to_thread.run_sync(
@@ -308,9 +302,9 @@ def target_graph(request: Request, params: Params) -> str | None:
     if "default" in params and graph is None:
         return None
     if graph is None:
-        raise SparqlHTTPError(400, "missing-graph", "name a graph with ?graph=<IRI> or ?default")
+        raise Problem(400, "missing-graph", "name a graph with ?graph=<IRI> or ?default")
     if "default" in params:
-        raise SparqlHTTPError(400, "bad-parameter", "give either ?graph= or ?default, not both")
+        raise Problem(400, "bad-parameter", "give either ?graph= or ?default, not both")
     return graph
 
 
@@ -322,11 +316,11 @@ async def graph_store_get(request: Request) -> Response:
     graph = target_graph(request, params)
     endpoint = endpoint_of(request)
     if graph is not None and graph not in endpoint.named_graphs(True):
-        raise SparqlHTTPError(404, "unknown-graph", f"there is no graph <{graph}> in this store")
+        raise Problem(404, "unknown-graph", f"there is no graph <{graph}> in this store")
     try:
         fmt = negotiate(GRAPH_FORMATS, request.headers.get("accept"), single(params, "format"))
     except NotAcceptable as error:
-        raise SparqlHTTPError(406, "not-acceptable", str(error)) from None
+        raise Problem(406, "not-acceptable", str(error)) from None
     job = QueryJob(
         "CONSTRUCT WHERE { ?s ?p ?o }",
         default_graph=endpoint.default_graphs(True) if graph is None else [graph],
@@ -353,7 +347,7 @@ async def read_body_graph(request: Request) -> list[ox.Triple]:
     except ValueError:
         rdf_format = None
     if rdf_format is None:
-        raise SparqlHTTPError(
+        raise Problem(
             415,
             "unsupported-media-type",
             f"Content-Type {kind or '(none)'!r} is not an RDF format this server reads",
@@ -362,16 +356,16 @@ async def read_body_graph(request: Request) -> list[ox.Triple]:
     try:
         quads = list(ox.parse(body, format=rdf_format))
     except (SyntaxError, ValueError) as error:
-        raise SparqlHTTPError(400, "malformed-rdf", f"cannot parse the body: {error}") from None
+        raise Problem(400, "malformed-rdf", f"cannot parse the body: {error}") from None
     if any(not isinstance(q.graph_name, ox.DefaultGraph) for q in quads):
-        raise SparqlHTTPError(400, "named-graphs-in-body", "the body must hold triples, not quads")
+        raise Problem(400, "named-graphs-in-body", "the body must hold triples, not quads")
     return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
 
 
 def writable(request: Request, params: Params) -> None:
     graph = target_graph(request, params)
     if graph is not None and graph != ASSERTED.value:
-        raise SparqlHTTPError(
+        raise Problem(
             403,
             "graph-not-writable",
             f"only the asserted graph ({ASSERTED.value}, also ?default) can be written; "

@@ -1,0 +1,127 @@
+"""One error shape for the whole server (RFC 9457 problem details), over real HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import Request
+from fastapi.testclient import TestClient
+
+from karabakh_kg.graph.dataset import KnowledgeGraph
+
+PROBLEM = "application/problem+json; charset=utf-8"
+MEMBERS = {"type", "title", "status", "detail", "code"}
+
+
+def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The response's problem document, checked against RFC 9457 and our members."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body: dict[str, Any] = response.json()
+    assert set(body) >= MEMBERS
+    assert body["status"] == status and body["code"] == code
+    assert body["type"] == f"https://w3id.org/karabakh-kg/problems#{code}"
+    assert isinstance(body["title"], str) and body["title"]
+    assert isinstance(body["detail"], str) and body["detail"]
+    return body
+
+
+@pytest.fixture(scope="module")
+def base(live_server: object) -> str:
+    return str(live_server.url)  # type: ignore[attr-defined]
+
+
+def test_sparql_errors_are_problems(base: str) -> None:
+    body = problem(httpx.get(base + "/sparql", params={"query": "SELECT"}), 400, "malformed-query")
+    assert body["title"] == "Bad Request"
+    assert body["detail"].startswith("malformed query: error at 1:")
+    problem(httpx.get(base + "/sparql?query=ASK%7B%7D&query=ASK%7B%7D"), 400, "repeated-parameter")
+
+
+def test_starlette_not_found_and_method_errors_are_problems(base: str) -> None:
+    missing = problem(httpx.get(base + "/no/such/page"), 404, "not-found")
+    assert "/no/such/page" in missing["detail"]
+    wrong = problem(httpx.patch(base + "/sparql", content=b"x"), 405, "method-not-allowed")
+    assert "PATCH" in wrong["detail"]
+
+
+def test_body_cap_is_a_problem(base: str) -> None:
+    body = b"query=" + b"a" * 1_100_000
+    response = httpx.post(
+        base + "/sparql",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert problem(response, 413, "body-too-large")["limit"] == 1_000_000
+
+
+def test_a_form_of_too_many_fields_is_a_problem(base: str) -> None:
+    """Starlette refuses multipart forms of more than 1,000 fields; that is a problem too."""
+    boundary = "b0undary"
+    parts = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\nx\r\n'
+        for i in range(1001)
+    )
+    response = httpx.post(
+        base + "/sparql",
+        content=(parts + f"--{boundary}--\r\n").encode(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    # /sparql does not read multipart forms: 415, still a problem document.
+    problem(response, 415, "unsupported-media-type")
+
+
+def test_validation_errors_are_problems(base: str) -> None:
+    response = httpx.get(base + "/export/graphml", params={"radius": "many"})
+    body = problem(response, 422, "invalid-request")
+    assert "radius" in body["detail"]
+    assert any("radius" in error["location"] for error in body["errors"])
+
+
+@pytest.fixture(scope="module")
+def extended(kg: KnowledgeGraph) -> Any:
+    """The application with two extra routes: one that fails, one that reads a form."""
+    from karabakh_kg.server.app import create_app
+
+    app = create_app(kg)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("secret at /home/someone/karabakh_kg/server/app.py line 3")
+
+    @app.post("/form-echo")
+    async def form_echo(request: Request) -> dict[str, int]:
+        return {"fields": len(await request.form())}
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def test_unexpected_errors_are_problems_without_internals(extended: TestClient) -> None:
+    response = extended.get("/boom")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["code"] == "internal-error" and body["status"] == 500
+    assert "secret" not in response.text and "Traceback" not in response.text
+    assert ".py" not in response.text
+
+
+def test_too_many_form_fields_on_a_form_route(extended: TestClient) -> None:
+    """Starlette's own form error (``{"detail": ...}`` by default) in the problem shape."""
+    boundary = "b0undary"
+    parts = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\nx\r\n'
+        for i in range(1001)
+    )
+    response = extended.post(
+        "/form-echo",
+        content=(parts + f"--{boundary}--\r\n").encode(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["code"] == "bad-request"
+    assert "Too many fields" in response.json()["detail"]
