@@ -10,11 +10,14 @@ from fastapi.responses import HTMLResponse
 from karabakh_kg.graph import export as exports
 from karabakh_kg.graph.categories import CATEGORIES, OTHER
 from karabakh_kg.server.web import pages
+from karabakh_kg.server.web.common import get_and_head
 
 router = APIRouter(tags=["explorer"])
 
 
-@router.get("/explorer", response_class=HTMLResponse, summary="Interactive graph explorer")
+@get_and_head(
+    router, "/explorer", response_class=HTMLResponse, summary="Interactive graph explorer"
+)
 def explorer(
     request: Request,
     focus: Annotated[str | None, Query(description="Entity to open first (name or IRI).")] = None,

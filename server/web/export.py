@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from karabakh_kg.graph import export as exports
 from karabakh_kg.graph import lookup, traversal
+from karabakh_kg.server.web.common import get_and_head
 from karabakh_kg.server.web.graph import (
     ERROR_RESPONSES,
     ClassQ,
@@ -34,7 +35,8 @@ MAX_NODES = 2000
 _FORMATS = ", ".join(f"`{e.name}` ({e.media_type})" for e in exports.REGISTRY.values())
 
 
-@router.get(
+@get_and_head(
+    router,
     "/export/{fmt}",
     responses={
         **ERROR_RESPONSES,

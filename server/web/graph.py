@@ -18,6 +18,7 @@ from karabakh_kg.graph import export as exports
 from karabakh_kg.graph import lookup, traversal
 from karabakh_kg.graph.dataset import KnowledgeGraph
 from karabakh_kg.graph.projection import filtered, predicate_filter
+from karabakh_kg.server.web.common import get_and_head
 
 router = APIRouter(prefix="/graph", tags=["graph"])
 
@@ -125,7 +126,7 @@ def elements(graph: nx.MultiDiGraph) -> dict[str, Any]:
     return exports.cytoscape_elements(graph)
 
 
-@router.get("/lookup", responses=ERROR_RESPONSES, summary="Resolve a name to one entity")
+@get_and_head(router, "/lookup", responses=ERROR_RESPONSES, summary="Resolve a name to one entity")
 def graph_lookup(
     request: Request,
     name: Annotated[str, Query(description="Label, alt label, CURIE, IRI or Wikidata id.")],
@@ -135,7 +136,7 @@ def graph_lookup(
     return answer(lambda: lookup.describe(kg, lookup.resolve(kg, name)))
 
 
-@router.get("/search", responses=ERROR_RESPONSES, summary="Entities whose names match")
+@get_and_head(router, "/search", responses=ERROR_RESPONSES, summary="Entities whose names match")
 def graph_search(
     request: Request,
     q: Annotated[str, Query(description="Part of a name; case and accents do not matter.")],
@@ -147,7 +148,7 @@ def graph_search(
     return {"query": q, "results": [lookup.describe(kg, e.iri) for e in found]}
 
 
-@router.get("/neighbours", responses=ERROR_RESPONSES, summary="Neighbours within k hops")
+@get_and_head(router, "/neighbours", responses=ERROR_RESPONSES, summary="Neighbours within k hops")
 def graph_neighbours(
     request: Request,
     node: Annotated[str, Query(description="Entity name (as for /graph/lookup).")],
@@ -179,7 +180,7 @@ def graph_neighbours(
     return answer(run)
 
 
-@router.get("/path", responses=ERROR_RESPONSES, summary="Paths between two entities")
+@get_and_head(router, "/path", responses=ERROR_RESPONSES, summary="Paths between two entities")
 def graph_path(
     request: Request,
     source: Annotated[str, Query(alias="from", description="Start entity name.")],
@@ -214,7 +215,7 @@ def graph_path(
     return answer(run)
 
 
-@router.get("/ego", responses=ERROR_RESPONSES, summary="Ego network of an entity")
+@get_and_head(router, "/ego", responses=ERROR_RESPONSES, summary="Ego network of an entity")
 def graph_ego(
     request: Request,
     node: Annotated[str, Query(description="Entity name.")],
@@ -237,7 +238,7 @@ def graph_ego(
     return answer(run)
 
 
-@router.get("/components", responses=ERROR_RESPONSES, summary="Connected components")
+@get_and_head(router, "/components", responses=ERROR_RESPONSES, summary="Connected components")
 def graph_components(
     request: Request,
     inferred: Inferred = True,
@@ -257,7 +258,7 @@ def graph_components(
     )
 
 
-@router.get("/centrality", responses=ERROR_RESPONSES, summary="Most central entities")
+@get_and_head(router, "/centrality", responses=ERROR_RESPONSES, summary="Most central entities")
 def graph_centrality(
     request: Request,
     measure: Annotated[Literal["degree", "betweenness", "pagerank"], Query()] = "degree",
@@ -279,7 +280,7 @@ def graph_centrality(
     return answer(run)
 
 
-@router.get("/communities", responses=ERROR_RESPONSES, summary="Communities")
+@get_and_head(router, "/communities", responses=ERROR_RESPONSES, summary="Communities")
 def graph_communities(
     request: Request,
     method: Annotated[Literal["louvain", "greedy"], Query()] = "louvain",
@@ -297,7 +298,7 @@ def graph_communities(
     return answer(run)
 
 
-@router.get("/network", responses=ERROR_RESPONSES, summary="The negotiation network")
+@get_and_head(router, "/network", responses=ERROR_RESPONSES, summary="The negotiation network")
 def graph_network(
     request: Request,
     level: Annotated[Literal["person", "state"], Query()] = "person",

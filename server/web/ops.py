@@ -36,7 +36,7 @@ async def health(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics")
+@get_and_head(router, "/metrics")
 async def metrics(request: Request) -> Response:
     """Prometheus metrics: queries by form and status, latency histogram, errors, timeouts."""
     endpoint: Endpoint = request.app.state.sparql
