@@ -31,7 +31,7 @@ from typing import Any
 import networkx as nx
 from networkx.readwrite import json_graph
 
-from karabakh_kg.graph.lookup import expand_curie
+from karabakh_kg.graph.prefixes import expand
 
 # One colour per broad category, used by GEXF (viz:color), DOT, Cytoscape and the explorer.
 COLOURS: dict[str, str] = {
@@ -367,7 +367,7 @@ def to_rdf_graph(graph: nx.MultiDiGraph) -> Any:
         for alt in data.get("altLabels", []):
             rdf.add((subject, SKOS.altLabel, Literal(alt)))
         for curie in data.get("types", []):
-            rdf.add((subject, RDF.type, URIRef(expand_curie(curie) or curie)))
+            rdf.add((subject, RDF.type, URIRef(expand(curie) or curie)))
         if data.get("wikidata"):
             rdf.add((subject, SKOS.exactMatch, vocab.WD[data["wikidata"]]))
         for name, datatype in (*_DATE_TYPES.items(), ("year", "gYear")):

@@ -24,6 +24,7 @@ import pyoxigraph as ox
 from rapidfuzz import fuzz
 
 from karabakh_kg.graph.categories import hierarchy
+from karabakh_kg.graph.prefixes import compact, expand
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:
@@ -219,25 +220,6 @@ def _ontology_terms(kg: KnowledgeGraph) -> set[str]:
     return terms
 
 
-def expand_curie(name: str) -> str | None:
-    """The IRI of a CURIE with a known prefix (``kg:sergei-lavrov``), else None."""
-    prefix, sep, local = name.partition(":")
-    if not sep or prefix not in vocab.PREFIXES or local.startswith("//"):
-        return None
-    return vocab.PREFIXES[prefix] + local
-
-
-def compact(iri: str) -> str:
-    """The shortest CURIE for ``iri`` with the project's prefixes, or the IRI itself."""
-    best = iri
-    for prefix, namespace in vocab.PREFIXES.items():
-        if iri.startswith(namespace) and len(iri) - len(namespace) + len(prefix) + 1 < len(best):
-            rest = iri[len(namespace) :]
-            if rest and not re.search(r"[/#?]", rest):
-                best = f"{prefix}:{rest}"
-    return best
-
-
 def resolve(kg: KnowledgeGraph, name: str) -> str:
     """The IRI of the entity named by ``name`` (IRI, CURIE, label, alt label or Wikidata id).
 
@@ -267,7 +249,7 @@ def _candidates(idx: Index, text: str) -> list[str]:
         return sorted(idx.by_wikidata.get(wikidata.group(1).upper(), set()))
     if re.match(r"^[a-z][a-z0-9+.-]*://", iri, re.IGNORECASE) or iri.startswith("urn:"):
         return [iri] if iri in idx.known or iri in idx.entities else []
-    expanded = expand_curie(iri)
+    expanded = expand(iri)
     if expanded is not None:
         return [expanded] if expanded in idx.known or expanded in idx.entities else []
     key = normalize(text)

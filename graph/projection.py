@@ -28,7 +28,8 @@ import networkx as nx
 import pyoxigraph as ox
 
 from karabakh_kg.graph.categories import CATEGORIES, OTHER, hierarchy
-from karabakh_kg.graph.lookup import RDF_TYPE, compact, index, local_name
+from karabakh_kg.graph.lookup import RDF_TYPE, index, local_name
+from karabakh_kg.graph.prefixes import compact, expand
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:
@@ -436,7 +437,7 @@ def _dated_in_window(
 
 
 def _event_date(full: nx.MultiDiGraph, curie: str) -> str | None:
-    iri = expand_curie_or(curie)
+    iri = expand(curie) or curie
     return str(full.nodes[iri]["date"]) if iri in full and full.nodes[iri].get("date") else None
 
 
@@ -484,8 +485,6 @@ def parse_date(text: str | None, name: str = "date") -> dt.date | None:
 
 def expand_names(kg: KnowledgeGraph, names: Iterable[str], what: str) -> frozenset[str]:
     """Predicate or class names (CURIE, IRI or local name in kgo:) as IRIs."""
-    from karabakh_kg.graph.lookup import expand_curie
-
     found = set()
     for raw in names:
         for name in (part.strip() for part in raw.split(",")):
@@ -496,7 +495,7 @@ def expand_names(kg: KnowledgeGraph, names: Iterable[str], what: str) -> frozens
             if re.match(r"^https?://", name):
                 found.add(name)
                 continue
-            iri = expand_curie(name)
+            iri = expand(name)
             if iri is None:
                 if not re.fullmatch(r"[A-Za-z][\w-]*", name):
                     raise ValueError(f"unknown {what} {name!r}: give a CURIE such as kgo:metWith")
@@ -551,7 +550,7 @@ def make_options(
         known |= _ontology_terms_of(kg, (owl + "ObjectProperty",))
         _check_known(predicate_iris, known, "predicate")
     if class_iris:
-        known = {expand_curie_or(t) for _, d in full.nodes(data=True) for t in d["types"]}
+        known = {expand(t) or t for _, d in full.nodes(data=True) for t in d["types"]}
         known |= _ontology_terms_of(kg, (owl + "Class",))
         known |= {KGO + c for c in (*CATEGORIES, OTHER)}
         _check_known(class_iris, known, "class")
@@ -586,10 +585,3 @@ def filtered(
 def predicate_filter(kg: KnowledgeGraph, names: Iterable[str] | None) -> frozenset[str] | None:
     """Predicate names as checked IRIs, or None for no names (ValueError for unknown ones)."""
     return make_options(kg, predicates=names).predicates
-
-
-def expand_curie_or(curie: str) -> str:
-    """The IRI of a CURIE of the project's prefixes, or the text unchanged."""
-    from karabakh_kg.graph.lookup import expand_curie
-
-    return expand_curie(curie) or curie

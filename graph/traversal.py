@@ -16,7 +16,8 @@ from typing import Any, Literal
 
 import networkx as nx
 
-from karabakh_kg.graph.lookup import compact, expand_curie, local_name
+from karabakh_kg.graph.lookup import local_name
+from karabakh_kg.graph.prefixes import compact, expand
 from karabakh_kg.graph.projection import (
     COMMUNICATION,
     MEDIATOR,
@@ -429,19 +430,15 @@ def _held_relations(graph: nx.MultiDiGraph) -> dict[tuple[str, str, str], dict[s
         for name in ("quotes", "evidence", "lines"):
             record[name] += [x for x in data.get(name, []) if x not in record[name]]
         for event in data.get("events", []):
-            if _iri(event) in graph and event not in record["events"]:
+            if (expand(event) or event) in graph and event not in record["events"]:
                 record["events"].append(event)
     for record in held.values():
         record["events"].sort(key=lambda e: (_event_date(graph, e) or "9999", e))
     return held
 
 
-def _iri(curie: str) -> str:
-    return expand_curie(curie) or curie
-
-
 def _event_date(graph: nx.MultiDiGraph, curie: str) -> str | None:
-    date = graph.nodes[_iri(curie)].get("date")
+    date = graph.nodes[(expand(curie) or curie)].get("date")
     return str(date) if date else None
 
 
@@ -464,7 +461,7 @@ def _network_edge(graph: nx.MultiDiGraph, record: dict[str, Any], event: str | N
         "lines": list(record["lines"]),
     }
     if event is not None:
-        iri = _iri(event)
+        iri = expand(event) or event
         attrs = graph.nodes[iri]
         edge.update(event=event, eventLabel=attrs["label"], status=OCCURRED)
         if attrs.get("date"):

@@ -33,6 +33,7 @@ from karabakh_kg.graph.dataset import (
     content_hash,
     curated_files,
 )
+from karabakh_kg.graph.prefixes import turtle
 from karabakh_kg.ontology import vocab
 
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
@@ -223,16 +224,9 @@ def _ntriples(store: ox.Store, graphs: Iterable[ox.NamedNode]) -> bytes:
     return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
 
 
-def _short(iri: str) -> str:
-    for name, base in vocab.PREFIXES.items():
-        if iri.startswith(base) and len(iri) > len(base):
-            return f"{name}:{iri[len(base) :]}"
-    return f"<{iri}>"
-
-
 def _term(term: object) -> str:
     if isinstance(term, ox.NamedNode):
-        return _short(term.value)
+        return turtle(term.value)
     return str(term)
 
 
@@ -368,11 +362,11 @@ def check_shacl(data_nt: bytes, ontology: Path, shapes: Path, index: SourceIndex
         path = results.value(result, sh.resultPath)
         value = results.value(result, sh.value)
         severity = results.value(result, sh.resultSeverity)
-        focus_text = _short(str(focus)) if focus is not None else "?"
+        focus_text = turtle(str(focus)) if focus is not None else "?"
         file, line = index.locate(str(focus)) if focus is not None else ("?", None)
         detail = str(message) if message is not None else "constraint violated"
         if path is not None:
-            detail += f" (path {_short(str(path))})"
+            detail += f" (path {turtle(str(path))})"
         if value is not None and value != focus:
             detail += f" (value {value.n3() if hasattr(value, 'n3') else value})"
         level = (
@@ -430,8 +424,8 @@ def owlrl_clashes(kg: KnowledgeGraph) -> list[Clash]:
                 clashes.append(
                     Clash(
                         str(x),
-                        f"{_short(str(x))} is both a {_short(str(c1))} "
-                        f"and a {_short(str(c2))}, which are disjoint classes",
+                        f"{turtle(str(x))} is both a {turtle(str(c1))} "
+                        f"and a {turtle(str(c2))}, which are disjoint classes",
                     )
                 )
 
@@ -445,14 +439,14 @@ def owlrl_clashes(kg: KnowledgeGraph) -> list[Clash]:
             for c2 in members[i + 1 :]:
                 disjoint(c1, c2)
     for x in graph.subjects(RDF.type, OWL.Nothing):
-        clashes.append(Clash(str(x), f"{_short(str(x))} is a member of owl:Nothing"))
+        clashes.append(Clash(str(x), f"{turtle(str(x))} is a member of owl:Nothing"))
     for p in graph.subjects(RDF.type, OWL.IrreflexiveProperty):
         for x, y in graph.subject_objects(p):
             if x == y:
                 clashes.append(
                     Clash(
                         str(x),
-                        f"{_short(str(x))} {_short(str(p))} itself, but the "
+                        f"{turtle(str(x))} {turtle(str(p))} itself, but the "
                         "property is irreflexive",
                     )
                 )
@@ -462,8 +456,8 @@ def owlrl_clashes(kg: KnowledgeGraph) -> list[Clash]:
                 clashes.append(
                     Clash(
                         str(x),
-                        f"{_short(str(x))} and {_short(str(y))} are related "
-                        f"both ways by the asymmetric {_short(str(p))}",
+                        f"{turtle(str(x))} and {turtle(str(y))} are related "
+                        f"both ways by the asymmetric {turtle(str(p))}",
                     )
                 )
     for p1, p2 in graph.subject_objects(OWL.propertyDisjointWith):
@@ -472,8 +466,8 @@ def owlrl_clashes(kg: KnowledgeGraph) -> list[Clash]:
                 clashes.append(
                     Clash(
                         str(x),
-                        f"{_short(str(x))} uses both {_short(str(p1))} and "
-                        f"the disjoint {_short(str(p2))} towards {_short(str(y))}",
+                        f"{turtle(str(x))} uses both {turtle(str(p1))} and "
+                        f"the disjoint {turtle(str(p2))} towards {turtle(str(y))}",
                     )
                 )
     for p in graph.subjects(RDF.type, OWL.FunctionalProperty):
@@ -486,8 +480,8 @@ def owlrl_clashes(kg: KnowledgeGraph) -> list[Clash]:
                 clashes.append(
                     Clash(
                         str(x),
-                        f"{_short(str(x))} has several values of the "
-                        f"functional {_short(str(p))}: {shown}",
+                        f"{turtle(str(x))} has several values of the "
+                        f"functional {turtle(str(p))}: {shown}",
                     )
                 )
     for x, y in graph.subject_objects(OWL.sameAs):
@@ -495,7 +489,7 @@ def owlrl_clashes(kg: KnowledgeGraph) -> list[Clash]:
             clashes.append(
                 Clash(
                     str(x),
-                    f"{_short(str(x))} is both owl:sameAs and owl:differentFrom {_short(str(y))}",
+                    f"{turtle(str(x))} is both owl:sameAs and owl:differentFrom {turtle(str(y))}",
                 )
             )
     return sorted(set(clashes), key=lambda c: (c.resource, c.message))

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from karabakh_kg.graph.prefixes import shorten
 from karabakh_kg.graph.reasoning.engine import Engine, Rule, TermTable, Triple
 from karabakh_kg.graph.reasoning.rules import (
     BUILTIN_NAMESPACES,
@@ -105,19 +106,10 @@ class Inconsistency:
         """One paragraph for people."""
         lines = [self.message]
         if self.axiom:
-            lines.append("  axiom: " + " ".join(curie(x) for x in self.axiom))
+            lines.append("  axiom: " + " ".join(shorten(x) for x in self.axiom))
         for e in self.explanations:
             lines.extend("  " + line for line in e.to_text().splitlines())
         return "\n".join(lines)
-
-
-def curie(term: str) -> str:
-    """``<iri>`` or ``iri`` shortened with the project prefixes where possible."""
-    text = term[1:-1] if term.startswith("<") and term.endswith(">") else term
-    for name, ns in vocab.PREFIXES.items():
-        if text.startswith(ns) and text != ns:
-            return f"{name}:{text[len(ns) :]}"
-    return term
 
 
 class Reasoner:
@@ -166,7 +158,7 @@ class Reasoner:
 
     def rule_id(self, rule_index: int) -> str:
         """The W3C OWL 2 RL rule name or the CURIE of the domain rule."""
-        return curie(self.engine.rules[rule_index].rule_id)
+        return shorten(self.engine.rules[rule_index].rule_id)
 
     def rule_label(self, rule_index: int) -> str:
         """What the rule says, for explanations."""
@@ -395,9 +387,9 @@ def _inconsistency(
     unique = list(dict.fromkeys(premises))
     axiom = text(constraint.rule.axioms[0]) if constraint.rule.axioms else None
     triples = [text(t) for t in unique]
-    said = "; ".join(" ".join(curie(x) for x in t) for t in triples)
+    said = "; ".join(" ".join(shorten(x) for x in t) for t in triples)
     named = axiom and not any(x.startswith("_:") for x in axiom)
-    because = f" (axiom: {' '.join(curie(x) for x in axiom)})" if axiom and named else ""
+    because = f" (axiom: {' '.join(shorten(x) for x in axiom)})" if axiom and named else ""
     subject = triples[0][0]
     return Inconsistency(
         rule=constraint.rule.rule_id,

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph.reasoning import Reasoner, curie, reasoner
+from karabakh_kg.graph.prefixes import shorten
+from karabakh_kg.graph.reasoning import Reasoner, reasoner
 from karabakh_kg.graph.reasoning.engine import Triple
 from karabakh_kg.ontology import vocab
 
@@ -103,7 +104,7 @@ class Explanation:
     def to_text(self, indent: int = 0) -> str:
         """An indented tree for people."""
         pad = "  " * indent
-        head = f"{pad}{curie(self.subject)} {curie(self.predicate)} {curie(self.object)}"
+        head = f"{pad}{shorten(self.subject)} {shorten(self.predicate)} {shorten(self.object)}"
         if self.status == NOT_ENTAILED:
             return head + "\n" + pad + "  does not hold: neither asserted nor entailed"
         if self.status == DERIVED and self.derivations:
@@ -122,12 +123,11 @@ class Explanation:
         lines = [f"{head}  [asserted]"]
         for e in self.evidence:
             where = f"line {e.line}" if e.line is not None else "no line"
-            who = f", according to {', '.join(curie(a) for a in e.attributed_to)}"
-            stance = f" ({curie(e.stance)})" if e.stance else ""
+            who = f", according to {', '.join(shorten(a) for a in e.attributed_to)}"
+            stance = f" ({shorten(e.stance)})" if e.stance else ""
             quote = f': "{e.quote}"' if e.quote else ""
-            lines.append(
-                f"{pad}    {curie(e.graph)}, {where}{who if e.attributed_to else ''}{stance}{quote}"
-            )
+            said = who if e.attributed_to else ""
+            lines.append(f"{pad}    {shorten(e.graph)}, {where}{said}{stance}{quote}")
         return "\n".join(lines)
 
 

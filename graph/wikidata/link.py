@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from karabakh_kg.graph.categories import hierarchy
-from karabakh_kg.graph.wikidata.client import Binding, WikidataClient
+from karabakh_kg.graph.prefixes import compact
+from karabakh_kg.graph.wikidata.client import WikidataClient
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:
@@ -134,22 +135,6 @@ def qid_of(iri: str) -> str | None:
     if iri.startswith(WD) and QID_PATTERN.match(iri[len(WD) :]):
         return iri[len(WD) :]
     return None
-
-
-def curie(iri: str) -> str:
-    """``kg:name`` for our entity IRIs, the IRI otherwise."""
-    base = str(vocab.KG)
-    return "kg:" + iri[len(base) :] if iri.startswith(base) else iri
-
-
-def expand_entity(text: str) -> str:
-    """An entity IRI from an IRI, a ``kg:`` CURIE or a bare local name."""
-    value = text.strip()
-    if value.startswith(("http://", "https://")):
-        return value
-    if value.startswith("kg:"):
-        value = value[3:]
-    return str(vocab.KG) + value
 
 
 def links_file(data_dir: Path | None = None) -> Path:
@@ -522,7 +507,7 @@ def check(
     statuses = []
     for link in links:
         info, item = infos.get(link.entity), facts[link.qid]
-        ours = info.label if info else curie(link.entity)
+        ours = info.label if info else compact(link.entity)
         if info is None:
             status = LinkStatus(
                 link.entity, link.qid, "unknown-entity", "not a labelled entity of ours"
@@ -537,7 +522,7 @@ def check(
                 link.qid,
                 "redirected",
                 f"{link.qid} redirects to {item.redirect}: "
-                f"run `karabakh-kg link confirm {curie(link.entity)} {item.redirect} --replace`",
+                f"run `karabakh-kg link confirm {compact(link.entity)} {item.redirect} --replace`",
             )
         elif not type_fits(info.category, item.types, classes):
             found = ", ".join(f"{t} ({classes[t].label})" for t in item.types) or "no class"
@@ -632,7 +617,7 @@ def suggest(
     else:
         missing = [e for e in entities if e not in infos]
         if missing:
-            raise LinkError(f"not a labelled entity of ours: {', '.join(map(curie, missing))}")
+            raise LinkError(f"not a labelled entity of ours: {', '.join(map(compact, missing))}")
         chosen = [infos[e] for e in entities]
     texts: dict[str, set[str]] = defaultdict(set)  # name → entities that carry it
     for info in chosen:
@@ -721,18 +706,18 @@ def confirm(
     infos = entity_infos(kg)
     if entity not in infos:
         raise LinkError(
-            f"{curie(entity)} is not a labelled person, state, organisation or place of ours"
+            f"{compact(entity)} is not a labelled person, state, organisation or place of ours"
         )
     links = read_links(path)
     for link in links:
         if link.entity == entity and link.qid == qid:
-            raise LinkError(f"{curie(entity)} is already linked to {qid}")
+            raise LinkError(f"{compact(entity)} is already linked to {qid}")
         if link.entity == entity and not replace:
             raise LinkError(
-                f"{curie(entity)} is already linked to {link.qid}; add --replace to change it"
+                f"{compact(entity)} is already linked to {link.qid}; add --replace to change it"
             )
         if link.qid == qid and link.entity != entity:
-            raise LinkError(f"{qid} is already linked to {curie(link.entity)}")
+            raise LinkError(f"{qid} is already linked to {compact(link.entity)}")
     if client is not None:
         item = item_facts(client, [qid])[qid]
         if not item.exists:
@@ -777,9 +762,3 @@ def quickstatements(links: Sequence[Link], property_id: str = "P973") -> str:
         for link in sorted(links, key=lambda x: (int(x.qid[1:]), x.entity))
     ]
     return "\n".join(rows) + ("\n" if rows else "")
-
-
-def binding_value(row: Binding, name: str) -> str | None:
-    """The lexical value of ``name`` in a result row, if bound."""
-    term = row.get(name)
-    return term.value if term is not None else None

@@ -20,6 +20,7 @@ from karabakh_kg.graph.dataset import (
     DataError,
     KnowledgeGraph,
 )
+from karabakh_kg.graph.prefixes import turtle
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.cli.errors import fail
 
@@ -76,10 +77,7 @@ def load_graph(data_dir: Path | None, *, reason: bool = True) -> KnowledgeGraph:
 def short(term: object) -> str:
     """A term as people read it: CURIE for known namespaces, lexical form for literals."""
     if isinstance(term, ox.NamedNode):
-        for name, base in vocab.PREFIXES.items():
-            if term.value.startswith(base) and len(term.value) > len(base):
-                return f"{name}:{term.value[len(base) :]}"
-        return f"<{term.value}>"
+        return turtle(term.value)
     if isinstance(term, ox.Literal):
         return term.value
     if isinstance(term, ox.BlankNode):

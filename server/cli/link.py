@@ -12,6 +12,7 @@ import typer
 
 from karabakh_kg.graph import lookup
 from karabakh_kg.graph.dataset import DataError, KnowledgeGraph
+from karabakh_kg.graph.prefixes import compact
 from karabakh_kg.graph.wikidata.client import (
     QueryCache,
     WikidataClient,
@@ -115,7 +116,7 @@ def check_command(
         )
     else:
         for status in report.statuses:
-            line = f"{status.status:15} {_curie(status.entity):28} {status.qid:11} {status.label}"
+            line = f"{status.status:15} {compact(status.entity):28} {status.qid:11} {status.label}"
             typer.echo(line + (f": {status.detail}" if status.detail else ""))
         problems = len(report.problems)
         typer.echo(
@@ -152,7 +153,7 @@ def suggest_command(
         typer.echo(json.dumps([s.to_dict() for s in suggestions], indent=2, ensure_ascii=False))
         return
     for suggestion in suggestions:
-        typer.echo(f"{_curie(suggestion.entity)} ({suggestion.label}, {suggestion.category}):")
+        typer.echo(f"{compact(suggestion.entity)} ({suggestion.label}, {suggestion.category}):")
         if not suggestion.candidates:
             typer.echo("    no candidate")
         for rank, candidate in enumerate(suggestion.candidates, start=1):
@@ -162,7 +163,7 @@ def suggest_command(
             )
         if suggestion.candidates:
             best = suggestion.candidates[0].qid
-            typer.echo(f"    confirm: karabakh-kg link confirm {_curie(suggestion.entity)} {best}")
+            typer.echo(f"    confirm: karabakh-kg link confirm {compact(suggestion.entity)} {best}")
 
 
 @link_app.command("confirm")
@@ -208,7 +209,7 @@ def confirm_command(
                 )
     except LinkError as error:
         fail(str(error))
-    typer.echo(f"linked {_curie(link.entity)} skos:exactMatch wd:{link.qid} in {path}")
+    typer.echo(f"linked {compact(link.entity)} skos:exactMatch wd:{link.qid} in {path}")
 
 
 @link_app.command("enrich")
@@ -302,12 +303,6 @@ def export_command(
         except OSError as error:
             fail(f"cannot write {output}: {error.strerror or error}")
         typer.echo(f"wrote {len(links)} links to {output}")
-
-
-def _curie(iri: str) -> str:
-    from karabakh_kg.graph.wikidata.link import curie
-
-    return curie(iri)
 
 
 def register(app: typer.Typer) -> None:

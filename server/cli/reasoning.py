@@ -13,6 +13,7 @@ import typer
 
 from karabakh_kg.graph import reasoning
 from karabakh_kg.graph.dataset import DataError, KnowledgeGraph
+from karabakh_kg.graph.prefixes import expand, shorten
 from karabakh_kg.graph.reasoning.explain import Term, explain, parse_term
 from karabakh_kg.graph.reasoning.rules import RuleError
 from karabakh_kg.ontology import vocab
@@ -58,13 +59,6 @@ def _materialize(kg: KnowledgeGraph) -> reasoning.ReasoningReport:
         fail(f"bad domain rule in {vocab.rules_file().name}: {error}")
 
 
-def _expand_curie(text: str) -> str | None:
-    prefix, sep, rest = text.partition(":")
-    if sep and prefix in vocab.PREFIXES and not rest.startswith("//"):
-        return vocab.PREFIXES[prefix] + rest
-    return None
-
-
 def _by_label(kg: KnowledgeGraph, text: str) -> list[str]:
     """Ontology terms or entities whose rdfs:label is ``text`` (case-insensitive)."""
     wanted = text.strip().casefold()
@@ -89,7 +83,7 @@ def resolve_term(kg: KnowledgeGraph, text: str, *, predicate: bool = False) -> T
             return parse_term(text)
         except (SyntaxError, ValueError) as error:
             fail(f"cannot read {text!r} as an RDF term: {error}")
-    expanded = _expand_curie(text)
+    expanded = expand(text)
     if expanded is not None:
         return ox.NamedNode(expanded)
     from karabakh_kg.graph import lookup
@@ -101,7 +95,7 @@ def resolve_term(kg: KnowledgeGraph, text: str, *, predicate: bool = False) -> T
         if len(labelled) == 1:
             return ox.NamedNode(labelled[0])
         if len(labelled) > 1:
-            fail(f"{text!r} is ambiguous: " + ", ".join(reasoning.curie(x) for x in labelled))
+            fail(f"{text!r} is ambiguous: " + ", ".join(shorten(x) for x in labelled))
         fail(str(error))
 
 
@@ -168,6 +162,6 @@ def register(app: typer.Typer) -> None:
             typer.echo(result.to_text())
         if not result.holds:
             fail(
-                f"{reasoning.curie(str(s))} {reasoning.curie(str(p))} {reasoning.curie(str(o))} "
+                f"{shorten(str(s))} {shorten(str(p))} {shorten(str(o))} "
                 "is neither asserted nor entailed"
             )

@@ -22,6 +22,7 @@ from karabakh_kg.graph.dataset import (
     SYSTEM_GRAPHS,
     WIKIDATA,
 )
+from karabakh_kg.graph.prefixes import compact as curie
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:
@@ -61,19 +62,6 @@ def local_path(iri: str) -> str | None:
     if iri == KGO.rstrip("#") or iri == vocab.BASE + "ontology":
         return "/ontology"
     return None
-
-
-def curie(iri: str) -> str:
-    """``kg:sergei-lavrov`` for a known namespace, else the IRI itself."""
-    best = ""
-    for prefix, namespace in vocab.PREFIXES.items():
-        if iri.startswith(namespace) and len(namespace) > len(vocab.PREFIXES.get(best, "")):
-            best = prefix
-    if best:
-        rest = iri[len(vocab.PREFIXES[best]) :]
-        if rest and all(ch.isalnum() or ch in "-_." for ch in rest):
-            return f"{best}:{rest}"
-    return iri
 
 
 @dataclass
