@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import pyoxigraph as ox
 import typer
 
+from karabakh_kg.graph import formats
 from karabakh_kg.graph.dataset import (
     ASSERTED,
     INFERRED,
@@ -54,12 +55,10 @@ class StatsFormat(StrEnum):
 
 
 SOLUTION_FORMATS = {
-    OutputFormat.json: ox.QueryResultsFormat.JSON,
-    OutputFormat.csv: ox.QueryResultsFormat.CSV,
-    OutputFormat.tsv: ox.QueryResultsFormat.TSV,
-    OutputFormat.xml: ox.QueryResultsFormat.XML,
+    f: formats.results_syntax(f.value)
+    for f in (OutputFormat.json, OutputFormat.csv, OutputFormat.tsv, OutputFormat.xml)
 }
-GRAPH_FORMATS = {OutputFormat.turtle: ox.RdfFormat.TURTLE, OutputFormat.nt: ox.RdfFormat.N_TRIPLES}
+GRAPH_FORMATS = {f: formats.rdf_syntax(f.value) for f in (OutputFormat.turtle, OutputFormat.nt)}
 
 
 def load_graph(data_dir: Path | None, *, reason: bool = True) -> KnowledgeGraph:

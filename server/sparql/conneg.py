@@ -6,67 +6,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import mimeparse
 
+from karabakh_kg.graph.formats import GRAPH_FORMATS, RESULT_FORMATS, Format, find
 
-@dataclass(frozen=True)
-class Format:
-    """One serialization: its short name, media type and what it can carry."""
-
-    name: str
-    media_type: str
-    kind: str
-    """``results`` (SELECT/ASK), ``graph`` (triples) or ``dataset`` (quads)."""
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def content_type(self) -> str:
-        return f"{self.media_type}; charset=utf-8"
-
-
-# Order is the server's preference when the client's q-values tie.
-RESULT_FORMATS = (
-    Format(
-        "json",
-        "application/sparql-results+json",
-        "results",
-        ("application/json", "srj"),
-    ),
-    Format(
-        "xml", "application/sparql-results+xml", "results", ("application/xml", "text/xml", "srx")
-    ),
-    Format("csv", "text/csv", "results"),
-    Format("tsv", "text/tab-separated-values", "results"),
-)
-GRAPH_FORMATS = (
-    Format("turtle", "text/turtle", "graph", ("ttl", "application/x-turtle")),
-    Format("ntriples", "application/n-triples", "graph", ("nt", "n-triples", "text/plain")),
-    Format("rdfxml", "application/rdf+xml", "graph", ("rdf", "xml", "rdf/xml", "application/xml")),
-    Format("jsonld", "application/ld+json", "graph", ("json-ld", "json", "application/json")),
-    Format("trig", "application/trig", "dataset"),
-    Format("nquads", "application/n-quads", "dataset", ("nq", "n-quads")),
-)
+__all__ = [
+    "GRAPH_FORMATS",
+    "RESULT_FORMATS",
+    "Format",
+    "NotAcceptable",
+    "accepts_html",
+    "negotiate",
+]
 
 
 class NotAcceptable(ValueError):
     """No offered format satisfies the request; the message lists what is offered."""
 
 
-def _lookup(formats: tuple[Format, ...], wanted: str) -> Format | None:
-    key = wanted.strip().lower()
-    for candidate in formats:
-        if key in {candidate.name, candidate.media_type, *candidate.aliases}:
-            return candidate
-    return None
-
-
 def negotiate(formats: tuple[Format, ...], accept: str | None, format_param: str | None) -> Format:
     """The format to answer with, from a ``format=`` parameter or the ``Accept`` header."""
     offered = ", ".join(f.media_type for f in formats)
     if format_param:
-        chosen = _lookup(formats, format_param)
+        chosen = find(format_param, formats)
         if chosen is None:
             names = ", ".join(f.name for f in formats)
             raise NotAcceptable(f"format={format_param!r} is not offered here; use one of {names}")

@@ -13,19 +13,6 @@ VOID = "http://rdfs.org/ns/void#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 DCTERMS_DESCRIPTION = ox.NamedNode("http://purl.org/dc/terms/description")
-FORMATS = "http://www.w3.org/ns/formats/"
-FORMAT_IRIS = {
-    "json": "SPARQL_Results_JSON",
-    "xml": "SPARQL_Results_XML",
-    "csv": "SPARQL_Results_CSV",
-    "tsv": "SPARQL_Results_TSV",
-    "turtle": "Turtle",
-    "ntriples": "N-Triples",
-    "rdfxml": "RDF_XML",
-    "jsonld": "JSON-LD",
-    "trig": "TriG",
-    "nquads": "N-Quads",
-}
 SYSTEM_GRAPH_NOTES = {
     "asserted": "What the curators assert: the union of every evidence graph.",
     "inferred": "What reasoning derives (left out with infer=false).",
@@ -57,9 +44,7 @@ def describe(kg: KnowledgeGraph, settings: Settings, endpoint_url: str) -> list[
     if settings.enable_updates:
         triples.append(ox.Triple(service, _sd("supportedLanguage"), _sd("SPARQL11Update")))
     for fmt in (*RESULT_FORMATS, *GRAPH_FORMATS):
-        triples.append(
-            ox.Triple(service, _sd("resultFormat"), ox.NamedNode(FORMATS + FORMAT_IRIS[fmt.name]))
-        )
+        triples.append(ox.Triple(service, _sd("resultFormat"), ox.NamedNode(fmt.iri)))
     dataset = ox.BlankNode("dataset")
     default = ox.BlankNode("default")
     triples += [

@@ -25,23 +25,12 @@ from typing import Any, Protocol
 
 import pyoxigraph as ox
 
+from karabakh_kg.graph import formats
 from karabakh_kg.server.sparql.results import WRITERS
 
-RDF_FORMATS = {
-    "turtle": ox.RdfFormat.TURTLE,
-    "ntriples": ox.RdfFormat.N_TRIPLES,
-    "rdfxml": ox.RdfFormat.RDF_XML,
-    "jsonld": ox.RdfFormat.JSON_LD,
-    "trig": ox.RdfFormat.TRIG,
-    "nquads": ox.RdfFormat.N_QUADS,
-}
-"""Graph serializations by short name (the names of ``server.sparql_conneg``)."""
-RESULT_FORMATS = {
-    "json": ox.QueryResultsFormat.JSON,
-    "xml": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
+RDF_FORMATS = {f.name: f.rdf_format for f in formats.GRAPH_FORMATS if f.rdf_format}
+"""Graph serializations by short name (see :mod:`karabakh_kg.graph.formats`)."""
+RESULT_FORMATS = {f.name: f.results_format for f in formats.RESULT_FORMATS if f.results_format}
 """SPARQL results serializations by short name."""
 
 

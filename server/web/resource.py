@@ -16,6 +16,7 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from karabakh_kg.graph import formats
 from karabakh_kg.graph.dataset import KnowledgeGraph
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.web import pages
@@ -45,34 +46,20 @@ class Variant:
 
 HTML = Variant("html", "text/html", None, "HTML")
 TRIPLE_VARIANTS = [
-    Variant("ttl", "text/turtle", ox.RdfFormat.TURTLE, "Turtle"),
-    Variant("nt", "application/n-triples", ox.RdfFormat.N_TRIPLES, "N-Triples"),
-    Variant("jsonld", "application/ld+json", ox.RdfFormat.JSON_LD, "JSON-LD"),
-    Variant("rdf", "application/rdf+xml", ox.RdfFormat.RDF_XML, "RDF/XML"),
+    Variant(f.extension, f.media_type, f.rdf_format, f.label) for f in formats.TRIPLE_FORMATS
 ]
 QUAD_VARIANTS = [
-    Variant("trig", "application/trig", ox.RdfFormat.TRIG, "TriG"),
-    Variant("nq", "application/n-quads", ox.RdfFormat.N_QUADS, "N-Quads"),
+    Variant(f.extension, f.media_type, f.rdf_format, f.label) for f in formats.QUAD_FORMATS
 ]
-# Other names people type in ``format=``.
+# Other names people type in ``format=``, and media types clients send for a variant.
 FORMAT_ALIASES = {
-    "turtle": "ttl",
-    "ntriples": "nt",
-    "n-triples": "nt",
-    "json-ld": "jsonld",
-    "json": "jsonld",
-    "rdfxml": "rdf",
-    "rdf+xml": "rdf",
-    "xml": "rdf",
-    "nquads": "nq",
-    "n-quads": "nq",
+    name: f.extension
+    for f in formats.GRAPH_FORMATS
+    for name in f.names()
+    if "/" not in name and name != f.extension
 }
-# Media types that clients send for a variant we have under another name.
 MEDIA_ALIASES = {
-    "application/json": "jsonld",
-    "application/x-turtle": "ttl",
-    "application/xml": "rdf",
-    "text/plain": "nt",
+    **{name: f.extension for f in formats.GRAPH_FORMATS for name in f.aliases if "/" in name},
     "application/xhtml+xml": "html",
 }
 
