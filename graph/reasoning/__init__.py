@@ -21,6 +21,13 @@ import pyoxigraph as ox
 
 from karabakh_kg.graph.prefixes import shorten
 from karabakh_kg.graph.reasoning.engine import Engine, Rule, TermTable, Triple
+from karabakh_kg.graph.reasoning.perspectives import (
+    UNCURATED,
+    Perspectives,
+    is_perspective_graph,
+    write_all,
+    write_changes,
+)
 from karabakh_kg.graph.reasoning.rules import (
     BUILTIN_NAMESPACES,
     OWL,
@@ -36,6 +43,7 @@ from karabakh_kg.graph.reasoning.rules import (
     compile_owl,
     read_domain_rules,
 )
+from karabakh_kg.graph.reasoning.support import SupportIndex, unit_masks
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:
@@ -45,6 +53,16 @@ if TYPE_CHECKING:
 ASSERTED = ox.NamedNode(str(vocab.GRAPH_ASSERTED))
 INFERRED = ox.NamedNode(str(vocab.GRAPH_INFERRED))
 ONTOLOGY = ox.NamedNode(str(vocab.GRAPH_ONTOLOGY))
+SYSTEM = {
+    str(g)
+    for g in (
+        vocab.GRAPH_ASSERTED,
+        vocab.GRAPH_INFERRED,
+        vocab.GRAPH_ONTOLOGY,
+        vocab.GRAPH_PROVENANCE,
+        vocab.GRAPH_WIKIDATA,
+    )
+}
 NOISE_CLASSES = {OWL + "Thing", RDFS + "Resource"}
 _STATE = "_reasoner"
 FREEZE_ABOVE = 200_000
@@ -136,6 +154,15 @@ class Reasoner:
         self._builtin: dict[int, bool] = {}
         self.engine.run(base)
         self.output: set[Triple] = {t for t in self.engine.derivations if self.keep(t)}
+        self.support = SupportIndex(self.engine, table)
+        self.perspectives: Perspectives
+
+    def attach_support(self, kg: KnowledgeGraph) -> None:
+        """Compute the support of every fact and the perspectives of ``kg``."""
+        self.support.compute(
+            unit_masks(kg.store, self.support, is_evidence_graph, ONTOLOGY, UNCURATED)
+        )
+        self.perspectives = Perspectives(kg, self.support)
 
     def is_builtin(self, term_id: int) -> bool:
         """Whether the term is an IRI of the rdf, rdfs, owl or xsd vocabularies."""
@@ -191,6 +218,12 @@ class Reasoner:
         for index, n in by_index.items():
             counts[self.rule_id(index)] += n
         return dict(counts)
+
+
+def is_evidence_graph(graph: ox.NamedNode) -> bool:
+    """Whether a named graph is an evidence unit (not a system, support or perspective
+    graph)."""
+    return graph.value not in SYSTEM and not is_perspective_graph(graph.value)
 
 
 def _encode_graphs(
@@ -266,8 +299,10 @@ def materialize(kg: KnowledgeGraph) -> ReasoningReport:
     start = time.perf_counter()
     with _no_gc():
         r = build(kg)
+        r.attach_support(kg)
         kg.store.clear_graph(INFERRED)
         kg.store.extend(_quads(r, r.output))
+        write_all(kg, r)
         if len(r.engine.facts) > FREEZE_ABOVE:
             # Move the closure out of the collector's generations: otherwise the first
             # collections after this one walk millions of tuples, stalling later updates.
@@ -324,6 +359,8 @@ def update(
             remove_ids.append(found)
     with _no_gc():
         touched = r.engine.update(add_ids, remove_ids)
+        masks = unit_masks(store, r.support, is_evidence_graph, ONTOLOGY, UNCURATED, touched)
+        changed = r.support.update(touched, masks)
     derivations = r.engine.derivations
     gained: list[Triple] = []
     lost: list[Triple] = []
@@ -338,6 +375,7 @@ def update(
     for quad in _quads(r, lost):
         store.remove(quad)
     store.extend(_quads(r, gained))
+    write_changes(kg, r, changed | touched)
     return ReasoningReport(
         base=len(r.engine.base),
         derived=len(r.output),

@@ -10,6 +10,7 @@ import pyoxigraph as ox
 from karabakh_kg.graph.prefixes import shorten
 from karabakh_kg.graph.reasoning import Reasoner, reasoner
 from karabakh_kg.graph.reasoning.engine import Triple
+from karabakh_kg.graph.reasoning.perspectives import is_perspective_graph
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:
@@ -141,7 +142,11 @@ def evidence(kg: KnowledgeGraph, s: Term, p: ox.NamedNode, o: Term) -> list[Evid
     """The evidence graphs holding ``(s, p, o)``, with quote, line and attribution."""
     found: list[Evidence] = []
     graphs = sorted(
-        {str(q.graph_name) for q in kg.store.quads_for_pattern(s, p, o, None)}
+        {
+            str(q.graph_name)
+            for q in kg.store.quads_for_pattern(s, p, o, None)
+            if not is_perspective_graph(getattr(q.graph_name, "value", ""))
+        }
         - {f"<{g}>" for g in SYSTEM}
     )
     for name in graphs:

@@ -1,0 +1,225 @@
+"""Support: the evidence units every triple of the closure rests on.
+
+The support of a triple is its minimal why-provenance: the list of minimal sets of evidence
+units from which reasoning derives it. A triple holds in the closure of a set of units ``E``
+exactly when one of its supports is a subset of ``E`` (Datalog is monotone, so the least
+fixpoint over the PosBool semiring is exact; Green, Karvounarakis and Tannen, "Provenance
+semirings", PODS 2007). An asserted triple is supported by each evidence graph holding it;
+an ontology axiom by the empty set (it holds in every perspective).
+
+A set of units is a bitmask over :attr:`SupportIndex.units`. No provenance library fits here:
+the supports are computed over the engine's own rule instances (its indexes and its
+backward search), which no maintained library can see.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+
+import pyoxigraph as ox
+
+from karabakh_kg.graph.reasoning.engine import Engine, TermTable, Triple
+
+Masks = tuple[int, ...]
+"""An antichain of unit sets (bitmasks): the minimal supports of one triple."""
+
+MAX_SUPPORTS = 4096
+"""Minimal supports kept per triple. Beyond it :class:`SupportOverflow` is raised, so a
+support is never silently truncated (the curated data needs a few dozen at most)."""
+
+
+class SupportOverflow(RuntimeError):
+    """A triple has more minimal supports than :data:`MAX_SUPPORTS`."""
+
+
+def minimal(masks: Iterable[int]) -> Masks:
+    """The minimal elements (under set inclusion) of ``masks``, smallest first."""
+    out: list[int] = []
+    for m in sorted(set(masks), key=lambda x: (x.bit_count(), x)):
+        if not any(o & ~m == 0 for o in out):
+            out.append(m)
+    if len(out) > MAX_SUPPORTS:
+        raise SupportOverflow(f"more than {MAX_SUPPORTS} minimal supports for one triple")
+    return tuple(out)
+
+
+def within(masks: Masks, allowed: int) -> bool:
+    """Whether one of ``masks`` uses only units of ``allowed``."""
+    return any(m & ~allowed == 0 for m in masks)
+
+
+def bits(mask: int) -> Iterator[int]:
+    """The unit numbers of a mask."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+class SupportIndex:
+    """Minimal supports of every fact of an engine's closure, kept exact under updates."""
+
+    def __init__(self, engine: Engine, table: TermTable) -> None:
+        self.engine = engine
+        self.table = table
+        self.units: list[str] = []
+        self.unit_number: dict[str, int] = {}
+        self.base_units: dict[Triple, int] = {}
+        """Unit mask of each base triple (0 for an axiom of the ontology)."""
+        self.of: dict[Triple, Masks] = {}
+
+    def unit(self, iri: str) -> int:
+        """The number of the unit ``iri`` (numbered if new)."""
+        found = self.unit_number.get(iri)
+        if found is None:
+            found = self.unit_number[iri] = len(self.units)
+            self.units.append(iri)
+        return found
+
+    def base_support(self, t: Triple) -> Masks:
+        """The alternatives a base triple brings by itself: each unit holding it."""
+        mask = self.base_units.get(t)
+        if mask is None:
+            return ()
+        if mask == 0:
+            return (0,)
+        return tuple(1 << b for b in bits(mask))
+
+    # -- computing ------------------------------------------------------------------------
+
+    def _combine(self, body: Iterable[Triple]) -> Masks | None:
+        acc: Masks = (0,)
+        of = self.of
+        for b in body:
+            found = of.get(b)
+            if not found:
+                return None
+            if found == (0,):
+                continue
+            acc = minimal(a | s for a in acc for s in found)
+        return acc
+
+    def _offer(self, head: Triple, rule_index: int, body: tuple[Triple, ...]) -> bool:
+        """Add the supports of one rule instance to ``head``; whether they changed."""
+        old = self.of.get(head, ())
+        if old == (0,):
+            return False
+        rule = self.engine.rules[rule_index]
+        combined = self._combine((*body, *rule.axioms))
+        if combined is None:
+            return False
+        new = minimal((*old, *combined))
+        if set(new) == set(old):
+            return False
+        self.of[head] = new
+        return True
+
+    def _propagate(self, queue: deque[Triple], region: set[Triple] | None) -> None:
+        facts = self.engine.facts
+        waiting = set(queue)
+        while queue:
+            x = queue.popleft()
+            waiting.discard(x)
+            for head, rule_index, body in self.engine._fire(x, only_new=False):
+                if head not in facts or (region is not None and head not in region):
+                    continue
+                if self._offer(head, rule_index, body) and head not in waiting:
+                    waiting.add(head)
+                    queue.append(head)
+
+    def compute(self, unit_masks: dict[Triple, int]) -> None:
+        """Supports of the whole closure, from the unit mask of every base triple."""
+        self.base_units = dict(unit_masks)
+        self.of = {t: self.base_support(t) for t in self.engine.base}
+        self._propagate(deque(self.engine.base), None)
+
+    def update(self, seeds: Iterable[Triple], unit_masks: dict[Triple, int]) -> set[Triple]:
+        """After the engine changed: ``seeds`` are the triples added, removed, newly
+        derived or deleted, ``unit_masks`` the new unit masks of the seeds that are base
+        triples. Recomputes the supports of everything reachable from a seed through
+        rule instances (nothing else can change); returns the triples recomputed or gone."""
+        engine = self.engine
+        facts = engine.facts
+        seeds = set(seeds)
+        for t in seeds:
+            self.base_units.pop(t, None)
+        self.base_units.update(unit_masks)
+        region: set[Triple] = set()
+        fired: set[Triple] = set()
+        todo = list(seeds)
+        while todo:
+            x = todo.pop()
+            if x in fired:
+                continue
+            fired.add(x)
+            if x in facts:
+                region.add(x)
+            for head, _, _ in engine._fire(x, only_new=False):
+                if head in facts and head not in fired:
+                    todo.append(head)
+        gone = {t for t in seeds if t not in facts}
+        for t in gone:
+            self.of.pop(t, None)
+        for t in region:
+            self.of[t] = self.base_support(t)
+        for t in region:
+            if self.of[t] != (0,):
+                for rule_index, body in engine.instances(t, set()):
+                    self._offer(t, rule_index, body)
+        self._propagate(deque(region), region)
+        return region | gone
+
+
+def unit_masks(
+    store: ox.Store,
+    index: SupportIndex,
+    is_unit: Callable[[ox.NamedNode], bool],
+    ontology: ox.NamedNode,
+    uncurated: str,
+    only: set[Triple] | None = None,
+) -> dict[Triple, int]:
+    """The unit mask of every base triple of ``index.engine`` (or of those in ``only``):
+    the evidence graphs holding it, 0 for an axiom of the ontology, and the pseudo-unit
+    ``uncurated`` for an asserted triple that no evidence graph holds (added by an update)."""
+    engine, table = index.engine, index.table
+    base = engine.base
+    wanted = base if only is None else {t for t in only if t in base}
+    masks: dict[Triple, int] = {}
+    axioms: set[Triple] = set()
+    if only is None:
+        for q in store.quads_for_pattern(None, None, None, ontology):
+            t = _lookup(table, q)
+            if t is not None:
+                axioms.add(t)
+        for q in store.quads_for_pattern(None, None, None, None):
+            g = q.graph_name
+            if not isinstance(g, ox.NamedNode) or not is_unit(g):
+                continue
+            t = _lookup(table, q)
+            if t is not None and t in base:
+                masks[t] = masks.get(t, 0) | (1 << index.unit(g.value))
+    else:
+        d = table.decode
+        for t in wanted:
+            s, p, o = d(t[0]), d(t[1]), d(t[2])
+            for q in store.quads_for_pattern(s, p, o, None):
+                g = q.graph_name
+                if g == ontology:
+                    axioms.add(t)
+                elif isinstance(g, ox.NamedNode) and is_unit(g):
+                    masks[t] = masks.get(t, 0) | (1 << index.unit(g.value))
+    for t in wanted:
+        if t in axioms:
+            masks[t] = 0
+        elif t not in masks:
+            masks[t] = 1 << index.unit(uncurated)
+    return masks
+
+
+def _lookup(table: TermTable, q: ox.Quad) -> Triple | None:
+    ids = table.ids
+    s, p, o = ids.get(q.subject), ids.get(q.predicate), ids.get(q.object)
+    if s is None or p is None or o is None:
+        return None
+    return s, p, o
