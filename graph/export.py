@@ -7,8 +7,10 @@ Each :class:`Exporter` is registered under its short name, its aliases and its m
 Graph formats (GraphML, GEXF, Cytoscape.js, DOT, SVG, PNG, D3, CSV) carry node labels,
 types, categories, colours, Wikidata ids and dates, and edge relations, kinds (asserted or
 derived), dates and quotes. GraphML and GEXF accept only scalar values, so lists are joined
-with `` | `` and missing values are left out. RDF formats (Turtle, N-Triples, JSON-LD) give the
-subgraph as triples: its edges, and each node's label, types, Wikidata id and dates.
+with `` | `` and missing values are left out. RDF formats (Turtle, N-Triples, RDF/XML, JSON-LD)
+give the subgraph as the store holds it: the triples behind its edges, and each node's literals
+(labels with their language tags, dates with their datatypes), types and Wikidata ids, term for
+term.
 
 ``csv`` is one ZIP archive holding ``nodes.csv`` and ``edges.csv`` (UTF-8, header row).
 """
@@ -26,12 +28,17 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
+import pyoxigraph as ox
 from networkx.readwrite import json_graph
 
-from karabakh_kg.graph.prefixes import expand
+from karabakh_kg.graph import formats
+from karabakh_kg.ontology import vocab
+
+if TYPE_CHECKING:
+    from karabakh_kg.graph.dataset import KnowledgeGraph
 
 # One colour per broad category, used by GEXF (viz:color), DOT, Cytoscape and the explorer.
 COLOURS: dict[str, str] = {
@@ -70,8 +77,13 @@ class Exporter:
     media_type: str
     extension: str
     description: str
-    write: Callable[[nx.MultiDiGraph], bytes]
+    render: Callable[[nx.MultiDiGraph, KnowledgeGraph], bytes]
+    """Writes a projection of the knowledge graph (RDF formats read the terms from its store)."""
     aliases: tuple[str, ...] = ()
+
+    def write(self, graph: nx.MultiDiGraph, kg: KnowledgeGraph) -> bytes:
+        """``graph``, a projection of ``kg``, in this format."""
+        return self.render(graph, kg)
 
     @property
     def binary(self) -> bool:
@@ -102,9 +114,9 @@ def get(name: str) -> Exporter:
     return found
 
 
-def export(graph: nx.MultiDiGraph, fmt: str) -> bytes:
-    """``graph`` written in format ``fmt``."""
-    return get(fmt).write(graph)
+def export(graph: nx.MultiDiGraph, fmt: str, kg: KnowledgeGraph) -> bytes:
+    """``graph``, a projection of ``kg``, written in format ``fmt``."""
+    return get(fmt).write(graph, kg)
 
 
 def write_atomic(data: bytes, path: Path) -> None:
@@ -345,70 +357,99 @@ def to_csv(graph: nx.MultiDiGraph) -> bytes:
     return out.getvalue()
 
 
-_XSD = "http://www.w3.org/2001/XMLSchema#"
-_DATE_TYPES = {"date": "date", "startDate": "date", "endDate": "date", "claimDate": "date"}
+RDF_TYPE = ox.NamedNode(vocab.PREFIXES["rdf"] + "type")
+_WIKIDATA_LINKS = {
+    ox.NamedNode(vocab.PREFIXES["skos"] + "exactMatch"),
+    ox.NamedNode(vocab.PREFIXES["owl"] + "sameAs"),
+}
 
 
-def to_rdf_graph(graph: nx.MultiDiGraph) -> Any:
-    """The subgraph as an :class:`rdflib.Graph`: edges plus node labels, types, ids, dates."""
-    from rdflib import Graph, Literal, Namespace, URIRef
-    from rdflib.namespace import RDF, RDFS, SKOS, XSD
+def _describes_node(predicate: ox.NamedNode, obj: object, *, asserted: bool) -> bool:
+    if isinstance(obj, ox.Literal):
+        return asserted  # derived literals are copies in aligned vocabularies
+    if not isinstance(obj, ox.NamedNode):
+        return False
+    if predicate == RDF_TYPE:
+        return True
+    return predicate in _WIKIDATA_LINKS and obj.value.startswith(str(vocab.WD))
 
-    from karabakh_kg.ontology import vocab
 
-    rdf = Graph()
-    for prefix, namespace in vocab.PREFIXES.items():
-        rdf.bind(prefix, Namespace(namespace), override=True)
-    kgo = vocab.KGO
-    for node, data in graph.nodes(data=True):
-        subject = URIRef(node)
-        if data.get("label"):
-            rdf.add((subject, RDFS.label, Literal(data["label"])))
-        for alt in data.get("altLabels", []):
-            rdf.add((subject, SKOS.altLabel, Literal(alt)))
-        for curie in data.get("types", []):
-            rdf.add((subject, RDF.type, URIRef(expand(curie) or curie)))
-        if data.get("wikidata"):
-            rdf.add((subject, SKOS.exactMatch, vocab.WD[data["wikidata"]]))
-        for name, datatype in (*_DATE_TYPES.items(), ("year", "gYear")):
-            if data.get(name):
-                rdf.add((subject, kgo[name], Literal(data[name], datatype=XSD[datatype])))
+def rdf_triples(graph: nx.MultiDiGraph, kg: KnowledgeGraph) -> list[ox.Triple]:
+    """The triples of ``kg`` behind the projection ``graph``, terms exactly as stored.
+
+    Each edge that stands for a triple gives that triple (network edges through officials
+    or of planned meetings stand for none); each node gives its literal values, its types
+    (derived ones too when the projection includes them) and its Wikidata links.
+    """
+    from karabakh_kg.graph.dataset import ASSERTED, INFERRED
+
+    sources = [ASSERTED, INFERRED] if graph.graph.get("inferred", True) else [ASSERTED]
+    found: set[ox.Triple] = set()
+    for node in graph.nodes:
+        subject = ox.NamedNode(node)
+        for source in sources:
+            for s, p, o, _ in kg.store.quads_for_pattern(subject, None, None, source):
+                if _describes_node(p, o, asserted=source == ASSERTED):
+                    found.add(ox.Triple(s, p, o))
     for s, t, data in graph.edges(data=True):
-        # Network edges through officials or of planned meetings stand for no triple.
         if data.get("predicate"):
-            rdf.add((URIRef(s), URIRef(data["predicate"]), URIRef(t)))
-    return rdf
+            found.add(ox.Triple(ox.NamedNode(s), ox.NamedNode(data["predicate"]), ox.NamedNode(t)))
+    return sorted(found, key=str)
 
 
-def _rdf(fmt: str) -> Callable[[nx.MultiDiGraph], bytes]:
-    def write(graph: nx.MultiDiGraph) -> bytes:
-        data = to_rdf_graph(graph).serialize(format=fmt, encoding="utf-8")
-        return data if isinstance(data, bytes) else data.encode("utf-8")
+def _rdf(fmt: formats.Format) -> Callable[[nx.MultiDiGraph, KnowledgeGraph], bytes]:
+    syntax = fmt.rdf_format
+    assert syntax is not None
+    prefixes = None if syntax == ox.RdfFormat.N_TRIPLES else dict(vocab.PREFIXES)
 
-    write.__doc__ = f"The subgraph as RDF ({fmt})."
+    def write(graph: nx.MultiDiGraph, kg: KnowledgeGraph) -> bytes:
+        return ox.serialize(rdf_triples(graph, kg), format=syntax, prefixes=prefixes) or b""
+
+    write.__doc__ = f"The subgraph as {fmt.label}, read from the store."
     return write
 
 
-for _exporter in (
-    Exporter("graphml", "application/graphml+xml", "graphml", "GraphML (yEd, Gephi)", to_graphml),
-    Exporter("gexf", "application/gexf+xml", "gexf", "GEXF 1.2 (Gephi)", to_gexf),
-    Exporter(
+def _projection_only(
+    write: Callable[[nx.MultiDiGraph], bytes],
+) -> Callable[[nx.MultiDiGraph, KnowledgeGraph], bytes]:
+    def render(graph: nx.MultiDiGraph, kg: KnowledgeGraph) -> bytes:
+        return write(graph)
+
+    render.__doc__ = write.__doc__
+    return render
+
+
+# Names that mean another export here: D3 is JSON, GraphML and GEXF are XML.
+_TAKEN = ("json", "xml")
+
+
+def _rdf_exporter(fmt: formats.Format) -> Exporter:
+    aliases = tuple(n for n in fmt.names() if "/" not in n and n not in (fmt.extension, *_TAKEN))
+    return Exporter(
+        fmt.extension, fmt.media_type, fmt.extension, f"RDF {fmt.label}", _rdf(fmt), aliases
+    )
+
+
+for _name, _media, _extension, _description, _write, *_aliases in (
+    ("graphml", "application/graphml+xml", "graphml", "GraphML (yEd, Gephi)", to_graphml),
+    ("gexf", "application/gexf+xml", "gexf", "GEXF 1.2 (Gephi)", to_gexf),
+    (
         "cytoscape",
         "application/vnd.cytoscape+json",
         "cyjs",
         "Cytoscape.js JSON",
         to_cytoscape,
-        ("cyjs", "cytoscapejs"),
+        "cyjs",
+        "cytoscapejs",
     ),
-    Exporter("dot", "text/vnd.graphviz", "gv", "Graphviz DOT", to_dot, ("graphviz", "gv")),
-    Exporter("svg", "image/svg+xml", "svg", "SVG drawn by Graphviz", to_svg),
-    Exporter("png", "image/png", "png", "PNG drawn by Graphviz", to_png),
-    Exporter("d3", "application/json", "json", "D3 node-link JSON", to_d3, ("node-link",)),
-    Exporter("csv", "application/zip", "zip", "nodes.csv + edges.csv in a ZIP", to_csv),
-    Exporter("ttl", "text/turtle", "ttl", "RDF Turtle", _rdf("turtle"), ("turtle",)),
-    Exporter("nt", "application/n-triples", "nt", "RDF N-Triples", _rdf("nt"), ("ntriples",)),
-    Exporter(
-        "jsonld", "application/ld+json", "jsonld", "RDF JSON-LD", _rdf("json-ld"), ("json-ld",)
-    ),
+    ("dot", "text/vnd.graphviz", "gv", "Graphviz DOT", to_dot, "graphviz", "gv"),
+    ("svg", "image/svg+xml", "svg", "SVG drawn by Graphviz", to_svg),
+    ("png", "image/png", "png", "PNG drawn by Graphviz", to_png),
+    ("d3", "application/json", "json", "D3 node-link JSON", to_d3, "node-link"),
+    ("csv", "application/zip", "zip", "nodes.csv + edges.csv in a ZIP", to_csv),
 ):
-    register(_exporter)
+    register(
+        Exporter(_name, _media, _extension, _description, _projection_only(_write), tuple(_aliases))
+    )
+for _format in formats.TRIPLE_FORMATS:
+    register(_rdf_exporter(_format))

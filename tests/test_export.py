@@ -18,6 +18,7 @@ from pathlib import Path
 
 import networkx as nx
 import pydot
+import pyoxigraph as ox
 import pytest
 import rdflib
 from graph_sample import KG, KGO, sample_kg
@@ -25,14 +26,19 @@ from lxml import etree
 from networkx.readwrite import json_graph
 
 from karabakh_kg.graph import export as exports
+from karabakh_kg.graph.dataset import KnowledgeGraph
 from karabakh_kg.graph.projection import project
+from karabakh_kg.ontology import vocab
 
 UTF8_LABELS = {KG + "gazancetsots-cathedral": "Gazançetsots Cathedral", KG + "nagorny": "нагорный"}
 
 
+SAMPLE = sample_kg()
+
+
 @pytest.fixture(scope="module")
 def graph() -> nx.MultiDiGraph:
-    return project(sample_kg())
+    return project(SAMPLE)
 
 
 def edge_triples(graph: nx.MultiDiGraph) -> set[tuple[str, str, str]]:
@@ -40,12 +46,10 @@ def edge_triples(graph: nx.MultiDiGraph) -> set[tuple[str, str, str]]:
 
 
 def test_registry_names_aliases_and_media_types() -> None:
-    assert set(exports.REGISTRY) == {
-        "graphml", "gexf", "cytoscape", "dot", "svg", "png", "d3", "csv", "ttl", "nt", "jsonld",
-    }  # fmt: skip
     assert exports.get("text/turtle").name == "ttl"
     assert exports.get("CYJS").name == "cytoscape"
     assert exports.get("json-ld").name == "jsonld"
+    assert exports.get("application/rdf+xml").name == "rdf"
     assert exports.get("png").binary and exports.get("csv").binary
     assert not exports.get("graphml").binary
     with pytest.raises(exports.ExportError, match="graphml"):
@@ -53,7 +57,7 @@ def test_registry_names_aliases_and_media_types() -> None:
 
 
 def test_graphml_reads_back_with_networkx_and_lxml(graph: nx.MultiDiGraph) -> None:
-    data = exports.export(graph, "graphml")
+    data = exports.export(graph, "graphml", SAMPLE)
     back = nx.read_graphml(io.BytesIO(data), force_multigraph=True)
     assert back.number_of_nodes() == graph.number_of_nodes()
     assert back.number_of_edges() == graph.number_of_edges()
@@ -77,7 +81,7 @@ def test_graphml_reads_back_with_networkx_and_lxml(graph: nx.MultiDiGraph) -> No
 
 
 def test_gexf_reads_back_with_colours_and_time_intervals(graph: nx.MultiDiGraph) -> None:
-    data = exports.export(graph, "gexf")
+    data = exports.export(graph, "gexf", SAMPLE)
     back = nx.read_gexf(io.BytesIO(data))
     assert back.number_of_nodes() == graph.number_of_nodes()
     assert back.number_of_edges() == graph.number_of_edges()
@@ -106,7 +110,7 @@ def test_gexf_reads_back_with_colours_and_time_intervals(graph: nx.MultiDiGraph)
 
 
 def test_cytoscape_json_reads_back(graph: nx.MultiDiGraph) -> None:
-    document = json.loads(exports.export(graph, "cytoscape"))
+    document = json.loads(exports.export(graph, "cytoscape", SAMPLE))
     back = json_graph.cytoscape_graph(document)
     assert back.number_of_nodes() == graph.number_of_nodes()
     assert back.number_of_edges() == graph.number_of_edges()
@@ -120,7 +124,7 @@ def test_cytoscape_json_reads_back(graph: nx.MultiDiGraph) -> None:
 
 
 def test_dot_keeps_curie_and_iri_nodes_apart_and_renders(graph: nx.MultiDiGraph) -> None:
-    data = exports.export(graph, "dot")
+    data = exports.export(graph, "dot", SAMPLE)
     parsed = pydot.graph_from_dot_data(data.decode("utf-8"))
     assert parsed is not None
     names = {n.get_name() for n in parsed[0].get_nodes()} - {"node", "edge", "graph"}
@@ -136,23 +140,23 @@ def test_dot_quotes_ids_with_colons_and_quotes() -> None:
     tricky.add_node("wd:Q399", label="Armenia", category="PoliticalEntity")
     tricky.add_node("wd:Q227", label='Azerbaijan "AZ"', category="PoliticalEntity")
     tricky.add_edge("wd:Q399", "wd:Q227", key="kgo:x", label="x", kind="asserted")
-    parsed = pydot.graph_from_dot_data(exports.export(tricky, "dot").decode("utf-8"))
+    parsed = pydot.graph_from_dot_data(exports.export(tricky, "dot", SAMPLE).decode("utf-8"))
     assert parsed is not None
     names = {n.get_name().strip('"') for n in parsed[0].get_nodes()} - {"node", "edge"}
     assert names == {"wd:Q399", "wd:Q227"}
 
 
 def test_svg_and_png_are_drawn_by_graphviz(graph: nx.MultiDiGraph) -> None:
-    svg = etree.fromstring(exports.export(graph, "svg"))
+    svg = etree.fromstring(exports.export(graph, "svg", SAMPLE))
     assert svg.tag == "{http://www.w3.org/2000/svg}svg"
     drawn = svg.findall(".//{http://www.w3.org/2000/svg}g[@class='node']")
     assert len(drawn) == graph.number_of_nodes()
-    png = exports.export(graph, "png")
+    png = exports.export(graph, "png", SAMPLE)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_d3_node_link_reads_back(graph: nx.MultiDiGraph) -> None:
-    document = json.loads(exports.export(graph, "d3"))
+    document = json.loads(exports.export(graph, "d3", SAMPLE))
     assert set(document) >= {"nodes", "links"}
     back = json_graph.node_link_graph(document, edges="links")
     assert back.number_of_nodes() == graph.number_of_nodes()
@@ -161,7 +165,7 @@ def test_d3_node_link_reads_back(graph: nx.MultiDiGraph) -> None:
 
 
 def test_csv_zip_has_nodes_and_edges(graph: nx.MultiDiGraph) -> None:
-    with zipfile.ZipFile(io.BytesIO(exports.export(graph, "csv"))) as archive:
+    with zipfile.ZipFile(io.BytesIO(exports.export(graph, "csv", SAMPLE))) as archive:
         assert sorted(archive.namelist()) == ["edges.csv", "nodes.csv"]
         nodes = list(csv.DictReader(io.StringIO(archive.read("nodes.csv").decode("utf-8"))))
         edges = list(csv.DictReader(io.StringIO(archive.read("edges.csv").decode("utf-8"))))
@@ -180,7 +184,7 @@ def test_csv_zip_has_nodes_and_edges(graph: nx.MultiDiGraph) -> None:
     ("fmt", "rdf_format"), [("ttl", "turtle"), ("nt", "nt"), ("jsonld", "json-ld")]
 )
 def test_rdf_exports_parse_with_rdflib(graph: nx.MultiDiGraph, fmt: str, rdf_format: str) -> None:
-    parsed = rdflib.Graph().parse(data=exports.export(graph, fmt), format=rdf_format)
+    parsed = rdflib.Graph().parse(data=exports.export(graph, fmt, SAMPLE), format=rdf_format)
     edges = {(str(s), str(p), str(o)) for s, p, o in parsed if isinstance(o, rdflib.URIRef)}
     assert edge_triples(graph) <= edges
     labels = {str(s): str(o) for s, o in parsed.subject_objects(rdflib.RDFS.label)}
@@ -196,6 +200,48 @@ def test_rdf_exports_parse_with_rdflib(graph: nx.MultiDiGraph, fmt: str, rdf_for
         rdflib.RDF.type,
         rdflib.URIRef(KGO + "Person"),
     ) in parsed
+
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+def _stored_terms(kg: KnowledgeGraph) -> set[tuple[rdflib.term.Node, ...]]:
+    """The asserted and inferred triples, read back by rdflib from an N-Quads dump."""
+    dump = kg.store.dump(format=ox.RdfFormat.N_QUADS) or b""
+    dataset = rdflib.Dataset()
+    dataset.parse(data=dump, format="nquads")
+    wanted = {rdflib.URIRef(str(vocab.GRAPH_ASSERTED)), rdflib.URIRef(str(vocab.GRAPH_INFERRED))}
+    return {(s, p, o) for s, p, o, g in dataset.quads() if g in wanted}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "rdf_format"),
+    [("ttl", "turtle"), ("nt", "nt"), ("rdf", "xml"), ("jsonld", "json-ld")],
+)
+def test_rdf_exports_keep_every_term_as_stored(
+    kg: KnowledgeGraph, fmt: str, rdf_format: str
+) -> None:
+    """Datatypes and language tags survive: the export is a subset of the store, term for term."""
+    full = project(kg)
+    exported = {
+        (s, p, o)
+        for s, p, o in rdflib.Graph().parse(data=exports.export(full, fmt, kg), format=rdf_format)
+    }
+    assert exported <= _stored_terms(kg)
+    declaration = rdflib.URIRef(KG + "nagorno-karabakh-republic-declaration-1991")
+    # graph/data/background.trig: kgo:year "1991"^^xsd:gYear (not an xsd:date)
+    assert (
+        declaration,
+        rdflib.URIRef(KGO + "year"),
+        rdflib.Literal("1991", datatype=rdflib.URIRef(XSD + "gYear")),
+    ) in exported
+    # graph/data/events-2020.trig: rdfs:label "Baku"@en (the tag kept)
+    assert (
+        rdflib.URIRef(KG + "baku"),
+        rdflib.RDFS.label,
+        rdflib.Literal("Baku", lang="en"),
+    ) in exported
+    assert edge_triples(full) <= {(str(s), str(p), str(o)) for s, p, o in exported}
 
 
 def test_flatten_makes_every_value_scalar() -> None:
@@ -237,7 +283,7 @@ def test_graphviz_failure_is_an_export_error(
 ) -> None:
     monkeypatch.setattr(exports.shutil, "which", lambda name: None)
     with pytest.raises(exports.ExportError, match="graphviz"):
-        exports.export(graph, "svg")
+        exports.export(graph, "svg", SAMPLE)
 
 
 def test_exports_of_the_curated_graph_are_reproducible_across_processes() -> None:

@@ -343,7 +343,7 @@ def export(
     elif unrealised:
         fail("--unrealised applies to the negotiation network: add --network person or state", 2)
     try:
-        data = exporter.write(graph)
+        data = exporter.write(graph, kg)
     except exports.ExportError as error:
         fail(str(error))
     if output_file is None:

@@ -94,7 +94,7 @@ def export_graph(
             keep = {lookup.resolve(kg, name) for name in node}
             graph = nx.MultiDiGraph(graph.subgraph(keep & set(graph)))
         try:
-            body = exporter.write(graph)
+            body = exporter.write(graph, kg)
         except exports.ExportError as error:
             raise GraphRequestError(503, str(error)) from None
         media_type = exporter.media_type
