@@ -35,15 +35,6 @@ def quote_lines(quote: str, text: str | None = None) -> list[int]:
     return sorted(set(lines))
 
 
-def seed_line(number: int, text: str | None = None) -> str | None:
-    """The text of seed line ``number`` (1-based), or None when there is no such line."""
-    source = seed_text() if text is None else text
-    lines = source.split("\n")
-    if 1 <= number <= len(lines):
-        return lines[number - 1]
-    return None
-
-
 def near_miss(quote: str, text: str | None = None) -> str | None:
     """A hint for a quote that is not in the seed: the longest prefix of it that is."""
     source = seed_text() if text is None else text

@@ -7,8 +7,8 @@ Checks, in order:
    vice versa; every ``prov:value`` is an exact substring of the seed and its ``kgo:line`` is
    the line where it occurs (the external-source exception of ``kge:wikidata-links`` aside);
 3. SHACL (pyshacl) against ``ontology/shapes.ttl``;
-4. logical consistency: the reasoner's own check when ``karabakh_kg.graph.reasoning`` offers
-   one, otherwise an OWL RL closure (owlrl) searched for clashes.
+4. logical consistency: the contradictions that the reasoner's ``check_consistency`` finds
+   in the closure.
 
 Problems name the file and the line of the TriG file where the offending term or quote is
 written, so a curator can jump to it.
@@ -17,7 +17,7 @@ written, so a curator can jump to it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,9 +43,6 @@ KGO_EVIDENCE = ox.NamedNode(str(vocab.KGO) + "Evidence")
 KGO_STANCE = ox.NamedNode(str(vocab.KGO) + "stance")
 KGO_EXTERNAL = ox.NamedNode(str(vocab.KGO) + "ExternalSource")
 DCTERMS_SOURCE = ox.NamedNode("http://purl.org/dc/terms/source")
-
-KINDS = ("syntax", "missing", "evidence", "quote", "line", "shacl", "consistency")
-"""The kinds of problem a report may hold."""
 
 
 @dataclass(frozen=True)
@@ -378,161 +375,68 @@ def check_shacl(data_nt: bytes, ontology: Path, shapes: Path, index: SourceIndex
     return sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.message))
 
 
-@dataclass(frozen=True)
-class Clash:
-    """An inconsistency found by a consistency check: the resource involved and why."""
-
-    resource: str
-    message: str
+KGS_EVIDENCE_CHECK = ox.NamedNode("https://w3id.org/karabakh-kg/shapes#EvidenceCheck")
+SH_SELECT = ox.NamedNode("http://www.w3.org/ns/shacl#select")
+SH_MESSAGE = ox.NamedNode("http://www.w3.org/ns/shacl#message")
+_TEMPLATE_VARIABLE = re.compile(r"\{\?(\w+)\}")
 
 
-ConsistencyCheck = Callable[[KnowledgeGraph], Iterable[Any]]
+def evidence_checks(shapes: Path) -> list[tuple[ox.NamedNode, str, str]]:
+    """Every ``kgs:EvidenceCheck`` of the shapes file: (check, message template, SELECT)."""
+    store = ox.Store()
+    store.load(path=shapes, format=ox.RdfFormat.TURTLE)
+    checks = []
+    for quad in store.quads_for_pattern(None, RDF_TYPE, KGS_EVIDENCE_CHECK, None):
+        check = quad.subject
+        select = next(store.quads_for_pattern(check, SH_SELECT, None, None), None)
+        message = next(store.quads_for_pattern(check, SH_MESSAGE, None, None), None)
+        if isinstance(check, ox.NamedNode) and select is not None and message is not None:
+            checks.append((check, message.object.value, select.object.value))
+    return sorted(checks, key=lambda c: c[0].value)
 
 
-def _reasoner_check() -> ConsistencyCheck | None:
-    """The reasoner's consistency check, if ``karabakh_kg.graph.reasoning`` offers one."""
+def check_attribution(kg: KnowledgeGraph, shapes: Path, index: SourceIndex) -> list[Problem]:
+    """Who says so, per evidence unit: the SPARQL checks of ``shapes.ttl`` over named graphs.
+
+    SHACL validates one data graph, and attribution is a property of the named graph that
+    holds a triple, so these rules are SELECT queries (``kgs:EvidenceCheck``); each answer
+    is one problem, placed at the line where its evidence unit is written.
+    """
+    problems = []
+    for _check, template, select in evidence_checks(shapes):
+        result = kg.query(select, include_inferred=False)
+        assert isinstance(result, ox.QuerySolutions)
+        for row in result:
+            evidence = row["evidence"]
+            if not isinstance(evidence, ox.NamedNode):
+                continue
+
+            def value(match: re.Match[str], row: ox.QuerySolution = row) -> str:
+                term = row[match.group(1)]
+                return _term(term) if term is not None else "?"
+
+            file, line = index.locate(evidence.value)
+            message = _TEMPLATE_VARIABLE.sub(value, template)
+            problems.append(Problem(file, line, "attribution", f"{_term(evidence)}: {message}"))
+    return sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.message))
+
+
+def check_consistency(kg: KnowledgeGraph, index: SourceIndex) -> tuple[list[Problem], str]:
+    """The reasoner's contradictions, each placed at the resource's line; and the check's name."""
     from karabakh_kg.graph import reasoning
 
-    for name in ("check_consistency", "consistency_check", "inconsistencies"):
-        check = getattr(reasoning, name, None)
-        if callable(check):
-            return check
-    return None
-
-
-def owlrl_clashes(kg: KnowledgeGraph) -> list[Clash]:
-    """Clashes in the OWL RL closure of ontology + asserted + provenance (owlrl).
-
-    Used when the reasoner module offers no consistency check of its own.
-    """
-    import owlrl
-    from rdflib import OWL, RDF, Graph
-    from rdflib.collection import Collection
-    from rdflib.term import Literal, URIRef
-
-    graph = Graph()
-    graph.parse(data=_ntriples(kg.store, (ONTOLOGY, ASSERTED, PROVENANCE)), format="nt")
-    owlrl.DeductiveClosure(
-        owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False
-    ).expand(graph)
-
-    clashes: list[Clash] = []
-
-    def disjoint(c1: Any, c2: Any) -> None:
-        for x in graph.subjects(RDF.type, c1):
-            if (x, RDF.type, c2) in graph and isinstance(x, URIRef):
-                clashes.append(
-                    Clash(
-                        str(x),
-                        f"{turtle(str(x))} is both a {turtle(str(c1))} "
-                        f"and a {turtle(str(c2))}, which are disjoint classes",
-                    )
-                )
-
-    for c1, c2 in graph.subject_objects(OWL.disjointWith):
-        if c1 != c2:
-            disjoint(c1, c2)
-    for axiom in graph.subjects(RDF.type, OWL.AllDisjointClasses):
-        head = graph.value(axiom, OWL.members)
-        members = list(Collection(graph, head)) if head is not None else []
-        for i, c1 in enumerate(members):
-            for c2 in members[i + 1 :]:
-                disjoint(c1, c2)
-    for x in graph.subjects(RDF.type, OWL.Nothing):
-        clashes.append(Clash(str(x), f"{turtle(str(x))} is a member of owl:Nothing"))
-    for p in graph.subjects(RDF.type, OWL.IrreflexiveProperty):
-        for x, y in graph.subject_objects(p):
-            if x == y:
-                clashes.append(
-                    Clash(
-                        str(x),
-                        f"{turtle(str(x))} {turtle(str(p))} itself, but the "
-                        "property is irreflexive",
-                    )
-                )
-    for p in graph.subjects(RDF.type, OWL.AsymmetricProperty):
-        for x, y in graph.subject_objects(p):
-            if x != y and (y, p, x) in graph:
-                clashes.append(
-                    Clash(
-                        str(x),
-                        f"{turtle(str(x))} and {turtle(str(y))} are related "
-                        f"both ways by the asymmetric {turtle(str(p))}",
-                    )
-                )
-    for p1, p2 in graph.subject_objects(OWL.propertyDisjointWith):
-        for x, y in graph.subject_objects(p1):
-            if (x, p2, y) in graph:
-                clashes.append(
-                    Clash(
-                        str(x),
-                        f"{turtle(str(x))} uses both {turtle(str(p1))} and "
-                        f"the disjoint {turtle(str(p2))} towards {turtle(str(y))}",
-                    )
-                )
-    for p in graph.subjects(RDF.type, OWL.FunctionalProperty):
-        if (p, RDF.type, OWL.DatatypeProperty) not in graph:
-            continue
-        for x in set(graph.subjects(p, None)):
-            values = {o for o in graph.objects(x, p) if isinstance(o, Literal)}
-            if len({(v.datatype, v.toPython()) for v in values}) > 1:
-                shown = ", ".join(sorted(v.n3() for v in values))
-                clashes.append(
-                    Clash(
-                        str(x),
-                        f"{turtle(str(x))} has several values of the "
-                        f"functional {turtle(str(p))}: {shown}",
-                    )
-                )
-    for x, y in graph.subject_objects(OWL.sameAs):
-        if x != y and ((x, OWL.differentFrom, y) in graph or (y, OWL.differentFrom, x) in graph):
-            clashes.append(
-                Clash(
-                    str(x),
-                    f"{turtle(str(x))} is both owl:sameAs and owl:differentFrom {turtle(str(y))}",
-                )
-            )
-    return sorted(set(clashes), key=lambda c: (c.resource, c.message))
-
-
-def _as_clash(item: Any) -> Clash:
-    """Read one finding of the reasoner's check, whatever its shape."""
-    if isinstance(item, Clash):
-        return item
-    if isinstance(item, str):
-        found = re.search(r"https?://[^\s>'\")]+", item)
-        return Clash(found.group(0) if found else "", item)
-    resource = ""
-    for attr in ("resource", "subject", "focus", "node", "individual"):
-        value = getattr(item, attr, None)
-        if value is not None:
-            resource = getattr(value, "value", str(value))
-            break
-    message = getattr(item, "message", None) or (
-        item.to_text() if hasattr(item, "to_text") else str(item)
-    )
-    return Clash(resource, str(message))
-
-
-def check_consistency(
-    kg: KnowledgeGraph, index: SourceIndex, check: ConsistencyCheck | None = None
-) -> tuple[list[Problem], str]:
-    """Consistency problems, each placed at the resource's line; and the check's name."""
-    check = check or _reasoner_check() or owlrl_clashes
-    name = "consistency (owlrl)" if check is owlrl_clashes else "consistency (reasoner)"
     # One problem per resource: a wrong type often breaks several axioms at once.
     by_resource: dict[str, list[str]] = {}
-    for item in check(kg):
-        clash = _as_clash(item)
-        messages = by_resource.setdefault(clash.resource, [])
-        if clash.message not in messages:
-            messages.append(clash.message)
+    for found in reasoning.check_consistency(kg):
+        messages = by_resource.setdefault(found.resource, [])
+        if found.message not in messages:
+            messages.append(found.message)
     problems = []
     for resource, messages in by_resource.items():
         file, line = index.locate(resource) if resource else ("?", None)
         text = messages[0] + "".join(f"; also {m}" for m in messages[1:])
         problems.append(Problem(file, line, "consistency", text))
-    return problems, name
+    return problems, "consistency (reasoner)"
 
 
 def validate(
@@ -604,6 +508,8 @@ def validate(
     if shapes_ok and ontology_quads is not None:
         report.problems.extend(check_shacl(data_nt, ontology_path, shapes_path, index))
         report.checks.append("shacl")
+        report.problems.extend(check_attribution(kg, shapes_path, index))
+        report.checks.append("attribution")
     if consistency and ontology_quads is not None:
         problems, name = check_consistency(kg, index)
         report.problems.extend(problems)

@@ -473,10 +473,6 @@ class Engine:
             todo.append(t)
         self._saturate(todo)
 
-    def derived(self) -> Iterator[Triple]:
-        """Every triple of the closure that is not a base triple."""
-        return iter(self.derivations)
-
     def update(self, added: Iterable[Triple], removed: Iterable[Triple]) -> set[Triple]:
         """Change the base; return every triple whose status may have changed.
 
