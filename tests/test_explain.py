@@ -234,4 +234,4 @@ def test_explain_page_all_true(live_server) -> None:  # type: ignore[no-untyped-
     bad = httpx.get(
         url, params={**query, "all": "maybe"}, headers={"Accept": "application/json"}, timeout=10
     )
-    assert bad.status_code == 400 and "all must be true or false" in bad.json()["error"]
+    assert bad.status_code == 400 and "all must be true or false" in bad.json()["detail"]

@@ -35,7 +35,7 @@ def test_lookup_resolves_names_and_404s_with_suggestions(client: TestClient) -> 
     missing = client.get("/graph/lookup", params={"name": "Lavrof"})
     assert missing.status_code == 404
     body = missing.json()
-    assert body["status"] == 404 and "Lavrof" in body["error"]
+    assert body["status"] == 404 and "Lavrof" in body["detail"]
     assert body["suggestions"][0] == {"iri": KG + "sergei-lavrov", "label": "Sergei Lavrov"}
     ambiguous = client.get("/graph/lookup", params={"name": "phone call"})
     assert ambiguous.status_code == 409
@@ -91,7 +91,7 @@ def test_bad_requests_get_clear_errors(
 ) -> None:
     response = client.get(path, params=params)
     assert response.status_code == status
-    assert needle in response.json()["error"]
+    assert needle in response.json()["detail"]
 
 
 def test_path_endpoint_draws_the_call_between_macron_and_aliyev(client: TestClient) -> None:

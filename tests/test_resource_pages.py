@@ -204,10 +204,10 @@ def test_unacceptable_and_unknown_formats(
     path = f"/resource/{_name(quoted_fact['s'])}"
     refused = _get(live_server, path, "image/png")
     assert refused.status_code == 406
-    assert "text/turtle" in refused.json()["error"]
+    assert "text/turtle" in refused.json()["detail"]
     unknown = _get(live_server, path + "?format=docx", "application/json")
     assert unknown.status_code == 400
-    assert "docx" in unknown.json()["error"]
+    assert "docx" in unknown.json()["detail"]
 
 
 def test_head_and_etag(live_server: LiveServer, quoted_fact: dict[str, str]) -> None:
@@ -235,14 +235,14 @@ def test_unknown_resource_suggests_close_matches(
     as_json = _get(live_server, f"/resource/{typo}", "application/json")
     assert as_json.status_code == 404
     body = as_json.json()
-    assert typo in body["error"]
+    assert typo in body["detail"]
     assert quoted_fact["s"] in [s["iri"] for s in body["suggestions"]]
 
 
 def test_unknown_evidence_is_404(live_server: LiveServer) -> None:
     response = _get(live_server, "/evidence/no-such-passage", "application/json")
     assert response.status_code == 404
-    assert "no-such-passage" in response.json()["error"]
+    assert "no-such-passage" in response.json()["detail"]
 
 
 # -- evidence and ontology --------------------------------------------------------------------
@@ -313,7 +313,7 @@ def test_query_page_is_offline_and_lists_examples(live_server: LiveServer) -> No
 def test_explain_needs_a_triple(live_server: LiveServer) -> None:
     response = _get(live_server, "/explain?s=x", "application/json")
     assert response.status_code == 400
-    assert "p, o" in response.json()["error"]
+    assert "p, o" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.id for e in EXAMPLES])

@@ -55,3 +55,136 @@ def test_head_gives_the_get_status_and_headers_without_a_body(
     assert got.status_code == head.status_code == 200
     assert head.headers["content-type"] == got.headers["content-type"]
     assert head.content == b""
+
+
+PROBLEM = "application/problem+json; charset=utf-8"
+
+
+def _is_problem(response: object, status: int) -> dict[str, object]:
+    """The RFC 9457 document of an error response, checked for the server's one shape."""
+    assert response.status_code == status, response.text  # type: ignore[attr-defined]
+    assert response.headers["content-type"] == PROBLEM  # type: ignore[attr-defined]
+    body: dict[str, object] = response.json()  # type: ignore[attr-defined]
+    assert body["status"] == status and body["detail"] and body["code"]
+    assert str(body["type"]).endswith("#" + str(body["code"]))
+    return body
+
+
+@pytest.mark.parametrize("name", ["%25", "%ff%fe", "%00", "a%20b", "%3Cscript%3E", "x%0Ay"])
+@pytest.mark.parametrize("page", ["resource", "evidence"])
+def test_names_that_cannot_be_iris_are_404_problems_not_500(
+    client: TestClient, page: str, name: str
+) -> None:
+    response = client.get(f"/{page}/{name}", headers={"Accept": "application/json"})
+    body = _is_problem(response, 404)
+    assert body["code"] == "unknown-resource"
+    assert "Traceback" not in response.text and "/work/" not in response.text
+
+
+def test_an_odd_name_gets_an_html_404_page_in_a_browser(client: TestClient) -> None:
+    response = client.get("/resource/a%20b", headers={"Accept": "text/html"})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+
+
+LONG = "a" * 20_000
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        (f"/resource/{LONG}", {}),
+        (f"/evidence/{LONG}", {}),
+        ("/graph/lookup", {"name": LONG}),
+        ("/graph/search", {"q": LONG}),
+        ("/graph/neighbours", {"node": LONG}),
+        ("/graph/path", {"from": "Lavrov", "to": LONG}),
+        ("/graph/ego", {"node": LONG}),
+        ("/export/d3", {"focus": LONG}),
+        ("/export/d3", {"node": ["Lavrov", LONG]}),
+    ],
+)
+def test_names_too_long_to_look_up_are_refused_with_414(
+    client: TestClient, path: str, params: dict[str, object]
+) -> None:
+    response = client.get(path, params=params, headers={"Accept": "application/json"})  # type: ignore[arg-type]
+    body = _is_problem(response, 414)
+    assert body["code"] == "name-too-long" and body["limit"] == 300
+
+
+def test_a_typo_at_the_length_limit_still_gets_suggestions(client: TestClient) -> None:
+    """Up to the limit, names are looked up and close matches suggested."""
+    name = "sergei-lavrof"
+    response = client.get(f"/resource/{name}", headers={"Accept": "application/json"})
+    body = _is_problem(response, 404)
+    assert body["suggestions"][0]["label"] == "Sergei Lavrov"  # type: ignore[index]
+    padded = client.get("/graph/lookup", params={"name": "Lavrof" + " " * 294})
+    assert _is_problem(padded, 404)["suggestions"][0]["label"] == "Sergei Lavrov"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "code"),
+    [
+        ("/graph/lookup", {"name": "Lavrof"}, 404, "unknown-entity"),
+        ("/graph/lookup", {"name": "Ministry of Defence"}, 409, "ambiguous-name"),
+        ("/graph/neighbours", {"node": "Lavrov", "k": 9}, 400, "bad-parameter"),
+        ("/export/docx", {}, 404, "unknown-format"),
+        ("/resource/sergei-lavrov", {"format": "docx"}, 400, "unknown-format"),
+        ("/explain", {"s": "kg:armenia"}, 400, "missing-parameter"),
+    ],
+)
+def test_json_errors_of_pages_and_graph_routes_are_problem_documents(
+    client: TestClient, path: str, params: dict[str, object], status: int, code: str
+) -> None:
+    response = client.get(path, params=params, headers={"Accept": "application/json"})  # type: ignore[arg-type]
+    assert _is_problem(response, status)["code"] == code
+
+
+def test_explain_reads_curies_as_the_command_line_does(client: TestClient) -> None:
+    """Armenia negotiatedWith Azerbaijan is derived (their ministers' talks in Moscow)."""
+    for s, p, o in [
+        ("kg:armenia", "kgo:negotiatedWith", "kg:azerbaijan"),
+        ("Armenia", "kgo:negotiatedWith", "Azerbaijan"),
+        (
+            "<https://w3id.org/karabakh-kg/resource/armenia>",
+            "https://w3id.org/karabakh-kg/ontology#negotiatedWith",
+            "kg:azerbaijan",
+        ),
+    ]:
+        response = client.get(
+            "/explain", params={"s": s, "p": p, "o": o}, headers={"Accept": "application/json"}
+        )
+        assert response.status_code == 200, (s, p, o, response.text)
+        assert response.json()["status"] == "derived"
+    unknown = client.get(
+        "/explain",
+        params={"s": "kg:armenia", "p": "kgo:negotiatedWith", "o": "Lavrof"},
+        headers={"Accept": "application/json"},
+    )
+    assert _is_problem(unknown, 400)["code"] == "bad-term"
+    absent = client.get(
+        "/explain",
+        params={"s": "kg:armenia", "p": "kgo:metWith", "o": "kg:moscow"},
+        headers={"Accept": "application/json"},
+    )
+    assert _is_problem(absent, 404)["code"] == "not-entailed"
+
+
+@pytest.mark.parametrize(
+    "path", ["/resource/sergei-lavrov", "/resource/sergei-lavrov.ttl", "/ontology"]
+)
+def test_if_none_match_follows_rfc_9110(client: TestClient, path: str) -> None:
+    """13.1.2: weak comparison, a list of tags, and ``*`` for any current representation."""
+    etag = client.get(path).headers["etag"]
+    assert etag.startswith('"')
+    for header in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        again = client.get(path, headers={"If-None-Match": header})
+        assert again.status_code == 304, header
+        assert again.headers["etag"] == etag and again.content == b""
+    for header in ('"other"', f'"x{etag[1:]}'):
+        assert client.get(path, headers={"If-None-Match": header}).status_code == 200
+
+
+def test_star_does_not_turn_an_unknown_resource_into_304(client: TestClient) -> None:
+    response = client.get("/resource/no-such-thing", headers={"If-None-Match": "*"})
+    assert response.status_code == 404

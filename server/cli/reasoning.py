@@ -8,19 +8,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import pyoxigraph as ox
 import typer
 
 from karabakh_kg.graph import reasoning
 from karabakh_kg.graph.dataset import DataError, KnowledgeGraph
-from karabakh_kg.graph.prefixes import expand, shorten
-from karabakh_kg.graph.reasoning.explain import Term, explain, parse_term
+from karabakh_kg.graph.prefixes import shorten
+from karabakh_kg.graph.reasoning.explain import Term, explain
 from karabakh_kg.graph.reasoning.rules import RuleError
 from karabakh_kg.ontology import vocab
+from karabakh_kg.server import terms
 from karabakh_kg.server.cli.errors import fail
-
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 
 
 class Format(StrEnum):
@@ -59,43 +56,11 @@ def _materialize(kg: KnowledgeGraph) -> reasoning.ReasoningReport:
         fail(f"bad domain rule in {vocab.rules_file().name}: {error}")
 
 
-def _by_label(kg: KnowledgeGraph, text: str) -> list[str]:
-    """Ontology terms or entities whose rdfs:label is ``text`` (case-insensitive)."""
-    wanted = text.strip().casefold()
-    return sorted(
-        {
-            q.subject.value
-            for q in kg.store.quads_for_pattern(None, RDFS_LABEL, None, None)
-            if isinstance(q.subject, ox.NamedNode)
-            and isinstance(q.object, ox.Literal)
-            and q.object.value.casefold() == wanted
-        }
-    )
-
-
 def resolve_term(kg: KnowledgeGraph, text: str, *, predicate: bool = False) -> Term:
-    """The term a user typed: IRI, CURIE, label (entities via the lookup module), literal."""
-    text = text.strip()
-    if predicate and text == "a":
-        return ox.NamedNode(RDF_TYPE)
-    if text.startswith(('"', "'", "_:", "<")) or "://" in text:
-        try:
-            return parse_term(text)
-        except (SyntaxError, ValueError) as error:
-            fail(f"cannot read {text!r} as an RDF term: {error}")
-    expanded = expand(text)
-    if expanded is not None:
-        return ox.NamedNode(expanded)
-    from karabakh_kg.graph import lookup
-
+    """The term a user typed (see :mod:`karabakh_kg.server.terms`), or a one-line exit."""
     try:
-        return ox.NamedNode(lookup.resolve(kg, text))
-    except LookupError as error:
-        labelled = _by_label(kg, text)
-        if len(labelled) == 1:
-            return ox.NamedNode(labelled[0])
-        if len(labelled) > 1:
-            fail(f"{text!r} is ambiguous: " + ", ".join(shorten(x) for x in labelled))
+        return terms.resolve_term(kg, text, predicate=predicate)
+    except terms.TermError as error:
         fail(str(error))
 
 

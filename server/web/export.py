@@ -13,19 +13,20 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from karabakh_kg.graph import export as exports
-from karabakh_kg.graph import lookup, traversal
+from karabakh_kg.graph import traversal
+from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web.common import get_and_head
 from karabakh_kg.server.web.graph import (
     ERROR_RESPONSES,
     ClassQ,
     FromQ,
-    GraphRequestError,
     Inferred,
     PredicateQ,
     ToQ,
     answer,
     kg_of,
     projection,
+    resolve,
     traverse,
 )
 
@@ -78,25 +79,27 @@ def export_graph(
         try:
             exporter = exports.get(fmt)
         except exports.ExportError as error:
-            raise GraphRequestError(404, str(error)) from None
+            raise Problem(404, "unknown-format", str(error)) from None
         graph = projection(kg, inferred, predicate, node_class, start, end)
         if focus is not None:
-            graph = traverse(traversal.ego_network, graph, lookup.resolve(kg, focus), radius=radius)
+            graph = traverse(traversal.ego_network, graph, resolve(kg, focus), radius=radius)
         if network is not None:
             graph = traversal.negotiation_network(graph, level=network, unrealised=unrealised)
         elif unrealised:
-            raise GraphRequestError(400, "unrealised applies to the negotiation network only")
+            raise Problem(
+                400, "bad-parameter", "unrealised applies to the negotiation network only"
+            )
         if node:
             if len(node) > MAX_NODES:
-                raise GraphRequestError(
-                    400, f"at most {MAX_NODES} node parameters, not {len(node)}"
+                raise Problem(
+                    400, "too-many-nodes", f"at most {MAX_NODES} node parameters, not {len(node)}"
                 )
-            keep = {lookup.resolve(kg, name) for name in node}
+            keep = {resolve(kg, name) for name in node}
             graph = nx.MultiDiGraph(graph.subgraph(keep & set(graph)))
         try:
             body = exporter.write(graph, kg)
         except exports.ExportError as error:
-            raise GraphRequestError(503, str(error)) from None
+            raise Problem(503, "export-unavailable", str(error)) from None
         media_type = exporter.media_type
         if not exporter.binary and media_type != "image/svg+xml":
             media_type += "; charset=utf-8"

@@ -1,8 +1,9 @@
 """``/graph/...``: JSON endpoints for lookup, neighbours, paths, ego networks, components,
 centrality, communities and the negotiation network.
 
-Errors are JSON ``{"error", "status", "suggestions"}``: 404 for an unknown entity (with close
-matches), 409 for an ambiguous name (with every candidate), 400 for a bad parameter.
+Errors are problem documents (:mod:`karabakh_kg.server.problems`) with ``suggestions``: 404
+for an unknown entity (with close matches), 409 for an ambiguous name (with every candidate),
+400 for a bad parameter, 414 for a name too long to look up.
 """
 
 from __future__ import annotations
@@ -12,59 +13,48 @@ from typing import Annotated, Any, Literal
 
 import networkx as nx
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
 
 from karabakh_kg.graph import export as exports
 from karabakh_kg.graph import lookup, traversal
 from karabakh_kg.graph.dataset import KnowledgeGraph
 from karabakh_kg.graph.projection import filtered, predicate_filter
-from karabakh_kg.server.web.common import get_and_head
+from karabakh_kg.server.problems import Problem
+from karabakh_kg.server.web.common import MAX_NAME_LENGTH, check_name, get_and_head
 
 router = APIRouter(prefix="/graph", tags=["graph"])
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "A bad parameter; `error` names it."},
+    400: {"description": "A bad parameter; `detail` names it."},
     404: {"description": "No entity has this name; `suggestions` lists close matches."},
     409: {"description": "Several entities have this name; `suggestions` lists them."},
+    414: {"description": f"A name longer than {MAX_NAME_LENGTH} characters."},
 }
 
 
-class GraphRequestError(Exception):
-    """An error to answer as JSON with a status and suggestions."""
-
-    def __init__(
-        self, status: int, message: str, suggestions: list[tuple[str, str]] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.suggestions = suggestions or []
-
-
-def error_response(error: GraphRequestError) -> JSONResponse:
-    """The JSON body of an error, in the server's common shape."""
-    return JSONResponse(
-        {
-            "error": error.message,
-            "status": error.status,
-            "suggestions": [{"iri": i, "label": label} for i, label in error.suggestions],
-        },
-        status_code=error.status,
-    )
+def suggestion_list(pairs: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
+    """(IRI, label) pairs as the ``suggestions`` member of a problem document."""
+    return [{"iri": iri, "label": label} for iri, label in pairs]
 
 
 def answer(call: Callable[[], Any]) -> Any:
-    """Run ``call``, turning lookup and parameter errors into JSON errors."""
+    """Run ``call``, raising lookup and parameter errors as problem documents."""
     try:
         return call()
-    except GraphRequestError as error:
-        return error_response(error)
     except lookup.AmbiguousEntityError as error:
-        return error_response(GraphRequestError(409, error.message, error.suggestions))
+        raise Problem(
+            409, "ambiguous-name", error.message, suggestions=suggestion_list(error.suggestions)
+        ) from None
     except lookup.EntityLookupError as error:
-        return error_response(GraphRequestError(404, error.message, error.suggestions))
+        raise Problem(
+            404, "unknown-entity", error.message, suggestions=suggestion_list(error.suggestions)
+        ) from None
     except (ValueError, exports.ExportError) as error:
-        return error_response(GraphRequestError(400, str(error)))
+        raise Problem(400, "bad-parameter", str(error)) from None
+
+
+def resolve(kg: KnowledgeGraph, name: str) -> str:
+    """The IRI of the entity ``name`` designates (a name too long to look up: 414)."""
+    return lookup.resolve(kg, check_name(name, "entity name"))
 
 
 def kg_of(request: Request) -> KnowledgeGraph:
@@ -106,7 +96,7 @@ def traverse(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
         return call(*args, **kwargs)
     except traversal.TraversalError as error:
-        raise GraphRequestError(400, str(error)) from None
+        raise Problem(400, "bad-parameter", str(error)) from None
 
 
 def _subgraph(
@@ -133,7 +123,7 @@ def graph_lookup(
 ) -> Any:
     """The entity a name designates, with its IRI, CURIE, label, types and Wikidata ids."""
     kg = kg_of(request)
-    return answer(lambda: lookup.describe(kg, lookup.resolve(kg, name)))
+    return answer(lambda: lookup.describe(kg, resolve(kg, name)))
 
 
 @get_and_head(router, "/search", responses=ERROR_RESPONSES, summary="Entities whose names match")
@@ -144,7 +134,7 @@ def graph_search(
 ) -> Any:
     """Entities ranked by how well a name matches: exact, prefix, words, then close spellings."""
     kg = kg_of(request)
-    found = lookup.search(kg, q, limit)
+    found = lookup.search(kg, check_name(q, "search text"), limit)
     return {"query": q, "results": [lookup.describe(kg, e.iri) for e in found]}
 
 
@@ -167,7 +157,7 @@ def graph_neighbours(
     kg = kg_of(request)
 
     def run() -> Any:
-        iri = lookup.resolve(kg, node)
+        iri = resolve(kg, node)
         graph = projection(kg, inferred, None, node_class, start, end)
         predicates = predicate_filter(kg, predicate)
         result = traverse(
@@ -199,7 +189,7 @@ def graph_path(
     kg = kg_of(request)
 
     def run() -> Any:
-        a, b = lookup.resolve(kg, source), lookup.resolve(kg, target)
+        a, b = resolve(kg, source), resolve(kg, target)
         graph = projection(kg, inferred, predicate, node_class, None, None)
         if all_paths:
             result = traverse(traversal.all_paths, graph, a, b, max_length=max_length, limit=limit)
@@ -230,7 +220,7 @@ def graph_ego(
     kg = kg_of(request)
 
     def run() -> Any:
-        iri = lookup.resolve(kg, node)
+        iri = resolve(kg, node)
         graph = projection(kg, inferred, predicate, node_class, start, end)
         ego = traverse(traversal.ego_network, graph, iri, radius=radius)
         return {"node": iri, "radius": radius, "elements": elements(ego)}

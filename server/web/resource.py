@@ -18,9 +18,19 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from karabakh_kg.graph import formats
 from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.graph.reasoning.explain import explain as explain_triple
+from karabakh_kg.graph.reasoning.explain import parse_term
 from karabakh_kg.ontology import vocab
+from karabakh_kg.server.problems import problem_response
+from karabakh_kg.server.terms import TermError, resolve_term
 from karabakh_kg.server.web import pages
-from karabakh_kg.server.web.common import get_and_head
+from karabakh_kg.server.web.common import (
+    MAX_NAME_LENGTH,
+    MAX_TERM_LENGTH,
+    get_and_head,
+    not_modified,
+    not_modified_response,
+)
 from karabakh_kg.server.web.resource_data import (
     KG,
     KGE,
@@ -71,6 +81,7 @@ class NegotiationError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.code = "not-acceptable" if status == 406 else "unknown-format"
 
 
 def split_extension(name: str, variants: list[Variant]) -> tuple[str, Variant | None]:
@@ -115,14 +126,17 @@ def negotiate(request: Request, variants: list[Variant], explicit: Variant | Non
     return offered[best]
 
 
-def _error(request: Request, status: int, message: str, *, html: bool | None = None) -> Response:
+def _error(
+    request: Request, status: int, code: str, message: str, *, html: bool | None = None
+) -> Response:
+    """An error page for browsers, the server's problem document for everyone else."""
     if html is None:
         html = _wants_html(request)
     if html:
         return pages.render(
             request, "error.html", {"status": status, "message": message}, status_code=status
         )
-    return JSONResponse({"error": message, "status": status}, status_code=status)
+    return problem_response(status, code, message)
 
 
 def _wants_html(request: Request) -> bool:
@@ -155,10 +169,6 @@ def _describer(request: Request) -> Describer:
 
 def _etag(request: Request, key: str) -> str:
     return f'"{_kg(request).version[:20]}-{key}"'
-
-
-def _not_modified(request: Request, etag: str) -> bool:
-    return etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
 
 
 def _alternates(base: str, variants: list[Variant]) -> list[dict[str, str]]:
@@ -214,6 +224,14 @@ def serialize(data: list[ox.Triple] | list[ox.Quad], variant: Variant) -> bytes:
 
 
 def _not_found(request: Request, kind: str, name: str, iri: str, html: bool) -> Response:
+    if len(name) > MAX_NAME_LENGTH:
+        message = (
+            f"no {kind} has a name of {len(name)} characters "
+            f"(names are at most {MAX_NAME_LENGTH} characters)"
+        )
+        if html:
+            return _error(request, 414, "name-too-long", message, html=True)
+        return problem_response(414, "name-too-long", message, limit=MAX_NAME_LENGTH)
     suggestions = [
         {"iri": s_iri, "label": label, "href": local_path(s_iri) or s_iri}
         for s_iri, label in _describer(request).suggest(name.replace("-", " "), 8)
@@ -226,9 +244,16 @@ def _not_found(request: Request, kind: str, name: str, iri: str, html: bool) -> 
             {"message": message, "suggestions": suggestions, "name": name},
             status_code=404,
         )
-    return JSONResponse(
-        {"error": message, "status": 404, "suggestions": suggestions}, status_code=404
-    )
+    return problem_response(404, "unknown-resource", message, suggestions=suggestions)
+
+
+def _is_iri(iri: str) -> bool:
+    """Whether ``iri`` is a valid IRI (a name with a space, ``%`` or NUL cannot name anything)."""
+    try:
+        ox.NamedNode(iri)
+    except ValueError:
+        return False
+    return True
 
 
 # -- pages ------------------------------------------------------------------------------------
@@ -256,15 +281,15 @@ def resource(request: Request, name: str) -> Response:
     try:
         variant = negotiate(request, variants, explicit)
     except NegotiationError as error:
-        return _error(request, error.status, error.message)
+        return _error(request, error.status, error.code, error.message)
     iri = KG + stem
     describer = _describer(request)
-    if not stem or not describer.exists(iri):
+    if not stem or len(stem) > MAX_NAME_LENGTH or not _is_iri(iri) or not describer.exists(iri):
         return _not_found(request, "resource", stem, iri, variant is HTML)
     etag = _etag(request, f"{stem}.{variant.key}")
     vary = explicit is None
-    if _not_modified(request, etag):
-        return Response(status_code=304, headers={"ETag": etag})
+    if not_modified(request, etag):
+        return not_modified_response(etag)
     base = f"/resource/{stem}"
     alternates = _alternates(base, TRIPLE_VARIANTS)
     if variant is HTML:
@@ -292,15 +317,16 @@ def evidence(request: Request, name: str) -> Response:
     try:
         variant = negotiate(request, variants, explicit)
     except NegotiationError as error:
-        return _error(request, error.status, error.message)
+        return _error(request, error.status, error.code, error.message)
     iri = KGE + stem
     describer = _describer(request)
-    found = describer.evidence_view(iri) if stem else None
+    valid = stem and len(stem) <= MAX_NAME_LENGTH and _is_iri(iri)
+    found = describer.evidence_view(iri) if valid else None
     if found is None:
         return _not_found(request, "evidence unit", stem, iri, variant is HTML)
     etag = _etag(request, f"evidence-{stem}.{variant.key}")
-    if _not_modified(request, etag):
-        return Response(status_code=304, headers={"ETag": etag})
+    if not_modified(request, etag):
+        return not_modified_response(etag)
     base = f"/evidence/{stem}"
     vary = explicit is None
     if variant is HTML:
@@ -331,7 +357,7 @@ def ontology_variant(request: Request, ext: str) -> Response:
     """One fixed representation of the ontology (``/ontology.ttl`` ...)."""
     variant = {v.key: v for v in [*TRIPLE_VARIANTS, HTML]}.get(ext)
     if variant is None:
-        return _error(request, 404, f"no ontology document with extension .{ext}")
+        return _error(request, 404, "unknown-format", f"no ontology document with extension .{ext}")
     return _ontology(request, variant)
 
 
@@ -346,10 +372,10 @@ def _ontology(request: Request, explicit: Variant | None) -> Response:
     try:
         variant = negotiate(request, variants, explicit)
     except NegotiationError as error:
-        return _error(request, error.status, error.message)
+        return _error(request, error.status, error.code, error.message)
     etag = _etag(request, f"ontology.{variant.key}")
-    if _not_modified(request, etag):
-        return Response(status_code=304, headers={"ETag": etag})
+    if not_modified(request, etag):
+        return not_modified_response(etag)
     vary = explicit is None
     alternates = _alternates("/ontology", TRIPLE_VARIANTS)
     if variant is HTML:
@@ -388,10 +414,8 @@ def _display_term(describer: Describer, text: str) -> Term:
     if text.startswith("_:"):
         return describer.term(ox.BlankNode(text[2:]))
     try:
-        from karabakh_kg.graph.reasoning.explain import parse_term
-
         return describer.term(parse_term(text))
-    except (ImportError, ValueError, SyntaxError):
+    except (ValueError, SyntaxError):
         return Term(text, "literal", text)
 
 
@@ -426,34 +450,55 @@ def explain(
 ) -> Response:
     """Why a triple holds: the rule or axiom and its premises, down to the seed quotes.
 
-    ``s`` and ``p`` are IRIs; ``o`` is an IRI or a literal in N-Triples syntax;
-    ``all=true`` lists every one-step derivation, not only the recorded one.
+    ``s``, ``p`` and ``o`` are IRIs, CURIEs (``kg:sergei-lavrov``, ``kgo:metWith``) or names,
+    as ``karabakh-kg explain`` takes them; ``o`` may be a literal in Turtle syntax, ``p``
+    may be ``a``. ``all=true`` lists every one-step derivation, not only the recorded one.
     """
     missing = [name for name, value in (("s", s), ("p", p), ("o", o)) if not value.strip()]
     if missing:
-        return _error(request, 400, f"missing parameter(s) {', '.join(missing)}: give s, p and o")
+        return _error(
+            request,
+            400,
+            "missing-parameter",
+            f"missing parameter(s) {', '.join(missing)}: give s, p and o",
+        )
     flag = every.strip().lower()
     if flag not in ("", "true", "false", "1", "0", "yes", "no"):
-        return _error(request, 400, f"all must be true or false, not {every!r}")
-    try:
-        from karabakh_kg.graph.reasoning import explain as explainer
-    except ImportError:
-        return _error(request, 503, "explanations are not available in this installation")
-    try:
-        result = explainer.explain(
-            _kg(request),
-            s.strip(),
-            p.strip(),
-            o.strip(),
-            all_derivations=flag in ("true", "1", "yes"),
+        return _error(request, 400, "bad-parameter", f"all must be true or false, not {every!r}")
+    too_long = [
+        name for name, value in (("s", s), ("p", p), ("o", o)) if len(value) > MAX_TERM_LENGTH
+    ]
+    if too_long:
+        return _error(
+            request,
+            414,
+            "name-too-long",
+            f"{too_long[0]} is longer than {MAX_TERM_LENGTH} characters",
         )
-    except (LookupError, ValueError, SyntaxError) as error:
-        return _error(request, 400, f"cannot read the triple ({s} {p} {o}): {error}")
+    kg = _kg(request)
+    try:
+        triple = (
+            resolve_term(kg, s),
+            resolve_term(kg, p, predicate=True),
+            resolve_term(kg, o),
+        )
+    except TermError as error:
+        return _error(request, 400, "bad-term", f"cannot read the triple: {error}")
+    result = explain_triple(kg, *triple, all_derivations=flag in ("true", "1", "yes"))
     data: dict[str, Any] = result.to_dict()
     status = 200 if result.holds else 404
     if not _wants_html(request):
         if not result.holds:
-            data["error"] = "this triple is neither asserted nor derived"
+            return problem_response(
+                404,
+                "not-entailed",
+                "this triple is neither asserted nor derived",
+                triple={
+                    "subject": data["subject"],
+                    "predicate": data["predicate"],
+                    "object": data["object"],
+                },
+            )
         return JSONResponse(data, status_code=status)
     return pages.render(
         request,
