@@ -42,7 +42,14 @@ def create_app(kg: KnowledgeGraph | None = None, settings: Settings | None = Non
         yield
         endpoint.close()
 
-    app = FastAPI(title="karabakh-kg", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="karabakh-kg",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served from vendored copies by web/docs.py (works offline)
+        redoc_url=None,
+    )
     app.state.kg = graph
     app.state.settings = config
     app.state.sparql = endpoint
@@ -69,5 +76,8 @@ def create_app(kg: KnowledgeGraph | None = None, settings: Settings | None = Non
     app.include_router(routes_graph.router)
     app.include_router(routes_export.router)
     app.include_router(routes_explorer.router)
+    from karabakh_kg.server.web import docs as routes_docs
+
+    app.include_router(routes_docs.router)
     app.mount("/static", pages.static_files(), name="static")
     return app

@@ -136,3 +136,20 @@ def test_construct_results_are_drawn_as_a_graph(live_server: LiveServer, watched
     _screenshot(page, "query-ui-graph.png")
     assert watched.external == [], f"requests left the server: {watched.external}"
     assert watched.errors == [], f"console errors: {watched.errors}"
+
+
+@pytest.mark.parametrize(
+    ("path", "rendered"),
+    [("/docs", ".swagger-ui .opblock-summary-path"), ("/redoc", "[data-section-id] h2")],
+)
+def test_api_docs_render_offline(
+    live_server: LiveServer, watched: Watched, path: str, rendered: str
+) -> None:
+    """Swagger UI and ReDoc come from the server's vendored copies, not from a CDN."""
+    page = watched.page
+    page.goto(live_server.url + path)
+    page.locator(rendered).first.wait_for(timeout=30_000)
+    assert "/sparql" in page.content()
+    _screenshot(page, f"api{path.replace('/', '-')}.png")
+    assert watched.external == [], f"requests left the server: {watched.external}"
+    assert watched.errors == [], f"console errors: {watched.errors}"
