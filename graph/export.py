@@ -20,14 +20,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 import subprocess
-import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
@@ -117,22 +114,6 @@ def get(name: str) -> Exporter:
 def export(graph: nx.MultiDiGraph, fmt: str, kg: KnowledgeGraph) -> bytes:
     """``graph``, a projection of ``kg``, written in format ``fmt``."""
     return get(fmt).write(graph, kg)
-
-
-def write_atomic(data: bytes, path: Path) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename: never half a file."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 # --- shared helpers ------------------------------------------------------------------------

@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import networkx as nx
 import pydot
@@ -258,24 +257,6 @@ def test_flatten_makes_every_value_scalar() -> None:
     # The networkx writers accept the result.
     nx.write_graphml(flat, io.BytesIO())
     nx.write_gexf(flat, io.BytesIO())
-
-
-def test_write_atomic_replaces_whole_files_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    target = tmp_path / "graph.gexf"
-    exports.write_atomic(b"first", target)
-    exports.write_atomic(b"second", target)
-    assert target.read_bytes() == b"second"
-
-    def broken(src: str, dst: str) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(os, "replace", broken)
-    with pytest.raises(OSError):
-        exports.write_atomic(b"third", target)
-    assert target.read_bytes() == b"second"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["graph.gexf"]
 
 
 def test_graphviz_failure_is_an_export_error(

@@ -26,6 +26,8 @@ from typing import Any, TypeVar
 import httpx
 import pyoxigraph as ox
 
+from karabakh_kg.graph.files import write_atomic
+
 DEFAULT_ENDPOINT = "https://query.wikidata.org/sparql"
 ENDPOINT_VARIABLE = "KARABAKH_KG_WIKIDATA_ENDPOINT"
 CACHE_VARIABLE = "KARABAKH_KG_CACHE_DIR"
@@ -149,9 +151,7 @@ class QueryCache:
         path = self._path(endpoint, query)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_text(json.dumps(entry), encoding="utf-8")
-            partial.replace(path)
+            write_atomic(path, json.dumps(entry))
         except OSError:
             pass
 

@@ -12,8 +12,6 @@ start and end time and the text of every query run.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +19,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from karabakh_kg.graph.files import write_atomic
 from karabakh_kg.graph.wikidata.client import Binding, WikidataClient
 from karabakh_kg.graph.wikidata.link import WD, Link
 from karabakh_kg.ontology import vocab
@@ -218,14 +217,7 @@ def write_enrichment(enrichment: Enrichment, path: Path) -> None:
             "xsd": "http://www.w3.org/2001/XMLSchema#",
         },
     )
-    handle, partial = tempfile.mkstemp(prefix=".wikidata-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data if isinstance(data, bytes) else b"")
-        os.replace(partial, path)
-    finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
+    write_atomic(path, data or b"")
 
 
 def enrichment_quads(path: Path) -> list[ox.Quad]:

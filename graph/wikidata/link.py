@@ -16,9 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 import re
-import tempfile
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -30,6 +28,7 @@ from typing import TYPE_CHECKING
 import pyoxigraph as ox
 
 from karabakh_kg.graph.categories import hierarchy
+from karabakh_kg.graph.files import write_atomic
 from karabakh_kg.graph.prefixes import compact
 from karabakh_kg.graph.wikidata.client import WikidataClient
 from karabakh_kg.ontology import vocab
@@ -253,19 +252,13 @@ def write_links(links: Sequence[Link], path: Path, updated: date) -> None:
     """Write ``links`` to ``path`` atomically, then read it back to check it round-trips."""
     text = render_links(links, updated)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(
-        prefix=".wikidata-links-", suffix=".tmp", dir=path.parent, text=True
-    )
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        written = read_links(Path(partial))
+
+    def reads_back(partial: Path) -> None:
+        written = read_links(partial)
         if {(x.entity, x.qid) for x in written} != {(x.entity, x.qid) for x in links}:
             raise LinkError("the links file did not read back as written; nothing was changed")
-        os.replace(partial, path)
-    finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
+
+    write_atomic(path, text, check=reads_back)
 
 
 # --- our entities --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import typer
 from karabakh_kg.graph import export as exports
 from karabakh_kg.graph import lookup, traversal
 from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.graph.files import write_atomic
 from karabakh_kg.graph.projection import filtered, predicate_filter
 from karabakh_kg.server.cli.data import DataDir, load_graph
 from karabakh_kg.server.cli.errors import fail
@@ -355,7 +356,7 @@ def export(
     if not output_file.parent.exists():
         fail(f"folder {output_file.parent} does not exist")
     try:
-        exports.write_atomic(data, output_file)
+        write_atomic(output_file, data)
     except OSError as error:
         fail(f"cannot write {output_file}: {error.strerror or error}")
     typer.echo(
