@@ -74,6 +74,9 @@ def create_app(kg: KnowledgeGraph | None = None, settings: Settings | None = Non
     from karabakh_kg.server.web import graph as routes_graph
 
     app.include_router(routes_graph.router)
+    from karabakh_kg.server.web import events as routes_events
+
+    app.include_router(routes_events.router)  # before /export/{format}, which would match it
     app.include_router(routes_export.router)
     app.include_router(routes_explorer.router)
     from karabakh_kg.server.web import docs as routes_docs

@@ -55,7 +55,8 @@ def test_the_seed_has_the_planted_quote() -> None:
 def test_real_data_is_valid(real_report: ValidationReport) -> None:
     assert real_report.ok, "\n".join(map(str, real_report.errors))
     assert real_report.evidence_units > 50
-    assert real_report.quotes_checked >= real_report.evidence_units - 1
+    # Two units are external, without a quote: the Wikidata links and the gazetteer.
+    assert real_report.quotes_checked >= real_report.evidence_units - 2
     assert {"parse", "evidence and quotes", "shacl"} <= set(real_report.checks)
     assert any(check.startswith("consistency") for check in real_report.checks)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from karabakh_kg.server.cli import analyst as cli_analyst
 from karabakh_kg.server.cli import data as cli_data
 from karabakh_kg.server.cli import graph as cli_graph
 from karabakh_kg.server.cli import link as cli_link
@@ -32,7 +33,7 @@ def version() -> None:
     typer.echo(installed_version("karabakh-kg"))
 
 
-for module in (cli_data, cli_reasoning, cli_serve, cli_graph, cli_link):
+for module in (cli_data, cli_reasoning, cli_serve, cli_graph, cli_link, cli_analyst):
     module.register(app)
 
 

