@@ -9,13 +9,13 @@ ancestors without any list to update.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from karabakh_kg.graph.views import view
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:
@@ -80,29 +80,24 @@ def build(subclass_pairs: Iterable[tuple[str, str]]) -> Hierarchy:
     return Hierarchy(ancestors)
 
 
-_CACHE: dict[int, tuple[weakref.ref[KnowledgeGraph], tuple[str, int], Hierarchy]] = {}
-
-
 def hierarchy(kg: KnowledgeGraph) -> Hierarchy:
     """The class hierarchy of ``kg``'s ontology graph, built once per data version.
 
     A store without an ontology graph (a bare sample) uses the project's ontology file.
     """
+    return view(kg, "hierarchy", lambda: _build_hierarchy(kg))
+
+
+def _build_hierarchy(kg: KnowledgeGraph) -> Hierarchy:
     from karabakh_kg.graph.dataset import ONTOLOGY
 
-    key = (kg.version, len(kg.store))
-    cached = _CACHE.get(id(kg))
-    if cached and cached[0]() is kg and cached[1] == key:
-        return cached[2]
     quads: Iterable[ox.Quad] = kg.store.quads_for_pattern(
         None, ox.NamedNode(RDFS_SUBCLASS), None, ONTOLOGY
     )
     pairs = _subclass_pairs(quads)
     if not pairs:  # a store built without the ontology graph: the project's ontology
         pairs = _subclass_pairs(ox.parse(path=vocab.ontology_file(), format=ox.RdfFormat.TURTLE))
-    built = build(pairs)
-    _CACHE[id(kg)] = (weakref.ref(kg), key, built)
-    return built
+    return build(pairs)
 
 
 def _subclass_pairs(quads: Iterable[ox.Quad | ox.Triple]) -> list[tuple[str, str]]:

@@ -4,11 +4,11 @@ Layout of the store (every graph is a named graph; the store's own default graph
 stays empty):
 
 * one named graph per evidence unit (``kge:...``): the triples one quote supports;
-* :data:`GRAPH_ASSERTED`: the union of every evidence graph, what the curators assert;
-* :data:`GRAPH_PROVENANCE`: what is said *about* each evidence graph (quote, line,
+* :data:`ASSERTED`: the union of every evidence graph, what the curators assert;
+* :data:`PROVENANCE`: what is said *about* each evidence graph (quote, line,
   who claims it, when);
-* :data:`GRAPH_ONTOLOGY`: the OWL ontology and the domain rules;
-* :data:`GRAPH_INFERRED`: what reasoning derives, never mixed into the asserted graph.
+* :data:`ONTOLOGY`: the OWL ontology and the domain rules;
+* :data:`INFERRED`: what reasoning derives, never mixed into the asserted graph.
 """
 
 from __future__ import annotations
@@ -21,13 +21,15 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from karabakh_kg.graph.views import DerivedViews
 from karabakh_kg.ontology import vocab
 
-ASSERTED = ox.NamedNode(str(vocab.GRAPH_ASSERTED))
-INFERRED = ox.NamedNode(str(vocab.GRAPH_INFERRED))
-ONTOLOGY = ox.NamedNode(str(vocab.GRAPH_ONTOLOGY))
-PROVENANCE = ox.NamedNode(str(vocab.GRAPH_PROVENANCE))
-WIKIDATA = ox.NamedNode(str(vocab.GRAPH_WIKIDATA))
+# The system graphs (described in the ontology file); the one place that names them.
+ASSERTED = ox.NamedNode(vocab.BASE + "graph/asserted")
+INFERRED = ox.NamedNode(vocab.BASE + "graph/inferred")
+ONTOLOGY = ox.NamedNode(vocab.BASE + "graph/ontology")
+PROVENANCE = ox.NamedNode(vocab.BASE + "graph/provenance")
+WIKIDATA = ox.NamedNode(vocab.BASE + "graph/wikidata")
 
 SYSTEM_GRAPHS = (ASSERTED, INFERRED, ONTOLOGY, PROVENANCE, WIKIDATA)
 
@@ -96,6 +98,8 @@ class KnowledgeGraph:
     files: list[Path] = field(default_factory=list)
     modified: float = field(default_factory=time.time)
     """When the data last changed (load or update), as a POSIX timestamp."""
+    views: DerivedViews = field(default_factory=DerivedViews, repr=False, compare=False)
+    """What is derived from the data (index, projections, the reasoner): see ``graph.views``."""
 
     @classmethod
     def load(

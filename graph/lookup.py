@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,6 +24,7 @@ from rapidfuzz import fuzz
 
 from karabakh_kg.graph.categories import hierarchy
 from karabakh_kg.graph.prefixes import compact, expand
+from karabakh_kg.graph.views import view
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:
@@ -132,18 +132,9 @@ def local_name(iri: str) -> str:
     return re.split(r"[#/]", iri.rstrip("/#"))[-1]
 
 
-_CACHE: dict[int, tuple[weakref.ref[KnowledgeGraph], tuple[str, int], Index]] = {}
-
-
 def index(kg: KnowledgeGraph) -> Index:
     """The lookup index of ``kg``, built once per data version and store size."""
-    key = (kg.version, len(kg.store))
-    cached = _CACHE.get(id(kg))
-    if cached and cached[0]() is kg and cached[1] == key:
-        return cached[2]
-    built = _build(kg)
-    _CACHE[id(kg)] = (weakref.ref(kg), key, built)
-    return built
+    return view(kg, "lookup index", lambda: _build(kg))
 
 
 def _graphs(kg: KnowledgeGraph) -> list[ox.NamedNode]:

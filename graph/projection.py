@@ -11,15 +11,15 @@ and their verbatim quotes. Literal values (dates, years) and ontology individual
 (``kgo:Planned``) become node attributes; ``skos:exactMatch wd:Q…`` becomes the node's
 ``wikidata`` attribute.
 
-Projections are cached per data version, store size and options; treat the returned graph as
-read-only (``graph.copy()`` before changing it).
+Projections are kept among the knowledge graph's views (:mod:`karabakh_kg.graph.views`), per
+data version and options, with a bound; treat the returned graph as read-only
+(``graph.copy()`` before changing it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ import pyoxigraph as ox
 from karabakh_kg.graph.categories import CATEGORIES, OTHER, hierarchy
 from karabakh_kg.graph.lookup import RDF_TYPE, index, local_name
 from karabakh_kg.graph.prefixes import compact, expand
+from karabakh_kg.graph.views import view
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:
@@ -104,25 +105,18 @@ class _Edge:
     evidence: list[str] = field(default_factory=list)
 
 
-_CACHE: dict[int, tuple[weakref.ref[KnowledgeGraph], tuple[str, int], dict[Any, nx.MultiDiGraph]]]
-_CACHE = {}
-
-
 def project(kg: KnowledgeGraph, options: ProjectionOptions | None = None) -> nx.MultiDiGraph:
-    """The networkx projection of ``kg`` under ``options`` (cached; do not mutate)."""
+    """The networkx projection of ``kg`` under ``options`` (cached; do not mutate).
+
+    Each projection is one of ``kg.views`` (bounded, least recently used first out): a
+    filtered one is cut from the full projection of the same ``inferred`` setting.
+    """
     options = options or ProjectionOptions()
-    key = (kg.version, len(kg.store))
-    cached = _CACHE.get(id(kg))
-    if not cached or cached[0]() is not kg or cached[1] != key:
-        cached = (weakref.ref(kg), key, {})
-        _CACHE[id(kg)] = cached
-    graphs = cached[2]
-    if options not in graphs:
-        full = ProjectionOptions(inferred=options.inferred)
-        if full not in graphs:
-            graphs[full] = _build(kg, options.inferred)
-        graphs[options] = graphs[full] if options == full else _filter(graphs[full], options)
-    return graphs[options]
+    full = ProjectionOptions(inferred=options.inferred)
+    whole = view(kg, ("projection", full), lambda: _build(kg, options.inferred))
+    if options == full:
+        return whole
+    return view(kg, ("projection", options), lambda: _filter(whole, options))
 
 
 def _is_term(iri: str) -> bool:

@@ -2,11 +2,6 @@
 
 from karabakh_kg.ontology.vocab import (
     BASE,
-    GRAPH_ASSERTED,
-    GRAPH_INFERRED,
-    GRAPH_ONTOLOGY,
-    GRAPH_PROVENANCE,
-    GRAPH_WIKIDATA,
     KG,
     KGE,
     KGO,
@@ -15,11 +10,6 @@ from karabakh_kg.ontology.vocab import (
 
 __all__ = [
     "BASE",
-    "GRAPH_ASSERTED",
-    "GRAPH_INFERRED",
-    "GRAPH_ONTOLOGY",
-    "GRAPH_PROVENANCE",
-    "GRAPH_WIKIDATA",
     "KG",
     "KGE",
     "KGO",

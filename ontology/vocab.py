@@ -1,4 +1,4 @@
-"""Namespaces, graph names and file locations shared by every part of karabakh-kg.
+"""Namespaces and file locations shared by every part of karabakh-kg.
 
 The IRI base ``https://w3id.org/karabakh-kg/`` is stable but not yet registered with
 w3id.org, so it does not dereference on the web; a running server answers for
@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from rdflib import Namespace, URIRef
+from rdflib import Namespace
 
 BASE = "https://w3id.org/karabakh-kg/"
 
@@ -20,12 +20,6 @@ KG = Namespace(BASE + "resource/")
 """Curated entities: people, states, places, events, claims."""
 KGE = Namespace(BASE + "evidence/")
 """Evidence units: one named graph per quoted passage of the seed article."""
-
-GRAPH_ASSERTED = URIRef(BASE + "graph/asserted")
-GRAPH_INFERRED = URIRef(BASE + "graph/inferred")
-GRAPH_ONTOLOGY = URIRef(BASE + "graph/ontology")
-GRAPH_PROVENANCE = URIRef(BASE + "graph/provenance")
-GRAPH_WIKIDATA = URIRef(BASE + "graph/wikidata")
 
 WD = Namespace("http://www.wikidata.org/entity/")
 WDT = Namespace("http://www.wikidata.org/prop/direct/")

@@ -25,9 +25,8 @@ from lxml import etree
 from networkx.readwrite import json_graph
 
 from karabakh_kg.graph import export as exports
-from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.graph.dataset import ASSERTED, INFERRED, KnowledgeGraph
 from karabakh_kg.graph.projection import project
-from karabakh_kg.ontology import vocab
 
 UTF8_LABELS = {KG + "gazancetsots-cathedral": "Gazançetsots Cathedral", KG + "nagorny": "нагорный"}
 
@@ -209,7 +208,7 @@ def _stored_terms(kg: KnowledgeGraph) -> set[tuple[rdflib.term.Node, ...]]:
     dump = kg.store.dump(format=ox.RdfFormat.N_QUADS) or b""
     dataset = rdflib.Dataset()
     dataset.parse(data=dump, format="nquads")
-    wanted = {rdflib.URIRef(str(vocab.GRAPH_ASSERTED)), rdflib.URIRef(str(vocab.GRAPH_INFERRED))}
+    wanted = {rdflib.URIRef(ASSERTED.value), rdflib.URIRef(INFERRED.value)}
     return {(s, p, o) for s, p, o, g in dataset.quads() if g in wanted}
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from karabakh_kg.graph.dataset import ASSERTED, INFERRED, ONTOLOGY, SYSTEM_GRAPHS
 from karabakh_kg.graph.prefixes import shorten
 from karabakh_kg.graph.reasoning.engine import Engine, Rule, TermTable, Triple
 from karabakh_kg.graph.reasoning.perspectives import (
@@ -44,25 +45,12 @@ from karabakh_kg.graph.reasoning.rules import (
     read_domain_rules,
 )
 from karabakh_kg.graph.reasoning.support import SupportIndex, unit_masks
-from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:
     from karabakh_kg.graph.dataset import KnowledgeGraph
     from karabakh_kg.graph.reasoning.explain import Explanation
 
-ASSERTED = ox.NamedNode(str(vocab.GRAPH_ASSERTED))
-INFERRED = ox.NamedNode(str(vocab.GRAPH_INFERRED))
-ONTOLOGY = ox.NamedNode(str(vocab.GRAPH_ONTOLOGY))
-SYSTEM = {
-    str(g)
-    for g in (
-        vocab.GRAPH_ASSERTED,
-        vocab.GRAPH_INFERRED,
-        vocab.GRAPH_ONTOLOGY,
-        vocab.GRAPH_PROVENANCE,
-        vocab.GRAPH_WIKIDATA,
-    )
-}
+SYSTEM = {g.value for g in SYSTEM_GRAPHS}
 NOISE_CLASSES = {OWL + "Thing", RDFS + "Resource"}
 _STATE = "_reasoner"
 FREEZE_ABOVE = 200_000

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from karabakh_kg.graph.dataset import ONTOLOGY as ONTOLOGY_GRAPH
+from karabakh_kg.graph.dataset import PROVENANCE, SYSTEM_GRAPHS
 from karabakh_kg.graph.prefixes import shorten
 from karabakh_kg.graph.reasoning import Reasoner, reasoner
 from karabakh_kg.graph.reasoning.engine import Triple
@@ -18,18 +20,7 @@ if TYPE_CHECKING:
 
 PROV = str(vocab.PROV)
 KGO = str(vocab.KGO)
-PROVENANCE = ox.NamedNode(str(vocab.GRAPH_PROVENANCE))
-ONTOLOGY_GRAPH = ox.NamedNode(str(vocab.GRAPH_ONTOLOGY))
-SYSTEM = {
-    str(g)
-    for g in (
-        vocab.GRAPH_ASSERTED,
-        vocab.GRAPH_INFERRED,
-        vocab.GRAPH_ONTOLOGY,
-        vocab.GRAPH_PROVENANCE,
-        vocab.GRAPH_WIKIDATA,
-    )
-}
+SYSTEM = {g.value for g in SYSTEM_GRAPHS}
 
 ASSERTED, DERIVED, ONTOLOGY, NOT_ENTAILED = "asserted", "derived", "ontology", "not entailed"
 

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from karabakh_kg.graph.dataset import WIKIDATA
 from karabakh_kg.graph.files import write_atomic
 from karabakh_kg.graph.wikidata.client import Binding, WikidataClient
 from karabakh_kg.graph.wikidata.link import WD, Link
 from karabakh_kg.ontology import vocab
 
-WIKIDATA_GRAPH = ox.NamedNode(str(vocab.GRAPH_WIKIDATA))
+WIKIDATA_GRAPH = WIKIDATA
 WDT = str(vocab.WDT)
 P = "http://www.wikidata.org/prop/"
 PS = P + "statement/"
@@ -34,7 +35,7 @@ RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 DCTERMS = "http://purl.org/dc/terms/"
 XSD_DATETIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
-IMPORT_ACTIVITY = ox.NamedNode(str(vocab.GRAPH_WIKIDATA) + "#import")
+IMPORT_ACTIVITY = ox.NamedNode(WIKIDATA.value + "#import")
 
 _HEAD = """PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX wdt: <http://www.wikidata.org/prop/direct/>

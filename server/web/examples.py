@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from karabakh_kg.graph.dataset import ASSERTED, INFERRED
 from karabakh_kg.ontology import vocab
 
 
@@ -29,8 +30,8 @@ def _prefixes(*names: str) -> str:
     return "".join(f"PREFIX {n}: <{_P[n]}>\n" for n in names)
 
 
-INFERRED_GRAPH = str(vocab.GRAPH_INFERRED)
-ASSERTED_GRAPH = str(vocab.GRAPH_ASSERTED)
+INFERRED_GRAPH = INFERRED.value
+ASSERTED_GRAPH = ASSERTED.value
 
 EXAMPLES: list[Example] = [
     Example(
