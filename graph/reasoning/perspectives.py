@@ -21,7 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
@@ -168,6 +168,15 @@ class Perspectives:
                 found |= self.attributed.get(self.support.units[b], set())
         return found - ARTICLE_VOICES
 
+    def single_claimant(self, masks: Iterable[int]) -> str | None:
+        """The one claimant (besides the article) every support needs, if there is one."""
+        masks = list(masks)
+        sides = [self.claimants_of([m]) for m in masks]
+        if not masks or any(len(s) != 1 for s in sides):
+            return None
+        first = sides[0]
+        return next(iter(first)) if all(s == first for s in sides) else None
+
 
 # -- writing the graphs -----------------------------------------------------------------
 
@@ -179,6 +188,8 @@ def support_quads(r: Reasoner, t: Triple) -> list[ox.Quad]:
     out: list[ox.Quad] = []
     key = f"{s} {p} {o}"
     rests_on = ox.NamedNode(KGO + "restsOn")
+    voice = ox.NamedNode(KGO + "voice")
+    attributed = r.perspectives.attributed
     for mask in r.support.of.get(t, ()):
         members = sorted(units[b] for b in bits(mask))
         digest = hashlib.sha256((key + "|" + " ".join(members)).encode()).hexdigest()[:24]
@@ -190,6 +201,10 @@ def support_quads(r: Reasoner, t: Triple) -> list[ox.Quad]:
             ox.Quad(node, ox.NamedNode(RDF + "object"), o, SUPPORT),
         ]
         out += [ox.Quad(node, rests_on, ox.NamedNode(u), SUPPORT) for u in members]
+        out += [
+            ox.Quad(node, voice, ox.NamedNode(who), SUPPORT)
+            for who in sorted({w for u in members for w in attributed.get(u, ())})
+        ]
     return out
 
 
@@ -313,8 +328,8 @@ def is_perspective_graph(name: str) -> bool:
     return name == SUPPORT.value or name.startswith(PERSPECTIVE_GRAPHS)
 
 
-def holds(kg: KnowledgeGraph, perspective: Perspective, s: str, p: str, o: str) -> bool:
-    """Whether the triple (N-Triples terms or IRIs) holds in ``perspective``."""
+def holds(kg: KnowledgeGraph, perspective: Perspective, s: Any, p: Any, o: Any) -> bool:
+    """Whether the triple (terms, IRIs or N-Triples text) holds in ``perspective``."""
     from karabakh_kg.graph.reasoning import reasoner
     from karabakh_kg.graph.reasoning.explain import parse_term
 

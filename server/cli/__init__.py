@@ -6,10 +6,12 @@ import typer
 
 from karabakh_kg.server.cli import analyst as cli_analyst
 from karabakh_kg.server.cli import data as cli_data
+from karabakh_kg.server.cli import disputes as cli_disputes
 from karabakh_kg.server.cli import graph as cli_graph
 from karabakh_kg.server.cli import link as cli_link
 from karabakh_kg.server.cli import reasoning as cli_reasoning
 from karabakh_kg.server.cli import serve as cli_serve
+from karabakh_kg.server.cli import store as cli_store
 
 app = typer.Typer(
     name="karabakh-kg",
@@ -33,7 +35,16 @@ def version() -> None:
     typer.echo(installed_version("karabakh-kg"))
 
 
-for module in (cli_data, cli_reasoning, cli_serve, cli_graph, cli_link, cli_analyst):
+for module in (
+    cli_data,
+    cli_reasoning,
+    cli_serve,
+    cli_store,
+    cli_graph,
+    cli_link,
+    cli_analyst,
+    cli_disputes,
+):
     module.register(app)
 
 

@@ -23,6 +23,7 @@ from karabakh_kg.graph.dataset import (
 )
 from karabakh_kg.graph.prefixes import turtle
 from karabakh_kg.ontology import vocab
+from karabakh_kg.server.cli.disputes import PerspectiveOption, in_perspective
 from karabakh_kg.server.cli.errors import fail
 
 DataDir = Annotated[
@@ -288,6 +289,7 @@ def query_command(
         bool, typer.Option("--infer/--no-infer", help="Include derived (inferred) triples.")
     ] = True,
     data_dir: DataDir = None,
+    perspective: PerspectiveOption = None,
 ) -> None:
     """Run a SPARQL query (the usual prefixes kg:, kgo:, prov: ... are predeclared)."""
     text = read_query(sparql, file)
@@ -299,7 +301,8 @@ def query_command(
         fail(f"malformed query: {error}")
     except (OSError, ValueError, RuntimeError):
         pass
-    kg = load_graph(data_dir, reason=infer)
+    kg = load_graph(data_dir, reason=infer or perspective is not None)
+    kg = in_perspective(kg, perspective)
     typer.echo(run_query(kg, text, output, infer=infer))
 
 

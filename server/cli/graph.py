@@ -18,6 +18,7 @@ from karabakh_kg.graph.dataset import KnowledgeGraph
 from karabakh_kg.graph.files import write_atomic
 from karabakh_kg.graph.projection import filtered, predicate_filter
 from karabakh_kg.server.cli.data import DataDir, load_graph
+from karabakh_kg.server.cli.disputes import PerspectiveOption, in_perspective
 from karabakh_kg.server.cli.errors import fail
 
 
@@ -177,9 +178,10 @@ def path(
     end: End = None,
     output: FormatOpt = Output.table,
     data_dir: DataDir = None,
+    perspective: PerspectiveOption = None,
 ) -> None:
     """How FROM is connected to TO: the shortest path (or all paths), each step quoted."""
-    kg = load_graph(data_dir)
+    kg = in_perspective(load_graph(data_dir), perspective)
     a, b = _resolve(kg, source), _resolve(kg, target)
     graph = _graph(kg, asserted_only, predicate, node_class, start, end)
     if all_paths:
@@ -264,10 +266,11 @@ def network(
     end: End = None,
     output: FormatOpt = Output.table,
     data_dir: DataDir = None,
+    perspective: PerspectiveOption = None,
 ) -> None:
     """Who met, spoke, negotiated with or mediated for whom: the relations the graph holds,
     with the dates and quotes of the events that support them."""
-    kg = load_graph(data_dir)
+    kg = in_perspective(load_graph(data_dir), perspective)
     graph = _graph(kg, asserted_only, None, None, start, end)
     rows = traversal.network_rows(
         _ops(traversal.negotiation_network, graph, level=level.value, unrealised=unrealised)
@@ -327,13 +330,14 @@ def export(
     start: Start = None,
     end: End = None,
     data_dir: DataDir = None,
+    perspective: PerspectiveOption = None,
 ) -> None:
     """Write the (filtered) graph for Gephi, yEd, Cytoscape, Graphviz, D3 or RDF tools."""
     try:
         exporter = exports.get(fmt)
     except exports.ExportError as error:
         fail(str(error), 2)
-    kg = load_graph(data_dir)
+    kg = in_perspective(load_graph(data_dir), perspective)
     graph = _graph(kg, asserted_only, predicate, node_class, start, end)
     if focus is not None:
         graph = _ops(traversal.ego_network, graph, _resolve(kg, focus), radius=radius)

@@ -33,6 +33,7 @@ from karabakh_kg.server.sparql.errors import failure_problem
 from karabakh_kg.server.sparql.guard import GuardError, may_call_out, parse, remote_calls
 from karabakh_kg.server.sparql.inspect import Inspection, inspect
 from karabakh_kg.server.sparql.metrics import Metrics
+from karabakh_kg.server.sparql.perspective import perspective_dataset
 from karabakh_kg.server.sparql.protocol import QueryAnswer, QueryFailed, QueryJob, SparqlStore
 
 TRUE = {"true", "1", "yes", "on"}
@@ -230,6 +231,16 @@ class Endpoint:
         default_graph, named_graphs, union_default = self._dataset(
             text, inspection, default_uris, named_uris, include_inferred, include_wikidata
         )
+        perspective = single(params, "perspective") or ""
+        if perspective:
+            (default_graph, named_graphs, union_default), perspective = perspective_dataset(
+                self.kg,
+                perspective,
+                (default_graph, named_graphs, union_default),
+                include_inferred=include_inferred,
+                include_wikidata=include_wikidata and self.has_wikidata,
+                explicit=bool(default_uris or named_uris) or inspection.has_dataset_clause,
+            )
         job = QueryJob(
             sparql=text,
             default_graph=default_graph,
@@ -248,6 +259,7 @@ class Endpoint:
             repr(named_uris),
             str(include_inferred),
             str(include_wikidata),
+            perspective,
             job.results_format or "",
             job.graph_format or "",
             str(job.max_rows),
