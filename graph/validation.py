@@ -390,7 +390,13 @@ def evidence_checks(shapes: Path) -> list[tuple[ox.NamedNode, str, str]]:
         check = quad.subject
         select = next(store.quads_for_pattern(check, SH_SELECT, None, None), None)
         message = next(store.quads_for_pattern(check, SH_MESSAGE, None, None), None)
-        if isinstance(check, ox.NamedNode) and select is not None and message is not None:
+        if (
+            isinstance(check, ox.NamedNode)
+            and select is not None
+            and isinstance(select.object, ox.Literal)
+            and message is not None
+            and isinstance(message.object, ox.Literal)
+        ):
             checks.append((check, message.object.value, select.object.value))
     return sorted(checks, key=lambda c: c[0].value)
 

@@ -192,3 +192,153 @@ def test_every_quote_is_an_exact_substring_with_its_line(real_report: Validation
         assert quote.value in seed_lines[int(line.value) - 1], ev
         seen += 1
     assert seen == real_report.quotes_checked
+
+
+# --- attribution: who says so, per evidence unit ---------------------------------------------
+
+UNNAMED_QUOTE = "Local media report that another ballistic missile was fired by Armenia today"
+UNNAMED_LINE = 17
+BORDER_QUOTE = (
+    "Two days of fighting on the Nagorno-Karabakh border left 13 Azerbaijani soldiers dead."
+)
+
+
+def unit(body: str, who: str, stance: str, quote: str = QUOTE, line: int = QUOTE_LINE) -> str:
+    """One planted evidence unit whose named graph starts on line 7 of the file."""
+    return (
+        HEADER
+        + "\nkge:L69-planted {\n"  # line 7
+        + body
+        + "}\n\n"
+        + "kge:L69-planted a kgo:Evidence ;\n"
+        + f'    prov:value "{quote}" ;\n'
+        + f"    kgo:line {line} ;\n"
+        + "    prov:wasQuotedFrom kg:seed-article ;\n"
+        + f"    prov:wasAttributedTo {who} ;\n"
+        + f"    kgo:stance {stance} .\n"
+    )
+
+
+CLAIM = '    kg:planted-claim a kgo:Claim ; rdfs:label "planted"@en ; kgo:about kg:minsk-group ;\n'
+ATTACK = (
+    '    kg:planted-attack a kgo:Attack ; rdfs:label "planted"@en ; kgo:attacker kg:armenia ;\n'
+)
+
+ATTRIBUTION_ERRORS = {
+    # the article's voice holding a party's claim
+    "claimant is not who says it": (
+        unit(
+            CLAIM + "        kgo:claimant kg:armenia .\n", "kg:seed-article", "kgo:ArticleStatement"
+        ),
+        "kg:planted-claim has claimant kg:armenia",
+    ),
+    # one unit, two voices
+    "mixed claimants in one unit": (
+        unit(
+            CLAIM
+            + "        kgo:claimant kg:armenia .\n"
+            + '    kg:planted-other a kgo:Claim ; rdfs:label "other"@en ;\n'
+            + "        kgo:about kg:minsk-group ;\n"
+            + "        kgo:claimant kg:azerbaijan .\n",
+            "kg:armenia",
+            "kgo:AttributedClaim",
+        ),
+        "are in one evidence unit",
+    ),
+    # an attack announced without a source, stated as having happened
+    "unattributed one-sided attack": (
+        unit(
+            ATTACK + "        kgo:eventStatus kgo:Occurred .\n",
+            "kg:seed-article",
+            "kgo:Report",
+            UNNAMED_QUOTE,
+            UNNAMED_LINE,
+        ),
+        "kg:planted-attack (a kgo:Attack) has status kgo:Occurred",
+    ),
+    # a place put in a state the quote does not name
+    "located place without a locating quote": (
+        unit(
+            '    kg:planted-town a kgo:City ; rdfs:label "Planted town"@en ;\n'
+            "        kgo:country kg:azerbaijan .\n",
+            "kg:seed-article",
+            "kgo:ArticleStatement",
+        ),
+        "kg:planted-town kgo:country kg:azerbaijan, but the unit's quote does not name",
+    ),
+    "date in an IRI": (
+        unit(
+            '    kg:planted-meeting-2020-10-09 a kgo:Event ; rdfs:label "planted"@en .\n',
+            "kg:seed-article",
+            "kgo:ArticleStatement",
+        ),
+        "kg:planted-meeting-2020-10-09 has a date in its IRI",
+    ),
+    # who the speaker is, said in the speaker's own unit
+    "speaker identified in its own unit": (
+        unit(
+            "    kg:minsk-group-co-chairs kgo:memberOf kg:minsk-group .\n",
+            "kg:minsk-group-co-chairs",
+            "kgo:AttributedClaim",
+        ),
+        "also says who kg:minsk-group-co-chairs is (kgo:memberOf kg:minsk-group)",
+    ),
+    "article statement attributed to a party": (
+        unit('    kg:minsk-group rdfs:comment "planted" .\n', "kg:armenia", "kgo:ArticleStatement"),
+        "stance kgo:ArticleStatement does not fit attribution to kg:armenia",
+    ),
+    "attributed claim in the article's voice": (
+        unit(
+            '    kg:minsk-group rdfs:comment "planted" .\n',
+            "kg:seed-article",
+            "kgo:AttributedClaim",
+        ),
+        "stance kgo:AttributedClaim does not fit attribution to kg:seed-article",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(ATTRIBUTION_ERRORS))
+def test_planted_attribution_error_names_file_and_line(tmp_path: Path, case: str) -> None:
+    text, message = ATTRIBUTION_ERRORS[case]
+    folder = plant(tmp_path, text)
+    result = runner.invoke(app, ["validate", "--data-dir", str(folder), "--no-consistency"])
+    assert result.exit_code != 0
+    problems = [x for x in result.stderr.splitlines() if not x.startswith("error: ")]
+    assert problems, result.stderr
+    where = f"{folder / 'planted.trig'}:7: attribution: kge:L69-planted: "
+    assert all(p.startswith(where) for p in problems), problems
+    assert any(message in p for p in problems), problems
+    assert "Traceback" not in result.output
+
+
+def test_the_same_units_without_the_error_are_valid(tmp_path: Path) -> None:
+    # The planted units above fail for their error only: fixed, each passes.
+    fixed = {
+        "claimant": unit(
+            CLAIM + "        kgo:claimant kg:armenia .\n", "kg:armenia", "kgo:AttributedClaim"
+        ),
+        "attack": unit(
+            ATTACK + "        kgo:eventStatus kgo:Alleged .\n",
+            "kg:local-media",
+            "kgo:AttributedClaim",
+            UNNAMED_QUOTE,
+            UNNAMED_LINE,
+        ),
+        "place": unit(
+            '    kg:planted-town a kgo:City ; rdfs:label "Planted town"@en ;\n'
+            "        kgo:country kg:azerbaijan .\n",
+            "kg:seed-article",
+            "kgo:ArticleStatement",
+            BORDER_QUOTE,
+            59,
+        ),
+    }
+    for name, text in fixed.items():
+        report = validate(plant(tmp_path / name, text), consistency=False)
+        assert [p for p in report.errors if p.kind == "attribution"] == [], name
+
+
+def test_real_data_has_no_attribution_problem(real_report: ValidationReport) -> None:
+    assert "attribution" in real_report.checks
+    assert [p for p in real_report.problems if p.kind == "attribution"] == []
