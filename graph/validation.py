@@ -429,11 +429,11 @@ def check_attribution(kg: KnowledgeGraph, shapes: Path, index: SourceIndex) -> l
 
 def check_consistency(kg: KnowledgeGraph, index: SourceIndex) -> tuple[list[Problem], str]:
     """The reasoner's contradictions, each placed at the resource's line; and the check's name."""
-    from karabakh_kg.graph import reasoning
+    from karabakh_kg.graph.reasoning import consistency
 
     # One problem per resource: a wrong type often breaks several axioms at once.
     by_resource: dict[str, list[str]] = {}
-    for found in reasoning.check_consistency(kg):
+    for found in consistency.check_consistency(kg):
         messages = by_resource.setdefault(found.resource, [])
         if found.message not in messages:
             messages.append(found.message)

@@ -9,6 +9,7 @@ import pytest
 
 from karabakh_kg.graph import reasoning
 from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.graph.reasoning.consistency import check_consistency
 from karabakh_kg.ontology import vocab
 
 PLANTED = """
@@ -44,11 +45,11 @@ def _leaves(e):  # type: ignore[no-untyped-def]
 
 
 def test_curated_graph_is_consistent(kg: KnowledgeGraph) -> None:
-    assert reasoning.check_consistency(kg) == []
+    assert check_consistency(kg) == []
 
 
 def test_planted_contradictions_are_reported(planted: KnowledgeGraph) -> None:
-    found = reasoning.check_consistency(planted)
+    found = check_consistency(planted)
     person = str(vocab.KG) + "planted-person"
     about = [i for i in found if i.resource == person]
     rules = {i.rule for i in about}

@@ -37,7 +37,6 @@ from karabakh_kg.graph.reasoning.rules import (
     RULE_LABELS,
     SCHEMA_PREDICATES,
     SCHEMA_TYPES,
-    Constraint,
     DomainRule,
     Schema,
     compile_domain_rule,
@@ -48,7 +47,6 @@ from karabakh_kg.graph.reasoning.support import SupportIndex, unit_masks
 
 if TYPE_CHECKING:
     from karabakh_kg.graph.dataset import KnowledgeGraph
-    from karabakh_kg.graph.reasoning.explain import Explanation
 
 SYSTEM = {g.value for g in SYSTEM_GRAPHS}
 NOISE_CLASSES = {OWL + "Thing", RDFS + "Resource"}
@@ -80,42 +78,6 @@ class ReasoningReport:
             "inferred_removed": self.inferred_removed,
             "full_recomputation": self.full,
         }
-
-
-@dataclass
-class Inconsistency:
-    """A contradiction: the consistency rule, what it means and the triples that violate it.
-
-    ``resource`` is the IRI the contradiction is about (the subject of the first triple);
-    ``message`` one line naming the rule, the resources and the axiom.
-    """
-
-    rule: str
-    message: str
-    triples: list[tuple[str, str, str]]
-    axiom: tuple[str, str, str] | None
-    resource: str = ""
-    explanations: list[Explanation] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form, with the explanation of each violating triple."""
-        return {
-            "rule": self.rule,
-            "resource": self.resource,
-            "message": self.message,
-            "triples": [list(t) for t in self.triples],
-            "axiom": list(self.axiom) if self.axiom else None,
-            "explanations": [e.to_dict() for e in self.explanations],
-        }
-
-    def to_text(self) -> str:
-        """One paragraph for people."""
-        lines = [self.message]
-        if self.axiom:
-            lines.append("  axiom: " + " ".join(shorten(x) for x in self.axiom))
-        for e in self.explanations:
-            lines.extend("  " + line for line in e.to_text().splitlines())
-        return "\n".join(lines)
 
 
 class Reasoner:
@@ -371,57 +333,4 @@ def update(
         inferred_added=len(gained),
         inferred_removed=len(lost),
         full=False,
-    )
-
-
-def check_consistency(kg: KnowledgeGraph) -> list[Inconsistency]:
-    """Every contradiction in the closure, each with the explanation of its triples."""
-    from karabakh_kg.graph.reasoning.explain import explain_encoded
-
-    r = reasoner(kg)
-    found: list[Inconsistency] = []
-    seen: set[tuple[str, frozenset[Triple]]] = set()
-    base = r.engine.base
-    for constraint in r.constraints:
-        for premises in r.engine.matches(constraint.rule):
-            key = (constraint.rule.rule_id, frozenset(premises))
-            if key in seen:
-                continue
-            seen.add(key)
-            if constraint.rule.rule_id == "prp-fp" and _declared_same(r, premises, base):
-                continue
-            found.append(_inconsistency(r, constraint, premises, kg, explain_encoded))
-    return found
-
-
-def _declared_same(r: Reasoner, premises: tuple[Triple, ...], base: set[Triple]) -> bool:
-    a, b = premises[0][2], premises[1][2]
-    return (a, r.same_as_id, b) in base or (b, r.same_as_id, a) in base
-
-
-def _inconsistency(
-    r: Reasoner,
-    constraint: Constraint,
-    premises: tuple[Triple, ...],
-    kg: KnowledgeGraph,
-    explain_encoded: Any,
-) -> Inconsistency:
-    def text(t: Triple) -> tuple[str, str, str]:
-        s, p, o = r.decode(t)
-        return str(s), str(p), str(o)
-
-    unique = list(dict.fromkeys(premises))
-    axiom = text(constraint.rule.axioms[0]) if constraint.rule.axioms else None
-    triples = [text(t) for t in unique]
-    said = "; ".join(" ".join(shorten(x) for x in t) for t in triples)
-    named = axiom and not any(x.startswith("_:") for x in axiom)
-    because = f" (axiom: {' '.join(shorten(x) for x in axiom)})" if axiom and named else ""
-    subject = triples[0][0]
-    return Inconsistency(
-        rule=constraint.rule.rule_id,
-        message=f"{constraint.rule.rule_id}: {constraint.message}: {said}{because}",
-        triples=triples,
-        axiom=axiom,
-        resource=subject[1:-1] if subject.startswith("<") else subject,
-        explanations=[explain_encoded(kg, r, t) for t in unique],
     )

@@ -13,6 +13,7 @@ import typer
 from karabakh_kg.graph import reasoning
 from karabakh_kg.graph.dataset import DataError, KnowledgeGraph
 from karabakh_kg.graph.prefixes import shorten
+from karabakh_kg.graph.reasoning.consistency import check_consistency
 from karabakh_kg.graph.reasoning.explain import Term, explain
 from karabakh_kg.graph.reasoning.rules import RuleError
 from karabakh_kg.ontology import vocab
@@ -80,7 +81,7 @@ def register(app: typer.Typer) -> None:
         kg = _load(data_dir)
         loaded = time.perf_counter() - load_start
         report = _materialize(kg)
-        problems = reasoning.check_consistency(kg) if consistency else []
+        problems = check_consistency(kg) if consistency else []
         if output == Format.json:
             data = report.to_dict()
             data["load_seconds"] = round(loaded, 4)
