@@ -153,3 +153,87 @@ def test_api_docs_render_offline(
     _screenshot(page, f"api{path.replace('/', '-')}.png")
     assert watched.external == [], f"requests left the server: {watched.external}"
     assert watched.errors == [], f"console errors: {watched.errors}"
+
+
+def _overlaps(page: Any) -> list[list[str]]:
+    """Pairs of result-graph nodes (labels included) or edge labels whose boxes overlap."""
+    return page.evaluate(
+        """() => {
+            const cy = window.karabakhResultGraph;
+            const boxes = cy.nodes().map(n => [n.data('label'), n.boundingBox({ includeLabels: true })]);
+            cy.edges().forEach(e => boxes.push([
+                'edge ' + e.id(),
+                e.boundingBox({ includeNodes: false, includeEdges: false, includeLabels: true }),
+            ]));
+            const found = [];
+            for (let i = 0; i < boxes.length; i++) {
+                for (let j = i + 1; j < boxes.length; j++) {
+                    const [a, p] = boxes[i], [b, q] = boxes[j];
+                    if (p.w === 0 || q.w === 0) continue;
+                    const apart = p.x2 <= q.x1 || q.x2 <= p.x1 || p.y2 <= q.y1 || q.y2 <= p.y1;
+                    if (!apart) found.push([a, b]);
+                }
+            }
+            return found;
+        }"""
+    )
+
+
+def test_result_graph_labels_do_not_overlap(live_server: LiveServer, watched: Watched) -> None:
+    page = watched.page
+    page.goto(live_server.url + "/query?example=network")
+    page.locator(".yasr table.dataTable tbody tr").first.wait_for(timeout=20_000)
+    page.click(".yasr button.select_graph")
+    page.locator(".kg-result-graph canvas").first.wait_for(timeout=20_000)
+    # communicatedWith is symmetric: each pair is one edge, drawn without an arrow.
+    pairs = page.evaluate(
+        "window.karabakhResultGraph.edges().map(e => [e.source().data('label'), "
+        "e.target().data('label')].sort().join(' / '))"
+    )
+    assert "Emmanuel Macron / Ilham Aliyev" in pairs and len(pairs) == len(set(pairs))
+    assert _overlaps(page) == []
+
+
+def _run_in_editor(page: Any, query: str) -> None:
+    page.evaluate("(q) => { window.karabakhQuery.yasgui.getTab().setQuery(q); }", query)
+
+
+def test_editor_knows_the_predeclared_prefixes(live_server: LiveServer, watched: Watched) -> None:
+    from playwright.sync_api import expect
+
+    page = watched.page
+    page.goto(live_server.url + "/query")
+    page.wait_for_selector(".yasqe .CodeMirror")
+    marks = page.locator(".yasqe .parseErrorIcon")
+    _run_in_editor(page, "SELECT ?who WHERE { ?who nope:metWith kg:sergei-lavrov }")
+    expect(marks).to_have_count(1, timeout=5_000)
+    _run_in_editor(page, "SELECT ?who WHERE { ?who kgo:metWith kg:sergei-lavrov ; a schema:Person }")
+    expect(marks).to_have_count(0, timeout=5_000)
+    page.wait_for_timeout(500)
+    expect(marks).to_have_count(0)
+
+
+def test_a_failed_query_shows_a_readable_error_and_no_page_error(
+    live_server: LiveServer, watched: Watched
+) -> None:
+    page = watched.page
+    page.goto(live_server.url + "/query")
+    page.wait_for_selector(".yasqe .CodeMirror")
+    _run_in_editor(page, "SELECT * WHERE { ?s ?p }")
+    with page.expect_response(lambda r: "/sparql" in r.url and r.status == 400):
+        page.click(".yasqe .yasqe_queryButton")
+    detail = page.locator(".yasr .kg-query-error-detail")
+    detail.wait_for(timeout=10_000)
+    assert "malformed query" in detail.inner_text()
+    assert page.locator(".yasr .kg-query-error-title").inner_text() == "Bad Request (400)"
+    # Wrapped, not cut off at the edge of the results pane.
+    assert page.evaluate("(el) => el.scrollWidth <= el.clientWidth", detail.element_handle())
+    _screenshot(page, "query-ui-error.png")
+    with page.expect_response(lambda r: "/sparql" in r.url and r.status == 400):
+        page.click(".yasqe .CodeMirror")
+        page.keyboard.press("Control+Enter")
+    page.wait_for_timeout(300)
+    page_errors = [e for e in watched.errors if "Failed to load resource" not in e]
+    # Chromium logs each 400 response as a console error; nothing else may be logged.
+    assert page_errors == [], page_errors
+    assert watched.external == []

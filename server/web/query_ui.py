@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from karabakh_kg.ontology import vocab
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.examples import EXAMPLES
 
@@ -29,5 +30,6 @@ def render_query_ui(request: Request) -> HTMLResponse:
             "examples": examples,
             "endpoint": ENDPOINT_PATH,
             "infer_parameter": INFER_PARAMETER,
+            "prefixes": dict(vocab.PREFIXES),
         },
     )

@@ -69,22 +69,56 @@
       this.yasr.resultsEl.appendChild(container);
       const elements = [];
       for (const [iri, label] of graph.nodes) elements.push({ data: { id: iri, label: label } });
-      graph.edges.forEach((e, i) =>
-        elements.push({ data: { id: "e" + i, source: e.source, target: e.target, label: e.label } }));
+      // One edge per pair and relation: a symmetric relation (both directions) is drawn
+      // once, without an arrow, so its label is not printed twice on top of itself.
+      const drawn = new Map();
+      for (const e of graph.edges) {
+        const forward = e.source + "\u0000" + e.target + "\u0000" + e.label;
+        const backward = e.target + "\u0000" + e.source + "\u0000" + e.label;
+        if (drawn.has(forward)) continue;
+        if (drawn.has(backward)) {
+          drawn.get(backward).classes = "symmetric";
+          continue;
+        }
+        const edge = { data: { id: "e" + drawn.size, source: e.source, target: e.target, label: e.label } };
+        drawn.set(forward, edge);
+        elements.push(edge);
+      }
       const cy = cytoscape({
         container: container,
         elements: elements,
-        layout: { name: "cose", animate: false },
         style: [
-          { selector: "node", style: { label: "data(label)", "font-size": 10, "background-color": "#1f5f99", width: 14, height: 14 } },
+          { selector: "node", style: { label: "data(label)", "font-size": 10, "background-color": "#1f5f99",
+            width: 14, height: 14, "text-wrap": "wrap", "text-max-width": 120, "text-valign": "bottom",
+            "text-margin-y": 3, "text-background-color": "#ffffff", "text-background-opacity": 0.85,
+            "text-background-padding": 1 } },
           { selector: "edge", style: { label: "data(label)", "font-size": 8, width: 1, "line-color": "#9aa5b1",
-            "target-arrow-shape": "triangle", "target-arrow-color": "#9aa5b1", "curve-style": "bezier", color: "#5b6570" } },
+            "target-arrow-shape": "triangle", "target-arrow-color": "#9aa5b1", "curve-style": "bezier", color: "#334e68",
+            "text-rotation": "none", "text-background-color": "#ffffff", "text-background-opacity": 0.9,
+            "text-background-padding": 1 } },
+          { selector: "edge.symmetric", style: { "target-arrow-shape": "none" } },
         ],
       });
+      // As in the explorer: labels count as part of the nodes, so the layout keeps them apart.
+      cy.layout({
+        name: "cose",
+        animate: false,
+        randomize: false,
+        nodeDimensionsIncludeLabels: true,
+        nodeRepulsion: () => 250000,
+        idealEdgeLength: () => 100,
+        edgeElasticity: () => 60,
+        nodeOverlap: 60,
+        gravity: 0.6,
+        componentSpacing: 80,
+        numIter: 2500,
+        padding: 20,
+      }).run();
       cy.on("tap", "node", (event) => {
         const path = window.karabakhLocalPath && window.karabakhLocalPath(event.target.id());
         if (path) window.location.href = path;
       });
+      window.karabakhResultGraph = cy;
     }
   }
 

@@ -17,12 +17,62 @@
     return toggle.checked ? [] : [{ name: config.inferParameter, value: "false" }];
   }
 
+  // The editor's checker knows the prefixes the endpoint predeclares, so `kg:x` without a
+  // PREFIX line is not marked as an error: every tokenizer state starts with them.
+  const sparqlMode = Yasgui.Yasqe.modes && Yasgui.Yasqe.modes.sparql11;
+  if (sparqlMode) {
+    Yasgui.Yasqe.defineMode("sparql11", function (options, spec) {
+      const mode = sparqlMode(options, spec);
+      const startState = mode.startState;
+      mode.startState = function () {
+        const state = startState.apply(this, arguments);
+        Object.assign(state.prefixes, config.prefixes);
+        return state;
+      };
+      return mode;
+    });
+  }
+
+  // Errors of the endpoint are RFC 9457 problem documents: show their title and detail as
+  // wrapped text rather than one line of raw JSON.
+  function renderProblem(error) {
+    let problem = null;
+    try {
+      problem = JSON.parse(error && error.text ? error.text : "");
+    } catch (e) {
+      return Promise.resolve(undefined);
+    }
+    if (!problem || typeof problem.detail !== "string") return Promise.resolve(undefined);
+    const box = document.createElement("div");
+    box.className = "kg-query-error";
+    const title = document.createElement("p");
+    title.className = "kg-query-error-title";
+    title.textContent = (problem.title || "Error") + " (" + (problem.status || error.status) + ")";
+    const detail = document.createElement("pre");
+    detail.className = "kg-query-error-detail";
+    detail.textContent = problem.detail;
+    box.append(title, detail);
+    if (problem.code) {
+      const code = document.createElement("p");
+      code.className = "kg-query-error-code";
+      code.textContent = "code: " + problem.code;
+      box.append(code);
+    }
+    return Promise.resolve(box);
+  }
+
+  // Each tab's results view gets YASGUI's own error renderers (a CORS hint); ours comes after.
+  const renderError = Yasgui.Yasr.prototype.renderError;
+  Yasgui.Yasr.prototype.renderError = async function (error) {
+    return (await renderError.call(this, error)) || renderProblem(error);
+  };
+
   const yasgui = new Yasgui(document.getElementById("yasgui"), {
     requestConfig: { endpoint: endpoint, method: "POST", args: requestArgs() },
     copyEndpointOnNewTab: true,
     endpointCatalogueOptions: { getData: () => [{ endpoint: endpoint }], keys: [] },
     persistenceId: "karabakh-kg-query",
-    yasr: { prefixes: { kg: config.base + "resource/", kge: config.base + "evidence/", kgo: config.base + "ontology#" } },
+    yasr: { prefixes: config.prefixes },
   });
 
   // Tabs restored from an earlier visit may point at another port: use this server.
