@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -288,16 +289,6 @@ ALL = perspectives.ALL
 UnknownPerspectiveError = perspectives.UnknownPerspective
 
 
-def perspective_units(kg: KnowledgeGraph, perspective: str) -> tuple[str | None, set[str]]:
-    """(claimant IRI or None, the evidence units) of ``perspective``.
-
-    ``all``, ``article`` or a claimant, as :func:`karabakh_kg.graph.reasoning.perspectives.
-    resolve` reads it; raises :class:`UnknownPerspectiveError` (a ``LookupError``).
-    """
-    chosen = perspectives.resolve(kg, perspective)
-    return chosen.iri, set(perspectives.perspectives(kg).units(chosen))
-
-
 def perspective_names(kg: KnowledgeGraph) -> list[tuple[str, str]]:
     """(name, label) of every perspective: ``all``, ``article``, then each claimant."""
     return [(p.name, p.label) for p in perspectives.perspectives(kg).listed()]
@@ -426,7 +417,12 @@ def containers(kg: KnowledgeGraph) -> dict[str, set[str]]:
     return found
 
 
-def locate(kg: KnowledgeGraph, place: str, known: dict[str, Point] | None = None) -> Point | None:
+def locate(
+    kg: KnowledgeGraph,
+    place: str,
+    known: dict[str, Point] | None = None,
+    inside: dict[str, set[str]] | None = None,
+) -> Point | None:
     """The point of ``place``, or of the smallest place with a point that contains it.
 
     A point borrowed from a containing place has precision 2 (ACLED: "near" the place).
@@ -434,7 +430,7 @@ def locate(kg: KnowledgeGraph, place: str, known: dict[str, Point] | None = None
     known = points(kg) if known is None else known
     if place in known:
         return known[place]
-    inside = containers(kg)
+    inside = containers(kg) if inside is None else inside
     # The smallest container is the one with the most containers of its own.
     for outer in sorted(inside.get(place, ()), key=lambda o: -len(inside.get(o, ()))):
         if outer in known:
@@ -443,18 +439,37 @@ def locate(kg: KnowledgeGraph, place: str, known: dict[str, Point] | None = None
     return None
 
 
+_CACHE: dict[tuple[int, str], tuple[weakref.ref[KnowledgeGraph], tuple[str, int], list[Any]]] = {}
+MAX_CACHED = 16
+"""Perspectives whose records are kept (per process); older ones are rebuilt when asked."""
+
+
 def event_records(kg: KnowledgeGraph, perspective: str = ALL) -> list[EventRecord]:
     """Every event that evidence in ``perspective`` (default: all) speaks of, in date order.
 
     Labels and classes are the event's identity and come from the whole graph; dates,
     statuses, actors, places and figures only from the perspective's evidence units.
     Raises :class:`UnknownPerspectiveError` for a perspective that names no claimant.
+    Built once per data version, store size and perspective (treat the result as
+    read-only).
     """
+    chosen = perspectives.resolve(kg, perspective)
+    slot, version = (id(kg), chosen.name), (kg.version, len(kg.store))
+    cached = _CACHE.get(slot)
+    if cached and cached[0]() is kg and cached[1] == version:
+        return cached[2]
+    built = _build(kg, set(perspectives.perspectives(kg).units(chosen)))
+    if len(_CACHE) >= MAX_CACHED:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[slot] = (weakref.ref(kg), version, built)
+    return built
+
+
+def _build(kg: KnowledgeGraph, allowed: set[str]) -> list[EventRecord]:
     index = lookup.index(kg)
     labels = provenance_labels(kg)
     ontology = hierarchy(kg)
     evidence_meta = {str(r["g"].value): r for r in _rows(kg, _EVIDENCE)}
-    allowed = perspective_units(kg, perspective)[1]
     role_of = {
         prop: values["eventActorRole"]
         for prop, values in _annotations(kg, ["eventActorRole"]).items()
@@ -465,6 +480,7 @@ def event_records(kg: KnowledgeGraph, perspective: str = ALL) -> list[EventRecor
     places = {str(r["p"].value) for r in _rows(kg, _PLACES)}
     persons = {str(r["a"].value) for r in _rows(kg, "SELECT ?a WHERE { ?a a kgo:Person }")}
     known_points = points(kg)
+    inside = containers(kg)
 
     records: dict[str, EventRecord] = {}
     refs: dict[tuple[str, str], EvidenceRef] = {}
@@ -579,7 +595,8 @@ def event_records(kg: KnowledgeGraph, perspective: str = ALL) -> list[EventRecor
     for rec in records.values():
         rec.evidence.sort(key=lambda r: (r.line is None, r.line or 0, r.iri))
         rec.point = next(
-            (p for p in (locate(kg, place, known_points) for place in rec.places) if p), None
+            (p for p in (locate(kg, place, known_points, inside) for place in rec.places) if p),
+            None,
         )
     return sorted(records.values(), key=_order)
 

@@ -70,6 +70,7 @@ def timeline_items(
     view = window or Window()
     records = event_records(kg, perspective)
     wanted_kinds = _check_kinds(kg, kinds, records)
+    index = lookup.index(kg)
     wanted_agents = {lookup.resolve(kg, name) for name in _bounded(participants, "participants")}
     items: list[dict[str, Any]] = []
     for record in records:
@@ -77,7 +78,7 @@ def timeline_items(
             continue
         if wanted_agents and not wanted_agents & set(record.agents()):
             continue
-        items.extend(_items(kg, record, view))
+        items.extend(_items(index, record, view))
     return items
 
 
@@ -110,9 +111,8 @@ def _similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a.casefold(), b.casefold()).ratio()
 
 
-def _items(kg: KnowledgeGraph, record: EventRecord, window: Window) -> list[dict[str, Any]]:
+def _items(index: lookup.Index, record: EventRecord, window: Window) -> list[dict[str, Any]]:
     readings = record.readings()
-    index = lookup.index(kg)
     presentation = record.presentation()
     items = []
     for number, (start, end, precision) in enumerate(readings, start=1):

@@ -82,5 +82,8 @@ def create_app(kg: KnowledgeGraph | None = None, settings: Settings | None = Non
     from karabakh_kg.server.web import docs as routes_docs
 
     app.include_router(routes_docs.router)
+    from karabakh_kg.server.web import timeline as routes_timeline
+
+    app.include_router(routes_timeline.router)
     app.mount("/static", pages.static_files(), name="static")
     return app

@@ -21,7 +21,11 @@ SEP = events.SEPARATOR
 
 # The ACLED event types and sub-event types (ACLED Codebook).
 ACLED = {
-    "Battles": {"Armed clash", "Government regains territory", "Non-state actor overtakes territory"},
+    "Battles": {
+        "Armed clash",
+        "Government regains territory",
+        "Non-state actor overtakes territory",
+    },
     "Explosions/Remote violence": {
         "Chemical weapon",
         "Air/drone strike",
@@ -31,7 +35,11 @@ ACLED = {
         "Grenade",
     },
     "Violence against civilians": {"Sexual violence", "Attack", "Abduction/forced disappearance"},
-    "Protests": {"Peaceful protest", "Protest with intervention", "Excessive force against protesters"},
+    "Protests": {
+        "Peaceful protest",
+        "Protest with intervention",
+        "Excessive force against protesters",
+    },
     "Riots": {"Violent demonstration", "Mob violence"},
     "Strategic developments": {
         "Agreement",

@@ -1,0 +1,130 @@
+"""``/timeline``: every dated event on an interactive timeline (vis-timeline, served locally),
+and ``/timeline/items``, the items as JSON (what the page draws)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from karabakh_kg.graph import events as event_table
+from karabakh_kg.graph import lookup
+from karabakh_kg.graph.timeline import Window, timeline_items
+from karabakh_kg.server.problems import Problem
+from karabakh_kg.server.web import pages
+from karabakh_kg.server.web.common import check_name, get_and_head
+from karabakh_kg.server.web.resource_data import local_path
+
+router = APIRouter(tags=["timeline"])
+
+FromQ = Annotated[str | None, Query(alias="from", description="First day: ISO date or year.")]
+ToQ = Annotated[str | None, Query(alias="to", description="Last day: ISO date or year.")]
+PerspectiveQ = Annotated[
+    str, Query(description="`all`, `article` or a claimant (`kg:armenia`, `Reuters`).")
+]
+KindQ = Annotated[
+    list[str] | None, Query(description="Only events of this kgo: class (repeatable).")
+]
+ParticipantQ = Annotated[
+    list[str] | None, Query(description="Only events with this agent in some role (repeatable).")
+]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "A bad date range, kind or perspective; `detail` names it."},
+    404: {"description": "No agent has the participant's name; `suggestions` lists close ones."},
+}
+
+
+def items_for(
+    request: Request,
+    start: str | None,
+    end: str | None,
+    perspective: str,
+    kinds: list[str] | None,
+    participants: list[str] | None,
+) -> list[dict[str, Any]]:
+    """The timeline items for the request, or a problem naming the bad parameter."""
+    kg = request.app.state.kg
+    try:
+        window = Window.parse(start, end)
+    except ValueError as error:
+        raise Problem(400, "bad-date-range", str(error)) from None
+    for name in [perspective, *(kinds or []), *(participants or [])]:
+        check_name(name, "parameter")
+    try:
+        items = timeline_items(
+            kg,
+            window=window,
+            perspective=perspective,
+            kinds=kinds or (),
+            participants=participants or (),
+        )
+    except event_table.UnknownPerspectiveError as error:
+        raise Problem(400, "unknown-perspective", str(error)) from None
+    except lookup.EntityLookupError as error:
+        raise Problem(
+            404,
+            "unknown-entity",
+            f"participant: {error.message}",
+            suggestions=[{"iri": i, "label": label} for i, label in error.suggestions],
+        ) from None
+    except ValueError as error:
+        raise Problem(400, "bad-parameter", str(error)) from None
+    for item in items:
+        item["href"] = local_path(item["event"])
+        for ref in item["evidence"]:
+            ref["href"] = local_path(ref["evidence"])
+    return items
+
+
+@get_and_head(router, "/timeline/items", responses=ERRORS, summary="Timeline items as JSON")
+def timeline_json(
+    request: Request,
+    start: FromQ = None,
+    end: ToQ = None,
+    perspective: PerspectiveQ = event_table.ALL,
+    kind: KindQ = None,
+    participant: ParticipantQ = None,
+) -> JSONResponse:
+    """One item per dated event and reading of its date, with its quotes and claimants."""
+    items = items_for(request, start, end, perspective, kind, participant)
+    return JSONResponse({"items": items, "count": len(items)})
+
+
+@get_and_head(
+    router,
+    "/timeline",
+    response_class=HTMLResponse,
+    responses=ERRORS,
+    summary="Interactive timeline of the dated events",
+)
+def timeline_page(
+    request: Request,
+    start: FromQ = None,
+    end: ToQ = None,
+    perspective: PerspectiveQ = event_table.ALL,
+    kind: KindQ = None,
+    participant: ParticipantQ = None,
+) -> HTMLResponse:
+    """The timeline page; its filters are the query parameters of ``/timeline/items``."""
+    items = items_for(request, start, end, perspective, kind, participant)
+    everything = items_for(request, None, None, event_table.ALL, None, None)
+    kinds = sorted({k for item in everything for k in item["kinds"]})
+    agents = {p["iri"]: p["label"] for item in everything for p in item["participants"]}
+    return pages.render(
+        request,
+        "timeline.html",
+        {
+            "items": items,
+            "kinds": kinds,
+            "participants": sorted(agents.items(), key=lambda pair: pair[1].casefold()),
+            "perspectives": event_table.perspective_names(request.app.state.kg),
+            "chosen": {
+                "from": start or "",
+                "to": end or "",
+                "perspective": perspective,
+                "kind": kind or [],
+                "participant": participant or [],
+            },
+        },
+    )
