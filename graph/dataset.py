@@ -18,11 +18,15 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
 from karabakh_kg.graph.views import DerivedViews
 from karabakh_kg.ontology import vocab
+
+if TYPE_CHECKING:
+    from karabakh_kg.graph.store import QuadChange
 
 # The system graphs (described in the ontology file); the one place that names them.
 ASSERTED = ox.NamedNode(vocab.BASE + "graph/asserted")
@@ -49,6 +53,9 @@ class ChangeReport:
     added: int
     removed: int
     version: str
+    change: QuadChange | None = None
+    """Every quad that changed (asserted, contributions, log, inferred), for copies of the
+    store to follow."""
 
     def to_dict(self) -> dict[str, object]:
         return {"added": self.added, "removed": self.removed, "version": self.version}
@@ -98,6 +105,8 @@ class KnowledgeGraph:
     files: list[Path] = field(default_factory=list)
     modified: float = field(default_factory=time.time)
     """When the data last changed (load or update), as a POSIX timestamp."""
+    store_dir: Path | None = None
+    """The folder of a durable store (``karabakh_kg.graph.store.durable``); None: in memory."""
     views: DerivedViews = field(default_factory=DerivedViews, repr=False, compare=False)
     """What is derived from the data (index, projections, the reasoner): see ``graph.views``."""
 
@@ -111,20 +120,23 @@ class KnowledgeGraph:
         :data:`WIKIDATA` only; reasoning and the default graph never include it.
         """
         files = input_files(data_dir) + ([wikidata] if wikidata else [])
-        store = ox.Store()
-        kg = cls(store=store, version=content_hash(files), files=files)
-        kg._load_ontology(files[0])
-        if vocab.rules_file().exists():
-            store.extend(_into(parse_file(vocab.rules_file()), ONTOLOGY))
-        for path in curated_files(data_dir):
-            kg._load_curated(path)
-        if wikidata:
-            store.extend(_into(parse_file(wikidata), WIKIDATA))
+        kg = cls(store=ox.Store(), version=content_hash(files), files=files)
+        kg.fill(data_dir, wikidata=wikidata)
         if reason:
             from karabakh_kg.graph import reasoning
 
             reasoning.materialize(kg)
         return kg
+
+    def fill(self, data_dir: Path | None = None, *, wikidata: Path | None = None) -> None:
+        """Load the ontology, the rules, the curated files (and ``wikidata``) into the store."""
+        self._load_ontology(vocab.ontology_file())
+        if vocab.rules_file().exists():
+            self.store.extend(_into(parse_file(vocab.rules_file()), ONTOLOGY))
+        for path in curated_files(data_dir):
+            self._load_curated(path)
+        if wikidata:
+            self.store.extend(_into(parse_file(wikidata), WIKIDATA))
 
     def _load_ontology(self, path: Path) -> None:
         self.store.extend(_into(parse_file(path), ONTOLOGY))
@@ -186,67 +198,6 @@ class KnowledgeGraph:
             name = graph.value.rsplit("/", 1)[-1]
             sizes[name] = sum(1 for _ in self.store.quads_for_pattern(None, None, None, graph))
         return sizes
-
-    def apply_update(self, update: str) -> ChangeReport:
-        """Run a SPARQL Update against the asserted graph, atomically.
-
-        The update sees the asserted graph as its default graph and may change only
-        that graph. It runs on a scratch copy, so a failing update changes nothing; the
-        difference is then applied and the inferred graph brought up to date. Callers
-        must refuse ``LOAD`` and unchecked ``SERVICE`` before (this store can fetch).
-        """
-        from karabakh_kg.server.sparql.protocol import QueryFailed, update_difference
-
-        try:
-            added, removed = update_difference(
-                self.asserted_triples(), update, dict(vocab.PREFIXES)
-            )
-        except QueryFailed as failure:
-            if failure.kind == "syntax":
-                raise UpdateError(f"malformed update: {failure.message}") from None
-            if failure.kind == "named-graph":
-                raise UpdateError(failure.message) from None
-            raise UpdateError(f"the update failed: {failure.message}") from None
-        return self.apply_changes(added, removed, reason=update)
-
-    def apply_changes(
-        self, added: Iterable[ox.Triple], removed: Iterable[ox.Triple], *, reason: str = ""
-    ) -> ChangeReport:
-        """Add and remove asserted triples, then update the inferred graph; all or nothing.
-
-        Evidence graphs are left as curated: they record what the article supports.
-        """
-        from karabakh_kg.graph import reasoning
-
-        current = self.asserted_triples()
-        added = [t for t in dict.fromkeys(added) if t not in current]
-        removed = [t for t in dict.fromkeys(removed) if t in current]
-        inferred_before = list(self.store.quads_for_pattern(None, None, None, INFERRED))
-        for t in removed:
-            self.store.remove(ox.Quad(t.subject, t.predicate, t.object, ASSERTED))
-        self.store.extend(ox.Quad(t.subject, t.predicate, t.object, ASSERTED) for t in added)
-        try:
-            reasoning.update(self, added, removed)
-        except Exception as error:
-            # Put back the asserted and inferred graphs as they were, and the reasoner's state.
-            for t in added:
-                self.store.remove(ox.Quad(t.subject, t.predicate, t.object, ASSERTED))
-            self.store.extend(ox.Quad(t.subject, t.predicate, t.object, ASSERTED) for t in removed)
-            self.store.clear_graph(INFERRED)
-            self.store.extend(inferred_before)
-            reasoning.materialize(self)
-            raise UpdateError(
-                f"reasoning failed after the change, which was undone: {error}"
-            ) from None
-        if added or removed:
-            digest = hashlib.sha256(self.version.encode())
-            digest.update(reason.encode())
-            for label, triples in (("+", added), ("-", removed)):
-                for line in sorted(str(t) for t in triples):
-                    digest.update(f"{label}{line}\n".encode())
-            self.version = digest.hexdigest()
-            self.modified = time.time()
-        return ChangeReport(added=len(added), removed=len(removed), version=self.version)
 
 
 def _into(quads: Iterable[ox.Quad], graph: ox.NamedNode) -> list[ox.Quad]:

@@ -6,6 +6,7 @@ operator can see and change it (``karabakh-kg serve`` options set the same field
 
 from __future__ import annotations
 
+import hmac
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -46,7 +47,15 @@ class Settings:
     enable_updates: bool = False
     """Whether SPARQL Update and the Graph Store Protocol writes are served."""
     update_token: str = ""
-    """Bearer token required for updates."""
+    """Bearer token required for updates (its contributions are named ``operator``)."""
+    update_tokens: tuple[str, ...] = ()
+    """More tokens, each ``name=token``: what a token's holder writes goes to the named graph
+    ``graph/contributions/{name}`` and the log names them."""
+    ephemeral_updates: bool = False
+    """Accept updates on an in-memory dataset, knowing they are lost when the server stops
+    (without it, updates need a durable store: ``serve --store DIR``)."""
+    store_dir: str = ""
+    """Folder of the durable on-disk store (``serve --store DIR``); empty: in memory."""
     wikidata_file: str = ""
     """A Wikidata enrichment file (``karabakh-kg link enrich``) to load into the
     ``graph/wikidata`` named graph; queries include it unless they ask ``wikidata=false``."""
@@ -84,11 +93,38 @@ class Settings:
                 f"{PREFIX}WIKIDATA_FILE: no such file {self.wikidata_file!r} "
                 "(make one with 'karabakh-kg link enrich')"
             )
-        if self.enable_updates and not self.update_token:
+        if self.enable_updates and not (self.update_token or self.update_tokens):
             raise SettingsError(
                 f"{PREFIX}ENABLE_UPDATES is set but {PREFIX}UPDATE_TOKEN is empty: "
                 "updates need a bearer token"
             )
+        self.contributors()
+
+    def contributors(self) -> dict[str, str]:
+        """Token → contributor name, from ``update_token`` and ``update_tokens``."""
+        from karabakh_kg.graph.store.contributions import DEFAULT_CONTRIBUTOR, NAME
+
+        found = {self.update_token: DEFAULT_CONTRIBUTOR} if self.update_token else {}
+        for entry in self.update_tokens:
+            name, sep, token = entry.partition("=")
+            if not sep or not token or not NAME.fullmatch(name):
+                shown = repr(name) if sep else "an entry"  # never echo a token
+                raise SettingsError(
+                    f"{PREFIX}UPDATE_TOKENS: {shown} is not 'name=token' with a name of "
+                    "lower-case letters, digits and '-'"
+                )
+            if token in found:
+                raise SettingsError(f"{PREFIX}UPDATE_TOKENS: two contributors share a token")
+            found[token] = name
+        return found
+
+    def contributor(self, token: str) -> str | None:
+        """The name of the contributor holding ``token`` (compared in constant time)."""
+        match = None
+        for known, name in self.contributors().items():
+            if hmac.compare_digest(token.encode(), known.encode()):
+                match = name
+        return match
 
     def service_allowed(self, endpoint: str) -> bool:
         """Whether a ``SERVICE`` call to ``endpoint`` is allowed.

@@ -92,6 +92,27 @@ def server_factory() -> Iterator[Callable[..., LiveServer]]:
 
 
 @pytest.fixture(scope="session")
+def oxigraph_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real Oxigraph server (PyPI ``oxigraph``) on a free port, once per session."""
+    from engines import oxigraph_server
+
+    with oxigraph_server(tmp_path_factory.mktemp("oxigraph")) as engine:
+        yield engine
+
+
+@pytest.fixture(scope="session")
+def virtuoso_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A real Virtuoso (Debian ``virtuoso-t``) with its own ports, database folder and
+    credentials (digest auth), once per session."""
+    import secrets
+
+    from engines import virtuoso_server
+
+    with virtuoso_server(tmp_path_factory.mktemp("virtuoso"), secrets.token_hex(8)) as engine:
+        yield engine
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     """Headless Debian Chromium driven by Playwright."""
     from playwright.sync_api import sync_playwright

@@ -60,6 +60,7 @@ def guarded(server_factory: Any, live_server: Any) -> Any:
         query_workers=1,
         service_allowlist=(live_server.url + "/sparql", "http://allowed.example*"),
         enable_updates=True,
+        ephemeral_updates=True,
         update_token=TOKEN,
     )
     return server_factory(KnowledgeGraph.load(), settings)

@@ -21,7 +21,8 @@ PERSON = "https://w3id.org/karabakh-kg/resource/test-person"
 def writable(server_factory: Any) -> Any:
     """A server with updates enabled, over its own copy of the graph."""
     return server_factory(
-        KnowledgeGraph.load(), Settings(enable_updates=True, update_token=TOKEN, max_rows=100_000)
+        KnowledgeGraph.load(),
+        Settings(enable_updates=True, ephemeral_updates=True, update_token=TOKEN, max_rows=100_000),
     )
 
 

@@ -73,6 +73,8 @@ def settings_overrides(
     service_allowlist: list[str] | None,
     enable_update: bool | None,
     wikidata: Path | None = None,
+    store: Path | None = None,
+    ephemeral_updates: bool | None = None,
 ) -> dict[str, Any]:
     """The settings the options set (only those given)."""
     overrides: dict[str, Any] = {
@@ -83,6 +85,8 @@ def settings_overrides(
         "service_allowlist": tuple(service_allowlist) if service_allowlist else None,
         "enable_updates": enable_update,
         "wikidata_file": str(wikidata) if wikidata is not None else None,
+        "store_dir": str(store) if store is not None else None,
+        "ephemeral_updates": ephemeral_updates or None,
     }
     return {key: value for key, value in overrides.items() if value is not None}
 
@@ -110,12 +114,35 @@ def apply_settings(overrides: dict[str, Any]) -> Settings:
     return settings
 
 
+def storage_mode(settings: Settings) -> str:
+    """How the server keeps its data, for the banner (and updates that cannot be kept)."""
+    if settings.store_dir:
+        return f"durable store {settings.store_dir}"
+    if settings.enable_updates and settings.ephemeral_updates:
+        return "in memory: updates are LOST when the server stops (--ephemeral-updates)"
+    return "in memory, read-only"
+
+
 def build_app(data_dir: Path | None, settings: Settings) -> object:
     """Load the graph (with the settings' Wikidata enrichment file) and build the app."""
     from karabakh_kg.graph.dataset import DataError, KnowledgeGraph
     from karabakh_kg.server.app import create_app
     from karabakh_kg.server.cli.data import load_graph
 
+    if settings.store_dir:
+        from karabakh_kg.graph.store import StoreError
+        from karabakh_kg.graph.store.durable import open_dataset
+
+        if data_dir is not None and not data_dir.is_dir():
+            fail(f"data folder {data_dir} does not exist")
+        wikidata = Path(settings.wikidata_file) if settings.wikidata_file else None
+        try:
+            kg, _ = open_dataset(Path(settings.store_dir), data_dir, wikidata=wikidata)
+        except StoreError as error:
+            fail(str(error))
+        except DataError as error:
+            fail(f"{error} (run 'karabakh-kg validate' for details)")
+        return create_app(kg, settings=settings)
     if not settings.wikidata_file:
         return create_app(load_graph(data_dir), settings=settings)
     if data_dir is not None and not data_dir.is_dir():
@@ -191,6 +218,25 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            metavar="DIR",
+            help="Keep the dataset and accepted updates in an on-disk store in DIR (created "
+            "on first start; also KARABAKH_KG_STORE_DIR). Default: in memory.",
+            show_default=False,
+            file_okay=False,
+        ),
+    ] = None,
+    ephemeral_updates: Annotated[
+        bool,
+        typer.Option(
+            "--ephemeral-updates",
+            help="Accept updates without --store, knowing they are lost when the server "
+            "stops (also KARABAKH_KG_EPHEMERAL_UPDATES).",
+        ),
+    ] = False,
     log_level: Annotated[
         str,
         typer.Option("--log-level", metavar="LEVEL", help="One of: " + ", ".join(LOG_LEVELS) + "."),
@@ -210,15 +256,23 @@ def serve(
         service_allowlist=service_allow,
         enable_update=enable_update,
         wikidata=wikidata,
+        store=store,
+        ephemeral_updates=ephemeral_updates,
     )
     settings = apply_settings(overrides)
+    if settings.enable_updates and not (settings.store_dir or settings.ephemeral_updates):
+        fail(
+            "updates need a durable store (--store DIR); to accept updates that are lost "
+            "when the server stops, add --ephemeral-updates"
+        )
     check_listen(host, number)
     started = time.monotonic()
     app = build_app(data_dir, settings)
     url = f"http://{_url_host(host)}:{number}/"
     typer.echo(
         f"karabakh-kg serving {url} (query UI {url}query, SPARQL {url}sparql), "
-        f"graph loaded in {time.monotonic() - started:.1f} s; Ctrl-C stops"
+        f"graph loaded in {time.monotonic() - started:.1f} s; {storage_mode(settings)}; "
+        "Ctrl-C stops"
     )
     import uvicorn
 

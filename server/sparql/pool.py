@@ -1,6 +1,8 @@
 """A pool of query worker processes with a hard time limit per query.
 
-Each worker holds its own copy of the store (loaded from an N-Quads dump). A query
+Each worker holds its own copy of the store (loaded from an N-Quads dump); after an
+update the pool does not restart them but logs the changed quads, and each worker applies
+what it has not seen before its next job (a long log is folded into a new dump). A query
 that overruns its limit gets its worker killed (SIGKILL) and replaced in the
 background, so the work really stops and other clients keep being served by the
 other workers. The pool bounds how many queries run (one per worker) and wait.
@@ -27,6 +29,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from karabakh_kg.graph.store import QuadChange
 from karabakh_kg.server.sparql.protocol import (
     QueryAnswer,
     QueryFailed,
@@ -38,6 +41,8 @@ from karabakh_kg.server.sparql.protocol import (
 
 WORKER_MODULE = "karabakh_kg.server.sparql.worker"
 START_TIMEOUT = 120.0
+COMPACT_ABOVE = 50_000
+"""Logged quads beyond which the pool writes a fresh dump and replaces its workers."""
 
 
 class PoolBusy(RuntimeError):
@@ -62,6 +67,8 @@ class Worker:
     outbox: Connection
     """Jobs to the worker."""
     generation: int
+    applied: int = 0
+    """How many logged changes this worker's copy holds."""
 
     def is_alive(self) -> bool:
         return self.process.poll() is None
@@ -140,6 +147,8 @@ class WorkerPool:
         self._idle: queue.Queue[Worker] = queue.Queue()
         self._pending = 0
         self._generation = 0
+        self._changes: list[tuple[list[ox.Quad], list[ox.Quad]]] = []
+        """Changes since the dump, in order (added, removed quads)."""
         self._dump = self._write_dump(store, 0)
         self._closed = False
         self._processes: set[subprocess.Popen[bytes]] = set()
@@ -179,7 +188,7 @@ class WorkerPool:
                 if not self._closed:
                     self._spawn_async()
             else:
-                self._idle.put(worker)
+                self._idle.put(worker)  # applied = 0: the dump, then every logged change
 
         threading.Thread(target=start, daemon=True, name="karabakh-kg-spawn").start()
 
@@ -189,6 +198,7 @@ class WorkerPool:
             self._generation += 1
             old = self._dump
             self._dump = self._write_dump(store, self._generation)
+            self._changes = []
         with contextlib.suppress(OSError):
             old.unlink()
         while True:
@@ -198,6 +208,23 @@ class WorkerPool:
                 break
             worker.stop()
             self._spawn_async()
+
+    def patch(self, store: ox.Store, added: list[ox.Quad], removed: list[ox.Quad]) -> None:
+        """Serve ``store`` after a change of these quads: workers apply it before their next
+        job (no restart); a long log is folded into a new dump (:meth:`reload`)."""
+        with self._lock:
+            self._changes.append((added, removed))
+            logged = sum(len(a) + len(r) for a, r in self._changes)
+        if logged > COMPACT_ABOVE:
+            self.reload(store)
+
+    def _catch_up(self, worker: Worker, job: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """``job`` carrying, in order, the changes ``worker`` has not applied yet (under
+        ``"patch"``), and the number of changes its copy holds once it has."""
+        with self._lock:
+            changes = self._changes[worker.applied :]
+            count = len(self._changes)
+        return ({**job, "patch": changes} if changes else job), count
 
     def close(self) -> None:
         """Stop every worker process (idle, starting or busy) and forget the data dump."""
@@ -270,10 +297,12 @@ class WorkerPool:
     def _run(self, job: dict[str, Any], timeout: float) -> tuple[Any, ...]:
         deadline = time.monotonic() + timeout
         worker = self._acquire(deadline)
+        job, applied = self._catch_up(worker, job)
         try:
             worker.outbox.send(job)
             if worker.inbox.poll(max(0.0, deadline - time.monotonic())):
                 answer: tuple[Any, ...] = worker.inbox.recv()
+                worker.applied = applied
                 self._release(worker)
                 return answer
         except (EOFError, OSError, BrokenPipeError):
@@ -322,8 +351,13 @@ class PooledStore:
             raise QueryFailed("crashed", str(error)) from None
         return difference_from(raw)
 
-    def refresh(self) -> None:
-        self.pool.reload(self.store)
+    def refresh(self, change: QuadChange | None = None) -> None:
+        """Serve the store's new content: apply ``change`` in the workers, or reload them
+        all when there is none (or it rewrote whole graphs)."""
+        if change is None or change.reset:
+            self.pool.reload(self.store)
+        elif change:
+            self.pool.patch(self.store, change.added, change.removed)
 
     def close(self) -> None:
         self.pool.close()

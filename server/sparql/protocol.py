@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import pyoxigraph as ox
 
 from karabakh_kg.graph import formats
+from karabakh_kg.graph.store import QuadChange
 from karabakh_kg.server.sparql.results import WRITERS
 
 RDF_FORMATS = {f.name: f.rdf_format for f in formats.GRAPH_FORMATS if f.rdf_format}
@@ -97,8 +98,8 @@ class SparqlStore(Protocol):
         changed), within ``timeout`` seconds, or raise :class:`QueryFailed`."""
         ...
 
-    def refresh(self) -> None:
-        """The data changed: later queries must see the new content."""
+    def refresh(self, change: QuadChange | None = None) -> None:
+        """The data changed (by ``change``, when known): later queries must see it."""
         ...
 
     def close(self) -> None:
@@ -248,8 +249,8 @@ class LocalStore:
     ) -> tuple[list[ox.Triple], list[ox.Triple]]:
         return difference_from(run_update_job(self.store, update_job(update, graph, prefixes)))
 
-    def refresh(self) -> None:
-        return None
+    def refresh(self, change: QuadChange | None = None) -> None:
+        return None  # evaluates on the live store
 
     def close(self) -> None:
         return None

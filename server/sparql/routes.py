@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 from collections.abc import Mapping, Sequence
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
@@ -24,6 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from karabakh_kg.graph.dataset import ASSERTED, KnowledgeGraph, UpdateError
+from karabakh_kg.graph.store.contributions import apply_change, contributions_graph
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.settings import PREFIX
@@ -218,14 +218,24 @@ def serialize(triples: list[ox.Triple], format_name: str) -> bytes:
 # -- writes ----------------------------------------------------------------------------
 
 
-def require_writer(request: Request) -> None:
-    """Refuse unless writes are enabled and the bearer token is right."""
-    settings = endpoint_of(request).settings
+def require_writer(request: Request) -> str:
+    """Refuse unless writes are enabled, kept (or knowingly ephemeral) and the bearer token
+    is right; the name of the token's contributor."""
+    endpoint = endpoint_of(request)
+    settings = endpoint.settings
     if not settings.enable_updates:
         raise Problem(
             403,
             "updates-disabled",
             f"updates are disabled on this server ({PREFIX}ENABLE_UPDATES is off)",
+        )
+    if endpoint.kg.store_dir is None and not settings.ephemeral_updates:
+        raise Problem(
+            403,
+            "updates-not-durable",
+            "this server holds its data in memory, so updates would be lost when it stops: "
+            f"start it with --store DIR, or accept the loss with {PREFIX}EPHEMERAL_UPDATES "
+            "(--ephemeral-updates)",
         )
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     challenge = {"WWW-Authenticate": 'Bearer realm="karabakh-kg"'}
@@ -233,8 +243,10 @@ def require_writer(request: Request) -> None:
         raise Problem(
             401, "unauthorized", "updates need 'Authorization: Bearer <token>'", challenge
         )
-    if not hmac.compare_digest(token.strip().encode(), settings.update_token.encode()):
+    contributor = settings.contributor(token.strip())
+    if contributor is None:
         raise Problem(401, "unauthorized", "the bearer token is not valid", challenge)
+    return contributor
 
 
 async def apply(request: Request, change: Any) -> JSONResponse:
@@ -247,8 +259,8 @@ async def apply(request: Request, change: Any) -> JSONResponse:
                 report = change()
             except UpdateError as error:
                 raise Problem(400, "update-failed", str(error)) from None
-            if report.added or report.removed:
-                endpoint.store().refresh()
+            if report.change:
+                endpoint.store().refresh(report.change)
                 endpoint.metrics.updates.inc()
             return report.to_dict()
 
@@ -260,7 +272,7 @@ async def apply(request: Request, change: Any) -> JSONResponse:
 @router.post("/update", include_in_schema=False)
 async def sparql_update(request: Request) -> Response:
     """SPARQL 1.1 Update on the asserted graph (off by default; bearer token)."""
-    require_writer(request)
+    contributor = require_writer(request)
     kind, charset = media_type(request)
     if kind == FORM:
         form = multi(await request.form())
@@ -288,7 +300,7 @@ async def sparql_update(request: Request) -> Response:
     def change() -> Any:
         # Evaluated in a worker under the time limit; applied here only if it finished.
         added, removed = endpoint.update_difference(text, timeout)
-        return kg.apply_changes(added, removed, reason=text)
+        return apply_change(kg, added, removed, contributor=contributor, text=text)
 
     return await apply(request, change)
 
@@ -362,15 +374,29 @@ async def read_body_graph(request: Request) -> list[ox.Triple]:
     return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
 
 
-def writable(request: Request, params: Params) -> None:
+def writable(request: Request, params: Params, contributor: str) -> bool:
+    """Whether the request writes the contributor's own graph (else the asserted graph,
+    which only takes additions: it holds curated triples)."""
     graph = target_graph(request, params)
+    own = contributions_graph(contributor).value
+    if graph == own:
+        return True
     if graph is not None and graph != ASSERTED.value:
         raise Problem(
             403,
             "graph-not-writable",
-            f"only the asserted graph ({ASSERTED.value}, also ?default) can be written; "
-            "the inferred graph is derived and the others come from curated files",
+            f"writable graphs: your contributions graph <{own}>, and the asserted graph "
+            f"({ASSERTED.value}, also ?default) for additions; the inferred graph is derived "
+            "and the others come from curated files or other contributors",
         )
+    if request.method != "POST":
+        raise Problem(
+            403,
+            "graph-not-writable",
+            f"the asserted graph holds curated triples, so it cannot be replaced or cleared; "
+            f"{request.method} your contributions graph <{own}> instead",
+        )
+    return False
 
 
 @router.put("/rdf-graphs/service", name="graph_store_put")
@@ -378,19 +404,29 @@ def writable(request: Request, params: Params) -> None:
 @router.delete("/rdf-graphs/service", name="graph_store_delete")
 @router.api_route("/store", methods=["PUT", "POST", "DELETE"], include_in_schema=False)
 async def graph_store_write(request: Request) -> Response:
-    """Replace (PUT), add to (POST) or clear (DELETE) the asserted graph (off by default)."""
-    require_writer(request)
-    writable(request, multi(request.query_params))
+    """Add to the asserted graph (POST), or replace (PUT), add to (POST) or clear (DELETE)
+    the caller's contributions graph (off by default)."""
+    contributor = require_writer(request)
+    writable(request, multi(request.query_params), contributor)
     kg = endpoint_of(request).kg
+    own = contributions_graph(contributor)
+    text = f"Graph Store Protocol {request.method} {request.url.path}?{request.url.query}"
+
+    def mine() -> set[ox.Triple]:
+        return {
+            ox.Triple(q.subject, q.predicate, q.object)
+            for q in kg.store.quads_for_pattern(None, None, None, own)
+        }
+
+    def write(added: Any, removed: Any) -> Any:
+        return apply_change(
+            kg, added, removed, contributor=contributor, text=text, own_graph_only=True
+        )
+
     if request.method == "DELETE":
-        return await apply(request, lambda: kg.apply_changes([], kg.asserted_triples()))
+        return await apply(request, lambda: write([], mine()))
     triples = await read_body_graph(request)
     if request.method == "POST":
-        return await apply(request, lambda: kg.apply_changes(triples, []))
+        return await apply(request, lambda: write(triples, []))
     new = set(triples)
-
-    def replace() -> Any:
-        current = kg.asserted_triples()
-        return kg.apply_changes(new - current, current - new)
-
-    return await apply(request, replace)
+    return await apply(request, lambda: write(new - mine(), mine() - new))

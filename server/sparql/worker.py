@@ -2,9 +2,10 @@
 
 pyoxigraph cannot interrupt a running query from another thread, so the server runs
 queries in worker processes that it kills (and replaces) when a query overruns its
-time limit. A worker answers each job with the tuple of
-:func:`karabakh_kg.server.sparql.protocol.run_job`. This module imports little, so workers start
-quickly.
+time limit. After an update, a job carries the changed quads (``"patch"``) and the worker
+applies them before answering, so updates do not restart workers. A worker answers each
+job with the tuple of :func:`karabakh_kg.server.sparql.protocol.run_job`. This module
+imports little, so workers start quickly.
 """
 
 from __future__ import annotations
@@ -32,6 +33,27 @@ def load_store(dump_path: str, union: list[str]) -> ox.Store:
     return store
 
 
+def apply_patch(
+    store: ox.Store, changes: list[tuple[list[ox.Quad], list[ox.Quad]]], union: list[str]
+) -> None:
+    """Apply logged changes (added, removed quads), in order, to this worker's copy,
+    keeping its default graph the union of the ``union`` graphs."""
+    graphs = [ox.NamedNode(name) for name in union]
+    for added, removed in changes:
+        for quad in removed:
+            store.remove(quad)
+            if quad.graph_name in graphs and not any(
+                True
+                for g in graphs
+                for _ in store.quads_for_pattern(quad.subject, quad.predicate, quad.object, g)
+            ):
+                store.remove(ox.Quad(quad.subject, quad.predicate, quad.object))
+        store.extend(added)
+        store.extend(
+            ox.Quad(q.subject, q.predicate, q.object) for q in added if q.graph_name in graphs
+        )
+
+
 def worker_main(inbox: Connection, outbox: Connection, dump_path: str, union: list[str]) -> int:
     """Load the data, then answer jobs until the server closes the pipe; the exit status."""
     # The server decides when a worker ends (it closes the pipe or kills it): Ctrl-C in a
@@ -54,6 +76,9 @@ def worker_main(inbox: Connection, outbox: Connection, dump_path: str, union: li
             return 0
         if job is None:
             return 0
+        changes = job.pop("patch", None)
+        if changes:
+            apply_patch(store, changes, union)
         try:
             outbox.send(run_job(store, job, union_ready=bool(union)))
         except OSError:  # the server went away

@@ -1,0 +1,369 @@
+"""What users write: each contributor's own named graph, a provenance log, a journal.
+
+Accepted updates never touch the curated graphs. The triples a contributor adds go to the
+contributor's graph ``…/graph/contributions/{name}`` (the name the operator gave the
+token) and to the asserted graph, so reasoning, queries and pages cover them; each accepted
+change is a ``prov:Activity`` in ``…/graph/contribution-log`` (when, who, what was asked,
+how many triples). A change may remove triples that contributors added, never curated ones
+(those change in the curated files). ``karabakh-kg export-updates`` writes the
+contributions and the log as TriG for a curator to review and merge.
+
+On a durable store (:mod:`.durable`) a change is first written to a journal file (the
+commit point, one atomic rename), then applied, then the journal is removed; a store opened
+with a journal left by a crash finishes the change and re-reasons, so a change is either
+wholly there or not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import pyoxigraph as ox
+
+from karabakh_kg.graph.dataset import (
+    ASSERTED,
+    INFERRED,
+    ChangeReport,
+    KnowledgeGraph,
+    UpdateError,
+)
+from karabakh_kg.graph.store import QuadChange
+from karabakh_kg.ontology import vocab
+
+CONTRIBUTIONS_PREFIX = vocab.BASE + "graph/contributions/"
+CONTRIBUTION_LOG = ox.NamedNode(vocab.BASE + "graph/contribution-log")
+ACTIVITY_PREFIX = vocab.BASE + "contribution/"
+CONTRIBUTOR_PREFIX = vocab.BASE + "contributor/"
+NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+"""Contributor names: lower-case ASCII kebab-case, as entity names (they end up in IRIs)."""
+DEFAULT_CONTRIBUTOR = "operator"
+JOURNAL = "journal.json"
+
+_PROV = vocab.PREFIXES["prov"]
+_RDF_TYPE = ox.NamedNode(vocab.PREFIXES["rdf"] + "type")
+_XSD = vocab.PREFIXES["xsd"]
+
+
+def contributions_graph(name: str) -> ox.NamedNode:
+    """The named graph of what contributor ``name`` added."""
+    return ox.NamedNode(CONTRIBUTIONS_PREFIX + name)
+
+
+def is_user_graph(graph: object) -> bool:
+    """Whether ``graph`` holds what users wrote (a contributions graph or the log)."""
+    return isinstance(graph, ox.NamedNode) and (
+        graph.value.startswith(CONTRIBUTIONS_PREFIX) or graph == CONTRIBUTION_LOG
+    )
+
+
+def is_curated_graph(graph: object) -> bool:
+    """Whether ``graph`` is an evidence graph (``kge:…``) from the curated files."""
+    return isinstance(graph, ox.NamedNode) and graph.value.startswith(str(vocab.KGE))
+
+
+def contribution_graphs(store: ox.Store) -> list[ox.NamedNode]:
+    """Every contributor's graph in ``store``."""
+    return sorted(
+        (
+            g
+            for g in store.named_graphs()
+            if isinstance(g, ox.NamedNode) and g.value.startswith(CONTRIBUTIONS_PREFIX)
+        ),
+        key=lambda g: g.value,
+    )
+
+
+def check_name(name: str) -> str:
+    """``name`` if it is a valid contributor name, else :class:`ValueError`."""
+    if not NAME.fullmatch(name):
+        raise ValueError(
+            f"contributor name {name!r} must be lower-case letters, digits and '-' "
+            "(up to 63, starting with a letter or digit)"
+        )
+    return name
+
+
+# -- recording what reasoning writes ---------------------------------------------------------
+
+
+class RecordingStore:
+    """A :class:`pyoxigraph.Store` stand-in that records the quads written through it.
+
+    Incremental reasoning writes the inferred graph directly; wrapping the store while it
+    runs tells the query workers exactly what changed (pyoxigraph's ``Store`` cannot be
+    subclassed, so this delegates).
+    """
+
+    def __init__(self, store: ox.Store) -> None:
+        self._store = store
+        self.change = QuadChange()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def add(self, quad: ox.Quad) -> None:
+        self.extend([quad])
+
+    def extend(self, quads: Iterable[ox.Quad]) -> None:
+        # Only quads that were not there: undoing the change must not remove older ones.
+        items = [q for q in quads if q not in self._store]
+        self._store.extend(items)
+        self.change.added.extend(items)
+
+    def bulk_extend(self, quads: Iterable[ox.Quad]) -> None:
+        self.extend(quads)
+
+    def remove(self, quad: ox.Quad) -> None:
+        if quad in self._store:
+            self._store.remove(quad)
+            self.change.removed.append(quad)
+
+    def clear_graph(self, graph: Any) -> None:
+        self._store.clear_graph(graph)
+        self.change.reset = True
+
+    def clear(self) -> None:
+        self._store.clear()
+        self.change.reset = True
+
+
+@contextlib.contextmanager
+def recording(kg: KnowledgeGraph) -> Iterator[RecordingStore]:
+    """Route ``kg``'s writes through a :class:`RecordingStore` for the ``with`` block."""
+    real = kg.store
+    recorder = RecordingStore(real)
+    kg.store = cast(ox.Store, recorder)
+    try:
+        yield recorder
+    finally:
+        kg.store = real
+
+
+# -- the journal -----------------------------------------------------------------------------
+
+
+def _nquads(quads: list[ox.Quad]) -> str:
+    body = ox.serialize(quads, format=ox.RdfFormat.N_QUADS) if quads else b""
+    return (body or b"").decode()
+
+
+def write_journal(folder: Path, change: QuadChange) -> None:
+    """Record ``change`` as the pending change of the store in ``folder`` (atomically)."""
+    text = json.dumps({"added": _nquads(change.added), "removed": _nquads(change.removed)})
+    scratch = folder / (JOURNAL + ".tmp")
+    scratch.write_text(text, encoding="utf-8")
+    os.replace(scratch, folder / JOURNAL)
+
+
+def clear_journal(folder: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        (folder / JOURNAL).unlink()
+
+
+def pending_change(folder: Path) -> QuadChange | None:
+    """The change a crash left half-applied, if any."""
+    path = folder / JOURNAL
+    if not path.exists():
+        return None
+    record = json.loads(path.read_text(encoding="utf-8"))
+
+    def quads(text: str) -> list[ox.Quad]:
+        return list(ox.parse(text.encode(), format=ox.RdfFormat.N_QUADS)) if text else []
+
+    return QuadChange(added=quads(record["added"]), removed=quads(record["removed"]))
+
+
+def apply_quads(store: ox.Store, change: QuadChange) -> None:
+    """Apply ``change`` to ``store``; applying it twice is the same as once."""
+    for quad in change.removed:
+        store.remove(quad)
+    store.extend(change.added)
+
+
+# -- versions ----------------------------------------------------------------------------------
+
+
+def next_version(version: str, activity: str) -> str:
+    """The data version after ``activity`` (the same chain on every start of a store)."""
+    return hashlib.sha256(f"{version}\0{activity}".encode()).hexdigest()
+
+
+def activities(store: ox.Store) -> list[tuple[str, float]]:
+    """(IRI, POSIX time) of every recorded change, oldest first."""
+    found = []
+    started = ox.NamedNode(_PROV + "startedAtTime")
+    for quad in store.quads_for_pattern(None, started, None, CONTRIBUTION_LOG):
+        when = datetime.fromisoformat(cast(ox.Literal, quad.object).value)
+        found.append((cast(ox.NamedNode, quad.subject).value, when.timestamp()))
+    return sorted(found, key=lambda item: (item[1], item[0]))
+
+
+def replay_versions(kg: KnowledgeGraph, curated_version: str) -> None:
+    """Set ``kg.version`` and ``kg.modified`` from the curated version and the log."""
+    version = curated_version
+    for iri, when in activities(kg.store):
+        version = next_version(version, iri)
+        kg.modified = max(kg.modified, when)
+    kg.version = version
+
+
+# -- one change ----------------------------------------------------------------------------------
+
+
+def _activity_quads(
+    iri: ox.NamedNode, contributor: str, when: datetime, text: str, added: int, removed: int
+) -> list[ox.Quad]:
+    agent = ox.NamedNode(CONTRIBUTOR_PREFIX + contributor)
+    graph = contributions_graph(contributor)
+    label = ox.NamedNode(vocab.PREFIXES["rdfs"] + "label")
+    comment = ox.NamedNode(vocab.PREFIXES["rdfs"] + "comment")
+
+    def quad(s: Any, p: Any, o: Any) -> ox.Quad:
+        return ox.Quad(s, p, o, CONTRIBUTION_LOG)
+
+    return [
+        quad(iri, _RDF_TYPE, ox.NamedNode(_PROV + "Activity")),
+        quad(iri, ox.NamedNode(_PROV + "wasAssociatedWith"), agent),
+        quad(
+            iri,
+            ox.NamedNode(_PROV + "startedAtTime"),
+            ox.Literal(when.isoformat(), datatype=ox.NamedNode(_XSD + "dateTime")),
+        ),
+        quad(iri, ox.NamedNode(_PROV + "value"), ox.Literal(text)),
+        quad(iri, comment, ox.Literal(f"added {added}, removed {removed} asserted triples")),
+        quad(agent, _RDF_TYPE, ox.NamedNode(_PROV + "Agent")),
+        quad(agent, label, ox.Literal(contributor)),
+        quad(graph, ox.NamedNode(_PROV + "wasAttributedTo"), agent),
+    ]
+
+
+def _holders(store: ox.Store, triple: ox.Triple) -> list[ox.NamedNode | ox.BlankNode]:
+    return [
+        q.graph_name
+        for q in store.quads_for_pattern(triple.subject, triple.predicate, triple.object, None)
+        if not isinstance(q.graph_name, ox.DefaultGraph)
+    ]
+
+
+def apply_change(
+    kg: KnowledgeGraph,
+    added: Iterable[ox.Triple],
+    removed: Iterable[ox.Triple],
+    *,
+    contributor: str = DEFAULT_CONTRIBUTOR,
+    text: str = "",
+    own_graph_only: bool = False,
+) -> ChangeReport:
+    """Add and remove asserted triples on behalf of ``contributor``; all or nothing.
+
+    Added triples go to the contributor's graph and the asserted graph. Removed ones leave
+    the asserted graph and every contributions graph holding them (a SPARQL update sees the
+    asserted graph); removing a curated triple is refused (:class:`UpdateError`). With
+    ``own_graph_only`` (Graph Store writes to the contributor's graph), removals apply to
+    that graph, and to the asserted graph only when no other graph still holds the triple.
+    Then the inferred graph is brought up to date; if that fails everything is put back.
+    ``report.change`` lists every quad that changed.
+    """
+    from karabakh_kg.graph import reasoning
+
+    store = kg.store
+    own = contributions_graph(check_name(contributor))
+
+    def asserted(t: ox.Triple) -> bool:
+        return ox.Quad(t.subject, t.predicate, t.object, ASSERTED) in store
+
+    new = [t for t in dict.fromkeys(added) if not asserted(t)]
+    change = QuadChange()
+    gone: list[ox.Triple] = []
+    for t in dict.fromkeys(removed):
+        holders = _holders(store, t)
+        if own_graph_only:
+            if own not in holders:
+                continue
+            change.removed.append(ox.Quad(t.subject, t.predicate, t.object, own))
+            if any(g not in (own, ASSERTED, INFERRED) for g in holders):
+                continue  # still asserted by someone else
+        elif not asserted(t):
+            continue
+        curated = [g for g in holders if is_curated_graph(g)]
+        if curated:
+            raise UpdateError(
+                f"{t.subject} {t.predicate} {t.object} is curated (evidence graph "
+                f"{curated[0]}); curated triples change only in the curated files"
+            )
+        gone.append(t)
+        for graph in holders:
+            if (graph == ASSERTED or is_user_graph(graph)) and not own_graph_only:
+                change.removed.append(ox.Quad(t.subject, t.predicate, t.object, graph))
+        if own_graph_only:
+            change.removed.append(ox.Quad(t.subject, t.predicate, t.object, ASSERTED))
+    if not new and not change.removed:
+        return ChangeReport(added=0, removed=0, version=kg.version)
+    for t in new:
+        change.added.append(ox.Quad(t.subject, t.predicate, t.object, ASSERTED))
+        change.added.append(ox.Quad(t.subject, t.predicate, t.object, own))
+    when = datetime.now(UTC)
+    iri = ox.NamedNode(
+        f"{ACTIVITY_PREFIX}{contributor}/{when.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
+    )
+    change.added.extend(_activity_quads(iri, contributor, when, text, len(new), len(gone)))
+    folder = kg.store_dir
+    if folder is not None:
+        write_journal(folder, change)  # the commit point
+    try:
+        apply_quads(store, change)
+        with recording(kg) as recorder:
+            try:
+                reasoning.update(kg, new, gone)
+            except Exception as error:
+                _undo(kg, change, recorder.change)
+                raise UpdateError(
+                    f"reasoning failed after the change, which was undone: {error}"
+                ) from None
+    finally:
+        if folder is not None:
+            clear_journal(folder)
+    change.added.extend(recorder.change.added)
+    change.removed.extend(recorder.change.removed)
+    change.reset = recorder.change.reset
+    kg.version = next_version(kg.version, iri.value)
+    kg.modified = time.time()
+    return ChangeReport(added=len(new), removed=len(gone), version=kg.version, change=change)
+
+
+def _undo(kg: KnowledgeGraph, change: QuadChange, reasoned: QuadChange) -> None:
+    """Put the store back as it was before ``change`` and the reasoning after it."""
+    from karabakh_kg.graph import reasoning
+
+    store = kg.store
+    for quad in reasoned.added:
+        store.remove(quad)
+    store.extend(reasoned.removed)
+    for quad in change.added:
+        store.remove(quad)
+    store.extend(change.removed)
+    if reasoned.reset:
+        store.clear_graph(INFERRED)
+    reasoning.materialize(kg)
+
+
+# -- export ----------------------------------------------------------------------------------
+
+
+def export_updates(store: ox.Store) -> bytes:
+    """The contributions graphs and the log, as TriG a curator can review and merge."""
+    graphs = [*contribution_graphs(store), CONTRIBUTION_LOG]
+    quads = [q for g in graphs for q in store.quads_for_pattern(None, None, None, g)]
+    quads.sort(key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
+    body = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=dict(vocab.PREFIXES))
+    return body or b""

@@ -1,0 +1,141 @@
+"""The served dataset in an on-disk pyoxigraph store (``karabakh-kg serve --store DIR``).
+
+Layout of ``DIR``: ``oxigraph/`` (the RocksDB store), ``state.json`` (the data version the
+curated graphs were built from) and, only while a change is being applied,
+``journal.json`` (:mod:`.contributions`).
+
+The first start loads the ontology, the curated files and the reasoned graph. Later starts
+reuse them. When the curated files change (their content hash, the data version), the
+graphs that come from the files are rebuilt and re-reasoned; contributions graphs and their log
+are kept, and their triples go back into the asserted graph.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from karabakh_kg.graph.dataset import (
+    ASSERTED,
+    KnowledgeGraph,
+    content_hash,
+    input_files,
+)
+from karabakh_kg.graph.store import StoreError
+from karabakh_kg.graph.store.contributions import (
+    apply_quads,
+    clear_journal,
+    contribution_graphs,
+    is_user_graph,
+    pending_change,
+    replay_versions,
+)
+
+RDF_FOLDER = "oxigraph"
+STATE_FILE = "state.json"
+
+
+@dataclass
+class OpenReport:
+    """What opening a durable store did."""
+
+    rebuilt: bool
+    """The curated graphs were (re)built: first start, or the curated files changed."""
+    recovered: bool
+    """A change interrupted by a crash was finished."""
+    seconds: float
+
+
+def _read_state(folder: Path) -> dict[str, str]:
+    try:
+        state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _write_state(folder: Path, state: dict[str, str]) -> None:
+    scratch = folder / (STATE_FILE + ".tmp")
+    scratch.write_text(json.dumps(state, indent=1), encoding="utf-8")
+    os.replace(scratch, folder / STATE_FILE)
+
+
+def open_store_folder(folder: Path) -> ox.Store:
+    """The RocksDB store of ``folder`` (created if missing), or :class:`StoreError`."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return ox.Store(str(folder / RDF_FOLDER))
+    except OSError as error:
+        reason = str(error)
+        if "lock" in reason.lower():
+            reason = "it is in use by another process (one server per store)"
+        raise StoreError(f"cannot open the store in {folder}: {reason}") from None
+
+
+def rebuild_curated(kg: KnowledgeGraph, data_dir: Path | None, wikidata: Path | None) -> None:
+    """Replace the curated and system graphs of ``kg`` from the files; keep contributions."""
+    from karabakh_kg.graph import reasoning
+
+    store = kg.store
+    for graph in list(store.named_graphs()):
+        if not is_user_graph(graph):  # everything else comes from the files
+            store.remove_graph(graph)
+    kg.fill(data_dir, wikidata=wikidata)
+    for graph in contribution_graphs(store):
+        store.extend(
+            ox.Quad(q.subject, q.predicate, q.object, ASSERTED)
+            for q in store.quads_for_pattern(None, None, None, graph)
+        )
+    reasoning.materialize(kg)
+
+
+def attach_reasoner(kg: KnowledgeGraph) -> None:
+    """Give ``kg`` its reasoner without rewriting the inferred graphs, which the store
+    already holds as :func:`karabakh_kg.graph.reasoning.materialize` wrote them: the same
+    steps as ``materialize`` minus the writes (so a restart does not rewrite every inferred
+    quad, nor make the first update a full recomputation)."""
+    from karabakh_kg.graph import reasoning
+
+    r = reasoning.build(kg)
+    r.attach_support(kg)
+    setattr(kg, reasoning._STATE, r)
+
+
+def open_dataset(
+    folder: Path, data_dir: Path | None = None, *, wikidata: Path | None = None
+) -> tuple[KnowledgeGraph, OpenReport]:
+    """The knowledge graph kept in ``folder``, built or brought up to date as needed."""
+    started = time.perf_counter()
+    files = input_files(data_dir) + ([wikidata] if wikidata else [])
+    curated_version = content_hash(files)
+    store = open_store_folder(folder)
+    kg = KnowledgeGraph(store=store, version=curated_version, files=files, store_dir=folder)
+    pending = pending_change(folder)
+    if pending is not None:
+        apply_quads(store, pending)
+    rebuilt = _read_state(folder).get("curated_version") != curated_version
+    if rebuilt:
+        rebuild_curated(kg, data_dir, wikidata)
+    elif pending is not None:
+        from karabakh_kg.graph import reasoning
+
+        reasoning.materialize(kg)  # the crash may have left the inferred graph half-updated
+    else:
+        attach_reasoner(kg)
+    store.flush()
+    if pending is not None:
+        clear_journal(folder)
+    if rebuilt:
+        _write_state(folder, {"curated_version": curated_version})
+    kg.modified = 0.0
+    replay_versions(kg, curated_version)
+    if not kg.modified:
+        kg.modified = (folder / STATE_FILE).stat().st_mtime
+    return kg, OpenReport(
+        rebuilt=rebuilt, recovered=pending is not None, seconds=time.perf_counter() - started
+    )

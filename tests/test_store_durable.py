@@ -1,0 +1,349 @@
+"""``serve --store DIR``: the dataset and every acknowledged update survive restarts and
+``kill -9``; curated files that change are rebuilt without touching what users added;
+updates go to the contributor's own graph with provenance; in memory, updates need an
+explicit opt-in."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyoxigraph as ox
+import pytest
+from conftest import free_port
+from typer.testing import CliRunner
+
+from karabakh_kg.graph.dataset import ASSERTED, INFERRED, KnowledgeGraph, UpdateError
+from karabakh_kg.graph.store.contributions import (
+    CONTRIBUTION_LOG,
+    apply_change,
+    contributions_graph,
+)
+from karabakh_kg.graph.store.durable import open_dataset
+from karabakh_kg.ontology import vocab
+from karabakh_kg.server.cli import app
+from karabakh_kg.server.settings import Settings
+
+KG = str(vocab.KG)
+KGO = str(vocab.KGO)
+RDF_TYPE = ox.NamedNode(vocab.PREFIXES["rdf"] + "type")
+PERSON = ox.NamedNode(KGO + "Person")
+AGENT = ox.NamedNode(KGO + "Agent")
+TOKEN = "durable-token-5b1e"
+runner = CliRunner()
+
+
+TINY = """@prefix kg: <https://w3id.org/karabakh-kg/resource/> .
+@prefix kge: <https://w3id.org/karabakh-kg/evidence/> .
+@prefix kgo: <https://w3id.org/karabakh-kg/ontology#> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+kge:tiny-unit { kg:tiny-person a kgo:Person ; kgo:memberOf kg:tiny-group . }
+kge:tiny-unit a kgo:Evidence ; prov:wasAttributedTo kg:seed-article .
+"""
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    """A small curated folder (the ontology is the real one): the store's behaviour does
+    not depend on the size of the data, and the tests start servers several times."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "tiny.trig").write_text(TINY, encoding="utf-8")
+    return folder
+
+
+def person(name: str) -> ox.Triple:
+    return ox.Triple(ox.NamedNode(KG + name), RDF_TYPE, PERSON)
+
+
+def has(store: ox.Store, t: ox.Triple, graph: ox.NamedNode) -> bool:
+    return ox.Quad(t.subject, t.predicate, t.object, graph) in store
+
+
+def inferred(kg: KnowledgeGraph) -> set[ox.Quad]:
+    return set(kg.store.quads_for_pattern(None, None, None, INFERRED))
+
+
+def test_later_starts_reuse_the_store_and_changed_files_keep_contributions(
+    tmp_path: Path, data: Path
+) -> None:
+    folder = tmp_path / "store"
+    kg, first = open_dataset(folder, data)
+    assert first.rebuilt and not first.recovered
+    memory = KnowledgeGraph.load(data)
+    assert kg.graph_sizes() == memory.graph_sizes()
+    added = person("durable-test-person")
+    report = apply_change(kg, [added], [], contributor="alice", text="INSERT DATA { … }")
+    assert report.added == 1
+    version = kg.version
+    del kg
+
+    kg, second = open_dataset(folder, data)
+    assert not second.rebuilt
+    assert kg.version == version
+    assert has(kg.store, added, ASSERTED) and has(kg.store, added, contributions_graph("alice"))
+    assert has(kg.store, ox.Triple(added.subject, RDF_TYPE, AGENT), INFERRED)
+    # The first update after a restart is incremental, with the closure of a fresh load.
+    more = person("durable-test-person-2")
+    assert apply_change(kg, [more], [], contributor="alice").change.reset is False
+    apply_change(memory, [added, more], [], contributor="alice")
+    assert inferred(kg) == inferred(memory)
+    del kg
+
+    # A curated file changes: its graphs are rebuilt and re-reasoned, contributions stay.
+    extra = data / "zz-extra.trig"
+    extra.write_text(
+        "@prefix kg: <https://w3id.org/karabakh-kg/resource/> .\n"
+        "@prefix kge: <https://w3id.org/karabakh-kg/evidence/> .\n"
+        "@prefix kgo: <https://w3id.org/karabakh-kg/ontology#> .\n"
+        "kge:zz-extra { kg:zz-extra-person a kgo:Person . }\n",
+        encoding="utf-8",
+    )
+    kg, third = open_dataset(folder, data)
+    assert third.rebuilt and not third.recovered
+    assert kg.version != version
+    curated = person("zz-extra-person")
+    for t in (added, curated):
+        assert has(kg.store, t, ASSERTED)
+        assert has(kg.store, ox.Triple(t.subject, RDF_TYPE, AGENT), INFERRED)
+    assert has(kg.store, added, contributions_graph("alice"))
+    assert not has(kg.store, curated, contributions_graph("alice"))
+    del kg
+    extra.unlink()
+    kg, fourth = open_dataset(folder, data)
+    assert fourth.rebuilt
+    assert not has(kg.store, curated, ASSERTED)
+    assert has(kg.store, added, ASSERTED)
+
+
+def test_updates_go_to_the_contributors_graph_with_provenance() -> None:
+    kg = KnowledgeGraph.load()
+    t = person("provenance-test-person")
+    apply_change(kg, [t], [], contributor="bob", text="INSERT DATA { kg:x a kgo:Person }")
+    assert has(kg.store, t, contributions_graph("bob"))
+    rows = list(
+        kg.store.query(
+            "SELECT ?when ?who ?text WHERE { GRAPH ?log { ?a a prov:Activity ; "
+            "prov:startedAtTime ?when ; prov:wasAssociatedWith ?who ; prov:value ?text } }",
+            prefixes=dict(vocab.PREFIXES),
+            named_graphs=[CONTRIBUTION_LOG],
+        )
+    )
+    assert len(rows) == 1
+    assert rows[0]["who"] == ox.NamedNode(vocab.BASE + "contributor/bob")
+    assert rows[0]["text"].value == "INSERT DATA { kg:x a kgo:Person }"
+    # Curated triples are never removed by an update; the change is refused whole.
+    curated = next(
+        ox.Triple(q.subject, q.predicate, q.object)
+        for q in kg.store.quads_for_pattern(None, RDF_TYPE, PERSON, ASSERTED)
+        if q.subject != t.subject
+    )
+    with pytest.raises(UpdateError, match="curated"):
+        apply_change(kg, [person("never-added")], [curated, t], contributor="bob")
+    assert has(kg.store, curated, ASSERTED) and has(kg.store, t, ASSERTED)
+    assert not has(kg.store, person("never-added"), ASSERTED)
+    # Removing one's own triple takes it out of the contributions and the inferred graph.
+    apply_change(kg, [], [t], contributor="bob")
+    assert not has(kg.store, t, contributions_graph("bob"))
+    assert not has(kg.store, ox.Triple(t.subject, RDF_TYPE, AGENT), INFERRED)
+
+
+def test_in_memory_servers_refuse_updates_unless_ephemeral(
+    server_factory: Any, kg: KnowledgeGraph
+) -> None:
+    live = server_factory(kg, Settings(enable_updates=True, update_token=TOKEN))
+    response = httpx.post(
+        live.url + "/sparql/update",
+        content=b"INSERT DATA { <urn:a> <urn:b> <urn:c> }",
+        headers={"Content-Type": "application/sparql-update", "Authorization": "Bearer " + TOKEN},
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == "updates-not-durable"
+    assert "--store" in response.json()["detail"]
+    result = runner.invoke(
+        app, ["serve", "--enable-update"], env={"KARABAKH_KG_UPDATE_TOKEN": TOKEN}
+    )
+    assert result.exit_code != 0
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "--store" in lines[0] and "--ephemeral-updates" in lines[0]
+
+
+def test_updates_do_not_restart_the_query_workers(server_factory: Any, data: Path) -> None:
+    settings = Settings(
+        enable_updates=True,
+        ephemeral_updates=True,
+        update_tokens=(f"carol={TOKEN}",),
+        query_workers=2,
+    )
+    live = server_factory(KnowledgeGraph.load(data), settings)
+    pool = live.server.config.app.state.sparql.store().pool
+    client = httpx.Client(base_url=live.url, timeout=30)
+    ask = "ASK { kg:worker-test-%d a kgo:Agent }"
+    assert client.get("/sparql", params={"query": ask % 0}).json()["boolean"] is False
+    before = {p.pid for p in pool._processes if p.poll() is None}
+    for i in range(6):
+        response = client.post(
+            "/sparql/update",
+            content=f"INSERT DATA {{ kg:worker-test-{i} a kgo:Person }}".encode(),
+            headers={
+                "Content-Type": "application/sparql-update",
+                "Authorization": "Bearer " + TOKEN,
+            },
+        )
+        assert response.status_code == 200, response.text
+        # Every worker answers with the change applied (two queries reach both workers).
+        for _ in range(2):
+            body = client.get("/sparql", params={"query": ask % i}).json()
+            assert body["boolean"] is True
+    after = {p.pid for p in pool._processes if p.poll() is None}
+    assert after == before
+    graph = contributions_graph("carol").value
+    count = client.get(
+        "/sparql", params={"query": f"SELECT (COUNT(*) AS ?n) {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"}
+    ).json()
+    assert int(count["results"]["bindings"][0]["n"]["value"]) == 6
+
+
+# -- kill -9 ------------------------------------------------------------------------------
+
+
+def start(folder: Path, data: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "KARABAKH_KG_UPDATE_TOKENS": f"dana={TOKEN}",
+        "KARABAKH_KG_UPDATE_TOKEN": "",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "karabakh_kg.server",
+            "serve",
+            "--store",
+            str(folder),
+            "--data-dir",
+            str(data),
+            "--enable-update",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(process.stdout.read().decode() if process.stdout else "")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError("the server did not start")
+
+
+def stream(port: int, first: int, acknowledged: list[int], stop: threading.Event) -> None:
+    """Send one-triple updates until the server dies; record the acknowledged ones."""
+    with httpx.Client(timeout=10) as client:
+        i = first
+        while not stop.is_set():
+            try:
+                response = client.post(
+                    f"http://127.0.0.1:{port}/sparql/update",
+                    content=f"INSERT DATA {{ kg:crash-test-{i} a kgo:Person }}".encode(),
+                    headers={
+                        "Content-Type": "application/sparql-update",
+                        "Authorization": "Bearer " + TOKEN,
+                    },
+                )
+            except httpx.HTTPError:
+                return
+            if response.status_code == 200 and response.json()["added"] == 1:
+                acknowledged.append(i)
+            i += 1
+
+
+def test_every_acknowledged_update_survives_kill_9(tmp_path: Path, data: Path) -> None:
+    folder = tmp_path / "store"
+    rng = random.Random(14)
+    acknowledged: list[int] = []
+    first = 0
+    port = free_port()
+    process = start(folder, data, port)
+    for _round in range(3):
+        stop = threading.Event()
+        sender = threading.Thread(target=stream, args=(port, first, acknowledged, stop))
+        sender.start()
+        time.sleep(rng.uniform(0.3, 1.5))
+        os.killpg(process.pid, signal.SIGKILL)  # the server and its query workers
+        process.wait()
+        stop.set()
+        sender.join()
+        port = free_port()
+        process = start(folder, data, port)
+        graph = contributions_graph("dana").value
+        answer = httpx.get(
+            f"http://127.0.0.1:{port}/sparql",
+            params={
+                "query": f"SELECT ?s ?inGraph ?agent WHERE {{ GRAPH <{ASSERTED.value}> "
+                "{ ?s a kgo:Person } "
+                f"BIND(EXISTS {{ GRAPH <{graph}> {{ ?s a kgo:Person }} }} AS ?inGraph) "
+                f"BIND(EXISTS {{ GRAPH <{INFERRED.value}> {{ ?s a kgo:Agent }} }} AS ?agent) "
+                "FILTER(STRSTARTS(STR(?s), STR(kg:crash-test-))) }",
+                "timeout": "20",
+            },
+            timeout=30,
+        ).json()["results"]["bindings"]
+        present = {int(row["s"]["value"].rsplit("-", 1)[1]) for row in answer}
+        # Every acknowledged update is there; nothing is half-applied.
+        assert set(acknowledged) <= present
+        assert all(row["inGraph"]["value"] == "true" for row in answer)
+        assert all(row["agent"]["value"] == "true" for row in answer)
+        log = httpx.get(
+            f"http://127.0.0.1:{port}/sparql",
+            params={
+                "query": "SELECT (COUNT(?a) AS ?n) WHERE "
+                f"{{ GRAPH <{CONTRIBUTION_LOG.value}> {{ ?a a prov:Activity }} }}"
+            },
+        ).json()["results"]["bindings"][0]["n"]["value"]
+        assert int(log) == len(present)
+        first = max(present | {first}) + 1
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=20)
+    assert len(acknowledged) > 0
+
+
+def test_export_updates_writes_the_contributions_as_trig(tmp_path: Path, data: Path) -> None:
+    folder = tmp_path / "store"
+    kg, _ = open_dataset(folder, data)
+    t = person("export-test-person")
+    apply_change(kg, [t], [], contributor="erin", text="INSERT DATA { … }")
+    del kg
+    result = runner.invoke(app, ["export-updates", "--store", str(folder)])
+    assert result.exit_code == 0, result.output
+    quads = list(ox.parse(result.stdout_bytes, format=ox.RdfFormat.TRIG))
+    graphs = {q.graph_name for q in quads}
+    assert graphs == {contributions_graph("erin"), CONTRIBUTION_LOG}
+    assert ox.Quad(t.subject, t.predicate, t.object, contributions_graph("erin")) in quads
+    assert not any(q.subject == ox.NamedNode(KG + "tiny-person") for q in quads)  # curated
+    missing = runner.invoke(app, ["export-updates", "--store", str(tmp_path / "nothing")])
+    assert missing.exit_code != 0
+    assert missing.output.strip().splitlines() == [
+        f"error: {tmp_path / 'nothing'} is not a karabakh-kg store "
+        "(made by 'karabakh-kg serve --store DIR')"
+    ]
