@@ -16,7 +16,6 @@ from graph_sample import KG, SAMPLE_TRIG, sample_kg
 from typer.testing import CliRunner
 
 from karabakh_kg.graph import export as exports
-from karabakh_kg.graph import traversal
 from karabakh_kg.server.app import create_app
 from karabakh_kg.server.cli import app as cli_app
 
@@ -260,7 +259,3 @@ def test_cli_export_to_file_and_stdout(data_dir: Path, tmp_path: Path) -> None:
     code, _, err = run("export", "-f", "dot", "-o", str(tmp_path / "no" / "x.gv"),
                        "--data-dir", str(data_dir))  # fmt: skip
     assert code != 0 and "does not exist" in err
-
-
-def test_traversal_limits_are_documented_constants() -> None:
-    assert traversal.MAX_K >= 2 and traversal.MAX_PATHS >= 20
