@@ -107,9 +107,7 @@ def test_lookup_ranks_event_subclasses_after_people_without_reasoning(
 def test_projection_and_lookup_agree(unreasoned: KnowledgeGraph) -> None:
     graph = project(unreasoned, ProjectionOptions(inferred=False))
     entities = lookup.index(unreasoned).entities
-    assert graph.nodes[KG + "foreign-ministers-arrival-in-moscow"]["category"] == (
-        "Event"
-    )
+    assert graph.nodes[KG + "foreign-ministers-arrival-in-moscow"]["category"] == "Event"
     for node, data in graph.nodes(data=True):
         if node in entities and data["category"] in ("Event", "Claim"):
             assert entities[node].secondary, node
