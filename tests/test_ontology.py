@@ -468,6 +468,10 @@ def test_article_dates_follow_the_thirteenth_day(data: Graph) -> None:
     assert start.strftime("%A") == "Sunday"
     article_day = day("moscow-foreign-ministers-meeting")
     assert (article_day - start).days + 1 == 13  # "entered its thirteenth day"
+    # the article's publication date is that day, derived from the same clue
+    published = data.value(KG["seed-article"], URIRef("https://schema.org/datePublished"))
+    assert published is not None and published.datatype == XSD.date
+    assert datetime.date.fromisoformat(str(published)) == article_day
     assert article_day.strftime("%A") == "Friday"  # "to Moscow on Friday"
     # "in Geneva on Thursday": both readings, the Thursday before and the one after
     genevas = sorted(
