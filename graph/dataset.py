@@ -36,6 +36,21 @@ PROVENANCE = ox.NamedNode(vocab.BASE + "graph/provenance")
 WIKIDATA = ox.NamedNode(vocab.BASE + "graph/wikidata")
 
 SYSTEM_GRAPHS = (ASSERTED, INFERRED, ONTOLOGY, PROVENANCE, WIKIDATA)
+SUPPORT = ox.NamedNode(vocab.BASE + "graph/support")
+"""The reasoner's graph of kgo:Support nodes (see karabakh_kg.graph.reasoning.perspectives)."""
+PERSPECTIVE_GRAPHS = vocab.BASE + "graph/perspective/"
+"""Prefix of the reasoner's per-perspective asserted and inferred graphs."""
+
+
+def is_evidence_graph(graph: object) -> bool:
+    """Whether a named graph is an evidence unit: neither a system graph nor one of the
+    reasoner's support and perspective graphs."""
+    return (
+        isinstance(graph, ox.NamedNode)
+        and graph not in SYSTEM_GRAPHS
+        and graph != SUPPORT
+        and not graph.value.startswith(PERSPECTIVE_GRAPHS)
+    )
 
 
 class DataError(ValueError):

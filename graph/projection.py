@@ -246,11 +246,11 @@ def _evidence(
     kg: KnowledgeGraph, edges: dict[tuple[str, str, str], _Edge], system: Iterable[ox.NamedNode]
 ) -> dict[str, _Evidence]:
     """Record on each edge the evidence graphs asserting it; return their provenance."""
-    from karabakh_kg.graph.dataset import PROVENANCE
+    from karabakh_kg.graph.dataset import PROVENANCE, is_evidence_graph
 
     skip = set(system)
     for graph_name in kg.store.named_graphs():
-        if graph_name in skip or not isinstance(graph_name, ox.NamedNode):
+        if graph_name in skip or not is_evidence_graph(graph_name):
             continue
         for quad in kg.store.quads_for_pattern(None, None, None, graph_name):
             key = (quad.subject.value, quad.predicate.value, quad.object.value)

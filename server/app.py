@@ -85,5 +85,8 @@ def create_app(kg: KnowledgeGraph | None = None, settings: Settings | None = Non
     from karabakh_kg.server.web import timeline as routes_timeline
 
     app.include_router(routes_timeline.router)
+    from karabakh_kg.server.web import says_who as routes_says_who
+
+    app.include_router(routes_says_who.router)
     app.mount("/static", pages.static_files(), name="static")
     return app

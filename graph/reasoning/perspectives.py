@@ -17,14 +17,13 @@ triple is in ``graph/support`` (see docs/reasoning.md).
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
+from karabakh_kg.graph import dataset
 from karabakh_kg.graph.reasoning.engine import Triple
 from karabakh_kg.graph.reasoning.support import SupportIndex, bits, within
 from karabakh_kg.ontology import vocab
@@ -37,18 +36,16 @@ KG = str(vocab.KG)
 KGO = str(vocab.KGO)
 PROV = str(vocab.PROV)
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-SUPPORT = ox.NamedNode(vocab.BASE + "graph/support")
+SUPPORT = dataset.SUPPORT
 """The graph of :class:`kgo:Support` nodes: one per minimal support of an inferred triple."""
 SUPPORT_NODES = vocab.BASE + "support/"
-PERSPECTIVE_GRAPHS = vocab.BASE + "graph/perspective/"
+PERSPECTIVE_GRAPHS = dataset.PERSPECTIVE_GRAPHS
 """Prefix of the per-perspective graphs."""
 UNCURATED = vocab.BASE + "graph/asserted"
 """Pseudo-unit of asserted triples no evidence graph holds (added by a SPARQL Update)."""
 ARTICLE_VOICES = frozenset({KG + "seed-article", KG + "seed-article-author"})
 """Who speaks when the article speaks in its own voice."""
 ALL, ARTICLE = "all", "article"
-MAX_VIEWS = 8
-"""Perspective views (stores) kept per process; older ones are rebuilt when asked again."""
 
 
 class UnknownPerspective(LookupError):
@@ -341,15 +338,20 @@ def holds(kg: KnowledgeGraph, perspective: Perspective, s: Any, p: Any, o: Any) 
     return within(r.support.of.get(t, ()), mask)
 
 
-_VIEWS: OrderedDict[tuple[int, str, str], KnowledgeGraph] = OrderedDict()
-_VIEWS_LOCK = threading.Lock()
-
-
 def view(kg: KnowledgeGraph, perspective: Perspective) -> KnowledgeGraph:
     """A knowledge graph holding only ``perspective``: its evidence graphs, its asserted
     and inferred graphs as ``graph/asserted`` and ``graph/inferred``, the provenance and
     the ontology; so every traversal, projection and export works on it unchanged.
-    ``all`` is ``kg`` itself. Views are cached per data version (at most :data:`MAX_VIEWS`)."""
+    ``all`` is ``kg`` itself. Views are kept per data version, bounded (``kg.views``)."""
+
+    if perspective.name == ALL:
+        return kg
+    from karabakh_kg.graph.views import view as derived
+
+    return derived(kg, ("perspective", perspective.name), lambda: _build_view(kg, perspective))
+
+
+def _build_view(kg: KnowledgeGraph, perspective: Perspective) -> KnowledgeGraph:
     from karabakh_kg.graph.dataset import (
         ASSERTED,
         INFERRED,
@@ -359,14 +361,6 @@ def view(kg: KnowledgeGraph, perspective: Perspective) -> KnowledgeGraph:
         KnowledgeGraph,
     )
 
-    if perspective.name == ALL:
-        return kg
-    key = (id(kg), kg.version, perspective.name)
-    with _VIEWS_LOCK:
-        found = _VIEWS.get(key)
-        if found is not None:
-            _VIEWS.move_to_end(key)
-            return found
     views = perspectives(kg)
     store = ox.Store()
     quads: list[ox.Quad] = []
@@ -384,9 +378,4 @@ def view(kg: KnowledgeGraph, perspective: Perspective) -> KnowledgeGraph:
         if unit != UNCURATED:
             quads += kg.store.quads_for_pattern(None, None, None, ox.NamedNode(unit))
     store.extend(quads)
-    found = KnowledgeGraph(store=store, version=f"{kg.version}:{perspective.name}")
-    with _VIEWS_LOCK:
-        _VIEWS[key] = found
-        while len(_VIEWS) > MAX_VIEWS:
-            _VIEWS.popitem(last=False)
-    return found
+    return KnowledgeGraph(store=store, version=f"{kg.version}:{perspective.name}")

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from karabakh_kg.graph import export as exports
 from karabakh_kg.graph.categories import CATEGORIES, OTHER
+from karabakh_kg.graph.reasoning import perspectives
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import get_and_head
 
@@ -21,6 +22,9 @@ router = APIRouter(tags=["explorer"])
 def explorer(
     request: Request,
     focus: Annotated[str | None, Query(description="Entity to open first (name or IRI).")] = None,
+    perspective: Annotated[
+        str, Query(description="Perspective chosen first: all, article or a claimant.")
+    ] = "all",
 ) -> HTMLResponse:
     """Search entities, expand neighbours, filter, follow paths, download the view."""
     return pages.render(
@@ -31,5 +35,7 @@ def explorer(
             "formats": list(exports.REGISTRY.values()),
             "categories": [*CATEGORIES, OTHER],
             "colours": exports.COLOURS,
+            "perspectives": perspectives.perspectives(request.app.state.kg).listed(),
+            "perspective": perspective,
         },
     )

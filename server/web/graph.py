@@ -12,12 +12,14 @@ from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal
 
 import networkx as nx
+import pyoxigraph as ox
 from fastapi import APIRouter, Query, Request
 
 from karabakh_kg.graph import export as exports
 from karabakh_kg.graph import lookup, traversal
 from karabakh_kg.graph.dataset import KnowledgeGraph
 from karabakh_kg.graph.projection import filtered, predicate_filter
+from karabakh_kg.graph.reasoning import perspectives, reasoner
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web.common import MAX_NAME_LENGTH, check_name, get_and_head
 
@@ -58,9 +60,38 @@ def resolve(kg: KnowledgeGraph, name: str) -> str:
 
 
 def kg_of(request: Request) -> KnowledgeGraph:
-    """The application's knowledge graph."""
+    """The application's knowledge graph, seen from the request's ``perspective=``
+    (``all`` by default; an unknown one answers 400 naming it)."""
     kg: KnowledgeGraph = request.app.state.kg
-    return kg
+    name = request.query_params.get("perspective")
+    if not name:
+        return kg
+    try:
+        return perspectives.view(kg, perspectives.resolve(kg, check_name(name, "perspective")))
+    except perspectives.UnknownPerspective as error:
+        raise Problem(400, "unknown-perspective", str(error)) from None
+
+
+def mark_single_claimants(kg: KnowledgeGraph, found: dict[str, Any]) -> dict[str, Any]:
+    """Give each derived edge resting on one claimant's statements alone that claimant
+    (``single_claimant``, ``single_claimant_label``) and the class ``single-claimant``."""
+    r = reasoner(kg)
+    labels: dict[str, str] = {p.iri or "": p.label for p in r.perspectives.claimants}
+    for edge in found.get("edges", []):
+        data = edge["data"]
+        if data.get("kind") != "derived" or "predicate" not in data:
+            continue
+        t = r.lookup(
+            ox.NamedNode(data["source"]),
+            ox.NamedNode(data["predicate"]),
+            ox.NamedNode(data["target"]),
+        )
+        who = r.perspectives.single_claimant(r.support.of.get(t, ())) if t else None
+        if who is not None:
+            data["single_claimant"] = who
+            data["single_claimant_label"] = labels.get(who, who)
+            edge["classes"] = f"{edge.get('classes', '')} single-claimant".strip()
+    return found
 
 
 # Query parameters shared by every endpoint that works on the projection.
@@ -111,9 +142,10 @@ def _subgraph(
     return sub
 
 
-def elements(graph: nx.MultiDiGraph) -> dict[str, Any]:
-    """Cytoscape.js elements of ``graph`` (what the explorer draws)."""
-    return exports.cytoscape_elements(graph)
+def elements(graph: nx.MultiDiGraph, kg: KnowledgeGraph) -> dict[str, Any]:
+    """Cytoscape.js elements of ``graph`` (what the explorer draws), derived edges resting
+    on a single claimant of ``kg`` marked."""
+    return mark_single_claimants(kg, exports.cytoscape_elements(graph))
 
 
 @get_and_head(router, "/lookup", responses=ERROR_RESPONSES, summary="Resolve a name to one entity")
@@ -164,7 +196,7 @@ def graph_neighbours(
             traversal.neighbours, graph, iri, k=k, direction=direction, predicates=predicates
         )
         keep = {iri} | {n["iri"] for n in result["neighbours"]}
-        result["elements"] = elements(_subgraph(graph, keep, result["edges"]))
+        result["elements"] = elements(_subgraph(graph, keep, result["edges"]), request.app.state.kg)
         return result
 
     return answer(run)
@@ -199,7 +231,7 @@ def graph_path(
         paths = result["paths"]
         nodes = {info["iri"]: None for p in paths for info in p["nodes"]}
         edges = [step["edge"] for p in paths for step in p["steps"]]
-        result["elements"] = elements(_subgraph(graph, nodes, edges))
+        result["elements"] = elements(_subgraph(graph, nodes, edges), request.app.state.kg)
         return result
 
     return answer(run)
@@ -223,7 +255,7 @@ def graph_ego(
         iri = resolve(kg, node)
         graph = projection(kg, inferred, predicate, node_class, start, end)
         ego = traverse(traversal.ego_network, graph, iri, radius=radius)
-        return {"node": iri, "radius": radius, "elements": elements(ego)}
+        return {"node": iri, "radius": radius, "elements": elements(ego, request.app.state.kg)}
 
     return answer(run)
 
@@ -313,7 +345,7 @@ def graph_network(
             "level": level,
             "unrealised": unrealised,
             "rows": traversal.network_rows(network),
-            "elements": elements(network),
+            "elements": elements(network, request.app.state.kg),
         }
 
     return answer(run)

@@ -40,6 +40,7 @@ from karabakh_kg.server.web.resource_data import (
     local_path,
     ontology_terms,
 )
+from karabakh_kg.server.web.says_who import says_who
 
 router = APIRouter(tags=["linked data"])
 
@@ -286,13 +287,20 @@ def resource(request: Request, name: str) -> Response:
     describer = _describer(request)
     if not stem or len(stem) > MAX_NAME_LENGTH or not _is_iri(iri) or not describer.exists(iri):
         return _not_found(request, "resource", stem, iri, variant is HTML)
-    etag = _etag(request, f"{stem}.{variant.key}")
+    etag = _etag(request, f"{stem}.{variant.key}.{request.query_params.get('perspective', 'all')}")
     vary = explicit is None
     if not_modified(request, etag):
         return not_modified_response(etag)
     base = f"/resource/{stem}"
     alternates = _alternates(base, TRIPLE_VARIANTS)
     if variant is HTML:
+        try:
+            says = says_who(_kg(request), iri, request.query_params.get("perspective"))
+        except LookupError as error:
+            return _error(request, 400, "unknown-perspective", str(error))
+        if says["perspective"] != "all":
+            describer = Describer(says.pop("view_kg"))
+        says.pop("view_kg", None)
         view = describer.describe(iri)
         headers = {"ETag": etag, "Content-Location": f"{base}.html"}
         headers["Link"] = _link_header(alternates)
@@ -301,7 +309,12 @@ def resource(request: Request, name: str) -> Response:
         return pages.render(
             request,
             "resource.html",
-            {"view": view, "alternates": alternates, "explorer": f"/explorer?focus={iri}"},
+            {
+                "view": view,
+                "alternates": alternates,
+                "explorer": f"/explorer?focus={iri}",
+                **says,
+            },
             headers=headers,
         )
     include_inferred = request.query_params.get("infer", "true").lower() not in {"false", "0"}

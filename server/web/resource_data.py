@@ -19,8 +19,8 @@ from karabakh_kg.graph.dataset import (
     INFERRED,
     ONTOLOGY,
     PROVENANCE,
-    SYSTEM_GRAPHS,
     WIKIDATA,
+    is_evidence_graph,
 )
 from karabakh_kg.graph.prefixes import compact as curie
 from karabakh_kg.ontology import vocab
@@ -236,8 +236,7 @@ class Describer:
         graphs = {
             q.graph_name.value: q.graph_name
             for q in self.store.quads_for_pattern(subject, predicate, obj, None)
-            if isinstance(q.graph_name, ox.NamedNode | ox.BlankNode)
-            and q.graph_name not in SYSTEM_GRAPHS
+            if isinstance(q.graph_name, ox.BlankNode) or is_evidence_graph(q.graph_name)
         }
         return [self.evidence_info(graphs[key]) for key in sorted(graphs)]
 

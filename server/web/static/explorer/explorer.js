@@ -60,6 +60,7 @@
       },
       { selector: "edge.symmetric", style: { "target-arrow-shape": "none" } },
       { selector: "edge.derived", style: { "line-style": "dashed", "line-color": "#d9a441", "target-arrow-color": "#d9a441" } },
+      { selector: "edge.single-claimant", style: { "line-style": "dashed", "line-dash-pattern": [2, 4], width: 2.5, "line-color": "#b03a2e", "target-arrow-color": "#b03a2e", color: "#7b241c" } },
       { selector: "edge.unrealised", style: { "line-style": "dotted", "line-color": "#9b59b6", "target-arrow-color": "#9b59b6", color: "#6b2c91" } },
       { selector: "edge.through", style: { "line-color": "#52606d", "target-arrow-color": "#52606d" } },
       { selector: "edge.path", style: { "line-color": "#c0392b", "target-arrow-color": "#c0392b", width: 4 } },
@@ -87,8 +88,15 @@
     return body;
   }
 
+  // The perspective switch: every request answers from that side's statements alone.
+  function perspective() {
+    const select = document.getElementById("perspective");
+    return select ? select.value : "all";
+  }
+
   function query(params) {
     const search = new URLSearchParams();
+    if (perspective() !== "all") search.append("perspective", perspective());
     for (const [key, value] of Object.entries(params)) {
       if (Array.isArray(value)) value.forEach((v) => search.append(key, v));
       else if (value !== undefined && value !== null) search.append(key, String(value));
@@ -114,7 +122,8 @@
       const extra = undated ? `${dates ? " + " : ""}${undated} undated` : "";
       return `${name}\n${dates}${extra}`;
     }
-    return data.date ? `${name}\n${data.date}` : name;
+    const says = data.single_claimant_label ? `\nsays ${data.single_claimant_label}` : "";
+    return (data.date ? `${name}\n${data.date}` : name) + says;
   }
 
   function edgeClasses(edge) {
@@ -243,9 +252,15 @@
     } else if (data.kind === "derived") {
       details.append(element("p", "Derived by reasoning" + (data.via ? ` (via ${data.via})` : "") + "; no quote of its own."));
     }
+    if (data.single_claimant) {
+      details.append(element("p", `Rests on the statements of ${data.single_claimant_label} alone: it holds in that perspective, not in the article's own.`, "single-claimant"));
+    }
   }
 
+  let lastAction = null;
+
   async function expand(name) {
+    lastAction = () => expand(name);
     setStatus(`Loading neighbours of ${name}…`);
     try {
       const result = await api("/graph/neighbours?" + query({ node: name, inferred: inferred() }));
@@ -289,6 +304,7 @@
   }
 
   async function showPath(from, to) {
+    lastAction = () => showPath(from, to);
     setStatus(`Looking for a path from ${from} to ${to}…`);
     try {
       const result = await api("/graph/path?" + query({ from: from, to: to, inferred: inferred() }));
@@ -345,6 +361,7 @@
   }
 
   async function showNetwork() {
+    lastAction = () => showNetwork();
     setStatus("Loading the negotiation network…");
     try {
       const level = document.getElementById("network-level").value;
@@ -392,11 +409,17 @@
     details.replaceChildren();
     setStatus("Cleared.");
   });
+  document.getElementById("perspective").addEventListener("change", () => {
+    cy.elements().remove();
+    details.replaceChildren();
+    setStatus(`Perspective: ${perspective()}.`);
+    if (lastAction) lastAction();
+  });
   document.getElementById("download-form").addEventListener("submit", (event) => {
     event.preventDefault();
     window.location.href = downloadUrl(document.getElementById("download-format").value);
   });
 
-  window.karabakhExplorer = { cy, expand, search, showPath, showNetwork, downloadUrl, colours };
+  window.karabakhExplorer = { cy, expand, search, showPath, showNetwork, downloadUrl, colours, perspective };
   if (root.dataset.focus) expand(root.dataset.focus);
 })();

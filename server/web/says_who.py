@@ -1,0 +1,59 @@
+"""Says who, for the pages: the perspective switch, disputes beside the facts, derived
+edges resting on one claimant, and the ``/disputes`` page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from karabakh_kg.graph.dataset import INFERRED, KnowledgeGraph
+from karabakh_kg.graph.disputes import disputes, disputes_about
+from karabakh_kg.graph.reasoning import perspectives, reasoner
+from karabakh_kg.server.web import pages
+from karabakh_kg.server.web.common import check_name, get_and_head
+
+router = APIRouter(tags=["pages"])
+
+
+def single_claimants(kg: KnowledgeGraph, iri: str) -> dict[tuple[str, str, str], str]:
+    """(subject, predicate, object) in N-Triples form -> the label of the one claimant the
+    derived triple rests on, for the derived triples with ``iri`` as subject or object."""
+    r = reasoner(kg)
+    labels = {p.iri: p.label for p in r.perspectives.claimants}
+    node = ox.NamedNode(iri)
+    found: dict[tuple[str, str, str], str] = {}
+    for quads in (
+        kg.store.quads_for_pattern(node, None, None, INFERRED),
+        kg.store.quads_for_pattern(None, None, node, INFERRED),
+    ):
+        for q in quads:
+            t = r.lookup(q.subject, q.predicate, q.object)
+            who = r.perspectives.single_claimant(r.support.of.get(t, ())) if t else None
+            if who is not None:
+                key = (str(q.subject), str(q.predicate), str(q.object))
+                found[key] = labels.get(who, who)
+    return found
+
+
+def says_who(kg: KnowledgeGraph, iri: str, name: str | None) -> dict[str, Any]:
+    """The template context of a resource page: the perspective list and the chosen one
+    (``view_kg``: the graph seen from it), the disputes about ``iri`` and the derived facts
+    resting on one claimant. Raises ``LookupError`` naming an unknown perspective."""
+    chosen = perspectives.resolve(kg, check_name(name, "perspective") if name else None)
+    return {
+        "perspectives": perspectives.perspectives(kg).listed(),
+        "perspective": chosen.name,
+        "view_kg": perspectives.view(kg, chosen),
+        "disputes": disputes_about(kg, iri),
+        "single_claimants": single_claimants(kg, iri),
+    }
+
+
+@get_and_head(router, "/disputes", response_class=HTMLResponse, summary="Disputes")
+def disputes_page(request: Request) -> HTMLResponse:
+    """Where claimants disagree or the article contradicts itself: the competing claims,
+    each with its claimant, line and quote."""
+    return pages.render(request, "disputes.html", {"disputes": disputes(request.app.state.kg)})
