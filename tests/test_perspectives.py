@@ -228,3 +228,16 @@ def test_perspective_infer_false_keeps_only_its_asserted_triples(
     assert (
         _ask(live_server.url, derived, perspective=name, infer="false").json()["boolean"] is False
     )
+
+
+def test_the_service_description_lists_the_perspectives(live_server: Any) -> None:
+    answer = httpx.get(live_server.url + "/sparql", headers={"accept": "text/turtle"}, timeout=60)
+    assert answer.status_code == 200
+    triples = list(ox.parse(answer.content, format=ox.RdfFormat.TURTLE))
+    named = {
+        t.object.value
+        for t in triples
+        if t.predicate.value == "http://www.w3.org/2000/01/rdf-schema#label"
+        and any(u.subject == t.subject and u.object.value == KGO + "Perspective" for u in triples)
+    }
+    assert {"all", "article", "kg:ilya-azar", "kg:presidents-office-line-33"} <= named

@@ -10,6 +10,7 @@ from karabakh_kg.server.sparql.conneg import GRAPH_FORMATS, RESULT_FORMATS
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 VOID = "http://rdfs.org/ns/void#"
+KGO = "https://w3id.org/karabakh-kg/ontology#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 DCTERMS_DESCRIPTION = ox.NamedNode("http://purl.org/dc/terms/description")
@@ -89,4 +90,36 @@ def describe(kg: KnowledgeGraph, settings: Settings, endpoint_url: str) -> list[
         note = SYSTEM_GRAPH_NOTES.get(name.rsplit("/", 1)[-1]) if name in system else None
         if note:
             triples.append(ox.Triple(named, DCTERMS_DESCRIPTION, ox.Literal(note, language="en")))
+    return triples + _perspectives(kg, service)
+
+
+def _perspectives(kg: KnowledgeGraph, service: ox.NamedNode) -> list[ox.Triple]:
+    """Each value of ``perspective=``: a dataset of its own (kgo:perspective)."""
+    from karabakh_kg.graph.reasoning import perspectives as views
+
+    triples = []
+    for index, p in enumerate(views.perspectives(kg).listed()):
+        node = ox.BlankNode(f"perspective{index}")
+        what = (
+            "every evidence unit (the default)"
+            if p.name == views.ALL
+            else "the article's own statements"
+            if p.name == views.ARTICLE
+            else f"the article's own statements and those of {p.label}"
+        )
+        triples += [
+            ox.Triple(service, ox.NamedNode(KGO + "perspective"), node),
+            ox.Triple(node, RDF_TYPE, ox.NamedNode(KGO + "Perspective")),
+            ox.Triple(node, RDFS_LABEL, ox.Literal(p.name)),
+            ox.Triple(
+                node,
+                DCTERMS_DESCRIPTION,
+                ox.Literal(
+                    f"perspective={p.name}: what reasoning derives from {what} alone.",
+                    language="en",
+                ),
+            ),
+        ]
+        if p.iri:
+            triples.append(ox.Triple(node, ox.NamedNode(KGO + "perspectiveOf"), ox.NamedNode(p.iri)))
     return triples
