@@ -11,7 +11,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
-from urllib.parse import urlsplit
 
 PREFIX = "KARABAKH_KG_"
 
@@ -32,14 +31,32 @@ class Settings:
     """Seconds a query may run when the request does not ask for less (``timeout=``)."""
     max_query_timeout: float = 30.0
     """Upper bound of a per-request ``timeout=``."""
-    max_rows: int = 10_000
+    max_rows: int = 100_000
     """Most result rows (or triples) a query may return; larger results are refused."""
+    max_answer_bytes: int = 32_000_000
+    """Largest serialized answer a query may return, checked in the worker while the answer
+    is built and before anything is sent; larger answers are refused (422)."""
+    max_query_depth: int = 200
+    """Deepest nesting of brackets and braces a query or update may have (400 beyond)."""
     max_body_bytes: int = 1_000_000
     """Largest accepted request body (413 beyond)."""
     query_workers: int = field(default_factory=_default_workers)
     """Worker processes evaluating queries: also the number of queries running at once."""
     max_queued: int = 64
     """Requests that may wait for a free worker; more are refused with 503."""
+    client_queries: int = 0
+    """Queries one client (IP address) may have running at once; 0: half the workers
+    (at least one), so that one client never holds every worker."""
+    client_queued: int = 16
+    """Queries one client may have waiting for a worker; more are refused with 429."""
+    queue_timeout: float = 10.0
+    """Seconds a query may wait for a worker (not counted in its own time limit); then 503."""
+    header_timeout: float = 10.0
+    """Seconds a connection may take to send a request's headers (then it is closed)."""
+    body_timeout: float = 10.0
+    """Seconds a request may pause while sending its body (then 408)."""
+    keepalive_timeout: float = 5.0
+    """Seconds an idle keep-alive connection stays open."""
     cors_origins: tuple[str, ...] = ("*",)
     """Origins allowed by CORS (``*`` for any)."""
     service_allowlist: tuple[str, ...] = ()
@@ -88,6 +105,13 @@ class Settings:
             raise SettingsError(f"{PREFIX}QUERY_WORKERS must be at least 1")
         if self.max_rows < 1 or self.max_body_bytes < 1 or self.max_queued < 0:
             raise SettingsError("limits must be positive")
+        if min(self.max_answer_bytes, self.max_query_depth, self.client_queued + 1) < 1:
+            raise SettingsError("limits must be positive")
+        if self.client_queries < 0:
+            raise SettingsError(f"{PREFIX}CLIENT_QUERIES must be 0 (automatic) or more")
+        timeouts = (self.queue_timeout, self.header_timeout, self.body_timeout)
+        if min(*timeouts, self.keepalive_timeout) <= 0:
+            raise SettingsError("timeouts must be positive")
         if self.wikidata_file and not os.path.isfile(self.wikidata_file):
             raise SettingsError(
                 f"{PREFIX}WIKIDATA_FILE: no such file {self.wikidata_file!r} "
@@ -132,20 +156,14 @@ class Settings:
         A prefix entry (``https://host/path*``) allows IRIs that start with it *on the same
         host*: ``http://127.0.0.1:8000*`` does not allow ``http://127.0.0.1:8000.evil.example/``.
         """
-        for entry in self.service_allowlist:
-            if entry.endswith("*"):
-                prefix = entry[:-1]
-                if endpoint.startswith(prefix) and _origin(endpoint) == _origin(prefix):
-                    return True
-            elif endpoint == entry:
-                return True
-        return False
+        from karabakh_kg.server.sparql.guard import endpoint_allowed
 
+        return endpoint_allowed(endpoint, self.service_allowlist)
 
-def _origin(iri: str) -> tuple[str, str]:
-    """Scheme and authority (user, host, port) of an IRI, lower case."""
-    parts = urlsplit(iri)
-    return parts.scheme.lower(), parts.netloc.lower()
+    @property
+    def queries_per_client(self) -> int:
+        """``client_queries``, or half the workers (at least one) when it is 0."""
+        return self.client_queries or max(1, self.query_workers // 2)
 
 
 def _convert(name: str, kind: Any, raw: str) -> Any:

@@ -18,8 +18,8 @@ import pytest
 from karabakh_kg.graph.dataset import KnowledgeGraph
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.settings import Settings
-from karabakh_kg.server.sparql.guard import GuardError, parse, remote_calls
-from karabakh_kg.server.sparql.inspect import inspect
+from karabakh_kg.server.sparql import guard
+from karabakh_kg.server.sparql.guard import Refusal, checked_text, parse
 
 TOKEN = "guard-token-51c0"
 
@@ -107,6 +107,9 @@ def test_pyoxigraph_does_not_read_escaped_keywords(evil: Listener) -> None:
     assert evil.connections == before
 
 
+SILENT_TO_AN_IRI = {"lowercase", "comments between tokens"}
+
+
 @pytest.mark.parametrize("name", list(bypasses(1)))
 def test_service_bypass_attempts_are_refused_without_a_connection(
     guarded: Any, evil: Listener, name: str
@@ -114,10 +117,15 @@ def test_service_bypass_attempts_are_refused_without_a_connection(
     query = bypasses(evil.port)[name]
     before = evil.connections
     response = httpx.get(guarded.url + "/sparql", params={"query": query}, timeout=30)
-    assert response.status_code in (400, 403), response.text
-    body = response.json()
-    assert body["code"] in {"service-not-allowed", "service-not-checked"}
-    assert "SERVICE" in body["detail"]
+    if name in SILENT_TO_AN_IRI:
+        # SILENT: a refused call is a failed call, one empty solution (Federated Query 4.1).
+        assert response.status_code == 200, response.text
+        assert response.json()["results"]["bindings"] == [{}]
+    else:
+        assert response.status_code in (400, 403), response.text
+        body = response.json()
+        assert body["code"] in {"service-not-allowed", "service-not-checked"}
+        assert "SERVICE" in body["detail"]
     assert evil.connections == before
 
 
@@ -188,8 +196,102 @@ def test_parse_resolves_every_service(text: str, expected: list[str]) -> None:
 
 def test_unparseable_text_naming_service_is_refused() -> None:
     text = "SELECT * WHERE { SERVICE <http://h/> { ?s ?p } }"
-    with pytest.raises(GuardError, match="could not be parsed"):
-        remote_calls(text, vocab.PREFIXES, inspect(text, vocab.PREFIXES), update=False)
+    with pytest.raises(Refusal, match="could not be parsed") as refusal:
+        checked_text(text, vocab.PREFIXES, ["http://h/"], update=False)
+    assert refusal.value.kind == "service-not-checked"
+
+
+def escaped_backslash_query(target: str) -> str:
+    """For pyoxigraph: a string ending in a backslash, then a SERVICE call, then a comment.
+    After rdflib's expansion of \\u escapes: one long string, and no SERVICE at all."""
+    return (
+        'SELECT * WHERE { BIND("a\\u005c" AS ?x) SERVICE <' + target + "> { ?s ?p ?o } } "
+        '#" AS ?x) }'
+    )
+
+
+def test_escapes_are_not_expanded_before_the_check(guarded: Any, evil: Listener) -> None:
+    """The guard parses the text as pyoxigraph reads it (escapes not expanded)."""
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    target = f"http://127.0.0.1:{evil.port}/sparql"
+    query = escaped_backslash_query(target)
+    assert "ServiceGraphPattern" not in repr(parseQuery(query))  # rdflib's reading: no call
+    before = evil.connections
+    response = httpx.get(guarded.url + "/sparql", params={"query": query}, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "service-not-checked"
+    assert evil.connections == before
+
+
+def test_an_escape_in_a_comment_is_no_reason_to_refuse(guarded: Any) -> None:
+    query = "SELECT ?x WHERE { BIND(1 AS ?x) } # no service here, only a \\u0041 in a comment"
+    response = httpx.get(guarded.url + "/sparql", params={"query": query}, timeout=30)
+    assert response.status_code == 200, response.text
+
+
+def test_load_in_a_literal_is_not_a_load(guarded: Any) -> None:
+    """Decided from the parse: a literal holding 'onload=' is data, not an operation."""
+    update = 'INSERT DATA { kg:guard-test rdfs:comment "<body onload=alert(1)>" }'
+    response = httpx.post(
+        guarded.url + "/sparql/update",
+        content=update.encode(),
+        headers={"Content-Type": "application/sparql-update", "Authorization": f"Bearer {TOKEN}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    ask = 'ASK { kg:guard-test rdfs:comment "<body onload=alert(1)>" }'
+    answer = httpx.get(guarded.url + "/sparql", params={"query": ask}, timeout=30)
+    assert answer.json()["boolean"] is True
+
+
+def test_the_check_runs_in_the_worker_not_in_the_server(
+    guarded: Any, live_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No parse in the server process: break it there, and SERVICE queries still work."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the SERVICE check ran in the server process")
+
+    monkeypatch.setattr(guard, "parse", broken)
+    monkeypatch.setattr(guard, "checked_text", broken)
+    query = f"ASK {{ SERVICE <{live_server.url}/sparql> {{ kg:sergei-lavrov ?p ?o }} }}"
+    response = httpx.get(guarded.url + "/sparql", params={"query": query}, timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.json()["boolean"] is True
+
+
+def test_silent_service_outside_the_allowlist_is_one_empty_solution(
+    guarded: Any, evil: Listener
+) -> None:
+    """Federated Query 4.1: a failed SILENT call is one empty solution; here it fails
+    without any connection. An allowed call in the same query still runs."""
+    target = f"http://127.0.0.1:{evil.port}/sparql"
+    before = evil.connections
+    query = (
+        "SELECT ?label WHERE { kg:sergei-lavrov rdfs:label ?label "
+        f"SERVICE SILENT <{target}> {{ ?s ?p ?o }} }}"
+    )
+    response = httpx.get(guarded.url + "/sparql", params={"query": query}, timeout=30)
+    assert response.status_code == 200, response.text
+    labels = [row["label"]["value"] for row in response.json()["results"]["bindings"]]
+    assert labels and all("Lavrov" in label for label in labels)
+    assert all(set(row) == {"label"} for row in response.json()["results"]["bindings"])
+    prefixed = f"PREFIX e: <http://127.0.0.1:{evil.port}/> ASK {{ SERVICE SILENT e:sparql {{}} }}"
+    answer = httpx.get(guarded.url + "/sparql", params={"query": prefixed}, timeout=30)
+    assert answer.status_code == 200 and answer.json()["boolean"] is True
+    assert evil.connections == before
+
+
+def test_rdflib_itself_is_left_as_it_is() -> None:
+    """The guard parses with its own copy of the grammar: rdflib's module is not patched."""
+    from rdflib.plugins.sparql import parser
+
+    actions = list(parser.ServiceGraphPattern.parseAction)
+    parse("SELECT * { ?s <http://x.example/#p> ?o . SERVICE <http://h/> {} }", vocab.PREFIXES)
+    assert parser.ServiceGraphPattern.name == "ServiceGraphPattern"
+    assert "postParse" not in vars(parser.ServiceGraphPattern)
+    assert list(parser.ServiceGraphPattern.parseAction) == actions
 
 
 def test_prefix_entries_match_on_the_same_host_only() -> None:

@@ -42,6 +42,7 @@ def limited(kg: KnowledgeGraph, server_factory: Any, remote: str, dead: str) -> 
         max_body_bytes=2_000,
         query_workers=2,
         max_queued=0,
+        client_queries=2,  # every request comes from 127.0.0.1: let it use both workers
         cors_origins=("https://allowed.example",),
         service_allowlist=(remote, dead),
     )
@@ -120,7 +121,7 @@ def test_per_request_timeout_is_capped_and_checked(limited: Any) -> None:
 
 def test_full_pool_refuses_with_503(limited: Any) -> None:
     wait_for_workers(limited, 2)
-    running = [in_background(limited, CARTESIAN) for _ in range(2)]
+    running = [in_background(limited, CARTESIAN, timeout="2") for _ in range(2)]
     wait_running(limited, 2)
     refused = get(limited, CHEAP)
     assert refused.status_code == 503

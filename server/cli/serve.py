@@ -276,7 +276,15 @@ def serve(
     )
     import uvicorn
 
-    uvicorn.run(app, host=host, port=number, log_level=log_level.lower())  # type: ignore[arg-type]
+    from karabakh_kg.server.sparql.limits import uvicorn_options
+
+    uvicorn.run(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=number,
+        log_level=log_level.lower(),
+        **uvicorn_options(settings),  # header, body and keep-alive time limits
+    )
 
 
 def _url_host(host: str) -> str:

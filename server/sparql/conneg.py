@@ -2,10 +2,13 @@
 
 ``Accept`` headers are parsed by :mod:`mimeparse` (q-values, wildcards, ``q=0``); a
 ``format=`` parameter (a short name or a media type) wins over the header, for browsers.
+The one place where the server negotiates: the SPARQL endpoint uses :func:`negotiate`, and
+the resource pages may (it takes any tuple of registered formats).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import mimeparse
@@ -26,24 +29,68 @@ class NotAcceptable(ValueError):
     """No offered format satisfies the request; the message lists what is offered."""
 
 
-def negotiate(formats: tuple[Format, ...], accept: str | None, format_param: str | None) -> Format:
-    """The format to answer with, from a ``format=`` parameter or the ``Accept`` header."""
+CLIENT_NAMES = {
+    "n3": "turtle",
+    "text/n3": "turtle",
+    "text/rdf+n3": "turtle",
+    "application/n3": "turtle",
+    "application/turtle": "turtle",
+    "rdf+xml": "rdfxml",
+    "application/x-json+ld": "jsonld",
+}
+"""Names real clients send for formats we answer with another name: Turtle is N3 (N3 is a
+superset), SPARQLWrapper's ``rdf+xml`` and ``application/x-json+ld``. The answer carries
+the registered media type (``text/turtle`` for N3)."""
+
+
+def _named(formats: tuple[Format, ...], wanted: str) -> Format | None:
+    chosen = find(wanted, formats)
+    if chosen is None and wanted.strip().lower() in CLIENT_NAMES:
+        chosen = find(CLIENT_NAMES[wanted.strip().lower()], formats)
+    return chosen
+
+
+def negotiate(
+    formats: tuple[Format, ...],
+    accept: str | None,
+    format_param: str | Sequence[str] | None,
+) -> Format:
+    """The format to answer with, from ``format=`` parameters or the ``Accept`` header.
+
+    ``format=`` wins over ``Accept``. It may be repeated (SPARQLWrapper sends
+    ``format=tsv&format=text/tab-separated-values``): the first value naming an offered
+    format wins.
+    """
     offered = ", ".join(f.media_type for f in formats)
-    if format_param:
-        chosen = find(format_param, formats)
-        if chosen is None:
-            names = ", ".join(f.name for f in formats)
-            raise NotAcceptable(f"format={format_param!r} is not offered here; use one of {names}")
-        return chosen
+    wanted = [format_param] if isinstance(format_param, str) else list(format_param or [])
+    wanted = [value for value in wanted if value.strip()]
+    if wanted:
+        for value in wanted:
+            chosen = _named(formats, value)
+            if chosen is not None:
+                return chosen
+        names = ", ".join(f.name for f in formats)
+        shown = ", ".join(repr(value) for value in wanted)
+        raise NotAcceptable(f"format={shown} is not offered here; use one of {names}")
     header = (accept or "").strip() or "*/*"
     # mimeparse prefers the later entry on ties, so offer in reverse preference order.
     supported: list[str] = []
     owner: dict[str, Format] = {}
+    renamed: set[str] = set()
     for candidate in reversed(formats):
-        for media in (*[a for a in candidate.aliases if "/" in a], candidate.media_type):
+        client_media = [
+            m for m, name in CLIENT_NAMES.items() if "/" in m and name == candidate.name
+        ]
+        for media in (
+            *client_media,
+            *[a for a in candidate.aliases if "/" in a],
+            candidate.media_type,
+        ):
             if media not in owner:
                 supported.append(media)
                 owner[media] = candidate
+                if media in client_media:
+                    renamed.add(media)
     try:
         match = mimeparse.best_match(supported, header)
     except (mimeparse.MimeTypeParseException, ValueError, IndexError):
@@ -52,6 +99,8 @@ def negotiate(formats: tuple[Format, ...], accept: str | None, format_param: str
         raise NotAcceptable(
             f"none of the acceptable types ({header}) is offered; offered: {offered}"
         )
+    if match in renamed:
+        return owner[match]  # answered under its registered media type
     # Answer with the media type the client named (application/json, text/xml ...).
     return replace(owner[match], media_type=match)
 

@@ -66,6 +66,10 @@ def failure_problem(
             "LIMIT and OFFSET",
             limit=int(message) if message.isdigit() else None,
         )
+    if kind == "service-not-checked":
+        return Problem(400, kind, message)
+    if kind in {"service-not-allowed", "load-not-allowed"}:
+        return Problem(403, kind, message)
     if kind == "too-deep":
         return Problem(400, "query-too-deep", message)
     if kind == "bad-dataset":

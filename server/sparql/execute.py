@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import anyio
 import anyio.to_thread
@@ -22,6 +23,7 @@ from karabakh_kg.graph.dataset import ASSERTED, INFERRED, WIKIDATA, KnowledgeGra
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.settings import PREFIX, Settings
+from karabakh_kg.server.sparql.admission import Admission
 from karabakh_kg.server.sparql.conneg import (
     GRAPH_FORMATS,
     RESULT_FORMATS,
@@ -30,7 +32,6 @@ from karabakh_kg.server.sparql.conneg import (
     negotiate,
 )
 from karabakh_kg.server.sparql.errors import failure_problem
-from karabakh_kg.server.sparql.guard import GuardError, may_call_out, parse, remote_calls
 from karabakh_kg.server.sparql.inspect import Inspection, inspect
 from karabakh_kg.server.sparql.metrics import Metrics
 from karabakh_kg.server.sparql.perspective import perspective_dataset
@@ -58,6 +59,20 @@ def single(params: Mapping[str, Sequence[str]], name: str) -> str | None:
     if len(values) > 1:
         raise Problem(400, "repeated-parameter", f"the parameter {name!r} is given twice")
     return values[0] if values else None
+
+
+def check_graph_iris(name: str, iris: Sequence[str]) -> None:
+    """Refuse dataset parameters that are not absolute IRIs (400, before any worker)."""
+    for iri in iris:
+        try:
+            ox.NamedNode(iri)
+            valid = bool(urlsplit(iri).scheme)
+        except ValueError:
+            valid = False
+        if not valid:
+            raise Problem(
+                400, "bad-parameter", f"{name}={iri!r} is not an absolute IRI (<scheme:…>)"
+            )
 
 
 def parse_bool(params: Mapping[str, Sequence[str]], *names: str) -> bool | None:
@@ -89,6 +104,12 @@ class Endpoint:
         self.update_lock = threading.Lock()
         self.in_flight = 0
         self._named: tuple[str, list[str]] | None = None
+        self.admission = Admission(
+            settings.query_workers,
+            settings.queries_per_client,
+            settings.client_queued,
+            settings.max_queued,
+        )
 
     # -- store -----------------------------------------------------------------------
     def store(self) -> SparqlStore:
@@ -146,46 +167,6 @@ class Endpoint:
         return graphs
 
     # -- preparing -------------------------------------------------------------------
-    def check_remote_calls(self, text: str, inspection: Inspection, *, update: bool) -> None:
-        """Refuse ``LOAD`` and ``SERVICE`` calls outside the allowlist before anything is
-        sent, from a real parse of ``text`` (see :mod:`sparql_guard`)."""
-        try:
-            services, loads = remote_calls(text, vocab.PREFIXES, inspection, update=update)
-        except GuardError as error:
-            raise Problem(400, "service-not-checked", str(error)) from None
-        if loads:
-            raise Problem(
-                403,
-                "load-not-allowed",
-                "LOAD is not allowed: this server never fetches data from the web",
-            )
-        self.check_services(services)
-
-    def check_services(self, services: Sequence[str]) -> None:
-        """Refuse SERVICE endpoints that are variables or not on the allowlist."""
-        for endpoint in services:
-            if endpoint.startswith("?") or endpoint.startswith("$"):
-                raise Problem(
-                    403,
-                    "service-not-allowed",
-                    f"SERVICE with a variable endpoint ({endpoint}) is not allowed: "
-                    "name the endpoint with an IRI",
-                )
-            if not self.settings.service_allowed(endpoint):
-                allowed = ", ".join(self.settings.service_allowlist) or "none"
-                raise Problem(
-                    403,
-                    "service-not-allowed",
-                    f"SERVICE <{endpoint}> is not in this server's allowlist "
-                    f"({PREFIX}SERVICE_ALLOWLIST; allowed: {allowed})",
-                )
-
-    @staticmethod
-    def needs_parse(text: str) -> bool:
-        """Whether :meth:`prepare` may parse ``text`` with rdflib (then call it off the
-        event loop: a parse of a large text takes a while)."""
-        return may_call_out(text, update=False) or "from" in text.lower()
-
     def prepare(
         self,
         text: str,
@@ -197,6 +178,7 @@ class Endpoint:
         if not text.strip():
             raise Problem(400, "missing-query", "the query is empty")
         inspection = inspect(text, vocab.PREFIXES)
+        self.check_depth(inspection)
         if inspection.is_update:
             raise Problem(
                 400,
@@ -205,13 +187,12 @@ class Endpoint:
                 "(updates go to POST /sparql/update, which is disabled unless the server "
                 "enables it)",
             )
-        self.check_remote_calls(text, inspection, update=False)
         include_inferred = parse_bool(params, "infer", "include-inferred")
         include_inferred = True if include_inferred is None else include_inferred
         include_wikidata = parse_bool(params, "wikidata", "include-wikidata")
         include_wikidata = True if include_wikidata is None else include_wikidata
         timeout = self._timeout(single(params, "timeout"))
-        format_param = single(params, "format")
+        format_param = list(params.get("format") or [])  # may be repeated (SPARQLWrapper)
         results_format = graph_format = None
         problems = []
         try:
@@ -228,9 +209,13 @@ class Endpoint:
             raise Problem(406, "not-acceptable", problems[-1] if known else problems[0])
         default_uris = list(dataset_params.get("default-graph-uri") or [])
         named_uris = list(dataset_params.get("named-graph-uri") or [])
+        check_graph_iris("default-graph-uri", default_uris)
+        check_graph_iris("named-graph-uri", named_uris)
         default_graph, named_graphs, union_default = self._dataset(
-            text, inspection, default_uris, named_uris, include_inferred, include_wikidata
+            inspection, default_uris, named_uris, include_inferred, include_wikidata
         )
+        left_out = self.left_out(include_inferred, include_wikidata)
+        from_query = inspection.has_dataset_clause and not (default_uris or named_uris)
         perspective = single(params, "perspective") or ""
         if perspective:
             (default_graph, named_graphs, union_default), perspective = perspective_dataset(
@@ -248,8 +233,11 @@ class Endpoint:
             results_format=results_format.name if results_format else None,
             graph_format=graph_format.name if graph_format else None,
             max_rows=self.settings.max_rows,
+            max_bytes=self.settings.max_answer_bytes,
             prefixes=dict(vocab.PREFIXES),
             union_default=union_default,
+            service_allowlist=list(self.settings.service_allowlist),
+            exclude_graphs=sorted(left_out) if from_query and left_out else None,
         )
         digest = hashlib.sha256()
         for part in (
@@ -263,6 +251,7 @@ class Endpoint:
             job.results_format or "",
             job.graph_format or "",
             str(job.max_rows),
+            str(job.max_bytes),
         ):
             digest.update(part.encode())
             digest.update(b"\0")
@@ -270,9 +259,20 @@ class Endpoint:
             inspection, job, timeout, results_format, graph_format, f'"{digest.hexdigest()[:32]}"'
         )
 
+    def check_depth(self, inspection: Inspection) -> None:
+        """Refuse texts nested deeper than the engines can take (before any evaluation)."""
+        limit = self.settings.max_query_depth
+        if inspection.depth > limit:
+            raise Problem(
+                400,
+                "query-too-deep",
+                f"the text nests brackets and braces {inspection.depth} deep; the limit is "
+                f"{limit} ({PREFIX}MAX_QUERY_DEPTH): flatten the query",
+                limit=limit,
+            )
+
     def _dataset(
         self,
-        text: str,
         inspection: Inspection,
         default_uris: list[str],
         named_uris: list[str],
@@ -285,7 +285,9 @@ class Endpoint:
         Wikidata graph) is not in the dataset at all, however the request names it:
         ``default-graph-uri`` / ``named-graph-uri``, ``FROM`` / ``FROM NAMED`` or
         ``GRAPH <…>``. Explicit lists override the query's own dataset in the store, so
-        the store only reads the query's ``FROM`` when nothing is left out.
+        the store only reads the query's ``FROM`` itself when nothing is left out; otherwise
+        the worker reads the ``FROM`` lists from its parse (``QueryJob.exclude_graphs``)
+        and falls back on the lists returned here.
         """
         left_out = self.left_out(include_inferred, include_wikidata)
         if default_uris or named_uris:
@@ -295,19 +297,8 @@ class Endpoint:
                 [g for g in named_uris if g not in left_out],
                 False,
             )
-        if inspection.has_dataset_clause:
-            if not left_out:
-                return None, None, False  # the query's FROM, over local graphs only
-            try:
-                parsed = parse(text, vocab.PREFIXES)
-            except GuardError as error:
-                raise Problem(400, "malformed-query", f"malformed query: {error}") from None
-            if parsed.has_dataset_clause:
-                return (
-                    [g for g in parsed.from_default if g not in left_out],
-                    [g for g in parsed.from_named if g not in left_out],
-                    False,
-                )
+        if inspection.has_dataset_clause and not left_out:
+            return None, None, False  # the query's FROM, over local graphs only
         standard = not left_out or (left_out == {WIKIDATA.value} and not self.has_wikidata)
         return (
             self.default_graphs(include_inferred, include_wikidata),
@@ -329,29 +320,28 @@ class Endpoint:
         return min(value, self.settings.max_query_timeout)
 
     # -- running ---------------------------------------------------------------------
-    async def execute(self, prepared: Prepared) -> QueryAnswer:
-        """Run a prepared query in the store, off the event loop, within its time limit."""
-        limit = self.settings.query_workers + self.settings.max_queued
+    async def execute(self, prepared: Prepared, client: str = "") -> QueryAnswer:
+        """Run a prepared query in the store, off the event loop, within its time limit,
+        once :class:`~karabakh_kg.server.sparql.admission.Admission` lets ``client`` (an
+        address) have a worker."""
         form = prepared.inspection.form or "UNKNOWN"
-        if self.in_flight >= limit:
-            self.metrics.errors.labels("busy").inc()
-            raise Problem(
-                503,
-                "busy",
-                f"{self.in_flight} queries are running or waiting (limit {limit}); retry later",
-                {"Retry-After": "1"},
-            )
         self.in_flight += 1
         self.metrics.in_flight.inc()
         start = time.perf_counter()
         status = 200
         try:
             store = self.store()
-            answer = await anyio.to_thread.run_sync(
-                store.execute, prepared.job, prepared.timeout, abandon_on_cancel=True
-            )
+            async with self.admission.admit(client, self.settings.queue_timeout):
+                # The thread only waits for the worker that admission has left free.
+                answer = await anyio.to_thread.run_sync(
+                    store.execute, prepared.job, prepared.timeout
+                )
             form = answer.form
             return answer
+        except Problem as problem:
+            status = problem.status
+            self.metrics.errors.labels(problem.code).inc()
+            raise
         except QueryFailed as failure:
             error = failure_problem(
                 failure,
@@ -380,7 +370,11 @@ class Endpoint:
         status = 200
         try:
             return self.store().update_difference(
-                update, ASSERTED.value, dict(vocab.PREFIXES), timeout
+                update,
+                ASSERTED.value,
+                dict(vocab.PREFIXES),
+                timeout,
+                allowlist=self.settings.service_allowlist,
             )
         except QueryFailed as failure:
             error = failure_problem(

@@ -7,7 +7,11 @@ matter for safety and content negotiation, outside strings, comments and IRIs:
 * whether ``FROM`` / ``FROM NAMED`` clauses are present;
 * every ``SERVICE`` endpoint, resolved against ``BASE`` and the prefixes, so that calls
   outside the allowlist are refused before any request is made;
-* ``LOAD`` in updates (which would fetch from the web).
+* ``LOAD`` in updates (which would fetch from the web);
+* how deeply brackets nest, so that texts the engines cannot take are refused first.
+
+Whether a text may call out is not decided here but from a real parse
+(:mod:`karabakh_kg.server.sparql.guard`, in the worker).
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ class Inspection:
     """Resolved SERVICE endpoint IRIs (``?var`` for a variable endpoint)."""
     loads: list[str] = field(default_factory=list)
     """Resolved IRIs of ``LOAD`` operations."""
+    depth: int = 0
+    """Deepest nesting of ``(``, ``{`` and ``[`` outside strings, comments and IRIs."""
 
     @property
     def is_update(self) -> bool:
@@ -96,6 +102,14 @@ def inspect(text: str, default_prefixes: Mapping[str, str] | None = None) -> Ins
             return prefixes[name] + re.sub(r"\\(.)", r"\1", local)
         return token.text
 
+    level = 0
+    for token in items:
+        if token.kind == "other":
+            if token.text in "({[":
+                level += 1
+                result.depth = max(result.depth, level)
+            elif token.text in ")}]":
+                level -= 1
     index = 0
     while index < len(items):
         token = items[index]

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -41,6 +41,11 @@ from karabakh_kg.server.sparql.protocol import (
 
 WORKER_MODULE = "karabakh_kg.server.sparql.worker"
 START_TIMEOUT = 120.0
+WAIT_TIMEOUT = 30.0
+"""Seconds a job may wait for an idle worker (a respawn after a kill) before PoolBusy;
+not counted in the job's own time limit."""
+FOLDER_PREFIX = "karabakh-kg-pool-"
+OWNER_FILE = "owner.pid"
 COMPACT_ABOVE = 50_000
 """Logged quads beyond which the pool writes a fresh dump and replaces its workers."""
 
@@ -133,6 +138,38 @@ def start_worker(
     return worker
 
 
+def remove_stale_folders(parent: Path) -> None:
+    """Remove the data folders that pools of stopped servers left behind (``kill -9``).
+
+    A folder is stale when the process named in its owner file no longer runs; a folder
+    without one (a pool still writing it, or an older version's) when it is over an hour old.
+    """
+    for folder in parent.glob(FOLDER_PREFIX + "*"):
+        try:
+            owner = int((folder / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            owner = None
+        if owner is not None:
+            try:
+                os.kill(owner, 0)
+                continue  # still running
+            except ProcessLookupError:
+                pass
+            except OSError:
+                continue  # someone else's process
+        else:
+            try:
+                if time.time() - folder.stat().st_mtime < 3600:
+                    continue
+            except OSError:
+                continue
+        for path in folder.glob("*"):
+            with contextlib.suppress(OSError):
+                path.unlink()
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
 class WorkerPool:
     """``size`` worker processes answering query jobs (see :mod:`sparql_worker`)."""
 
@@ -142,7 +179,9 @@ class WorkerPool:
         self.size = size
         self.union = list(union or [])
         self.max_queued = max_queued
-        self._folder = Path(tempfile.mkdtemp(prefix="karabakh-kg-pool-"))
+        remove_stale_folders(Path(tempfile.gettempdir()))
+        self._folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
+        (self._folder / OWNER_FILE).write_text(str(os.getpid()))
         self._lock = threading.Lock()
         self._idle: queue.Queue[Worker] = queue.Queue()
         self._pending = 0
@@ -153,7 +192,6 @@ class WorkerPool:
         self._closed = False
         self._processes: set[subprocess.Popen[bytes]] = set()
         self.timeouts = 0
-        self.restarts = 0
         for _ in range(size):
             self._spawn_async()
 
@@ -250,13 +288,11 @@ class WorkerPool:
             os.rmdir(self._folder)
 
     # -- queries ---------------------------------------------------------------------
-    @property
-    def pending(self) -> int:
-        """Queries running or waiting for a worker."""
-        return self._pending
-
-    def run(self, job: dict[str, Any], timeout: float) -> tuple[Any, ...]:
-        """Evaluate ``job`` in a worker within ``timeout`` seconds (waiting included)."""
+    def run(
+        self, job: dict[str, Any], timeout: float, wait: float = WAIT_TIMEOUT
+    ) -> tuple[Any, ...]:
+        """Evaluate ``job`` in a worker within ``timeout`` seconds, counted from when a
+        worker takes it (waiting for one is bounded by ``wait``, and never kills it)."""
         with self._lock:
             if self._pending >= self.size + self.max_queued:
                 raise PoolBusy(
@@ -265,7 +301,7 @@ class WorkerPool:
                 )
             self._pending += 1
         try:
-            return self._run(job, timeout)
+            return self._run(job, timeout, wait)
         finally:
             with self._lock:
                 self._pending -= 1
@@ -274,13 +310,11 @@ class WorkerPool:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise PoolBusy("every query worker stayed busy for the whole time limit")
+                raise PoolBusy("no query worker became free in time; retry later")
             try:
                 worker = self._idle.get(timeout=remaining)
             except queue.Empty:
-                raise PoolBusy(
-                    "every query worker stayed busy for the whole time limit; retry later"
-                ) from None
+                raise PoolBusy("no query worker became free in time; retry later") from None
             if worker.generation == self._generation and worker.is_alive():
                 return worker
             worker.stop()  # stale data or dead: replace it
@@ -294,9 +328,9 @@ class WorkerPool:
         else:
             self._idle.put(worker)
 
-    def _run(self, job: dict[str, Any], timeout: float) -> tuple[Any, ...]:
+    def _run(self, job: dict[str, Any], timeout: float, wait: float) -> tuple[Any, ...]:
+        worker = self._acquire(time.monotonic() + wait)
         deadline = time.monotonic() + timeout
-        worker = self._acquire(deadline)
         job, applied = self._catch_up(worker, job)
         try:
             worker.outbox.send(job)
@@ -307,12 +341,10 @@ class WorkerPool:
                 return answer
         except (EOFError, OSError, BrokenPipeError):
             worker.stop()
-            self.restarts += 1
             self._spawn_async()
             raise WorkerCrashed("the query worker stopped unexpectedly") from None
         worker.stop()
         self.timeouts += 1
-        self.restarts += 1
         self._spawn_async()
         raise QueryTimeout(f"the query did not finish within {timeout:g} s and was stopped")
 
@@ -338,11 +370,16 @@ class PooledStore:
         return answer_from(raw)
 
     def update_difference(
-        self, update: str, graph: str, prefixes: dict[str, str], timeout: float
+        self,
+        update: str,
+        graph: str,
+        prefixes: dict[str, str],
+        timeout: float,
+        allowlist: Sequence[str] = (),
     ) -> tuple[list[ox.Triple], list[ox.Triple]]:
         """Evaluate the update in a worker (on its copy), killed if it overruns."""
         try:
-            raw = self.pool.run(update_job(update, graph, prefixes), timeout)
+            raw = self.pool.run(update_job(update, graph, prefixes, allowlist), timeout)
         except QueryTimeout as error:
             raise QueryFailed("timeout", str(error)) from None
         except PoolBusy as error:

@@ -19,7 +19,7 @@ b'{"head":{},"boolean":true}'
 
 from __future__ import annotations
 
-import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -49,8 +49,16 @@ class QueryJob:
     graph_format: str | None = "turtle"
     """Format for CONSTRUCT/DESCRIBE (None: graphs are not acceptable)."""
     max_rows: int = 10_000
+    max_bytes: int = 32_000_000
+    """Largest serialized answer (checked while it is built, then on the body)."""
     prefixes: dict[str, str] = field(default_factory=dict)
     base_iri: str | None = None
+    service_allowlist: list[str] = field(default_factory=list)
+    """Endpoints a ``SERVICE`` may call (see :mod:`karabakh_kg.server.sparql.guard`)."""
+    exclude_graphs: list[str] | None = None
+    """Set when the query has ``FROM`` clauses and these graphs are left out of the dataset:
+    the store reads the query's ``FROM`` / ``FROM NAMED`` lists from its parse, without
+    them (``default_graph`` / ``named_graphs`` serve when the parse finds none)."""
     union_default: bool = False
     """The dataset is the standard one (``default_graph`` = the union graphs, every named
     graph): a store that keeps that union as its own default graph may use it directly,
@@ -92,10 +100,16 @@ class SparqlStore(Protocol):
         ...
 
     def update_difference(
-        self, update: str, graph: str, prefixes: dict[str, str], timeout: float
+        self,
+        update: str,
+        graph: str,
+        prefixes: dict[str, str],
+        timeout: float,
+        allowlist: Sequence[str] = (),
     ) -> tuple[list[ox.Triple], list[ox.Triple]]:
         """What ``update`` would add to and remove from ``graph`` (the store is not
-        changed), within ``timeout`` seconds, or raise :class:`QueryFailed`."""
+        changed), within ``timeout`` seconds, or raise :class:`QueryFailed`; ``SERVICE``
+        may call the endpoints of ``allowlist`` only, ``LOAD`` nothing."""
         ...
 
     def refresh(self, change: QuadChange | None = None) -> None:
@@ -152,11 +166,42 @@ def run_update_job(store: ox.Store, job: dict[str, Any]) -> tuple[Any, ...]:
         ox.Triple(q.subject, q.predicate, q.object)
         for q in store.quads_for_pattern(None, None, None, graph)
     }
+    from karabakh_kg.server.sparql.guard import Refusal, checked_text, explain_syntax_error
+
+    prefixes = job.get("prefixes") or {}
     try:
-        added, removed = update_difference(before, job["update"], job.get("prefixes"))
+        text, _ = checked_text(
+            job["update"], prefixes, job.get("service_allowlist") or [], update=True
+        )
+        added, removed = update_difference(before, text, prefixes)
+    except Refusal as refusal:
+        return ("error", refusal.kind, refusal.message)
     except QueryFailed as failure:
-        return ("error", failure.kind, failure.message)
+        message = failure.message
+        if failure.kind == "syntax":
+            message = explain_syntax_error(message, job["update"], prefixes)
+        return ("error", failure.kind, message)
     return ("ok", "UPDATE", added, removed)
+
+
+def _term_size(term: Any) -> int:
+    return 0 if term is None else len(str(term))
+
+
+def _capped(items: Any, max_rows: int, max_bytes: int, size: Any) -> list[Any] | str:
+    """The items of ``items`` (rows or triples), or the kind of the first cap they pass
+    (``too-many-rows``, ``too-large``, estimated from the terms' N-Triples size) without
+    reading further."""
+    kept: list[Any] = []
+    total = 0
+    for item in items:
+        kept.append(item)
+        if len(kept) > max_rows:
+            return "too-many-rows"
+        total += size(item)
+        if total > max_bytes:
+            return "too-large"
+    return kept
 
 
 def run_job(store: ox.Store, job: dict[str, Any], *, union_ready: bool = False) -> tuple[Any, ...]:
@@ -169,17 +214,45 @@ def run_job(store: ox.Store, job: dict[str, Any], *, union_ready: bool = False) 
     """
     if job.get("kind") == "update":
         return run_update_job(store, job)
-    kwargs: dict[str, Any] = {"prefixes": job.get("prefixes") or None}
+    from karabakh_kg.server.sparql.guard import (
+        GuardError,
+        Refusal,
+        checked_text,
+        explain_syntax_error,
+        query_dataset,
+    )
+
+    prefixes = job.get("prefixes") or {}
+    kwargs: dict[str, Any] = {"prefixes": prefixes or None}
     if job.get("base_iri"):
         kwargs["base_iri"] = job["base_iri"]
-    if not (union_ready and job.get("union_default")):
-        for key in ("default_graph", "named_graphs"):
-            names = job.get(key)
-            if names is not None:
-                kwargs[key] = [ox.NamedNode(name) for name in names]
     max_rows: int = job["max_rows"]
+    max_bytes: int = job.get("max_bytes") or 32_000_000
     try:
-        result = store.query(job["sparql"], **kwargs)
+        text, parsed = checked_text(
+            job["sparql"], prefixes, job.get("service_allowlist") or [], update=False
+        )
+        dataset = {key: job.get(key) for key in ("default_graph", "named_graphs")}
+        excluded = job.get("exclude_graphs")
+        if excluded is not None:
+            parsed = parsed or query_dataset(text, prefixes)
+            if parsed is not None and parsed.has_dataset_clause:
+                dataset = {
+                    "default_graph": [g for g in parsed.from_default if g not in excluded],
+                    "named_graphs": [g for g in parsed.from_named if g not in excluded],
+                }
+        if excluded is not None or not (union_ready and job.get("union_default")):
+            for key, names in dataset.items():
+                if names is not None:
+                    kwargs[key] = [ox.NamedNode(name) for name in names]
+    except Refusal as refusal:
+        return ("error", refusal.kind, refusal.message)
+    except GuardError as error:
+        return ("error", "syntax", str(error))
+    except ValueError as error:  # a graph name that is not an IRI
+        return ("error", "bad-dataset", f"a dataset graph is not a valid IRI: {error}")
+    try:
+        result = store.query(text, **kwargs)
         if isinstance(result, ox.QueryBoolean):
             name = job.get("results_format")
             if name is None:
@@ -190,30 +263,44 @@ def run_job(store: ox.Store, job: dict[str, Any], *, union_ready: bool = False) 
             if name is None:
                 return ("error", "not-acceptable", "SELECT")
             variables = [variable.value for variable in result.variables]
-            rows = [tuple(solution) for solution in itertools.islice(result, max_rows + 1)]
-            if len(rows) > max_rows:
-                return ("error", "too-many-rows", str(max_rows))
-            return ("ok", "SELECT", name, WRITERS[name](variables, rows))
+            rows = _capped(
+                (tuple(solution) for solution in result),
+                max_rows,
+                max_bytes,
+                lambda row: sum(map(_term_size, row)),
+            )
+            if isinstance(rows, str):
+                return _too_big(rows, max_rows, max_bytes)
+            body = WRITERS[name](variables, rows)
+            if len(body) > max_bytes:
+                return _too_big("too-large", max_rows, max_bytes)
+            return ("ok", "SELECT", name, body)
         name = job.get("graph_format")
         if name is None:
             return ("error", "not-acceptable", "CONSTRUCT")
-        triples = list(itertools.islice(result, max_rows + 1))
-        if len(triples) > max_rows:
-            return ("error", "too-many-rows", str(max_rows))
+        triples = _capped(result, max_rows, max_bytes, _term_size)
+        if isinstance(triples, str):
+            return _too_big(triples, max_rows, max_bytes)
         rdf_format = RDF_FORMATS[name]
         items: list[Any] = triples
         if rdf_format in (ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS):
             items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
         prefixes = job.get("prefixes") or None
-        body = ox.serialize(items, format=rdf_format, prefixes=prefixes)
+        body = ox.serialize(items, format=rdf_format, prefixes=prefixes or None)
+        if body is not None and len(body) > max_bytes:
+            return _too_big("too-large", max_rows, max_bytes)
         return ("ok", "CONSTRUCT", name, body)
     except SyntaxError as error:
-        return ("error", "syntax", str(error))
+        return ("error", "syntax", explain_syntax_error(str(error), text, prefixes))
     except OSError as error:
         # pyoxigraph reports failed SERVICE calls (network or remote errors) as OSError.
         return ("error", "remote", str(error))
     except (ValueError, TypeError, RuntimeError) as error:
         return ("error", "evaluation", str(error))
+
+
+def _too_big(kind: str, max_rows: int, max_bytes: int) -> tuple[str, str, str]:
+    return ("error", kind, str(max_rows if kind == "too-many-rows" else max_bytes))
 
 
 def answer_from(raw: tuple[Any, ...]) -> QueryAnswer:
@@ -223,9 +310,18 @@ def answer_from(raw: tuple[Any, ...]) -> QueryAnswer:
     raise QueryFailed(raw[1], raw[2])
 
 
-def update_job(update: str, graph: str, prefixes: dict[str, str]) -> dict[str, Any]:
-    """The job that :func:`run_job` evaluates as an update of ``graph``."""
-    return {"kind": "update", "update": update, "graph": graph, "prefixes": dict(prefixes)}
+def update_job(
+    update: str, graph: str, prefixes: dict[str, str], allowlist: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The job that :func:`run_job` evaluates as an update of ``graph``; ``SERVICE`` may
+    call the endpoints of ``allowlist`` only, and ``LOAD`` is refused."""
+    return {
+        "kind": "update",
+        "update": update,
+        "graph": graph,
+        "prefixes": dict(prefixes),
+        "service_allowlist": list(allowlist),
+    }
 
 
 def difference_from(raw: tuple[Any, ...]) -> tuple[list[ox.Triple], list[ox.Triple]]:
@@ -245,9 +341,15 @@ class LocalStore:
         return answer_from(run_job(self.store, job.to_dict()))
 
     def update_difference(
-        self, update: str, graph: str, prefixes: dict[str, str], timeout: float
+        self,
+        update: str,
+        graph: str,
+        prefixes: dict[str, str],
+        timeout: float,
+        allowlist: Sequence[str] = (),
     ) -> tuple[list[ox.Triple], list[ox.Triple]]:
-        return difference_from(run_update_job(self.store, update_job(update, graph, prefixes)))
+        job = update_job(update, graph, prefixes, allowlist)
+        return difference_from(run_update_job(self.store, job))
 
     def refresh(self, change: QuadChange | None = None) -> None:
         return None  # evaluates on the live store

@@ -10,8 +10,10 @@ imports little, so workers start quickly.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
+import threading
 from multiprocessing.connection import Connection
 
 import pyoxigraph as ox
@@ -54,6 +56,13 @@ def apply_patch(
         )
 
 
+def _warm_up_guard() -> None:
+    from karabakh_kg.server.sparql.guard import warm_up
+
+    with contextlib.suppress(Exception):
+        warm_up()
+
+
 def worker_main(inbox: Connection, outbox: Connection, dump_path: str, union: list[str]) -> int:
     """Load the data, then answer jobs until the server closes the pipe; the exit status."""
     # The server decides when a worker ends (it closes the pipe or kills it): Ctrl-C in a
@@ -69,6 +78,8 @@ def worker_main(inbox: Connection, outbox: Connection, dump_path: str, union: li
         outbox.send(("ready",))
     except OSError:
         return 1
+    # The SERVICE check's parser is slow the first time: prepare it while waiting for jobs.
+    threading.Thread(target=_warm_up_guard, daemon=True).start()
     while True:
         try:
             job = inbox.recv()

@@ -1,0 +1,142 @@
+"""Fair admission of queries to the workers: per-client limits, round-robin between clients.
+
+A worker slot is given to one waiting query at a time, taking clients in turn, and no
+client runs more than ``per_client`` queries at once: a client sending many slow queries
+waits behind itself, while another client's cheap query gets the next free worker. Waiting
+happens here, in the event loop, without a thread, and has its own bound (``wait``): the
+query's time limit starts when it reaches a worker, so a worker is never killed for time a
+query spent in line.
+
+Own code rather than a library: the limits are per client and the order is fair across
+clients, which neither ``asyncio.Semaphore`` nor anyio's capacity limiter offer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter, OrderedDict, deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from karabakh_kg.server.problems import Problem
+from karabakh_kg.server.settings import PREFIX
+
+
+class Admission:
+    """``slots`` running queries in all, ``per_client`` per client, ``per_client_waiting``
+    waiting per client and ``max_waiting`` waiting in all."""
+
+    def __init__(
+        self, slots: int, per_client: int, per_client_waiting: int, max_waiting: int
+    ) -> None:
+        self.slots = slots
+        self.per_client = per_client
+        self.per_client_waiting = per_client_waiting
+        self.max_waiting = max_waiting
+        self.running: Counter[str] = Counter()
+        self.waiting: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()
+        self.in_use = 0
+
+    @property
+    def queued(self) -> int:
+        return sum(len(line) for line in self.waiting.values())
+
+    @asynccontextmanager
+    async def admit(self, client: str, wait: float) -> AsyncIterator[None]:
+        """Hold a worker slot for ``client`` (waiting at most ``wait`` seconds)."""
+        await self._enter(client, wait)
+        try:
+            yield
+        finally:
+            self._leave(client)
+
+    async def _enter(self, client: str, wait: float) -> None:
+        line = self.waiting.get(client)
+        mine = len(line) if line else 0
+        if self.in_use < self.slots and self.running[client] < self.per_client and not mine:
+            self._take(client)
+            return
+        if mine >= self.per_client_waiting:
+            raise Problem(
+                429,
+                "too-many-requests",
+                f"this client already has {self.running[client]} queries running and {mine} "
+                f"waiting (limits {self.per_client} and {self.per_client_waiting}: "
+                f"{PREFIX}CLIENT_QUERIES, {PREFIX}CLIENT_QUEUED); wait for them",
+                {"Retry-After": "1"},
+            )
+        if self.queued >= self.max_waiting:
+            raise Problem(
+                503,
+                "busy",
+                f"{self.in_use} queries are running and {self.queued} waiting (limit "
+                f"{self.max_waiting}, {PREFIX}MAX_QUEUED); retry later",
+                {"Retry-After": "1"},
+            )
+        ticket: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting.setdefault(client, deque()).append(ticket)
+        try:
+            await asyncio.wait_for(asyncio.shield(ticket), wait)
+            return
+        except asyncio.CancelledError:  # the client went away
+            self._abandon(client, ticket)
+            raise
+        except TimeoutError:
+            self._abandon(client, ticket)
+        raise Problem(
+            503,
+            "busy",
+            f"no query worker became free within {wait:g} s ({PREFIX}QUEUE_TIMEOUT); retry later",
+            {"Retry-After": "1"},
+        )
+
+    def _abandon(self, client: str, ticket: asyncio.Future[None]) -> None:
+        if ticket.done() and not ticket.cancelled():
+            self._leave(client)  # admitted at the last moment: pass the slot on
+        else:
+            ticket.cancel()
+            self._forget(client, ticket)
+
+    def _leave(self, client: str) -> None:
+        self.in_use -= 1
+        self.running[client] -= 1
+        if self.running[client] <= 0:
+            del self.running[client]
+        self._dispatch()
+
+    def _take(self, client: str) -> None:
+        self.in_use += 1
+        self.running[client] += 1
+
+    def _forget(self, client: str, ticket: asyncio.Future[None]) -> None:
+        line = self.waiting.get(client)
+        if line is None:
+            return
+        with contextlib.suppress(ValueError):
+            line.remove(ticket)
+        if not line:
+            del self.waiting[client]
+
+    def _dispatch(self) -> None:
+        """Give free slots to waiting clients, one query per client in turn."""
+        while self.in_use < self.slots and self.waiting:
+            for client in list(self.waiting):
+                if self.running[client] >= self.per_client:
+                    continue
+                line = self.waiting[client]
+                while line and line[0].done():
+                    line.popleft()  # timed out or cancelled meanwhile
+                if not line:
+                    del self.waiting[client]
+                    continue
+                ticket = line.popleft()
+                if not line:
+                    del self.waiting[client]
+                else:
+                    self.waiting.move_to_end(client)  # the next turn goes to someone else
+                self._take(client)
+                ticket.set_result(None)
+                break
+            else:
+                return  # every waiting client is at its own limit

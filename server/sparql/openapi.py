@@ -1,0 +1,159 @@
+"""What the OpenAPI document says of the SPARQL endpoint: its parameters with the ranges this
+server enforces (from its settings) and every status code it answers, each error as an RFC
+9457 problem document.
+
+The routes read the protocol's parameters from the raw request (repeatable parameters, a
+query in the body or in a form), so FastAPI cannot infer them; they are stated here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from karabakh_kg.server.problems import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
+from karabakh_kg.server.settings import Settings
+from karabakh_kg.server.sparql.conneg import GRAPH_FORMATS, RESULT_FORMATS
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details (see docs/sparql-endpoint.md, Errors).",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "examples": ["malformed-query"]},
+        "limit": {"type": "number", "description": "The limit that was exceeded."},
+    },
+}
+
+QUERY_ERRORS = {
+    400: "Malformed query or parameter, update sent here, nesting deeper than the limit, "
+    "or a SERVICE that cannot be checked",
+    403: "SERVICE outside the allowlist (without SILENT) or to a variable endpoint",
+    406: "No acceptable format for this kind of result",
+    408: "The request body stopped arriving",
+    413: "Request body over the limit",
+    415: "Content-Type other than a form or application/sparql-query, or not UTF-8",
+    422: "More rows or bytes than the limits: page with LIMIT and OFFSET",
+    429: "This client already has its share of queries running and waiting",
+    502: "An allowed SERVICE endpoint failed",
+    503: "Timeout (the query was stopped), or no worker free in time",
+}
+UPDATE_ERRORS = {
+    400: "Malformed update, GRAPH clause, or nesting deeper than the limit",
+    401: "Missing or wrong bearer token",
+    403: "Updates disabled, LOAD, or SERVICE outside the allowlist",
+    408: "The request body stopped arriving",
+    413: "Request body over the limit",
+    415: "Content-Type other than a form or application/sparql-update",
+    502: "An allowed SERVICE endpoint failed",
+    503: "Timeout (nothing was changed), or no worker free in time",
+}
+
+
+def parameters(settings: Settings) -> list[dict[str, Any]]:
+    """The SPARQL Protocol's query parameters, with this server's ranges."""
+    formats = [f.name for f in (*RESULT_FORMATS, *GRAPH_FORMATS)]
+    boolean = {"type": "boolean", "default": True}
+    return [
+        {
+            "name": "query",
+            "in": "query",
+            "description": "The SPARQL query (GET, or POST with application/sparql-query: "
+            "then the body). Nesting depth at most "
+            f"{settings.max_query_depth}.",
+            "schema": {"type": "string", "maxLength": settings.max_body_bytes},
+        },
+        {
+            "name": "default-graph-uri",
+            "in": "query",
+            "description": "Graphs of the default graph (absolute IRIs of local graphs).",
+            "schema": {"type": "array", "items": {"type": "string", "format": "iri"}},
+            "style": "form",
+            "explode": True,
+        },
+        {
+            "name": "named-graph-uri",
+            "in": "query",
+            "description": "Named graphs (absolute IRIs of local graphs).",
+            "schema": {"type": "array", "items": {"type": "string", "format": "iri"}},
+            "style": "form",
+            "explode": True,
+        },
+        {
+            "name": "infer",
+            "in": "query",
+            "description": "false: the inferred graph is not in the dataset at all.",
+            "schema": boolean,
+        },
+        {
+            "name": "wikidata",
+            "in": "query",
+            "description": "false: the Wikidata graph is not in the dataset at all.",
+            "schema": boolean,
+        },
+        {
+            "name": "timeout",
+            "in": "query",
+            "description": "Seconds the query may run, once a worker takes it.",
+            "schema": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": settings.max_query_timeout,
+                "default": settings.query_timeout,
+            },
+        },
+        {
+            "name": "format",
+            "in": "query",
+            "description": "The answer's format (wins over Accept); media types work too.",
+            "schema": {"type": "string", "enum": formats},
+        },
+    ]
+
+
+def responses(errors: dict[int, str], success: dict[str, Any]) -> dict[str, Any]:
+    problem = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    documented: dict[str, Any] = {"200": success}
+    for status, description in sorted(errors.items()):
+        documented[str(status)] = {"description": description, "content": problem}
+    return documented
+
+
+def document(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Add the SPARQL endpoint's parameters, limits and answers to ``schema`` (in place)."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    results: dict[str, Any] = {f.media_type: {} for f in RESULT_FORMATS}
+    graphs: dict[str, Any] = {f.media_type: {} for f in GRAPH_FORMATS}
+    success = {
+        "description": "SELECT/ASK results or a CONSTRUCT/DESCRIBE graph, at most "
+        f"{settings.max_rows} rows or triples and {settings.max_answer_bytes} bytes",
+        "content": {**results, **graphs},
+    }
+    paths = schema.get("paths", {})
+    for method, operation in paths.get("/sparql", {}).items():
+        operation["parameters"] = parameters(settings)
+        operation["responses"] = responses(QUERY_ERRORS, success)
+        operation["responses"]["304"] = {"description": "Not modified (If-None-Match)"}
+        if method == "post":
+            operation["requestBody"] = {
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {p["name"]: p["schema"] for p in parameters(settings)},
+                        }
+                    },
+                    "application/sparql-query": {
+                        "schema": {"type": "string", "maxLength": settings.max_body_bytes}
+                    },
+                }
+            }
+    for path in ("/sparql/update",):
+        for operation in paths.get(path, {}).values():
+            operation["responses"] = responses(
+                UPDATE_ERRORS, {"description": "What the update changed"}
+            )
+    return schema

@@ -1,0 +1,399 @@
+"""Every input bounded: answer size, fair admission, connection time limits, dataset IRIs,
+nesting depth, leftovers of killed servers. Real servers on real sockets."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.server.settings import Settings
+
+CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+CHEAP = "ASK { kg:sergei-lavrov a kgo:Person }"
+
+
+def doubling(steps: int) -> str:
+    """One row whose value doubles ``steps`` times from 10 characters (10 × 2**steps)."""
+    binds = " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(steps))
+    return f'SELECT ?v{steps} WHERE {{ BIND("0123456789" AS ?v0) {binds} }}'
+
+
+def get(url: str, query: str, client: httpx.Client | None = None, **params: str) -> httpx.Response:
+    sender = client or httpx
+    return sender.get(url + "/sparql", params={"query": query, **params}, timeout=60)
+
+
+def wait_for_workers(live: Any, count: int) -> None:
+    pool = live.server.config.app.state.sparql.store().pool
+    deadline = time.monotonic() + 60
+    while pool._idle.qsize() < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+# -- answer size -----------------------------------------------------------------------
+
+
+def test_a_20000_row_answer_comes_back_under_the_default_settings(live_server: Any) -> None:
+    values_a = " ".join(str(i) for i in range(200))
+    values_b = " ".join(str(i) for i in range(100))
+    query = f"SELECT * WHERE {{ VALUES ?a {{ {values_a} }} VALUES ?b {{ {values_b} }} }}"
+    response = httpx.post(
+        live_server.url + "/sparql",
+        content=query.encode(),
+        headers={"Content-Type": "application/sparql-query"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text[:300]
+    assert len(response.json()["results"]["bindings"]) == 20_000
+
+
+def test_answers_are_capped_by_bytes_in_the_worker(live_server: Any) -> None:
+    """One row of 42 MB (10 × 2**22 characters) passes the row cap, not the byte cap."""
+    pool = live_server.server.config.app.state.sparql.store().pool
+    timeouts = pool.timeouts
+    response = get(live_server.url, doubling(22))
+    assert response.status_code == 422, response.text[:300]
+    body = response.json()
+    assert body["code"] == "answer-too-large" and body["limit"] == 32_000_000
+    assert "MAX_ANSWER_BYTES" in body["detail"]
+    # The same shape, small enough, answers; the worker was not lost on the way.
+    small = get(live_server.url, doubling(4))
+    assert small.status_code == 200
+    assert small.json()["results"]["bindings"][0]["v4"]["value"] == "0123456789" * 16
+    assert pool.timeouts == timeouts
+
+
+def test_graph_answers_are_capped_by_bytes(kg: KnowledgeGraph, server_factory: Any) -> None:
+    live = server_factory(kg, Settings(query_workers=1, max_answer_bytes=20_000))
+    response = get(live.url, "CONSTRUCT WHERE { ?s ?p ?o }")
+    assert response.status_code == 422 and response.json()["code"] == "answer-too-large"
+    small = get(live.url, "CONSTRUCT WHERE { kg:sergei-lavrov rdfs:label ?l }")
+    assert small.status_code == 200 and "Lavrov" in small.text
+
+
+# -- fair admission ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shared(kg: KnowledgeGraph, server_factory: Any) -> Any:
+    """Two workers; one client may hold one of them (the default: half the workers)."""
+    settings = Settings(query_workers=2, query_timeout=1.5, max_query_timeout=2.0, client_queued=3)
+    live = server_factory(kg, settings)
+    wait_for_workers(live, 2)
+    return live
+
+
+def from_address(address: str) -> httpx.Client:
+    """A client whose connections come from ``address`` (any of 127.0.0.0/8 on Linux)."""
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=60)
+
+
+def test_a_cheap_query_from_another_client_is_served_before_the_hostile_line(
+    shared: Any,
+) -> None:
+    hostile = from_address("127.0.0.1")
+    answers: list[httpx.Response] = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(get(shared.url, CARTESIAN, hostile)))
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    endpoint = shared.server.config.app.state.sparql
+    deadline = time.monotonic() + 10
+    while endpoint.in_flight < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with from_address("127.0.0.2") as other:
+        cheap = get(shared.url, CHEAP, other)
+    still_waiting = 3 - len(answers)
+    for thread in threads:
+        thread.join(timeout=60)
+    hostile.close()
+    assert cheap.status_code == 200 and cheap.json()["boolean"] is True
+    # The hostile client's queries run one at a time: two of them were still in line.
+    assert still_waiting >= 2
+    # Each hostile query had its own full time limit, however long it waited.
+    assert [a.status_code for a in answers] == [503, 503, 503]
+    assert all("stopped after 1.5 s" in a.json()["detail"] for a in answers)
+
+
+def test_waiting_in_line_never_kills_a_worker(shared: Any) -> None:
+    """A cheap query waiting behind a slow one from the same client runs with its whole
+    time limit; only the slow query's worker is stopped."""
+    wait_for_workers(shared, 2)
+    pool = shared.server.config.app.state.sparql.store().pool
+    timeouts = pool.timeouts
+    with from_address("127.0.0.3") as client:
+        slow: list[httpx.Response] = []
+        thread = threading.Thread(target=lambda: slow.append(get(shared.url, CARTESIAN, client)))
+        thread.start()
+        endpoint = shared.server.config.app.state.sparql
+        deadline = time.monotonic() + 10
+        while endpoint.in_flight < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with from_address("127.0.0.3") as same:
+            cheap = get(shared.url, CHEAP, same, timeout="0.5")
+        thread.join(timeout=60)
+    assert slow[0].status_code == 503 and slow[0].json()["code"] == "timeout"
+    assert cheap.status_code == 200, cheap.text
+    assert pool.timeouts == timeouts + 1
+
+
+def test_one_client_cannot_queue_without_bound(shared: Any) -> None:
+    wait_for_workers(shared, 2)
+    answers: list[httpx.Response] = []
+    lock = threading.Lock()
+
+    def send() -> None:
+        with from_address("127.0.0.4") as client:
+            response = get(shared.url, CARTESIAN, client, timeout="0.3")
+        with lock:
+            answers.append(response)
+
+    threads = [threading.Thread(target=send) for _ in range(7)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    codes = sorted(a.status_code for a in answers)
+    # One running and three waiting at most (client_queued=3): the others are told to wait.
+    refused = [a for a in answers if a.status_code == 429]
+    assert len(refused) >= 3, codes
+    assert all(a.json()["code"] == "too-many-requests" for a in refused)
+    assert all(a.headers["retry-after"] == "1" for a in refused)
+
+
+# -- connections -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def timed(kg: KnowledgeGraph) -> Iterator[str]:
+    """The server as ``karabakh-kg serve`` runs it (uvicorn_options), with short limits."""
+    from conftest import free_port
+
+    from karabakh_kg.server.app import create_app
+    from karabakh_kg.server.sparql.limits import uvicorn_options
+
+    settings = Settings(
+        query_workers=1, header_timeout=0.5, body_timeout=0.5, keepalive_timeout=0.5
+    )
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(kg, settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        **uvicorn_options(settings),
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def connect(address: str) -> socket.socket:
+    host, port = address.split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.settimeout(10)  # only so that a broken server cannot hang the test
+    return sock
+
+
+def closed_by_server(sock: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def test_a_connection_that_sends_nothing_is_closed(timed: str) -> None:
+    with connect(timed) as sock:
+        assert closed_by_server(sock) == b""
+
+
+def test_headers_sent_slowly_are_cut_off(timed: str) -> None:
+    with connect(timed) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        try:
+            for _ in range(20):
+                time.sleep(0.1)
+                sock.sendall(b"X-Slow: 1\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            return
+        assert closed_by_server(sock) == b""
+
+
+def test_a_body_that_stops_arriving_is_a_408(timed: str) -> None:
+    with connect(timed) as sock:
+        sock.sendall(
+            b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+            b"Content-Length: 100\r\n\r\nASK {"
+        )
+        answer = closed_by_server(sock)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408")
+    assert b"application/problem+json" in head
+    assert b'"code":"request-timeout"' in body
+
+
+def test_idle_keep_alive_connections_are_closed(timed: str) -> None:
+    with connect(timed) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = closed_by_server(sock)  # the answer, then the close after 0.5 s idle
+    assert answer.startswith(b"HTTP/1.1 200")
+
+
+def test_a_prompt_client_is_unaffected(timed: str) -> None:
+    response = httpx.get(f"http://{timed}/sparql", params={"query": CHEAP}, timeout=30)
+    assert response.status_code == 200 and response.json()["boolean"] is True
+
+
+# -- crashes ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["default-graph-uri", "named-graph-uri"])
+@pytest.mark.parametrize("iri", ["x", "relative/path", "http://a b/", "<http://a/>", ""])
+def test_invalid_dataset_iris_are_a_400_and_no_worker_dies(
+    live_server: Any, name: str, iri: str
+) -> None:
+    pool = live_server.server.config.app.state.sparql.store().pool
+    pids = {w.process.pid for w in list(pool._idle.queue)}
+    response = httpx.get(
+        live_server.url + "/sparql", params={"query": "ASK {}", name: iri}, timeout=30
+    )
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["code"] == "bad-parameter" and name in body["detail"]
+    assert pids <= {w.process.pid for w in list(pool._idle.queue)} | _running(pool)
+
+
+def _running(pool: Any) -> set[int]:
+    return {p.pid for p in pool._processes if p.poll() is None}
+
+
+DEEP = 5_000
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "ASK { FILTER(" + "(" * DEEP + "1" + ")" * DEEP + ") }",
+        "ASK " + "{" * DEEP + "}" * DEEP,
+        "ASK { " + "OPTIONAL { " * DEEP + "}" * DEEP + "}",
+        "SELECT * WHERE { " + "{ SELECT * WHERE " * DEEP + "{}" + " }" * DEEP + " }",
+        "SELECT * WHERE { SERVICE <http://h/> { " + "{" * DEEP + "}" * DEEP + " } }",
+    ],
+    ids=["parentheses", "groups", "optionals", "subqueries", "in a service"],
+)
+def test_over_deep_queries_are_refused_before_evaluation(live_server: Any, query: str) -> None:
+    pool = live_server.server.config.app.state.sparql.store().pool
+    pids = {p.pid for p in pool._processes if p.poll() is None}
+    response = httpx.post(
+        live_server.url + "/sparql",
+        content=query.encode(),
+        headers={"Content-Type": "application/sparql-query"},
+        timeout=30,
+    )
+    assert response.status_code == 400, response.text[:300]
+    body = response.json()
+    assert body["code"] == "query-too-deep" and body["limit"] == 200
+    assert pids == {p.pid for p in pool._processes if p.poll() is None}
+
+
+def test_queries_as_deep_as_the_limit_still_run(live_server: Any) -> None:
+    depth = 150
+    query = "ASK { FILTER(" + "(" * depth + "true" + ")" * depth + ") }"
+    response = get(live_server.url, query)
+    assert response.status_code == 200 and response.json()["boolean"] is True
+    service = (
+        "SELECT * WHERE { BIND(1 AS ?x) SERVICE SILENT <http://127.0.0.1:9/> { "
+        + "{" * depth
+        + "}" * depth
+        + " } }"
+    )
+    answer = get(live_server.url, service)
+    assert answer.status_code == 200, answer.text[:300]
+
+
+def test_folders_of_killed_servers_are_removed_on_the_next_start(tmp_path: Path) -> None:
+    import pyoxigraph as ox
+
+    from karabakh_kg.server.sparql.pool import FOLDER_PREFIX, OWNER_FILE, WorkerPool
+
+    tmp = Path(os.environ.get("TMPDIR", "/tmp"))
+    dead = tmp / (FOLDER_PREFIX + "test-dead")
+    dead.mkdir(exist_ok=True)
+    (dead / "store-0.nq").write_text("")
+    (dead / OWNER_FILE).write_text(str(_dead_pid()))
+    alive = tmp / (FOLDER_PREFIX + "test-alive")
+    alive.mkdir(exist_ok=True)
+    (alive / OWNER_FILE).write_text(str(os.getpid()))
+    pool = WorkerPool(ox.Store(), 1, 0)
+    try:
+        assert not dead.exists()
+        assert alive.exists()
+        assert (pool._folder / OWNER_FILE).read_text() == str(os.getpid())
+    finally:
+        pool.close()
+        for path in alive.glob("*"):
+            path.unlink()
+        alive.rmdir()
+    assert not pool._folder.exists()
+
+
+def _dead_pid() -> int:
+    """The id of a process that has exited."""
+    import subprocess
+
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_the_openapi_document_states_the_enforced_limits(shared: Any) -> None:
+    schema = httpx.get(shared.url + "/openapi.json", timeout=30).json()
+    for method in ("get", "post"):
+        operation = schema["paths"]["/sparql"][method]
+        timeout = next(p for p in operation["parameters"] if p["name"] == "timeout")
+        assert timeout["schema"]["maximum"] == 2.0 and timeout["schema"]["default"] == 1.5
+        codes = set(operation["responses"])
+        assert {
+            "200",
+            "400",
+            "403",
+            "406",
+            "408",
+            "413",
+            "415",
+            "422",
+            "429",
+            "502",
+            "503",
+        } <= codes
+        problem = operation["responses"]["422"]["content"]["application/problem+json"]
+        assert problem["schema"]["$ref"] == "#/components/schemas/Problem"
+    assert (
+        "application/sparql-query" in schema["paths"]["/sparql"]["post"]["requestBody"]["content"]
+    )
+    assert schema["components"]["schemas"]["Problem"]["required"] == [
+        "type",
+        "title",
+        "status",
+        "detail",
+        "code",
+    ]
