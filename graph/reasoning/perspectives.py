@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph import dataset
+from karabakh_kg.graph import dataset as system_graphs
 from karabakh_kg.graph.reasoning.engine import Triple
 from karabakh_kg.graph.reasoning.support import SupportIndex, bits, within
 from karabakh_kg.ontology import vocab
@@ -36,10 +36,10 @@ KG = str(vocab.KG)
 KGO = str(vocab.KGO)
 PROV = str(vocab.PROV)
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-SUPPORT = dataset.SUPPORT
+SUPPORT = system_graphs.SUPPORT
 """The graph of :class:`kgo:Support` nodes: one per minimal support of an inferred triple."""
 SUPPORT_NODES = vocab.BASE + "support/"
-PERSPECTIVE_GRAPHS = dataset.PERSPECTIVE_GRAPHS
+PERSPECTIVE_GRAPHS = system_graphs.PERSPECTIVE_GRAPHS
 """Prefix of the per-perspective graphs."""
 UNCURATED = vocab.BASE + "graph/asserted"
 """Pseudo-unit of asserted triples no evidence graph holds (added by a SPARQL Update)."""
@@ -225,15 +225,23 @@ def write_all(kg: KnowledgeGraph, r: Reasoner) -> None:
     quads: list[ox.Quad] = []
     for t in r.output:
         quads += support_quads(r, t)
-    views = r.perspectives
     d = r.table.decode
+    base, base_units, output, keep = r.engine.base, r.support.base_units, r.output, r.keep
+    facts = []  # (s, p, o, unit mask, kept as inferred, supports), decoded once
+    for t, masks in r.support.of.items():
+        units = base_units.get(t) or 0
+        kept = (base_units.get(t) != 0 and keep(t)) if t in base else t in output
+        if units or kept:
+            facts.append((d(t[0]), d(t[1]), d(t[2]), units, kept, masks))
+    views = r.perspectives
     for perspective in views.named():
         mask = views.mask(perspective)
         ag, ig = perspective.asserted_graph, perspective.inferred_graph
-        for t in r.support.of:
-            asserted, inferred = membership(r, t, mask)
-            if asserted or inferred:
-                quads.append(ox.Quad(d(t[0]), d(t[1]), d(t[2]), ag if asserted else ig))
+        for s, p, o, units, kept, masks in facts:
+            if units & mask:
+                quads.append(ox.Quad(s, p, o, ag))
+            elif kept and any(m & ~mask == 0 for m in masks):
+                quads.append(ox.Quad(s, p, o, ig))
     store.extend(quads)
 
 
