@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -218,7 +218,7 @@ def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
         if date:
             data["date"] = date
         graph.add_edge(s, o, key=compact(p), **data)
-    _support_relations(graph)
+    _support_relations(kg, graph)
     return graph
 
 
@@ -286,10 +286,9 @@ def _edge_date(graph: nx.MultiDiGraph, s: str, o: str) -> str | None:
     return None
 
 
-# Relations between agents (who met, spoke, negotiated with or mediated for whom) and the
-# kinds of event that can support each: one the article reports as having happened
-# (kgo:Occurred), in which both sides took part. Planned, expected or cancelled events
-# support nothing, as in the reasoner's rules (ontology/rules.ttl).
+# Relations between agents rest on events through the domain rules (ontology/rules.ttl): the
+# reasoner's derivations of a relation name the events it rests on, so the network view
+# follows the rules as they are written. Used by the negotiation network too.
 COMMUNICATION = tuple(
     KGO + name
     for name in ("metWith", "spokeWith", "negotiatedWith", "communicatedWith", "mediatedFor")
@@ -297,19 +296,6 @@ COMMUNICATION = tuple(
 OCCURRED = "kgo:Occurred"
 PARTICIPATION = (KGO + "participant", KGO + "host")
 MEDIATOR = KGO + "mediator"
-_MEETINGS = ("kgo:Meeting", "kgo:Talks")
-_CONVERSATIONS = ("kgo:Conversation", "kgo:PhoneCall")
-SUPPORTING_EVENTS: dict[str, tuple[str, ...]] = {
-    KGO + "metWith": _MEETINGS,
-    KGO + "negotiatedWith": ("kgo:Talks",),
-    KGO + "spokeWith": _CONVERSATIONS,
-    KGO + "communicatedWith": _MEETINGS + _CONVERSATIONS,
-    KGO + "mediatedFor": _MEETINGS,
-}
-# Between states and organisations, these relations may also rest on the people acting for
-# them, as in the rules: states whose officials met negotiated; the mediator's officials.
-_THROUGH_OFFICIALS = {KGO + "negotiatedWith": _MEETINGS, KGO + "mediatedFor": _MEETINGS}
-_NOT_PARTIES = ("Person", "Event", "Claim")
 
 
 def occurred(data: dict[str, Any]) -> bool:
@@ -321,53 +307,97 @@ def _event_sort_key(graph: nx.MultiDiGraph, event: str) -> tuple[str, str]:
     return (str(graph.nodes[event].get("date") or "9999"), event)
 
 
-def _support_relations(graph: nx.MultiDiGraph) -> None:
-    """Give each relation between agents the events that support it, with their dates.
+def _events_behind(
+    r: Any, start: tuple[int, int, int], is_event: Callable[[object], bool]
+) -> tuple[set[str], list[tuple[int, int, int]]]:
+    """The events that the derivations of triple ``start`` rest on, at any depth, and the
+    asserted premises met on the way.
+
+    Every rule instance deriving the triple is followed (not only the recorded one), through
+    premises between other resources (officials who met, for their states' negotiation), to
+    premises about an event (its participants, its status). Type premises lead nowhere new.
+    """
+    engine = r.engine
+    found: set[str] = set()
+    asserted: list[tuple[int, int, int]] = []
+    seen = {start}
+    todo = [start]
+    while todo:
+        for _, body in engine.instances(todo.pop(), set()):
+            for premise in body:
+                if premise[1] == r.type_id or premise in seen:
+                    continue
+                subject = r.table.decode(premise[0])
+                if is_event(subject):
+                    found.add(subject.value)
+                    continue
+                seen.add(premise)
+                todo.append(premise)
+                if premise in engine.base:
+                    asserted.append(premise)
+    return found, asserted
+
+
+def _borrow_premise_quotes(
+    r: Any, graph: nx.MultiDiGraph, data: dict[str, Any], premises: list[tuple[int, int, int]]
+) -> None:
+    """A derived relation resting on no event quotes the asserted relations it rests on (the
+    group's mediation, for its co-chairs), in seed order."""
+    quoted = []
+    for premise in premises:
+        s, p, o = (term.value for term in r.decode(premise))
+        edge = graph.get_edge_data(s, o, compact(p)) if s in graph and o in graph else None
+        if edge and edge.get("quotes"):
+            quoted.append(edge)
+    quoted.sort(key=lambda e: (e.get("lines") or [0])[0])
+    for edge in quoted:
+        for name in ("quotes", "evidence", "lines"):
+            data[name] = data.get(name, []) + [
+                x for x in edge.get(name, []) if x not in data.get(name, [])
+            ]
+    if data.get("quotes"):
+        data["quote"] = data["quotes"][0]
+
+
+def _support_relations(kg: KnowledgeGraph, graph: nx.MultiDiGraph) -> None:
+    """Give each relation between resources other than events the events that support it.
 
     ``events`` lists the supporting events (CURIEs, earliest first), ``dates`` their dates;
-    ``via`` and ``date`` are the first of them. A derived edge without a quote of its own
+    ``via`` and ``date`` are the first of them. The events are those the reasoner's
+    derivations of the relation rest on (see :func:`_events_behind`), so they follow the
+    domain rules: only events the rules accept (those reported as having happened, of the
+    kinds each rule names) support anything. A derived edge without a quote of its own
     borrows the quote of its first event. Relations are never added here: only the graph's
     own (asserted or derived) triples get support.
     """
-    roles: dict[str, dict[str, set[str]]] = {"participant": {}, "mediator": {}}
-    officials: dict[str, set[str]] = {}  # state or organisation -> people acting for it
+    from karabakh_kg.graph import reasoning
+
+    r = reasoning.reasoner(kg)
+
+    def is_event(term: object) -> bool:
+        return (
+            isinstance(term, ox.NamedNode)
+            and term.value in graph
+            and graph.nodes[term.value].get("category") == "Event"
+        )
+
     quotes: dict[tuple[str, str], dict[str, Any]] = {}
     for s, o, data in graph.edges(data=True):
-        role = "participant" if data["predicate"] in PARTICIPATION else None
-        role = "mediator" if data["predicate"] == MEDIATOR else role
-        if role and graph.nodes[s].get("category") == "Event":
-            roles[role].setdefault(o, set()).add(s)
-            if data.get("quote") and ((s, o) not in quotes or data["kind"] == "asserted"):
-                quotes[(s, o)] = data
-        elif data["predicate"] == KGO + "actsFor":
-            officials.setdefault(o, set()).add(s)
-
-    def events_of(agent: str, role: str, through_officials: bool) -> set[str]:
-        found = set(roles[role].get(agent, ()))
-        if through_officials:
-            for person in officials.get(agent, ()):
-                found |= roles[role].get(person, set())
-        return found
-
+        first = (s, o) not in quotes or data["kind"] == "asserted"
+        if graph.nodes[s].get("category") == "Event" and data.get("quote") and first:
+            quotes[(s, o)] = data
     for s, o, data in graph.edges(data=True):
-        predicate = data["predicate"]
-        if predicate not in SUPPORTING_EVENTS or s == o:
+        if s == o or any(graph.nodes[n].get("category") in ("Event", "Claim") for n in (s, o)):
             continue
-        parties = all(graph.nodes[n].get("category") not in _NOT_PARTIES for n in (s, o))
-        through = parties and predicate in _THROUGH_OFFICIALS
-        wanted = set((_THROUGH_OFFICIALS if through else SUPPORTING_EVENTS)[predicate])
-        first = "mediator" if predicate == KGO + "mediatedFor" else "participant"
-        shared = events_of(s, first, through) & events_of(o, "participant", through)
-        events = sorted(
-            (
-                e
-                for e in shared
-                if occurred(graph.nodes[e]) and wanted & set(graph.nodes[e]["types"])
-            ),
-            key=lambda e: _event_sort_key(graph, e),
-        )
-        if not events:
+        triple = r.lookup(ox.NamedNode(s), ox.NamedNode(data["predicate"]), ox.NamedNode(o))
+        if triple is None:
             continue
+        behind, premises = _events_behind(r, triple, is_event)
+        if not behind:
+            if data["kind"] == "derived" and not data.get("quotes"):
+                _borrow_premise_quotes(r, graph, data, premises)
+            continue
+        events = sorted(behind, key=lambda e: _event_sort_key(graph, e))
         data["events"] = [compact(e) for e in events]
         data["dates"] = [str(graph.nodes[e]["date"]) for e in events if graph.nodes[e].get("date")]
         data["via"] = data["events"][0]

@@ -12,7 +12,7 @@ import networkx as nx
 import pytest
 import rdflib
 from fastapi.testclient import TestClient
-from graph_sample import KG, SAMPLE_TRIG, sample_kg
+from graph_sample import KG, KGO, SAMPLE_TRIG, sample_kg
 from typer.testing import CliRunner
 
 from karabakh_kg.graph import export as exports
@@ -158,11 +158,14 @@ def test_export_filters_focus_nodes_and_network(client: TestClient) -> None:
         spoke,
         rdflib.URIRef(KG + "ilham-aliyev"),
     ) in parsed
-    # Edges through officials stand for no triple between the states: none is exported.
+    # Edges through officials (Macron spoke with Aliyev) stand for no triple between the
+    # states: the only one exported is the rules' (France co-chairs the Minsk Group, which
+    # mediates for Azerbaijan).
     states = client.get("/export/nt", params={"network": "state", "unrealised": "true"})
     parsed = rdflib.Graph().parse(data=states.content, format="nt")
-    assert (rdflib.URIRef(KG + "azerbaijan"), None, rdflib.URIRef(KG + "france")) not in parsed
-    assert (rdflib.URIRef(KG + "france"), None, rdflib.URIRef(KG + "azerbaijan")) not in parsed
+    france, azerbaijan = rdflib.URIRef(KG + "france"), rdflib.URIRef(KG + "azerbaijan")
+    assert (azerbaijan, None, france) not in parsed
+    assert set(parsed.predicates(france, azerbaijan)) == {rdflib.URIRef(KGO + "mediatedFor")}
     assert client.get("/export/nt", params={"unrealised": "true"}).status_code == 400
     zipped = client.get("/export/csv")
     assert zipfile.ZipFile(io.BytesIO(zipped.content)).namelist() == ["nodes.csv", "edges.csv"]
