@@ -261,6 +261,26 @@ class EventRecord:
                     found.append(iri)
         return found
 
+    def to_dict(self, index: lookup.Index) -> dict[str, Any]:
+        """JSON-ready summary: what the timeline and the map show of the event."""
+        readings = self.readings()
+        return {
+            "event": self.iri,
+            "label": self.label,
+            "kinds": self.classes,
+            "date": " | ".join(f"{s}/{e}" if e else s for s, e, _ in readings) or None,
+            "precision": self.precision(),
+            "reading": None,
+            "readings": len(readings),
+            "time": self.start_time,
+            "presentation": self.presentation(),
+            "statuses": self.statuses(),
+            "participants": [{"iri": iri, "label": index.label(iri)} for iri in self.agents()],
+            "claimants": [{"iri": iri, "label": label} for iri, label in self.claimants()],
+            "places": list(self.places),
+            "evidence": [ref.to_dict() for ref in self.evidence],
+        }
+
     def actor_columns(self) -> tuple[list[str], list[str], list[str]]:
         """(actor 1, actor 2, associated actors) as ACLED fills them.
 

