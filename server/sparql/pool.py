@@ -8,7 +8,19 @@ background, so the work really stops and other clients keep being served by the
 other workers. The pool bounds how many queries run (one per worker) and wait.
 
 Calls are blocking and thread-safe: the server runs them in threads so that the
-event loop never waits on a query, whichever loop (or test client) calls.
+event loop never waits on a query, whichever loop (or test client) calls. Which query gets
+a worker, and when, is decided before that, fairly across clients
+(:mod:`karabakh_kg.server.sparql.admission`); a query's time limit starts when a worker
+takes it.
+
+Own code rather than ``pebble`` (whose ``ProcessPool`` has per-task timeouts that kill the
+worker): workers here are fresh interpreters started with ``subprocess`` (pebble forks or
+uses multiprocessing's spawn, which re-imports the server's main module, and forking a
+server with threads and locks is unsafe), each must be chosen by what it holds (the data
+generation, the changes it has applied), and a job goes to one known worker whose process
+is killed on overrun while its peers keep their loaded copy. pebble schedules tasks on any
+worker from its own queue, so none of that could be expressed without wrapping it as much
+code as this.
 """
 
 from __future__ import annotations
