@@ -19,7 +19,8 @@ b'{"head":{},"boolean":true}'
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -154,7 +155,58 @@ def update_difference(
     return sorted(after - before, key=str), sorted(before - after, key=str)
 
 
-def run_update_job(store: ox.Store, job: dict[str, Any]) -> tuple[Any, ...]:
+def graph_difference(
+    store: ox.Store, graph: ox.NamedNode, update: str, prefixes: dict[str, str] | None = None
+) -> tuple[list[ox.Triple], list[ox.Triple]]:
+    """:func:`update_difference` of the named graph ``graph`` of ``store``, with the copy
+    and the comparison done inside pyoxigraph: the graph is copied to a scratch store as its
+    default graph and as a marker graph, the update runs, and two queries list what it added
+    and removed (so the cost in Python is the size of the change, not of the graph; this is
+    what lets one-triple updates run at hundreds per second). Graphs with blank nodes take
+    :func:`update_difference` (pyoxigraph's loader renames blank nodes)."""
+    data = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph) or b""
+    if b"_:" in data:
+        before = {
+            ox.Triple(q.subject, q.predicate, q.object)
+            for q in store.quads_for_pattern(None, None, None, graph)
+        }
+        return update_difference(before, update, prefixes)
+    marker = ox.NamedNode(f"urn:karabakh-kg:before:{secrets.token_hex(12)}")
+    scratch = ox.Store()
+    if data:
+        scratch.load(data, format=ox.RdfFormat.N_TRIPLES)
+        scratch.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=marker)
+    try:
+        scratch.update(update, prefixes=prefixes or None)
+    except SyntaxError as error:
+        raise QueryFailed("syntax", str(error)) from None
+    except OSError as error:
+        raise QueryFailed("remote", str(error)) from None
+    except (ValueError, TypeError, RuntimeError) as error:
+        raise QueryFailed("evaluation", str(error)) from None
+    if any(g != marker for g in scratch.named_graphs()):
+        raise QueryFailed(
+            "named-graph",
+            "an update may change only the default graph (the asserted graph); "
+            "GRAPH clauses and named graphs are not writable",
+        )
+
+    def triples(query: str) -> list[ox.Triple]:
+        solutions = scratch.query(query.replace("MARKER", f"<{marker.value}>"))
+        assert isinstance(solutions, ox.QuerySolutions)
+        return [ox.Triple(row[0], row[1], row[2]) for row in solutions]  # type: ignore[arg-type]
+
+    added = triples("SELECT ?s ?p ?o { ?s ?p ?o MINUS { GRAPH MARKER { ?s ?p ?o } } }")
+    removed = triples("SELECT ?s ?p ?o { GRAPH MARKER { ?s ?p ?o } MINUS { ?s ?p ?o } }")
+    return sorted(added, key=str), sorted(removed, key=str)
+
+
+def run_update_job(
+    store: ox.Store,
+    job: dict[str, Any],
+    difference: Callable[[str, dict[str, str]], tuple[list[ox.Triple], list[ox.Triple]]]
+    | None = None,
+) -> tuple[Any, ...]:
     """Evaluate an update job (``{"kind": "update", "update", "graph", "prefixes"}``)
     against the named graph ``graph`` of ``store``, without changing ``store``.
 
@@ -162,10 +214,6 @@ def run_update_job(store: ox.Store, job: dict[str, Any]) -> tuple[Any, ...]:
     ``("error", kind, message)``.
     """
     graph = ox.NamedNode(job["graph"])
-    before = {
-        ox.Triple(q.subject, q.predicate, q.object)
-        for q in store.quads_for_pattern(None, None, None, graph)
-    }
     from karabakh_kg.server.sparql.guard import Refusal, checked_text, explain_syntax_error
 
     prefixes = job.get("prefixes") or {}
@@ -173,7 +221,10 @@ def run_update_job(store: ox.Store, job: dict[str, Any]) -> tuple[Any, ...]:
         text, _ = checked_text(
             job["update"], prefixes, job.get("service_allowlist") or [], update=True
         )
-        added, removed = update_difference(before, text, prefixes)
+        if difference is not None:  # a worker's standing copy of the graph
+            added, removed = difference(text, prefixes)
+        else:
+            added, removed = graph_difference(store, graph, text, prefixes)
     except Refusal as refusal:
         return ("error", refusal.kind, refusal.message)
     except QueryFailed as failure:

@@ -1,0 +1,179 @@
+"""Storage benchmark: one-triple SPARQL updates per second, ours against the Oxigraph server.
+
+Each server starts on the same data (the curated graph, reasoned, dumped as N-Quads): ours
+on a durable store (``serve --store``, incremental reasoning after every update, the
+journal, the query workers following the change) and in memory (``--ephemeral-updates``);
+the Oxigraph server (``oxigraph serve``, RocksDB, no reasoning) as the baseline. One client
+sends ``INSERT DATA`` of one new triple at a time, then checks that every triple arrived.
+Prints updates per second and latency, and the ratio to the Oxigraph server in the same run.
+
+    python bench/storage.py --updates 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+TOKEN = "bench-token"
+ASK_ALL = "ASK {{ <https://w3id.org/karabakh-kg/resource/bench-{n}> ?p ?o }}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], limit: float = 300) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{url}: the server exited ({process.returncode})")
+        try:
+            httpx.get(url, params={"query": "ASK {}"}, timeout=2)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url}: not ready after {limit} s")
+
+
+@contextlib.contextmanager
+def running(command: list[str], url: str, env: dict[str, str] | None = None) -> Iterator[None]:
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_ready(url, process)
+        yield
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def drive(update_url: str, query_url: str, count: int, headers: dict[str, str]) -> list[float]:
+    """Send ``count`` one-triple updates in a row; the latency of each (seconds)."""
+    latencies = []
+    with httpx.Client(timeout=60) as client:
+        for n in range(count):
+            text = (
+                f"INSERT DATA {{ <https://w3id.org/karabakh-kg/resource/bench-{n}> "
+                "a <https://w3id.org/karabakh-kg/ontology#Person> }"
+            )
+            start = time.perf_counter()
+            response = client.post(
+                update_url,
+                content=text.encode(),
+                headers={"Content-Type": "application/sparql-update", **headers},
+            )
+            latencies.append(time.perf_counter() - start)
+            if response.status_code not in (200, 204):
+                raise SystemExit(f"{update_url}: HTTP {response.status_code}: {response.text}")
+        for n in (0, count // 2, count - 1):
+            answer = client.get(query_url, params={"query": ASK_ALL.format(n=n)})
+            if '"boolean":true' not in answer.text.replace(" ", ""):
+                raise SystemExit(f"{query_url}: update {n} is missing")
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--updates", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    from karabakh_kg.graph.dataset import KnowledgeGraph
+
+    python = sys.executable
+    oxigraph = str(Path(python).with_name("oxigraph"))
+    with tempfile.TemporaryDirectory(prefix="karabakh-kg-bench-") as tmp:
+        folder = Path(tmp)
+        dump = folder / "data.nq"
+        KnowledgeGraph.load().store.dump(dump, format=__import__("pyoxigraph").RdfFormat.N_QUADS)
+        subprocess.run(
+            [oxigraph, "load", "--location", str(folder / "oxi"), "--file", str(dump)],
+            check=True,
+            capture_output=True,
+        )
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        env = {"KARABAKH_KG_UPDATE_TOKEN": TOKEN}
+        ours = [python, "-m", "karabakh_kg.server", "serve", "--enable-update"]
+        ours += ["--workers", str(args.workers), "--log-level", "warning"]
+        runs: list[tuple[str, list[str], str, str, dict[str, str], dict[str, str]]] = []
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        runs.append(
+            (
+                "oxigraph server (no reasoning)",
+                [
+                    oxigraph,
+                    "serve",
+                    "--location",
+                    str(folder / "oxi"),
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                ],
+                base + "/update",
+                base + "/query",
+                {},
+                {},
+            )
+        )
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        runs.append(
+            (
+                "karabakh-kg --store",
+                [*ours, "--store", str(folder / "ours"), "--port", str(port)],
+                base + "/sparql/update",
+                base + "/sparql",
+                auth,
+                env,
+            )
+        )
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        runs.append(
+            (
+                "karabakh-kg in memory",
+                [*ours, "--ephemeral-updates", "--port", str(port)],
+                base + "/sparql/update",
+                base + "/sparql",
+                auth,
+                env,
+            )
+        )
+        results = {}
+        for name, command, update_url, query_url, headers, extra in runs:
+            with running(command, query_url, extra):
+                latencies = drive(update_url, query_url, args.updates, headers)
+            results[name] = latencies
+        baseline = args.updates / sum(results[runs[0][0]])
+        print(f"{args.updates} one-triple INSERT DATA in a row, one client")
+        print(f"{'server':32} {'updates/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'vs oxigraph':>12}")
+        for name, latencies in results.items():
+            rate = len(latencies) / sum(latencies)
+            ordered = sorted(latencies)
+            p50 = statistics.median(ordered) * 1000
+            p95 = ordered[int(0.95 * (len(ordered) - 1))] * 1000
+            print(f"{name:32} {rate:10.1f} {p50:8.1f} {p95:8.1f} {rate / baseline:12.2f}")
+
+
+if __name__ == "__main__":
+    main()
