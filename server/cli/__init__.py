@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from karabakh_kg.server.cli import analyst as cli_analyst
@@ -22,17 +24,37 @@ app = typer.Typer(
 )
 
 
+def _installed_version() -> str:
+    from importlib.metadata import version as installed_version
+
+    return installed_version("karabakh-kg")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"karabakh-kg {_installed_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def root() -> None:
+def root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the installed version and exit.",
+        ),
+    ] = False,
+) -> None:
     """A knowledge graph of the 2020 Nagorno-Karabakh war, with a SPARQL endpoint."""
 
 
 @app.command()
 def version() -> None:
     """Print the installed version of karabakh-kg."""
-    from importlib.metadata import version as installed_version
-
-    typer.echo(installed_version("karabakh-kg"))
+    typer.echo(_installed_version())
 
 
 for module in (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,7 +25,9 @@ from karabakh_kg.graph.dataset import (
 from karabakh_kg.graph.prefixes import turtle
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.cli.disputes import PerspectiveOption, in_perspective
-from karabakh_kg.server.cli.errors import fail
+from karabakh_kg.server.cli.errors import fail, unreadable_files
+from karabakh_kg.server.cli.output import render_table
+from karabakh_kg.server.settings import Settings, SettingsError
 
 DataDir = Annotated[
     Path | None,
@@ -60,6 +63,12 @@ SOLUTION_FORMATS = {
     for f in (OutputFormat.json, OutputFormat.csv, OutputFormat.tsv, OutputFormat.xml)
 }
 GRAPH_FORMATS = {f: formats.rdf_syntax(f.value) for f in (OutputFormat.turtle, OutputFormat.nt)}
+LIMIT_OPTIONS = {
+    "timeout": "--timeout",
+    "too-many-results": "--max-rows",
+    "answer-too-large": "--max-bytes",
+}
+"""The option that raises the limit a refused query ran into (by problem code)."""
 
 
 def load_graph(data_dir: Path | None, *, reason: bool = True) -> KnowledgeGraph:
@@ -67,11 +76,10 @@ def load_graph(data_dir: Path | None, *, reason: bool = True) -> KnowledgeGraph:
     if data_dir is not None and not data_dir.is_dir():
         fail(f"data folder {data_dir} does not exist")
     try:
-        return KnowledgeGraph.load(data_dir, reason=reason)
+        with unreadable_files():
+            return KnowledgeGraph.load(data_dir, reason=reason)
     except DataError as error:
         fail(f"{error} (run 'karabakh-kg validate' for details)")
-    except FileNotFoundError as error:
-        fail(f"missing file: {error.filename or error}")
 
 
 def short(term: object) -> str:
@@ -87,26 +95,21 @@ def short(term: object) -> str:
     return str(term)
 
 
-def render_table(header: list[str], rows: list[list[str]]) -> str:
-    """A plain aligned text table with a rule under the header."""
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
-
-    out = [line(header), line(["-" * w for w in widths])]
-    out += [line([c.replace("\n", " ") for c in r]) for r in rows]
-    return "\n".join(out)
-
-
 def read_query(text: str | None, file: Path | None) -> str:
     """The query from the argument, ``--file`` or standard input (``-`` or piped)."""
     if text is not None and file is not None:
         fail("give the query either as an argument or with --file, not both")
     if file is not None:
-        if not file.is_file():
+        if file.is_dir():
+            fail(f"query file {file} is a folder; give the file with the query")
+        if not file.exists():
             fail(f"query file {file} does not exist")
-        return file.read_text(encoding="utf-8")
+        try:
+            return file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            fail(f"query file {file} is not UTF-8 text (byte {error.start + 1} is not)")
+        except OSError as error:
+            fail(f"cannot read query file {file}: {error.strerror or error}")
     if text is not None and text != "-":
         return text
     if text is None and sys.stdin.isatty():
@@ -114,49 +117,115 @@ def read_query(text: str | None, file: Path | None) -> str:
     return sys.stdin.read()
 
 
-def _solutions_output(result: ox.QuerySolutions, fmt: OutputFormat) -> str:
+ACCEPT = {
+    OutputFormat.table: "application/sparql-results+json, text/turtle;q=0.9",
+    OutputFormat.json: "application/sparql-results+json",
+    OutputFormat.csv: "text/csv",
+    OutputFormat.tsv: "text/tab-separated-values",
+    OutputFormat.xml: "application/sparql-results+xml",
+    OutputFormat.turtle: "text/turtle",
+    OutputFormat.nt: "application/n-triples",
+}
+"""What the query asks the endpoint's negotiation for, per ``--format``."""
+
+
+@dataclass(frozen=True)
+class QueryLimits:
+    """The limits of one ``query`` run (the server's settings unless options change them)."""
+
+    timeout: float | None = None
+    max_rows: int | None = None
+    max_bytes: int | None = None
+
+    def settings(self) -> Settings:
+        """The server's settings (``KARABAKH_KG_*``) with these limits and one worker."""
+        try:
+            return Settings.from_env(
+                query_timeout=self.timeout,
+                max_query_timeout=self.timeout,
+                max_rows=self.max_rows,
+                max_answer_bytes=self.max_bytes,
+                query_workers=1,
+                max_queued=0,
+            )
+        except SettingsError as error:
+            fail(str(error), 2)
+
+
+def run_query(
+    kg: KnowledgeGraph,
+    sparql: str,
+    fmt: OutputFormat | None,
+    *,
+    infer: bool,
+    limits: QueryLimits | None = None,
+) -> None:
+    """Evaluate ``sparql`` as the server does and write the answer to standard output.
+
+    The query is checked and run by the SPARQL endpoint's own code
+    (:class:`~karabakh_kg.server.sparql.execute.Endpoint`) in one worker process, under the
+    server's time limit and row and byte caps, so a runaway query is stopped and refused
+    with one line instead of filling the memory. Answers in a SPARQL results or RDF format
+    are written as the worker serialized them, without parsing them again.
+    """
+    from karabakh_kg.server.problems import Problem
+    from karabakh_kg.server.sparql.errors import failure_problem
+    from karabakh_kg.server.sparql.execute import Endpoint
+    from karabakh_kg.server.sparql.protocol import QueryFailed
+
+    fmt = fmt or OutputFormat.table
+    settings = (limits or QueryLimits()).settings()
+    endpoint = Endpoint(kg, settings)
+    try:
+        prepared = endpoint.prepare(
+            sparql, {"infer": ["true" if infer else "false"]}, {}, ACCEPT[fmt]
+        )
+        answer = endpoint.store().execute(prepared.job, prepared.timeout)
+    except Problem as problem:
+        if problem.code == "not-acceptable":
+            fail(_wrong_format(fmt))
+        fail(_refusal(problem))
+    except QueryFailed as failure:
+        problem = failure_problem(
+            failure,
+            update=False,
+            timeout=prepared.timeout,
+            max_timeout=settings.max_query_timeout,
+        )
+        fail(_refusal(problem))
+    finally:
+        endpoint.close()
+    if fmt is OutputFormat.table and answer.form in ("SELECT", "ASK"):
+        typer.echo(_table_output(answer.body))
+        return
+    out = sys.stdout.buffer
+    out.write(answer.body)
+    if answer.body and not answer.body.endswith(b"\n"):
+        out.write(b"\n")
+    out.flush()
+
+
+def _wrong_format(fmt: OutputFormat) -> str:
     if fmt in GRAPH_FORMATS:
-        fail(f"--format {fmt.value} is for CONSTRUCT/DESCRIBE; use table, json, csv, tsv or xml")
-    if fmt in SOLUTION_FORMATS:
-        data = result.serialize(format=SOLUTION_FORMATS[fmt])
-        return (data or b"").decode("utf-8").rstrip("\n")
+        return f"--format {fmt.value} is for CONSTRUCT/DESCRIBE; use table, json, csv, tsv or xml"
+    return f"--format {fmt.value} is for SELECT; CONSTRUCT/DESCRIBE give turtle or nt"
+
+
+def _refusal(problem: Any) -> str:
+    """One line for a refused or failed query, naming the option that raises its limit."""
+    option = LIMIT_OPTIONS.get(problem.code)
+    return f"{problem.detail} (raise {option})" if option else problem.detail
+
+
+def _table_output(body: bytes) -> str:
+    """SELECT rows (SPARQL results in JSON) as a table with a row count; ASK as true/false."""
+    result = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+    if isinstance(result, ox.QueryBoolean):
+        return "true" if bool(result) else "false"
     header = [v.value for v in result.variables]
     rows = [[short(row[v]) for v in result.variables] for row in result]
     count = f"({len(rows)} row{'s' if len(rows) != 1 else ''})"
     return render_table(header, rows) + "\n" + count
-
-
-def _boolean_output(result: ox.QueryBoolean, fmt: OutputFormat) -> str:
-    if fmt in GRAPH_FORMATS:
-        fail(f"--format {fmt.value} is for CONSTRUCT/DESCRIBE; ASK answers true or false")
-    if fmt in SOLUTION_FORMATS:
-        data = result.serialize(format=SOLUTION_FORMATS[fmt])
-        return (data or b"").decode("utf-8").rstrip("\n")
-    return "true" if bool(result) else "false"
-
-
-def _triples_output(result: ox.QueryTriples, fmt: OutputFormat | None) -> str:
-    if fmt is not None and fmt not in GRAPH_FORMATS and fmt is not OutputFormat.table:
-        fail(f"--format {fmt.value} is for SELECT; CONSTRUCT/DESCRIBE give turtle or nt")
-    rdf_format = GRAPH_FORMATS.get(fmt or OutputFormat.turtle, ox.RdfFormat.TURTLE)
-    prefixes = dict(vocab.PREFIXES) if rdf_format == ox.RdfFormat.TURTLE else None
-    data = ox.serialize(list(result), format=rdf_format, prefixes=prefixes)
-    return (data or b"").decode("utf-8").rstrip("\n")
-
-
-def run_query(kg: KnowledgeGraph, sparql: str, fmt: OutputFormat | None, *, infer: bool) -> str:
-    """Evaluate ``sparql`` and render the result; malformed queries exit with one line."""
-    try:
-        result = kg.query(sparql, include_inferred=infer)
-    except SyntaxError as error:
-        fail(f"malformed query: {error}")
-    except (OSError, ValueError, RuntimeError) as error:
-        fail(f"query failed: {error}")
-    if isinstance(result, ox.QuerySolutions):
-        return _solutions_output(result, fmt or OutputFormat.table)
-    if isinstance(result, ox.QueryBoolean):
-        return _boolean_output(result, fmt or OutputFormat.table)
-    return _triples_output(result, fmt)
 
 
 def _count(kg: KnowledgeGraph, graph: ox.NamedNode) -> int:
@@ -259,7 +328,8 @@ def validate_command(
 
     if data_dir is not None and not data_dir.is_dir():
         fail(f"data folder {data_dir} does not exist")
-    report = validate(data_dir, consistency=consistency)
+    with unreadable_files():
+        report = validate(data_dir, consistency=consistency)
     if output is StatsFormat.json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -290,8 +360,31 @@ def query_command(
     ] = True,
     data_dir: DataDir = None,
     perspective: PerspectiveOption = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            min=0.001,
+            help="Seconds the query may run (default: the server's, KARABAKH_KG_QUERY_TIMEOUT).",
+        ),
+    ] = None,
+    max_rows: Annotated[
+        int | None,
+        typer.Option(
+            "--max-rows", min=1, help="Most rows or triples (default: KARABAKH_KG_MAX_ROWS)."
+        ),
+    ] = None,
+    max_bytes: Annotated[
+        int | None,
+        typer.Option(
+            "--max-bytes",
+            min=1,
+            help="Largest answer in bytes (default: KARABAKH_KG_MAX_ANSWER_BYTES).",
+        ),
+    ] = None,
 ) -> None:
-    """Run a SPARQL query (the usual prefixes kg:, kgo:, prov: ... are predeclared)."""
+    """Run a SPARQL query (the usual prefixes kg:, kgo:, prov: ... are predeclared), under
+    the server's time limit and row and byte caps."""
     text = read_query(sparql, file)
     if not text.strip():
         fail("empty query")
@@ -303,7 +396,7 @@ def query_command(
         pass
     kg = load_graph(data_dir, reason=infer or perspective is not None)
     kg = in_perspective(kg, perspective)
-    typer.echo(run_query(kg, text, output, infer=infer))
+    run_query(kg, text, output, infer=infer, limits=QueryLimits(timeout, max_rows, max_bytes))
 
 
 def stats_command(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NoReturn
 
 import typer
@@ -11,3 +13,16 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``error: message`` on standard error and exit with ``code``."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+@contextmanager
+def unreadable_files() -> Iterator[None]:
+    """Turn a file that cannot be read (missing, a folder, not permitted) into one line."""
+    try:
+        yield
+    except FileNotFoundError as error:
+        fail(f"missing file: {error.filename or error}")
+    except IsADirectoryError as error:
+        fail(f"{error.filename} is a folder, not a data file")
+    except OSError as error:
+        fail(f"cannot read {error.filename or 'a data file'}: {error.strerror or error}")

@@ -20,6 +20,7 @@ from karabakh_kg.graph.projection import filtered, predicate_filter
 from karabakh_kg.server.cli.data import DataDir, load_graph
 from karabakh_kg.server.cli.disputes import PerspectiveOption, in_perspective
 from karabakh_kg.server.cli.errors import fail
+from karabakh_kg.server.cli.output import render_table
 
 
 class Output(StrEnum):
@@ -102,12 +103,7 @@ def _print_json(value: Any) -> None:
 
 
 def _table(rows: list[list[str]], header: list[str]) -> None:
-    """Print aligned columns; the last column is never padded (quotes can be long)."""
-    cells = [header, *rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header) - 1)]
-    for row in cells:
-        padded = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        typer.echo("  ".join([*padded, row[-1]]).rstrip())
+    typer.echo(render_table(header, rows))
 
 
 EDGE_HEADER = ["from", "relation", "to", "kind", "date", "quote"]
@@ -200,7 +196,8 @@ def path(
         fail(f"no path between {graph.nodes[a]['label']} and {graph.nodes[b]['label']}")
     for number, found_path in enumerate(paths, 1):
         labels = " → ".join(n["label"] for n in found_path["nodes"])
-        typer.echo(f"path {number} ({found_path['length']} steps): {labels}")
+        steps = found_path["length"]
+        typer.echo(f"path {number} ({steps} step{'' if steps == 1 else 's'}): {labels}")
         rows = []
         for step in found_path["steps"]:
             edge = step["edge"]
@@ -230,7 +227,7 @@ def centrality(
         _print_json(result)
         return
     rows = [[r["label"], r["category"], f"{r['score']:.4f}", str(r["degree"])] for r in result]
-    _table(rows, ["entity", "category", measure.value, "degree"])
+    _table(rows, ["entity", "category", f"{measure.value} centrality", "degree"])
 
 
 def communities(

@@ -1,0 +1,157 @@
+"""The command line under hostile or careless input (issue 13): the server's limits for
+``query``, one-line errors for files it cannot read or write, ``--version``, headers."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from karabakh_kg.ontology import vocab
+from karabakh_kg.server.cli import app
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parent.parent
+CROSS_PRODUCT = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def one_line_error(code: int, err: str) -> str:
+    """The single ``error: …`` line of a failed command (and no traceback)."""
+    assert code != 0
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+# -- query: the server's limits --------------------------------------------------------------
+
+
+def test_query_is_stopped_at_its_time_limit() -> None:
+    """A 3-way cross product of the whole graph (about 10^11 rows) never finishes."""
+    code, out, err = run("query", "--no-infer", "--timeout", "0.5", CROSS_PRODUCT)
+    assert "stopped after 0.5 s" in one_line_error(code, err) and "--timeout" in err
+    assert out == ""
+
+
+def test_query_row_and_byte_caps_refuse_with_the_option_to_raise() -> None:
+    code, _, err = run("query", "--no-infer", "--max-rows", "5", "SELECT * { ?s ?p ?o }")
+    assert "more than 5 rows" in one_line_error(code, err) and "--max-rows" in err
+    code, _, err = run(
+        "query", "--no-infer", "--max-bytes", "200", "--format", "csv", "SELECT * { ?s ?p ?o }"
+    )
+    assert "larger than 200 bytes" in one_line_error(code, err) and "--max-bytes" in err
+
+
+def test_query_takes_its_default_limits_from_the_server_settings() -> None:
+    """KARABAKH_KG_MAX_ROWS caps the server's answers, so it caps the command's too."""
+    env = {"KARABAKH_KG_MAX_ROWS": "3"}
+    code, _, err = run("query", "--no-infer", "SELECT * { ?s ?p ?o }", env=env)
+    assert "more than 3 rows" in one_line_error(code, err)
+    code, out, _ = run("query", "--no-infer", "--format", "csv", "SELECT * { ?s ?p ?o } LIMIT 3")
+    assert code == 0 and len(out.splitlines()) == 4
+
+
+def test_a_large_answer_comes_back_under_the_default_limits() -> None:
+    """Issue 13: a 20,000-row answer must not be refused by default."""
+    query = "SELECT ?a ?b WHERE { ?a a kgo:Person . ?b ?p ?o } LIMIT 20000"
+    code, out, err = run("query", "--no-infer", "--format", "tsv", query)
+    assert code == 0, err
+    assert len(out.splitlines()) == 20_001
+
+
+# -- files it cannot read or write ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def broken_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Copies of the curated data with a folder named like a data file, and a dangling link."""
+    folders = {}
+    for kind in ("folder", "dangling"):
+        folder = tmp_path_factory.mktemp(kind)
+        for source in vocab.curated_data_dir().glob("*.trig"):
+            shutil.copy(source, folder / source.name)
+        if kind == "folder":
+            (folder / "notes.trig").mkdir()
+        else:
+            (folder / "gone.trig").symlink_to(folder / "no-such-file.trig")
+        folders[kind] = folder
+    return folders
+
+
+@pytest.mark.parametrize("kind", ["folder", "dangling"])
+@pytest.mark.parametrize("command", [["validate"], ["stats"], ["query", "ASK {}"]])
+def test_an_unreadable_data_file_is_one_line(
+    broken_data: dict[str, Path], kind: str, command: list[str]
+) -> None:
+    code, _, err = run(*command, "--data-dir", str(broken_data[kind]))
+    line = one_line_error(code, err)
+    assert ("notes.trig is a folder" if kind == "folder" else "gone.trig") in line
+
+
+def test_serve_with_an_unreadable_data_file_is_one_line(broken_data: dict[str, Path]) -> None:
+    code, _, err = run("serve", "--port", "1", "--data-dir", str(broken_data["folder"]))
+    assert "notes.trig is a folder" in one_line_error(code, err)
+
+
+def test_query_file_errors(tmp_path: Path) -> None:
+    latin1 = tmp_path / "latin1.rq"
+    latin1.write_bytes('SELECT * WHERE { ?s rdfs:label "Bak\xfc" }'.encode("latin-1"))
+    code, _, err = run("query", "-f", str(latin1))
+    assert "is not UTF-8" in one_line_error(code, err)
+    code, _, err = run("query", "-f", str(tmp_path))
+    assert "is a folder" in one_line_error(code, err)
+    code, _, err = run("query", "-f", str(tmp_path / "missing.rq"))
+    assert "does not exist" in one_line_error(code, err)
+
+
+def test_export_into_an_unwritable_folder_is_one_line(tmp_path: Path) -> None:
+    # sysfs refuses new files even to root; a path under a regular file is never writable.
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    for target in (Path("/sys/kernel/karabakh.gv"), not_a_folder / "out.gv"):
+        code, _, err = run("export", "-f", "dot", "-o", str(target))
+        assert str(target.parent) in one_line_error(code, err)
+        assert not target.exists()
+
+
+# -- small things ------------------------------------------------------------------------
+
+
+def test_version_option_prints_the_project_version() -> None:
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    code, out, _ = run("--version")
+    assert code == 0 and out == f"karabakh-kg {version}\n"
+
+
+def test_centrality_header_names_the_measure_once() -> None:
+    code, out, _ = run("centrality", "--top", "3")
+    assert code == 0
+    header = re.split(r"\s{2,}", out.splitlines()[0].strip())
+    assert header == ["entity", "category", "degree centrality", "degree"]
+    assert set(out.splitlines()[1].replace(" ", "")) == {"-"}
+
+
+def test_path_of_one_step_says_step() -> None:
+    """Macron spoke with Aliyev (line 33 of the article): a path of one step."""
+    code, out, _ = run("path", "Macron", "Aliyev")
+    assert code == 0
+    assert out.splitlines()[0].startswith("path 1 (1 step): Emmanuel Macron → Ilham Aliyev")
+
+
+def test_tables_print_cells_as_plain_text() -> None:
+    """Rich markup in the data is text: a label with [brackets] prints as it is."""
+    from karabakh_kg.server.cli.output import render_table
+
+    text = render_table(["a", "b"], [["[bold]x[/bold]", ":smile:"], ["long " * 40, "y"]])
+    lines = text.splitlines()
+    assert lines[2].split() == ["[bold]x[/bold]", ":smile:"]
+    assert len(lines) == 4 and all(line == line.rstrip() for line in lines)
