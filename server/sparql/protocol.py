@@ -194,7 +194,7 @@ def graph_difference(
     def triples(query: str) -> list[ox.Triple]:
         solutions = scratch.query(query.replace("MARKER", f"<{marker.value}>"))
         assert isinstance(solutions, ox.QuerySolutions)
-        return [ox.Triple(row[0], row[1], row[2]) for row in solutions]  # type: ignore[arg-type]
+        return [ox.Triple(row[0], row[1], row[2]) for row in solutions]
 
     added = triples("SELECT ?s ?p ?o { ?s ?p ?o MINUS { GRAPH MARKER { ?s ?p ?o } } }")
     removed = triples("SELECT ?s ?p ?o { GRAPH MARKER { ?s ?p ?o } MINUS { ?s ?p ?o } }")
