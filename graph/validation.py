@@ -7,7 +7,10 @@ Checks, in order:
    vice versa; every ``prov:value`` is an exact substring of the seed and its ``kgo:line`` is
    the line where it occurs (the external-source exception of ``kge:wikidata-links`` aside);
 3. SHACL (pyshacl) against ``ontology/shapes.ttl``;
-4. logical consistency: the contradictions that the reasoner's ``check_consistency`` finds
+4. attribution: the ``kgs:EvidenceCheck`` SPARQL queries of ``shapes.ttl`` over the evidence
+   graphs (who says each triple, one voice per unit, one-sided reports alleged, places
+   located by their quote, no dates in IRIs; docs/curation.md);
+5. logical consistency: the contradictions that the reasoner's ``check_consistency`` finds
    in the closure.
 
 Problems name the file and the line of the TriG file where the offending term or quote is
