@@ -5,10 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from typer.testing import CliRunner
 
 from karabakh_kg.graph import quotes
+from karabakh_kg.graph.dataset import KnowledgeGraph
 from karabakh_kg.graph.validation import ValidationReport, validate
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.cli import app
@@ -342,3 +344,22 @@ def test_the_same_units_without_the_error_are_valid(tmp_path: Path) -> None:
 def test_real_data_has_no_attribution_problem(real_report: ValidationReport) -> None:
     assert "attribution" in real_report.checks
     assert [p for p in real_report.problems if p.kind == "attribution"] == []
+
+
+def test_every_attribution_check_has_a_planted_case(tmp_path: Path) -> None:
+    # Each kgs:EvidenceCheck of shapes.ttl fires on at least one planted case above, so a new
+    # check comes with its test.
+    from karabakh_kg.graph.validation import evidence_checks
+
+    checks = evidence_checks(vocab.shapes_file())
+    assert len(checks) >= 7
+    planted = "https://w3id.org/karabakh-kg/evidence/L69-planted"
+    fired: set[str] = set()
+    for number, (text, _message) in enumerate(ATTRIBUTION_ERRORS.values()):
+        kg = KnowledgeGraph.load(plant(tmp_path / str(number), text), reason=False)
+        for check, _template, select in checks:
+            rows = kg.query(select, include_inferred=False)
+            assert isinstance(rows, ox.QuerySolutions)
+            if any(row["evidence"] == ox.NamedNode(planted) for row in rows):
+                fired.add(check.value)
+    assert fired == {check.value for check, _, _ in checks}
