@@ -15,6 +15,16 @@ from pathlib import Path
 
 import httpx
 
+TINY_DATA = """@prefix kg: <https://w3id.org/karabakh-kg/resource/> .
+@prefix kge: <https://w3id.org/karabakh-kg/evidence/> .
+@prefix kgo: <https://w3id.org/karabakh-kg/ontology#> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+kge:tiny-unit { kg:tiny-person a kgo:Person ; kgo:memberOf kg:tiny-group . }
+kge:tiny-unit a kgo:Evidence ; prov:wasAttributedTo kg:seed-article .
+"""
+"""A small curated file (with the real ontology) for tests that start servers or engines
+several times: what they check does not depend on the size of the data."""
+
 VIRTUOSO = "virtuoso-t"
 VIRTUOSO_ISQL = "isql-vt"
 VIRTUOSO_VAD = "/usr/share/virtuoso-opensource-7/vad"

@@ -19,6 +19,7 @@ import httpx
 import pyoxigraph as ox
 import pytest
 from conftest import free_port
+from engines import TINY_DATA
 from typer.testing import CliRunner
 
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, KnowledgeGraph, UpdateError
@@ -41,22 +42,13 @@ TOKEN = "durable-token-5b1e"
 runner = CliRunner()
 
 
-TINY = """@prefix kg: <https://w3id.org/karabakh-kg/resource/> .
-@prefix kge: <https://w3id.org/karabakh-kg/evidence/> .
-@prefix kgo: <https://w3id.org/karabakh-kg/ontology#> .
-@prefix prov: <http://www.w3.org/ns/prov#> .
-kge:tiny-unit { kg:tiny-person a kgo:Person ; kgo:memberOf kg:tiny-group . }
-kge:tiny-unit a kgo:Evidence ; prov:wasAttributedTo kg:seed-article .
-"""
-
-
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
     """A small curated folder (the ontology is the real one): the store's behaviour does
     not depend on the size of the data, and the tests start servers several times."""
     folder = tmp_path / "data"
     folder.mkdir()
-    (folder / "tiny.trig").write_text(TINY, encoding="utf-8")
+    (folder / "tiny.trig").write_text(TINY_DATA, encoding="utf-8")
     return folder
 
 

@@ -1,4 +1,4 @@
-"""Storage commands: ``export-updates`` (what users wrote, for review)."""
+"""Storage commands: ``export-updates`` (what users wrote, for review) and ``publish``."""
 
 from __future__ import annotations
 
@@ -46,6 +46,86 @@ def export_updates(
         fail(f"cannot write {output}: {error.strerror or error}")
 
 
+def publish(
+    to: Annotated[
+        str,
+        typer.Option("--to", metavar="URL", help="SPARQL query endpoint of the engine."),
+    ],
+    update_url: Annotated[
+        str | None,
+        typer.Option("--update-url", metavar="URL", help="SPARQL update endpoint (default: --to)."),
+    ] = None,
+    gsp_url: Annotated[
+        str | None,
+        typer.Option(
+            "--gsp-url",
+            metavar="URL",
+            help="Graph Store Protocol endpoint (default: graphs are written with SPARQL updates).",
+        ),
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", metavar="NAME", help="User name for the engine.")
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            "--password",
+            metavar="SECRET",
+            envvar="KARABAKH_KG_PUBLISH_PASSWORD",
+            help="Password for --user (better: KARABAKH_KG_PUBLISH_PASSWORD, which other "
+            "users cannot see in the process list).",
+            show_default=False,
+        ),
+    ] = None,
+    auth: Annotated[
+        str, typer.Option("--auth", metavar="KIND", help="HTTP authentication: basic or digest.")
+    ] = "basic",
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            metavar="DIR",
+            help="Publish this durable store (with what contributors added) instead of the "
+            "curated files.",
+            file_okay=False,
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Folder of curated TriG files (default: installed)."),
+    ] = None,
+) -> None:
+    """Write the evidence graphs, provenance, ontology and inferred graph into a SPARQL 1.1
+    engine, graph by graph; publishing again changes only what changed."""
+    from karabakh_kg.graph.dataset import DataError
+    from karabakh_kg.graph.store import StoreError
+    from karabakh_kg.graph.store.publish import publish as run
+    from karabakh_kg.graph.store.remote import RemoteStore
+    from karabakh_kg.server.cli.data import load_graph
+
+    if auth not in {"basic", "digest"}:
+        fail(f"--auth must be basic or digest, not {auth!r}")
+    if password is not None and user is None:
+        fail("--password (or KARABAKH_KG_PUBLISH_PASSWORD) needs --user")
+    try:
+        target = RemoteStore(
+            to, update_url=update_url, gsp_url=gsp_url, user=user, password=password, auth=auth
+        )
+        if store is not None:
+            from karabakh_kg.graph.store.durable import open_dataset
+
+            kg, _ = open_dataset(store, data_dir)
+        else:
+            kg = load_graph(data_dir)
+        report = run(kg, target)
+    except StoreError as error:
+        fail(str(error))
+    except DataError as error:
+        fail(f"{error} (run 'karabakh-kg validate' for details)")
+    typer.echo(f"{to}: {report.to_text()}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the storage commands to ``app``."""
     app.command("export-updates")(export_updates)
+    app.command("publish")(publish)

@@ -1,0 +1,141 @@
+"""Publish the dataset into a store (``karabakh-kg publish --to URL``), graph by graph.
+
+Every named graph of the knowledge graph (evidence graphs, asserted, provenance, ontology,
+inferred, and what contributors added) is written as it is. Publishing is
+
+* **idempotent**: the engine keeps a manifest (graph ``…/graph/publication``) with a digest
+  of each published graph; graphs whose digest did not change are not sent again, so
+  publishing twice changes nothing;
+* **all or nothing for readers**: changed graphs are first written to staging graphs, then
+  one SPARQL update moves them in place, drops the graphs that are gone and writes the new
+  manifest. A publish that fails before that update leaves the previous version as it was
+  (the staging graphs are dropped, or at the next publish).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+
+from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.graph.store import GraphStore, StoreError
+from karabakh_kg.ontology import vocab
+
+PUBLICATION = vocab.BASE + "graph/publication"
+STAGING_PREFIX = vocab.BASE + "graph/staging/"
+_HAS_PART = vocab.PREFIXES["dcterms"] + "hasPart"
+_VERSION = vocab.PREFIXES["dcterms"] + "hasVersion"
+
+
+@dataclass
+class PublishReport:
+    """What one publish did."""
+
+    graphs: int
+    triples: int
+    written: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.written or self.dropped)
+
+    def to_text(self) -> str:
+        if not self.changed:
+            return f"up to date: {self.graphs} graphs, {self.triples} triples unchanged"
+        return (
+            f"published {len(self.written)} changed graphs of {self.graphs} "
+            f"({self.triples} triples in all), dropped {len(self.dropped)}, "
+            f"in {self.seconds:.1f} s"
+        )
+
+
+def dataset_graphs(kg: KnowledgeGraph) -> dict[str, list[ox.Triple]]:
+    """Every non-empty named graph of ``kg`` with its triples."""
+    graphs: dict[str, list[ox.Triple]] = {}
+    for graph in kg.store.named_graphs():
+        if not isinstance(graph, ox.NamedNode):
+            continue
+        triples = [
+            ox.Triple(q.subject, q.predicate, q.object)
+            for q in kg.store.quads_for_pattern(None, None, None, graph)
+        ]
+        if triples:
+            graphs[graph.value] = triples
+    return graphs
+
+
+def digest(triples: list[ox.Triple]) -> str:
+    """A digest of a graph that does not depend on blank node labels (canonical form)."""
+    dataset = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
+    lines = sorted(str(q) for q in dataset)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def published(target: GraphStore) -> dict[str, str]:
+    """The manifest on ``target``: graph IRI → digest of the published version."""
+    rows = target.select(
+        f"SELECT ?g ?d WHERE {{ GRAPH <{PUBLICATION}> {{ <{PUBLICATION}> <{_HAS_PART}> ?g . "
+        f"?g <{_VERSION}> ?d }} }}"
+    )
+    return {row["g"].value: row["d"].value for row in rows if "g" in row and "d" in row}
+
+
+def _manifest(digests: dict[str, str]) -> str:
+    lines = []
+    for name, value in sorted(digests.items()):
+        lines.append(f"<{PUBLICATION}> <{_HAS_PART}> <{name}> .")
+        lines.append(f'<{name}> <{_VERSION}> "{value}" .')
+    return "\n".join(lines)
+
+
+def publish(kg: KnowledgeGraph, target: GraphStore) -> PublishReport:
+    """Write ``kg`` into ``target`` (see the module); :class:`StoreError` if it fails, with
+    the previous version still in place."""
+    started = time.perf_counter()
+    graphs = dataset_graphs(kg)
+    digests = {name: digest(triples) for name, triples in graphs.items()}
+    before = published(target)
+    leftovers = {g for g in target.graph_names() if g.startswith(STAGING_PREFIX)}
+    for name in leftovers:
+        target.drop_graph(name)
+    changed = sorted(name for name, value in digests.items() if before.get(name) != value)
+    gone = sorted(set(before) - set(digests))
+    report = PublishReport(
+        graphs=len(graphs),
+        triples=sum(len(t) for t in graphs.values()),
+        written=changed,
+        dropped=gone,
+    )
+    if not changed and not gone:
+        report.seconds = time.perf_counter() - started
+        return report
+    run = secrets.token_hex(4)
+    staged: dict[str, str] = {}
+    try:
+        for index, name in enumerate(changed):
+            staging = f"{STAGING_PREFIX}{run}/{index}"
+            staged[name] = staging
+            target.put_graph(staging, graphs[name])
+        operations = [
+            f"MOVE SILENT GRAPH <{staging}> TO GRAPH <{name}>" for name, staging in staged.items()
+        ]
+        operations += [f"DROP SILENT GRAPH <{name}>" for name in gone]
+        operations.append(f"DROP SILENT GRAPH <{PUBLICATION}>")
+        operations.append(f"INSERT DATA {{ GRAPH <{PUBLICATION}> {{\n{_manifest(digests)}\n}} }}")
+        target.update(" ;\n".join(operations))
+    except StoreError:
+        for staging in staged.values():
+            try:
+                target.drop_graph(staging)
+            except StoreError:
+                break  # the engine is gone: the next publish drops them
+        raise
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,186 @@
+"""A remote SPARQL 1.1 engine as a store: the Protocol for queries and updates, the Graph
+Store Protocol for whole graphs, optional HTTP basic or digest credentials (httpx).
+
+Every failure is a :class:`~karabakh_kg.graph.store.StoreError` of one line that names the
+URL and what went wrong (unreachable, credentials refused, updates refused, a bad answer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pyoxigraph as ox
+
+from karabakh_kg.graph.store import Row, StoreError
+from karabakh_kg.ontology import vocab
+
+TIMEOUT = 120.0
+"""Seconds one request may take (publishing a large graph is one request)."""
+RESULTS = "application/sparql-results+json"
+NTRIPLES = "application/n-triples"
+
+
+class RemoteStore:
+    """:class:`~karabakh_kg.graph.store.GraphStore` over HTTP.
+
+    ``query_url``: the SPARQL query endpoint; ``update_url`` defaults to it; ``gsp_url``
+    (the Graph Store Protocol endpoint) is optional: without it whole graphs are read with
+    ``CONSTRUCT`` and written with ``INSERT DATA``.
+    """
+
+    def __init__(
+        self,
+        query_url: str,
+        *,
+        update_url: str | None = None,
+        gsp_url: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        auth: str = "basic",
+        timeout: float = TIMEOUT,
+    ) -> None:
+        for url in (query_url, update_url, gsp_url):
+            if url is not None and urlsplit(url).scheme not in {"http", "https"}:
+                raise StoreError(f"{url}: not an http(s) URL")
+        self.location = query_url
+        self.query_url = query_url
+        self.update_url = update_url or query_url
+        self.gsp_url = gsp_url
+        credentials: httpx.Auth | None = None
+        if user is not None:
+            if auth not in {"basic", "digest"}:
+                raise StoreError(f"unknown authentication {auth!r}: use basic or digest")
+            kind = httpx.DigestAuth if auth == "digest" else httpx.BasicAuth
+            credentials = kind(user, password or "")
+        self.client = httpx.Client(auth=credentials, timeout=timeout, follow_redirects=True)
+
+    # -- HTTP ------------------------------------------------------------------------------
+    def _send(self, what: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self.client.request(method, url, **kwargs)
+        except httpx.TimeoutException:
+            raise StoreError(f"{url}: {what} timed out") from None
+        except httpx.HTTPError as error:
+            reason = str(error) or type(error).__name__
+            raise StoreError(
+                f"{url}: {what} failed, the engine is unreachable ({reason})"
+            ) from None
+        if response.status_code in (401, 403):
+            hint = "the credentials were refused" if self.client.auth else "credentials needed"
+            raise StoreError(f"{url}: {what} refused (HTTP {response.status_code}: {hint})")
+        if response.status_code >= 400:
+            # One line: the engine's message without the query it may echo (Virtuoso does).
+            detail = " ".join(response.text.split()).split(" SPARQL query:")[0][:240]
+            raise StoreError(f"{url}: {what} failed (HTTP {response.status_code}: {detail})")
+        return response
+
+    def _query(self, sparql: str, accept: str) -> httpx.Response:
+        return self._send(
+            "the query",
+            "POST",
+            self.query_url,
+            data={"query": vocab.sparql_prefixes() + sparql},
+            headers={"Accept": accept},
+        )
+
+    # -- queries ---------------------------------------------------------------------------
+    def select(self, sparql: str) -> list[Row]:
+        response = self._query(sparql, RESULTS)
+        try:
+            solutions = ox.parse_query_results(response.content, format=ox.QueryResultsFormat.JSON)
+        except (SyntaxError, ValueError) as error:
+            raise StoreError(f"{self.query_url}: unreadable query results ({error})") from None
+        assert isinstance(solutions, ox.QuerySolutions)
+        names = [v.value for v in solutions.variables]
+        rows: list[Row] = []
+        for solution in solutions:
+            row: Row = {}
+            for name, term in zip(names, solution, strict=True):
+                if term is not None and not isinstance(term, ox.Triple):
+                    row[name] = term
+            rows.append(row)
+        return rows
+
+    def ask(self, sparql: str) -> bool:
+        response = self._query(sparql, RESULTS)
+        try:
+            result = ox.parse_query_results(response.content, format=ox.QueryResultsFormat.JSON)
+        except (SyntaxError, ValueError) as error:
+            raise StoreError(f"{self.query_url}: unreadable ASK answer ({error})") from None
+        return bool(result)
+
+    def construct(self, sparql: str) -> list[ox.Triple]:
+        response = self._query(sparql, NTRIPLES)
+        return self._triples(response, self.query_url)
+
+    def _triples(self, response: httpx.Response, url: str) -> list[ox.Triple]:
+        kind = response.headers.get("content-type", NTRIPLES).split(";")[0].strip().lower()
+        try:
+            rdf_format = ox.RdfFormat.from_media_type(kind) or ox.RdfFormat.N_TRIPLES
+            quads = ox.parse(response.content, format=rdf_format)
+            return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+        except (SyntaxError, ValueError) as error:
+            raise StoreError(f"{url}: unreadable RDF answer ({kind}: {error})") from None
+
+    def update(self, sparql: str) -> None:
+        self._send(
+            "the update",
+            "POST",
+            self.update_url,
+            content=(vocab.sparql_prefixes() + sparql).encode(),
+            headers={"Content-Type": "application/sparql-update"},
+        )
+
+    # -- graphs ----------------------------------------------------------------------------
+    def graph_names(self) -> set[str]:
+        rows = self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        return {row["g"].value for row in rows if isinstance(row.get("g"), ox.NamedNode)}
+
+    def get_graph(self, name: str) -> list[ox.Triple]:
+        if self.gsp_url:
+            try:
+                response = self._send(
+                    "reading a graph",
+                    "GET",
+                    self.gsp_url,
+                    params={"graph": name},
+                    headers={"Accept": NTRIPLES},
+                )
+            except StoreError as error:
+                if "HTTP 404" in str(error):
+                    return []
+                raise
+            return self._triples(response, self.gsp_url)
+        return self.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{name}> {{ ?s ?p ?o }} }}")
+
+    def put_graph(self, name: str, triples: list[ox.Triple]) -> None:
+        body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
+        if self.gsp_url:
+            self._send(
+                f"writing graph <{name}>",
+                "PUT",
+                self.gsp_url,
+                params={"graph": name},
+                content=body,
+                headers={"Content-Type": NTRIPLES},
+            )
+            return
+        # One request, so that blank nodes keep their identity (each request has its own).
+        self.update(
+            f"DROP SILENT GRAPH <{name}> ;\nINSERT DATA {{ GRAPH <{name}> {{\n{body.decode()}}} }}"
+        )
+
+    def drop_graph(self, name: str) -> None:
+        if not self.gsp_url:
+            self.update(f"DROP SILENT GRAPH <{name}>")
+            return
+        try:
+            self._send(f"dropping graph <{name}>", "DELETE", self.gsp_url, params={"graph": name})
+        except StoreError as error:
+            if "HTTP 404" not in str(error):
+                raise
+
+    def close(self) -> None:
+        self.client.close()
