@@ -15,7 +15,7 @@ from conftest import LiveServer, start_server, stop_server
 
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, PROVENANCE, KnowledgeGraph
 from karabakh_kg.ontology import vocab
-from karabakh_kg.server.web.examples import EXAMPLES, Example
+from karabakh_kg.server.web.examples import EXAMPLES
 
 KG = str(vocab.KG)
 KGE = str(vocab.KGE)
@@ -314,13 +314,6 @@ def test_explain_needs_a_triple(live_server: LiveServer) -> None:
     response = _get(live_server, "/explain?s=x", "application/json")
     assert response.status_code == 400
     assert "p, o" in response.json()["detail"]
-
-
-@pytest.mark.parametrize("example", EXAMPLES, ids=[e.id for e in EXAMPLES])
-def test_example_queries_run_and_answer(kg: KnowledgeGraph, example: Example) -> None:
-    answers = list(kg.query(example.sparql))
-    if example.expects_rows:
-        assert answers, f"example {example.id!r} found nothing in the data"
 
 
 # -- escaping and UTF-8, on a graph made for it ------------------------------------------------
