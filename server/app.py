@@ -91,5 +91,8 @@ def create_app(kg: KnowledgeGraph | None = None, settings: Settings | None = Non
     from karabakh_kg.server.web import map as routes_map
 
     app.include_router(routes_map.router)
+    from karabakh_kg.server.web import reconcile as routes_reconcile
+
+    app.include_router(routes_reconcile.router)
     app.mount("/static", pages.static_files(), name="static")
     return app
