@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -12,9 +13,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from karabakh_kg.graph.dataset import KnowledgeGraph
 from karabakh_kg.server import problems
 from karabakh_kg.server.settings import Settings
+from karabakh_kg.server.sparql import openapi as sparql_openapi
 from karabakh_kg.server.sparql import routes as routes_sparql
 from karabakh_kg.server.sparql.execute import Endpoint
-from karabakh_kg.server.sparql.limits import BodySizeLimit
+from karabakh_kg.server.sparql.limits import BodyReadTimeout, BodySizeLimit
 from karabakh_kg.server.web import ops as routes_ops
 
 DESCRIPTION = (
@@ -55,6 +57,7 @@ def create_app(kg: KnowledgeGraph | None = None, settings: Settings | None = Non
     app.state.sparql = endpoint
     problems.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(BodyReadTimeout, seconds=config.body_timeout)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(config.cors_origins),
@@ -95,4 +98,13 @@ def create_app(kg: KnowledgeGraph | None = None, settings: Settings | None = Non
 
     app.include_router(routes_reconcile.router)
     app.mount("/static", pages.static_files(), name="static")
+    generated_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document, with the SPARQL endpoint's parameters, limits and answers."""
+        if app.openapi_schema is None:
+            sparql_openapi.document(generated_openapi(), config)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -83,23 +83,18 @@ def test_local_store_caps_rows(store: ox.Store) -> None:
     assert syntax.value.kind == "syntax" and "1:" in syntax.value.message
 
 
-def test_scanner_finds_forms_services_and_dataset_clauses() -> None:
+def test_scanner_finds_forms_dataset_clauses_and_depth() -> None:
     found = inspect(
         """PREFIX ex: <http://ex.org/>
-        # SERVICE <http://in-a-comment/>
+        # FROM <http://in-a-comment/> ((((
         select * from <http://g/> where {
-          ?s ?p "SERVICE <http://in-a-string/>" .
-          ?s ex:SERVICE <http://iri/SERVICE> .
-          service silent ex:endpoint { ?s ?p ?o }
-          SERVICE<http://tight/>{ }
-          SERVICE ?dynamic { }
+          ?s ?p "FROM <http://in-a-string/> {{{{" .
+          ?s ex:p <http://iri/((> .
+          OPTIONAL { ?s ?p ?o FILTER((?o > 1)) }
         }"""
     )
     assert found.form == "SELECT" and found.has_dataset_clause
-    assert found.services == ["http://ex.org/endpoint", "http://tight/", "?dynamic"]
-    assert inspect("BASE <http://b/> PREFIX : <x/> INSERT DATA {} ; LOAD :f").loads == [
-        "http://b/x/f"
-    ]
+    assert found.depth == 4  # { OPTIONAL { FILTER( ( : comments, strings and IRIs do not count
     assert inspect("PREFIX a: <http://a/> DELETE WHERE { ?s ?p ?o }").is_update
     assert inspect("CONSTRUCT WHERE { ?s ?p ?o }").returns_graph
     assert inspect("DESCRIBE <http://x>").returns_graph

@@ -177,7 +177,7 @@ class Endpoint:
         """Check a query and its parameters; choose formats and dataset."""
         if not text.strip():
             raise Problem(400, "missing-query", "the query is empty")
-        inspection = inspect(text, vocab.PREFIXES)
+        inspection = inspect(text)
         self.check_depth(inspection)
         if inspection.is_update:
             raise Problem(

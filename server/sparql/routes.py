@@ -305,7 +305,7 @@ async def sparql_update(request: Request) -> Response:
         )
     if not text or not text.strip():
         raise Problem(400, "missing-update", "no update: give one with 'update=' or the body")
-    inspection = inspect(text, vocab.PREFIXES)
+    inspection = inspect(text)
     if inspection.form in {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}:
         raise Problem(400, "query-on-update-endpoint", "this is a query; send it to /sparql")
     endpoint = endpoint_of(request)
