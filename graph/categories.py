@@ -1,16 +1,22 @@
-"""Broad categories of resources (Person, Event, Place, …), read from the ontology.
+"""Broad categories of resources (Person, Event, Place, …) and their dates, read from the ontology.
 
 The ontology graph holds the class hierarchy; a resource belongs to every class its types
-reach through ``rdfs:subClassOf``. The modules that group resources (lookup ranking,
-projection colours and filters, Wikidata kinds) ask this one :class:`Hierarchy`, so a
-class added to the ontology (``kgo:Arrival ⊑ kgo:Event``) is categorised with its
-ancestors without any list to update.
+reach through ``rdfs:subClassOf``. It also says how tools show resources (the "Display"
+annotations of ``karabakh.ttl``): which classes are broad categories
+(``kgo:displayPrecedence``, with ``kgo:displayColour`` and ``kgo:graphvizShape``; the
+ontology resource carries those of everything else), which classes lookup ranks last
+(``kgo:rankedLast``) and which properties are dates (``kgo:dateRank``). The modules that
+group, colour or date resources (lookup ranking, projection, exports, the explorer, Wikidata
+kinds) ask this one :class:`Hierarchy`, so a class added to the ontology
+(``kgo:Arrival ⊑ kgo:Event``) is categorised with its ancestors, and a colour changed in the
+ontology changes everywhere.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
@@ -23,22 +29,39 @@ if TYPE_CHECKING:
 
 KGO = str(vocab.KGO)
 RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
-
-#: The broad categories (explorer colours, the type filter), as ``kgo:`` local names.
-CATEGORIES = ("Person", "PoliticalEntity", "Organization", "Place", "Event", "Claim")
-#: Which category wins when a resource has several: a claim about an event is a claim.
-PRECEDENCE = ("Claim", "Person", "PoliticalEntity", "Organization", "Place", "Event")
-#: Things said about the world rather than its actors and places: a bare name such as
-#: "Macron" prefers the person to the events whose labels mention him.
-SECONDARY = ("Event", "Claim", "Evidence")
+ONTOLOGY_IRI = vocab.BASE + "ontology"
 OTHER = "Other"
+"""The category of resources under no display category (drawn as the ontology resource says)."""
+
+_PRECEDENCE = KGO + "displayPrecedence"
+_COLOUR = KGO + "displayColour"
+_SHAPE = KGO + "graphvizShape"
+_RANKED_LAST = KGO + "rankedLast"
+_DATE_RANK = KGO + "dateRank"
+_ANNOTATIONS = (RDFS_SUBCLASS, _PRECEDENCE, _COLOUR, _SHAPE, _RANKED_LAST, _DATE_RANK)
+
+
+@dataclass(frozen=True)
+class Category:
+    """One broad display category: its name (the class's local name), class, colour, shape."""
+
+    name: str
+    iri: str
+    colour: str | None = None
+    shape: str | None = None
 
 
 @dataclass(frozen=True)
 class Hierarchy:
-    """The ontology's classes, each with itself and all its superclasses."""
+    """The ontology's classes, each with itself and all its superclasses, and the display."""
 
     ancestors: dict[str, frozenset[str]]
+    categories: tuple[Category, ...] = ()
+    """The display categories, by precedence (the first that applies wins)."""
+    other: Category = field(default_factory=lambda: Category(OTHER, ONTOLOGY_IRI))
+    ranked_last: frozenset[str] = frozenset()
+    dates: tuple[str, ...] = ()
+    """The date properties (IRIs), by rank: the first a resource has stands for it."""
 
     def closure(self, types: Iterable[str]) -> set[str]:
         """``types`` and every class they are subclasses of."""
@@ -54,15 +77,35 @@ class Hierarchy:
 
     def category(self, types: Iterable[str]) -> str:
         """The broad category of a resource with these class IRIs, or ``Other``."""
-        return self.first(types, PRECEDENCE) or OTHER
+        reached = self.closure(types)
+        return next((c.name for c in self.categories if c.iri in reached), OTHER)
 
     def secondary(self, types: Iterable[str]) -> bool:
-        """Whether these types make a resource an event, a claim or evidence."""
-        return self.first(types, SECONDARY) is not None
+        """Whether these types make a resource one that lookup ranks last (events, claims)."""
+        return not self.ranked_last.isdisjoint(self.closure(types))
+
+    def colours(self) -> dict[str, str]:
+        """Colour by category name, ``Other`` included (categories without one left out)."""
+        return {c.name: c.colour for c in (*self.categories, self.other) if c.colour}
+
+    def shapes(self) -> dict[str, str]:
+        """Graphviz shape by category name, ``Other`` included."""
+        return {c.name: c.shape for c in (*self.categories, self.other) if c.shape}
+
+    def category_names(self) -> list[str]:
+        """Every category name, ``Other`` last (the explorer's type filter)."""
+        return [*(c.name for c in self.categories), OTHER]
+
+    def date_names(self) -> list[str]:
+        """The local names of the date properties, by rank."""
+        return [iri.rsplit("#", 1)[-1] for iri in self.dates]
 
 
-def build(subclass_pairs: Iterable[tuple[str, str]]) -> Hierarchy:
-    """The hierarchy of (subclass, superclass) IRI pairs, closed transitively."""
+def build(
+    subclass_pairs: Iterable[tuple[str, str]], annotations: Iterable[ox.Quad | ox.Triple] = ()
+) -> Hierarchy:
+    """The hierarchy of (subclass, superclass) IRI pairs, closed transitively, with the
+    display read from the ontology's ``annotations`` triples."""
     parents: dict[str, set[str]] = {}
     for child, parent in subclass_pairs:
         parents.setdefault(child, set()).add(parent)
@@ -77,7 +120,24 @@ def build(subclass_pairs: Iterable[tuple[str, str]]) -> Hierarchy:
                     seen.add(parent)
                     todo.append(parent)
         ancestors[start] = frozenset(seen)
-    return Hierarchy(ancestors)
+    values: dict[str, dict[str, str]] = {}
+    for quad in annotations:
+        if isinstance(quad.subject, ox.NamedNode) and isinstance(quad.object, ox.Literal):
+            values.setdefault(quad.subject.value, {})[quad.predicate.value] = quad.object.value
+    categories = sorted((int(v[_PRECEDENCE]), iri) for iri, v in values.items() if _PRECEDENCE in v)
+    dates = sorted((int(v[_DATE_RANK]), iri) for iri, v in values.items() if _DATE_RANK in v)
+    other = values.get(ONTOLOGY_IRI, {})
+    return Hierarchy(
+        ancestors,
+        tuple(_category(iri.rsplit("#", 1)[-1], iri, values[iri]) for _, iri in categories),
+        _category(OTHER, ONTOLOGY_IRI, other),
+        frozenset(iri for iri, v in values.items() if v.get(_RANKED_LAST) == "true"),
+        tuple(iri for _, iri in dates),
+    )
+
+
+def _category(name: str, iri: str, values: dict[str, str]) -> Category:
+    return Category(name, iri, values.get(_COLOUR), values.get(_SHAPE))
 
 
 def hierarchy(kg: KnowledgeGraph) -> Hierarchy:
@@ -91,13 +151,14 @@ def hierarchy(kg: KnowledgeGraph) -> Hierarchy:
 def _build_hierarchy(kg: KnowledgeGraph) -> Hierarchy:
     from karabakh_kg.graph.dataset import ONTOLOGY
 
-    quads: Iterable[ox.Quad] = kg.store.quads_for_pattern(
-        None, ox.NamedNode(RDFS_SUBCLASS), None, ONTOLOGY
-    )
-    pairs = _subclass_pairs(quads)
-    if not pairs:  # a store built without the ontology graph: the project's ontology
-        pairs = _subclass_pairs(ox.parse(path=vocab.ontology_file(), format=ox.RdfFormat.TURTLE))
-    return build(pairs)
+    quads: list[ox.Quad | ox.Triple] = [
+        quad
+        for predicate in _ANNOTATIONS
+        for quad in kg.store.quads_for_pattern(None, ox.NamedNode(predicate), None, ONTOLOGY)
+    ]
+    if not _subclass_pairs(quads):  # a store built without the ontology graph
+        return ontology_hierarchy()
+    return build(_subclass_pairs(quads), quads)
 
 
 def _subclass_pairs(quads: Iterable[ox.Quad | ox.Triple]) -> list[tuple[str, str]]:
@@ -108,3 +169,11 @@ def _subclass_pairs(quads: Iterable[ox.Quad | ox.Triple]) -> list[tuple[str, str
         and isinstance(quad.subject, ox.NamedNode)
         and isinstance(quad.object, ox.NamedNode)
     ]
+
+
+@cache
+def ontology_hierarchy() -> Hierarchy:
+    """The hierarchy and display of the project's ontology file, for graphs drawn without
+    their knowledge graph at hand (a projection carries each node's colour already)."""
+    quads = list(ox.parse(path=vocab.ontology_file(), format=ox.RdfFormat.TURTLE))
+    return build(_subclass_pairs(quads), (q for q in quads if q.predicate.value in _ANNOTATIONS))

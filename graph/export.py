@@ -32,30 +32,12 @@ import pyoxigraph as ox
 from networkx.readwrite import json_graph
 
 from karabakh_kg.graph import formats
+from karabakh_kg.graph.categories import OTHER, ontology_hierarchy
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:
     from karabakh_kg.graph.dataset import KnowledgeGraph
 
-# One colour per broad category, used by GEXF (viz:color), DOT, Cytoscape and the explorer.
-COLOURS: dict[str, str] = {
-    "Person": "#1f77b4",
-    "PoliticalEntity": "#d62728",
-    "Organization": "#2ca02c",
-    "Place": "#8c564b",
-    "Event": "#ff7f0e",
-    "Claim": "#9467bd",
-    "Other": "#7f7f7f",
-}
-DOT_SHAPES = {
-    "Person": "ellipse",
-    "PoliticalEntity": "doubleoctagon",
-    "Organization": "box",
-    "Place": "house",
-    "Event": "diamond",
-    "Claim": "note",
-    "Other": "plaintext",
-}
 LIST_SEPARATOR = " | "
 # Symmetric relations are drawn without arrow heads.
 SYMMETRIC = {"metWith", "spokeWith", "negotiatedWith", "communicatedWith"}
@@ -142,7 +124,11 @@ def flatten(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
 
 
 def _colour(data: dict[str, Any]) -> str:
-    return COLOURS.get(str(data.get("category", "Other")), COLOURS["Other"])
+    """The node's colour: the projection's (from the ontology), else its category's."""
+    if data.get("color"):
+        return str(data["color"])
+    colours = ontology_hierarchy().colours()
+    return colours.get(str(data.get("category", OTHER)), colours[OTHER])
 
 
 def _interval(value: str) -> tuple[str, str] | None:
@@ -156,7 +142,8 @@ def _interval(value: str) -> tuple[str, str] | None:
 
 
 def _node_date(data: dict[str, Any]) -> str | None:
-    for name in ("date", "startDate", "claimDate", "year"):
+    """The date that stands for the node: its date property of lowest ``kgo:dateRank``."""
+    for name in ontology_hierarchy().date_names():
         if data.get(name):
             return str(data[name])
     return None
@@ -253,6 +240,7 @@ def to_dot(graph: nx.MultiDiGraph) -> bytes:
         "karabakh_kg", graph_type="digraph", strict=False, charset="UTF-8", overlap="false"
     )
     dot.set_node_defaults(style="filled", fontname="Helvetica", fontsize="10")
+    shapes = ontology_hierarchy().shapes()
     dot.set_edge_defaults(fontname="Helvetica", fontsize="8")
     for node, data in graph.nodes(data=True):
         category = str(data.get("category", "Other"))
@@ -261,7 +249,7 @@ def to_dot(graph: nx.MultiDiGraph) -> bytes:
                 _dot_id(node),
                 label=_dot_id(str(data.get("label", node))),
                 tooltip=_dot_id(str(data.get("curie", node))),
-                shape=DOT_SHAPES.get(category, "ellipse"),
+                shape=shapes.get(category, shapes[OTHER]),
                 fillcolor=_dot_id(_colour(data) + "55"),
                 color=_dot_id(_colour(data)),
             )

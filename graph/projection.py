@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import pyoxigraph as ox
 
-from karabakh_kg.graph.categories import CATEGORIES, OTHER, hierarchy
+from karabakh_kg.graph.categories import OTHER, hierarchy
 from karabakh_kg.graph.lookup import RDF_TYPE, index, local_name
 from karabakh_kg.graph.prefixes import compact, expand
 from karabakh_kg.graph.views import view
@@ -59,9 +59,6 @@ _TERM_NAMESPACES = (
     "http://www.w3.org/2001/XMLSchema#",
     "http://www.w3.org/2004/02/skos/core#",
 )
-_DATE_PROPERTIES = {
-    KGO + name: name for name in ("date", "startDate", "endDate", "year", "claimDate")
-}
 _WIKIDATA = re.compile(r"^http://www\.wikidata\.org/entity/(Q[0-9]+)$")
 
 
@@ -116,7 +113,8 @@ def project(kg: KnowledgeGraph, options: ProjectionOptions | None = None) -> nx.
     whole = view(kg, ("projection", full), lambda: _build(kg, options.inferred))
     if options == full:
         return whole
-    return view(kg, ("projection", options), lambda: _filter(whole, options))
+    dates = hierarchy(kg).date_names()
+    return view(kg, ("projection", options), lambda: _filter(whole, options, dates))
 
 
 def _is_term(iri: str) -> bool:
@@ -127,6 +125,9 @@ def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
     from karabakh_kg.graph.dataset import ASSERTED, INFERRED, SYSTEM_GRAPHS
 
     idx = index(kg)
+    ontology = hierarchy(kg)
+    # Which properties are dates, by rank: the ontology's kgo:dateRank annotations.
+    date_properties = {iri: iri.rsplit("#", 1)[-1] for iri in ontology.dates}
     graph = nx.MultiDiGraph(name="karabakh-kg", version=kg.version, inferred=inferred)
     sources = [ASSERTED, INFERRED] if inferred else [ASSERTED]
     edges: dict[tuple[str, str, str], _Edge] = {}
@@ -145,8 +146,8 @@ def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
                 types.setdefault(s, (set(), set()))[0 if asserted else 1].add(obj.value)
                 continue
             if isinstance(obj, ox.Literal):
-                if predicate in _DATE_PROPERTIES:
-                    attributes.setdefault(s, {})[_DATE_PROPERTIES[predicate]] = obj.value
+                if predicate in date_properties:
+                    attributes.setdefault(s, {})[date_properties[predicate]] = obj.value
                 resources.add(s)
                 continue
             if not isinstance(obj, ox.NamedNode):
@@ -172,7 +173,7 @@ def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
     evidence = _evidence(kg, edges, SYSTEM_GRAPHS)
     # Ontology terms never become nodes, even when the curated data mentions them.
     resources -= {iri for iri in resources if _is_term(iri)}
-    ontology = hierarchy(kg)
+    colours = ontology.colours()
     for iri in sorted(resources):
         asserted_types, derived_types = types.get(iri, (set(), set()))
         all_types = asserted_types | derived_types
@@ -184,6 +185,7 @@ def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
             "types": sorted(compact(t) for t in all_types),
             "category": ontology.category(all_types),
         }
+        data["color"] = colours.get(data["category"], colours.get(OTHER))
         if entity and entity.alt_labels:
             data["altLabels"] = list(entity.alt_labels)
         if wikidata.get(iri):
@@ -214,7 +216,7 @@ def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
             data["attributedTo"] = quotes[0].attributed_to
         if quotes and quotes[0].stance:
             data["stance"] = quotes[0].stance
-        date = _edge_date(graph, s, o)
+        date = _edge_date(graph, s, o, ontology.date_names())
         if date:
             data["date"] = date
         graph.add_edge(s, o, key=compact(p), **data)
@@ -275,14 +277,12 @@ def _evidence(
     return found
 
 
-def _edge_date(graph: nx.MultiDiGraph, s: str, o: str) -> str | None:
+def _edge_date(graph: nx.MultiDiGraph, s: str, o: str, dates: list[str]) -> str | None:
     """An edge to or from a dated event holds on the event's date."""
     for node in (s, o):
-        data = graph.nodes[node]
-        if data.get("category") in ("Event", "Claim"):
-            for name in ("date", "startDate", "claimDate", "year"):
-                if data.get(name):
-                    return str(data[name])
+        date = _node_date(graph.nodes[node], dates)
+        if date:
+            return date
     return None
 
 
@@ -430,13 +430,11 @@ def _in_window(value: str | None, options: ProjectionOptions) -> bool:
     )
 
 
-def _node_date(data: dict[str, Any]) -> str | None:
+def _node_date(data: dict[str, Any], dates: list[str]) -> str | None:
+    """An event's or claim's date: its date property of lowest rank (``dates``, by rank)."""
     if data.get("category") not in ("Event", "Claim"):
         return None
-    for name in ("date", "startDate", "claimDate", "year"):
-        if data.get(name):
-            return str(data[name])
-    return None
+    return next((str(data[name]) for name in dates if data.get(name)), None)
 
 
 def _dated_in_window(
@@ -465,7 +463,7 @@ def _event_date(full: nx.MultiDiGraph, curie: str) -> str | None:
     return str(full.nodes[iri]["date"]) if iri in full and full.nodes[iri].get("date") else None
 
 
-def _filter(full: nx.MultiDiGraph, options: ProjectionOptions) -> nx.MultiDiGraph:
+def _filter(full: nx.MultiDiGraph, options: ProjectionOptions, dates: list[str]) -> nx.MultiDiGraph:
     graph = nx.MultiDiGraph(**full.graph)
     keep = set(full.nodes)
     if options.classes is not None:
@@ -478,7 +476,7 @@ def _filter(full: nx.MultiDiGraph, options: ProjectionOptions) -> nx.MultiDiGrap
             or full.nodes[n]["category"] in wanted_categories
         }
     if options.start or options.end:
-        keep = {n for n in keep if _in_window(_node_date(full.nodes[n]), options)}
+        keep = {n for n in keep if _in_window(_node_date(full.nodes[n], dates), options)}
     graph.add_nodes_from((n, full.nodes[n]) for n in sorted(keep))
     for s, o, key, data in full.edges(keys=True, data=True):
         if s not in keep or o not in keep:
@@ -576,7 +574,7 @@ def make_options(
     if class_iris:
         known = {expand(t) or t for _, d in full.nodes(data=True) for t in d["types"]}
         known |= _ontology_terms_of(kg, (owl + "Class",))
-        known |= {KGO + c for c in (*CATEGORIES, OTHER)}
+        known |= {KGO + name for name in hierarchy(kg).category_names()}
         _check_known(class_iris, known, "class")
     return ProjectionOptions(
         inferred=inferred,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pyoxigraph as ox
 import pytest
 from graph_sample import sample_kg
 from rdflib import Graph, URIRef
@@ -41,14 +42,18 @@ def test_every_kgo_class_gets_the_category_of_its_ancestors(
         str(c) for c in ontology.subjects(RDF.type, OWL.Class) if str(c).startswith(KGO)
     )
     assert len(classes) > 60
+    # The display annotations, read by rdflib: precedence per category, classes ranked last.
+    precedence = {
+        str(c): int(v) for c, v in ontology.subject_objects(URIRef(KGO + "displayPrecedence"))
+    }
+    ranked_last = {str(c) for c in ontology.subjects(URIRef(KGO + "rankedLast"), None)}
+    assert len(precedence) == 6 and KGO + "Evidence" in ranked_last
     for cls in classes:
         ancestors = _ancestors(ontology, cls)
-        roots = [name for name in categories.PRECEDENCE if KGO + name in ancestors]
-        expected = roots[0] if roots else categories.OTHER
+        roots = sorted((precedence[c], c) for c in ancestors if c in precedence)
+        expected = roots[0][1].rsplit("#", 1)[-1] if roots else categories.OTHER
         assert hierarchy.category([cls]) == expected, cls
-        assert hierarchy.secondary([cls]) == any(
-            KGO + name in ancestors for name in categories.SECONDARY
-        ), cls
+        assert hierarchy.secondary([cls]) == bool(ancestors & ranked_last), cls
 
 
 @pytest.mark.parametrize(
@@ -86,7 +91,10 @@ def test_unknown_classes_are_other() -> None:
 
 def test_cycles_end() -> None:
     a, b, event = KGO + "A", KGO + "B", KGO + "Event"
-    hierarchy = categories.build([(a, b), (b, a), (b, event)])
+    precedence = ox.Triple(
+        ox.NamedNode(event), ox.NamedNode(KGO + "displayPrecedence"), ox.Literal("1")
+    )
+    hierarchy = categories.build([(a, b), (b, a), (b, event)], [precedence])
     assert hierarchy.ancestors[a] == {a, b, event}
     assert hierarchy.category([a]) == "Event"
 
@@ -129,3 +137,28 @@ def test_a_store_without_the_ontology_graph_uses_the_ontology_file() -> None:
     graph = project(sample)
     assert graph.nodes[KG + "mnatsakanyan-lavrov-meeting"]["category"] == "Event"
     assert graph.nodes[KG + "gazancetsots-cathedral"]["category"] == "Place"
+
+
+def test_colours_shapes_and_dates_are_the_ontologys(kg: KnowledgeGraph, ontology: Graph) -> None:
+    """Display annotations of karabakh.ttl reach the projection, the exports and the dates."""
+    hierarchy = categories.hierarchy(kg)
+    colour = URIRef(KGO + "displayColour")
+    assert hierarchy.colours()["Person"] == str(ontology.value(URIRef(KGO + "Person"), colour))
+    the_ontology = URIRef(vocab.BASE + "ontology")
+    assert hierarchy.colours()[categories.OTHER] == str(ontology.value(the_ontology, colour))
+    shape = URIRef(KGO + "graphvizShape")
+    assert hierarchy.shapes()["Place"] == str(ontology.value(URIRef(KGO + "Place"), shape))
+    ranks = sorted((int(v), str(p)) for p, v in ontology.subject_objects(URIRef(KGO + "dateRank")))
+    assert hierarchy.dates == tuple(p for _, p in ranks)
+    graph = project(kg)
+    assert graph.nodes[KG + "sergei-lavrov"]["color"] == hierarchy.colours()["Person"]
+
+
+def test_a_colour_edited_in_the_ontology_graph_changes_the_projection() -> None:
+    sample = sample_kg()
+    person = ox.NamedNode(KGO + "Person")
+    colour = ox.NamedNode(KGO + "displayColour")
+    for quad in list(sample.store.quads_for_pattern(person, colour, None, ONTOLOGY)):
+        sample.store.remove(quad)
+    sample.store.add(ox.Quad(person, colour, ox.Literal("#000000"), ONTOLOGY))
+    assert project(sample).nodes[KG + "sergei-lavrov"]["color"] == "#000000"

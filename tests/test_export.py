@@ -25,6 +25,7 @@ from lxml import etree
 from networkx.readwrite import json_graph
 
 from karabakh_kg.graph import export as exports
+from karabakh_kg.graph.categories import ontology_hierarchy
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, KnowledgeGraph
 from karabakh_kg.graph.projection import project
 
@@ -65,7 +66,7 @@ def test_graphml_reads_back_with_networkx_and_lxml(graph: nx.MultiDiGraph) -> No
     edge = back.edges[meeting, KG + "sergei-lavrov", "kgo:participant"]
     assert edge["kind"] == "asserted" and edge["date"] == "2020-10-12"
     assert edge["quote"] == graph.edges[meeting, KG + "sergei-lavrov", "kgo:participant"]["quote"]
-    assert back.nodes[KG + "sergei-lavrov"]["color"] == exports.COLOURS["Person"]
+    assert back.nodes[KG + "sergei-lavrov"]["color"] == graph.nodes[KG + "sergei-lavrov"]["color"]
 
     ns = {"g": "http://graphml.graphdrawing.org/xmlns"}
     root = etree.fromstring(data)
@@ -98,7 +99,7 @@ def test_gexf_reads_back_with_colours_and_time_intervals(graph: nx.MultiDiGraph)
         colour = node.find("viz:color", ns)
         assert colour is not None
         category = graph.nodes[node.get("id")]["category"]
-        expected = exports.COLOURS[category]
+        expected = ontology_hierarchy().colours()[category]
         assert "#{:02x}{:02x}{:02x}".format(*(int(colour.get(c)) for c in "rgb")) == expected
     meeting = root.find(f".//x:node[@id='{KG}mnatsakanyan-lavrov-meeting']", ns)
     assert meeting is not None

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from karabakh_kg.graph import export as exports
-from karabakh_kg.graph.categories import CATEGORIES, OTHER
+from karabakh_kg.graph.categories import hierarchy
 from karabakh_kg.graph.reasoning import perspectives
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import get_and_head
@@ -27,14 +27,15 @@ def explorer(
     ] = "all",
 ) -> HTMLResponse:
     """Search entities, expand neighbours, filter, follow paths, download the view."""
+    display = hierarchy(request.app.state.kg)  # categories and colours: the ontology's
     return pages.render(
         request,
         "explorer.html",
         {
             "focus": focus or "",
             "formats": list(exports.REGISTRY.values()),
-            "categories": [*CATEGORIES, OTHER],
-            "colours": exports.COLOURS,
+            "categories": display.category_names(),
+            "colours": display.colours(),
             "perspectives": perspectives.perspectives(request.app.state.kg).listed(),
             "perspective": perspective,
         },
