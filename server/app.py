@@ -17,6 +17,7 @@ from karabakh_kg.server.sparql import openapi as sparql_openapi
 from karabakh_kg.server.sparql import routes as routes_sparql
 from karabakh_kg.server.sparql.execute import Endpoint
 from karabakh_kg.server.sparql.limits import BodyReadTimeout, BodySizeLimit
+from karabakh_kg.server.sparql.protocol import SparqlStore
 from karabakh_kg.server.web import ops as routes_ops
 
 DESCRIPTION = (
@@ -25,18 +26,23 @@ DESCRIPTION = (
 )
 
 
-def create_app(kg: KnowledgeGraph | None = None, settings: Settings | None = None) -> FastAPI:
+def create_app(
+    kg: KnowledgeGraph | None = None,
+    settings: Settings | None = None,
+    store: SparqlStore | None = None,
+) -> FastAPI:
     """Build the application; loads and reasons the curated graph when ``kg`` is not given
     (with the settings' Wikidata enrichment file, if any).
 
-    ``settings`` default to the ``KARABAKH_KG_*`` environment variables.
+    ``settings`` default to the ``KARABAKH_KG_*`` environment variables; ``store`` answers
+    SPARQL queries (default: query workers over ``kg``'s store).
     """
     config = settings or Settings.from_env()
     if kg is None:
         wikidata = Path(config.wikidata_file) if config.wikidata_file else None
         kg = KnowledgeGraph.load(wikidata=wikidata)
     graph = kg
-    endpoint = Endpoint(graph, config)
+    endpoint = Endpoint(graph, config, store)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

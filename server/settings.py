@@ -73,6 +73,17 @@ class Settings:
     (without it, updates need a durable store: ``serve --store DIR``)."""
     store_dir: str = ""
     """Folder of the durable on-disk store (``serve --store DIR``); empty: in memory."""
+    backend_url: str = ""
+    """SPARQL query URL of an engine holding the published graphs (``serve --backend``):
+    queries go there; empty: the embedded store."""
+    backend_gsp_url: str = ""
+    """The engine's Graph Store Protocol URL (graphs are read with it when given)."""
+    backend_user: str = ""
+    """User name for the engine (the password: ``KARABAKH_KG_BACKEND_PASSWORD``)."""
+    backend_password: str = ""
+    """Password for :attr:`backend_user`."""
+    backend_auth: str = "basic"
+    """HTTP authentication with the engine: ``basic`` or ``digest``."""
     wikidata_file: str = ""
     """A Wikidata enrichment file (``karabakh-kg link enrich``) to load into the
     ``graph/wikidata`` named graph; queries include it unless they ask ``wikidata=false``."""
@@ -117,6 +128,13 @@ class Settings:
                 f"{PREFIX}WIKIDATA_FILE: no such file {self.wikidata_file!r} "
                 "(make one with 'karabakh-kg link enrich')"
             )
+        if self.backend_url and (self.enable_updates or self.store_dir):
+            raise SettingsError(
+                f"{PREFIX}BACKEND_URL serves what was published to the engine: it does not "
+                "take updates nor a --store (publish changes with 'karabakh-kg publish')"
+            )
+        if self.backend_auth not in {"basic", "digest"}:
+            raise SettingsError(f"{PREFIX}BACKEND_AUTH must be basic or digest")
         if self.enable_updates and not (self.update_token or self.update_tokens):
             raise SettingsError(
                 f"{PREFIX}ENABLE_UPDATES is set but {PREFIX}UPDATE_TOKEN is empty: "

@@ -139,3 +139,22 @@ def publish(kg: KnowledgeGraph, target: GraphStore) -> PublishReport:
         raise
     report.seconds = time.perf_counter() - started
     return report
+
+
+def read_published(source: GraphStore) -> KnowledgeGraph:
+    """A local copy of what :func:`publish` wrote into ``source`` (every graph of its
+    manifest), for what needs the whole graph at hand: pages, traversal, explanations."""
+    manifest = published(source)
+    if not manifest:
+        raise StoreError(
+            f"{source.location}: nothing published there yet (run 'karabakh-kg publish --to "
+            f"{source.location}')"
+        )
+    store = ox.Store()
+    for name in sorted(manifest):
+        graph = ox.NamedNode(name)
+        store.extend(
+            ox.Quad(t.subject, t.predicate, t.object, graph) for t in source.get_graph(name)
+        )
+    version = hashlib.sha256("\n".join(f"{g} {d}" for g, d in sorted(manifest.items())).encode())
+    return KnowledgeGraph(store=store, version=version.hexdigest(), files=[])

@@ -22,6 +22,11 @@ RESULTS = "application/sparql-results+json"
 NTRIPLES = "application/n-triples"
 
 
+class EngineTimeout(Exception):
+    """The engine did not answer a query in time (not an ``OSError``: callers that map
+    network failures must not take it for one)."""
+
+
 class RemoteStore:
     """:class:`~karabakh_kg.graph.store.GraphStore` over HTTP.
 
@@ -132,6 +137,56 @@ class RemoteStore:
             content=(vocab.sparql_prefixes() + sparql).encode(),
             headers={"Content-Type": "application/sparql-update"},
         )
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        prefixes: dict[str, str] | None = None,
+        base_iri: str | None = None,
+        default_graph: list[ox.NamedNode] | None = None,
+        named_graphs: list[ox.NamedNode] | None = None,
+        timeout: float | None = None,
+        graph: bool = False,
+    ) -> ox.QuerySolutions | ox.QueryBoolean | list[ox.Triple]:
+        """The engine's answer to a query, in the shape of :meth:`pyoxigraph.Store.query`
+        (a list of triples for CONSTRUCT and DESCRIBE), so that the server's code that
+        checks, caps and serializes local answers serves the engine's too.
+
+        ``default_graph`` / ``named_graphs`` become the protocol's ``default-graph-uri`` /
+        ``named-graph-uri``; ``graph``: the query returns triples (CONSTRUCT, DESCRIBE), so
+        N-Triples are asked for (engines differ in what they send otherwise). Raises
+        :class:`EngineTimeout` past ``timeout``, ``SyntaxError`` when the engine refuses the
+        query (HTTP 400) and ``OSError`` when it fails.
+        """
+        declared = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in (prefixes or {}).items())
+        if base_iri:
+            declared = f"BASE <{base_iri}>\n" + declared
+        form: dict[str, Any] = {"query": declared + sparql}
+        if default_graph:
+            form["default-graph-uri"] = [g.value for g in default_graph]
+        if named_graphs:
+            form["named-graph-uri"] = [g.value for g in named_graphs]
+        try:
+            response = self.client.post(
+                self.query_url,
+                data=form,
+                headers={"Accept": NTRIPLES if graph else RESULTS},
+                timeout=timeout or self.client.timeout,
+            )
+        except httpx.TimeoutException:
+            raise EngineTimeout(f"{self.query_url} did not answer within {timeout:g} s") from None
+        except httpx.HTTPError as error:
+            raise OSError(f"{self.query_url}: unreachable ({error})") from None
+        detail = " ".join(response.text.split()).split(" SPARQL query:")[0][:240]
+        if response.status_code == 400:
+            raise SyntaxError(f"the engine at {self.query_url} refused the query: {detail}")
+        if response.status_code >= 400:
+            raise OSError(f"{self.query_url}: HTTP {response.status_code}: {detail}")
+        kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if "sparql-results" in kind or kind == "application/json":
+            return ox.parse_query_results(response.content, format=ox.QueryResultsFormat.JSON)
+        return self._triples(response, self.query_url)
 
     # -- graphs ----------------------------------------------------------------------------
     def graph_names(self) -> set[str]:

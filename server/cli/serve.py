@@ -75,6 +75,10 @@ def settings_overrides(
     wikidata: Path | None = None,
     store: Path | None = None,
     ephemeral_updates: bool | None = None,
+    backend: str | None = None,
+    backend_gsp_url: str | None = None,
+    backend_user: str | None = None,
+    backend_auth: str | None = None,
 ) -> dict[str, Any]:
     """The settings the options set (only those given)."""
     overrides: dict[str, Any] = {
@@ -87,6 +91,10 @@ def settings_overrides(
         "wikidata_file": str(wikidata) if wikidata is not None else None,
         "store_dir": str(store) if store is not None else None,
         "ephemeral_updates": ephemeral_updates or None,
+        "backend_url": backend,
+        "backend_gsp_url": backend_gsp_url,
+        "backend_user": backend_user,
+        "backend_auth": backend_auth,
     }
     return {key: value for key, value in overrides.items() if value is not None}
 
@@ -116,11 +124,39 @@ def apply_settings(overrides: dict[str, Any]) -> Settings:
 
 def storage_mode(settings: Settings) -> str:
     """How the server keeps its data, for the banner (and updates that cannot be kept)."""
+    if settings.backend_url:
+        return f"queries answered by {settings.backend_url}, read-only"
     if settings.store_dir:
         return f"durable store {settings.store_dir}"
     if settings.enable_updates and settings.ephemeral_updates:
         return "in memory: updates are LOST when the server stops (--ephemeral-updates)"
     return "in memory, read-only"
+
+
+def backend_app(settings: Settings) -> object:
+    """The app over an engine that holds the published graphs (``--backend URL``)."""
+    from karabakh_kg.graph.store import StoreError
+    from karabakh_kg.graph.store.capabilities import probe
+    from karabakh_kg.graph.store.publish import read_published
+    from karabakh_kg.graph.store.remote import RemoteStore
+    from karabakh_kg.server.app import create_app
+    from karabakh_kg.server.sparql.backend import BackendStore
+
+    try:
+        engine = RemoteStore(
+            settings.backend_url,
+            gsp_url=settings.backend_gsp_url or None,
+            user=settings.backend_user or None,
+            password=settings.backend_password or None,
+            auth=settings.backend_auth,
+        )
+        kg = read_published(engine)
+        gaps = probe(engine, write=False)
+    except StoreError as error:
+        fail(str(error))
+    for feature, problem in gaps.items():
+        typer.echo(f"warning: {settings.backend_url} lacks {feature}: {problem}", err=True)
+    return create_app(kg, settings=settings, store=BackendStore(engine))
 
 
 def build_app(data_dir: Path | None, settings: Settings) -> object:
@@ -129,6 +165,8 @@ def build_app(data_dir: Path | None, settings: Settings) -> object:
     from karabakh_kg.server.app import create_app
     from karabakh_kg.server.cli.data import load_graph
 
+    if settings.backend_url:
+        return backend_app(settings)
     if settings.store_dir:
         from karabakh_kg.graph.store import StoreError
         from karabakh_kg.graph.store.durable import open_dataset
@@ -237,6 +275,28 @@ def serve(
             "stops (also KARABAKH_KG_EPHEMERAL_UPDATES).",
         ),
     ] = False,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            metavar="URL",
+            help="Answer queries from this SPARQL engine, which holds what 'karabakh-kg "
+            "publish' wrote (also KARABAKH_KG_BACKEND_URL; the password, if any, in "
+            "KARABAKH_KG_BACKEND_PASSWORD).",
+            show_default=False,
+        ),
+    ] = None,
+    backend_gsp_url: Annotated[
+        str | None,
+        typer.Option("--backend-gsp-url", metavar="URL", help="The engine's Graph Store URL."),
+    ] = None,
+    backend_user: Annotated[
+        str | None, typer.Option("--backend-user", metavar="NAME", help="User for the engine.")
+    ] = None,
+    backend_auth: Annotated[
+        str | None,
+        typer.Option("--backend-auth", metavar="KIND", help="basic (default) or digest."),
+    ] = None,
     log_level: Annotated[
         str,
         typer.Option("--log-level", metavar="LEVEL", help="One of: " + ", ".join(LOG_LEVELS) + "."),
@@ -258,6 +318,10 @@ def serve(
         wikidata=wikidata,
         store=store,
         ephemeral_updates=ephemeral_updates,
+        backend=backend,
+        backend_gsp_url=backend_gsp_url,
+        backend_user=backend_user,
+        backend_auth=backend_auth,
     )
     settings = apply_settings(overrides)
     if settings.enable_updates and not (settings.store_dir or settings.ephemeral_updates):
