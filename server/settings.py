@@ -38,6 +38,9 @@ class Settings:
     is built and before anything is sent; larger answers are refused (422)."""
     max_query_depth: int = 200
     """Deepest nesting of brackets and braces a query or update may have (400 beyond)."""
+    worker_memory_mb: int = 4096
+    """Address space one query worker may use, in MB (0: no bound). A query that needs more
+    stops its worker (replaced in the background) and is answered 503 ``worker-crashed``."""
     max_body_bytes: int = 1_000_000
     """Largest accepted request body (413 beyond)."""
     query_workers: int = field(default_factory=_default_workers)

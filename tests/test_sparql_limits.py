@@ -397,3 +397,17 @@ def test_the_openapi_document_states_the_enforced_limits(shared: Any) -> None:
         "detail",
         "code",
     ]
+
+
+def test_a_query_needing_more_memory_than_a_worker_may_use(
+    kg: KnowledgeGraph, server_factory: Any
+) -> None:
+    """One row doubled to 640 MB: the worker's allocation fails under its bound, the query
+    is answered 503 with the reason, and the next query is served by a new worker."""
+    live = server_factory(kg, Settings(query_workers=1, worker_memory_mb=700))
+    wait_for_workers(live, 1)
+    response = get(live.url, doubling(26))
+    assert response.status_code == 503, response.text[:300]
+    body = response.json()
+    assert body["code"] == "worker-crashed" and "WORKER_MEMORY_MB" in body["detail"]
+    assert get(live.url, CHEAP).json()["boolean"] is True

@@ -123,6 +123,7 @@ class Endpoint:
                     self.settings.query_workers,
                     self.settings.max_queued,
                     self.default_graphs(True),
+                    memory_mb=self.settings.worker_memory_mb,
                 )
             return self._store
 

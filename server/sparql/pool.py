@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import signal
 import subprocess
 import sys
 import tempfile
@@ -50,6 +51,7 @@ from karabakh_kg.server.sparql.protocol import (
     difference_from,
     update_job,
 )
+from karabakh_kg.server.sparql.worker import MEMORY_VARIABLE
 
 WORKER_MODULE = "karabakh_kg.server.sparql.worker"
 START_TIMEOUT = 120.0
@@ -105,11 +107,15 @@ def start_worker(
     generation: int,
     union: list[str],
     track: Callable[[subprocess.Popen[bytes]], None] | None = None,
+    memory_mb: int = 0,
 ) -> Worker:
     """Start a worker process on ``dump`` and wait until it has loaded the data.
 
     ``track`` is told of the process as soon as it exists (so that it can be stopped
-    while it is still loading)."""
+    while it is still loading); ``memory_mb`` bounds its address space (0: no bound)."""
+    env = {**os.environ, "RUST_BACKTRACE": "0"}  # an allocation failure: one line, not 30
+    if memory_mb:
+        env[MEMORY_VARIABLE] = str(memory_mb)
     # A fresh interpreter per worker (not fork: the server has threads and locks, and not
     # multiprocessing's spawn, which re-imports the caller's main module).
     to_child_r, to_child_w = os.pipe()
@@ -128,6 +134,7 @@ def start_worker(
             pass_fds=(to_child_r, from_child_w),
             stdin=subprocess.DEVNULL,
             close_fds=True,
+            env=env,
         )
     finally:
         os.close(to_child_r)
@@ -186,11 +193,17 @@ class WorkerPool:
     """``size`` worker processes answering query jobs (see :mod:`sparql_worker`)."""
 
     def __init__(
-        self, store: ox.Store, size: int, max_queued: int, union: list[str] | None = None
+        self,
+        store: ox.Store,
+        size: int,
+        max_queued: int,
+        union: list[str] | None = None,
+        memory_mb: int = 0,
     ) -> None:
         self.size = size
         self.union = list(union or [])
         self.max_queued = max_queued
+        self.memory_mb = memory_mb
         remove_stale_folders(Path(tempfile.gettempdir()))
         self._folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
         (self._folder / OWNER_FILE).write_text(str(os.getpid()))
@@ -228,7 +241,9 @@ class WorkerPool:
             if self._closed:
                 return
             try:
-                worker = start_worker(self._dump, self._generation, self.union, self._track)
+                worker = start_worker(
+                    self._dump, self._generation, self.union, self._track, self.memory_mb
+                )
             except (WorkerCrashed, OSError):
                 if not self._closed:
                     self._spawn_async(attempt + 1)
@@ -352,8 +367,17 @@ class WorkerPool:
                 self._release(worker)
                 return answer
         except (EOFError, OSError, BrokenPipeError):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.process.wait(timeout=2)
+            aborted = worker.process.returncode == -signal.SIGABRT
             worker.stop()
             self._spawn_async()
+            if aborted and self.memory_mb:
+                raise WorkerCrashed(
+                    f"the query needed more memory than a query worker may use "
+                    f"({self.memory_mb} MB, KARABAKH_KG_WORKER_MEMORY_MB) and was stopped; "
+                    "make it select less"
+                ) from None
             raise WorkerCrashed("the query worker stopped unexpectedly") from None
         worker.stop()
         self.timeouts += 1
@@ -365,10 +389,15 @@ class PooledStore:
     """:class:`karabakh_kg.server.sparql.protocol.SparqlStore` over a :class:`WorkerPool`."""
 
     def __init__(
-        self, store: ox.Store, size: int, max_queued: int, union: list[str] | None = None
+        self,
+        store: ox.Store,
+        size: int,
+        max_queued: int,
+        union: list[str] | None = None,
+        memory_mb: int = 0,
     ) -> None:
         self.store = store
-        self.pool = WorkerPool(store, size, max_queued, union)
+        self.pool = WorkerPool(store, size, max_queued, union, memory_mb)
 
     def execute(self, job: QueryJob, timeout: float) -> QueryAnswer:
         try:

@@ -152,11 +152,28 @@ class StandingCopy:
         return sorted(added, key=str), sorted(removed, key=str)
 
 
+MEMORY_VARIABLE = "KARABAKH_KG_WORKER_ADDRESS_SPACE_MB"
+"""How the pool tells a worker its memory bound (the worker sets RLIMIT_AS itself)."""
+
+
+def limit_address_space() -> None:
+    """Bound this process's address space as the pool asks (a query that needs more fails
+    its allocation and stops this worker, instead of exhausting the machine)."""
+    import os
+    import resource
+
+    megabytes = int(os.environ.get(MEMORY_VARIABLE, "0") or 0)
+    if megabytes > 0:
+        size = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (size, size))
+
+
 def worker_main(inbox: Connection, outbox: Connection, dump_path: str, union: list[str]) -> int:
     """Load the data, then answer jobs until the server closes the pipe; the exit status."""
     # The server decides when a worker ends (it closes the pipe or kills it): Ctrl-C in a
     # terminal reaches the whole process group, and must not print a traceback here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    limit_address_space()
     try:
         store = load_store(dump_path, union)
     except OSError:
