@@ -1,1 +1,268 @@
-"""The curated knowledge graph and the machinery over it: store, reasoning, traversal, export."""
+"""The graph layer of karabakh-kg: what the server (and other users of the package) may import.
+
+Everything here is imported on first use (PEP 562), so ``import karabakh_kg.graph`` costs
+next to nothing and a command loads only the modules it needs. The server imports from this
+module only (``tests/test_surface.py`` checks it); the modules behind it may be reorganised
+freely as long as these names keep their meaning.
+
+>>> import karabakh_kg.graph as graph
+>>> graph.compact("https://w3id.org/karabakh-kg/resource/sergei-lavrov")
+'kg:sergei-lavrov'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Public name -> (module under karabakh_kg.graph, attribute; None for the module itself).
+_SURFACE: dict[str, tuple[str, str | None]] = {
+    # the knowledge graph and its graphs
+    "KnowledgeGraph": ("dataset", "KnowledgeGraph"),
+    "DataError": ("dataset", "DataError"),
+    "UpdateError": ("dataset", "UpdateError"),
+    "ASSERTED": ("dataset", "ASSERTED"),
+    "INFERRED": ("dataset", "INFERRED"),
+    "ONTOLOGY": ("dataset", "ONTOLOGY"),
+    "PROVENANCE": ("dataset", "PROVENANCE"),
+    "WIKIDATA": ("dataset", "WIKIDATA"),
+    "SYSTEM_GRAPHS": ("dataset", "SYSTEM_GRAPHS"),
+    "is_evidence_graph": ("dataset", "is_evidence_graph"),
+    # names, formats, files
+    "compact": ("prefixes", "compact"),
+    "expand": ("prefixes", "expand"),
+    "shorten": ("prefixes", "shorten"),
+    "turtle": ("prefixes", "turtle"),
+    "Format": ("formats", "Format"),
+    "RESULT_FORMATS": ("formats", "RESULT_FORMATS"),
+    "GRAPH_FORMATS": ("formats", "GRAPH_FORMATS"),
+    "find_format": ("formats", "find"),
+    "write_atomic": ("files", "write_atomic"),
+    # categories, projections and their traversal
+    "hierarchy": ("categories", "hierarchy"),
+    "filtered": ("projection", "filtered"),
+    "predicate_filter": ("projection", "predicate_filter"),
+    # reasoning and explanations
+    "reasoner": ("reasoning", "reasoner"),
+    "check_consistency": ("reasoning.consistency", "check_consistency"),
+    "explain": ("reasoning.explain", "explain"),
+    "parse_term": ("reasoning.explain", "parse_term"),
+    "Term": ("reasoning.explain", "Term"),
+    "RuleError": ("reasoning.rules", "RuleError"),
+    "validate": ("validation", "validate"),
+    # analyst views
+    "disputes": ("disputes", "disputes"),
+    "disputes_about": ("disputes", "disputes_about"),
+    "Window": ("timeline", "Window"),
+    "timeline_items": ("timeline", "timeline_items"),
+    # stores
+    "QuadChange": ("store", "QuadChange"),
+    "StoreError": ("store", "StoreError"),
+    "probe_store": ("store.capabilities", "probe"),
+    "DEFAULT_CONTRIBUTOR": ("store.contributions", "DEFAULT_CONTRIBUTOR"),
+    "CONTRIBUTIONS_GRAPH_NAME": ("store.contributions", "NAME"),
+    "apply_change": ("store.contributions", "apply_change"),
+    "contributions_graph": ("store.contributions", "contributions_graph"),
+    "export_updates": ("store.contributions", "export_updates"),
+    "RDF_FOLDER": ("store.durable", "RDF_FOLDER"),
+    "open_dataset": ("store.durable", "open_dataset"),
+    "open_store_folder": ("store.durable", "open_store_folder"),
+    "publish": ("store.publish", "publish"),
+    "read_published": ("store.publish", "read_published"),
+    "EngineTimeout": ("store.remote", "EngineTimeout"),
+    "RemoteStore": ("store.remote", "RemoteStore"),
+    # Wikidata
+    "QueryCache": ("wikidata.client", "QueryCache"),
+    "WikidataClient": ("wikidata.client", "WikidataClient"),
+    "WikidataError": ("wikidata.client", "WikidataError"),
+    "default_cache_dir": ("wikidata.client", "default_cache_dir"),
+    "WIKIDATA_FACTS": ("wikidata.enrich", "FACTS"),
+    "default_enrichment_file": ("wikidata.enrich", "default_output"),
+    "enrich": ("wikidata.enrich", "enrich"),
+    "write_enrichment": ("wikidata.enrich", "write_enrichment"),
+    "LinkError": ("wikidata.link", "LinkError"),
+    "check_links": ("wikidata.link", "check"),
+    "confirm_link": ("wikidata.link", "confirm"),
+    "entity_infos": ("wikidata.link", "entity_infos"),
+    "links_file": ("wikidata.link", "links_file"),
+    "mapping_csv": ("wikidata.link", "mapping_csv"),
+    "parse_qid": ("wikidata.link", "parse_qid"),
+    "quickstatements": ("wikidata.link", "quickstatements"),
+    "read_links": ("wikidata.link", "read_links"),
+    "suggest_links": ("wikidata.link", "suggest"),
+    # modules used as namespaces (their functions are their public interface)
+    "events": ("events", None),
+    "export": ("export", None),
+    "formats": ("formats", None),
+    "gazetteer": ("gazetteer", None),
+    "lookup": ("lookup", None),
+    "reasoning": ("reasoning", None),
+    "perspectives": ("reasoning.perspectives", None),
+    "reconcile": ("reconcile", None),
+    "traversal": ("traversal", None),
+}
+
+# The same names, written out so that linters and readers see them.
+__all__ = [
+    "ASSERTED",
+    "CONTRIBUTIONS_GRAPH_NAME",
+    "DEFAULT_CONTRIBUTOR",
+    "GRAPH_FORMATS",
+    "INFERRED",
+    "ONTOLOGY",
+    "PROVENANCE",
+    "RDF_FOLDER",
+    "RESULT_FORMATS",
+    "SYSTEM_GRAPHS",
+    "WIKIDATA",
+    "WIKIDATA_FACTS",
+    "DataError",
+    "EngineTimeout",
+    "Format",
+    "KnowledgeGraph",
+    "LinkError",
+    "QuadChange",
+    "QueryCache",
+    "RemoteStore",
+    "RuleError",
+    "StoreError",
+    "Term",
+    "UpdateError",
+    "WikidataClient",
+    "WikidataError",
+    "Window",
+    "apply_change",
+    "check_consistency",
+    "check_links",
+    "compact",
+    "confirm_link",
+    "contributions_graph",
+    "default_cache_dir",
+    "default_enrichment_file",
+    "disputes",
+    "disputes_about",
+    "enrich",
+    "entity_infos",
+    "events",
+    "expand",
+    "explain",
+    "export",
+    "export_updates",
+    "filtered",
+    "find_format",
+    "formats",
+    "gazetteer",
+    "hierarchy",
+    "is_evidence_graph",
+    "links_file",
+    "lookup",
+    "mapping_csv",
+    "open_dataset",
+    "open_store_folder",
+    "parse_qid",
+    "parse_term",
+    "perspectives",
+    "predicate_filter",
+    "probe_store",
+    "publish",
+    "quickstatements",
+    "read_links",
+    "read_published",
+    "reasoner",
+    "reasoning",
+    "reconcile",
+    "shorten",
+    "suggest_links",
+    "timeline_items",
+    "traversal",
+    "turtle",
+    "validate",
+    "write_atomic",
+    "write_enrichment",
+]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attribute = _SURFACE[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at run time
+    from karabakh_kg.graph import (
+        events,
+        export,
+        formats,
+        gazetteer,
+        lookup,
+        reasoning,
+        reconcile,
+        traversal,
+    )
+    from karabakh_kg.graph.categories import hierarchy
+    from karabakh_kg.graph.dataset import (
+        ASSERTED,
+        INFERRED,
+        ONTOLOGY,
+        PROVENANCE,
+        SYSTEM_GRAPHS,
+        WIKIDATA,
+        DataError,
+        KnowledgeGraph,
+        UpdateError,
+        is_evidence_graph,
+    )
+    from karabakh_kg.graph.disputes import disputes, disputes_about
+    from karabakh_kg.graph.files import write_atomic
+    from karabakh_kg.graph.formats import GRAPH_FORMATS, RESULT_FORMATS, Format
+    from karabakh_kg.graph.formats import find as find_format
+    from karabakh_kg.graph.prefixes import compact, expand, shorten, turtle
+    from karabakh_kg.graph.projection import filtered, predicate_filter
+    from karabakh_kg.graph.reasoning import perspectives, reasoner
+    from karabakh_kg.graph.reasoning.consistency import check_consistency
+    from karabakh_kg.graph.reasoning.explain import Term, explain, parse_term
+    from karabakh_kg.graph.reasoning.rules import RuleError
+    from karabakh_kg.graph.store import QuadChange, StoreError
+    from karabakh_kg.graph.store.capabilities import probe as probe_store
+    from karabakh_kg.graph.store.contributions import (
+        DEFAULT_CONTRIBUTOR,
+        apply_change,
+        contributions_graph,
+        export_updates,
+    )
+    from karabakh_kg.graph.store.contributions import NAME as CONTRIBUTIONS_GRAPH_NAME
+    from karabakh_kg.graph.store.durable import RDF_FOLDER, open_dataset, open_store_folder
+    from karabakh_kg.graph.store.publish import publish, read_published
+    from karabakh_kg.graph.store.remote import EngineTimeout, RemoteStore
+    from karabakh_kg.graph.timeline import Window, timeline_items
+    from karabakh_kg.graph.validation import validate
+    from karabakh_kg.graph.wikidata.client import (
+        QueryCache,
+        WikidataClient,
+        WikidataError,
+        default_cache_dir,
+    )
+    from karabakh_kg.graph.wikidata.enrich import FACTS as WIKIDATA_FACTS
+    from karabakh_kg.graph.wikidata.enrich import default_output as default_enrichment_file
+    from karabakh_kg.graph.wikidata.enrich import enrich, write_enrichment
+    from karabakh_kg.graph.wikidata.link import (
+        LinkError,
+        entity_infos,
+        links_file,
+        mapping_csv,
+        parse_qid,
+        quickstatements,
+        read_links,
+    )
+    from karabakh_kg.graph.wikidata.link import check as check_links
+    from karabakh_kg.graph.wikidata.link import confirm as confirm_link
+    from karabakh_kg.graph.wikidata.link import suggest as suggest_links

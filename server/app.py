@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.graph import KnowledgeGraph
 from karabakh_kg.server import problems
 from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql import openapi as sparql_openapi

@@ -147,7 +147,8 @@ class Settings:
 
     def contributors(self) -> dict[str, str]:
         """Token → contributor name, from ``update_token`` and ``update_tokens``."""
-        from karabakh_kg.graph.store.contributions import DEFAULT_CONTRIBUTOR, NAME
+        from karabakh_kg.graph import CONTRIBUTIONS_GRAPH_NAME as NAME
+        from karabakh_kg.graph import DEFAULT_CONTRIBUTOR
 
         found = {self.update_token: DEFAULT_CONTRIBUTOR} if self.update_token else {}
         for entry in self.update_tokens:

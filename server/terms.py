@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph import lookup
-from karabakh_kg.graph.dataset import KnowledgeGraph
-from karabakh_kg.graph.prefixes import expand, shorten
-from karabakh_kg.graph.reasoning.explain import Term, parse_term
+from karabakh_kg.graph import KnowledgeGraph, Term, expand, lookup, parse_term, shorten
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")

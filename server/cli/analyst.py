@@ -8,9 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
+from karabakh_kg.graph import Window, gazetteer, timeline_items
 from karabakh_kg.graph import events as event_table
-from karabakh_kg.graph import gazetteer
-from karabakh_kg.graph.timeline import Window, timeline_items
 from karabakh_kg.server.cli.data import DataDir, load_graph
 from karabakh_kg.server.cli.errors import fail
 
@@ -41,9 +40,7 @@ PerspectiveOpt = Annotated[
     str,
     typer.Option(
         "--perspective",
-        "-P",
-        help="all, article (the article's own voice) or a claimant (kg:armenia, Reuters): "
-        "only the facts of those evidence units.",
+        help="all, article (the article's own voice) or a claimant (kg:armenia, Reuters).",
     ),
 ]
 

@@ -12,8 +12,7 @@ from typing import Annotated, Any
 import pyoxigraph as ox
 import typer
 
-from karabakh_kg.graph import formats
-from karabakh_kg.graph.dataset import (
+from karabakh_kg.graph import (
     ASSERTED,
     INFERRED,
     ONTOLOGY,
@@ -21,8 +20,9 @@ from karabakh_kg.graph.dataset import (
     WIKIDATA,
     DataError,
     KnowledgeGraph,
+    formats,
+    turtle,
 )
-from karabakh_kg.graph.prefixes import turtle
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.cli.disputes import PerspectiveOption, in_perspective
 from karabakh_kg.server.cli.errors import fail, unreadable_files
@@ -324,7 +324,7 @@ def validate_command(
     ] = True,
 ) -> None:
     """Check parsing, quotes against the seed, SHACL shapes and logical consistency."""
-    from karabakh_kg.graph.validation import validate
+    from karabakh_kg.graph import validate
 
     if data_dir is not None and not data_dir.is_dir():
         fail(f"data folder {data_dir} does not exist")

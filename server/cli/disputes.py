@@ -10,10 +10,8 @@ from typing import Annotated
 
 import typer
 
-from karabakh_kg.graph.dataset import KnowledgeGraph
-from karabakh_kg.graph.disputes import disputes
-from karabakh_kg.graph.prefixes import shorten
-from karabakh_kg.graph.reasoning import perspectives as views
+from karabakh_kg.graph import KnowledgeGraph, disputes, shorten
+from karabakh_kg.graph import perspectives as views
 from karabakh_kg.server.cli.errors import fail
 
 

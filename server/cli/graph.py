@@ -12,11 +12,15 @@ from typing import Annotated, Any
 import networkx as nx
 import typer
 
+from karabakh_kg.graph import (
+    KnowledgeGraph,
+    filtered,
+    lookup,
+    predicate_filter,
+    traversal,
+    write_atomic,
+)
 from karabakh_kg.graph import export as exports
-from karabakh_kg.graph import lookup, traversal
-from karabakh_kg.graph.dataset import KnowledgeGraph
-from karabakh_kg.graph.files import write_atomic
-from karabakh_kg.graph.projection import filtered, predicate_filter
 from karabakh_kg.server.cli.data import DataDir, load_graph
 from karabakh_kg.server.cli.disputes import PerspectiveOption, in_perspective
 from karabakh_kg.server.cli.errors import fail

@@ -10,14 +10,15 @@ from typing import Annotated
 
 import typer
 
-from karabakh_kg.graph import lookup
-from karabakh_kg.graph.dataset import DataError, KnowledgeGraph
-from karabakh_kg.graph.prefixes import compact
-from karabakh_kg.graph.wikidata.client import (
+from karabakh_kg.graph import (
+    DataError,
+    KnowledgeGraph,
     QueryCache,
     WikidataClient,
     WikidataError,
+    compact,
     default_cache_dir,
+    lookup,
 )
 from karabakh_kg.server.cli.errors import fail
 
@@ -100,7 +101,8 @@ def check_command(
     as_json: AsJson = False,
 ) -> None:
     """Ask the endpoint whether each linked item's label and class fit our entity."""
-    from karabakh_kg.graph.wikidata.link import check, links_file, read_links
+    from karabakh_kg.graph import check_links as check
+    from karabakh_kg.graph import links_file, read_links
 
     kg = _load(data_dir)
     links = read_links(links_file(data_dir))
@@ -140,7 +142,8 @@ def suggest_command(
     as_json: AsJson = False,
 ) -> None:
     """Candidate Wikidata items for entities without a link, ranked, for a person to confirm."""
-    from karabakh_kg.graph.wikidata.link import LinkError, suggest
+    from karabakh_kg.graph import LinkError
+    from karabakh_kg.graph import suggest_links as suggest
 
     kg = _load(data_dir)
     chosen = [_resolve(kg, name) for name in entities] if entities else None
@@ -184,7 +187,8 @@ def confirm_command(
     cache_ttl: CacheTtl = 7 * 24 * 3600.0,
 ) -> None:
     """Write ENTITY skos:exactMatch wd:QID to the curated links, with its source and date."""
-    from karabakh_kg.graph.wikidata.link import LinkError, confirm, links_file, parse_qid
+    from karabakh_kg.graph import LinkError, links_file, parse_qid
+    from karabakh_kg.graph import confirm_link as confirm
 
     try:
         parse_qid(qid)
@@ -229,13 +233,19 @@ def enrich_command(
     cache_ttl: CacheTtl = 7 * 24 * 3600.0,
 ) -> None:
     """Import coordinates, birth dates, positions and memberships of linked items (opt-in)."""
-    from karabakh_kg.graph.wikidata.enrich import (
-        FACTS,
-        default_output,
+    from karabakh_kg.graph import (
+        WIKIDATA_FACTS as FACTS,
+    )
+    from karabakh_kg.graph import (
+        LinkError,
         enrich,
+        links_file,
+        read_links,
         write_enrichment,
     )
-    from karabakh_kg.graph.wikidata.link import LinkError, links_file, read_links
+    from karabakh_kg.graph import (
+        default_enrichment_file as default_output,
+    )
 
     chosen = [p.upper() for p in properties] if properties else list(FACTS)
     unknown = [p for p in chosen if p not in FACTS]
@@ -273,7 +283,7 @@ def export_command(
     data_dir: DataDir = None,
 ) -> None:
     """Export the links as a mapping CSV (IRI, label, QID) or as QuickStatements."""
-    from karabakh_kg.graph.wikidata.link import (
+    from karabakh_kg.graph import (
         LinkError,
         entity_infos,
         links_file,

@@ -10,12 +10,16 @@ from typing import Annotated
 
 import typer
 
-from karabakh_kg.graph import reasoning
-from karabakh_kg.graph.dataset import DataError, KnowledgeGraph
-from karabakh_kg.graph.prefixes import shorten
-from karabakh_kg.graph.reasoning.consistency import check_consistency
-from karabakh_kg.graph.reasoning.explain import Term, explain
-from karabakh_kg.graph.reasoning.rules import RuleError
+from karabakh_kg.graph import (
+    DataError,
+    KnowledgeGraph,
+    RuleError,
+    Term,
+    check_consistency,
+    explain,
+    reasoning,
+    shorten,
+)
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server import terms
 from karabakh_kg.server.cli.errors import fail

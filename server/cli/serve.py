@@ -135,10 +135,8 @@ def storage_mode(settings: Settings) -> str:
 
 def backend_app(settings: Settings) -> object:
     """The app over an engine that holds the published graphs (``--backend URL``)."""
-    from karabakh_kg.graph.store import StoreError
-    from karabakh_kg.graph.store.capabilities import probe
-    from karabakh_kg.graph.store.publish import read_published
-    from karabakh_kg.graph.store.remote import RemoteStore
+    from karabakh_kg.graph import RemoteStore, StoreError, read_published
+    from karabakh_kg.graph import probe_store as probe
     from karabakh_kg.server.app import create_app
     from karabakh_kg.server.sparql.backend import BackendStore
 
@@ -161,15 +159,14 @@ def backend_app(settings: Settings) -> object:
 
 def build_app(data_dir: Path | None, settings: Settings) -> object:
     """Load the graph (with the settings' Wikidata enrichment file) and build the app."""
-    from karabakh_kg.graph.dataset import DataError, KnowledgeGraph
+    from karabakh_kg.graph import DataError, KnowledgeGraph
     from karabakh_kg.server.app import create_app
     from karabakh_kg.server.cli.data import load_graph
 
     if settings.backend_url:
         return backend_app(settings)
     if settings.store_dir:
-        from karabakh_kg.graph.store import StoreError
-        from karabakh_kg.graph.store.durable import open_dataset
+        from karabakh_kg.graph import StoreError, open_dataset
 
         if data_dir is not None and not data_dir.is_dir():
             fail(f"data folder {data_dir} does not exist")

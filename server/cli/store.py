@@ -27,9 +27,8 @@ def export_updates(
     ] = None,
 ) -> None:
     """Write every contributor's graph and the log of accepted updates as TriG."""
-    from karabakh_kg.graph.store import StoreError
-    from karabakh_kg.graph.store.contributions import export_updates as export
-    from karabakh_kg.graph.store.durable import RDF_FOLDER, open_store_folder
+    from karabakh_kg.graph import RDF_FOLDER, StoreError, open_store_folder
+    from karabakh_kg.graph import export_updates as export
 
     if not (store / RDF_FOLDER).is_dir():
         fail(f"{store} is not a karabakh-kg store (made by 'karabakh-kg serve --store DIR')")
@@ -97,10 +96,8 @@ def publish(
 ) -> None:
     """Write the evidence graphs, provenance, ontology and inferred graph into a SPARQL 1.1
     engine, graph by graph; publishing again changes only what changed."""
-    from karabakh_kg.graph.dataset import DataError
-    from karabakh_kg.graph.store import StoreError
-    from karabakh_kg.graph.store.publish import publish as run
-    from karabakh_kg.graph.store.remote import RemoteStore
+    from karabakh_kg.graph import DataError, RemoteStore, StoreError
+    from karabakh_kg.graph import publish as run
     from karabakh_kg.server.cli.data import load_graph
 
     if auth not in {"basic", "digest"}:
@@ -112,7 +109,7 @@ def publish(
             to, update_url=update_url, gsp_url=gsp_url, user=user, password=password, auth=auth
         )
         if store is not None:
-            from karabakh_kg.graph.store.durable import open_dataset
+            from karabakh_kg.graph import open_dataset
 
             kg, _ = open_dataset(store, data_dir)
         else:

@@ -14,8 +14,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph.store import QuadChange
-from karabakh_kg.graph.store.remote import EngineTimeout, RemoteStore
+from karabakh_kg.graph import EngineTimeout, QuadChange, RemoteStore
 from karabakh_kg.server.sparql.inspect import inspect
 from karabakh_kg.server.sparql.protocol import (
     QueryAnswer,

@@ -13,7 +13,8 @@ from dataclasses import replace
 
 import mimeparse
 
-from karabakh_kg.graph.formats import GRAPH_FORMATS, RESULT_FORMATS, Format, find
+from karabakh_kg.graph import GRAPH_FORMATS, RESULT_FORMATS, Format
+from karabakh_kg.graph import find_format as find
 
 __all__ = [
     "GRAPH_FORMATS",

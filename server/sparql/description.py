@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph.dataset import SYSTEM_GRAPHS, WIKIDATA, KnowledgeGraph
+from karabakh_kg.graph import SYSTEM_GRAPHS, WIKIDATA, KnowledgeGraph
 from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql.conneg import GRAPH_FORMATS, RESULT_FORMATS
 
@@ -95,7 +95,7 @@ def describe(kg: KnowledgeGraph, settings: Settings, endpoint_url: str) -> list[
 
 def _perspectives(kg: KnowledgeGraph, service: ox.NamedNode) -> list[ox.Triple]:
     """Each value of ``perspective=``: a dataset of its own (kgo:perspective)."""
-    from karabakh_kg.graph.reasoning import perspectives as views
+    from karabakh_kg.graph import perspectives as views
 
     triples = []
     for index, p in enumerate(views.perspectives(kg).listed()):
@@ -121,5 +121,7 @@ def _perspectives(kg: KnowledgeGraph, service: ox.NamedNode) -> list[ox.Triple]:
             ),
         ]
         if p.iri:
-            triples.append(ox.Triple(node, ox.NamedNode(KGO + "perspectiveOf"), ox.NamedNode(p.iri)))
+            triples.append(
+                ox.Triple(node, ox.NamedNode(KGO + "perspectiveOf"), ox.NamedNode(p.iri))
+            )
     return triples

@@ -19,7 +19,7 @@ import anyio
 import anyio.to_thread
 import pyoxigraph as ox
 
-from karabakh_kg.graph.dataset import ASSERTED, INFERRED, WIKIDATA, KnowledgeGraph
+from karabakh_kg.graph import ASSERTED, INFERRED, WIKIDATA, KnowledgeGraph
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.settings import PREFIX, Settings

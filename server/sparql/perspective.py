@@ -9,8 +9,8 @@ statements. It chooses the dataset itself, so it cannot be combined with
 
 from __future__ import annotations
 
-from karabakh_kg.graph.dataset import ONTOLOGY, PROVENANCE, WIKIDATA, KnowledgeGraph
-from karabakh_kg.graph.reasoning import perspectives as views
+from karabakh_kg.graph import ONTOLOGY, PROVENANCE, WIKIDATA, KnowledgeGraph
+from karabakh_kg.graph import perspectives as views
 from karabakh_kg.server.problems import Problem
 
 Dataset = tuple[list[str] | None, list[str] | None, bool]

@@ -42,7 +42,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph.store import QuadChange
+from karabakh_kg.graph import QuadChange
 from karabakh_kg.server.sparql.protocol import (
     QueryAnswer,
     QueryFailed,

@@ -26,8 +26,7 @@ from typing import Any, Protocol
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph import formats
-from karabakh_kg.graph.store import QuadChange
+from karabakh_kg.graph import QuadChange, formats
 from karabakh_kg.server.sparql.results import WRITERS
 
 RDF_FORMATS = {f.name: f.rdf_format for f in formats.GRAPH_FORMATS if f.rdf_format}

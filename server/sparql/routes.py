@@ -23,8 +23,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from python_multipart.multipart import parse_options_header
 
-from karabakh_kg.graph.dataset import ASSERTED, KnowledgeGraph, UpdateError
-from karabakh_kg.graph.store.contributions import apply_change, contributions_graph
+from karabakh_kg.graph import (
+    ASSERTED,
+    KnowledgeGraph,
+    UpdateError,
+    apply_change,
+    contributions_graph,
+)
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.settings import PREFIX

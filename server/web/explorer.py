@@ -8,8 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from karabakh_kg.graph import export as exports
-from karabakh_kg.graph.categories import hierarchy
-from karabakh_kg.graph.reasoning import perspectives
+from karabakh_kg.graph import hierarchy, perspectives
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import get_and_head
 

@@ -15,11 +15,16 @@ import networkx as nx
 import pyoxigraph as ox
 from fastapi import APIRouter, Query, Request
 
+from karabakh_kg.graph import (
+    KnowledgeGraph,
+    filtered,
+    lookup,
+    perspectives,
+    predicate_filter,
+    reasoner,
+    traversal,
+)
 from karabakh_kg.graph import export as exports
-from karabakh_kg.graph import lookup, traversal
-from karabakh_kg.graph.dataset import KnowledgeGraph
-from karabakh_kg.graph.projection import filtered, predicate_filter
-from karabakh_kg.graph.reasoning import perspectives, reasoner
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web.common import MAX_NAME_LENGTH, check_name, get_and_head
 

@@ -16,10 +16,8 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from karabakh_kg.graph import formats
-from karabakh_kg.graph.dataset import KnowledgeGraph
-from karabakh_kg.graph.reasoning.explain import explain as explain_triple
-from karabakh_kg.graph.reasoning.explain import parse_term
+from karabakh_kg.graph import KnowledgeGraph, formats, parse_term
+from karabakh_kg.graph import explain as explain_triple
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.problems import problem_response
 from karabakh_kg.server.terms import TermError, resolve_term

@@ -14,19 +14,12 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph.dataset import (
-    ASSERTED,
-    INFERRED,
-    ONTOLOGY,
-    PROVENANCE,
-    WIKIDATA,
-    is_evidence_graph,
-)
-from karabakh_kg.graph.prefixes import compact as curie
+from karabakh_kg.graph import ASSERTED, INFERRED, ONTOLOGY, PROVENANCE, WIKIDATA, is_evidence_graph
+from karabakh_kg.graph import compact as curie
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:
-    from karabakh_kg.graph.dataset import KnowledgeGraph
+    from karabakh_kg.graph import KnowledgeGraph
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"

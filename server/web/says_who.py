@@ -9,9 +9,14 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from karabakh_kg.graph.dataset import INFERRED, KnowledgeGraph
-from karabakh_kg.graph.disputes import disputes, disputes_about
-from karabakh_kg.graph.reasoning import perspectives, reasoner
+from karabakh_kg.graph import (
+    INFERRED,
+    KnowledgeGraph,
+    disputes,
+    disputes_about,
+    perspectives,
+    reasoner,
+)
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import check_name, get_and_head
 

@@ -8,9 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from karabakh_kg.graph import Window, lookup, timeline_items
 from karabakh_kg.graph import events as event_table
-from karabakh_kg.graph import lookup
-from karabakh_kg.graph.timeline import Window, timeline_items
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import check_name, get_and_head

@@ -40,16 +40,15 @@
       return label;
     },
   };
-  // Without a date range, open on the days around the article's (9 October 2020); the
-  // window is given to the constructor so that items outside it are laid out too.
+  const dataset = new vis.DataSet(data);
+  const timeline = new vis.Timeline(container, dataset, options);
   const params = new URLSearchParams(window.location.search);
   const around = items.filter((i) => i.start >= "2020-09-20");
   if (!params.get("from") && !params.get("to") && around.length) {
-    options.start = "2020-09-24";
-    options.end = "2020-10-16";
+    timeline.setWindow("2020-09-24", "2020-10-16", { animation: false });
+  } else {
+    timeline.fit({ animation: false });
   }
-  const dataset = new vis.DataSet(data);
-  const timeline = new vis.Timeline(container, dataset, options);
   document.getElementById("show-all").addEventListener("click", () => timeline.fit());
 
   function open(id) {
