@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph import lookup
+from karabakh_kg.graph import lookup, views
 from karabakh_kg.graph.categories import hierarchy
 from karabakh_kg.graph.reasoning import perspectives
 from karabakh_kg.ontology import vocab
@@ -459,30 +458,18 @@ def locate(
     return None
 
 
-_CACHE: dict[tuple[int, str], tuple[weakref.ref[KnowledgeGraph], tuple[str, int], list[Any]]] = {}
-MAX_CACHED = 16
-"""Perspectives whose records are kept (per process); older ones are rebuilt when asked."""
-
-
 def event_records(kg: KnowledgeGraph, perspective: str = ALL) -> list[EventRecord]:
     """Every event that evidence in ``perspective`` (default: all) speaks of, in date order.
 
     Labels and classes are the event's identity and come from the whole graph; dates,
     statuses, actors, places and figures only from the perspective's evidence units.
     Raises :class:`UnknownPerspectiveError` for a perspective that names no claimant.
-    Built once per data version, store size and perspective (treat the result as
-    read-only).
+    A view of ``kg`` (:mod:`karabakh_kg.graph.views`), built once per data version and
+    perspective (treat the result as read-only).
     """
     chosen = perspectives.resolve(kg, perspective)
-    slot, version = (id(kg), chosen.name), (kg.version, len(kg.store))
-    cached = _CACHE.get(slot)
-    if cached and cached[0]() is kg and cached[1] == version:
-        return cached[2]
-    built = _build(kg, set(perspectives.perspectives(kg).units(chosen)))
-    if len(_CACHE) >= MAX_CACHED:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[slot] = (weakref.ref(kg), version, built)
-    return built
+    units = perspectives.perspectives(kg).units(chosen)
+    return views.view(kg, ("event-records", chosen.name), lambda: _build(kg, set(units)))
 
 
 def _build(kg: KnowledgeGraph, allowed: set[str]) -> list[EventRecord]:

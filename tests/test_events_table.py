@@ -61,11 +61,8 @@ PLOVER = {
 
 def select(kg: KnowledgeGraph, query: str) -> list[dict[str, str]]:
     result = kg.query(query)
-    names = [v.value for v in result.variables]  # type: ignore[union-attr]
-    return [
-        {n: s[n].value for n in names if s[n] is not None}
-        for s in result  # type: ignore[union-attr]
-    ]
+    names = [v.value for v in result.variables]
+    return [{n: s[n].value for n in names if s[n] is not None} for s in result]
 
 
 @pytest.fixture(scope="module")

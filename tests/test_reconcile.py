@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
 SPEC = Path(__file__).parent / "fixtures" / "reconciliation-0.2"
@@ -21,10 +21,10 @@ def registry() -> Registry:
     resources = []
     for path in (SPEC / "schemas").glob("*.json"):
         schema = json.loads(path.read_text(encoding="utf-8"))
-        resources.append((schema["$id"], Resource(contents=schema, specification=DRAFT7)))
+        resources.append((schema["$id"], DRAFT7.create_resource(schema)))
         # Relative references ("type.json") resolve against the 0.2 folder.
         resources.append((f"https://reconciliation-api.github.io/specs/0.2/schemas/{path.name}",
-                          Resource(contents=schema, specification=DRAFT7)))  # fmt: skip
+                          DRAFT7.create_resource(schema)))  # fmt: skip
     return Registry().with_resources(resources)
 
 
@@ -98,7 +98,7 @@ def test_spelling_variants_reconcile_to_our_entities(refine: OpenRefine) -> None
     validate(results, "reconciliation-result-batch")
     for key, query in queries.items():
         top = results[key]["result"][0]
-        assert top["id"] == NAMES[query["query"]], (query, results[key])
+        assert top["id"] == NAMES[str(query["query"])], (query, results[key])
         assert top["match"] is True, (query, top)
         assert len(results[key]["result"]) <= 3
 

@@ -19,8 +19,8 @@ KG = "https://w3id.org/karabakh-kg/resource/"
 
 def select(kg: KnowledgeGraph, query: str) -> list[dict[str, str]]:
     result = kg.query(query)
-    names = [v.value for v in result.variables]  # type: ignore[union-attr]
-    return [{n: s[n].value for n in names if s[n] is not None} for s in result]  # type: ignore[union-attr]
+    names = [v.value for v in result.variables]
+    return [{n: s[n].value for n in names if s[n] is not None} for s in result]
 
 
 def items(live_server: Any, **params: Any) -> list[dict[str, Any]]:

@@ -40,7 +40,9 @@ PerspectiveOpt = Annotated[
     str,
     typer.Option(
         "--perspective",
-        help="all, article (the article's own voice) or a claimant (kg:armenia, Reuters).",
+        "-P",
+        help="all, article (the article's own voice) or a claimant (kg:armenia, Reuters): "
+        "only the facts of those evidence units.",
     ),
 ]
 

@@ -40,15 +40,16 @@
       return label;
     },
   };
-  const dataset = new vis.DataSet(data);
-  const timeline = new vis.Timeline(container, dataset, options);
+  // Without a date range, open on the days around the article's (9 October 2020); the
+  // window is given to the constructor so that items outside it are laid out too.
   const params = new URLSearchParams(window.location.search);
   const around = items.filter((i) => i.start >= "2020-09-20");
   if (!params.get("from") && !params.get("to") && around.length) {
-    timeline.setWindow("2020-09-24", "2020-10-16", { animation: false });
-  } else {
-    timeline.fit({ animation: false });
+    options.start = "2020-09-24";
+    options.end = "2020-10-16";
   }
+  const dataset = new vis.DataSet(data);
+  const timeline = new vis.Timeline(container, dataset, options);
   document.getElementById("show-all").addEventListener("click", () => timeline.fit());
 
   function open(id) {
