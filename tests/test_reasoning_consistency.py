@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from karabakh_kg.graph import reasoning
 from karabakh_kg.graph.dataset import KnowledgeGraph
 from karabakh_kg.graph.reasoning.consistency import check_consistency
 from karabakh_kg.ontology import vocab
