@@ -16,10 +16,13 @@ PLANTED = """
 @prefix kge: <https://w3id.org/karabakh-kg/evidence/> .
 @prefix kgo: <https://w3id.org/karabakh-kg/ontology#> .
 @prefix prov: <http://www.w3.org/ns/prov#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 
 kge:planted {
     kg:planted-person a kgo:Person , kgo:City ;
         kgo:metWith kg:planted-person .
+    kg:planted-organization a kgo:Organization ;
+        kgo:establishedIn "1992"^^xsd:gYear , "1994"^^xsd:gYear .
 }
 kge:planted a kgo:Evidence ; prov:value "A planted contradiction." ; kgo:line 99 .
 """
@@ -69,3 +72,14 @@ def test_planted_contradictions_are_reported(planted: KnowledgeGraph) -> None:
     assert leaves[0].evidence[0].line == 99
     assert disjoint.to_dict()["explanations"]
     assert "planted-person" in disjoint.to_text()
+
+
+def test_two_values_of_a_functional_property_are_a_contradiction(
+    planted: KnowledgeGraph,
+) -> None:
+    # kgo:establishedIn is an owl:FunctionalProperty: an organization is founded once.
+    organization = str(vocab.KG) + "planted-organization"
+    found = [i for i in check_consistency(planted) if i.resource == organization]
+    assert [i.rule for i in found] == ["prp-fp"]
+    assert "kgo:establishedIn" in found[0].message
+    assert '"1992"' in found[0].message and '"1994"' in found[0].message

@@ -1,18 +1,13 @@
 """Promises of the reasoner that a change of one line would break: the noise filter of the
-inferred graph, explanations that never cite the triple they explain, the functional-property
-check."""
+inferred graph, explanations that never cite the triple they explain (the functional-property
+check is pinned in test_reasoning_consistency.py)."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pyoxigraph as ox
-import pytest
 
 from karabakh_kg.graph import reasoning
 from karabakh_kg.graph.dataset import INFERRED, KnowledgeGraph
-from karabakh_kg.graph.reasoning.consistency import check_consistency
 from karabakh_kg.graph.reasoning.explain import explain
 from karabakh_kg.ontology import vocab
 
@@ -78,39 +73,3 @@ def test_every_derivation_listed_by_explain_all_rests_on_other_triples(kg: Knowl
         assert found.derivations, triple
         for derivation in found.derivations:
             assert not _cites(derivation, triple), (triple, derivation.rule)
-
-
-FUNCTIONAL = """
-@prefix kg: <https://w3id.org/karabakh-kg/resource/> .
-@prefix kge: <https://w3id.org/karabakh-kg/evidence/> .
-@prefix kgo: <https://w3id.org/karabakh-kg/ontology#> .
-@prefix prov: <http://www.w3.org/ns/prov#> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
-
-kge:planted-founding {
-    kg:planted-organization a kgo:Organization ; rdfs:label "Planted"@en ;
-        kgo:establishedIn "1992"^^xsd:gYear , "1994"^^xsd:gYear .
-}
-kge:planted-founding a kgo:Evidence ; prov:value "A planted organisation." ; kgo:line 98 .
-"""
-
-
-@pytest.fixture(scope="module")
-def functional(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeGraph:
-    folder = tmp_path_factory.mktemp("data")
-    for path in vocab.curated_data_dir().iterdir():
-        if path.suffix in (".trig", ".ttl"):
-            shutil.copy(path, folder / path.name)
-    (folder / "zz-functional.trig").write_text(FUNCTIONAL, encoding="utf-8")
-    return KnowledgeGraph.load(Path(folder))
-
-
-def test_two_values_of_a_functional_property_are_a_contradiction(
-    functional: KnowledgeGraph,
-) -> None:
-    # kgo:establishedIn is an owl:FunctionalProperty: an organization is founded once.
-    found = [i for i in check_consistency(functional) if i.resource == KG + "planted-organization"]
-    assert [i.rule for i in found] == ["prp-fp"]
-    assert "kgo:establishedIn" in found[0].message
-    assert '"1992"' in found[0].message and '"1994"' in found[0].message
