@@ -225,6 +225,8 @@ def test_the_specs_valid_batches_are_parsed(refine: OpenRefine, example: Path) -
         ("[]", "must be a JSON object"),
         ('{"q0": "Lavrov"}', "query 'q0' must be an object"),
         ('{"q0": {"query": "Lavrov", "limit": -1}}', "limit"),
+        ('{"q0": {"query": "Lavrov", "limit": 1e999}}', "limit"),
+        ('{"q0": {"query": "Lavrov", "limit": NaN}}', "limit"),
         ('{"q0": {"query": "Lavrov", "type_strict": "maybe"}}', "type_strict"),
         ('{"q0": {"query": "Lavrov", "type": "Unicorn"}}', "unknown type 'Unicorn'"),
         ('{"q0": {"query": "Lavrov", "properties": [{"pid": "x"}]}}', "'pid' and 'v'"),

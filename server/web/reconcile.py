@@ -18,6 +18,7 @@ specification). A malformed batch is a 400 problem naming the query and the memb
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -118,7 +119,12 @@ def parse_batch(batch: Any, reconciler: rc.Reconciler) -> dict[str, rc.Query]:
             if rc.type_iri(type_id) not in reconciler.ontology.ancestors:
                 raise _bad(f"{where}: unknown type {type_id!r} (see /reconcile/suggest/type)")
         limit = query.get("limit", DEFAULT_LIMIT)
-        if isinstance(limit, bool) or not isinstance(limit, int | float) or limit < 0:
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, int | float)
+            or not math.isfinite(limit)
+            or limit < 0
+        ):
             raise _bad(f"{where}: limit must be a non-negative number")
         strict = query.get("type_strict", "any")
         if strict not in ("any", "should", "all"):
