@@ -404,7 +404,10 @@ def test_a_query_needing_more_memory_than_a_worker_may_use(
 ) -> None:
     """One row doubled to 640 MB: the worker's allocation fails under its bound, the query
     is answered 503 with the reason, and the next query is served by a new worker."""
-    live = server_factory(kg, Settings(query_workers=1, worker_memory_mb=700))
+    settings = Settings(
+        query_workers=1, worker_memory_mb=800, query_timeout=20, max_query_timeout=20
+    )
+    live = server_factory(kg, settings)  # only the memory bound may stop the query
     wait_for_workers(live, 1)
     response = get(live.url, doubling(26))
     assert response.status_code == 503, response.text[:300]

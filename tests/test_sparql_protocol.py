@@ -347,7 +347,8 @@ def test_service_outside_the_allowlist_is_refused_before_any_request(
         assert response.status_code == 403, query
         assert response.json()["code"] == "service-not-allowed"
     # SILENT: the refused call fails without a request, which is one empty solution.
-    silent = f"PREFIX t: <{tripwire.url[:-6]}>\nSELECT * WHERE {{ SERVICE SILENT t:sparql {{ ?s ?p ?o }} }}"
+    prefix = f"PREFIX t: <{tripwire.url[:-6]}>\n"
+    silent = prefix + "SELECT * WHERE { SERVICE SILENT t:sparql { ?s ?p ?o } }"
     response = httpx.get(url, params={"query": silent})
     assert response.status_code == 200 and response.json()["results"]["bindings"] == [{}]
     assert tripwire.connections == 0

@@ -335,11 +335,10 @@ def run_job(store: ox.Store, job: dict[str, Any], *, union_ready: bool = False) 
         items: list[Any] = triples
         if rdf_format in (ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS):
             items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
-        prefixes = job.get("prefixes") or None
-        body = ox.serialize(items, format=rdf_format, prefixes=prefixes or None)
-        if body is not None and len(body) > max_bytes:
+        graph_body = ox.serialize(items, format=rdf_format, prefixes=prefixes or None)
+        if graph_body is not None and len(graph_body) > max_bytes:
             return _too_big("too-large", max_rows, max_bytes)
-        return ("ok", "CONSTRUCT", name, body)
+        return ("ok", "CONSTRUCT", name, graph_body)
     except SyntaxError as error:
         return ("error", "syntax", explain_syntax_error(str(error), text, prefixes))
     except OSError as error:
