@@ -39,6 +39,8 @@ _SHAPE = KGO + "graphvizShape"
 _RANKED_LAST = KGO + "rankedLast"
 _DATE_RANK = KGO + "dateRank"
 _ANNOTATIONS = (RDFS_SUBCLASS, _PRECEDENCE, _COLOUR, _SHAPE, _RANKED_LAST, _DATE_RANK)
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+OWL_SYMMETRIC = "http://www.w3.org/2002/07/owl#SymmetricProperty"
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class Hierarchy:
     ranked_last: frozenset[str] = frozenset()
     dates: tuple[str, ...] = ()
     """The date properties (IRIs), by rank: the first a resource has stands for it."""
+    symmetric: frozenset[str] = frozenset()
+    """The symmetric properties (drawn without arrow heads, one edge per pair)."""
 
     def closure(self, types: Iterable[str]) -> set[str]:
         """``types`` and every class they are subclasses of."""
@@ -121,7 +125,12 @@ def build(
                     todo.append(parent)
         ancestors[start] = frozenset(seen)
     values: dict[str, dict[str, str]] = {}
+    symmetric: set[str] = set()
     for quad in annotations:
+        subject = quad.subject
+        is_type = quad.predicate.value == RDF_TYPE
+        if is_type and isinstance(subject, ox.NamedNode) and _describes_display(quad):
+            symmetric.add(subject.value)
         if isinstance(quad.subject, ox.NamedNode) and isinstance(quad.object, ox.Literal):
             values.setdefault(quad.subject.value, {})[quad.predicate.value] = quad.object.value
     categories = sorted((int(v[_PRECEDENCE]), iri) for iri, v in values.items() if _PRECEDENCE in v)
@@ -133,6 +142,7 @@ def build(
         _category(OTHER, ONTOLOGY_IRI, other),
         frozenset(iri for iri, v in values.items() if v.get(_RANKED_LAST) == "true"),
         tuple(iri for _, iri in dates),
+        frozenset(symmetric),
     )
 
 
@@ -156,6 +166,9 @@ def _build_hierarchy(kg: KnowledgeGraph) -> Hierarchy:
         for predicate in _ANNOTATIONS
         for quad in kg.store.quads_for_pattern(None, ox.NamedNode(predicate), None, ONTOLOGY)
     ]
+    quads += kg.store.quads_for_pattern(
+        None, ox.NamedNode(RDF_TYPE), ox.NamedNode(OWL_SYMMETRIC), ONTOLOGY
+    )
     if not _subclass_pairs(quads):  # a store built without the ontology graph
         return ontology_hierarchy()
     return build(_subclass_pairs(quads), quads)
@@ -176,4 +189,11 @@ def ontology_hierarchy() -> Hierarchy:
     """The hierarchy and display of the project's ontology file, for graphs drawn without
     their knowledge graph at hand (a projection carries each node's colour already)."""
     quads = list(ox.parse(path=vocab.ontology_file(), format=ox.RdfFormat.TURTLE))
-    return build(_subclass_pairs(quads), (q for q in quads if q.predicate.value in _ANNOTATIONS))
+    return build(_subclass_pairs(quads), (q for q in quads if _describes_display(q)))
+
+
+def _describes_display(quad: ox.Quad | ox.Triple) -> bool:
+    predicate = quad.predicate.value
+    return predicate in _ANNOTATIONS or (
+        predicate == RDF_TYPE and quad.object == ox.NamedNode(OWL_SYMMETRIC)
+    )

@@ -39,8 +39,6 @@ if TYPE_CHECKING:
     from karabakh_kg.graph.dataset import KnowledgeGraph
 
 LIST_SEPARATOR = " | "
-# Symmetric relations are drawn without arrow heads.
-SYMMETRIC = {"metWith", "spokeWith", "negotiatedWith", "communicatedWith"}
 DOT_TIMEOUT = 60
 
 
@@ -262,7 +260,7 @@ def to_dot(graph: nx.MultiDiGraph) -> bytes:
             "label": _dot_id(label),
             "style": "dashed" if data.get("kind") == "derived" else "solid",
         }
-        if data.get("symmetric") or str(data.get("label")) in SYMMETRIC:
+        if data.get("symmetric"):  # the ontology's owl:SymmetricProperty, per projection
             attributes["dir"] = "none"
         if data.get("quote"):
             attributes["tooltip"] = _dot_id(str(data["quote"]))

@@ -206,6 +206,7 @@ def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
             "relation": compact(p),
             "label": local_name(p),
             "kind": "asserted" if edge.asserted else "derived",
+            "symmetric": p in ontology.symmetric,
             "evidence": [compact(q.iri) for q in quotes],
             "quotes": [q.quote for q in quotes if q.quote],
             "lines": [q.line for q in quotes if q.line is not None],

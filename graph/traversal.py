@@ -37,8 +37,6 @@ MAX_TOP = 1000
 Direction = Literal["out", "in", "both"]
 Measure = Literal["degree", "betweenness", "pagerank"]
 
-SYMMETRIC = {"metWith", "spokeWith", "negotiatedWith", "communicatedWith"}
-
 
 class TraversalError(ValueError):
     """A bad parameter (out of range, unknown node); the message names it."""
@@ -410,7 +408,7 @@ def _held_relations(graph: nx.MultiDiGraph) -> dict[tuple[str, str, str], dict[s
         if data["predicate"] not in COMMUNICATION or s == t:
             continue
         relation = local_name(data["predicate"])
-        symmetric = relation in SYMMETRIC
+        symmetric = bool(data.get("symmetric"))  # owl:SymmetricProperty, by the projection
         a, b = _ordered(s, t, symmetric)
         record = held.setdefault(
             (a, b, relation),

@@ -162,3 +162,12 @@ def test_a_colour_edited_in_the_ontology_graph_changes_the_projection() -> None:
         sample.store.remove(quad)
     sample.store.add(ox.Quad(person, colour, ox.Literal("#000000"), ONTOLOGY))
     assert project(sample).nodes[KG + "sergei-lavrov"]["color"] == "#000000"
+
+
+def test_symmetric_relations_are_the_ontologys(kg: KnowledgeGraph, ontology: Graph) -> None:
+    declared = {str(p) for p in ontology.subjects(RDF.type, OWL.SymmetricProperty)}
+    assert KGO + "metWith" in declared
+    assert categories.hierarchy(kg).symmetric == declared
+    graph = project(kg)
+    kinds = {d["relation"]: d["symmetric"] for _, _, d in graph.edges(data=True)}
+    assert kinds["kgo:metWith"] is True and kinds["kgo:participant"] is False
