@@ -72,3 +72,32 @@ def test_the_service_description_lists_every_format_by_its_iri(live_server: obje
         )
     }
     assert listed == set(EXPECTED_IRIS.values())
+
+
+def test_the_service_description_says_what_each_system_graph_holds(live_server: object) -> None:
+    """The descriptions come from the ontology file, where the system graphs are described."""
+    import rdflib
+
+    from karabakh_kg.ontology import vocab
+
+    ontology = rdflib.Graph().parse(vocab.ontology_file(), format="turtle")
+    url = live_server.url  # type: ignore[attr-defined]
+    response = httpx.get(f"{url}/sparql", headers={"Accept": "text/turtle"}, timeout=30)
+    described = rdflib.Graph().parse(data=response.content, format="turtle")
+    sd = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+    found = {}
+    for named in described.subjects(sd.name, None):
+        name = described.value(named, sd.name)
+        note = described.value(named, rdflib.namespace.DCTERMS.description)
+        if note is not None:
+            found[str(name)] = str(note)
+    expected = {
+        str(g): str(d)
+        for g, d in ontology.subject_objects(rdflib.namespace.DCTERMS.description)
+        if str(g).startswith(vocab.BASE + "graph/")
+    }
+    assert len(expected) == 5
+    assert {g: d for g, d in found.items() if g in expected} == {
+        g: d for g, d in expected.items() if g in found
+    }
+    assert vocab.BASE + "graph/asserted" in found

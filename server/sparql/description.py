@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph import SYSTEM_GRAPHS, WIKIDATA, KnowledgeGraph
+from karabakh_kg.graph import ONTOLOGY, SYSTEM_GRAPHS, WIKIDATA, KnowledgeGraph
 from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql.conneg import GRAPH_FORMATS, RESULT_FORMATS
 
@@ -14,14 +14,6 @@ KGO = "https://w3id.org/karabakh-kg/ontology#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 DCTERMS_DESCRIPTION = ox.NamedNode("http://purl.org/dc/terms/description")
-SYSTEM_GRAPH_NOTES = {
-    "asserted": "What the curators assert: the union of every evidence graph.",
-    "inferred": "What reasoning derives (left out with infer=false).",
-    "ontology": "The OWL ontology and the domain rules.",
-    "provenance": "What is said about each evidence graph: quote, line, who says it, when.",
-    "wikidata": "Optional Wikidata enrichment ('karabakh-kg link enrich'), with its "
-    "provenance; left out with wikidata=false.",
-}
 
 
 def _sd(name: str) -> ox.NamedNode:
@@ -87,9 +79,11 @@ def describe(kg: KnowledgeGraph, settings: Settings, endpoint_url: str) -> list[
                 ),
             ),
         ]
-        note = SYSTEM_GRAPH_NOTES.get(name.rsplit("/", 1)[-1]) if name in system else None
-        if note:
-            triples.append(ox.Triple(named, DCTERMS_DESCRIPTION, ox.Literal(note, language="en")))
+        if name in system:  # what the ontology says each system graph holds
+            for note in kg.store.quads_for_pattern(
+                ox.NamedNode(name), DCTERMS_DESCRIPTION, None, ONTOLOGY
+            ):
+                triples.append(ox.Triple(named, DCTERMS_DESCRIPTION, note.object))
     return triples + _perspectives(kg, service)
 
 
