@@ -188,3 +188,13 @@ def test_if_none_match_follows_rfc_9110(client: TestClient, path: str) -> None:
 def test_star_does_not_turn_an_unknown_resource_into_304(client: TestClient) -> None:
     response = client.get("/resource/no-such-thing", headers={"If-None-Match": "*"})
     assert response.status_code == 404
+
+
+def test_drawings_of_the_whole_graph_are_refused_not_left_to_run(client: TestClient) -> None:
+    """Graphviz needs more than a minute for the whole graph: the route refuses at once."""
+    for fmt in ("png", "svg"):
+        body = _is_problem(client.get(f"/export/{fmt}"), 400)
+        assert body["code"] == "too-large-to-draw" and body["limit"] == 300
+    drawn = client.get("/export/svg", params={"network": "person"})
+    assert drawn.status_code == 200 and drawn.headers["content-type"] == "image/svg+xml"
+    assert client.get("/export/dot").status_code == 200  # the text format is not limited

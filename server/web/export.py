@@ -32,6 +32,9 @@ from karabakh_kg.server.web.graph import (
 
 router = APIRouter(tags=["export"])
 MAX_NODES = 2000
+MAX_DRAWN_EDGES = 300
+"""Most edges an SVG or PNG drawing may have over HTTP: Graphviz's layout time grows fast
+with edges (seconds at 300, more than a minute for the whole graph's 900)."""
 
 _FORMATS = ", ".join(f"`{e.name}` ({e.media_type})" for e in exports.REGISTRY.values())
 
@@ -96,6 +99,15 @@ def export_graph(
                 )
             keep = {resolve(kg, name) for name in node}
             graph = nx.MultiDiGraph(graph.subgraph(keep & set(graph)))
+        if exporter.media_type.startswith("image/") and graph.number_of_edges() > MAX_DRAWN_EDGES:
+            raise Problem(
+                400,
+                "too-large-to-draw",
+                f"this graph has {graph.number_of_edges()} edges; drawings ({exporter.name}) "
+                f"are made for at most {MAX_DRAWN_EDGES}: narrow it with focus=, network=, "
+                "node=, class= or predicate=, or download it as dot and draw it yourself",
+                limit=MAX_DRAWN_EDGES,
+            )
         try:
             body = exporter.write(graph, kg)
         except exports.ExportError as error:
