@@ -414,3 +414,10 @@ def test_a_query_needing_more_memory_than_a_worker_may_use(
     body = response.json()
     assert body["code"] == "worker-crashed" and "WORKER_MEMORY_MB" in body["detail"]
     assert get(live.url, CHEAP).json()["boolean"] is True
+
+
+def test_the_openapi_document_states_the_graph_store_answers(live_server: Any) -> None:
+    schema = httpx.get(live_server.url + "/openapi.json", timeout=30).json()
+    operation = schema["paths"]["/rdf-graphs/service"]["get"]
+    assert {p["name"] for p in operation["parameters"]} == {"graph", "default", "format"}
+    assert {"200", "304", "400", "404", "406", "422", "503"} <= set(operation["responses"])

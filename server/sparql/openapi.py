@@ -41,6 +41,14 @@ QUERY_ERRORS = {
     502: "An allowed SERVICE endpoint failed",
     503: "Timeout (the query was stopped), or no worker free in time",
 }
+GRAPH_STORE_ERRORS = {
+    400: "Neither ?graph= nor ?default, or both",
+    404: "No such graph in this store",
+    406: "No acceptable RDF format",
+    422: "More triples or bytes than the limits",
+    429: "This client already has its share of queries running and waiting",
+    503: "Timeout, or no worker free in time",
+}
 UPDATE_ERRORS = {
     400: "Malformed update, GRAPH clause, or nesting deeper than the limit",
     401: "Missing or wrong bearer token",
@@ -151,6 +159,32 @@ def document(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
                     },
                 }
             }
+    for method, operation in paths.get("/rdf-graphs/service", {}).items():
+        if method != "get":
+            operation["responses"] = responses(
+                UPDATE_ERRORS, {"description": "What the write changed"}
+            )
+            continue
+        operation["parameters"] = [
+            {
+                "name": "graph",
+                "in": "query",
+                "description": "The graph to read (an IRI of the store), or give ?default.",
+                "schema": {"type": "string", "format": "iri"},
+            },
+            {
+                "name": "default",
+                "in": "query",
+                "description": "Read the default graph.",
+                "schema": {"type": "string", "maxLength": 0},
+                "allowEmptyValue": True,
+            },
+            next(p for p in parameters(settings) if p["name"] == "format"),
+        ]
+        operation["responses"] = responses(
+            GRAPH_STORE_ERRORS, {"description": "The graph", "content": graphs}
+        )
+        operation["responses"]["304"] = {"description": "Not modified (If-None-Match)"}
     for path in ("/sparql/update",):
         for operation in paths.get(path, {}).values():
             operation["responses"] = responses(
