@@ -198,3 +198,24 @@ def test_drawings_of_the_whole_graph_are_refused_not_left_to_run(client: TestCli
     drawn = client.get("/export/svg", params={"network": "person"})
     assert drawn.status_code == 200 and drawn.headers["content-type"] == "image/svg+xml"
     assert client.get("/export/dot").status_code == 200  # the text format is not limited
+
+
+@pytest.mark.parametrize(
+    ("accept", "media"),
+    [
+        ("*/*", "text/html"),
+        ("application/xhtml+xml", "text/html"),
+        ("text/html;q=0.5, text/turtle", "text/turtle"),
+        ("text/html;q=0, */*", "text/turtle"),
+        ("text/n3", "text/turtle"),  # N3 readers read Turtle (SPARQLWrapper's N3)
+        ("application/json", "application/ld+json"),
+        ("application/rdf+xml;q=0.9, application/n-triples", "application/n-triples"),
+    ],
+)
+def test_resource_negotiation_is_the_servers_one_negotiation(
+    client: TestClient, accept: str, media: str
+) -> None:
+    response = client.get("/resource/sergei-lavrov", headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.headers["content-type"].split(";")[0] == media
+    assert "Accept" in response.headers["vary"]

@@ -20,6 +20,7 @@ from karabakh_kg.graph import KnowledgeGraph, formats, parse_term
 from karabakh_kg.graph import explain as explain_triple
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.problems import problem_response
+from karabakh_kg.server.sparql import conneg
 from karabakh_kg.server.terms import TermError, resolve_term
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import (
@@ -60,17 +61,7 @@ TRIPLE_VARIANTS = [
 QUAD_VARIANTS = [
     Variant(f.extension, f.media_type, f.rdf_format, f.label) for f in formats.QUAD_FORMATS
 ]
-# Other names people type in ``format=``, and media types clients send for a variant.
-FORMAT_ALIASES = {
-    name: f.extension
-    for f in formats.GRAPH_FORMATS
-    for name in f.names()
-    if "/" not in name and name != f.extension
-}
-MEDIA_ALIASES = {
-    **{name: f.extension for f in formats.GRAPH_FORMATS for name in f.aliases if "/" in name},
-    "application/xhtml+xml": "html",
-}
+HTML_MEDIA = ("text/html", "application/xhtml+xml")
 
 
 class NegotiationError(Exception):
@@ -94,35 +85,50 @@ def split_extension(name: str, variants: list[Variant]) -> tuple[str, Variant | 
 
 
 def negotiate(request: Request, variants: list[Variant], explicit: Variant | None) -> Variant:
-    """Pick the representation: path extension, then ``format=``, then ``Accept`` q-values."""
+    """Pick the representation: path extension, then ``format=``, then ``Accept`` q-values.
+
+    The RDF format is chosen by the server's one negotiation
+    (:func:`karabakh_kg.server.sparql.conneg.negotiate`, which knows every name and media
+    type clients use); HTML, which is no RDF format, is offered beside it and wins ties, so
+    a browser's ``*/*`` gets the page.
+    """
     if explicit is not None:
         return explicit
     by_key = {v.key: v for v in variants}
+    rdf = tuple(f for f in formats.GRAPH_FORMATS if f.extension in by_key)
     wanted = request.query_params.get("format")
     if wanted is not None:
-        key = FORMAT_ALIASES.get(wanted.strip().lower(), wanted.strip().lower())
-        if key not in by_key:
+        if wanted.strip().lower() in ("html", *HTML_MEDIA) and HTML in variants:
+            return HTML
+        try:
+            return by_key[conneg.negotiate(rdf, None, wanted).extension]
+        except conneg.NotAcceptable:
             raise NegotiationError(
                 400, f"unknown format {wanted!r}; use one of: {', '.join(by_key)}"
-            )
-        return by_key[key]
+            ) from None
     accept = request.headers.get("accept", "").strip()
     if not accept:
         return HTML
-    offered = {v.media_type: v for v in variants}
-    offered.update({m: by_key[k] for m, k in MEDIA_ALIASES.items() if k in by_key})
-    # mimeparse prefers the later of equally good types: HTML last wins */* and ties.
-    order = [m for m in offered if offered[m] is not HTML] + [
-        m for m in offered if offered[m] is HTML
-    ]
     try:
-        best = mimeparse.best_match(order, accept)
-    except (ValueError, mimeparse.MimeTypeParseException):
+        # XHTML counts when named: through */* it would outweigh a refused text/html.
+        html = max(
+            mimeparse.quality(media, accept)
+            for media in HTML_MEDIA
+            if media == "text/html" or media in accept
+        )
+    except (ValueError, IndexError, mimeparse.MimeTypeParseException):
         raise NegotiationError(400, f"malformed Accept header: {accept!r}") from None
-    if not best:
+    try:
+        chosen: formats.Format | None = conneg.negotiate(rdf, accept, None)
+    except conneg.NotAcceptable:
+        chosen = None
+    quality = mimeparse.quality(chosen.media_type, accept) if chosen else 0.0
+    if HTML in variants and html > 0 and html >= quality:
+        return HTML
+    if chosen is None:
         media = ", ".join(v.media_type for v in variants)
         raise NegotiationError(406, f"cannot produce any of {accept!r}; available: {media}")
-    return offered[best]
+    return by_key[chosen.extension]
 
 
 def _error(
