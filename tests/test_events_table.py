@@ -119,6 +119,15 @@ def test_dates_and_precision_match_the_evidence(table: pd.DataFrame, kg: Knowled
     assert by_event.loc[accession[0]["e"], "date_precision"] == "year"
 
 
+def test_time_of_day_where_the_article_gives_one(table: pd.DataFrame, kg: KnowledgeGraph) -> None:
+    # Line 31: "The meeting, which is expected to start at 15: 00".
+    timed = {row["e"] for row in select(kg, "SELECT ?e WHERE { ?e kgo:startTime ?t }")}
+    rows = table[table["event_id"].isin(timed)]
+    assert not rows.empty
+    assert set(rows["time"]) == {"15:00:00"} and set(rows["time_precision"]) == {"minute"}
+    assert set(table[~table["event_id"].isin(timed)]["time"]) == {""}
+
+
 def test_each_evidence_column_lines_up_with_the_quotes(
     table: pd.DataFrame, kg: KnowledgeGraph
 ) -> None:
