@@ -337,7 +337,8 @@ def _send_sparql(
         except (LookupError, UnicodeEncodeError):
             body = text.encode("utf-8", "surrogatepass")
         headers = {**headers, "Content-Type": f"application/sparql-query; charset={charset}"}
-        response = client.post("/sparql", params=extra, content=body, headers=headers)
+        params: list[tuple[str, Any]] = list(extra)
+        response = client.post("/sparql", params=params, content=body, headers=headers)
     else:
         response = client.post("/sparql/update", data={"update": text}, headers=headers)
     check(response)

@@ -107,7 +107,7 @@ LONG = "a" * 20_000
 def test_names_too_long_to_look_up_are_refused_with_414(
     client: TestClient, path: str, params: dict[str, object]
 ) -> None:
-    response = client.get(path, params=params, headers={"Accept": "application/json"})  # type: ignore[arg-type]
+    response = client.get(path, params=params, headers={"Accept": "application/json"})
     body = _is_problem(response, 414)
     assert body["code"] == "name-too-long" and body["limit"] == 300
 
@@ -136,7 +136,7 @@ def test_a_typo_at_the_length_limit_still_gets_suggestions(client: TestClient) -
 def test_json_errors_of_pages_and_graph_routes_are_problem_documents(
     client: TestClient, path: str, params: dict[str, object], status: int, code: str
 ) -> None:
-    response = client.get(path, params=params, headers={"Accept": "application/json"})  # type: ignore[arg-type]
+    response = client.get(path, params=params, headers={"Accept": "application/json"})
     assert _is_problem(response, status)["code"] == code
 
 

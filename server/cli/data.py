@@ -186,13 +186,13 @@ def run_query(
             fail(_wrong_format(fmt))
         fail(_refusal(problem))
     except QueryFailed as failure:
-        problem = failure_problem(
+        refused = failure_problem(
             failure,
             update=False,
             timeout=prepared.timeout,
             max_timeout=settings.max_query_timeout,
         )
-        fail(_refusal(problem))
+        fail(_refusal(refused))
     finally:
         endpoint.close()
     if fmt is OutputFormat.table and answer.form in ("SELECT", "ASK"):
