@@ -6,7 +6,6 @@ costs a few index look-ups. The HTTP layer is in :mod:`karabakh_kg.server.web.re
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -369,29 +368,11 @@ class Describer:
     # -- suggestions ----------------------------------------------------------------------
 
     def suggest(self, text: str, limit: int = 8) -> list[tuple[str, str]]:
-        """Close matches for a name nobody knows: (IRI, label) pairs."""
-        try:
-            from karabakh_kg.graph import lookup
+        """Close matches for a name nobody knows: (IRI, label) pairs
+        (:func:`karabakh_kg.graph.lookup.suggest`, the one "did you mean")."""
+        from karabakh_kg.graph import lookup
 
-            return list(lookup.suggest(self.kg, text, limit))
-        except (ImportError, AttributeError):
-            return self._simple_suggest(text, limit)
-
-    def _simple_suggest(self, text: str, limit: int) -> list[tuple[str, str]]:
-        names: dict[str, str] = {}
-        for quad in self.store.quads_for_pattern(None, RDFS_LABEL, None, ASSERTED):
-            if isinstance(quad.subject, ox.NamedNode) and quad.subject.value.startswith(KG):
-                iri = quad.subject.value
-                names[iri[len(KG) :].casefold()] = iri
-                names[quad.object.value.casefold()] = iri
-        wanted = text.replace("_", "-").casefold()
-        hits = difflib.get_close_matches(wanted, list(names), n=limit * 3, cutoff=0.5)
-        hits += [name for name in names if wanted and wanted in name]
-        result: dict[str, str] = {}
-        for hit in hits:
-            iri = names[hit]
-            result.setdefault(iri, self.label_of(iri))
-        return list(result.items())[:limit]
+        return list(lookup.suggest(self.kg, text, limit))
 
 
 def _fact_order(fact: Fact) -> tuple[bool, str, str, str]:
