@@ -370,7 +370,8 @@ _WKT_POINT = re.compile(
 )
 
 
-def _rows(kg: KnowledgeGraph, sparql: str) -> list[dict[str, Any]]:
+def select(kg: KnowledgeGraph, sparql: str) -> list[dict[str, Any]]:
+    """The solutions of a SELECT query over ``kg``'s default dataset, as dicts of terms."""
     result = kg.query(sparql)
     assert isinstance(result, ox.QuerySolutions)
     names = [v.value for v in result.variables]
@@ -380,7 +381,8 @@ def _rows(kg: KnowledgeGraph, sparql: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _value(term: Any) -> str | None:
+def term_value(term: Any) -> str | None:
+    """The lexical value of a term, or None for an unbound variable."""
     return None if term is None else str(term.value)
 
 
@@ -396,7 +398,7 @@ def _annotations(kg: KnowledgeGraph, names: Iterable[str]) -> dict[str, dict[str
 
     values = " ".join(f"kgo:{name}" for name in names)
     found: dict[str, dict[str, str]] = {}
-    for row in _rows(kg, _ANNOTATIONS % (ONTOLOGY.value, values)):
+    for row in select(kg, _ANNOTATIONS % (ONTOLOGY.value, values)):
         name = str(row["p"].value)[len(KGO) :]
         found.setdefault(str(row["term"].value), {})[name] = str(row["value"].value)
     return found
@@ -410,20 +412,22 @@ def provenance_labels(kg: KnowledgeGraph) -> dict[str, str]:
         f"SELECT ?s ?l WHERE {{ GRAPH <{PROVENANCE.value}> {{ ?s rdfs:label ?l }} "
         'FILTER(LANG(?l) IN ("en", "")) }'
     )
-    return {str(r["s"].value): str(r["l"].value) for r in _rows(kg, query)}
+    return {str(r["s"].value): str(r["l"].value) for r in select(kg, query)}
 
 
 def points(kg: KnowledgeGraph) -> dict[str, Point]:
     """Place IRI -> its point from the gazetteer evidence (``geo:asWKT`` ``POINT(long lat)``)."""
     found: dict[str, Point] = {}
-    for row in _rows(kg, _POINTS):
+    for row in select(kg, _POINTS):
         match = _WKT_POINT.match(str(row["wkt"].value))
         if not match:
             continue
         place = str(row["place"].value)
         found.setdefault(
             place,
-            Point(place, float(match.group(2)), float(match.group(1)), 1, _value(row["source"])),
+            Point(
+                place, float(match.group(2)), float(match.group(1)), 1, term_value(row["source"])
+            ),
         )
     return found
 
@@ -431,7 +435,7 @@ def points(kg: KnowledgeGraph) -> dict[str, Point]:
 def containers(kg: KnowledgeGraph) -> dict[str, set[str]]:
     """Place IRI -> every place it lies in (``kgo:locatedIn``, transitive by reasoning)."""
     found: dict[str, set[str]] = {}
-    for row in _rows(kg, _CONTAINERS):
+    for row in select(kg, _CONTAINERS):
         found.setdefault(str(row["place"].value), set()).add(str(row["outer"].value))
     return found
 
@@ -476,16 +480,16 @@ def _build(kg: KnowledgeGraph, allowed: set[str]) -> list[EventRecord]:
     index = lookup.index(kg)
     labels = provenance_labels(kg)
     ontology = hierarchy(kg)
-    evidence_meta = {str(r["g"].value): r for r in _rows(kg, _EVIDENCE)}
+    evidence_meta = {str(r["g"].value): r for r in select(kg, _EVIDENCE)}
     role_of = {
         prop: values["eventActorRole"]
         for prop, values in _annotations(kg, ["eventActorRole"]).items()
         if "eventActorRole" in values
     }
     class_codes = _annotations(kg, CODE_PROPERTIES)
-    agents = {str(r["a"].value) for r in _rows(kg, _AGENTS)}
-    places = {str(r["p"].value) for r in _rows(kg, _PLACES)}
-    persons = {str(r["a"].value) for r in _rows(kg, "SELECT ?a WHERE { ?a a kgo:Person }")}
+    agents = {str(r["a"].value) for r in select(kg, _AGENTS)}
+    places = {str(r["p"].value) for r in select(kg, _PLACES)}
+    persons = {str(r["a"].value) for r in select(kg, "SELECT ?a WHERE { ?a a kgo:Person }")}
     known_points = points(kg)
     inside = containers(kg)
 
@@ -509,22 +513,22 @@ def _build(kg: KnowledgeGraph, allowed: set[str]) -> list[EventRecord]:
         key = (event, graph)
         if key not in refs:
             meta = evidence_meta.get(graph, {})
-            who = _value(meta.get("who"))
+            who = term_value(meta.get("who"))
             line = meta.get("line")
             refs[key] = EvidenceRef(
                 iri=graph,
-                quote=_value(meta.get("quote")),
+                quote=term_value(meta.get("quote")),
                 line=int(line.value) if line is not None else None,
                 claimant=who,
                 claimant_label=labels.get(who, index.label(who)) if who else None,
-                stance=_local(_value(meta.get("stance"))),
-                reported_on=_value(meta.get("reported")),
-                source=_value(meta.get("source")),
+                stance=_local(term_value(meta.get("stance"))),
+                reported_on=term_value(meta.get("reported")),
+                source=term_value(meta.get("source")),
             )
             record(event).evidence.append(refs[key])
         return refs[key]
 
-    for row in _rows(kg, _FACTS):
+    for row in select(kg, _FACTS):
         graph = str(row["g"].value)
         if graph not in allowed:
             continue
@@ -566,14 +570,14 @@ def _build(kg: KnowledgeGraph, allowed: set[str]) -> list[EventRecord]:
             elif prop == KGO + "target" and target in places and target not in rec.places:
                 rec.places.append(target)
 
-    for row in _rows(kg, _ABOUT):
+    for row in select(kg, _ABOUT):
         graph = str(row["g"].value)
         if graph not in allowed:
             continue
         event = str(row["event"].value)
         rec = record(event)
         evidence = ref(event, graph)
-        claimant = _value(row["claimant"]) or evidence.claimant
+        claimant = term_value(row["claimant"]) or evidence.claimant
         if str(row["p"].value) == KGO + "denies":
             if "Denied" not in evidence.statuses:
                 evidence.statuses.append("Denied")
@@ -588,7 +592,7 @@ def _build(kg: KnowledgeGraph, allowed: set[str]) -> list[EventRecord]:
                     int(float(row["quantity"].value)),
                     claimant,
                     labels.get(claimant, index.label(claimant)) if claimant else None,
-                    _value(row["unit"]),
+                    term_value(row["unit"]),
                     graph,
                 )
             )
@@ -610,7 +614,7 @@ def _build(kg: KnowledgeGraph, allowed: set[str]) -> list[EventRecord]:
 
 def _causes(kg: KnowledgeGraph, event: str, allowed: set[str]) -> list[str]:
     query = f"SELECT ?cause ?g WHERE {{ GRAPH ?g {{ <{event}> kgo:causedBy ?cause }} }}"
-    return [str(r["cause"].value) for r in _rows(kg, query) if str(r["g"].value) in allowed]
+    return [str(r["cause"].value) for r in select(kg, query) if str(r["g"].value) in allowed]
 
 
 def _order(record: EventRecord) -> tuple[int, dt.date, str]:
@@ -690,7 +694,7 @@ COLUMNS: Sequence[str] = (
 def table_rows(kg: KnowledgeGraph, records: Iterable[EventRecord]) -> list[dict[str, Any]]:
     """One dict per record with :data:`COLUMNS` as keys (lists for many-valued ones)."""
     index = lookup.index(kg)
-    geography = _geography(kg)
+    geography = geography_of(kg)
     rows = []
     for rec in records:
         readings = rec.readings()
@@ -757,12 +761,12 @@ def _fatality_summary(fatalities: list[Fatality]) -> tuple[int | None, list[str]
     return None, described
 
 
-def _geography(kg: KnowledgeGraph) -> Any:
+def geography_of(kg: KnowledgeGraph) -> Any:
     """A function: place IRI -> (admin area IRI, country IRI), from the graph."""
     inside = containers(kg)
-    regions = {str(r["p"].value) for r in _rows(kg, "SELECT ?p WHERE { ?p a kgo:Region }")}
+    regions = {str(r["p"].value) for r in select(kg, "SELECT ?p WHERE { ?p a kgo:Region }")}
     country_of: dict[str, str] = {}
-    for row in _rows(kg, "SELECT ?p ?c WHERE { ?p kgo:country ?c }"):
+    for row in select(kg, "SELECT ?p ?c WHERE { ?p kgo:country ?c }"):
         country_of.setdefault(str(row["p"].value), str(row["c"].value))
 
     def geography(place: str) -> tuple[str | None, str | None]:

@@ -156,11 +156,11 @@ def match_places(kg: KnowledgeGraph) -> list[PlaceMatch]:
     index = lookup.index(kg)
     settlements = _lookup_targets(kg)
     names: dict[str, list[str]] = {}
-    for row in events._rows(kg, _NAMES):
+    for row in events.select(kg, _NAMES):
         place = str(row["p"].value)
         if place in settlements and str(row["name"].value) not in names.get(place, []):
             names.setdefault(place, []).append(str(row["name"].value))
-    geography = events._geography(kg)
+    geography = events.geography_of(kg)
     by_name = candidates({n for listed in names.values() for n in listed})
     matches = []
     for place in sorted(settlements):
@@ -184,7 +184,7 @@ def _lookup_targets(kg: KnowledgeGraph) -> set[str]:
     index = lookup.index(kg)
     place, settlement = events.KGO + "Place", events.KGO + "Settlement"
     found = set()
-    for row in events._rows(kg, _PLACES):
+    for row in events.select(kg, _PLACES):
         iri = str(row["p"].value)
         entity = index.entities.get(iri)
         reached = ontology.closure(entity.types if entity else ())
@@ -214,11 +214,11 @@ def reviewed_points(kg: KnowledgeGraph) -> dict[str, Reviewed]:
       OPTIONAL {{ GRAPH ?g {{ ?place skos:closeMatch ?same }} }}
     }}"""
     found: dict[str, Reviewed] = {}
-    for row in events._rows(kg, query):
+    for row in events.select(kg, query):
         place = str(row["place"].value)
         found[place] = Reviewed(
             place,
-            events._value(row["same"]),
+            events.term_value(row["same"]),
             float(row["lat"].value),
             float(row["long"].value),
         )
@@ -288,7 +288,7 @@ def check(kg: KnowledgeGraph) -> CheckReport:
     reviewed = reviewed_points(kg)
     index = lookup.index(kg)
     placed = set(events.points(kg))
-    every = sorted({str(r["p"].value) for r in events._rows(kg, _PLACES)})
+    every = sorted({str(r["p"].value) for r in events.select(kg, _PLACES)})
     unplaced = [(p, index.label(p)) for p in every if p not in placed]
     return CheckReport(matches, reviewed, sorted(unplaced, key=lambda pair: pair[1]))
 
@@ -325,7 +325,7 @@ def map_places(kg: KnowledgeGraph, perspective: str = events.ALL) -> dict[str, A
             anchor = place if place in known else next((o for o in outer if o in known), place)
             if summary not in at.setdefault(anchor, []):
                 at[anchor].append(summary)
-    every = {str(r["p"].value) for r in events._rows(kg, _PLACES)}
+    every = {str(r["p"].value) for r in events.select(kg, _PLACES)}
     placed = [
         {
             "place": iri,
@@ -344,7 +344,7 @@ def map_places(kg: KnowledgeGraph, perspective: str = events.ALL) -> dict[str, A
     states = sorted(
         {
             name
-            for row in events._rows(
+            for row in events.select(
                 kg,
                 "SELECT ?s ?name WHERE { ?s a kgo:State . "
                 "{ ?s rdfs:label ?name } UNION { ?s skos:altLabel ?name } }",
