@@ -21,7 +21,7 @@ import json
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from karabakh_kg.graph import lookup
@@ -237,17 +237,15 @@ def reconcile_get(request: Request, queries: QueriesQ = None, extend: ExtendQ = 
 
 
 @router.post("", responses=ERRORS, summary="Reconciliation queries or data extension (form)")
-async def reconcile_post(request: Request) -> Any:
+def reconcile_post(
+    request: Request,
+    queries: Annotated[str | None, Form(description="A reconciliation query batch (JSON).")] = None,
+    extend: Annotated[str | None, Form(description="A data extension query (JSON).")] = None,
+) -> Any:
     """``queries=`` or ``extend=`` in an ``application/x-www-form-urlencoded`` body."""
-    form = await request.form()
-    queries, extend = form.get("queries"), form.get("extend")
     if queries is None and extend is None:
         raise _bad("a POST needs a form field 'queries' or 'extend'")
-    return answer(
-        request,
-        queries if isinstance(queries, str) or queries is None else None,
-        extend if isinstance(extend, str) or extend is None else None,
-    )
+    return answer(request, queries, extend)
 
 
 PrefixQ = Annotated[str, Query(description="What the user typed.", max_length=MAX_NAME_LENGTH)]
