@@ -133,7 +133,7 @@ def views_term(text: str) -> ox.NamedNode | ox.BlankNode | ox.Literal:
 # -- exactness of each support --------------------------------------------------------------
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_every_listed_support_is_sufficient_and_minimal(data: st.DataObject) -> None:
     kg = _WORLD
@@ -226,7 +226,7 @@ steps = st.lists(
 )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps)
 def test_updates_keep_supports_and_perspectives_exact(
     changes: list[tuple[list[ox.Triple], list[ox.Triple]]],

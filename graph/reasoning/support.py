@@ -35,8 +35,11 @@ class SupportOverflow(RuntimeError):
 
 def minimal(masks: Iterable[int]) -> Masks:
     """The minimal elements (under set inclusion) of ``masks``, smallest first."""
+    unique = set(masks)
+    if len(unique) <= 1:
+        return tuple(unique)
     out: list[int] = []
-    for m in sorted(set(masks), key=lambda x: (x.bit_count(), x)):
+    for m in sorted(unique, key=lambda x: (x.bit_count(), x)):
         if not any(o & ~m == 0 for o in out):
             out.append(m)
     if len(out) > MAX_SUPPORTS:
@@ -68,6 +71,8 @@ class SupportIndex:
         self.base_units: dict[Triple, int] = {}
         """Unit mask of each base triple (0 for an axiom of the ontology)."""
         self.of: dict[Triple, Masks] = {}
+        self.pending: dict[Triple, list[int]] = {}
+        """Supports added since the triple last fired (semi-naive propagation)."""
 
     def unit(self, iri: str) -> int:
         """The number of the unit ``iri`` (numbered if new)."""
@@ -88,43 +93,87 @@ class SupportIndex:
 
     # -- computing ------------------------------------------------------------------------
 
-    def _combine(self, body: Iterable[Triple]) -> Masks | None:
+    def _product(self, lists: Iterable[Masks | list[int] | None]) -> Masks | None:
+        """One support of each list, united, minimised (None when a list is empty)."""
         acc: Masks = (0,)
-        of = self.of
-        for b in body:
-            found = of.get(b)
+        for found in lists:
             if not found:
                 return None
             if found == (0,):
                 continue
-            acc = minimal(a | s for a in acc for s in found)
+            if acc == (0,):
+                acc = tuple(found)  # already minimal
+            elif len(acc) == 1 and len(found) == 1:
+                acc = (acc[0] | found[0],)
+            else:
+                acc = minimal(a | s for a in acc for s in found)
         return acc
 
-    def _offer(self, head: Triple, rule_index: int, body: tuple[Triple, ...]) -> bool:
-        """Add the supports of one rule instance to ``head``; whether they changed."""
+    def _combine(
+        self,
+        premises: tuple[Triple, ...],
+        fired: Triple | None = None,
+        new: list[int] | None = None,
+    ) -> Masks | None:
+        """The supports of one rule instance; with ``fired`` and ``new``, only those that use
+        a new support of ``fired`` (semi-naive: the others were combined before)."""
+        of = self.of
+        if fired is None or new is None:
+            return self._product(of.get(b) for b in premises)
+        out: list[int] = []
+        for position, b in enumerate(premises):
+            if b == fired:
+                got = self._product(
+                    new if k == position else of.get(c) for k, c in enumerate(premises)
+                )
+                out.extend(got or ())
+        return minimal(out) if out else None
+
+    def _add(self, head: Triple, masks: Iterable[int]) -> bool:
+        """Add supports to ``head`` (keeping the minimal ones); whether any was new."""
         old = self.of.get(head, ())
         if old == (0,):
             return False
-        rule = self.engine.rules[rule_index]
-        combined = self._combine((*body, *rule.axioms))
-        if combined is None:
+        if not old:
+            fresh_min = minimal(masks)
+            if not fresh_min:
+                return False
+            self.of[head] = fresh_min
+            self.pending.setdefault(head, []).extend(fresh_min)
+            return True
+        fresh = [m for m in masks if not any(o & ~m == 0 for o in old)]
+        if not fresh:
             return False
-        new = minimal((*old, *combined))
-        if set(new) == set(old):
-            return False
-        self.of[head] = new
+        fresh_min = minimal(fresh)
+        kept = [o for o in old if not any(m & ~o == 0 for m in fresh_min)]
+        self.of[head] = minimal((*kept, *fresh_min))
+        self.pending.setdefault(head, []).extend(fresh_min)
         return True
 
+    def _offer(self, head: Triple, rule_index: int, body: tuple[Triple, ...]) -> bool:
+        """Add the supports of one rule instance to ``head``; whether they changed."""
+        if self.of.get(head) == (0,):
+            return False
+        combined = self._combine((*body, *self.engine.rules[rule_index].axioms))
+        return combined is not None and self._add(head, combined)
+
     def _propagate(self, queue: deque[Triple], region: set[Triple] | None) -> None:
-        facts = self.engine.facts
+        """Fire the new supports of the queued triples until nothing changes."""
+        facts, rules = self.engine.facts, self.engine.rules
         waiting = set(queue)
         while queue:
             x = queue.popleft()
             waiting.discard(x)
+            new = self.pending.pop(x, None)
+            if not new:
+                continue
             for head, rule_index, body in self.engine._fire(x, only_new=False):
                 if head not in facts or (region is not None and head not in region):
                     continue
-                if self._offer(head, rule_index, body) and head not in waiting:
+                if self.of.get(head) == (0,):
+                    continue
+                combined = self._combine((*body, *rules[rule_index].axioms), x, new)
+                if combined and self._add(head, combined) and head not in waiting:
                     waiting.add(head)
                     queue.append(head)
 
@@ -132,6 +181,7 @@ class SupportIndex:
         """Supports of the whole closure, from the unit mask of every base triple."""
         self.base_units = dict(unit_masks)
         self.of = {t: self.base_support(t) for t in self.engine.base}
+        self.pending = {t: list(masks) for t, masks in self.of.items()}
         self._propagate(deque(self.engine.base), None)
 
     def update(self, seeds: Iterable[Triple], unit_masks: dict[Triple, int]) -> set[Triple]:
@@ -161,8 +211,10 @@ class SupportIndex:
         gone = {t for t in seeds if t not in facts}
         for t in gone:
             self.of.pop(t, None)
+            self.pending.pop(t, None)
         for t in region:
             self.of[t] = self.base_support(t)
+            self.pending[t] = list(self.of[t])
         for t in region:
             if self.of[t] != (0,):
                 for rule_index, body in engine.instances(t, set()):
