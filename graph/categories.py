@@ -38,7 +38,21 @@ _COLOUR = KGO + "displayColour"
 _SHAPE = KGO + "graphvizShape"
 _RANKED_LAST = KGO + "rankedLast"
 _DATE_RANK = KGO + "dateRank"
-_ANNOTATIONS = (RDFS_SUBCLASS, _PRECEDENCE, _COLOUR, _SHAPE, _RANKED_LAST, _DATE_RANK)
+_WIKIDATA_KIND = KGO + "wikidataKind"
+_CLOSE_MATCH = "http://www.w3.org/2004/02/skos/core#closeMatch"
+_NARROW_MATCH = "http://www.w3.org/2004/02/skos/core#narrowMatch"
+_WD = str(vocab.WD)
+_ANNOTATIONS = (
+    RDFS_SUBCLASS,
+    _PRECEDENCE,
+    _COLOUR,
+    _SHAPE,
+    _RANKED_LAST,
+    _DATE_RANK,
+    _WIKIDATA_KIND,
+    _CLOSE_MATCH,
+    _NARROW_MATCH,
+)
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 OWL_SYMMETRIC = "http://www.w3.org/2002/07/owl#SymmetricProperty"
 
@@ -66,6 +80,16 @@ class Hierarchy:
     """The date properties (IRIs), by rank: the first a resource has stands for it."""
     symmetric: frozenset[str] = frozenset()
     """The symmetric properties (drawn without arrow heads, one edge per pair)."""
+    wikidata_kinds: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    """Kind name -> (our class, the QIDs a linked item may be an instance of: close first)."""
+
+    def wikidata_kind(self, types: Iterable[str]) -> str | None:
+        """The kind of the most specific class with a Wikidata kind that ``types`` reach."""
+        reached = self.closure(types)
+        kinds = [(k, c) for k, (c, _) in self.wikidata_kinds.items() if c in reached]
+        # The deepest class wins: a settlement is a place, and is checked as a settlement.
+        kinds.sort(key=lambda kc: (-len(self.ancestors.get(kc[1], ())), kc[0]))
+        return kinds[0][0] if kinds else None
 
     def closure(self, types: Iterable[str]) -> set[str]:
         """``types`` and every class they are subclasses of."""
@@ -126,7 +150,14 @@ def build(
         ancestors[start] = frozenset(seen)
     values: dict[str, dict[str, str]] = {}
     symmetric: set[str] = set()
+    matches: dict[str, tuple[list[str], list[str]]] = {}  # class -> (close, narrow) QIDs
     for quad in annotations:
+        match = quad.predicate.value in (_CLOSE_MATCH, _NARROW_MATCH)
+        if match and isinstance(quad.subject, ox.NamedNode):
+            qid = quad.object.value if isinstance(quad.object, ox.NamedNode) else ""
+            if qid.startswith(_WD):
+                close, narrow = matches.setdefault(quad.subject.value, ([], []))
+                (close if quad.predicate.value == _CLOSE_MATCH else narrow).append(qid[len(_WD) :])
         subject = quad.subject
         is_type = quad.predicate.value == RDF_TYPE
         if is_type and isinstance(subject, ox.NamedNode) and _describes_display(quad):
@@ -143,6 +174,14 @@ def build(
         frozenset(iri for iri, v in values.items() if v.get(_RANKED_LAST) == "true"),
         tuple(iri for _, iri in dates),
         frozenset(symmetric),
+        {
+            v[_WIKIDATA_KIND]: (
+                iri,
+                tuple(q for qs in matches.get(iri, ([], [])) for q in sorted(qs)),
+            )
+            for iri, v in values.items()
+            if _WIKIDATA_KIND in v
+        },
     )
 
 

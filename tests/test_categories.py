@@ -6,7 +6,7 @@ import pyoxigraph as ox
 import pytest
 from graph_sample import sample_kg
 from rdflib import Graph, URIRef
-from rdflib.namespace import OWL, RDF, RDFS
+from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from karabakh_kg.graph import categories, lookup
 from karabakh_kg.graph.dataset import ONTOLOGY, KnowledgeGraph
@@ -171,3 +171,19 @@ def test_symmetric_relations_are_the_ontologys(kg: KnowledgeGraph, ontology: Gra
     graph = project(kg)
     kinds = {d["relation"]: d["symmetric"] for _, _, d in graph.edges(data=True)}
     assert kinds["kgo:metWith"] is True and kinds["kgo:participant"] is False
+
+
+def test_wikidata_classes_we_accept_are_the_ontologys(ontology: Graph) -> None:
+    """The link check's expected classes: skos:closeMatch and skos:narrowMatch in karabakh.ttl."""
+    kind = URIRef(KGO + "wikidataKind")
+    wd = str(vocab.WD)
+    expected = {}
+    for cls, name in ontology.subject_objects(kind):
+        matches = [
+            str(q)[len(wd) :]
+            for p in (SKOS.closeMatch, SKOS.narrowMatch)
+            for q in ontology.objects(cls, p)
+        ]
+        expected[str(name)] = set(matches)
+    assert expected["person"] == {"Q5"}  # human
+    assert {k: set(v) for k, v in wikidata_link.expected_types().items()} == expected

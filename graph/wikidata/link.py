@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph.categories import hierarchy
+from karabakh_kg.graph.categories import hierarchy, ontology_hierarchy
 from karabakh_kg.graph.files import write_atomic
 from karabakh_kg.graph.prefixes import compact
 from karabakh_kg.graph.wikidata.client import WikidataClient
@@ -51,32 +51,16 @@ EXACT_MATCH = ox.NamedNode(SKOS + "exactMatch")
 QID_PATTERN = re.compile(r"^Q[1-9][0-9]*$")
 DISAMBIGUATION = "Q4167410"
 
-#: What a Wikidata item of each of our kinds of entity must be an instance of. Subclasses
-#: count through ``wdt:P279*`` when the endpoint has the class hierarchy; the other entries
-#: are common direct classes, accepted even where it has not (a small local endpoint).
-EXPECTED_TYPES: dict[str, tuple[str, ...]] = {
-    "person": ("Q5",),  # human
-    # country, sovereign state, state, historical country
-    "state": ("Q6256", "Q3624078", "Q7275", "Q3024240"),
-    # human settlement, city, capital, big city, village, town
-    "settlement": ("Q486972", "Q515", "Q5119", "Q1549591", "Q532", "Q3957"),
-    # organization, international organization, intergovernmental organization,
-    # news agency, newspaper, mass media, website
-    "organization": ("Q43229", "Q484652", "Q245065", "Q192283", "Q11032", "Q11033", "Q35127"),
-    # geographic region, administrative territorial entity, geographic location,
-    # geographical feature, human settlement
-    "place": ("Q82794", "Q56061", "Q2221906", "Q618123", "Q486972"),
-}
 
-#: Our class for each kind, first match wins (a city is a settlement, not a place); an entity
-#: has a kind when one of its classes is this class or a subclass of it in the ontology.
-CATEGORY_CLASSES: tuple[tuple[str, str], ...] = (
-    ("person", "Person"),
-    ("state", "PoliticalEntity"),
-    ("settlement", "Settlement"),
-    ("organization", "Organization"),
-    ("place", "Place"),
-)
+def expected_types() -> dict[str, tuple[str, ...]]:
+    """What a Wikidata item of each of our kinds of entity may be an instance of, by kind.
+
+    The ontology's correspondence (``kgo:wikidataKind``, ``skos:closeMatch`` and
+    ``skos:narrowMatch`` to Wikidata classes). Subclasses count through ``wdt:P279*`` when
+    the endpoint has the class hierarchy; the listed classes are accepted even where it has
+    not (a small local endpoint).
+    """
+    return {kind: qids for kind, (_, qids) in ontology_hierarchy().wikidata_kinds.items()}
 
 
 class LinkError(ValueError):
@@ -293,11 +277,9 @@ def entity_infos(kg: KnowledgeGraph) -> dict[str, EntityInfo]:
         include_inferred=False,
     ):
         types[row["e"].value].add(row["type"].value)
-    kinds = {local: kind for kind, local in CATEGORY_CLASSES}
     ontology = hierarchy(kg)
     for iri, info in infos.items():
-        local = ontology.first(types.get(iri, ()), list(kinds))
-        info.category = kinds[local] if local else None
+        info.category = ontology.wikidata_kind(types.get(iri, ()))
     return {iri: info for iri, info in infos.items() if info.category}
 
 
@@ -426,7 +408,7 @@ def type_infos(client: WikidataClient, types: Iterable[str]) -> dict[str, TypeIn
     infos = {t: TypeInfo(t) for t in wanted}
     if not wanted:
         return infos
-    roots = sorted({q for qs in EXPECTED_TYPES.values() for q in qs})
+    roots = sorted({q for qs in expected_types().values() for q in qs})
     template = ANCESTOR_QUERY.replace("{roots}", " ".join(f"wd:{q}" for q in roots))
     for row in client.select_values(template, "type", [ox.NamedNode(WD + t) for t in wanted]):
         qid = qid_of(row["type"].value) if "type" in row else None
@@ -446,7 +428,7 @@ def type_fits(category: str | None, types: Iterable[str], infos: dict[str, TypeI
     """Whether an item of classes ``types`` may be one of our entities of ``category``."""
     if category is None:
         return True
-    expected = set(EXPECTED_TYPES[category])
+    expected = set(expected_types()[category])
     return any(expected & (infos[t].roots if t in infos else {t}) for t in types)
 
 
@@ -519,7 +501,7 @@ def check(
             )
         elif not type_fits(info.category, item.types, classes):
             found = ", ".join(f"{t} ({classes[t].label})" for t in item.types) or "no class"
-            expected = ", ".join(EXPECTED_TYPES[info.category or ""][:3])
+            expected = ", ".join(expected_types()[info.category or ""][:3])
             status = LinkStatus(
                 link.entity,
                 link.qid,
