@@ -7,6 +7,8 @@ URL and what went wrong (unreachable, credentials refused, updates refused, a ba
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,6 +22,20 @@ TIMEOUT = 120.0
 """Seconds one request may take (publishing a large graph is one request)."""
 RESULTS = "application/sparql-results+json"
 NTRIPLES = "application/n-triples"
+
+
+def parse_results(body: bytes) -> ox.QuerySolutions | ox.QueryBoolean:
+    """SPARQL JSON results, with blank node labels made valid first: engines may send
+    labels that are not (Virtuoso: ``nodeID://b10000``), and a label only has to be the
+    same within one answer."""
+    if b'"bnode"' in body:
+        document = json.loads(body)
+        for binding in document.get("results", {}).get("bindings", []):
+            for term in binding.values():
+                if term.get("type") == "bnode":
+                    term["value"] = re.sub(r"[^A-Za-z0-9_]", "_", term["value"])
+        body = json.dumps(document).encode()
+    return ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
 
 
 class EngineTimeout(Exception):
@@ -93,25 +109,25 @@ class RemoteStore:
     # -- queries ---------------------------------------------------------------------------
     def select(self, sparql: str) -> list[Row]:
         response = self._query(sparql, RESULTS)
+        rows: list[Row] = []
         try:
-            solutions = ox.parse_query_results(response.content, format=ox.QueryResultsFormat.JSON)
+            solutions = parse_results(response.content)
+            assert isinstance(solutions, ox.QuerySolutions)
+            names = [v.value for v in solutions.variables]
+            for solution in solutions:
+                row: Row = {}
+                for name, term in zip(names, solution, strict=True):
+                    if term is not None and not isinstance(term, ox.Triple):
+                        row[name] = term
+                rows.append(row)
         except (SyntaxError, ValueError) as error:
             raise StoreError(f"{self.query_url}: unreadable query results ({error})") from None
-        assert isinstance(solutions, ox.QuerySolutions)
-        names = [v.value for v in solutions.variables]
-        rows: list[Row] = []
-        for solution in solutions:
-            row: Row = {}
-            for name, term in zip(names, solution, strict=True):
-                if term is not None and not isinstance(term, ox.Triple):
-                    row[name] = term
-            rows.append(row)
         return rows
 
     def ask(self, sparql: str) -> bool:
         response = self._query(sparql, RESULTS)
         try:
-            result = ox.parse_query_results(response.content, format=ox.QueryResultsFormat.JSON)
+            result = parse_results(response.content)
         except (SyntaxError, ValueError) as error:
             raise StoreError(f"{self.query_url}: unreadable ASK answer ({error})") from None
         return bool(result)
@@ -185,7 +201,7 @@ class RemoteStore:
             raise OSError(f"{self.query_url}: HTTP {response.status_code}: {detail}")
         kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if "sparql-results" in kind or kind == "application/json":
-            return ox.parse_query_results(response.content, format=ox.QueryResultsFormat.JSON)
+            return parse_results(response.content)
         return self._triples(response, self.query_url)
 
     # -- graphs ----------------------------------------------------------------------------
