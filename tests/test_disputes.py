@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -98,7 +99,8 @@ def test_disputes_about_a_resource(kg: KnowledgeGraph) -> None:
     assert KG + "dispute-cathedral-shelling" not in about
 
 
-def test_cli_table_and_json() -> None:
+def test_cli_table_and_json(kg: KnowledgeGraph, monkeypatch: Any) -> None:
+    monkeypatch.setattr("karabakh_kg.server.cli.data.load_graph", lambda *a, **k: kg)
     table = runner.invoke(app, ["disputes"])
     assert table.exit_code == 0, table.output
     assert "kg:dispute-occupied-share" in table.output and "kg:ilya-azar" in table.output

@@ -129,6 +129,16 @@ def views_terms(*iris: str) -> list[Any]:
 # -- CLI ------------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def _cli_uses_the_session_graph(request: pytest.FixtureRequest, monkeypatch: Any) -> None:
+    """The CLI commands run in-process on the session's graph instead of loading it again."""
+    if not request.node.name.startswith("test_cli"):
+        return
+    kg = request.getfixturevalue("kg")
+    for module in ("data", "graph"):
+        monkeypatch.setattr(f"karabakh_kg.server.cli.{module}.load_graph", lambda *a, **k: kg)
+
+
 def test_cli_query_in_a_perspective() -> None:
     answer = runner.invoke(
         app, ["query", "--format", "json", "--perspective", "article", LACHIN_IN_NK]
