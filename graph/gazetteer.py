@@ -294,15 +294,17 @@ def check(kg: KnowledgeGraph) -> CheckReport:
 
 
 def trig_entry(place_curie: str, candidate: Candidate, note: str) -> str:
-    """The TriG lines that record a reviewed point for one place (inside the evidence graph)."""
+    """The TriG lines that record a reviewed point for one place (inside the evidence graph).
+
+    The geometry is a blank node, as GeoSPARQL writes it: a point is no entity of the graph
+    (no page, no node in the explorer or the exports).
+    """
     wkt = f"POINT({candidate.longitude} {candidate.latitude})"
-    geometry = f"{place_curie}-point"
     return (
         f"    {place_curie} wgs:lat {candidate.latitude} ; wgs:long {candidate.longitude} ;\n"
         f"        skos:closeMatch <{candidate.uri}> ;\n"
-        f"        geo:hasGeometry {geometry} .\n"
-        f'    {geometry} a geo:Geometry ; geo:asWKT "{wkt}"^^geo:wktLiteral ;\n'
-        f'        rdfs:comment "{note}"@en .\n'
+        f'        geo:hasGeometry [ a geo:Geometry ; geo:asWKT "{wkt}"^^geo:wktLiteral ;\n'
+        f'            rdfs:comment "{note}"@en ] .\n'
     )
 
 

@@ -41,6 +41,13 @@ def test_points_are_external_evidence_with_wgs84_and_wkt(kg: KnowledgeGraph) -> 
         assert row["source"] == "https://www.geonames.org/"
         assert row["wkt"] == f"POINT({row['long']} {row['lat']})"  # WKT: longitude first
         assert row["same"].startswith("https://sws.geonames.org/")
+    # A point is no entity (no page, no node in the explorer): a blank node, as in GeoSPARQL.
+    named = select(
+        kg,
+        "PREFIX geo: <http://www.opengis.net/ont/geosparql#> "
+        "SELECT ?point WHERE { ?place geo:hasGeometry ?point FILTER(!isBlank(?point)) }",
+    )
+    assert named == []
 
 
 def test_every_reviewed_point_is_what_the_gazetteer_offers(kg: KnowledgeGraph) -> None:
