@@ -251,3 +251,39 @@ def test_the_service_description_lists_the_perspectives(live_server: Any) -> Non
         and any(u.subject == t.subject and u.object.value == KGO + "Perspective" for u in triples)
     }
     assert {"all", "article", "kg:ilya-azar", "kg:presidents-office-line-33"} <= named
+
+
+def test_cli_export_in_a_perspective(tmp_path: Any) -> None:
+    edges = {}
+    for name in ("kg:presidents-office-line-33", "article"):
+        target = tmp_path / f"{name.replace(':', '-')}.json"
+        answer = runner.invoke(
+            app,
+            ["export", "-f", "d3", "--focus", "kg:nikol-pashinyan", "-o", str(target), "-P", name],
+        )
+        assert answer.exit_code == 0, answer.output
+        edges[name] = target.read_text(encoding="utf-8")
+    assert "Emmanuel Macron" in edges["kg:presidents-office-line-33"]
+    assert "Emmanuel Macron" not in edges["article"]
+
+
+def test_http_export_and_graph_routes_take_a_perspective(live_server: Any) -> None:
+    url = live_server.url
+    said = httpx.get(
+        url + "/export/d3",
+        params={"focus": "kg:nikol-pashinyan", "perspective": "kg:presidents-office-line-33"},
+        timeout=60,
+    )
+    article = httpx.get(
+        url + "/export/d3",
+        params={"focus": "kg:nikol-pashinyan", "perspective": "article"},
+        timeout=60,
+    )
+    assert said.status_code == article.status_code == 200
+    assert "Emmanuel Macron" in said.text and "Emmanuel Macron" not in article.text
+    bad = httpx.get(
+        url + "/graph/neighbours",
+        params={"node": "kg:nikol-pashinyan", "perspective": "kg:nobody"},
+        timeout=60,
+    )
+    assert bad.status_code == 400 and "kg:nobody" in bad.json()["detail"]
