@@ -102,6 +102,20 @@ def test_serve_with_an_unreadable_data_file_is_one_line(broken_data: dict[str, P
     assert "notes.trig is a folder" in one_line_error(code, err)
 
 
+def test_serve_with_wikidata_and_an_unreadable_data_file_is_one_line(
+    broken_data: dict[str, Path], tmp_path: Path
+) -> None:
+    enrichment = tmp_path / "wikidata.trig"
+    enrichment.write_text(
+        "<https://w3id.org/karabakh-kg/graph/wikidata> { <http://www.wikidata.org/entity/Q399> "
+        '<http://www.w3.org/2000/01/rdf-schema#label> "Armenia"@en . }\n',
+        encoding="utf-8",
+    )
+    args = ["--port", "1", "--wikidata", str(enrichment), "--data-dir", str(broken_data["folder"])]
+    code, _, err = run("serve", *args)
+    assert "notes.trig is a folder" in one_line_error(code, err)
+
+
 def test_query_file_errors(tmp_path: Path) -> None:
     latin1 = tmp_path / "latin1.rq"
     latin1.write_bytes('SELECT * WHERE { ?s rdfs:label "Bak\xfc" }'.encode("latin-1"))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from karabakh_kg.server.cli.errors import fail
+from karabakh_kg.server.cli.errors import fail, unreadable_files
 
 if TYPE_CHECKING:
     from karabakh_kg.server.settings import Settings
@@ -183,11 +183,10 @@ def build_app(data_dir: Path | None, settings: Settings) -> object:
     if data_dir is not None and not data_dir.is_dir():
         fail(f"data folder {data_dir} does not exist")
     try:
-        kg = KnowledgeGraph.load(data_dir, wikidata=Path(settings.wikidata_file))
+        with unreadable_files():
+            kg = KnowledgeGraph.load(data_dir, wikidata=Path(settings.wikidata_file))
     except DataError as error:
         fail(f"{error} (the Wikidata file comes from 'karabakh-kg link enrich')")
-    except FileNotFoundError as error:
-        fail(f"missing file: {error.filename or error}")
     return create_app(kg, settings=settings)
 
 
