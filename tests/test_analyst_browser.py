@@ -77,6 +77,19 @@ def test_timeline_draws_planned_claimed_and_stated_differently(timeline: Any) ->
     assert len(set(styles.values())) == 3
 
 
+def test_whole_history_reaches_back_to_1922(timeline: Any) -> None:
+    # Line 53: "joined the Union of Soviet Socialist Republics in 1922".
+    timeline.click("#show-all")
+    timeline.wait_for_function(
+        """() => {
+            const t = window.karabakhTimeline;
+            const shown = new Set(t.timeline.getVisibleItems());
+            return t.items.some(i => i.start.startsWith('1922') && shown.has(i.id));
+        }"""
+    )
+    assert timeline.problems == []
+
+
 def test_timeline_filters_by_perspective(browser: Any, live_server: Any) -> None:
     tab = open_page(browser, live_server, "/timeline?perspective=kg:armenia&from=2020")
     try:
