@@ -171,7 +171,14 @@ def test_explain_reads_curies_as_the_command_line_does(client: TestClient) -> No
 
 
 @pytest.mark.parametrize(
-    "path", ["/resource/sergei-lavrov", "/resource/sergei-lavrov.ttl", "/ontology"]
+    "path",
+    [
+        "/resource/sergei-lavrov",
+        "/resource/sergei-lavrov.ttl",
+        "/ontology",
+        "/rdf-graphs/service?default",
+        "/sparql?query=ASK%20%7B%7D",
+    ],
 )
 def test_if_none_match_follows_rfc_9110(client: TestClient, path: str) -> None:
     """13.1.2: weak comparison, a list of tags, and ``*`` for any current representation."""

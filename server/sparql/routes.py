@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Mapping, Sequence
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import formatdate
 from typing import Any
 
 import anyio.to_thread
@@ -38,7 +38,7 @@ from karabakh_kg.server.sparql.description import describe
 from karabakh_kg.server.sparql.execute import Endpoint, Prepared, single
 from karabakh_kg.server.sparql.inspect import inspect
 from karabakh_kg.server.sparql.protocol import QueryJob
-from karabakh_kg.server.web.common import get_and_head
+from karabakh_kg.server.web.common import get_and_head, not_modified
 
 router = APIRouter(tags=["SPARQL"])
 
@@ -108,21 +108,6 @@ def data_headers(kg: KnowledgeGraph) -> dict[str, str]:
     }
 
 
-def not_modified(request: Request, etag: str, kg: KnowledgeGraph) -> bool:
-    """Whether the client's cached copy (If-None-Match, else If-Modified-Since) is current."""
-    header = request.headers.get("if-none-match")
-    if header is not None:
-        tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
-        return "*" in tags or etag in tags
-    since = request.headers.get("if-modified-since")
-    if since:
-        try:
-            return int(kg.modified) <= parsedate_to_datetime(since).timestamp()
-        except (TypeError, ValueError):
-            return False
-    return False
-
-
 async def answer_query(
     request: Request, text: str | None, params: Params, dataset: Mapping[str, Sequence[str]]
 ) -> Response:
@@ -139,7 +124,7 @@ async def answer_query(
     else:
         prepared = endpoint.prepare(text, params, dataset, accept)
     headers = {"ETag": prepared.etag, "Vary": "Accept", **data_headers(endpoint.kg)}
-    if not_modified(request, prepared.etag, endpoint.kg):
+    if not_modified(request, prepared.etag, endpoint.kg.modified):
         return Response(status_code=304, headers=headers)
     answer = await endpoint.execute(prepared, client_of(request))
     fmt = prepared.graph_format if answer.form == "CONSTRUCT" else prepared.results_format
@@ -367,7 +352,7 @@ async def graph_store_get(request: Request) -> Response:
     digest = hashlib.sha256(f"{endpoint.kg.version}\0{graph}\0{fmt.name}".encode())
     etag = f'"g-{digest.hexdigest()[:32]}"'
     headers = {"ETag": etag, "Vary": "Accept", **data_headers(endpoint.kg)}
-    if not_modified(request, etag, endpoint.kg):
+    if not_modified(request, etag, endpoint.kg.modified):
         return Response(status_code=304, headers=headers)
     prepared = Prepared(inspect(job.sparql), job, endpoint.settings.query_timeout, None, fmt, etag)
     answer = await endpoint.execute(prepared, client_of(request))
