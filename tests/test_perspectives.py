@@ -287,3 +287,15 @@ def test_http_export_and_graph_routes_take_a_perspective(live_server: Any) -> No
         timeout=60,
     )
     assert bad.status_code == 400 and "kg:nobody" in bad.json()["detail"]
+
+
+def test_unknown_or_overlong_perspectives_are_refused_everywhere(live_server: Any) -> None:
+    page = httpx.get(
+        live_server.url + "/resource/lachin",
+        params={"perspective": "kg:nobody"},
+        headers={"accept": "text/html"},
+        timeout=60,
+    )
+    assert page.status_code == 400 and "kg:nobody" in page.text
+    long = _ask(live_server.url, LACHIN_IN_NK, perspective="x" * 5000)
+    assert long.status_code == 400 and "characters" in long.json()["detail"]

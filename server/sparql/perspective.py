@@ -14,6 +14,8 @@ from karabakh_kg.graph import perspectives as views
 from karabakh_kg.server.problems import Problem
 
 Dataset = tuple[list[str] | None, list[str] | None, bool]
+MAX_PERSPECTIVE_LENGTH = 300
+"""Longest perspective name looked up (a claimant's CURIE, IRI or label)."""
 
 
 def perspective_dataset(
@@ -27,6 +29,13 @@ def perspective_dataset(
 ) -> tuple[Dataset, str]:
     """(default graphs, named graphs, standard?) of perspective ``name`` and its name;
     ``standard`` is returned for ``all``. Unknown names are a 400 naming them."""
+    if len(name) > MAX_PERSPECTIVE_LENGTH:
+        raise Problem(
+            400,
+            "unknown-perspective",
+            f"the perspective is {len(name)} characters long; perspective names are at most "
+            f"{MAX_PERSPECTIVE_LENGTH} characters",
+        )
     try:
         perspective = views.resolve(kg, name)
     except views.UnknownPerspective as error:
