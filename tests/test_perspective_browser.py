@@ -29,8 +29,10 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
 def _edges_to_pashinyan(page: Any) -> list[list[str]]:
     return page.evaluate(
         """() => window.karabakhExplorer.cy.edges().filter(e =>
-              e.data('target').endsWith('/nikol-pashinyan') || e.data('source').endsWith('/nikol-pashinyan'))
-            .map(e => [e.data('label'), e.data('kind'), e.hasClass('single-claimant') ? 'single' : ''])"""
+              e.data('target').endsWith('/nikol-pashinyan')
+              || e.data('source').endsWith('/nikol-pashinyan'))
+            .map(e => [e.data('label'), e.data('kind'),
+                       e.hasClass('single-claimant') ? 'single' : ''])"""
     )
 
 
@@ -79,9 +81,7 @@ def test_the_resource_page_switches_perspective_and_shows_disputes(
     assert page.errors == []
 
 
-def test_the_disputes_page_lists_every_dispute_with_its_quotes(
-    page: Any, live_server: Any
-) -> None:
+def test_the_disputes_page_lists_every_dispute_with_its_quotes(page: Any, live_server: Any) -> None:
     page.goto(live_server.url + "/disputes", wait_until="networkidle")
     text = page.inner_text("main")
     assert "about 20 percent" in text and "More than 14 percent" in text
