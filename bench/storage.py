@@ -6,6 +6,9 @@ journal, the query workers following the change) and in memory (``--ephemeral-up
 the Oxigraph server (``oxigraph serve``, RocksDB, no reasoning) as the baseline. One client
 sends ``INSERT DATA`` of one new triple at a time, then checks that every triple arrived.
 Prints updates per second and latency, and the ratio to the Oxigraph server in the same run.
+Then, on the Oxigraph server and Virtuoso (started as the tests start them): how long
+``karabakh-kg publish`` takes for the curated graph, and reasoning in the engine
+(``graph/store/reasoning.py``) against the embedded reasoner.
 
     python bench/storage.py --updates 300
 """
@@ -93,10 +96,55 @@ def drive(update_url: str, query_url: str, count: int, headers: dict[str, str]) 
     return latencies
 
 
+def engines_section(folder: Path) -> None:
+    """Publish time and in-engine reasoning time on each engine, against the embedded
+    reasoner on the same curated graph, in one run."""
+    import importlib.util
+
+    from karabakh_kg.graph import reasoning
+    from karabakh_kg.graph.dataset import ASSERTED, ONTOLOGY, KnowledgeGraph
+    from karabakh_kg.graph.store.publish import publish
+    from karabakh_kg.graph.store.reasoning import materialize_in_engine
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_engines", Path(__file__).resolve().parents[1] / "tests" / "engines.py"
+    )
+    assert spec and spec.loader
+    engines = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = engines  # its dataclasses look their module up
+    spec.loader.exec_module(engines)
+    kg = KnowledgeGraph.load(reason=False)
+    start = time.perf_counter()
+    reasoning.materialize(kg)
+    embedded = time.perf_counter() - start
+    print(f"\ncurated graph: {len(kg.store)} quads; embedded reasoner {embedded:.2f} s")
+    print(f"{'engine':10} {'publish s':>10} {'reason s':>9} {'rounds':>7} {'vs embedded':>12}")
+    starters = {
+        "oxigraph": lambda where: engines.oxigraph_server(where),
+        "virtuoso": lambda where: engines.virtuoso_server(where, "bench-password"),
+    }
+    for name, starter in starters.items():
+        where = folder / name
+        where.mkdir()
+        with starter(where) as engine:
+            store = engine.store()
+            start = time.perf_counter()
+            publish(kg, store)
+            published = time.perf_counter() - start
+            for graph in (ASSERTED, ONTOLOGY):  # reasoning reads these two
+                assert store.get_graph(graph.value)
+            report = materialize_in_engine(store)
+            print(
+                f"{name:10} {published:10.2f} {report.seconds:9.2f} {report.rounds:7d} "
+                f"{report.seconds / embedded:12.1f}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--updates", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-engines", action="store_true", help="skip publish and reasoning")
     args = parser.parse_args()
     from karabakh_kg.graph.dataset import KnowledgeGraph
 
@@ -173,6 +221,8 @@ def main() -> None:
             p50 = statistics.median(ordered) * 1000
             p95 = ordered[int(0.95 * (len(ordered) - 1))] * 1000
             print(f"{name:32} {rate:10.1f} {p50:8.1f} {p95:8.1f} {rate / baseline:12.2f}")
+        if not args.no_engines:
+            engines_section(folder)
 
 
 if __name__ == "__main__":

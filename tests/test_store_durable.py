@@ -281,7 +281,7 @@ def test_every_acknowledged_update_survives_kill_9(tmp_path: Path, data: Path) -
         stop = threading.Event()
         sender = threading.Thread(target=stream, args=(port, first, acknowledged, stop))
         sender.start()
-        time.sleep(rng.uniform(0.3, 1.5))
+        time.sleep(rng.uniform(0.2, 1.0))
         os.killpg(process.pid, signal.SIGKILL)  # the server and its query workers
         process.wait()
         stop.set()
