@@ -323,3 +323,13 @@ def test_the_support_graph_names_the_units(world: KnowledgeGraph) -> None:
                  rdf:object <{KG}nagorno-karabakh> ; kgo:restsOn ?unit }} }}"""
     )
     assert {row["unit"].value for row in rows} == {KGE + "A4-strike", KGE + "J1-containment"}
+
+
+def test_more_supports_than_the_limit_is_a_data_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from karabakh_kg.graph.dataset import DataError
+    from karabakh_kg.graph.reasoning import support
+
+    monkeypatch.setattr(support, "MAX_SUPPORTS", 1)  # Moscow lies in Russia per two units
+    kg = make_kg(ontology=vocab.ontology_file(), data=WORLD, rules=RULES)
+    with pytest.raises(DataError, match="minimal supports"):
+        reasoning.materialize(kg)

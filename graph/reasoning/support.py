@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import pyoxigraph as ox
 
+from karabakh_kg.graph.dataset import DataError
 from karabakh_kg.graph.reasoning.engine import Engine, TermTable, Triple
 
 Masks = tuple[int, ...]
@@ -29,8 +30,9 @@ MAX_SUPPORTS = 4096
 support is never silently truncated (the curated data needs a few dozen at most)."""
 
 
-class SupportOverflow(RuntimeError):
-    """A triple has more minimal supports than :data:`MAX_SUPPORTS`."""
+class SupportOverflow(DataError):
+    """A triple has more minimal supports than :data:`MAX_SUPPORTS` (a data error: the
+    command line reports it in one line)."""
 
 
 def minimal(masks: Iterable[int]) -> Masks:
