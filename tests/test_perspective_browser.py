@@ -88,3 +88,11 @@ def test_the_disputes_page_lists_every_dispute_with_its_quotes(page: Any, live_s
     assert "denied reports" in text
     assert page.locator("section.dispute").count() >= 5
     assert page.errors == []
+
+
+def test_the_explorer_opens_in_the_resource_pages_perspective(page: Any, live_server: Any) -> None:
+    page.goto(live_server.url + "/resource/lachin?perspective=article", wait_until="networkidle")
+    with page.expect_navigation():
+        page.click("text=Open in the explorer")
+    assert page.locator("#perspective").input_value() == "article"
+    assert page.errors == []
