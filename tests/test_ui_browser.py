@@ -160,7 +160,9 @@ def _overlaps(page: Any) -> list[list[str]]:
     return page.evaluate(
         """() => {
             const cy = window.karabakhResultGraph;
-            const boxes = cy.nodes().map(n => [n.data('label'), n.boundingBox({ includeLabels: true })]);
+            const boxes = cy.nodes().map(
+                n => [n.data('label'), n.boundingBox({ includeLabels: true })]
+            );
             cy.edges().forEach(e => boxes.push([
                 'edge ' + e.id(),
                 e.boundingBox({ includeNodes: false, includeEdges: false, includeLabels: true }),
@@ -207,7 +209,7 @@ def test_editor_knows_the_predeclared_prefixes(live_server: LiveServer, watched:
     marks = page.locator(".yasqe .parseErrorIcon")
     _run_in_editor(page, "SELECT ?who WHERE { ?who nope:metWith kg:sergei-lavrov }")
     expect(marks).to_have_count(1, timeout=5_000)
-    _run_in_editor(page, "SELECT ?who WHERE { ?who kgo:metWith kg:sergei-lavrov ; a schema:Person }")
+    _run_in_editor(page, "SELECT ?who { ?who kgo:metWith kg:sergei-lavrov ; a schema:Person }")
     expect(marks).to_have_count(0, timeout=5_000)
     page.wait_for_timeout(500)
     expect(marks).to_have_count(0)
