@@ -226,3 +226,16 @@ def test_resource_negotiation_is_the_servers_one_negotiation(
     assert response.status_code == 200
     assert response.headers["content-type"].split(";")[0] == media
     assert "Accept" in response.headers["vary"]
+
+
+def test_openapi_states_the_name_limit_and_its_status(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path, name in [
+        ("/graph/lookup", "name"),
+        ("/graph/path", "to"),
+        ("/export/{fmt}", "focus"),
+    ]:
+        operation = paths[path]["get"]
+        schema = next(p["schema"] for p in operation["parameters"] if p["name"] == name)
+        assert schema["maxLength"] == 300, (path, name)
+        assert "414" in operation["responses"], path

@@ -18,6 +18,7 @@ from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web.common import get_and_head
 from karabakh_kg.server.web.graph import (
     ERROR_RESPONSES,
+    NAME_LIMIT,
     ClassQ,
     FromQ,
     Inferred,
@@ -55,7 +56,10 @@ _FORMATS = ", ".join(f"`{e.name}` ({e.media_type})" for e in exports.REGISTRY.va
 def export_graph(
     request: Request,
     fmt: Annotated[str, Path(description="Export format name, alias or media type.")],
-    focus: Annotated[str | None, Query(description="Only the ego network of this entity.")] = None,
+    focus: Annotated[
+        str | None,
+        Query(description="Only the ego network of this entity.", json_schema_extra=NAME_LIMIT),
+    ] = None,
     radius: Annotated[int, Query(description=f"Hops around focus, 1 to {traversal.MAX_K}.")] = 1,
     network: Annotated[
         Literal["person", "state"] | None,

@@ -38,6 +38,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+NAME_LIMIT = {"maxLength": MAX_NAME_LENGTH}
+"""Stated in the OpenAPI document; enforced by :func:`check_name` (414, not 422)."""
+
+
 def suggestion_list(pairs: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
     """(IRI, label) pairs as the ``suggestions`` member of a problem document."""
     return [{"iri": iri, "label": label} for iri, label in pairs]
@@ -156,7 +160,12 @@ def elements(graph: nx.MultiDiGraph, kg: KnowledgeGraph) -> dict[str, Any]:
 @get_and_head(router, "/lookup", responses=ERROR_RESPONSES, summary="Resolve a name to one entity")
 def graph_lookup(
     request: Request,
-    name: Annotated[str, Query(description="Label, alt label, CURIE, IRI or Wikidata id.")],
+    name: Annotated[
+        str,
+        Query(
+            description="Label, alt label, CURIE, IRI or Wikidata id.", json_schema_extra=NAME_LIMIT
+        ),
+    ],
 ) -> Any:
     """The entity a name designates, with its IRI, CURIE, label, types and Wikidata ids."""
     kg = kg_of(request)
@@ -166,7 +175,13 @@ def graph_lookup(
 @get_and_head(router, "/search", responses=ERROR_RESPONSES, summary="Entities whose names match")
 def graph_search(
     request: Request,
-    q: Annotated[str, Query(description="Part of a name; case and accents do not matter.")],
+    q: Annotated[
+        str,
+        Query(
+            description="Part of a name; case and accents do not matter.",
+            json_schema_extra=NAME_LIMIT,
+        ),
+    ],
     limit: Annotated[int, Query(ge=1, le=50, description="Most results.")] = 10,
 ) -> Any:
     """Entities ranked by how well a name matches: exact, prefix, words, then close spellings."""
@@ -178,7 +193,9 @@ def graph_search(
 @get_and_head(router, "/neighbours", responses=ERROR_RESPONSES, summary="Neighbours within k hops")
 def graph_neighbours(
     request: Request,
-    node: Annotated[str, Query(description="Entity name (as for /graph/lookup).")],
+    node: Annotated[
+        str, Query(description="Entity name (as for /graph/lookup).", json_schema_extra=NAME_LIMIT)
+    ],
     k: Annotated[int, Query(description=f"Hops, 1 to {traversal.MAX_K}.")] = 1,
     direction: Annotated[Literal["both", "out", "in"], Query()] = "both",
     inferred: Inferred = True,
@@ -210,8 +227,12 @@ def graph_neighbours(
 @get_and_head(router, "/path", responses=ERROR_RESPONSES, summary="Paths between two entities")
 def graph_path(
     request: Request,
-    source: Annotated[str, Query(alias="from", description="Start entity name.")],
-    target: Annotated[str, Query(alias="to", description="End entity name.")],
+    source: Annotated[
+        str, Query(alias="from", description="Start entity name.", json_schema_extra=NAME_LIMIT)
+    ],
+    target: Annotated[
+        str, Query(alias="to", description="End entity name.", json_schema_extra=NAME_LIMIT)
+    ],
     all_paths: Annotated[bool, Query(alias="all", description="All simple paths.")] = False,
     max_length: Annotated[
         int, Query(description=f"Longest path with all=true, 1 to {traversal.MAX_PATH_LENGTH}.")
@@ -245,7 +266,7 @@ def graph_path(
 @get_and_head(router, "/ego", responses=ERROR_RESPONSES, summary="Ego network of an entity")
 def graph_ego(
     request: Request,
-    node: Annotated[str, Query(description="Entity name.")],
+    node: Annotated[str, Query(description="Entity name.", json_schema_extra=NAME_LIMIT)],
     radius: Annotated[int, Query(description=f"Hops, 1 to {traversal.MAX_K}.")] = 1,
     inferred: Inferred = True,
     predicate: PredicateQ = None,
