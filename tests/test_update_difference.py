@@ -9,8 +9,13 @@ import pytest
 
 from karabakh_kg.graph.dataset import ASSERTED
 from karabakh_kg.ontology import vocab
-from karabakh_kg.server.sparql.protocol import QueryFailed, graph_difference, update_difference
-from karabakh_kg.server.sparql.worker import Spoiled, StandingCopy
+from karabakh_kg.server.sparql.protocol import (
+    QueryFailed,
+    Spoiled,
+    StandingCopy,
+    graph_difference,
+    update_difference,
+)
 
 P = dict(vocab.PREFIXES)
 UPDATES = [

@@ -22,6 +22,19 @@ Row = dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]
 """One SELECT solution: variable name (without ``?``) → term; unbound variables absent."""
 
 
+def rows_of(solutions: ox.QuerySolutions) -> list[Row]:
+    """The solutions as :data:`Row` dictionaries (RDF-star triples left out)."""
+    names = [v.value for v in solutions.variables]
+    rows: list[Row] = []
+    for solution in solutions:
+        row: Row = {}
+        for name, term in zip(names, solution, strict=True):
+            if term is not None and not isinstance(term, ox.Triple):
+                row[name] = term
+        rows.append(row)
+    return rows
+
+
 class StoreError(RuntimeError):
     """A store that cannot be reached or refused a request; the message names the store's
     address and what failed, in one line."""
@@ -114,4 +127,4 @@ def open_store(
     return EmbeddedStore(address)
 
 
-__all__ = ["GraphStore", "QuadChange", "Row", "StoreError", "open_store"]
+__all__ = ["GraphStore", "QuadChange", "Row", "StoreError", "open_store", "rows_of"]

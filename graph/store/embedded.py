@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph.store import Row, StoreError
+from karabakh_kg.graph.store import Row, StoreError, rows_of
 from karabakh_kg.ontology import vocab
 
 
@@ -40,15 +40,7 @@ class EmbeddedStore:
     def select(self, sparql: str) -> list[Row]:
         result = self._query(sparql)
         assert isinstance(result, ox.QuerySolutions)
-        names = [v.value for v in result.variables]
-        rows: list[Row] = []
-        for solution in result:
-            row: Row = {}
-            for name, term in zip(names, solution, strict=True):
-                if term is not None and not isinstance(term, ox.Triple):
-                    row[name] = term
-            rows.append(row)
-        return rows
+        return rows_of(result)
 
     def ask(self, sparql: str) -> bool:
         result = self._query(sparql)

@@ -72,16 +72,9 @@ def as_insert(construct: str) -> str:
     start = construct.upper().index("CONSTRUCT") + len("CONSTRUCT")
     prologue = construct[: start - len("CONSTRUCT")]
     open_at = construct.index("{", start)
-    depth, end = 0, open_at
-    for end in range(open_at, len(construct)):
-        if construct[end] == "{":
-            depth += 1
-        elif construct[end] == "}":
-            depth -= 1
-            if depth == 0:
-                break
-    template = construct[open_at + 1 : end]
-    where = construct[end + 1 :].strip()
+    end = _block(construct, open_at)
+    template = construct[open_at + 1 : end - 1]
+    where = construct[end:].strip()
     if where.upper().startswith("WHERE"):
         where = where[len("WHERE") :]
     where = where.replace("SCHEMA {", f"GRAPH <{ONTOLOGY.value}> {{")

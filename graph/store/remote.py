@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 import pyoxigraph as ox
 
-from karabakh_kg.graph.store import Row, StoreError
+from karabakh_kg.graph.store import Row, StoreError, rows_of
 from karabakh_kg.ontology import vocab
 
 TIMEOUT = 120.0
@@ -109,20 +109,12 @@ class RemoteStore:
     # -- queries ---------------------------------------------------------------------------
     def select(self, sparql: str) -> list[Row]:
         response = self._query(sparql, RESULTS)
-        rows: list[Row] = []
         try:
             solutions = parse_results(response.content)
             assert isinstance(solutions, ox.QuerySolutions)
-            names = [v.value for v in solutions.variables]
-            for solution in solutions:
-                row: Row = {}
-                for name, term in zip(names, solution, strict=True):
-                    if term is not None and not isinstance(term, ox.Triple):
-                        row[name] = term
-                rows.append(row)
+            return rows_of(solutions)
         except (SyntaxError, ValueError) as error:
             raise StoreError(f"{self.query_url}: unreadable query results ({error})") from None
-        return rows
 
     def ask(self, sparql: str) -> bool:
         response = self._query(sparql, RESULTS)

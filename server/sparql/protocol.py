@@ -121,6 +121,24 @@ class SparqlStore(Protocol):
         ...
 
 
+NAMED_GRAPH_REFUSED = (
+    "an update may change only the default graph (the asserted graph); "
+    "GRAPH clauses and named graphs are not writable"
+)
+
+
+def evaluate_update(scratch: ox.Store, update: str, prefixes: dict[str, str] | None) -> None:
+    """Run ``update`` on a scratch store, its failures as :class:`QueryFailed`."""
+    try:
+        scratch.update(update, prefixes=prefixes or None)
+    except SyntaxError as error:
+        raise QueryFailed("syntax", str(error)) from None
+    except OSError as error:
+        raise QueryFailed("remote", str(error)) from None
+    except (ValueError, TypeError, RuntimeError) as error:
+        raise QueryFailed("evaluation", str(error)) from None
+
+
 def update_difference(
     before: set[ox.Triple], update: str, prefixes: dict[str, str] | None = None
 ) -> tuple[list[ox.Triple], list[ox.Triple]]:
@@ -133,20 +151,9 @@ def update_difference(
     """
     scratch = ox.Store()
     scratch.extend(ox.Quad(t.subject, t.predicate, t.object) for t in before)
-    try:
-        scratch.update(update, prefixes=prefixes or None)
-    except SyntaxError as error:
-        raise QueryFailed("syntax", str(error)) from None
-    except OSError as error:
-        raise QueryFailed("remote", str(error)) from None
-    except (ValueError, TypeError, RuntimeError) as error:
-        raise QueryFailed("evaluation", str(error)) from None
+    evaluate_update(scratch, update, prefixes)
     if any(True for _ in scratch.named_graphs()):
-        raise QueryFailed(
-            "named-graph",
-            "an update may change only the default graph (the asserted graph); "
-            "GRAPH clauses and named graphs are not writable",
-        )
+        raise QueryFailed("named-graph", NAMED_GRAPH_REFUSED)
     after = {
         ox.Triple(q.subject, q.predicate, q.object)
         for q in scratch.quads_for_pattern(None, None, None, ox.DefaultGraph())
@@ -154,50 +161,96 @@ def update_difference(
     return sorted(after - before, key=str), sorted(before - after, key=str)
 
 
+class Spoiled(Exception):
+    """The update changed a standing copy's marker graph; evaluate it afresh."""
+
+
+class StandingCopy:
+    """A copy of one graph of a store on which updates are evaluated without copying the
+    graph each time: what an update changes costs the size of the change, not of the graph
+    (this is what lets one-triple updates run at hundreds per second in a worker).
+
+    The copy is a scratch store's default graph and, identically, a marker graph; an update
+    runs on the default graph, two ``MINUS`` queries inside pyoxigraph list what it added and
+    removed, and the default graph is put back. A worker keeps one and has it
+    :meth:`follow` the logged changes. Blank nodes keep their labels (quads are copied).
+    """
+
+    def __init__(self, store: ox.Store, graph: str) -> None:
+        self.graph = ox.NamedNode(graph)
+        self.marker = ox.NamedNode(f"urn:karabakh-kg:before:{secrets.token_hex(12)}")
+        self.scratch = ox.Store()
+        quads = list(store.quads_for_pattern(None, None, None, self.graph))
+        self.scratch.extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads)
+        self.scratch.extend(ox.Quad(q.subject, q.predicate, q.object, self.marker) for q in quads)
+        self.size = self._marker_size()
+
+    def _marker_size(self) -> int:
+        solutions = self.scratch.query(
+            f"SELECT (COUNT(*) AS ?n) {{ GRAPH <{self.marker.value}> {{ ?s ?p ?o }} }}"
+        )
+        assert isinstance(solutions, ox.QuerySolutions)
+        return int(next(iter(solutions))[0].value)
+
+    def follow(self, changes: list[tuple[list[ox.Quad], list[ox.Quad]]]) -> None:
+        """Apply the logged changes (added, removed quads) that concern the copied graph."""
+        for added, removed in changes:
+            for q in removed:
+                marked = ox.Quad(q.subject, q.predicate, q.object, self.marker)
+                if q.graph_name == self.graph and marked in self.scratch:
+                    self.scratch.remove(ox.Quad(q.subject, q.predicate, q.object))
+                    self.scratch.remove(marked)
+                    self.size -= 1
+            for q in added:
+                marked = ox.Quad(q.subject, q.predicate, q.object, self.marker)
+                if q.graph_name == self.graph and marked not in self.scratch:
+                    self.scratch.add(ox.Quad(q.subject, q.predicate, q.object))
+                    self.scratch.add(marked)
+                    self.size += 1
+
+    def difference(
+        self, update: str, prefixes: dict[str, str]
+    ) -> tuple[list[ox.Triple], list[ox.Triple]]:
+        """What ``update`` would add to and remove from the graph (the copy is put back);
+        :class:`QueryFailed` as :func:`update_difference`. An update that reaches the
+        marker graph (``CLEAR ALL`` …) spoils the copy: :class:`Spoiled`."""
+        evaluate_update(self.scratch, update, prefixes)
+        if self._marker_size() != self.size:
+            raise Spoiled
+        marker = f"<{self.marker.value}>"
+
+        def triples(query: str) -> list[ox.Triple]:
+            solutions = self.scratch.query(query.replace("MARKER", marker))
+            assert isinstance(solutions, ox.QuerySolutions)
+            return [ox.Triple(row[0], row[1], row[2]) for row in solutions]
+
+        added = triples("SELECT ?s ?p ?o { ?s ?p ?o MINUS { GRAPH MARKER { ?s ?p ?o } } }")
+        removed = triples("SELECT ?s ?p ?o { GRAPH MARKER { ?s ?p ?o } MINUS { ?s ?p ?o } }")
+        # Put the copy back as it was (the real change arrives later, as a logged change).
+        for t in added:
+            self.scratch.remove(ox.Quad(t.subject, t.predicate, t.object))
+        self.scratch.extend(ox.Quad(t.subject, t.predicate, t.object) for t in removed)
+        written = [g for g in self.scratch.named_graphs() if g != self.marker]
+        if written:
+            for graph in written:
+                self.scratch.remove_graph(graph)
+            raise QueryFailed("named-graph", NAMED_GRAPH_REFUSED)
+        return sorted(added, key=str), sorted(removed, key=str)
+
+
 def graph_difference(
     store: ox.Store, graph: ox.NamedNode, update: str, prefixes: dict[str, str] | None = None
 ) -> tuple[list[ox.Triple], list[ox.Triple]]:
-    """:func:`update_difference` of the named graph ``graph`` of ``store``, with the copy
-    and the comparison done inside pyoxigraph: the graph is copied to a scratch store as its
-    default graph and as a marker graph, the update runs, and two queries list what it added
-    and removed (so the cost in Python is the size of the change, not of the graph; this is
-    what lets one-triple updates run at hundreds per second). Graphs with blank nodes take
-    :func:`update_difference` (pyoxigraph's loader renames blank nodes)."""
-    data = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=graph) or b""
-    if b"_:" in data:
+    """:func:`update_difference` of the named graph ``graph`` of ``store`` (through a
+    :class:`StandingCopy` made for this one update)."""
+    try:
+        return StandingCopy(store, graph.value).difference(update, prefixes or {})
+    except Spoiled:
         before = {
             ox.Triple(q.subject, q.predicate, q.object)
             for q in store.quads_for_pattern(None, None, None, graph)
         }
         return update_difference(before, update, prefixes)
-    marker = ox.NamedNode(f"urn:karabakh-kg:before:{secrets.token_hex(12)}")
-    scratch = ox.Store()
-    if data:
-        scratch.load(data, format=ox.RdfFormat.N_TRIPLES)
-        scratch.load(data, format=ox.RdfFormat.N_TRIPLES, to_graph=marker)
-    try:
-        scratch.update(update, prefixes=prefixes or None)
-    except SyntaxError as error:
-        raise QueryFailed("syntax", str(error)) from None
-    except OSError as error:
-        raise QueryFailed("remote", str(error)) from None
-    except (ValueError, TypeError, RuntimeError) as error:
-        raise QueryFailed("evaluation", str(error)) from None
-    if any(g != marker for g in scratch.named_graphs()):
-        raise QueryFailed(
-            "named-graph",
-            "an update may change only the default graph (the asserted graph); "
-            "GRAPH clauses and named graphs are not writable",
-        )
-
-    def triples(query: str) -> list[ox.Triple]:
-        solutions = scratch.query(query.replace("MARKER", f"<{marker.value}>"))
-        assert isinstance(solutions, ox.QuerySolutions)
-        return [ox.Triple(row[0], row[1], row[2]) for row in solutions]
-
-    added = triples("SELECT ?s ?p ?o { ?s ?p ?o MINUS { GRAPH MARKER { ?s ?p ?o } } }")
-    removed = triples("SELECT ?s ?p ?o { GRAPH MARKER { ?s ?p ?o } MINUS { ?s ?p ?o } }")
-    return sorted(added, key=str), sorted(removed, key=str)
 
 
 def run_update_job(

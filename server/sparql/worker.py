@@ -11,7 +11,6 @@ imports little, so workers start quickly.
 from __future__ import annotations
 
 import contextlib
-import secrets
 import signal
 import sys
 import threading
@@ -19,7 +18,7 @@ from multiprocessing.connection import Connection
 
 import pyoxigraph as ox
 
-from karabakh_kg.server.sparql.protocol import QueryFailed, run_job, run_update_job
+from karabakh_kg.server.sparql.protocol import Spoiled, StandingCopy, run_job, run_update_job
 
 
 def load_store(dump_path: str, union: list[str]) -> ox.Store:
@@ -62,94 +61,6 @@ def _warm_up_guard() -> None:
 
     with contextlib.suppress(Exception):
         warm_up()
-
-
-class Spoiled(Exception):
-    """The update changed the standing copy's marker graph; evaluate it afresh."""
-
-
-class StandingCopy:
-    """A copy of one graph kept up to date beside the worker's store, on which updates are
-    evaluated without copying the graph each time (see :func:`protocol.graph_difference`).
-
-    The copy is the scratch store's default graph and, identically, a marker graph; an
-    update runs on the default graph, two queries list what it added and removed, and the
-    default graph is put back. Blank nodes keep their labels (quads are copied, not parsed).
-    """
-
-    def __init__(self, store: ox.Store, graph: str) -> None:
-        self.graph = ox.NamedNode(graph)
-        self.spoiled = False
-        self.marker = ox.NamedNode(f"urn:karabakh-kg:before:{secrets.token_hex(12)}")
-        self.scratch = ox.Store()
-        quads = list(store.quads_for_pattern(None, None, None, self.graph))
-        self.scratch.extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads)
-        self.scratch.extend(ox.Quad(q.subject, q.predicate, q.object, self.marker) for q in quads)
-        self.size = self._marker_size()
-
-    def _marker_size(self) -> int:
-        solutions = self.scratch.query(
-            f"SELECT (COUNT(*) AS ?n) {{ GRAPH <{self.marker.value}> {{ ?s ?p ?o }} }}"
-        )
-        assert isinstance(solutions, ox.QuerySolutions)
-        return int(next(iter(solutions))[0].value)
-
-    def follow(self, changes: list[tuple[list[ox.Quad], list[ox.Quad]]]) -> None:
-        """Apply the logged changes that concern the copied graph."""
-        for added, removed in changes:
-            for q in removed:
-                marked = ox.Quad(q.subject, q.predicate, q.object, self.marker)
-                if q.graph_name == self.graph and marked in self.scratch:
-                    self.scratch.remove(ox.Quad(q.subject, q.predicate, q.object))
-                    self.scratch.remove(marked)
-                    self.size -= 1
-            for q in added:
-                marked = ox.Quad(q.subject, q.predicate, q.object, self.marker)
-                if q.graph_name == self.graph and marked not in self.scratch:
-                    self.scratch.add(ox.Quad(q.subject, q.predicate, q.object))
-                    self.scratch.add(marked)
-                    self.size += 1
-
-    def difference(
-        self, update: str, prefixes: dict[str, str]
-    ) -> tuple[list[ox.Triple], list[ox.Triple]]:
-        """What ``update`` would add to and remove from the graph (the copy is put back);
-        :class:`QueryFailed` as :func:`protocol.update_difference`. An update that reaches
-        the marker graph (``CLEAR ALL`` …) spoils the copy: :attr:`spoiled` is set."""
-        try:
-            self.scratch.update(update, prefixes=prefixes or None)
-        except SyntaxError as error:
-            raise QueryFailed("syntax", str(error)) from None
-        except OSError as error:
-            raise QueryFailed("remote", str(error)) from None
-        except (ValueError, TypeError, RuntimeError) as error:
-            raise QueryFailed("evaluation", str(error)) from None
-        if self._marker_size() != self.size:
-            self.spoiled = True
-            raise Spoiled
-        marker = f"<{self.marker.value}>"
-
-        def triples(query: str) -> list[ox.Triple]:
-            solutions = self.scratch.query(query.replace("MARKER", marker))
-            assert isinstance(solutions, ox.QuerySolutions)
-            return [ox.Triple(row[0], row[1], row[2]) for row in solutions]
-
-        added = triples("SELECT ?s ?p ?o { ?s ?p ?o MINUS { GRAPH MARKER { ?s ?p ?o } } }")
-        removed = triples("SELECT ?s ?p ?o { GRAPH MARKER { ?s ?p ?o } MINUS { ?s ?p ?o } }")
-        # Put the copy back as it was (the real change arrives later as a patch).
-        for t in added:
-            self.scratch.remove(ox.Quad(t.subject, t.predicate, t.object))
-        self.scratch.extend(ox.Quad(t.subject, t.predicate, t.object) for t in removed)
-        written = [g for g in self.scratch.named_graphs() if g != self.marker]
-        if written:
-            for graph in written:
-                self.scratch.remove_graph(graph)
-            raise QueryFailed(
-                "named-graph",
-                "an update may change only the default graph (the asserted graph); "
-                "GRAPH clauses and named graphs are not writable",
-            )
-        return sorted(added, key=str), sorted(removed, key=str)
 
 
 MEMORY_VARIABLE = "KARABAKH_KG_WORKER_ADDRESS_SPACE_MB"
