@@ -23,6 +23,7 @@ from engines import TINY_DATA
 from typer.testing import CliRunner
 
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, KnowledgeGraph, UpdateError
+from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.graph.store.contributions import (
     CONTRIBUTION_LOG,
     apply_change,
@@ -70,7 +71,7 @@ def test_later_starts_reuse_the_store_and_changed_files_keep_contributions(
     folder = tmp_path / "store"
     kg, first = open_dataset(folder, data)
     assert first.rebuilt and not first.recovered
-    memory = KnowledgeGraph.load(data)
+    memory = load_graph(data)
     assert kg.graph_sizes() == memory.graph_sizes()
     added = person("durable-test-person")
     report = apply_change(kg, [added], [], contributor="alice", text="INSERT DATA { … }")
@@ -117,7 +118,7 @@ def test_later_starts_reuse_the_store_and_changed_files_keep_contributions(
 
 
 def test_updates_go_to_the_contributors_graph_with_provenance() -> None:
-    kg = KnowledgeGraph.load()
+    kg = load_graph()
     t = person("provenance-test-person")
     apply_change(kg, [t], [], contributor="bob", text="INSERT DATA { kg:x a kgo:Person }")
     assert has(kg.store, t, contributions_graph("bob"))
@@ -175,7 +176,7 @@ def test_updates_do_not_restart_the_query_workers(server_factory: Any, data: Pat
         update_tokens=(f"carol={TOKEN}",),
         query_workers=2,
     )
-    live = server_factory(KnowledgeGraph.load(data), settings)
+    live = server_factory(load_graph(data), settings)
     pool = live.server.config.app.state.sparql.store().pool
     client = httpx.Client(base_url=live.url, timeout=30)
     ask = "ASK { kg:worker-test-%d a kgo:Agent }"
@@ -242,6 +243,9 @@ def start(folder: Path, data: Path, port: int) -> subprocess.Popen[bytes]:
             raise AssertionError(process.stdout.read().decode() if process.stdout else "")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                assert process.stdout is not None
+                banner = process.stdout.readline().decode()
+                assert f"durable store {folder}" in banner, banner  # the mode is said
                 return process
         except httpx.HTTPError:
             time.sleep(0.1)

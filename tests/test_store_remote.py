@@ -12,7 +12,8 @@ import pytest
 from engines import TINY_DATA, Engine
 from typer.testing import CliRunner
 
-from karabakh_kg.graph.dataset import ASSERTED, INFERRED, KnowledgeGraph
+from karabakh_kg.graph.dataset import ASSERTED, INFERRED
+from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.graph.store import StoreError
 from karabakh_kg.graph.store.contributions import apply_change
 from karabakh_kg.graph.store.publish import (
@@ -53,7 +54,7 @@ def ours(store: Any) -> set[str]:
 def test_publish_writes_every_graph_once_and_twice_changes_nothing(
     engine: Engine, data: Path
 ) -> None:
-    kg = KnowledgeGraph.load(data)
+    kg = load_graph(data)
     store = engine.store()
     first = publish(kg, store)
     graphs = dataset_graphs(kg)
@@ -70,7 +71,7 @@ def test_publish_writes_every_graph_once_and_twice_changes_nothing(
 
 
 def test_a_failed_publish_leaves_the_previous_version(engine: Engine, data: Path) -> None:
-    kg = KnowledgeGraph.load(data)
+    kg = load_graph(data)
     store = engine.store()
     publish(kg, store)
     before = published(store)
@@ -142,3 +143,33 @@ def test_publish_command_reports_what_it_did(oxigraph_engine: Engine, data: Path
     second = runner.invoke(app, [*arguments, "--data-dir", str(data)])
     assert second.exit_code == 0, second.output
     assert second.output.strip().startswith(f"{oxigraph_engine.query_url}: up to date")
+
+
+def test_publish_from_a_durable_store_includes_contributions(
+    oxigraph_engine: Engine, data: Path, tmp_path: Path
+) -> None:
+    from karabakh_kg.graph.store.durable import open_dataset
+
+    folder = tmp_path / "store"
+    kg, _ = open_dataset(folder, data)
+    added = ox.Triple(
+        ox.NamedNode(str(vocab.KG) + "published-contribution"),
+        RDF_TYPE,
+        ox.NamedNode(str(vocab.KGO) + "Person"),
+    )
+    apply_change(kg, [added], [], contributor="gina")
+    del kg
+    arguments = ["publish", "--to", oxigraph_engine.query_url, "--update-url"]
+    arguments += [oxigraph_engine.update_url, "--gsp-url", oxigraph_engine.gsp_url]
+    result = runner.invoke(app, [*arguments, "--store", str(folder), "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    store = oxigraph_engine.store()
+    graph = vocab.BASE + "graph/contributions/gina"
+    assert keyed(store.get_graph(graph)) == keyed([added])
+    assert store.ask(
+        f"ASK {{ GRAPH <{ASSERTED.value}> {{ kg:published-contribution a kgo:Person }} }}"
+    )
+
+
+def keyed(triples: list[ox.Triple]) -> set[str]:
+    return {str(t) for t in triples}
