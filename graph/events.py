@@ -35,15 +35,20 @@ if TYPE_CHECKING:
     from karabakh_kg.graph.dataset import KnowledgeGraph
 
 KGO = str(vocab.KGO)
-XSD = "http://www.w3.org/2001/XMLSchema#"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 SEPARATOR = " | "
 """How the CSV joins the values of a many-valued column (evidence units, actors)."""
 
-# Datatype properties of an event's time, read from the evidence graphs.
-_TIME_PROPERTIES = {KGO + name: name for name in ("date", "year", "startDate", "endDate")}
+# The date family (docs/ontology.md): a point or alternative readings, and a period's bounds,
+# read from the evidence graphs (asserted, so a start date is not also read as a point).
+_TIME_PROPERTIES = {KGO + name: name for name in ("date", "startDate", "endDate")}
 _START_TIME = KGO + "startTime"
-_PRECISION = {XSD + "date": "day", XSD + "gYearMonth": "month", XSD + "gYear": "year"}
+_PRECISIONS = """
+SELECT ?datatype ?name WHERE {
+  ?precision skos:inScheme kgo:datePrecisions ;
+      kgo:precisionDatatype ?datatype ;
+      skos:notation ?name .
+}"""
 
 CODE_PROPERTIES = (
     "acledEventType",
@@ -60,11 +65,11 @@ class DateValue:
     """One time value an evidence unit gives an event."""
 
     kind: str
-    """``date``, ``year``, ``startDate`` or ``endDate``."""
+    """``date``, ``startDate`` or ``endDate``."""
     value: str
     """The lexical form: ``2020-10-09``, ``2014-08``, ``1991``."""
     precision: str
-    """``day``, ``month`` or ``year``."""
+    """``day``, ``month`` or ``year``: the ontology's name for the value's datatype."""
     evidence: str
 
     def bounds(self) -> tuple[dt.date, dt.date]:
@@ -173,13 +178,13 @@ class EventRecord:
     def readings(self) -> list[tuple[str, str | None, str]]:
         """The event's time readings as (start, end or None, precision).
 
-        One reading per distinct ``kgo:date``/``kgo:year`` value (several when evidence
+        One reading per distinct ``kgo:date`` value (several when evidence
         units disagree, such as the two readings of a garbled weekday), else one range
         from ``kgo:startDate`` to ``kgo:endDate`` (precision ``range``, or ``from`` when
         the end is open).
         """
         points = sorted(
-            {(d.value, d.precision) for d in self.dates if d.kind in ("date", "year")},
+            {(d.value, d.precision) for d in self.dates if d.kind == "date"},
             key=lambda pair: period(pair[0])[0],
         )
         if points:
@@ -487,6 +492,7 @@ def _build(kg: KnowledgeGraph, allowed: set[str]) -> list[EventRecord]:
         if "eventActorRole" in values
     }
     class_codes = _annotations(kg, CODE_PROPERTIES)
+    precisions = {str(r["datatype"].value): str(r["name"].value) for r in select(kg, _PRECISIONS)}
     agents = {str(r["a"].value) for r in select(kg, _AGENTS)}
     places = {str(r["p"].value) for r in select(kg, _PLACES)}
     persons = {str(r["a"].value) for r in select(kg, "SELECT ?a WHERE { ?a a kgo:Person }")}
@@ -536,7 +542,7 @@ def _build(kg: KnowledgeGraph, allowed: set[str]) -> list[EventRecord]:
         rec = record(event)
         evidence = ref(event, graph)
         if prop in _TIME_PROPERTIES and isinstance(obj, ox.Literal):
-            precision = _PRECISION.get(obj.datatype.value, "day")
+            precision = precisions.get(obj.datatype.value, "day")
             value = DateValue(_TIME_PROPERTIES[prop], obj.value, precision, graph)
             if value not in rec.dates:
                 rec.dates.append(value)

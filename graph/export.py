@@ -33,6 +33,7 @@ from networkx.readwrite import json_graph
 
 from karabakh_kg.graph import formats
 from karabakh_kg.graph.categories import OTHER, ontology_hierarchy
+from karabakh_kg.graph.events import period
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:
@@ -130,13 +131,12 @@ def _colour(data: dict[str, Any]) -> str:
 
 
 def _interval(value: str) -> tuple[str, str] | None:
-    """GEXF start/end dates for a date (one day) or a year (the whole year)."""
-    text = str(value)
-    if len(text) >= 10 and text[4] == "-":
-        return text[:10], text[:10]
-    if len(text) == 4 and text.isdigit():
-        return f"{text}-01-01", f"{text}-12-31"
-    return None
+    """GEXF start/end dates for a date (one day), a month or a year (the whole of it)."""
+    try:
+        first, last = period(str(value)[:10])
+    except ValueError:
+        return None
+    return first.isoformat(), last.isoformat()
 
 
 def _node_date(data: dict[str, Any]) -> str | None:

@@ -147,7 +147,10 @@ def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
                 continue
             if isinstance(obj, ox.Literal):
                 if predicate in date_properties:
-                    attributes.setdefault(s, {})[date_properties[predicate]] = obj.value
+                    # An inferred date (the kgo:date a start date implies) fills a gap only.
+                    dates = attributes.setdefault(s, {})
+                    if asserted or date_properties[predicate] not in dates:
+                        dates[date_properties[predicate]] = obj.value
                 resources.add(s)
                 continue
             if not isinstance(obj, ox.NamedNode):

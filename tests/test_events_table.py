@@ -99,7 +99,7 @@ def test_dates_and_precision_match_the_evidence(table: pd.DataFrame, kg: Knowled
         """SELECT ?e ?d ?kind WHERE {
              ?e a kgo:Event .
              GRAPH ?g { ?e ?kind ?d } ?g a kgo:Evidence .
-             VALUES ?kind { kgo:date kgo:year }
+             VALUES ?kind { kgo:date }
            }""",
     )
     by_event = table.set_index("event_id")
@@ -115,7 +115,7 @@ def test_dates_and_precision_match_the_evidence(table: pd.DataFrame, kg: Knowled
         elif not dates:
             assert row["date_precision"] == "undated", event
     # Line 53: "joined the Union of Soviet Socialist Republics in 1922" is a year, not a day.
-    accession = select(kg, 'SELECT ?e WHERE { ?e a kgo:Accession ; kgo:year "1922"^^xsd:gYear }')
+    accession = select(kg, 'SELECT ?e WHERE { ?e a kgo:Accession ; kgo:date "1922"^^xsd:gYear }')
     assert by_event.loc[accession[0]["e"], "date_precision"] == "year"
 
 

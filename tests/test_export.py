@@ -228,11 +228,17 @@ def test_rdf_exports_keep_every_term_as_stored(
     }
     assert exported <= _stored_terms(kg)
     declaration = rdflib.URIRef(KG + "nagorno-karabakh-republic-declaration-1991")
-    # graph/data/background.trig: kgo:year "1991"^^xsd:gYear (not an xsd:date)
+    # graph/data/background.trig: kgo:date "1991"^^xsd:gYear (a year, not an xsd:date)
     assert (
         declaration,
-        rdflib.URIRef(KGO + "year"),
+        rdflib.URIRef(KGO + "date"),
         rdflib.Literal("1991", datatype=rdflib.URIRef(XSD + "gYear")),
+    ) in exported
+    # kgo:startDate "2008-08"^^xsd:gYearMonth (line 71: "in August 2008"), a month
+    assert (
+        rdflib.URIRef(KG + "russia-georgia-war-2008"),
+        rdflib.URIRef(KGO + "startDate"),
+        rdflib.Literal("2008-08", datatype=rdflib.URIRef(XSD + "gYearMonth")),
     ) in exported
     # graph/data/events-2020.trig: rdfs:label "Baku"@en (the tag kept)
     assert (

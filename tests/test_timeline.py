@@ -31,7 +31,7 @@ def items(live_server: Any, **params: Any) -> list[dict[str, Any]]:
 
 DATED = """SELECT ?e ?p ?d WHERE {
   ?e a kgo:Event . GRAPH ?g { ?e ?p ?d } ?g a kgo:Evidence .
-  VALUES ?p { kgo:date kgo:year kgo:startDate kgo:endDate } }"""
+  VALUES ?p { kgo:date kgo:startDate kgo:endDate } }"""
 
 
 def test_every_dated_event_is_on_the_timeline(live_server: Any, kg: KnowledgeGraph) -> None:
@@ -46,7 +46,7 @@ def test_every_dated_event_is_on_the_timeline(live_server: Any, kg: KnowledgeGra
 
 def test_a_year_is_a_range_over_the_year_not_a_day(live_server: Any, kg: KnowledgeGraph) -> None:
     # Line 53: "joined the Union of Soviet Socialist Republics in 1922".
-    accession = select(kg, 'SELECT ?e WHERE { ?e a kgo:Accession ; kgo:year "1922"^^xsd:gYear }')
+    accession = select(kg, 'SELECT ?e WHERE { ?e a kgo:Accession ; kgo:date "1922"^^xsd:gYear }')
     item = next(i for i in items(live_server) if i["event"] == accession[0]["e"])
     assert item["precision"] == "year"
     assert (item["start"], item["end"]) == ("1922-01-01", "1923-01-01")

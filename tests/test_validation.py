@@ -116,6 +116,48 @@ def test_planted_error_names_file_and_line(tmp_path: Path, case: str) -> None:
     assert "Traceback" not in result.output
 
 
+def dated_unit(value: str) -> str:
+    """A valid evidence unit whose named graph dates a new resource with ``value``."""
+    return (
+        evidence()
+        .replace(
+            '    kg:minsk-group rdfs:comment "planted" .\n',
+            f"    kg:planted-period {value} .\n",
+        )
+        .replace(HEADER, HEADER + "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n")
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('kgo:year "1992"^^xsd:gYear', "kgo:year is deprecated"),
+        ('kgo:date "1992"', "kgo:date must be an xsd:date, xsd:gYearMonth or xsd:gYear"),
+        ('kgo:startDate "2020-10-09T15:00:00"^^xsd:dateTime', "kgo:startDate must be"),
+    ],
+)
+def test_dates_outside_the_family_are_refused(tmp_path: Path, value: str, message: str) -> None:
+    folder = plant(tmp_path, dated_unit(value))
+    result = runner.invoke(app, ["validate", "--data-dir", str(folder), "--no-consistency"])
+    assert result.exit_code != 0
+    assert message in result.stderr
+    assert f"{folder / 'planted.trig'}:" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        'kgo:date "1992"^^xsd:gYear',
+        'kgo:date "1992-03"^^xsd:gYearMonth',
+        'kgo:endDate "1994"^^xsd:gYear',
+    ],
+)
+def test_a_day_a_month_or_a_year_is_a_date(tmp_path: Path, value: str) -> None:
+    folder = plant(tmp_path, dated_unit(value))
+    result = runner.invoke(app, ["validate", "--data-dir", str(folder), "--no-consistency"])
+    assert result.exit_code == 0, result.output
+
+
 def test_quote_problem_says_where_it_differs(tmp_path: Path) -> None:
     text, _, _ = PLANTED["quote not in the seed"]
     report = validate(plant(tmp_path, text), consistency=False)
