@@ -51,8 +51,8 @@ _SURFACE: dict[str, tuple[str, str | None]] = {
     "RuleError": ("reasoning.rules", "RuleError"),
     "validate": ("validation", "validate"),
     # analyst views
-    "disputes": ("disputes", "disputes"),
-    "disputes_about": ("disputes", "disputes_about"),
+    "disputes": ("dispute_records", "disputes"),
+    "disputes_about": ("dispute_records", "disputes_about"),
     "Window": ("timeline", "Window"),
     "timeline_items": ("timeline", "timeline_items"),
     # stores
@@ -221,7 +221,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
         UpdateError,
         is_evidence_graph,
     )
-    from karabakh_kg.graph.disputes import disputes, disputes_about
+    from karabakh_kg.graph.dispute_records import disputes, disputes_about
     from karabakh_kg.graph.files import write_atomic
     from karabakh_kg.graph.formats import GRAPH_FORMATS, RESULT_FORMATS, Format
     from karabakh_kg.graph.formats import find as find_format

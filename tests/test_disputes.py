@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from karabakh_kg.graph import quotes
 from karabakh_kg.graph.dataset import KnowledgeGraph
-from karabakh_kg.graph.disputes import Dispute, disputes, disputes_about
+from karabakh_kg.graph.dispute_records import Dispute, disputes, disputes_about
 from karabakh_kg.graph.validation import validate
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.cli import app

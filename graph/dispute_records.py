@@ -1,9 +1,10 @@
-"""Disputes: the competing claims of ``graph/data/disputes.trig``, each with its quotes.
+"""Dispute records: the competing claims of ``graph/data/disputes.trig``, each with its quotes.
 
 A ``kgo:Dispute`` (in the provenance graph) names what it concerns and its positions; a
 position is a ``kgo:Claim`` (its claimants, and the evidence units that state it) or an
 evidence unit (its attribution). Everything shown comes from the data: the quote of each
-unit is the seed's own words.
+unit is the seed's own words. (Not named ``disputes``: that is the function's public name in
+:mod:`karabakh_kg.graph`, which a submodule of the same name would shadow once imported.)
 """
 
 from __future__ import annotations
