@@ -313,10 +313,14 @@ def negotiation_network(
     own edges between its participants, labelled with its status ("planned meeting").
 
     At ``state`` level people are replaced by the states or organisations they act for
-    (``kgo:actsFor``): relations the graph holds between states are kept as they are, and a
-    relation between people becomes a "through officials" edge (``through`` names them) unless
-    a relation between their states already rests on the same event. Symmetric relations
-    appear once per pair; ``communicatedWith`` only where nothing more specific links a pair.
+    (``kgo:actsFor``) and a group of people (``kgo:Group``) whose members are political
+    entities by its members (``kgo:hasMember``: the representatives of the United States,
+    Russia and France): relations the graph holds between states are kept as they are, and a
+    relation of people or groups becomes a "through officials" edge (``through`` names them)
+    unless a relation between their states already rests on the same event. Two members of
+    one group are never linked to each other by the group's relations or events. Symmetric
+    relations appear once per pair; ``communicatedWith`` only where nothing more specific
+    links a pair.
     """
     if level not in ("person", "state"):
         raise TraversalError(f"level must be person or state, not {level!r}")
@@ -324,22 +328,32 @@ def negotiation_network(
         name=f"negotiation network ({level} level)", level=level, unrealised=unrealised
     )
     acts_for: dict[str, list[str]] = {}
+    members: dict[str, list[str]] = {}
     for s, t, data in graph.edges(data=True):
         if data["predicate"] == KGO + "actsFor":
             acts_for.setdefault(s, []).append(t)
+        elif (
+            data["predicate"] == KGO + "hasMember"
+            and "kgo:Group" in graph.nodes[s].get("types", ())
+            and graph.nodes[t].get("category") == "PoliticalEntity"
+        ):
+            members.setdefault(s, []).append(t)
 
     def is_person(node: str) -> bool:
         return bool(graph.nodes[node].get("category") == "Person")
 
+    def stands_for_others(node: str) -> bool:
+        return level == "state" and (is_person(node) or node in members)
+
     def parties(node: str) -> list[str]:
-        if level == "person" or not is_person(node):
+        if not stands_for_others(node):
             return [node]
-        return sorted(acts_for.get(node, [])) or [node]
+        return sorted(set(acts_for.get(node, [])) | set(members.get(node, []))) or [node]
 
     held = _held_relations(graph)
     edges: dict[tuple[str, str, str, str | None], dict[str, Any]] = {}
     for (a, b, relation), record in held.items():
-        lifted = level == "state" and (is_person(a) or is_person(b))
+        lifted = stands_for_others(a) or stands_for_others(b)
         for pa, pb in itertools.product(parties(a), parties(b)):
             if pa == pb:
                 continue
@@ -361,17 +375,20 @@ def negotiation_network(
             kind = _communication_kind(attrs)
             if kind is None or occurred(attrs):
                 continue
-            members = sorted(
+            # (party, the participant it stands for): a group's members are not paired.
+            sides = sorted(
                 {
-                    p
+                    (p, target)
                     for _, target, d in graph.out_edges(event, data=True)
                     if d["predicate"] in _ROLES
                     for p in parties(target)
                 }
             )
-            for pa, pb in itertools.combinations(members, 2):
+            for (pa, ta), (pb, tb) in itertools.combinations(sides, 2):
+                if pa == pb or ta == tb:
+                    continue
                 edge = _unrealised_edge(graph, event, attrs, kind)
-                edges.setdefault((pa, pb, edge["label"], edge["event"]), edge)
+                edges.setdefault((*sorted((pa, pb)), edge["label"], edge["event"]), edge)
     _drop_restated(edges)
     for (a, b, _, _), edge in sorted(edges.items(), key=lambda item: _edge_order(item[1])):
         for n in (a, b):

@@ -65,6 +65,43 @@ def test_a_mediator_is_not_a_party(small: set[tuple[str, str, str]]) -> None:
     assert t("a", "negotiatedWith", "b") in small
 
 
+GROUP_MEETING = """
+@prefix kg: <https://w3id.org/karabakh-kg/resource/> .
+@prefix kgo: <https://w3id.org/karabakh-kg/ontology#> .
+kg:g1 {
+    kg:minister a kgo:Person ; kgo:holdsPost kg:minister-post .
+    kg:minister-post a kgo:Post ; kgo:postIn kg:home .
+    kg:home a kgo:State . kg:m1 a kgo:State . kg:m2 a kgo:State .
+    kg:envoys a kgo:Group ; kgo:hasMember kg:m1 , kg:m2 .
+    kg:council a kgo:Organization ; kgo:hasMember kg:m4 . kg:m4 a kgo:State .
+    kg:meeting a kgo:Meeting ; kgo:eventStatus kgo:Occurred ;
+        kgo:participant kg:minister , kg:envoys , kg:council .
+    kg:planned a kgo:Meeting ; kgo:eventStatus kgo:Planned ;
+        kgo:participant kg:minister , kg:other-envoys .
+    kg:other-envoys a kgo:Group ; kgo:hasMember kg:m3 . kg:m3 a kgo:State .
+}
+"""
+
+
+def test_meeting_a_group_of_states_links_the_officials_state_to_each_member() -> None:
+    kg = make_kg(
+        ontology=vocab.ontology_file(),
+        data=ox.parse(GROUP_MEETING, format=ox.RdfFormat.TRIG),
+        rules=RULES,
+    )
+    reasoning.materialize(kg)
+    got = inferred(kg)
+    assert {t("home", "metWith", "m1"), t("home", "metWith", "m2")} <= got
+    assert t("m1", "metWith", "home") in got  # metWith is symmetric
+    # the members met the minister, not each other; meeting them is no negotiation
+    assert t("m1", "metWith", "m2") not in got and t("m2", "metWith", "m1") not in got
+    assert t("home", "negotiatedWith", "m1") not in got
+    # only a group of people stands for its members, not an organization; a planned meeting
+    # links nobody
+    assert t("home", "metWith", "m4") not in got
+    assert t("home", "metWith", "m3") not in got
+
+
 def test_planned_talks_are_no_mediation(small: set[tuple[str, str, str]]) -> None:
     assert not [x for x in small if x[0] == f"<{KG}envoy>" and x[1] == f"<{KGO}mediatedFor>"]
 
@@ -74,8 +111,14 @@ REVIEWED = {
     # line 1 (met) + line 31 (first direct talks): the Moscow meeting, typed Meeting and Talks
     ("ceyhun-bayramov", "metWith", "zohrab-mnatsakanyan"),
     ("ceyhun-bayramov", "negotiatedWith", "zohrab-mnatsakanyan"),
-    # lines 35 + 39: Bayramov met the co-chairs' representatives in Geneva
+    # lines 35 + 39: Bayramov met the co-chairs' representatives in Geneva ...
     ("ceyhun-bayramov", "metWith", "minsk-group-co-chairs"),
+    # ... "representatives of the United States, Russia and France": Azerbaijan met each
+    # (kgo:rule-official-met-group-of-states), the three not each other; met, not negotiated:
+    # they co-chair the mediation (line 39)
+    ("azerbaijan", "metWith", "france"),
+    ("azerbaijan", "metWith", "russia"),
+    ("azerbaijan", "metWith", "united-states"),
     # line 59: settlement negotiations between the two sides; the ministers acted for them
     ("armenia", "metWith", "azerbaijan"),
     ("armenia", "negotiatedWith", "azerbaijan"),
@@ -146,4 +189,38 @@ def test_the_negotiation_network_shows_mediation_with_its_quote(kg: KnowledgeGra
         for r in rows
         if r["relation"] != "mediatedFor"
         and "OSCE Minsk Group" in (r["sourceLabel"], r["targetLabel"])
+    ]
+
+
+def test_state_level_network_reaches_every_state_in_the_negotiations() -> None:
+    """``karabakh-kg network --level state``: the states themselves, never a group of them."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from karabakh_kg.server.cli import app
+
+    result = CliRunner().invoke(app, ["network", "--level", "state", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    pairs = {(r["sourceLabel"], r["relation"], r["targetLabel"]) for r in rows}
+    # Line 35: Bayramov "was scheduled to meet with representatives of the United States,
+    # Russia and France"; line 39: "the meeting in Geneva" took place.
+    for state in ("France", "Russia", "United States"):
+        assert ("Azerbaijan", "metWith", state) in pairs
+    geneva = [r for r in rows if r.get("event") == "kg:geneva-meeting"]
+    assert geneva and all("Azerbaijan" in (r["sourceLabel"], r["targetLabel"]) for r in geneva)
+    # Line 1: "The foreign ministers of Azerbaijan and Armenia ... met."
+    assert ("Armenia", "negotiatedWith", "Azerbaijan") in pairs
+    states = {"Armenia", "Azerbaijan", "France", "Russia", "United States"}
+    assert states <= {r["sourceLabel"] for r in rows} | {r["targetLabel"] for r in rows}
+    # The co-chairs' group is expanded to its member states; they never negotiate or meet
+    # each other by being in it.
+    group = "Co-chairs of the OSCE Minsk Group"
+    assert not [r for r in rows if group in (r["sourceLabel"], r["targetLabel"])]
+    co_chairs = {"France", "Russia", "United States"}
+    assert not [
+        r
+        for r in rows
+        if r["relation"] != "mediatedFor" and {r["sourceLabel"], r["targetLabel"]} <= co_chairs
     ]
