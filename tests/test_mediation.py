@@ -78,7 +78,8 @@ kg:g1 {
         kgo:participant kg:minister , kg:envoys , kg:council .
     kg:planned a kgo:Meeting ; kgo:eventStatus kgo:Planned ;
         kgo:participant kg:minister , kg:other-envoys .
-    kg:other-envoys a kgo:Group ; kgo:hasMember kg:m3 . kg:m3 a kgo:State .
+    kg:other-envoys a kgo:Group ; kgo:hasMember kg:m3 , kg:m5 .
+    kg:m3 a kgo:State . kg:m5 a kgo:State .
 }
 """
 
@@ -100,6 +101,26 @@ def test_meeting_a_group_of_states_links_the_officials_state_to_each_member() ->
     # links nobody
     assert t("home", "metWith", "m4") not in got
     assert t("home", "metWith", "m3") not in got
+
+
+def test_state_level_network_expands_a_group_without_pairing_its_members() -> None:
+    kg = make_kg(
+        ontology=vocab.ontology_file(),
+        data=ox.parse(GROUP_MEETING, format=ox.RdfFormat.TRIG),
+        rules=RULES,
+    )
+    reasoning.materialize(kg)
+    graph = project(kg)
+    rows = traversal.network_rows(
+        traversal.negotiation_network(graph, level="state", unrealised=True)
+    )
+    pairs = {(r["source"].removeprefix(KG), r["target"].removeprefix(KG)) for r in rows}
+    pairs |= {(b, a) for a, b in pairs}
+    # the meeting that took place, and the planned one, reach each member state ...
+    assert {("home", "m1"), ("home", "m2"), ("home", "m3"), ("home", "m5")} <= pairs
+    # ... and never pair two members of one group
+    assert not pairs & {("m1", "m2"), ("m3", "m5")}
+    assert "envoys" not in {a for a, _ in pairs} and "other-envoys" not in {a for a, _ in pairs}
 
 
 def test_planned_talks_are_no_mediation(small: set[tuple[str, str, str]]) -> None:
