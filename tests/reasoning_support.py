@@ -90,10 +90,18 @@ def instance_level(
 
 
 def owlrl_closure(kg: KnowledgeGraph) -> set[tuple[str, str, str]]:
-    """owlrl's OWL 2 RL closure of ontology ∪ asserted, as N-Triples term strings."""
+    """owlrl's OWL 2 RL closure of ontology ∪ asserted, as N-Triples term strings.
+
+    rdflib gives parsed blank nodes labels of its own, so blank nodes travel to owlrl as
+    ``urn:x-bnode:`` IRIs and come back with the store's labels (OWL 2 RL makes no new ones).
+    """
+
+    def skolem(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> object:
+        return ox.NamedNode(SKOLEM + term.value) if isinstance(term, ox.BlankNode) else term
+
     data = ox.serialize(
         [
-            ox.Triple(q.subject, q.predicate, q.object)
+            ox.Triple(skolem(q.subject), q.predicate, skolem(q.object))  # type: ignore[arg-type]
             for g in (ONTOLOGY, ASSERTED)
             for q in kg.store.quads_for_pattern(None, None, None, g)
         ],
@@ -102,7 +110,19 @@ def owlrl_closure(kg: KnowledgeGraph) -> set[tuple[str, str, str]]:
     graph = rdflib.Graph()
     graph.parse(data=data, format="nt")
     owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(graph)
-    return {(s.n3(), p.n3(), o.n3()) for s, p, o in graph if not isinstance(s, rdflib.BNode)}
+
+    def unskolem(term: rdflib.term.Node) -> str:
+        text = term.n3()
+        return "_:" + text[len(SKOLEM) + 1 : -1] if text.startswith("<" + SKOLEM) else text
+
+    return {
+        (unskolem(s), unskolem(p), unskolem(o))
+        for s, p, o in graph
+        if not isinstance(s, rdflib.BNode)
+    }
+
+
+SKOLEM = "urn:x-bnode:"
 
 
 def ontology_subjects(kg: KnowledgeGraph) -> set[str]:
