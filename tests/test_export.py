@@ -108,6 +108,20 @@ def test_gexf_reads_back_with_colours_and_time_intervals(graph: nx.MultiDiGraph)
     assert len(dated) == sum(1 for _, _, d in graph.edges(data=True) if d.get("date"))
 
 
+def test_gexf_intervals_cover_a_month_or_a_year_not_a_day(kg: KnowledgeGraph) -> None:
+    """A date is as precise as its datatype: a month (xsd:gYearMonth) spans the month."""
+    root = etree.fromstring(exports.export(project(kg), "gexf", kg))
+    ns = {"x": "http://www.gexf.net/1.2draft"}
+    spans = {
+        node.get("id"): (node.get("start"), node.get("end"))
+        for node in root.iterfind(".//x:nodes/x:node", ns)
+    }
+    # Line 71: "the war with Georgia in August 2008" (kgo:startDate "2008-08"^^xsd:gYearMonth).
+    assert spans[KG + "russia-georgia-war-2008"] == ("2008-08-01", "2008-08-31")
+    # Line 53: "joined the Union of Soviet Socialist Republics in 1922" (an xsd:gYear).
+    assert spans[KG + "soviet-accession-1922"] == ("1922-01-01", "1922-12-31")
+
+
 def test_cytoscape_json_reads_back(graph: nx.MultiDiGraph) -> None:
     document = json.loads(exports.export(graph, "cytoscape", SAMPLE))
     back = json_graph.cytoscape_graph(document)
