@@ -176,11 +176,11 @@ def serve_ours(data_dir: str, port: int, workers: int) -> None:
     """Run our server on a generated data folder (reasoning off: raw query speed)."""
     import uvicorn
 
-    from karabakh_kg.graph.dataset import KnowledgeGraph
+    from karabakh_kg.graph.loading import load_graph
     from karabakh_kg.server.app import create_app
     from karabakh_kg.server.settings import Settings
 
-    graph = KnowledgeGraph.load(Path(data_dir) if data_dir != "-" else None, reason=data_dir == "-")
+    graph = load_graph(Path(data_dir) if data_dir != "-" else None, reason=data_dir == "-")
     settings = Settings.from_env(query_workers=workers or None, max_rows=1_000_000)
     uvicorn.run(create_app(graph, settings), host="127.0.0.1", port=port, log_level="warning")
 

@@ -102,7 +102,8 @@ def engines_section(folder: Path) -> None:
     import importlib.util
 
     from karabakh_kg.graph import reasoning
-    from karabakh_kg.graph.dataset import ASSERTED, ONTOLOGY, KnowledgeGraph
+    from karabakh_kg.graph.dataset import ASSERTED, ONTOLOGY
+    from karabakh_kg.graph.loading import load_graph
     from karabakh_kg.graph.store.publish import publish
     from karabakh_kg.graph.store.reasoning import materialize_in_engine
 
@@ -113,7 +114,7 @@ def engines_section(folder: Path) -> None:
     engines = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = engines  # its dataclasses look their module up
     spec.loader.exec_module(engines)
-    kg = KnowledgeGraph.load(reason=False)
+    kg = load_graph(reason=False)
     start = time.perf_counter()
     reasoning.materialize(kg)
     embedded = time.perf_counter() - start
@@ -146,14 +147,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-engines", action="store_true", help="skip publish and reasoning")
     args = parser.parse_args()
-    from karabakh_kg.graph.dataset import KnowledgeGraph
+    from karabakh_kg.graph.loading import load_graph
 
     python = sys.executable
     oxigraph = str(Path(python).with_name("oxigraph"))
     with tempfile.TemporaryDirectory(prefix="karabakh-kg-bench-") as tmp:
         folder = Path(tmp)
         dump = folder / "data.nq"
-        KnowledgeGraph.load().store.dump(dump, format=__import__("pyoxigraph").RdfFormat.N_QUADS)
+        load_graph().store.dump(dump, format=__import__("pyoxigraph").RdfFormat.N_QUADS)
         subprocess.run(
             [oxigraph, "load", "--location", str(folder / "oxi"), "--file", str(dump)],
             check=True,

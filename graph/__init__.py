@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 _SURFACE: dict[str, tuple[str, str | None]] = {
     # the knowledge graph and its graphs
     "KnowledgeGraph": ("dataset", "KnowledgeGraph"),
+    "load_graph": ("loading", "load_graph"),
     "DataError": ("dataset", "DataError"),
     "UpdateError": ("dataset", "UpdateError"),
     "ASSERTED": ("dataset", "ASSERTED"),
@@ -155,6 +156,7 @@ __all__ = [
     "hierarchy",
     "is_evidence_graph",
     "links_file",
+    "load_graph",
     "lookup",
     "mapping_csv",
     "open_dataset",
@@ -225,6 +227,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
     from karabakh_kg.graph.files import write_atomic
     from karabakh_kg.graph.formats import GRAPH_FORMATS, RESULT_FORMATS, Format
     from karabakh_kg.graph.formats import find as find_format
+    from karabakh_kg.graph.loading import load_graph
     from karabakh_kg.graph.prefixes import compact, expand, shorten, turtle
     from karabakh_kg.graph.projection import filtered, predicate_filter
     from karabakh_kg.graph.reasoning import perspectives, reasoner

@@ -126,10 +126,11 @@ class KnowledgeGraph:
     """What is derived from the data (index, projections, the reasoner): see ``graph.views``."""
 
     @classmethod
-    def load(
-        cls, data_dir: Path | None = None, *, reason: bool = True, wikidata: Path | None = None
+    def from_files(
+        cls, data_dir: Path | None = None, *, wikidata: Path | None = None
     ) -> KnowledgeGraph:
-        """Load the ontology and the curated data; derive the inferred graph if ``reason``.
+        """The ontology and the curated data in a new in-memory store, not reasoned
+        (:func:`karabakh_kg.graph.loading.load_graph` reasons too).
 
         ``wikidata``: an enrichment file (``karabakh-kg link enrich``) loaded into
         :data:`WIKIDATA` only; reasoning and the default graph never include it.
@@ -137,10 +138,6 @@ class KnowledgeGraph:
         files = input_files(data_dir) + ([wikidata] if wikidata else [])
         kg = cls(store=ox.Store(), version=content_hash(files), files=files)
         kg.fill(data_dir, wikidata=wikidata)
-        if reason:
-            from karabakh_kg.graph import reasoning
-
-            reasoning.materialize(kg)
         return kg
 
     def fill(self, data_dir: Path | None = None, *, wikidata: Path | None = None) -> None:

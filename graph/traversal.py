@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 import networkx as nx
+import pyoxigraph as ox
 
 from karabakh_kg.graph.lookup import local_name
 from karabakh_kg.graph.prefixes import compact, expand
 from karabakh_kg.graph.projection import (
-    COMMUNICATION,
     MEDIATOR,
     OCCURRED,
     PARTICIPATION,
@@ -400,17 +402,72 @@ def negotiation_network(
 
 
 _ROLES = {*PARTICIPATION, MEDIATOR}
-_COMMUNICATION_KINDS = (
-    ("kgo:Talks", "talks"),
-    ("kgo:Meeting", "meeting"),
-    ("kgo:PhoneCall", "phone call"),
-    ("kgo:Conversation", "conversation"),
-)
-_STATUS_WORDS = {
-    "kgo:Planned": "planned",
-    "kgo:Expected": "expected",
-    "kgo:Cancelled": "cancelled",
-}
+_NETWORK_RELATION = KGO + "networkRelation"
+_NETWORK_EVENT_RANK = KGO + "networkEventRank"
+_SUBPROPERTY = "http://www.w3.org/2000/01/rdf-schema#subPropertyOf"
+_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_EVENT_STATUS = KGO + "EventStatus"
+
+
+@dataclass(frozen=True)
+class NetworkVocabulary:
+    """What the negotiation network draws, as the ontology says (the "negotiation network"
+    annotations of ``karabakh.ttl``), so an edit of the ontology changes the network."""
+
+    relations: frozenset[str]
+    """The properties drawn (IRIs): those annotated ``kgo:networkRelation true``."""
+    general: frozenset[str]
+    """The local names of the relations that other relations specialise
+    (``rdfs:subPropertyOf``): drawn only where nothing more specific links a pair."""
+    event_kinds: tuple[tuple[str, str], ...]
+    """(class CURIE, its label) of the events shown when they did not take place
+    (``kgo:networkEventRank``), by rank."""
+    status_words: dict[str, str]
+    """Each ``kgo:EventStatus`` (CURIE) -> its label."""
+
+
+def network_vocabulary(triples: Iterable[ox.Triple | ox.Quad]) -> NetworkVocabulary:
+    """The :class:`NetworkVocabulary` of an ontology's triples."""
+    relations: set[str] = set()
+    parents: list[tuple[str, str]] = []
+    ranks: list[tuple[int, str]] = []
+    labels: dict[str, str] = {}
+    statuses: set[str] = set()
+    for t in triples:
+        if not isinstance(t.subject, ox.NamedNode) or isinstance(t.object, ox.Triple):
+            continue
+        subject, predicate, obj = t.subject.value, t.predicate.value, t.object
+        if predicate == _NETWORK_RELATION and obj.value == "true":
+            relations.add(subject)
+        elif predicate == _NETWORK_EVENT_RANK:
+            ranks.append((int(obj.value), subject))
+        elif predicate == _SUBPROPERTY and isinstance(obj, ox.NamedNode):
+            parents.append((subject, obj.value))
+        elif predicate == _LABEL and isinstance(obj, ox.Literal):
+            if obj.language in (None, "en"):
+                labels.setdefault(subject, obj.value)
+        elif predicate == _TYPE and obj.value == _EVENT_STATUS:
+            statuses.add(subject)
+    return NetworkVocabulary(
+        relations=frozenset(relations),
+        general=frozenset(
+            local_name(parent)
+            for child, parent in parents
+            if child in relations and parent in relations
+        ),
+        event_kinds=tuple(
+            (compact(iri), labels.get(iri, local_name(iri))) for _, iri in sorted(ranks)
+        ),
+        status_words={compact(iri): labels.get(iri, local_name(iri)) for iri in statuses},
+    )
+
+
+@cache
+def ontology_vocabulary() -> NetworkVocabulary:
+    """The :class:`NetworkVocabulary` of the project's ontology file (the graph the network
+    is drawn from is a projection, without its knowledge graph at hand)."""
+    return network_vocabulary(ox.parse(path=vocab.ontology_file(), format=ox.RdfFormat.TURTLE))
 
 
 def _ordered(a: str, b: str, symmetric: bool) -> tuple[str, str]:
@@ -422,7 +479,7 @@ def _held_relations(graph: nx.MultiDiGraph) -> dict[tuple[str, str, str], dict[s
     symmetric relations) with the kinds, quotes and supporting events of its triples."""
     held: dict[tuple[str, str, str], dict[str, Any]] = {}
     for s, t, data in graph.edges(data=True):
-        if data["predicate"] not in COMMUNICATION or s == t:
+        if data["predicate"] not in ontology_vocabulary().relations or s == t:
             continue
         relation = local_name(data["predicate"])
         symmetric = bool(data.get("symmetric"))  # owl:SymmetricProperty, by the projection
@@ -495,14 +552,16 @@ def _network_edge(graph: nx.MultiDiGraph, record: dict[str, Any], event: str | N
 
 def _communication_kind(attrs: dict[str, Any]) -> str | None:
     types = set(attrs.get("types", []))
-    return next((word for cls, word in _COMMUNICATION_KINDS if cls in types), None)
+    kinds = ontology_vocabulary().event_kinds
+    return next((word for cls, word in kinds if cls in types), None)
 
 
 def _unrealised_edge(
     graph: nx.MultiDiGraph, event: str, attrs: dict[str, Any], kind: str
 ) -> dict[str, Any]:
     statuses = values(attrs, "eventStatus")
-    words = [_STATUS_WORDS.get(s, compact(s)) for s in statuses] or ["unconfirmed"]
+    known = ontology_vocabulary().status_words
+    words = [known.get(s, compact(s)) for s in statuses] or ["unconfirmed"]
     edge: dict[str, Any] = {
         "relation": f"{'/'.join(words)} {kind}",
         "label": f"{'/'.join(words)} {kind}",
@@ -525,13 +584,15 @@ def _unrealised_edge(
 def _drop_restated(edges: dict[tuple[str, str, str, str | None], dict[str, Any]]) -> None:
     """Leave out edges that another edge of the same pair already says.
 
-    ``communicatedWith`` goes where a more specific relation links the pair; an edge through
-    officials goes where a relation between the states rests on the same event.
+    A general relation (``communicatedWith``) goes where a more specific relation links the
+    pair; an edge through officials goes where a relation between the states rests on the
+    same event.
     """
+    general_names = ontology_vocabulary().general
     specific = {
         (a, b, e.get("event"))
         for (a, b, _, _), e in edges.items()
-        if e["relation"] != "communicatedWith" and not e.get("unrealised")
+        if e["relation"] not in general_names and not e.get("unrealised")
     }
     specific_pairs = {(a, b) for a, b, _ in specific}
     held_events = {
@@ -542,7 +603,7 @@ def _drop_restated(edges: dict[tuple[str, str, str, str | None], dict[str, Any]]
     for key in list(edges):
         a, b, _, event = key
         edge = edges[key]
-        general = edge["relation"] == "communicatedWith" and (a, b) in specific_pairs
+        general = edge["relation"] in general_names and (a, b) in specific_pairs
         restated = "through" in edge and event is not None and (a, b, event) in held_events
         if general or restated:
             del edges[key]

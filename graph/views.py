@@ -7,7 +7,7 @@ and the store's size), so a change of the data drops them all; at most :data:`MA
 kept, the least recently used going first, so filters chosen by clients cannot grow the cache.
 
 The reasoner's state is not a view: it follows changes incrementally, so it is kept apart, in
-:attr:`DerivedViews.reasoner`.
+:attr:`DerivedViews.reasoner`, and a change of the data does not drop it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from karabakh_kg.graph.dataset import KnowledgeGraph
+    from karabakh_kg.graph.reasoning import Reasoner
 
 MAX_VIEWS = 32
 """How many views one knowledge graph keeps (a projection per filter counts as one)."""
@@ -31,8 +32,9 @@ class DerivedViews:
 
     def __init__(self, limit: int = MAX_VIEWS) -> None:
         self.limit = limit
-        self.reasoner: Any = None
-        """The reasoner attached by :func:`karabakh_kg.graph.reasoning.materialize`."""
+        self.reasoner: Reasoner | None = None
+        """The reasoner of the graph, set by :func:`karabakh_kg.graph.reasoning.materialize`
+        (or :func:`~karabakh_kg.graph.reasoning.attach`); the only place it is kept."""
         self._fingerprint: Hashable = None
         self._views: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()

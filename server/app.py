@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from karabakh_kg.graph import KnowledgeGraph
+from karabakh_kg.graph import KnowledgeGraph, load_graph
 from karabakh_kg.server import problems
 from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql import openapi as sparql_openapi
@@ -40,7 +40,7 @@ def create_app(
     config = settings or Settings.from_env()
     if kg is None:
         wikidata = Path(config.wikidata_file) if config.wikidata_file else None
-        kg = KnowledgeGraph.load(wikidata=wikidata)
+        kg = load_graph(wikidata=wikidata)
     graph = kg
     endpoint = Endpoint(graph, config, store)
 

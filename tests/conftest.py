@@ -13,6 +13,7 @@ import pytest
 import uvicorn
 
 from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.graph.loading import load_graph
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -20,7 +21,7 @@ CHROMIUM = "/usr/bin/chromium"
 @pytest.fixture(scope="session")
 def kg() -> KnowledgeGraph:
     """The curated graph, reasoned, loaded once per test session (treat as read-only)."""
-    return KnowledgeGraph.load()
+    return load_graph()
 
 
 def free_port() -> int:

@@ -10,6 +10,7 @@ from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from karabakh_kg.graph import categories, lookup
 from karabakh_kg.graph.dataset import ONTOLOGY, KnowledgeGraph
+from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.graph.projection import ProjectionOptions, project
 from karabakh_kg.graph.wikidata import link as wikidata_link
 from karabakh_kg.ontology import vocab
@@ -26,7 +27,7 @@ def ontology() -> Graph:
 @pytest.fixture(scope="module")
 def unreasoned() -> KnowledgeGraph:
     """Only asserted types: categories must come from the hierarchy, not from reasoning."""
-    return KnowledgeGraph.load(reason=False)
+    return load_graph(reason=False)
 
 
 def _ancestors(ontology: Graph, cls: str) -> set[str]:

@@ -19,6 +19,7 @@ from reasoning_support import (
 
 from karabakh_kg.graph import reasoning
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, KnowledgeGraph
+from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.graph.reasoning.engine import TermTable
 from karabakh_kg.graph.reasoning.rules import DomainRule, RuleError, compile_domain_rule
 from karabakh_kg.ontology import vocab
@@ -126,7 +127,7 @@ def test_owl_part_equals_owlrl_on_every_axiom_kind() -> None:
 
 
 def test_owl_part_equals_owlrl_on_the_curated_graph() -> None:
-    _owl_only_matches_owlrl(KnowledgeGraph.load(reason=False))
+    _owl_only_matches_owlrl(load_graph(reason=False))
 
 
 def _bench_generate():  # type: ignore[no-untyped-def]

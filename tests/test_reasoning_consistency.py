@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.graph.reasoning.consistency import check_consistency
 from karabakh_kg.ontology import vocab
 
@@ -35,7 +36,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeGraph:
         if path.suffix in (".trig", ".ttl"):
             shutil.copy(path, folder / path.name)
     (folder / "zz-planted.trig").write_text(PLANTED, encoding="utf-8")
-    return KnowledgeGraph.load(Path(folder))
+    return load_graph(Path(folder))
 
 
 def _leaves(e):  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql import guard
@@ -63,7 +63,7 @@ def guarded(server_factory: Any, live_server: Any) -> Any:
         ephemeral_updates=True,
         update_token=TOKEN,
     )
-    return server_factory(KnowledgeGraph.load(), settings)
+    return server_factory(load_graph(), settings)
 
 
 def bypasses(port: int) -> dict[str, str]:

@@ -11,6 +11,7 @@ import pyoxigraph as ox
 import pytest
 
 from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.server.settings import Settings
 
 TOKEN = "promise-token-7f3a"
@@ -59,7 +60,7 @@ def writable(server_factory: Any) -> Any:
     settings = Settings(
         query_workers=1, enable_updates=True, ephemeral_updates=True, update_token=TOKEN
     )
-    return server_factory(KnowledgeGraph.load(), settings)
+    return server_factory(load_graph(), settings)
 
 
 def ask(live: Any, query: str) -> bool:

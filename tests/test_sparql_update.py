@@ -10,6 +10,7 @@ import pyoxigraph as ox
 import pytest
 
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, KnowledgeGraph
+from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.server.settings import Settings, SettingsError
 
 TOKEN = "test-token-7d1f"
@@ -21,7 +22,7 @@ PERSON = "https://w3id.org/karabakh-kg/resource/test-person"
 def writable(server_factory: Any) -> Any:
     """A server with updates enabled, over its own copy of the graph."""
     return server_factory(
-        KnowledgeGraph.load(),
+        load_graph(),
         Settings(enable_updates=True, ephemeral_updates=True, update_token=TOKEN, max_rows=100_000),
     )
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import LiveServer, start_server, stop_server
 from engines import TINY_DATA, Engine
 
-from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.graph.store.capabilities import probe
 from karabakh_kg.graph.store.embedded import EmbeddedStore
 from karabakh_kg.graph.store.publish import publish, read_published
@@ -35,7 +35,7 @@ def served(
     """Our server over the small curated folder, answering from one of the stores."""
     folder = tmp_path_factory.mktemp("data")
     (folder / "tiny.trig").write_text(TINY_DATA, encoding="utf-8")
-    kg = KnowledgeGraph.load(folder)
+    kg = load_graph(folder)
     settings = Settings(query_workers=1, max_rows=200)
     if request.param == "embedded":
         app = create_app(kg, settings)

@@ -10,6 +10,7 @@ import pytest
 
 from karabakh_kg.graph import reasoning
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, ONTOLOGY, KnowledgeGraph
+from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.graph.store.embedded import EmbeddedStore
 from karabakh_kg.graph.store.reasoning import (
     as_insert,
@@ -65,7 +66,7 @@ def test_the_engine_closure_follows_changes() -> None:
     reasoner. The updates are the same on every engine (their closure is checked above),
     so this runs on the embedded store only, to keep the suite short."""
     store = EmbeddedStore()
-    kg = KnowledgeGraph.load()
+    kg = load_graph()
     load(store, kg)
     materialize_in_engine(store)
     person = ox.NamedNode(str(vocab.KG) + "engine-reasoning-test")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import networkx as nx
 import pyoxigraph as ox
@@ -18,6 +19,7 @@ from karabakh_kg.graph.projection import (
     predicate_filter,
     project,
 )
+from karabakh_kg.ontology import vocab
 
 MACRON, ALIYEV, LAVROV = KG + "emmanuel-macron", KG + "ilham-aliyev", KG + "sergei-lavrov"
 MNATSAKANYAN = KG + "zohrab-mnatsakanyan"
@@ -389,3 +391,30 @@ def test_curated_paths_and_negotiation_network(kg: KnowledgeGraph) -> None:
     rows = traversal.network_rows(traversal.negotiation_network(graph, unrealised=True))
     lavrov = [r for r in rows if {r["source"], r["target"]} == {LAVROV, MNATSAKANYAN}]
     assert [(r["relation"], r["date"]) for r in lavrov] == [("planned meeting", "2020-10-12")]
+
+
+def test_the_network_follows_the_ontology(
+    graph: nx.MultiDiGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which relations and events the network draws, and the words for statuses, are the
+    ontology's (kgo:networkRelation, kgo:networkEventRank, the statuses' labels)."""
+    text = vocab.ontology_file().read_text(encoding="utf-8")
+    edited = text.replace("kgo:spokeWith kgo:networkRelation true .\n", "").replace(
+        'rdfs:label "planned"@en', 'rdfs:label "scheduled"@en'
+    )
+    assert edited.count("networkRelation true") == text.count("networkRelation true") - 1
+    ontology = tmp_path / "karabakh.ttl"
+    ontology.write_text(edited, encoding="utf-8")
+    before = traversal.network_rows(traversal.negotiation_network(graph, unrealised=True))
+    assert {"spokeWith", "planned meeting"} <= {r["relation"] for r in before}
+    monkeypatch.setattr(vocab, "ontology_file", lambda: ontology)
+    traversal.ontology_vocabulary.cache_clear()
+    try:
+        after = traversal.network_rows(traversal.negotiation_network(graph, unrealised=True))
+    finally:
+        monkeypatch.undo()
+        traversal.ontology_vocabulary.cache_clear()
+    relations = {r["relation"] for r in after}
+    assert "spokeWith" not in relations and "planned meeting" not in relations
+    lavrov = [r for r in after if {r["source"], r["target"]} == {LAVROV, MNATSAKANYAN}]
+    assert [r["relation"] for r in lavrov] == ["scheduled meeting"]

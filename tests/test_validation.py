@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from karabakh_kg.graph import quotes
-from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.graph.validation import ValidationReport, validate
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.cli import app
@@ -219,9 +219,9 @@ def test_every_quote_is_an_exact_substring_with_its_line(real_report: Validation
     """The quote check itself, independent of the report: every prov:value is in the seed."""
     import pyoxigraph as ox
 
-    from karabakh_kg.graph.dataset import KnowledgeGraph
+    from karabakh_kg.graph.loading import load_graph
 
-    kg = KnowledgeGraph.load(reason=False)
+    kg = load_graph(reason=False)
     rows = kg.query(
         "SELECT ?ev ?quote ?line WHERE { ?ev a kgo:Evidence ; prov:value ?quote ; kgo:line ?line }"
     )
@@ -408,7 +408,7 @@ def test_every_attribution_check_has_a_planted_case(tmp_path: Path) -> None:
     planted = "https://w3id.org/karabakh-kg/evidence/L69-planted"
     fired: set[str] = set()
     for number, (text, _message) in enumerate(ATTRIBUTION_ERRORS.values()):
-        kg = KnowledgeGraph.load(plant(tmp_path / str(number), text), reason=False)
+        kg = load_graph(plant(tmp_path / str(number), text), reason=False)
         for check, _template, select in checks:
             rows = kg.query(select, include_inferred=False)
             assert isinstance(rows, ox.QuerySolutions)

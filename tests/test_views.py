@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
+import pyoxigraph as ox
 from graph_sample import KG, sample_kg
 
-from karabakh_kg.graph import lookup
+from karabakh_kg.graph import lookup, reasoning
+from karabakh_kg.graph.dataset import ASSERTED, KnowledgeGraph
 from karabakh_kg.graph.projection import ProjectionOptions, project
 from karabakh_kg.graph.views import MAX_VIEWS
 
@@ -35,3 +38,33 @@ def test_each_knowledge_graph_has_its_own_views() -> None:
     first, second = sample_kg(), sample_kg()
     assert project(first) is not project(second)
     assert project(first) is project(first)
+
+
+def test_the_reasoner_is_kept_by_the_views_and_survives_a_change_of_the_data() -> None:
+    kg = sample_kg()
+    r = reasoning.reasoner(kg)
+    assert kg.views.reasoner is r
+    # The knowledge graph holds its declared fields only: no state set on it from outside.
+    assert set(vars(kg)) == {f.name for f in dataclasses.fields(kg)}
+    lookup.index(kg)
+    kg.version = "changed"
+    lookup.index(kg)  # the views are rebuilt for the new data; the reasoner follows changes
+    assert reasoning.reasoner(kg) is r
+
+
+def test_attaching_a_reasoner_writes_nothing_and_updates_stay_incremental() -> None:
+    kg = sample_kg()
+    before = set(kg.store.quads_for_pattern(None, None, None, None))
+    reopened = KnowledgeGraph(store=kg.store, version=kg.version)
+    assert reopened.views.reasoner is None
+    attached = reasoning.attach(reopened)
+    assert reopened.views.reasoner is attached is not kg.views.reasoner
+    assert set(reopened.store.quads_for_pattern(None, None, None, None)) == before
+    newcomer = ox.Triple(
+        ox.NamedNode(KG + "views-test-person"),
+        ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+        ox.NamedNode("https://w3id.org/karabakh-kg/ontology#Person"),
+    )
+    reopened.store.add(ox.Quad(*newcomer, ASSERTED))
+    report = reasoning.update(reopened, [newcomer], [])
+    assert not report.full and report.inferred_added > 0

@@ -24,6 +24,7 @@ import pytest
 from typer.testing import CliRunner
 
 from karabakh_kg.graph.dataset import ASSERTED, WIKIDATA, KnowledgeGraph
+from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.graph.wikidata.client import WikidataClient
 from karabakh_kg.graph.wikidata.enrich import enrich, enrichment_quads, write_enrichment
 from karabakh_kg.graph.wikidata.link import (
@@ -157,7 +158,7 @@ def client_for(url: str) -> WikidataClient:
 
 
 def test_check_reports_each_kind_of_problem(data: Path, endpoint: str) -> None:
-    kg = KnowledgeGraph.load(data, reason=False)
+    kg = load_graph(data, reason=False)
     with client_for(endpoint) as client:
         report = check(kg, client, read_links(links_file(data)))
         assert client.requests <= 4  # one batched query for items, one for classes
@@ -239,7 +240,7 @@ def test_malformed_answer_is_one_line(data: Path, html_endpoint: str) -> None:
 
 def test_suggest_ranks_by_label_class_and_sitelinks(tmp_path: Path, endpoint: str) -> None:
     folder = make_data(tmp_path / "data", {"moscow": "Q649"})
-    kg = KnowledgeGraph.load(folder, reason=False)
+    kg = load_graph(folder, reason=False)
     with client_for(endpoint) as client:
         found = {s.entity[len(KG) :]: s for s in suggest(kg, client)}
     assert "moscow" not in found  # already linked
@@ -266,7 +267,7 @@ def test_suggest_command_for_one_entity(tmp_path: Path, endpoint: str) -> None:
 
 def test_confirm_writes_link_with_source_and_date(tmp_path: Path, endpoint: str) -> None:
     folder = make_data(tmp_path / "data", {"moscow": "Q649"})
-    kg = KnowledgeGraph.load(folder, reason=False)
+    kg = load_graph(folder, reason=False)
     path = links_file(folder)
     with client_for(endpoint) as client:
         link = confirm(kg, KG + "mingachevir", "wd:Q900000311", path=path, client=client, today=DAY)
@@ -274,7 +275,7 @@ def test_confirm_writes_link_with_source_and_date(tmp_path: Path, endpoint: str)
     links = {x.entity[len(KG) :]: x for x in read_links(path)}
     assert set(links) == {"moscow", "mingachevir"}
     assert links["mingachevir"].date == DAY
-    reloaded = KnowledgeGraph.load(folder, reason=False)
+    reloaded = load_graph(folder, reason=False)
     ask = """ASK {
         GRAPH kge:wikidata-links { kg:mingachevir skos:exactMatch wd:Q900000311 }
         kge:wikidata-links kgo:stance kgo:ExternalSource ;
@@ -301,7 +302,7 @@ def test_confirm_refuses_bad_links(
     tmp_path: Path, endpoint: str, entity: str, qid: str, message: str
 ) -> None:
     folder = make_data(tmp_path / "data", {"moscow": "Q649"})
-    kg = KnowledgeGraph.load(folder, reason=False)
+    kg = load_graph(folder, reason=False)
     before = links_file(folder).read_bytes()
     with client_for(endpoint) as client, pytest.raises(LinkError, match=message):
         confirm(kg, KG + entity, qid, path=links_file(folder), client=client)
@@ -333,7 +334,7 @@ def test_enrich_imports_facts_with_provenance(tmp_path: Path, endpoint: str) -> 
     write_enrichment(result, target)
     assert enrichment_quads(target)
     folder = make_data(tmp_path / "data", {"moscow": "Q649"})
-    kg = KnowledgeGraph.load(folder, reason=False, wikidata=target)
+    kg = load_graph(folder, reason=False, wikidata=target)
     position = """SELECT ?label ?start ?end WHERE { GRAPH <%s> {
         wd:Q3052772 p:P39 ?s . ?s ps:P39 ?position .
         OPTIONAL { ?s pq:P580 ?start } OPTIONAL { ?s pq:P582 ?end }
@@ -422,7 +423,7 @@ def test_mapping_and_quickstatements_functions() -> None:
 def test_federated_query_joins_our_network_with_the_endpoint(tmp_path: Path, endpoint: str) -> None:
     """The example of docs/wikidata.md, run by our store against the local endpoint."""
     folder = make_data(tmp_path / "data", {"azerbaijan": "Q227", "armenia": "Q399"})
-    kg = KnowledgeGraph.load(folder, reason=False)
+    kg = load_graph(folder, reason=False)
     text = (Path(__file__).parents[1] / "docs" / "wikidata.md").read_text(encoding="utf-8")
     example = text.split("```sparql\n", 1)[1].split("```", 1)[0]
     query = example.replace("https://query.wikidata.org/sparql", endpoint)
@@ -482,7 +483,7 @@ def test_federation_through_our_endpoint_follows_the_allowlist(
     from karabakh_kg.server.settings import Settings
 
     folder = make_data(tmp_path / "data", {"azerbaijan": "Q227", "armenia": "Q399"})
-    kg = KnowledgeGraph.load(folder, reason=False)
+    kg = load_graph(folder, reason=False)
     text = (Path(__file__).parents[1] / "docs" / "wikidata.md").read_text(encoding="utf-8")
     query = text.split("```sparql\n", 1)[1].split("```", 1)[0]
     query = query.replace("https://query.wikidata.org/sparql", endpoint)

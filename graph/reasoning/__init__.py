@@ -3,7 +3,8 @@
 ``materialize(kg)`` computes the closure of asserted ∪ ontology under the compiled OWL 2 RL
 rules of the ontology and the SPARQL rules of ``rules.ttl`` (one fixpoint), then writes the
 meaningful derived triples (see :func:`Reasoner.keep`) to the inferred graph. The reasoner
-stays attached to ``kg`` so :func:`update` can apply changes incrementally and
+is kept in ``kg.views.reasoner`` (its one owner, :class:`karabakh_kg.graph.views.DerivedViews`)
+so :func:`update` can apply changes incrementally and
 :mod:`karabakh_kg.graph.reasoning.explain` can show one derivation per derived triple.
 """
 
@@ -22,7 +23,7 @@ import pyoxigraph as ox
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, ONTOLOGY, SYSTEM_GRAPHS
 from karabakh_kg.graph.prefixes import shorten
 from karabakh_kg.graph.reasoning.engine import Engine, Rule, TermTable, Triple
-from karabakh_kg.graph.reasoning.perspectives import (
+from karabakh_kg.graph.reasoning.perspective_graphs import (
     UNCURATED,
     Perspectives,
     is_perspective_graph,
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
 
 SYSTEM = {g.value for g in SYSTEM_GRAPHS}
 NOISE_CLASSES = {OWL + "Thing", RDFS + "Resource"}
-_STATE = "_reasoner"
 FREEZE_ABOVE = 200_000
 """Closures with more triples than this are frozen out of the garbage collector's sight."""
 
@@ -231,12 +231,24 @@ def _no_gc() -> Iterator[None]:
 
 def reasoner(kg: KnowledgeGraph) -> Reasoner:
     """The reasoner attached to ``kg``, materialising first if it has none."""
-    found = getattr(kg, _STATE, None)
+    found = kg.views.reasoner
     if found is None:
         materialize(kg)
-        found = getattr(kg, _STATE)
+        found = kg.views.reasoner
     assert isinstance(found, Reasoner)
     return found
+
+
+def attach(kg: KnowledgeGraph) -> Reasoner:
+    """Give ``kg`` its reasoner without writing anything: for a store that already holds
+    the inferred, support and perspective graphs as :func:`materialize` wrote them (so a
+    restart does not rewrite every inferred quad, nor make the first update a full
+    recomputation)."""
+    with _no_gc():
+        r = build(kg)
+        r.attach_support(kg)
+    kg.views.reasoner = r
+    return r
 
 
 def _quads(r: Reasoner, triples: Iterable[Triple]) -> list[ox.Quad]:
@@ -258,7 +270,7 @@ def materialize(kg: KnowledgeGraph) -> ReasoningReport:
             # collections after this one walk millions of tuples, stalling later updates.
             # They hold no cycles, so reference counting still frees them.
             gc.freeze()
-    setattr(kg, _STATE, r)
+    kg.views.reasoner = r
     return ReasoningReport(
         base=len(r.engine.base),
         derived=len(r.output),
@@ -289,7 +301,7 @@ def update(
     """
     start = time.perf_counter()
     added, removed = list(added), list(removed)
-    r = getattr(kg, _STATE, None)
+    r = kg.views.reasoner
     if r is None or any(_changes_rules(r, t) for t in (*added, *removed)):
         return materialize(kg)
     store = kg.store

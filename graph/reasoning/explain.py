@@ -12,7 +12,7 @@ from karabakh_kg.graph.dataset import PROVENANCE, SYSTEM_GRAPHS
 from karabakh_kg.graph.prefixes import shorten
 from karabakh_kg.graph.reasoning import Reasoner, reasoner
 from karabakh_kg.graph.reasoning.engine import Triple
-from karabakh_kg.graph.reasoning.perspectives import is_perspective_graph
+from karabakh_kg.graph.reasoning.perspective_graphs import is_perspective_graph
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:

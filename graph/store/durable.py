@@ -96,14 +96,11 @@ def rebuild_curated(kg: KnowledgeGraph, data_dir: Path | None, wikidata: Path | 
 
 def attach_reasoner(kg: KnowledgeGraph) -> None:
     """Give ``kg`` its reasoner without rewriting the inferred graphs, which the store
-    already holds as :func:`karabakh_kg.graph.reasoning.materialize` wrote them: the same
-    steps as ``materialize`` minus the writes (so a restart does not rewrite every inferred
-    quad, nor make the first update a full recomputation)."""
+    already holds as :func:`karabakh_kg.graph.reasoning.materialize` wrote them
+    (:func:`karabakh_kg.graph.reasoning.attach`)."""
     from karabakh_kg.graph import reasoning
 
-    r = reasoning.build(kg)
-    r.attach_support(kg)
-    setattr(kg, reasoning._STATE, r)
+    reasoning.attach(kg)
 
 
 def open_dataset(

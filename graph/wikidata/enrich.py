@@ -2,7 +2,7 @@
 
 The facts go to the named graph ``graph/wikidata`` only, never the curated graph, and are
 stored in a file of the user's data directory (or a path given), which
-``KnowledgeGraph.load(wikidata=PATH)`` loads. Queries see them through
+``load_graph(wikidata=PATH)`` loads. Queries see them through
 ``GRAPH <https://w3id.org/karabakh-kg/graph/wikidata>`` or by adding that graph to the default
 graph; reasoning never reads them.
 

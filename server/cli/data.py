@@ -23,6 +23,7 @@ from karabakh_kg.graph import (
     formats,
     turtle,
 )
+from karabakh_kg.graph import load_graph as load_knowledge_graph
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.cli.disputes import PerspectiveOption, in_perspective
 from karabakh_kg.server.cli.errors import fail, unreadable_files
@@ -77,7 +78,7 @@ def load_graph(data_dir: Path | None, *, reason: bool = True) -> KnowledgeGraph:
         fail(f"data folder {data_dir} does not exist")
     try:
         with unreadable_files():
-            return KnowledgeGraph.load(data_dir, reason=reason)
+            return load_knowledge_graph(data_dir, reason=reason)
     except DataError as error:
         fail(f"{error} (run 'karabakh-kg validate' for details)")
 

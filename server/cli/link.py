@@ -18,6 +18,7 @@ from karabakh_kg.graph import (
     WikidataError,
     compact,
     default_cache_dir,
+    load_graph,
     lookup,
 )
 from karabakh_kg.server.cli.errors import fail
@@ -76,7 +77,7 @@ def _load(data_dir: Path | None) -> KnowledgeGraph:
     if data_dir is not None and not data_dir.is_dir():
         fail(f"no such data folder: {data_dir}")
     try:
-        kg = KnowledgeGraph.load(data_dir, reason=False)
+        kg = load_graph(data_dir, reason=False)
     except DataError as error:
         fail(str(error).splitlines()[0])
     return kg
@@ -266,7 +267,7 @@ def enrich_command(
         fail(f"cannot write {target}: {error.strerror or error}")
     counts = ", ".join(f"{p}: {n}" for p, n in result.counts.items())
     typer.echo(f"wrote {len(result.quads)} triples to {target} ({counts})")
-    typer.echo(f"load them with KnowledgeGraph.load(wikidata=Path({str(target)!r}))")
+    typer.echo(f"load them with load_graph(wikidata=Path({str(target)!r}))")
 
 
 @link_app.command("export")

@@ -17,6 +17,7 @@ from karabakh_kg.graph import (
     Term,
     check_consistency,
     explain,
+    load_graph,
     reasoning,
     shorten,
 )
@@ -47,7 +48,7 @@ def _load(data_dir: Path | None) -> KnowledgeGraph:
     if data_dir is not None and not data_dir.is_dir():
         fail(f"data folder {data_dir} does not exist")
     try:
-        return KnowledgeGraph.load(data_dir, reason=False)
+        return load_graph(data_dir, reason=False)
     except DataError as error:
         fail(str(error))
     except FileNotFoundError as error:

@@ -159,7 +159,8 @@ def backend_app(settings: Settings) -> object:
 
 def build_app(data_dir: Path | None, settings: Settings) -> object:
     """Load the graph (with the settings' Wikidata enrichment file) and build the app."""
-    from karabakh_kg.graph import DataError, KnowledgeGraph
+    from karabakh_kg.graph import DataError
+    from karabakh_kg.graph import load_graph as load_knowledge_graph
     from karabakh_kg.server.app import create_app
     from karabakh_kg.server.cli.data import load_graph
 
@@ -184,7 +185,7 @@ def build_app(data_dir: Path | None, settings: Settings) -> object:
         fail(f"data folder {data_dir} does not exist")
     try:
         with unreadable_files():
-            kg = KnowledgeGraph.load(data_dir, wikidata=Path(settings.wikidata_file))
+            kg = load_knowledge_graph(data_dir, wikidata=Path(settings.wikidata_file))
     except DataError as error:
         fail(f"{error} (the Wikidata file comes from 'karabakh-kg link enrich')")
     return create_app(kg, settings=settings)
