@@ -1,8 +1,10 @@
 """Writing files so that a reader never sees half of one.
 
 Our own code rather than a library's: the standard recipe (a temporary file in the same folder,
-flushed to disk, then renamed over the target with :func:`os.replace`) fits in a few lines, and
-``check`` lets a writer read the new file back before it replaces the old one.
+flushed to disk, renamed over the target with :func:`os.replace`, then the folder flushed so
+the rename itself survives a crash) fits in a few lines, and ``check`` lets a writer read the
+new file back before it replaces the old one. Every file the project writes goes through
+:func:`write_atomic`: exports, links, and the durable store's state and journal.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ def write_atomic(
     """Replace ``path`` with ``data`` (text is written as UTF-8) in one step.
 
     ``check`` is called with the temporary file before the rename; if it raises, ``path`` is
-    left as it was. Any failure removes the temporary file and is raised.
+    left as it was. Any failure removes the temporary file and is raised. When this returns,
+    the new content and its name are on disk (the file and its folder were fsynced).
     """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
@@ -36,3 +39,17 @@ def write_atomic(
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    sync_folder(folder)
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (a rename, a removal) to disk; a no-op where folders cannot
+    be opened (Windows)."""
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import re
 import secrets
 import time
@@ -37,6 +36,7 @@ from karabakh_kg.graph.dataset import (
     KnowledgeGraph,
     UpdateError,
 )
+from karabakh_kg.graph.files import write_atomic
 from karabakh_kg.graph.store import QuadChange
 from karabakh_kg.ontology import vocab
 
@@ -160,9 +160,7 @@ def _nquads(quads: list[ox.Quad]) -> str:
 def write_journal(folder: Path, change: QuadChange) -> None:
     """Record ``change`` as the pending change of the store in ``folder`` (atomically)."""
     text = json.dumps({"added": _nquads(change.added), "removed": _nquads(change.removed)})
-    scratch = folder / (JOURNAL + ".tmp")
-    scratch.write_text(text, encoding="utf-8")
-    os.replace(scratch, folder / JOURNAL)
+    write_atomic(folder / JOURNAL, text)
 
 
 def clear_journal(folder: Path) -> None:

@@ -13,7 +13,6 @@ are kept, and their triples go back into the asserted graph.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from karabakh_kg.graph.dataset import (
     content_hash,
     input_files,
 )
+from karabakh_kg.graph.files import write_atomic
 from karabakh_kg.graph.store import StoreError
 from karabakh_kg.graph.store.contributions import (
     apply_quads,
@@ -60,9 +60,7 @@ def _read_state(folder: Path) -> dict[str, str]:
 
 
 def _write_state(folder: Path, state: dict[str, str]) -> None:
-    scratch = folder / (STATE_FILE + ".tmp")
-    scratch.write_text(json.dumps(state, indent=1), encoding="utf-8")
-    os.replace(scratch, folder / STATE_FILE)
+    write_atomic(folder / STATE_FILE, json.dumps(state, indent=1))
 
 
 def open_store_folder(folder: Path) -> ox.Store:
