@@ -299,3 +299,31 @@ def test_unknown_or_overlong_perspectives_are_refused_everywhere(live_server: An
     assert page.status_code == 400 and "kg:nobody" in page.text
     long = _ask(live_server.url, LACHIN_IN_NK, perspective="x" * 5000)
     assert long.status_code == 400 and "characters" in long.json()["detail"]
+
+
+def test_graph_routes_declare_and_apply_the_perspective(live_server: Any) -> None:
+    spec = httpx.get(live_server.url + "/openapi.json", timeout=60).json()
+    routes = [p for p in spec["paths"] if p.startswith(("/graph/", "/export/{"))]
+    assert routes
+    for path in routes:
+        names = {p["name"] for p in spec["paths"][path]["get"].get("parameters", [])}
+        assert "perspective" in names, path
+
+    def neighbours(perspective: str) -> set[str]:
+        got = httpx.get(
+            live_server.url + "/graph/neighbours",
+            params={"node": "kg:lachin", "perspective": perspective},
+            timeout=60,
+        )
+        assert got.status_code == 200, got.text
+        return {n["data"]["id"] for n in got.json()["elements"]["nodes"]}
+
+    # line 27: only Ilya Azar places Lachin in Nagorno-Karabakh
+    assert f"{KG}nagorno-karabakh" in neighbours("kg:ilya-azar")
+    assert f"{KG}nagorno-karabakh" not in neighbours("article")
+    bad = httpx.get(
+        live_server.url + "/graph/neighbours",
+        params={"node": "kg:lachin", "perspective": "kg:nobody"},
+        timeout=60,
+    )
+    assert bad.status_code == 400 and bad.json()["code"] == "unknown-perspective"

@@ -23,9 +23,9 @@ from karabakh_kg.server.web.graph import (
     FromQ,
     Inferred,
     PredicateQ,
+    SeenGraph,
     ToQ,
     answer,
-    kg_of,
     projection,
     resolve,
     traverse,
@@ -54,7 +54,7 @@ _FORMATS = ", ".join(f"`{e.name}` ({e.media_type})" for e in exports.REGISTRY.va
     description=f"Formats: {_FORMATS}. `csv` is a ZIP of nodes.csv and edges.csv.",
 )
 def export_graph(
-    request: Request,
+    kg: SeenGraph,
     fmt: Annotated[str, Path(description="Export format name, alias or media type.")],
     focus: Annotated[
         str | None,
@@ -80,7 +80,6 @@ def export_graph(
     end: ToQ = None,
 ) -> Any:
     """The graph, filtered like the ``/graph`` endpoints, in format ``fmt``."""
-    kg = kg_of(request)
 
     def run() -> Response:
         try:

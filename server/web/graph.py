@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 import networkx as nx
 import pyoxigraph as ox
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from karabakh_kg.graph import (
     KnowledgeGraph,
@@ -68,17 +68,32 @@ def resolve(kg: KnowledgeGraph, name: str) -> str:
     return lookup.resolve(kg, check_name(name, "entity name"))
 
 
-def kg_of(request: Request) -> KnowledgeGraph:
+def kg_of(
+    request: Request,
+    perspective: Annotated[
+        str | None,
+        Query(
+            description="Whose statements to reason from: all (default), article, or a "
+            "claimant (CURIE, IRI or label); see `karabakh-kg perspectives`.",
+            json_schema_extra=NAME_LIMIT,
+        ),
+    ] = None,
+) -> KnowledgeGraph:
     """The application's knowledge graph, seen from the request's ``perspective=``
-    (``all`` by default; an unknown one answers 400 naming it)."""
+    (``all`` by default; an unknown one answers 400 naming it). A dependency, so every
+    route that takes it declares ``perspective`` in the OpenAPI document."""
     kg: KnowledgeGraph = request.app.state.kg
-    name = request.query_params.get("perspective")
+    name = perspective
     if not name:
         return kg
     try:
         return perspectives.view(kg, perspectives.resolve(kg, check_name(name, "perspective")))
     except perspectives.UnknownPerspective as error:
         raise Problem(400, "unknown-perspective", str(error)) from None
+
+
+SeenGraph = Annotated[KnowledgeGraph, Depends(kg_of)]
+"""A route parameter: the knowledge graph from the request's perspective."""
 
 
 def mark_single_claimants(kg: KnowledgeGraph, found: dict[str, Any]) -> dict[str, Any]:
@@ -160,6 +175,7 @@ def elements(graph: nx.MultiDiGraph, kg: KnowledgeGraph) -> dict[str, Any]:
 @get_and_head(router, "/lookup", responses=ERROR_RESPONSES, summary="Resolve a name to one entity")
 def graph_lookup(
     request: Request,
+    kg: SeenGraph,
     name: Annotated[
         str,
         Query(
@@ -168,13 +184,13 @@ def graph_lookup(
     ],
 ) -> Any:
     """The entity a name designates, with its IRI, CURIE, label, types and Wikidata ids."""
-    kg = kg_of(request)
     return answer(lambda: lookup.describe(kg, resolve(kg, name)))
 
 
 @get_and_head(router, "/search", responses=ERROR_RESPONSES, summary="Entities whose names match")
 def graph_search(
     request: Request,
+    kg: SeenGraph,
     q: Annotated[
         str,
         Query(
@@ -185,7 +201,6 @@ def graph_search(
     limit: Annotated[int, Query(ge=1, le=50, description="Most results.")] = 10,
 ) -> Any:
     """Entities ranked by how well a name matches: exact, prefix, words, then close spellings."""
-    kg = kg_of(request)
     found = lookup.search(kg, check_name(q, "search text"), limit)
     return {"query": q, "results": [lookup.describe(kg, e.iri) for e in found]}
 
@@ -193,6 +208,7 @@ def graph_search(
 @get_and_head(router, "/neighbours", responses=ERROR_RESPONSES, summary="Neighbours within k hops")
 def graph_neighbours(
     request: Request,
+    kg: SeenGraph,
     node: Annotated[
         str, Query(description="Entity name (as for /graph/lookup).", json_schema_extra=NAME_LIMIT)
     ],
@@ -208,7 +224,6 @@ def graph_neighbours(
 
     Also gives ``elements`` for Cytoscape.js.
     """
-    kg = kg_of(request)
 
     def run() -> Any:
         iri = resolve(kg, node)
@@ -227,6 +242,7 @@ def graph_neighbours(
 @get_and_head(router, "/path", responses=ERROR_RESPONSES, summary="Paths between two entities")
 def graph_path(
     request: Request,
+    kg: SeenGraph,
     source: Annotated[
         str, Query(alias="from", description="Start entity name.", json_schema_extra=NAME_LIMIT)
     ],
@@ -244,7 +260,6 @@ def graph_path(
 ) -> Any:
     """The shortest path (or all simple paths up to ``max_length``), each step with its edge,
     direction and quote. ``paths`` is empty when the entities are not connected."""
-    kg = kg_of(request)
 
     def run() -> Any:
         a, b = resolve(kg, source), resolve(kg, target)
@@ -266,6 +281,7 @@ def graph_path(
 @get_and_head(router, "/ego", responses=ERROR_RESPONSES, summary="Ego network of an entity")
 def graph_ego(
     request: Request,
+    kg: SeenGraph,
     node: Annotated[str, Query(description="Entity name.", json_schema_extra=NAME_LIMIT)],
     radius: Annotated[int, Query(description=f"Hops, 1 to {traversal.MAX_K}.")] = 1,
     inferred: Inferred = True,
@@ -275,7 +291,6 @@ def graph_ego(
     end: ToQ = None,
 ) -> Any:
     """Every node within ``radius`` hops and every edge among them, as Cytoscape.js elements."""
-    kg = kg_of(request)
 
     def run() -> Any:
         iri = resolve(kg, node)
@@ -289,6 +304,7 @@ def graph_ego(
 @get_and_head(router, "/components", responses=ERROR_RESPONSES, summary="Connected components")
 def graph_components(
     request: Request,
+    kg: SeenGraph,
     inferred: Inferred = True,
     predicate: PredicateQ = None,
     node_class: ClassQ = None,
@@ -296,7 +312,6 @@ def graph_components(
     end: ToQ = None,
 ) -> Any:
     """Weakly connected components, largest first."""
-    kg = kg_of(request)
     return answer(
         lambda: {
             "components": traversal.components(
@@ -309,6 +324,7 @@ def graph_components(
 @get_and_head(router, "/centrality", responses=ERROR_RESPONSES, summary="Most central entities")
 def graph_centrality(
     request: Request,
+    kg: SeenGraph,
     measure: Annotated[Literal["degree", "betweenness", "pagerank"], Query()] = "degree",
     top: Annotated[int, Query(description=f"How many, 1 to {traversal.MAX_TOP}.")] = 20,
     inferred: Inferred = True,
@@ -318,7 +334,6 @@ def graph_centrality(
     end: ToQ = None,
 ) -> Any:
     """The ``top`` entities by degree, betweenness or PageRank."""
-    kg = kg_of(request)
 
     def run() -> Any:
         graph = projection(kg, inferred, predicate, node_class, start, end)
@@ -331,13 +346,13 @@ def graph_centrality(
 @get_and_head(router, "/communities", responses=ERROR_RESPONSES, summary="Communities")
 def graph_communities(
     request: Request,
+    kg: SeenGraph,
     method: Annotated[Literal["louvain", "greedy"], Query()] = "louvain",
     inferred: Inferred = True,
     predicate: PredicateQ = None,
     node_class: ClassQ = None,
 ) -> Any:
     """Communities by Louvain (fixed seed) or greedy modularity, largest first."""
-    kg = kg_of(request)
 
     def run() -> Any:
         graph = projection(kg, inferred, predicate, node_class, None, None)
@@ -349,6 +364,7 @@ def graph_communities(
 @get_and_head(router, "/network", responses=ERROR_RESPONSES, summary="The negotiation network")
 def graph_network(
     request: Request,
+    kg: SeenGraph,
     level: Annotated[Literal["person", "state"], Query()] = "person",
     unrealised: Annotated[
         bool,
@@ -362,7 +378,6 @@ def graph_network(
     with the dates, events and quotes that support them; as rows and Cytoscape.js elements.
     Planned or cancelled meetings are never shown as ``metWith``; with ``unrealised`` they
     are added as their own edges ("planned meeting")."""
-    kg = kg_of(request)
 
     def run() -> Any:
         graph = projection(kg, inferred, None, None, start, end)
