@@ -8,7 +8,14 @@ import pyoxigraph as ox
 import pytest
 
 from karabakh_kg.server.settings import Settings, SettingsError
-from karabakh_kg.server.sparql.conneg import RESULT_FORMATS, NotAcceptable, negotiate
+from karabakh_kg.server.sparql.conneg import (
+    GRAPH_FORMATS,
+    RESULT_FORMATS,
+    MalformedAccept,
+    NotAcceptable,
+    negotiate,
+    negotiate_page,
+)
 from karabakh_kg.server.sparql.inspect import inspect
 from karabakh_kg.server.sparql.protocol import LocalStore, QueryFailed, QueryJob
 from karabakh_kg.server.sparql.results import WRITERS
@@ -129,3 +136,25 @@ def test_settings_from_environment() -> None:
         Settings.from_env({"KARABAKH_KG_MAX_ROWS": "many"})
     with pytest.raises(SettingsError, match="exceeds"):
         Settings.from_env({"KARABAKH_KG_QUERY_TIMEOUT": "60"})
+
+
+def test_pages_negotiate_html_beside_rdf_with_the_one_negotiation() -> None:
+    """RFC 9110 q-values: HTML wins ties (a browser's */*), a client's RDF name is the
+    endpoint's (SPARQLWrapper's rdf+xml), q=0 refuses HTML, a bad header is malformed."""
+    rdf = tuple(f for f in GRAPH_FORMATS if f.extension in ("ttl", "rdf", "nt"))
+    assert negotiate_page(rdf, None, None, html=True) is None
+    assert negotiate_page(rdf, "text/html,*/*;q=0.8", None, html=True) is None
+    assert negotiate_page(rdf, "*/*", None, html=True) is None
+    chosen = negotiate_page(rdf, "text/turtle;q=0.9, text/html;q=0.5", None, html=True)
+    assert chosen is not None and chosen.extension == "ttl"
+    chosen = negotiate_page(rdf, "text/html;q=0, */*", None, html=True)
+    assert chosen is not None and chosen.extension == "ttl"
+    chosen = negotiate_page(rdf, None, "rdf+xml", html=True)
+    assert chosen is not None and chosen.extension == "rdf"
+    assert negotiate_page(rdf, None, "html", html=True) is None
+    with pytest.raises(NotAcceptable):
+        negotiate_page(rdf, None, "html", html=False)
+    with pytest.raises(NotAcceptable):
+        negotiate_page(rdf, "image/png", None, html=True)
+    with pytest.raises(MalformedAccept):
+        negotiate_page(rdf, "text", None, html=True)

@@ -2,8 +2,8 @@
 
 ``Accept`` headers are parsed by :mod:`mimeparse` (q-values, wildcards, ``q=0``); a
 ``format=`` parameter (a short name or a media type) wins over the header, for browsers.
-The one place where the server negotiates: the SPARQL endpoint uses :func:`negotiate`, and
-the resource pages may (it takes any tuple of registered formats).
+The one place where the server negotiates: the SPARQL endpoint uses :func:`negotiate`, the
+resource and evidence pages :func:`negotiate_page` (HTML beside their RDF formats).
 """
 
 from __future__ import annotations
@@ -18,16 +18,27 @@ from karabakh_kg.graph import find_format as find
 
 __all__ = [
     "GRAPH_FORMATS",
+    "HTML_MEDIA",
     "RESULT_FORMATS",
     "Format",
+    "MalformedAccept",
     "NotAcceptable",
     "accepts_html",
     "negotiate",
+    "negotiate_page",
 ]
 
 
 class NotAcceptable(ValueError):
     """No offered format satisfies the request; the message lists what is offered."""
+
+
+class MalformedAccept(NotAcceptable):
+    """An ``Accept`` header that cannot be parsed (a 400 where a page answers)."""
+
+
+HTML_MEDIA = ("text/html", "application/xhtml+xml")
+"""The media types of a page."""
 
 
 CLIENT_NAMES = {
@@ -104,6 +115,44 @@ def negotiate(
         return owner[match]  # answered under its registered media type
     # Answer with the media type the client named (application/json, text/xml ...).
     return replace(owner[match], media_type=match)
+
+
+def negotiate_page(
+    formats: tuple[Format, ...], accept: str | None, format_param: str | None, *, html: bool
+) -> Format | None:
+    """The representation of a page offered in HTML (if ``html``) and in RDF ``formats``;
+    None is HTML.
+
+    ``format=`` wins (``html`` or an HTML media type, else read as by :func:`negotiate`); no
+    ``Accept`` header means HTML; HTML wins ties with RDF, so a browser's ``*/*`` gets the
+    page. XHTML counts only when the header names it: through ``*/*`` it would outweigh a
+    refused ``text/html``. Raises :class:`MalformedAccept` or :class:`NotAcceptable`.
+    """
+    if format_param is not None:
+        if html and format_param.strip().lower() in ("html", *HTML_MEDIA):
+            return None
+        return negotiate(formats, None, format_param)
+    header = (accept or "").strip()
+    if not header:
+        return None
+    try:
+        page = max(
+            mimeparse.quality(media, header)
+            for media in HTML_MEDIA
+            if media == "text/html" or media in header
+        )
+    except (ValueError, IndexError, mimeparse.MimeTypeParseException):
+        raise MalformedAccept(f"malformed Accept header: {header!r}") from None
+    try:
+        chosen: Format | None = negotiate(formats, header, None)
+    except NotAcceptable:
+        chosen = None
+    quality = mimeparse.quality(chosen.media_type, header) if chosen else 0.0
+    if html and page > 0 and page >= quality:
+        return None
+    if chosen is None:
+        raise NotAcceptable(f"none of the acceptable types ({header}) is offered")
+    return chosen
 
 
 def accepts_html(accept: str | None) -> bool:

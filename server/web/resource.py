@@ -61,7 +61,6 @@ TRIPLE_VARIANTS = [
 QUAD_VARIANTS = [
     Variant(f.extension, f.media_type, f.rdf_format, f.label) for f in formats.QUAD_FORMATS
 ]
-HTML_MEDIA = ("text/html", "application/xhtml+xml")
 
 
 class NegotiationError(Exception):
@@ -97,38 +96,20 @@ def negotiate(request: Request, variants: list[Variant], explicit: Variant | Non
     by_key = {v.key: v for v in variants}
     rdf = tuple(f for f in formats.GRAPH_FORMATS if f.extension in by_key)
     wanted = request.query_params.get("format")
-    if wanted is not None:
-        if wanted.strip().lower() in ("html", *HTML_MEDIA) and HTML in variants:
-            return HTML
-        try:
-            return by_key[conneg.negotiate(rdf, None, wanted).extension]
-        except conneg.NotAcceptable:
-            raise NegotiationError(
-                400, f"unknown format {wanted!r}; use one of: {', '.join(by_key)}"
-            ) from None
     accept = request.headers.get("accept", "").strip()
-    if not accept:
-        return HTML
     try:
-        # XHTML counts when named: through */* it would outweigh a refused text/html.
-        html = max(
-            mimeparse.quality(media, accept)
-            for media in HTML_MEDIA
-            if media == "text/html" or media in accept
-        )
-    except (ValueError, IndexError, mimeparse.MimeTypeParseException):
-        raise NegotiationError(400, f"malformed Accept header: {accept!r}") from None
-    try:
-        chosen: formats.Format | None = conneg.negotiate(rdf, accept, None)
+        chosen = conneg.negotiate_page(rdf, accept, wanted, html=HTML in variants)
+    except conneg.MalformedAccept as error:
+        raise NegotiationError(400, str(error)) from None
     except conneg.NotAcceptable:
-        chosen = None
-    quality = mimeparse.quality(chosen.media_type, accept) if chosen else 0.0
-    if HTML in variants and html > 0 and html >= quality:
-        return HTML
-    if chosen is None:
+        if wanted is not None:
+            message = f"unknown format {wanted!r}; use one of: {', '.join(by_key)}"
+            raise NegotiationError(400, message) from None
         media = ", ".join(v.media_type for v in variants)
-        raise NegotiationError(406, f"cannot produce any of {accept!r}; available: {media}")
-    return by_key[chosen.extension]
+        raise NegotiationError(
+            406, f"cannot produce any of {accept!r}; available: {media}"
+        ) from None
+    return HTML if chosen is None else by_key[chosen.extension]
 
 
 def _error(
