@@ -7,10 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import networkx as nx
+
 import karabakh_kg.graph as graph
 from karabakh_kg import server
 
 SERVER = Path(server.__file__).parent
+GRAPH = Path(graph.__file__).parent
 
 
 def test_every_public_name_resolves() -> None:
@@ -47,6 +50,61 @@ def test_importing_the_graph_layer_loads_none_of_its_modules() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[] []"
+
+
+def _module_name(path: Path) -> str:
+    parts = ["karabakh_kg", "graph", *path.relative_to(GRAPH).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(tree: ast.AST, package: str) -> list[tuple[str, int]]:
+    """Every module named by an import of ``tree``, at any depth (inside functions too),
+    except under ``if TYPE_CHECKING:``, which never runs."""
+    found: list[tuple[str, int]] = []
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*up, base] if base else up)
+            # ``from package import name`` runs the package, and the module ``name`` if it is one.
+            found += [(f"{base}.{alias.name}", node.lineno) for alias in node.names]
+            found.append((base, node.lineno))
+        found += _imports(node, package)
+    return found
+
+
+def graph_layer_imports() -> nx.DiGraph:
+    """Which graph-layer module imports which, read from the source."""
+    modules = {_module_name(path): path for path in GRAPH.rglob("*.py")}
+    imports = nx.DiGraph()
+    for name, path in modules.items():
+        imports.add_node(name)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for target, line in _imports(tree, package):
+            if target in modules and target != name:
+                imports.add_edge(name, target, line=line)
+    return imports
+
+
+def test_the_graph_layer_has_no_import_cycle_even_inside_functions() -> None:
+    """An import inside a function hides a cycle that a change of the call order turns into
+    an ImportError; the graph layer's modules import each other one way only."""
+    imports = graph_layer_imports()
+    assert imports.has_edge("karabakh_kg.graph.loading", "karabakh_kg.graph.reasoning")
+    cycles = [
+        " -> ".join(
+            f"{a} (line {imports.edges[a, b]['line']})"
+            for a, b in zip(c, [*c[1:], c[0]], strict=True)
+        )
+        for c in nx.simple_cycles(imports)
+    ]
+    assert cycles == []
 
 
 def test_the_reasoner_does_not_import_its_explanations() -> None:

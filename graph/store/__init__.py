@@ -9,6 +9,8 @@
 What runs *on* a store (publishing the dataset, reasoning in the engine) uses
 :class:`GraphStore` alone, so it works the same on every engine. :mod:`.durable` keeps the
 served dataset in an on-disk store; :mod:`.contributions` records what users write.
+Opening a store by its address is :func:`karabakh_kg.graph.store.opening.open_store`, outside
+this module, which the implementations import.
 """
 
 from __future__ import annotations
@@ -100,31 +102,4 @@ class GraphStore(Protocol):
         ...
 
 
-def open_store(
-    address: str | None,
-    *,
-    update_url: str | None = None,
-    gsp_url: str | None = None,
-    user: str | None = None,
-    password: str | None = None,
-    auth: str = "basic",
-) -> GraphStore:
-    """The store at ``address``: an ``http(s)://`` SPARQL query URL (a remote engine), a
-    folder (an on-disk pyoxigraph store) or None (in memory)."""
-    if address and address.startswith(("http://", "https://")):
-        from karabakh_kg.graph.store.remote import RemoteStore
-
-        return RemoteStore(
-            address,
-            update_url=update_url,
-            gsp_url=gsp_url,
-            user=user,
-            password=password,
-            auth=auth,
-        )
-    from karabakh_kg.graph.store.embedded import EmbeddedStore
-
-    return EmbeddedStore(address)
-
-
-__all__ = ["GraphStore", "QuadChange", "Row", "StoreError", "open_store", "rows_of"]
+__all__ = ["GraphStore", "QuadChange", "Row", "StoreError", "rows_of"]
