@@ -293,10 +293,6 @@ def _edge_date(graph: nx.MultiDiGraph, s: str, o: str, dates: list[str]) -> str 
 # Relations between agents rest on events through the domain rules (ontology/rules.ttl): the
 # reasoner's derivations of a relation name the events it rests on, so the network view
 # follows the rules as they are written. Used by the negotiation network too.
-COMMUNICATION = tuple(
-    KGO + name
-    for name in ("metWith", "spokeWith", "negotiatedWith", "communicatedWith", "mediatedFor")
-)
 OCCURRED = "kgo:Occurred"
 PARTICIPATION = (KGO + "participant", KGO + "host")
 MEDIATOR = KGO + "mediator"
