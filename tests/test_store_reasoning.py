@@ -3,15 +3,18 @@ reasoner's inferred graph on the curated data, on every store, and follows chang
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 import pytest
+from engines import TINY_DATA
 
 from karabakh_kg.graph import reasoning
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, ONTOLOGY, KnowledgeGraph
 from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.graph.store.embedded import EmbeddedStore
+from karabakh_kg.graph.store.publish import dataset_graphs, digest, publish
 from karabakh_kg.graph.store.reasoning import (
     as_insert,
     materialize_in_engine,
@@ -87,3 +90,22 @@ def test_the_engine_closure_follows_changes() -> None:
     reasoning.update(kg, [], added[1:])
     assert update_in_engine(store, [], added[1:]).full
     assert keyed(store.get_graph(INFERRED.value)) == keyed(triples(kg, INFERRED))
+
+
+def test_a_publish_after_in_engine_reasoning_rewrites_what_reasoning_changed(
+    tmp_path: Path,
+) -> None:
+    """In-engine reasoning changes graphs behind the publication manifest's back: the next
+    publish must put the published version back, not trust the old digests."""
+    (tmp_path / "tiny.trig").write_text(TINY_DATA, encoding="utf-8")
+    kg = load_graph(tmp_path)
+    store = EmbeddedStore()
+    publish(kg, store)
+    person = ox.NamedNode(str(vocab.KG) + "engine-reasoning-test")
+    update_in_engine(
+        store, [ox.Triple(person, RDF_TYPE, ox.NamedNode(str(vocab.KGO) + "Person"))], []
+    )
+    report = publish(kg, store)
+    assert {ASSERTED.value, INFERRED.value} <= set(report.written)
+    for name, expected in dataset_graphs(kg).items():
+        assert digest(store.get_graph(name)) == digest(expected), name

@@ -87,6 +87,17 @@ def published(target: GraphStore) -> dict[str, str]:
     return {row["g"].value: row["d"].value for row in rows if "g" in row and "d" in row}
 
 
+def forget(target: GraphStore, names: list[str]) -> None:
+    """Drop the manifest's digests of ``names``, graphs changed on ``target`` by something
+    other than :func:`publish` (in-engine reasoning, say), so the next publish rewrites them
+    instead of trusting a digest that no longer describes them."""
+    for name in names:
+        target.update(
+            f"DELETE WHERE {{ GRAPH <{PUBLICATION}> {{ <{PUBLICATION}> <{_HAS_PART}> <{name}> . "
+            f"<{name}> <{_VERSION}> ?digest }} }}"
+        )
+
+
 def _manifest(digests: dict[str, str]) -> str:
     lines = []
     for name, value in sorted(digests.items()):

@@ -31,6 +31,7 @@ import pyoxigraph as ox
 
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, ONTOLOGY
 from karabakh_kg.graph.store import GraphStore, StoreError
+from karabakh_kg.graph.store.publish import forget
 from karabakh_kg.ontology import vocab
 
 MAX_ROUNDS = 100
@@ -176,6 +177,7 @@ def rule_updates(store: GraphStore) -> list[str]:
 
 def materialize_in_engine(store: GraphStore) -> EngineReasoningReport:
     """Recompute the inferred graph on the engine from the asserted and ontology graphs."""
+    forget(store, [INFERRED.value])
     store.drop_graph(INFERRED.value)
     return _fixpoint(store, rule_updates(store), full=True)
 
@@ -189,6 +191,7 @@ def update_in_engine(
     def data(triples: list[ox.Triple]) -> str:
         return (ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"").decode()
 
+    forget(store, [ASSERTED.value, INFERRED.value])
     if removed:
         store.update(f"DELETE DATA {{ GRAPH {graph} {{ {data(removed)} }} }}")
     if added:
