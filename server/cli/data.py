@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -167,21 +169,45 @@ def run_query(
     (:class:`~karabakh_kg.server.sparql.execute.Endpoint`) in one worker process, under the
     server's time limit and row and byte caps, so a runaway query is stopped and refused
     with one line instead of filling the memory. Answers in a SPARQL results or RDF format
-    are written as the worker serialized them, without parsing them again.
+    are streamed: each chunk the worker serializes is written as it arrives, without
+    parsing it again, so memory stays flat however long the answer. A cap or the time
+    limit reached on the way ends the output after the last complete row sent, with one
+    ``error:`` line (at the row cap the document is complete; at the byte cap or the time
+    limit, JSON, XML and Turtle are cut). The table is laid out once the whole answer (at
+    most the byte cap) has arrived.
     """
     from karabakh_kg.server.problems import Problem
     from karabakh_kg.server.sparql.errors import failure_problem
     from karabakh_kg.server.sparql.execute import Endpoint
+    from karabakh_kg.server.sparql.pool import PooledStore
     from karabakh_kg.server.sparql.protocol import QueryFailed
 
     fmt = fmt or OutputFormat.table
     settings = (limits or QueryLimits()).settings()
     endpoint = Endpoint(kg, settings)
+    output = _Output()
     try:
         prepared = endpoint.prepare(
             sparql, {"infer": ["true" if infer else "false"]}, {}, ACCEPT[fmt]
         )
-        answer = endpoint.store().execute(prepared.job, prepared.timeout)
+        store = endpoint.store()
+        assert isinstance(store, PooledStore)  # the Endpoint's own worker pool
+        answer = store.stream(prepared.job, prepared.timeout)
+        try:
+            if fmt is OutputFormat.table:
+                body = b"".join(answer)
+                if answer.form in ("SELECT", "ASK"):
+                    typer.echo(_table_output(body))
+                    return
+                output.write_all([body])
+            else:
+                output.write_all(answer)
+        finally:
+            answer.close()
+    except BrokenPipeError:
+        # The reader closed standard output (``| head``): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(1) from None
     except Problem as problem:
         if problem.code == "not-acceptable":
             fail(_wrong_format(fmt))
@@ -193,17 +219,31 @@ def run_query(
             timeout=prepared.timeout,
             max_timeout=settings.max_query_timeout,
         )
-        fail(_refusal(refused))
+        cut = "the output above is incomplete: " if output.started else ""
+        fail(cut + _refusal(refused))
     finally:
         endpoint.close()
-    if fmt is OutputFormat.table and answer.form in ("SELECT", "ASK"):
-        typer.echo(_table_output(answer.body))
-        return
-    out = sys.stdout.buffer
-    out.write(answer.body)
-    if answer.body and not answer.body.endswith(b"\n"):
-        out.write(b"\n")
-    out.flush()
+
+
+class _Output:
+    """Standard output written chunk by chunk as an answer arrives (flushed after each,
+    so rows come out as they are produced), ending with a newline."""
+
+    def __init__(self) -> None:
+        self.started = False
+        self._last = b""
+
+    def write_all(self, chunks: Iterable[bytes]) -> None:
+        out = sys.stdout.buffer
+        for chunk in chunks:
+            if chunk:
+                out.write(chunk)
+                out.flush()
+                self.started = True
+                self._last = chunk[-1:]
+        if self._last and self._last != b"\n":
+            out.write(b"\n")
+            out.flush()
 
 
 def _wrong_format(fmt: OutputFormat) -> str:

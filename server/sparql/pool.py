@@ -5,7 +5,10 @@ update the pool does not restart them but logs the changed quads, and each worke
 what it has not seen before its next job (a long log is folded into a new dump). A query
 that overruns its limit gets its worker killed (SIGKILL) and replaced in the
 background, so the work really stops and other clients keep being served by the
-other workers. The pool bounds how many queries run (one per worker) and wait.
+other workers. The pool bounds how many queries run (one per worker) and wait. A job
+with ``chunk_bytes`` is answered as a stream (:meth:`WorkerPool.stream`): the worker's
+chunks are handed on as they arrive, under the same time limit, which covers the whole
+stream.
 
 Calls are blocking and thread-safe: the server runs them in threads so that the
 event loop never waits on a query, whichever loop (or test client) calls. Which query gets
@@ -34,7 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -44,6 +47,8 @@ import pyoxigraph as ox
 
 from karabakh_kg.graph import QuadChange
 from karabakh_kg.server.sparql.protocol import (
+    CHUNK_BYTES,
+    AnswerStream,
     QueryAnswer,
     QueryFailed,
     QueryJob,
@@ -320,6 +325,15 @@ class WorkerPool:
     ) -> tuple[Any, ...]:
         """Evaluate ``job`` in a worker within ``timeout`` seconds, counted from when a
         worker takes it (waiting for one is bounded by ``wait``, and never kills it)."""
+        *_, answer = self.stream(job, timeout, wait)
+        return answer
+
+    def stream(
+        self, job: dict[str, Any], timeout: float, wait: float = WAIT_TIMEOUT
+    ) -> Iterator[tuple[Any, ...]]:
+        """As :meth:`run`, giving the worker's ``("chunk", bytes)`` messages as they
+        arrive, then its answer; ``timeout`` covers the whole stream. A caller that stops
+        reading early (closes the iterator) has the worker stopped and replaced."""
         with self._lock:
             if self._pending >= self.size + self.max_queued:
                 raise PoolBusy(
@@ -328,7 +342,7 @@ class WorkerPool:
                 )
             self._pending += 1
         try:
-            return self._run(job, timeout, wait)
+            yield from self._stream(job, timeout, wait)
         finally:
             with self._lock:
                 self._pending -= 1
@@ -355,34 +369,60 @@ class WorkerPool:
         else:
             self._idle.put(worker)
 
-    def _run(self, job: dict[str, Any], timeout: float, wait: float) -> tuple[Any, ...]:
+    def _stream(
+        self, job: dict[str, Any], timeout: float, wait: float
+    ) -> Iterator[tuple[Any, ...]]:
         worker = self._acquire(time.monotonic() + wait)
         deadline = time.monotonic() + timeout
         job, applied = self._catch_up(worker, job)
+        running = True  # until the worker is released or replaced
         try:
             worker.outbox.send(job)
-            if worker.inbox.poll(max(0.0, deadline - time.monotonic())):
-                answer: tuple[Any, ...] = worker.inbox.recv()
-                worker.applied = applied
-                self._release(worker)
-                return answer
-        except (EOFError, OSError, BrokenPipeError):
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                worker.process.wait(timeout=2)
-            aborted = worker.process.returncode == -signal.SIGABRT
-            worker.stop()
-            self._spawn_async()
-            if aborted and self.memory_mb:
-                raise WorkerCrashed(
-                    f"the query needed more memory than a query worker may use "
-                    f"({self.memory_mb} MB, KARABAKH_KG_WORKER_MEMORY_MB) and was stopped; "
-                    "make it select less"
-                ) from None
-            raise WorkerCrashed("the query worker stopped unexpectedly") from None
-        worker.stop()
+            while worker.inbox.poll(max(0.0, deadline - time.monotonic())):
+                message: tuple[Any, ...] = worker.inbox.recv()
+                if message[0] != "chunk":
+                    worker.applied = applied
+                    running = False
+                    self._release(worker)
+                    yield message
+                    return
+                yield message
+        except (EOFError, OSError):
+            running = False
+            raise self._crash(worker) from None
+        finally:
+            if running:  # it overran its time limit, or the caller stopped reading
+                worker.stop()
+                self._spawn_async()
         self.timeouts += 1
-        self._spawn_async()
         raise QueryTimeout(f"the query did not finish within {timeout:g} s and was stopped")
+
+    def _crash(self, worker: Worker) -> WorkerCrashed:
+        """Replace a worker that died on a job; the error saying why it died."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.process.wait(timeout=2)
+        aborted = worker.process.returncode == -signal.SIGABRT
+        worker.stop()
+        self._spawn_async()
+        if aborted and self.memory_mb:
+            return WorkerCrashed(
+                f"the query needed more memory than a query worker may use "
+                f"({self.memory_mb} MB, KARABAKH_KG_WORKER_MEMORY_MB) and was stopped; "
+                "make it select less"
+            )
+        return WorkerCrashed("the query worker stopped unexpectedly")
+
+
+def _failed(error: Exception) -> QueryFailed:
+    """The store failure of a pool error."""
+    if isinstance(error, QueryTimeout):
+        return QueryFailed("timeout", str(error))
+    if isinstance(error, PoolBusy):
+        return QueryFailed("busy", str(error))
+    return QueryFailed("crashed", str(error))
+
+
+POOL_ERRORS = (QueryTimeout, PoolBusy, WorkerCrashed)
 
 
 class PooledStore:
@@ -402,13 +442,23 @@ class PooledStore:
     def execute(self, job: QueryJob, timeout: float) -> QueryAnswer:
         try:
             raw = self.pool.run(job.to_dict(), timeout)
-        except QueryTimeout as error:
-            raise QueryFailed("timeout", str(error)) from None
-        except PoolBusy as error:
-            raise QueryFailed("busy", str(error)) from None
-        except WorkerCrashed as error:
-            raise QueryFailed("crashed", str(error)) from None
+        except POOL_ERRORS as error:
+            raise _failed(error) from None
         return answer_from(raw)
+
+    def stream(self, job: QueryJob, timeout: float) -> AnswerStream:
+        """The answer to ``job`` in chunks (of at most ``job.chunk_bytes``, or
+        :data:`~karabakh_kg.server.sparql.protocol.CHUNK_BYTES`) as the worker writes
+        them, within ``timeout`` seconds for the whole answer."""
+        chunked = {**job.to_dict(), "chunk_bytes": job.chunk_bytes or CHUNK_BYTES}
+
+        def messages() -> Iterator[tuple[Any, ...]]:
+            try:
+                yield from self.pool.stream(chunked, timeout)
+            except POOL_ERRORS as error:
+                raise _failed(error) from None
+
+        return AnswerStream(messages())
 
     def update_difference(
         self,
@@ -421,12 +471,8 @@ class PooledStore:
         """Evaluate the update in a worker (on its copy), killed if it overruns."""
         try:
             raw = self.pool.run(update_job(update, graph, prefixes, allowlist), timeout)
-        except QueryTimeout as error:
-            raise QueryFailed("timeout", str(error)) from None
-        except PoolBusy as error:
-            raise QueryFailed("busy", str(error)) from None
-        except WorkerCrashed as error:
-            raise QueryFailed("crashed", str(error)) from None
+        except POOL_ERRORS as error:
+            raise _failed(error) from None
         return difference_from(raw)
 
     def refresh(self, change: QuadChange | None = None) -> None:

@@ -2,6 +2,9 @@
 
 A query is a :class:`QueryJob` (text, dataset, acceptable formats, row cap); the store
 answers a :class:`QueryAnswer` (the serialized body) or raises :class:`QueryFailed`.
+A job with ``chunk_bytes`` set may be answered in pieces: :func:`run_job` hands each
+chunk to ``emit`` as rows are serialized (the pool sends them as ``("chunk", bytes)``
+messages before the final answer) and :class:`AnswerStream` gives them to the caller.
 The endpoint only speaks this protocol, so a remote SPARQL store (forwarding the job
 over HTTP) can replace the local one later. Two implementations exist:
 
@@ -20,14 +23,15 @@ b'{"head":{},"boolean":true}'
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import IO, Any, Protocol, cast
 
 import pyoxigraph as ox
 
 from karabakh_kg.graph import QuadChange, formats
-from karabakh_kg.server.sparql.results import WRITERS
+from karabakh_kg.server.sparql.results import PIECES
 
 RDF_FORMATS = {f.name: f.rdf_format for f in formats.GRAPH_FORMATS if f.rdf_format}
 """Graph serializations by short name (see :mod:`karabakh_kg.graph.formats`)."""
@@ -63,6 +67,9 @@ class QueryJob:
     """The dataset is the standard one (``default_graph`` = the union graphs, every named
     graph): a store that keeps that union as its own default graph may use it directly,
     which pyoxigraph evaluates far faster than a list of default graphs."""
+    chunk_bytes: int = 0
+    """Positive: send the answer on in chunks of at most this many bytes as it is written
+    (:class:`AnswerStream`); 0: in one piece."""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -75,6 +82,40 @@ class QueryAnswer:
     form: str
     format_name: str
     body: bytes
+
+
+CHUNK_BYTES = 64 * 1024
+"""Size of the chunks a streamed answer travels in (about a pipe's buffer)."""
+CHUNK_SECONDS = 0.25
+"""A streamed answer's rows wait at most this long for a chunk to fill (slow queries)."""
+
+
+class AnswerStream:
+    """A serialized answer arriving in chunks: iterating gives the body's bytes as the
+    store writes them, and raises :class:`QueryFailed` where the answer fails (a cap
+    passed, the time limit); ``form`` and ``format_name`` are known once it has ended.
+    ``messages`` are :func:`run_job`'s ``("chunk", bytes)`` messages and its answer."""
+
+    def __init__(self, messages: Iterator[tuple[Any, ...]]) -> None:
+        self._messages = messages
+        self.form = ""
+        self.format_name = ""
+
+    def __iter__(self) -> Iterator[bytes]:
+        for message in self._messages:
+            if message[0] == "chunk":
+                yield message[1]
+                continue
+            answer = answer_from(message)
+            self.form, self.format_name = answer.form, answer.format_name
+            if answer.body:
+                yield answer.body
+
+    def close(self) -> None:
+        """Stop reading: the store abandons the rest of the answer."""
+        close = getattr(self._messages, "close", None)
+        if close is not None:
+            close()
 
 
 class QueryFailed(Exception):
@@ -287,33 +328,145 @@ def run_update_job(
     return ("ok", "UPDATE", added, removed)
 
 
-def _term_size(term: Any) -> int:
-    return 0 if term is None else len(str(term))
+class _Cut(Exception):
+    """The answer passed a cap (``kind``: ``too-many-rows`` or ``too-large``)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
 
 
-def _capped(items: Any, max_rows: int, max_bytes: int, size: Any) -> list[Any] | str:
-    """The items of ``items`` (rows or triples), or the kind of the first cap they pass
-    (``too-many-rows``, ``too-large``, estimated from the terms' N-Triples size) without
-    reading further."""
-    kept: list[Any] = []
-    total = 0
-    for item in items:
-        kept.append(item)
-        if len(kept) > max_rows:
-            return "too-many-rows"
-        total += size(item)
-        if total > max_bytes:
-            return "too-large"
-    return kept
+class AnswerBody:
+    """A serialized answer being written, at most ``max_bytes`` long (:class:`_Cut`
+    beyond). With ``emit``, it is handed on as it grows, in chunks of whole rows (whole
+    pieces given to :meth:`add`, or lines written by a graph serializer through
+    :meth:`write`) of at most ``chunk_bytes`` (a longer row travels alone), so that what
+    was sent before a failure stops where a row ends, whatever the format."""
+
+    def __init__(
+        self,
+        max_bytes: int,
+        emit: Callable[[bytes], None] | None = None,
+        chunk_bytes: int = CHUNK_BYTES,
+    ) -> None:
+        self.max_bytes = max_bytes
+        self.emit = emit
+        self.chunk_bytes = max(1, chunk_bytes)
+        self.pending = bytearray()
+        self.complete = 0
+        """How much of ``pending`` ends at a row boundary."""
+        self.size = 0
+        self.sent_at = time.monotonic()
+
+    def reserve(self, size: int) -> None:
+        """Refuse before writing a row that alone takes the answer past the cap (``size``
+        is a lower bound of its serialized length)."""
+        if self.size + size > self.max_bytes:
+            raise _Cut("too-large")
+
+    def add(self, piece: bytes) -> None:
+        """Append one whole piece (a row, a head, a tail)."""
+        self.reserve(len(piece))
+        if self.emit and self.pending and len(self.pending) + len(piece) > self.chunk_bytes:
+            self._send(len(self.pending))
+        self.pending += piece
+        self.size += len(piece)
+        self.complete = len(self.pending)
+        self._send_when_due()
+
+    def write(self, data: bytes) -> int:
+        """File-like ``write`` for ``pyoxigraph.serialize``: rows end at line ends."""
+        self.reserve(len(data))
+        self.pending += data
+        self.size += len(data)
+        end = data.rfind(b"\n")
+        if end >= 0:
+            self.complete = len(self.pending) - len(data) + end + 1
+        elif len(self.pending) >= 4 * self.chunk_bytes:
+            self.complete = len(self.pending)  # one huge line: send it on anyway
+        if self.emit is not None:
+            while self.complete >= self.chunk_bytes:
+                self._send(self.pending.rfind(b"\n", 0, self.chunk_bytes) + 1 or self.complete)
+        self._send_when_due()
+        return len(data)
+
+    def flush(self) -> None:
+        return None
+
+    def _send(self, size: int) -> None:
+        assert self.emit is not None
+        self.emit(bytes(self.pending[:size]))
+        del self.pending[:size]
+        self.complete -= size
+        self.sent_at = time.monotonic()
+
+    def _send_when_due(self) -> None:
+        """Send the complete rows once they fill a chunk, or have waited long enough."""
+        if self.emit is None or not self.complete:
+            return
+        if self.complete >= self.chunk_bytes or time.monotonic() - self.sent_at >= CHUNK_SECONDS:
+            self._send(self.complete)
+
+    def rest(self) -> bytes:
+        """What has not been emitted (the whole body when not streaming)."""
+        return bytes(self.pending)
+
+    def refused(self, kind: str, max_rows: int, max_bytes: int) -> tuple[str, str, str]:
+        """The error answer for passing a cap, once the complete rows are sent on."""
+        if self.emit is not None and self.complete:
+            self._send(self.complete)
+        return _too_big(kind, max_rows, max_bytes)
 
 
-def run_job(store: ox.Store, job: dict[str, Any], *, union_ready: bool = False) -> tuple[Any, ...]:
+class _WithinRows:
+    """The items (rows or triples) of ``items`` up to ``max_rows``; ``passed`` tells
+    whether there were more (read no further). Each item's lower-bound size is reserved
+    in ``body`` first, so one huge row is refused before it is serialized."""
+
+    def __init__(
+        self, items: Iterable[Any], max_rows: int, body: AnswerBody, size: Callable[[Any], int]
+    ) -> None:
+        self.items, self.max_rows, self.body, self.size = items, max_rows, body, size
+        self.passed = False
+
+    def __iter__(self) -> Iterator[Any]:
+        for count, item in enumerate(self.items):
+            if count == self.max_rows:
+                self.passed = True
+                return
+            self.body.reserve(self.size(item))
+            yield item
+
+
+def _value_size(term: Any) -> int:
+    """A lower bound of a term's length in any results format (its lexical value)."""
+    return len(getattr(term, "value", "") or "") if term is not None else 0
+
+
+def _row_size(row: Sequence[Any]) -> int:
+    return sum(map(_value_size, row))
+
+
+def _triple_size(triple: Any) -> int:
+    return _row_size((triple.subject, triple.predicate, triple.object))
+
+
+def run_job(
+    store: ox.Store,
+    job: dict[str, Any],
+    *,
+    union_ready: bool = False,
+    emit: Callable[[bytes], None] | None = None,
+) -> tuple[Any, ...]:
     """Evaluate a job (``QueryJob.to_dict()``, or an update job) on ``store``; picklable answer.
 
     ``union_ready``: the store's default graph already holds the union of the standard
     default graphs (see :attr:`QueryJob.union_default`).
     Answers ``("ok", form, format_name, body)`` or ``("error", kind, message)``; update
-    jobs answer as :func:`run_update_job`.
+    jobs answer as :func:`run_update_job`. With ``emit`` and a job's ``chunk_bytes``, the
+    answer's chunks go to ``emit`` as they are written, and ``body`` is what is left; a
+    cap passed on the way answers the error after the complete rows before it (a row cap
+    after the document's tail too, so the rows sent form a complete document).
     """
     if job.get("kind") == "update":
         return run_update_job(store, job)
@@ -331,6 +484,8 @@ def run_job(store: ox.Store, job: dict[str, Any], *, union_ready: bool = False) 
         kwargs["base_iri"] = job["base_iri"]
     max_rows: int = job["max_rows"]
     max_bytes: int = job.get("max_bytes") or 32_000_000
+    chunk_bytes: int = job.get("chunk_bytes") or 0
+    body = AnswerBody(max_bytes, emit if chunk_bytes > 0 else None, chunk_bytes)
     try:
         text, parsed = checked_text(
             job["sparql"], prefixes, job.get("service_allowlist") or [], update=False
@@ -366,32 +521,27 @@ def run_job(store: ox.Store, job: dict[str, Any], *, union_ready: bool = False) 
             if name is None:
                 return ("error", "not-acceptable", "SELECT")
             variables = [variable.value for variable in result.variables]
-            rows = _capped(
-                (tuple(solution) for solution in result),
-                max_rows,
-                max_bytes,
-                lambda row: sum(map(_term_size, row)),
-            )
-            if isinstance(rows, str):
-                return _too_big(rows, max_rows, max_bytes)
-            body = WRITERS[name](variables, rows)
-            if len(body) > max_bytes:
-                return _too_big("too-large", max_rows, max_bytes)
-            return ("ok", "SELECT", name, body)
+            rows = _WithinRows((tuple(s) for s in result), max_rows, body, _row_size)
+            for piece in PIECES[name](variables, rows):
+                body.add(piece.encode())
+            if rows.passed:
+                return body.refused("too-many-rows", max_rows, max_bytes)
+            return ("ok", "SELECT", name, body.rest())
         name = job.get("graph_format")
         if name is None:
             return ("error", "not-acceptable", "CONSTRUCT")
-        triples = _capped(result, max_rows, max_bytes, _term_size)
-        if isinstance(triples, str):
-            return _too_big(triples, max_rows, max_bytes)
+        triples = _WithinRows(result, max_rows, body, _triple_size)
         rdf_format = RDF_FORMATS[name]
-        items: list[Any] = triples
+        items: Iterable[Any] = triples
         if rdf_format in (ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS):
-            items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
-        graph_body = ox.serialize(items, format=rdf_format, prefixes=prefixes or None)
-        if graph_body is not None and len(graph_body) > max_bytes:
-            return _too_big("too-large", max_rows, max_bytes)
-        return ("ok", "CONSTRUCT", name, graph_body)
+            items = (ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
+        output = cast("IO[bytes]", body)  # pyoxigraph calls only write() and flush()
+        ox.serialize(items, output, format=rdf_format, prefixes=prefixes or None)
+        if triples.passed:
+            return body.refused("too-many-rows", max_rows, max_bytes)
+        return ("ok", "CONSTRUCT", name, body.rest())
+    except _Cut as cut:
+        return body.refused(cut.kind, max_rows, max_bytes)
     except SyntaxError as error:
         return ("error", "syntax", explain_syntax_error(str(error), text, prefixes))
     except OSError as error:

@@ -1,9 +1,11 @@
-"""SPARQL SELECT results written from a list of solutions.
+"""SPARQL SELECT results written piece by piece from an iterator of solutions.
 
 pyoxigraph serializes a whole ``QuerySolutions`` iterator and cannot stop at a row
-cap, so the endpoint takes at most ``max_rows + 1`` solutions (to know whether the
-cap is exceeded) and writes them with these functions, in the W3C formats: JSON
-(sparql11-results-json), XML (rdf-sparql-XMLres), CSV and TSV (sparql11-results-csv-tsv).
+cap or a byte cap, so the endpoint writes solutions with these functions, in the W3C
+formats: JSON (sparql11-results-json), XML (rdf-sparql-XMLres), CSV and TSV
+(sparql11-results-csv-tsv). ``PIECES[name]`` yields the document's head, one piece per
+row and its tail, so the worker can count rows and bytes as it goes and send the answer
+on in chunks that end where a row ends; ``WRITERS[name]`` joins them into one body.
 Tests check them against pyoxigraph's own serializer and parser.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -51,17 +53,19 @@ def _json_term(term: Any) -> dict[str, Any]:
     raise TypeError(f"unexpected term {term!r}")
 
 
-def to_json(variables: Sequence[str], rows: Sequence[Row]) -> bytes:
-    bindings = [
-        {
+def json_pieces(variables: Sequence[str], rows: Iterable[Row]) -> Iterator[str]:
+    names = json.dumps(list(variables), ensure_ascii=False, separators=(",", ":"))
+    yield '{"head":{"vars":' + names + '},"results":{"bindings":['
+    separator = ""
+    for row in rows:
+        binding = {
             name: _json_term(value)
             for name, value in zip(variables, row, strict=True)
             if value is not None
         }
-        for row in rows
-    ]
-    document = {"head": {"vars": list(variables)}, "results": {"bindings": bindings}}
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        yield separator + json.dumps(binding, ensure_ascii=False, separators=(",", ":"))
+        separator = ","
+    yield "]}}"
 
 
 def _xml_term(term: Any) -> str:
@@ -86,18 +90,19 @@ def _xml_term(term: Any) -> str:
     raise TypeError(f"unexpected term {term!r}")
 
 
-def to_xml(variables: Sequence[str], rows: Sequence[Row]) -> bytes:
-    parts = ['<?xml version="1.0"?><sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>']
-    parts.extend(f"<variable name={quoteattr(name)}/>" for name in variables)
-    parts.append("</head><results>")
+def xml_pieces(variables: Sequence[str], rows: Iterable[Row]) -> Iterator[str]:
+    head = ['<?xml version="1.0"?><sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>']
+    head.extend(f"<variable name={quoteattr(name)}/>" for name in variables)
+    head.append("</head><results>")
+    yield "".join(head)
     for row in rows:
-        parts.append("<result>")
+        parts = ["<result>"]
         for name, value in zip(variables, row, strict=True):
             if value is not None:
                 parts.append(f"<binding name={quoteattr(name)}>{_xml_term(value)}</binding>")
         parts.append("</result>")
-    parts.append("</results></sparql>")
-    return "".join(parts).encode()
+        yield "".join(parts)
+    yield "</results></sparql>"
 
 
 def _csv_value(term: Any) -> str:
@@ -110,25 +115,44 @@ def _csv_value(term: Any) -> str:
     return str(term.value)
 
 
-def to_csv(variables: Sequence[str], rows: Sequence[Row]) -> bytes:
+def csv_pieces(variables: Sequence[str], rows: Iterable[Row]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(variables)
+
+    def line(cells: Sequence[str]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(cells)
+        return buffer.getvalue()
+
+    yield line(variables)
     for row in rows:
-        writer.writerow([_csv_value(value) for value in row])
-    return buffer.getvalue().encode()
+        yield line([_csv_value(value) for value in row])
 
 
-def to_tsv(variables: Sequence[str], rows: Sequence[Row]) -> bytes:
+def tsv_pieces(variables: Sequence[str], rows: Iterable[Row]) -> Iterator[str]:
     # TSV cells are terms in Turtle/N-Triples syntax, which str() of a pyoxigraph term gives.
-    lines = ["\t".join(f"?{name}" for name in variables)]
-    lines.extend("\t".join("" if value is None else str(value) for value in row) for row in rows)
-    return ("\n".join(lines) + "\n").encode()
+    yield "\t".join(f"?{name}" for name in variables) + "\n"
+    for row in rows:
+        yield "\t".join("" if value is None else str(value) for value in row) + "\n"
+
+
+Pieces = Callable[[Sequence[str], Iterable[Row]], Iterator[str]]
+PIECES: dict[str, Pieces] = {
+    "json": json_pieces,
+    "xml": xml_pieces,
+    "csv": csv_pieces,
+    "tsv": tsv_pieces,
+}
+
+
+def _joined(pieces: Pieces) -> Callable[[Sequence[str], Sequence[Row]], bytes]:
+    def write(variables: Sequence[str], rows: Sequence[Row]) -> bytes:
+        return "".join(pieces(variables, rows)).encode()
+
+    return write
 
 
 WRITERS: dict[str, Callable[[Sequence[str], Sequence[Row]], bytes]] = {
-    "json": to_json,
-    "xml": to_xml,
-    "csv": to_csv,
-    "tsv": to_tsv,
+    name: _joined(pieces) for name, pieces in PIECES.items()
 }

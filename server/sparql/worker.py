@@ -4,7 +4,8 @@ pyoxigraph cannot interrupt a running query from another thread, so the server r
 queries in worker processes that it kills (and replaces) when a query overruns its
 time limit. After an update, a job carries the changed quads (``"patch"``) and the worker
 applies them before answering, so updates do not restart workers. A worker answers each
-job with the tuple of :func:`karabakh_kg.server.sparql.protocol.run_job`. This module
+job with the tuple of :func:`karabakh_kg.server.sparql.protocol.run_job`, preceded, for a
+job with ``chunk_bytes``, by ``("chunk", bytes)`` messages as the answer is written. This module
 imports little, so workers start quickly.
 """
 
@@ -98,6 +99,13 @@ def worker_main(inbox: Connection, outbox: Connection, dump_path: str, union: li
     # The SERVICE check's parser is slow the first time: prepare it while waiting for jobs.
     threading.Thread(target=_warm_up_guard, daemon=True).start()
     copies: dict[str, StandingCopy] = {}
+
+    def send_chunk(piece: bytes) -> None:
+        try:
+            outbox.send(("chunk", piece))
+        except OSError:
+            raise EOFError from None  # past run_job's handling of failed SERVICE calls
+
     while True:
         try:
             job = inbox.recv()
@@ -125,8 +133,8 @@ def worker_main(inbox: Connection, outbox: Connection, dump_path: str, union: li
                 return 0
             continue
         try:
-            outbox.send(run_job(store, job, union_ready=bool(union)))
-        except OSError:  # the server went away
+            outbox.send(run_job(store, job, union_ready=bool(union), emit=send_chunk))
+        except (EOFError, OSError):  # the server went away
             return 0
 
 
