@@ -87,6 +87,31 @@ def test_an_odd_name_gets_an_html_404_page_in_a_browser(client: TestClient) -> N
     assert response.headers["content-type"].startswith("text/html")
 
 
+@pytest.mark.parametrize(
+    ("accept", "page"),
+    [
+        (None, True),  # no header: a person typing the address into a bare client
+        ("*/*", True),
+        ("application/json", False),
+        ("text/html;q=0.5, application/json", False),
+        ("text/html, application/json", True),  # a tie goes to the page
+        ("application/json;q=0.5, */*", True),
+    ],
+)
+def test_a_page_error_is_a_page_or_a_problem_as_the_accept_header_asks(
+    client: TestClient, accept: str | None, page: bool
+) -> None:
+    request = client.build_request("GET", "/explain?s=kg:sergei-lavrov")  # p and o missing
+    if accept is None:
+        del request.headers["accept"]
+    else:
+        request.headers["accept"] = accept
+    response = client.send(request)
+    assert response.status_code == 400
+    kind = response.headers["content-type"]
+    assert kind.startswith("text/html" if page else "application/problem+json"), kind
+
+
 LONG = "a" * 20_000
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "accepts_html",
     "negotiate",
     "negotiate_page",
+    "prefers_html",
 ]
 
 
@@ -155,14 +156,26 @@ def negotiate_page(
     return chosen
 
 
-def accepts_html(accept: str | None) -> bool:
-    """Whether a browser-style Accept header prefers HTML over RDF and results formats."""
+def prefers_html(accept: str | None, others: Sequence[str], *, when_absent: bool) -> bool:
+    """Whether ``accept`` ranks HTML at least as high as each media type of ``others``;
+    ``when_absent`` answers for a missing header, and a malformed one is not HTML."""
     if not accept:
-        return False
+        return when_absent
     try:
-        match = mimeparse.best_match(
-            ["text/turtle", "application/sparql-results+json", "text/html"], accept
-        )
+        # mimeparse prefers the later entry on ties: HTML last, so it wins them.
+        match = mimeparse.best_match([*others, "text/html"], accept)
     except (mimeparse.MimeTypeParseException, ValueError, IndexError):
         return False
-    return match == "text/html" and "text/html" in accept
+    return match == "text/html"
+
+
+def accepts_html(accept: str | None) -> bool:
+    """Whether a browser-style Accept header (naming ``text/html``) prefers HTML over RDF and
+    results formats."""
+    return (
+        accept is not None
+        and "text/html" in accept
+        and prefers_html(
+            accept, ("text/turtle", "application/sparql-results+json"), when_absent=False
+        )
+    )

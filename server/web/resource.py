@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import mimeparse
 import pyoxigraph as ox
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -126,15 +125,13 @@ def _error(
 
 
 def _wants_html(request: Request) -> bool:
-    accept = request.headers.get("accept", "")
+    """Whether an error or an explanation is shown as a page (else as JSON): ``format=html``,
+    no Accept header, or one ranking HTML at least as high as JSON."""
     if request.query_params.get("format", "").lower() == "html":
         return True
-    try:
-        return mimeparse.best_match(["application/json", "text/html"], accept or "*/*") == (
-            "text/html"
-        )
-    except (ValueError, mimeparse.MimeTypeParseException):
-        return False
+    return conneg.prefers_html(
+        request.headers.get("accept"), ("application/json",), when_absent=True
+    )
 
 
 def _kg(request: Request) -> KnowledgeGraph:
