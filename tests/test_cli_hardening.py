@@ -32,6 +32,14 @@ def one_line_error(code: int, err: str) -> str:
     return err
 
 
+def test_an_undeclared_prefix_is_named_with_the_predeclared_ones() -> None:
+    code, _, err = run("query", "SELECT * WHERE {\n  ?s nope:x ?o }")
+    line = one_line_error(code, err)
+    assert "unknown prefix 'nope:' at line 2" in line
+    assert "kgo:" in line and "prov:" in line  # the predeclared prefixes
+    assert "\\u{" not in line  # not pyoxigraph's dump of character ranges
+
+
 # -- query: the server's limits --------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ from karabakh_kg.server.cli.disputes import PerspectiveOption, in_perspective
 from karabakh_kg.server.cli.errors import fail, unreadable_files
 from karabakh_kg.server.cli.output import render_table
 from karabakh_kg.server.settings import Settings, SettingsError
+from karabakh_kg.server.sparql.guard import explain_syntax_error
 
 DataDir = Annotated[
     Path | None,
@@ -432,7 +433,7 @@ def query_command(
     try:  # fail fast on syntax before loading: results are lazy, nothing is evaluated
         ox.Store().query(text, prefixes=dict(vocab.PREFIXES))
     except SyntaxError as error:
-        fail(f"malformed query: {error}")
+        fail(f"malformed query: {explain_syntax_error(str(error), text, vocab.PREFIXES)}")
     except (OSError, ValueError, RuntimeError):
         pass
     kg = load_graph(data_dir, reason=infer or perspective is not None)
