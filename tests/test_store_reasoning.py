@@ -14,7 +14,7 @@ from karabakh_kg.graph import reasoning
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, ONTOLOGY, KnowledgeGraph
 from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.graph.store.embedded import EmbeddedStore
-from karabakh_kg.graph.store.publish import dataset_graphs, digest, publish
+from karabakh_kg.graph.store.publish import dataset_graphs, digest, forget, publish
 from karabakh_kg.graph.store.reasoning import (
     as_insert,
     materialize_in_engine,
@@ -53,6 +53,9 @@ def test_rules_become_inserts_into_the_inferred_graph() -> None:
 
 
 def load(store: Any, kg: KnowledgeGraph) -> None:
+    """Write the graphs reasoning reads, behind publish's back (the engines live for the
+    whole session): so their publication digests are forgotten, as the store contract asks."""
+    forget(store, [ASSERTED.value, ONTOLOGY.value])
     for graph in (ASSERTED, ONTOLOGY):
         store.put_graph(graph.value, triples(kg, graph))
 
