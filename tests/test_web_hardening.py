@@ -3,6 +3,7 @@ HEAD everywhere (issue 13)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -264,3 +265,13 @@ def test_openapi_states_the_name_limit_and_its_status(client: TestClient) -> Non
         schema = next(p["schema"] for p in operation["parameters"] if p["name"] == name)
         assert schema["maxLength"] == 300, (path, name)
         assert "414" in operation["responses"], path
+
+
+def test_every_page_of_the_navigation_bar_answers(client: TestClient) -> None:
+    home = client.get("/", headers={"Accept": "text/html"})
+    bar = home.text.split("<nav", 1)[1].split("</nav>", 1)[0]
+    links = re.findall(r'href="(/[^"]*)"', bar)
+    assert {"/query", "/explorer", "/timeline", "/map", "/disputes", "/docs"} <= set(links)
+    for link in links:
+        page = client.get(link, headers={"Accept": "text/html"})
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
