@@ -450,7 +450,7 @@ def test_names_fit_ignores_case_diacritics_and_hyphens() -> None:
 def test_curated_links_name_curated_entities(kg: KnowledgeGraph) -> None:
     """Every link of graph/data/wikidata-links.trig is an entity of the curated data."""
     links = read_links()
-    assert len(links) >= 18
+    assert len(links) >= 27
     infos = entity_infos(kg)
     unknown = [x.entity for x in links if x.entity not in infos]
     assert unknown == []
@@ -466,11 +466,32 @@ def test_curated_links_name_curated_entities(kg: KnowledgeGraph) -> None:
 
 
 def test_curated_links_fit_the_fixture(kg: KnowledgeGraph, endpoint: str) -> None:
-    """The real links, checked against the fixture (which has the 18 real QIDs)."""
+    """The real links, checked against the fixture (which has their real QIDs)."""
     with client_for(endpoint) as client:
         report = check(kg, client)
-    assert len(report.statuses) >= 18
+    assert len(report.statuses) >= 27
     assert [(s.entity, s.status, s.detail) for s in report.problems] == []
+
+
+def test_languages_and_wars_are_checked_by_their_class(kg: KnowledgeGraph, endpoint: str) -> None:
+    """Languages and wars link to Wikidata like places do: the item's class must fit ours."""
+    links = [
+        Link(KG + "persian-language", "Q9168", DAY, "test link"),
+        Link(KG + "first-world-war", "Q361", DAY, "test link"),
+        Link(KG + "russian-language", "Q361", DAY, "test link"),  # a war, not a language
+        Link(KG + "turkish-language", "Q7747", DAY, "test link"),  # a human
+    ]
+    with client_for(endpoint) as client:
+        report = check(kg, client, links)
+    status = {s.entity[len(KG) :]: s.status for s in report.statuses}
+    assert status == {
+        "persian-language": "ok",
+        "first-world-war": "ok",
+        "russian-language": "type-mismatch",
+        "turkish-language": "type-mismatch",
+    }
+    details = {s.entity[len(KG) :]: s.detail for s in report.statuses}
+    assert "our language" in details["russian-language"]
 
 
 def test_federation_through_our_endpoint_follows_the_allowlist(
