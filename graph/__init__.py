@@ -41,8 +41,7 @@ _SURFACE: dict[str, tuple[str, str | None]] = {
     "write_atomic": ("files", "write_atomic"),
     # categories, projections and their traversal
     "hierarchy": ("categories", "hierarchy"),
-    "filtered": ("projection", "filtered"),
-    "predicate_filter": ("projection", "predicate_filter"),
+    "GraphFilter": ("projection", "GraphFilter"),
     # reasoning and explanations
     "reasoner": ("reasoning", "reasoner"),
     "check_consistency": ("reasoning.consistency", "check_consistency"),
@@ -120,6 +119,7 @@ __all__ = [
     "DataError",
     "EngineTimeout",
     "Format",
+    "GraphFilter",
     "KnowledgeGraph",
     "LinkError",
     "QuadChange",
@@ -149,7 +149,6 @@ __all__ = [
     "explain",
     "export",
     "export_updates",
-    "filtered",
     "find_format",
     "formats",
     "gazetteer",
@@ -164,7 +163,6 @@ __all__ = [
     "parse_qid",
     "parse_term",
     "perspectives",
-    "predicate_filter",
     "probe_store",
     "publish",
     "quickstatements",
@@ -229,7 +227,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
     from karabakh_kg.graph.formats import find as find_format
     from karabakh_kg.graph.loading import load_graph
     from karabakh_kg.graph.prefixes import compact, expand, shorten, turtle
-    from karabakh_kg.graph.projection import filtered, predicate_filter
+    from karabakh_kg.graph.projection import GraphFilter
     from karabakh_kg.graph.reasoning import perspectives, reasoner
     from karabakh_kg.graph.reasoning.consistency import check_consistency
     from karabakh_kg.graph.reasoning.explain import Term, explain, parse_term

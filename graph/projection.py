@@ -22,7 +22,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import networkx as nx
 import pyoxigraph as ox
@@ -585,25 +585,67 @@ def make_options(
     )
 
 
-def filtered(
-    kg: KnowledgeGraph,
-    *,
-    inferred: bool = True,
-    predicates: Iterable[str] | None = None,
-    classes: Iterable[str] | None = None,
-    start: str | None = None,
-    end: str | None = None,
-) -> nx.MultiDiGraph:
-    """The projection under filters given as user input (see :func:`make_options`).
+@dataclass(frozen=True)
+class GraphFilter:
+    """The filters of every graph route (``/graph/*``, ``/export``) and graph command, as
+    users type them: ``inferred`` (derived edges and types too), ``predicates`` and
+    ``classes`` (CURIEs, IRIs or ``kgo:`` local names; a value may list several, comma
+    separated), ``start`` and ``end`` (ISO dates or years).
 
-    Raises ValueError naming an unknown predicate or class or a bad date.
+    The limits (:attr:`MAX_NAMES`, :attr:`MAX_LENGTH`) are checked on construction and
+    the names against the data by :meth:`options`; both raise ValueError with the message
+    the HTTP routes answer (400) and the commands print (exit 2).
     """
-    options = make_options(
-        kg, inferred=inferred, predicates=predicates, classes=classes, start=start, end=end
-    )
-    return project(kg, options)
 
+    MAX_NAMES: ClassVar[int] = 50
+    """Most predicate or class values one filter takes (the ontology declares fewer
+    properties a traversal would follow; each name is checked against the known ones)."""
+    MAX_LENGTH: ClassVar[int] = 300
+    """Longest predicate or class value or date a filter reads (the longest ontology IRI
+    is far shorter): an unknown name is compared with every known one for suggestions."""
 
-def predicate_filter(kg: KnowledgeGraph, names: Iterable[str] | None) -> frozenset[str] | None:
-    """Predicate names as checked IRIs, or None for no names (ValueError for unknown ones)."""
-    return make_options(kg, predicates=names).predicates
+    inferred: bool = True
+    predicates: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()
+    start: str | None = None
+    end: str | None = None
+
+    def __post_init__(self) -> None:
+        for what, names in (("predicate", self.predicates), ("class", self.classes)):
+            if len(names) > self.MAX_NAMES:
+                raise ValueError(
+                    f"at most {self.MAX_NAMES} {what} values in one filter, not {len(names)}"
+                )
+            for name in names:
+                self._check_length(what, name)
+        for what, text in (("start", self.start), ("end", self.end)):
+            if text is not None:
+                self._check_length(what, text)
+
+    def _check_length(self, what: str, text: str) -> None:
+        if len(text) > self.MAX_LENGTH:
+            raise ValueError(
+                f"the {what} is {len(text)} characters long; filter values are at most "
+                f"{self.MAX_LENGTH} characters"
+            )
+
+    def options(self, kg: KnowledgeGraph, *, predicates: bool = True) -> ProjectionOptions:
+        """The checked projection options (without the predicate filter if not
+        ``predicates``). ValueError names an unknown predicate or class or a bad date."""
+        return make_options(
+            kg,
+            inferred=self.inferred,
+            predicates=self.predicates if predicates else (),
+            classes=self.classes,
+            start=self.start,
+            end=self.end,
+        )
+
+    def project(self, kg: KnowledgeGraph, *, predicates: bool = True) -> nx.MultiDiGraph:
+        """The projection of ``kg`` under this filter (see :meth:`options`)."""
+        return project(kg, self.options(kg, predicates=predicates))
+
+    def predicate_iris(self, kg: KnowledgeGraph) -> frozenset[str] | None:
+        """The predicate names as checked IRIs, or None for no names: for a traversal that
+        follows only these predicates over a projection that keeps every edge."""
+        return make_options(kg, predicates=self.predicates).predicates

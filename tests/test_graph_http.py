@@ -81,6 +81,15 @@ def test_neighbours_gives_edges_with_quotes_and_elements(client: TestClient) -> 
         ("/graph/ego", {"node": "Lavrov", "radius": 0}, 400, "radius"),
         ("/graph/centrality", {"top": 0}, 400, "top"),
         ("/graph/components", {"class": "kgo:Nothing"}, 400, "unknown class"),
+        ("/graph/communities", {"class": ["Person"] * 51}, 400, "at most 50 class values"),
+        ("/graph/network", {"from": "2" * 301}, 400, "the start is 301 characters long"),
+        (
+            "/graph/path",
+            {"from": "Macron", "to": "Lavrov", "predicate": "x" * 301},
+            400,
+            "at most 300",
+        ),
+        ("/export/nt", {"predicate": "kgo:metwith"}, 400, "kgo:metWith"),
         ("/export/xlsx", {}, 404, "unknown export format"),
         ("/export/gexf", {"focus": "Lavrof"}, 404, "Lavrof"),
     ],
@@ -240,6 +249,9 @@ def test_cli_neighbours_network_centrality(data_dir: Path) -> None:
         (["export", "--format", "xlsx"], "unknown export format"),
         (["neighbours", "Lavrov", "--from", "soon"], "ISO date"),
         (["export", "-f", "nt", "--unrealised"], "--network"),
+        (["centrality", *["-p", "kgo:metWith"] * 51], "at most 50 predicate values"),
+        (["communities", "--to", "2" * 301], "the end is 301 characters long"),
+        (["network", "--class", "kgo:Persn"], "kgo:Person"),
     ],
 )
 def test_cli_errors_are_one_line(data_dir: Path, args: list[str], needle: str) -> None:

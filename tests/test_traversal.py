@@ -13,10 +13,9 @@ from graph_sample import KG, KGO, sample_kg
 from karabakh_kg.graph import traversal
 from karabakh_kg.graph.dataset import ASSERTED, KnowledgeGraph
 from karabakh_kg.graph.projection import (
+    GraphFilter,
     ProjectionOptions,
-    filtered,
     make_options,
-    predicate_filter,
     project,
 )
 from karabakh_kg.ontology import vocab
@@ -130,22 +129,51 @@ def test_bad_options_name_the_problem(small: KnowledgeGraph, kwargs: dict, messa
         make_options(small, **kwargs)
 
 
-def test_filtered_is_the_projection_under_checked_options(small: KnowledgeGraph) -> None:
-    both = filtered(small, predicates=["kgo:participant"], classes=None, start="2020-10-10")
-    assert both is project(
+def test_a_graph_filter_is_the_projection_under_checked_options(small: KnowledgeGraph) -> None:
+    both = GraphFilter(predicates=("kgo:participant",), start="2020-10-10")
+    assert both.project(small) is project(
         small, make_options(small, predicates=["kgo:participant"], start="2020-10-10")
     )
-    assert filtered(small, predicates=None, classes=None) is project(small)
-    assert filtered(small, inferred=False) is project(small, ProjectionOptions(inferred=False))
+    assert both.project(small, predicates=False) is project(
+        small, make_options(small, start="2020-10-10")
+    )
+    assert GraphFilter().project(small) is project(small)
+    assert GraphFilter(inferred=False).project(small) is project(
+        small, ProjectionOptions(inferred=False)
+    )
     with pytest.raises(ValueError, match="kgo:Person"):
-        filtered(small, classes=["kgo:Persn"])
-    assert predicate_filter(small, None) is None
-    assert predicate_filter(small, ["metWith", "kgo:participant"]) == {
+        GraphFilter(classes=("kgo:Persn",)).project(small)
+    assert GraphFilter().predicate_iris(small) is None
+    assert GraphFilter(predicates=("metWith", "kgo:participant")).predicate_iris(small) == {
         KGO + "metWith",
         KGO + "participant",
     }
     with pytest.raises(ValueError, match="kgo:metWith"):
-        predicate_filter(small, ["kgo:metwith"])
+        GraphFilter(predicates=("kgo:metwith",)).predicate_iris(small)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (
+            {"predicates": ("kgo:metWith",) * 51},
+            "at most 50 predicate values in one filter, not 51",
+        ),
+        ({"classes": ("kgo:Person",) * 51}, "at most 50 class values"),
+        ({"predicates": ("kgo:" + "x" * 300,)}, "the predicate is 304 characters long"),
+        ({"classes": ("x" * 301,)}, "the class is 301 characters long"),
+        ({"start": "2" * 301}, "the start is 301 characters long; filter values are at most 300"),
+        ({"end": "2" * 301}, "the end is 301"),
+    ],
+)
+def test_a_graph_filter_over_its_limits_names_the_limit(given: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        GraphFilter(**given)
+    at_limit = {k: v[:50] if isinstance(v, tuple) else v[:300] for k, v in given.items()}
+    at_limit = {
+        k: tuple(n[:300] for n in v) if isinstance(v, tuple) else v for k, v in at_limit.items()
+    }
+    GraphFilter(**at_limit)  # at the limit: accepted
 
 
 def test_projection_is_cached_and_rebuilt_when_data_changes() -> None:

@@ -19,6 +19,7 @@ graphs, which the reasoner itself needs, are in :mod:`.perspective_graphs`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pyoxigraph as ox
@@ -69,6 +70,7 @@ __all__ = [
     "is_perspective_graph",
     "perspectives",
     "resolve",
+    "single_claimants",
     "view",
 ]
 
@@ -121,6 +123,29 @@ def holds(kg: KnowledgeGraph, perspective: Perspective, s: Any, p: Any, o: Any) 
         return False
     mask = r.perspectives.mask(perspective)
     return within(r.support.of.get(t, ()), mask)
+
+
+def single_claimants(
+    kg: KnowledgeGraph,
+    triples: Iterable[tuple[Any, Any, Any]],
+    perspective: Perspective = ALL_PERSPECTIVE,
+) -> dict[tuple[Any, Any, Any], str]:
+    """Each derived triple (pyoxigraph terms) that rests on one claimant's statements alone,
+    with that claimant's IRI. Only the supports inside ``perspective`` count: a triple two
+    claimants support apart rests on neither alone in ``all``, and on one of them in that
+    claimant's perspective."""
+    r = reasoner(kg)
+    allowed = r.perspectives.mask(perspective)
+    found: dict[tuple[Any, Any, Any], str] = {}
+    for s, p, o in triples:
+        t = r.lookup(s, p, o)
+        if t is None:
+            continue
+        inside = [m for m in r.support.of.get(t, ()) if m & ~allowed == 0]
+        who = r.perspectives.single_claimant(inside)
+        if who is not None:
+            found[(s, p, o)] = who
+    return found
 
 
 def view(kg: KnowledgeGraph, perspective: Perspective) -> KnowledgeGraph:

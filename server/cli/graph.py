@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,14 +15,7 @@ from typing import Annotated, Any
 import networkx as nx
 import typer
 
-from karabakh_kg.graph import (
-    KnowledgeGraph,
-    filtered,
-    lookup,
-    predicate_filter,
-    traversal,
-    write_atomic,
-)
+from karabakh_kg.graph import GraphFilter, KnowledgeGraph, lookup, traversal, write_atomic
 from karabakh_kg.graph import export as exports
 from karabakh_kg.server.cli.data import DataDir, load_graph
 from karabakh_kg.server.cli.disputes import PerspectiveOption, in_perspective
@@ -73,23 +69,56 @@ Start = Annotated[str | None, typer.Option("--from", help="Window start (2020-09
 End = Annotated[str | None, typer.Option("--to", help="Window end (2020-10-12 or 2020).")]
 
 
-def _graph(
-    kg: KnowledgeGraph,
-    asserted_only: bool,
-    predicates: list[str] | None,
-    classes: list[str] | None,
-    start: str | None,
-    end: str | None,
-) -> nx.MultiDiGraph:
+NO_FILTER = GraphFilter()
+"""The default of a command's ``filters`` (which :func:`with_filters` replaces by options)."""
+
+
+def filter_options(
+    asserted_only: AssertedOnly = False,
+    predicate: Predicates = None,
+    node_class: Classes = None,
+    start: Start = None,
+    end: End = None,
+) -> GraphFilter:
+    """The projection filters of a graph command; one over its limits exits 2 naming the
+    limit (the HTTP routes answer 400 with the same message)."""
     try:
-        return filtered(
-            kg,
-            inferred=not asserted_only,
-            predicates=predicates,
-            classes=classes,
-            start=start,
-            end=end,
+        return GraphFilter(
+            not asserted_only, tuple(predicate or ()), tuple(node_class or ()), start, end
         )
+    except ValueError as error:
+        fail(str(error), 2)
+
+
+def with_filters(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with the options of :func:`filter_options` where its ``filters``
+    parameter stands, handed to it as one :class:`GraphFilter`.
+
+    Typer has no option groups (FastAPI's ``Depends`` does this for the routes); it reads
+    the options from the signature, so the wrapper's signature shows the five options in
+    place of ``filters``."""
+    own = list(inspect.signature(command, eval_str=True).parameters.values())
+    options = list(inspect.signature(filter_options, eval_str=True).parameters.values())
+    at = [p.name for p in own].index("filters")
+    names = {p.name for p in options}
+
+    @functools.wraps(command)
+    def run(**given: Any) -> None:
+        filters = filter_options(**{n: given.pop(n) for n in names})
+        command(filters=filters, **given)
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    shown = (*own[:at], *options, *own[at + 1 :])
+    run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [p.replace(kind=keyword) for p in shown]
+    )
+    return run
+
+
+def _graph(kg: KnowledgeGraph, filters: GraphFilter, *, predicates: bool = True) -> nx.MultiDiGraph:
+    """The projection under ``filters``; an unknown name or bad date exits 2 naming it."""
+    try:
+        return filters.project(kg, predicates=predicates)
     except ValueError as error:
         fail(str(error), 2)
 
@@ -134,24 +163,22 @@ def _ops(call: Any, *args: Any, **kwargs: Any) -> Any:
         fail(str(error), 2)
 
 
+@with_filters
 def neighbours(
     name: Annotated[str, typer.Argument(help="Entity: label, alt label, CURIE, IRI or Q-id.")],
     k: Annotated[int, typer.Option("--k", "-k", help="Hops (1 to 4).")] = 1,
     direction: Annotated[Direction, typer.Option(help="Edges to follow.")] = Direction.both,
-    predicate: Predicates = None,
-    node_class: Classes = None,
-    asserted_only: AssertedOnly = False,
-    start: Start = None,
-    end: End = None,
+    filters: GraphFilter = NO_FILTER,
     output: FormatOpt = Output.table,
     data_dir: DataDir = None,
+    perspective: PerspectiveOption = None,
 ) -> None:
     """Entities within K hops of NAME, with the edge that reaches each."""
-    kg = load_graph(data_dir)
+    kg = in_perspective(load_graph(data_dir), perspective)
     node = _resolve(kg, name)
-    graph = _graph(kg, asserted_only, None, node_class, start, end)
+    graph = _graph(kg, filters, predicates=False)
     try:
-        predicates = predicate_filter(kg, predicate)
+        predicates = filters.predicate_iris(kg)
     except ValueError as error:
         fail(str(error), 2)
     result = _ops(
@@ -165,17 +192,14 @@ def neighbours(
     _table(rows, EDGE_HEADER)
 
 
+@with_filters
 def path(
     source: Annotated[str, typer.Argument(metavar="FROM", help="Start entity.")],
     target: Annotated[str, typer.Argument(metavar="TO", help="End entity.")],
     all_paths: Annotated[bool, typer.Option("--all", help="All simple paths, not one.")] = False,
     max_length: Annotated[int, typer.Option(help="Longest path with --all (1 to 8).")] = 4,
     limit: Annotated[int, typer.Option(help="Most paths with --all (1 to 100).")] = 20,
-    predicate: Predicates = None,
-    node_class: Classes = None,
-    asserted_only: AssertedOnly = False,
-    start: Start = None,
-    end: End = None,
+    filters: GraphFilter = NO_FILTER,
     output: FormatOpt = Output.table,
     data_dir: DataDir = None,
     perspective: PerspectiveOption = None,
@@ -183,7 +207,7 @@ def path(
     """How FROM is connected to TO: the shortest path (or all paths), each step quoted."""
     kg = in_perspective(load_graph(data_dir), perspective)
     a, b = _resolve(kg, source), _resolve(kg, target)
-    graph = _graph(kg, asserted_only, predicate, node_class, start, end)
+    graph = _graph(kg, filters)
     if all_paths:
         result = _ops(traversal.all_paths, graph, a, b, max_length=max_length, limit=limit)
         paths = result["paths"]
@@ -212,20 +236,18 @@ def path(
         typer.echo(f"(stopped at {limit} paths; raise --limit for more)")
 
 
+@with_filters
 def centrality(
     measure: Annotated[Measure, typer.Option(help="Centrality measure.")] = Measure.degree,
     top: Annotated[int, typer.Option(help="How many entities to list.")] = 20,
-    predicate: Predicates = None,
-    node_class: Classes = None,
-    asserted_only: AssertedOnly = False,
-    start: Start = None,
-    end: End = None,
+    filters: GraphFilter = NO_FILTER,
     output: FormatOpt = Output.table,
     data_dir: DataDir = None,
+    perspective: PerspectiveOption = None,
 ) -> None:
     """The most central entities by degree, betweenness or PageRank."""
-    kg = load_graph(data_dir)
-    graph = _graph(kg, asserted_only, predicate, node_class, start, end)
+    kg = in_perspective(load_graph(data_dir), perspective)
+    graph = _graph(kg, filters)
     result = _ops(traversal.centrality, graph, measure=measure.value, top=top)
     if output == Output.json:
         _print_json(result)
@@ -234,17 +256,17 @@ def centrality(
     _table(rows, ["entity", "category", f"{measure.value} centrality", "degree"])
 
 
+@with_filters
 def communities(
     method: Annotated[str, typer.Option(help="louvain or greedy.")] = "louvain",
-    predicate: Predicates = None,
-    node_class: Classes = None,
-    asserted_only: AssertedOnly = False,
+    filters: GraphFilter = NO_FILTER,
     output: FormatOpt = Output.table,
     data_dir: DataDir = None,
+    perspective: PerspectiveOption = None,
 ) -> None:
     """Communities of the graph (Louvain with a fixed seed, or greedy modularity)."""
-    kg = load_graph(data_dir)
-    graph = _graph(kg, asserted_only, predicate, node_class, None, None)
+    kg = in_perspective(load_graph(data_dir), perspective)
+    graph = _graph(kg, filters)
     result = _ops(traversal.communities, graph, method=method)
     if output == Output.json:
         _print_json(result)
@@ -254,6 +276,7 @@ def communities(
         typer.echo(f"{part['id']} ({part['size']}): {names}")
 
 
+@with_filters
 def network(
     level: Annotated[Level, typer.Option(help="person or state.")] = Level.person,
     unrealised: Annotated[
@@ -262,9 +285,7 @@ def network(
             "--unrealised", help="Also list planned, expected and cancelled meetings and calls."
         ),
     ] = False,
-    asserted_only: AssertedOnly = False,
-    start: Start = None,
-    end: End = None,
+    filters: GraphFilter = NO_FILTER,
     output: FormatOpt = Output.table,
     data_dir: DataDir = None,
     perspective: PerspectiveOption = None,
@@ -272,7 +293,7 @@ def network(
     """Who met, spoke, negotiated with or mediated for whom: the relations the graph holds,
     with the dates and quotes of the events that support them."""
     kg = in_perspective(load_graph(data_dir), perspective)
-    graph = _graph(kg, asserted_only, None, None, start, end)
+    graph = _graph(kg, filters)
     rows = traversal.network_rows(
         _ops(traversal.negotiation_network, graph, level=level.value, unrealised=unrealised)
     )
@@ -302,6 +323,7 @@ def _status(status: str | list[str] | None) -> str:
     return " ".join(status) if isinstance(status, list) else status
 
 
+@with_filters
 def export(
     fmt: Annotated[
         str,
@@ -325,11 +347,7 @@ def export(
             "--unrealised", help="With --network: add planned, expected, cancelled meetings."
         ),
     ] = False,
-    predicate: Predicates = None,
-    node_class: Classes = None,
-    asserted_only: AssertedOnly = False,
-    start: Start = None,
-    end: End = None,
+    filters: GraphFilter = NO_FILTER,
     data_dir: DataDir = None,
     perspective: PerspectiveOption = None,
 ) -> None:
@@ -339,7 +357,7 @@ def export(
     except exports.ExportError as error:
         fail(str(error), 2)
     kg = in_perspective(load_graph(data_dir), perspective)
-    graph = _graph(kg, asserted_only, predicate, node_class, start, end)
+    graph = _graph(kg, filters)
     if focus is not None:
         graph = _ops(traversal.ego_network, graph, _resolve(kg, focus), radius=radius)
     if negotiation is not None:

@@ -19,14 +19,9 @@ from karabakh_kg.server.web.common import get_and_head
 from karabakh_kg.server.web.graph import (
     ERROR_RESPONSES,
     NAME_LIMIT,
-    ClassQ,
-    FromQ,
-    Inferred,
-    PredicateQ,
-    SeenGraph,
-    ToQ,
+    Filters,
+    Seen,
     answer,
-    projection,
     resolve,
     traverse,
 )
@@ -54,7 +49,8 @@ _FORMATS = ", ".join(f"`{e.name}` ({e.media_type})" for e in exports.REGISTRY.va
     description=f"Formats: {_FORMATS}. `csv` is a ZIP of nodes.csv and edges.csv.",
 )
 def export_graph(
-    kg: SeenGraph,
+    seen: Seen,
+    filters: Filters,
     fmt: Annotated[str, Path(description="Export format name, alias or media type.")],
     focus: Annotated[
         str | None,
@@ -73,11 +69,6 @@ def export_graph(
         Query(description="Only these entities (repeatable) and the edges among them."),
     ] = None,
     download: Annotated[bool, Query(description="Ask the browser to save the file.")] = True,
-    inferred: Inferred = True,
-    predicate: PredicateQ = None,
-    node_class: ClassQ = None,
-    start: FromQ = None,
-    end: ToQ = None,
 ) -> Any:
     """The graph, filtered like the ``/graph`` endpoints, in format ``fmt``."""
 
@@ -86,7 +77,8 @@ def export_graph(
             exporter = exports.get(fmt)
         except exports.ExportError as error:
             raise Problem(404, "unknown-format", str(error)) from None
-        graph = projection(kg, inferred, predicate, node_class, start, end)
+        kg = seen.kg
+        graph = filters.project(kg)
         if focus is not None:
             graph = traverse(traversal.ego_network, graph, resolve(kg, focus), radius=radius)
         if network is not None:

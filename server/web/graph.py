@@ -9,21 +9,14 @@ for an unknown entity (with close matches), 409 for an ambiguous name (with ever
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import networkx as nx
 import pyoxigraph as ox
 from fastapi import APIRouter, Depends, Query, Request
 
-from karabakh_kg.graph import (
-    KnowledgeGraph,
-    filtered,
-    lookup,
-    perspectives,
-    predicate_filter,
-    reasoner,
-    traversal,
-)
+from karabakh_kg.graph import GraphFilter, KnowledgeGraph, lookup, perspectives, traversal
 from karabakh_kg.graph import export as exports
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web.common import MAX_NAME_LENGTH, check_name, get_and_head
@@ -40,6 +33,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 NAME_LIMIT = {"maxLength": MAX_NAME_LENGTH}
 """Stated in the OpenAPI document; enforced by :func:`check_name` (414, not 422)."""
+VALUE_LIMIT = {"maxLength": GraphFilter.MAX_LENGTH}
+NAMES_LIMIT = {"maxItems": GraphFilter.MAX_NAMES, "items": {"type": "string", **VALUE_LIMIT}}
+"""The filters' limits, stated in the OpenAPI document; enforced by :class:`GraphFilter`
+(400 naming the limit, as the commands say it)."""
 
 
 def suggestion_list(pairs: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
@@ -68,7 +65,37 @@ def resolve(kg: KnowledgeGraph, name: str) -> str:
     return lookup.resolve(kg, check_name(name, "entity name"))
 
 
-def kg_of(
+@dataclass(frozen=True)
+class View:
+    """The knowledge graph as the request sees it: ``kg`` from ``perspective`` (a view of
+    the application's ``whole`` graph; ``whole`` itself for ``all``)."""
+
+    kg: KnowledgeGraph
+    whole: KnowledgeGraph
+    perspective: perspectives.Perspective
+
+    def elements(self, graph: nx.MultiDiGraph) -> dict[str, Any]:
+        """Cytoscape.js elements of ``graph`` (what the explorer draws), each derived edge
+        resting on one claimant alone in this perspective marked (``single_claimant``,
+        ``single_claimant_label``, the class ``single-claimant``)."""
+        found = exports.cytoscape_elements(graph)
+        derived = [
+            (edge, tuple(ox.NamedNode(edge["data"][k]) for k in ("source", "predicate", "target")))
+            for edge in found.get("edges", [])
+            if edge["data"].get("kind") == "derived" and "predicate" in edge["data"]
+        ]
+        marks = perspectives.single_claimants(self.whole, (t for _, t in derived), self.perspective)
+        labels = {p.iri: p.label for p in perspectives.perspectives(self.whole).claimants}
+        for edge, triple in derived:
+            who = marks.get(triple)
+            if who is not None:
+                edge["data"]["single_claimant"] = who
+                edge["data"]["single_claimant_label"] = labels.get(who, who)
+                edge["classes"] = f"{edge.get('classes', '')} single-claimant".strip()
+        return found
+
+
+def view_of(
     request: Request,
     perspective: Annotated[
         str | None,
@@ -78,72 +105,81 @@ def kg_of(
             json_schema_extra=NAME_LIMIT,
         ),
     ] = None,
-) -> KnowledgeGraph:
+) -> View:
     """The application's knowledge graph, seen from the request's ``perspective=``
     (``all`` by default; an unknown one answers 400 naming it). A dependency, so every
     route that takes it declares ``perspective`` in the OpenAPI document."""
-    kg: KnowledgeGraph = request.app.state.kg
-    name = perspective
-    if not name:
-        return kg
+    whole: KnowledgeGraph = request.app.state.kg
     try:
-        return perspectives.view(kg, perspectives.resolve(kg, check_name(name, "perspective")))
+        chosen = perspectives.resolve(
+            whole, check_name(perspective, "perspective") if perspective else None
+        )
     except perspectives.UnknownPerspective as error:
         raise Problem(400, "unknown-perspective", str(error)) from None
+    return View(perspectives.view(whole, chosen), whole, chosen)
 
 
-SeenGraph = Annotated[KnowledgeGraph, Depends(kg_of)]
+Seen = Annotated[View, Depends(view_of)]
 """A route parameter: the knowledge graph from the request's perspective."""
 
 
-def mark_single_claimants(kg: KnowledgeGraph, found: dict[str, Any]) -> dict[str, Any]:
-    """Give each derived edge resting on one claimant's statements alone that claimant
-    (``single_claimant``, ``single_claimant_label``) and the class ``single-claimant``."""
-    r = reasoner(kg)
-    labels: dict[str, str] = {p.iri or "": p.label for p in r.perspectives.claimants}
-    for edge in found.get("edges", []):
-        data = edge["data"]
-        if data.get("kind") != "derived" or "predicate" not in data:
-            continue
-        t = r.lookup(
-            ox.NamedNode(data["source"]),
-            ox.NamedNode(data["predicate"]),
-            ox.NamedNode(data["target"]),
-        )
-        who = r.perspectives.single_claimant(r.support.of.get(t, ())) if t else None
-        if who is not None:
-            data["single_claimant"] = who
-            data["single_claimant_label"] = labels.get(who, who)
-            edge["classes"] = f"{edge.get('classes', '')} single-claimant".strip()
-    return found
-
-
-# Query parameters shared by every endpoint that works on the projection.
 Inferred = Annotated[bool, Query(description="Include derived edges and types.")]
-PredicateQ = Annotated[
+Predicates = Annotated[
     list[str] | None,
-    Query(alias="predicate", description="Keep only these predicates (CURIE, IRI or kgo: name)."),
+    Query(
+        alias="predicate",
+        description="Keep only these predicates (CURIE, IRI or kgo: name; repeatable).",
+        json_schema_extra=NAMES_LIMIT,
+    ),
 ]
-ClassQ = Annotated[
+Classes = Annotated[
     list[str] | None,
-    Query(alias="class", description="Keep only nodes of these classes (kgo:Person, Event…)."),
+    Query(
+        alias="class",
+        description="Keep only nodes of these classes (kgo:Person, Event…; repeatable).",
+        json_schema_extra=NAMES_LIMIT,
+    ),
 ]
-FromQ = Annotated[str | None, Query(alias="from", description="Window start: ISO date or year.")]
-ToQ = Annotated[str | None, Query(alias="to", description="Window end: ISO date or year.")]
 
 
-def projection(
-    kg: KnowledgeGraph,
-    inferred: bool,
-    predicates: list[str] | None,
-    classes: list[str] | None,
-    start: str | None,
-    end: str | None,
-) -> nx.MultiDiGraph:
-    """The projection under the request's filters (ValueError for a bad filter)."""
-    return filtered(
-        kg, inferred=inferred, predicates=predicates, classes=classes, start=start, end=end
-    )
+def graph_filter(
+    inferred: Inferred = True,
+    predicates: Predicates = None,
+    classes: Classes = None,
+    start: Annotated[
+        str | None,
+        Query(
+            alias="from",
+            description="Window start: ISO date or year.",
+            json_schema_extra=VALUE_LIMIT,
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        Query(
+            alias="to", description="Window end: ISO date or year.", json_schema_extra=VALUE_LIMIT
+        ),
+    ] = None,
+) -> GraphFilter:
+    """The projection filters of a graph route (a dependency, so each route declares them
+    in the OpenAPI document); a filter over its limits answers 400 naming the limit, and
+    an unknown name or bad date answers 400 when the projection is made (:func:`answer`)."""
+    try:
+        return GraphFilter(inferred, tuple(predicates or ()), tuple(classes or ()), start, end)
+    except ValueError as error:
+        raise Problem(400, "bad-parameter", str(error)) from None
+
+
+def path_filter(
+    inferred: Inferred = True, predicates: Predicates = None, classes: Classes = None
+) -> GraphFilter:
+    """:func:`graph_filter` without the window, whose ``from`` and ``to`` name the path's
+    ends on ``/graph/path``."""
+    return graph_filter(inferred, predicates, classes, None, None)
+
+
+Filters = Annotated[GraphFilter, Depends(graph_filter)]
+"""A route parameter: the request's projection filters."""
 
 
 def traverse(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -166,16 +202,9 @@ def _subgraph(
     return sub
 
 
-def elements(graph: nx.MultiDiGraph, kg: KnowledgeGraph) -> dict[str, Any]:
-    """Cytoscape.js elements of ``graph`` (what the explorer draws), derived edges resting
-    on a single claimant of ``kg`` marked."""
-    return mark_single_claimants(kg, exports.cytoscape_elements(graph))
-
-
 @get_and_head(router, "/lookup", responses=ERROR_RESPONSES, summary="Resolve a name to one entity")
 def graph_lookup(
-    request: Request,
-    kg: SeenGraph,
+    seen: Seen,
     name: Annotated[
         str,
         Query(
@@ -184,13 +213,12 @@ def graph_lookup(
     ],
 ) -> Any:
     """The entity a name designates, with its IRI, CURIE, label, types and Wikidata ids."""
-    return answer(lambda: lookup.describe(kg, resolve(kg, name)))
+    return answer(lambda: lookup.describe(seen.kg, resolve(seen.kg, name)))
 
 
 @get_and_head(router, "/search", responses=ERROR_RESPONSES, summary="Entities whose names match")
 def graph_search(
-    request: Request,
-    kg: SeenGraph,
+    seen: Seen,
     q: Annotated[
         str,
         Query(
@@ -201,39 +229,37 @@ def graph_search(
     limit: Annotated[int, Query(ge=1, le=50, description="Most results.")] = 10,
 ) -> Any:
     """Entities ranked by how well a name matches: exact, prefix, words, then close spellings."""
-    found = lookup.search(kg, check_name(q, "search text"), limit)
-    return {"query": q, "results": [lookup.describe(kg, e.iri) for e in found]}
+    found = lookup.search(seen.kg, check_name(q, "search text"), limit)
+    return {"query": q, "results": [lookup.describe(seen.kg, e.iri) for e in found]}
 
 
 @get_and_head(router, "/neighbours", responses=ERROR_RESPONSES, summary="Neighbours within k hops")
 def graph_neighbours(
-    request: Request,
-    kg: SeenGraph,
+    seen: Seen,
+    filters: Filters,
     node: Annotated[
         str, Query(description="Entity name (as for /graph/lookup).", json_schema_extra=NAME_LIMIT)
     ],
     k: Annotated[int, Query(description=f"Hops, 1 to {traversal.MAX_K}.")] = 1,
     direction: Annotated[Literal["both", "out", "in"], Query()] = "both",
-    inferred: Inferred = True,
-    predicate: PredicateQ = None,
-    node_class: ClassQ = None,
-    start: FromQ = None,
-    end: ToQ = None,
 ) -> Any:
-    """Nodes within ``k`` hops, each with its distance, and the edges followed (with quotes).
-
-    Also gives ``elements`` for Cytoscape.js.
+    """Nodes within ``k`` hops, each with its distance, and the edges followed (with quotes;
+    ``predicate`` chooses the edges followed). Also gives ``elements`` for Cytoscape.js.
     """
 
     def run() -> Any:
-        iri = resolve(kg, node)
-        graph = projection(kg, inferred, None, node_class, start, end)
-        predicates = predicate_filter(kg, predicate)
+        iri = resolve(seen.kg, node)
+        graph = filters.project(seen.kg, predicates=False)
         result = traverse(
-            traversal.neighbours, graph, iri, k=k, direction=direction, predicates=predicates
+            traversal.neighbours,
+            graph,
+            iri,
+            k=k,
+            direction=direction,
+            predicates=filters.predicate_iris(seen.kg),
         )
         keep = {iri} | {n["iri"] for n in result["neighbours"]}
-        result["elements"] = elements(_subgraph(graph, keep, result["edges"]), request.app.state.kg)
+        result["elements"] = seen.elements(_subgraph(graph, keep, result["edges"]))
         return result
 
     return answer(run)
@@ -241,8 +267,8 @@ def graph_neighbours(
 
 @get_and_head(router, "/path", responses=ERROR_RESPONSES, summary="Paths between two entities")
 def graph_path(
-    request: Request,
-    kg: SeenGraph,
+    seen: Seen,
+    filters: Annotated[GraphFilter, Depends(path_filter)],
     source: Annotated[
         str, Query(alias="from", description="Start entity name.", json_schema_extra=NAME_LIMIT)
     ],
@@ -254,16 +280,13 @@ def graph_path(
         int, Query(description=f"Longest path with all=true, 1 to {traversal.MAX_PATH_LENGTH}.")
     ] = 4,
     limit: Annotated[int, Query(description=f"Most paths, 1 to {traversal.MAX_PATHS}.")] = 20,
-    inferred: Inferred = True,
-    predicate: PredicateQ = None,
-    node_class: ClassQ = None,
 ) -> Any:
     """The shortest path (or all simple paths up to ``max_length``), each step with its edge,
     direction and quote. ``paths`` is empty when the entities are not connected."""
 
     def run() -> Any:
-        a, b = resolve(kg, source), resolve(kg, target)
-        graph = projection(kg, inferred, predicate, node_class, None, None)
+        a, b = resolve(seen.kg, source), resolve(seen.kg, target)
+        graph = filters.project(seen.kg)
         if all_paths:
             result = traverse(traversal.all_paths, graph, a, b, max_length=max_length, limit=limit)
         else:
@@ -272,7 +295,7 @@ def graph_path(
         paths = result["paths"]
         nodes = {info["iri"]: None for p in paths for info in p["nodes"]}
         edges = [step["edge"] for p in paths for step in p["steps"]]
-        result["elements"] = elements(_subgraph(graph, nodes, edges), request.app.state.kg)
+        result["elements"] = seen.elements(_subgraph(graph, nodes, edges))
         return result
 
     return answer(run)
@@ -280,63 +303,38 @@ def graph_path(
 
 @get_and_head(router, "/ego", responses=ERROR_RESPONSES, summary="Ego network of an entity")
 def graph_ego(
-    request: Request,
-    kg: SeenGraph,
+    seen: Seen,
+    filters: Filters,
     node: Annotated[str, Query(description="Entity name.", json_schema_extra=NAME_LIMIT)],
     radius: Annotated[int, Query(description=f"Hops, 1 to {traversal.MAX_K}.")] = 1,
-    inferred: Inferred = True,
-    predicate: PredicateQ = None,
-    node_class: ClassQ = None,
-    start: FromQ = None,
-    end: ToQ = None,
 ) -> Any:
     """Every node within ``radius`` hops and every edge among them, as Cytoscape.js elements."""
 
     def run() -> Any:
-        iri = resolve(kg, node)
-        graph = projection(kg, inferred, predicate, node_class, start, end)
-        ego = traverse(traversal.ego_network, graph, iri, radius=radius)
-        return {"node": iri, "radius": radius, "elements": elements(ego, request.app.state.kg)}
+        iri = resolve(seen.kg, node)
+        ego = traverse(traversal.ego_network, filters.project(seen.kg), iri, radius=radius)
+        return {"node": iri, "radius": radius, "elements": seen.elements(ego)}
 
     return answer(run)
 
 
 @get_and_head(router, "/components", responses=ERROR_RESPONSES, summary="Connected components")
-def graph_components(
-    request: Request,
-    kg: SeenGraph,
-    inferred: Inferred = True,
-    predicate: PredicateQ = None,
-    node_class: ClassQ = None,
-    start: FromQ = None,
-    end: ToQ = None,
-) -> Any:
+def graph_components(seen: Seen, filters: Filters) -> Any:
     """Weakly connected components, largest first."""
-    return answer(
-        lambda: {
-            "components": traversal.components(
-                projection(kg, inferred, predicate, node_class, start, end)
-            )
-        }
-    )
+    return answer(lambda: {"components": traversal.components(filters.project(seen.kg))})
 
 
 @get_and_head(router, "/centrality", responses=ERROR_RESPONSES, summary="Most central entities")
 def graph_centrality(
-    request: Request,
-    kg: SeenGraph,
+    seen: Seen,
+    filters: Filters,
     measure: Annotated[Literal["degree", "betweenness", "pagerank"], Query()] = "degree",
     top: Annotated[int, Query(description=f"How many, 1 to {traversal.MAX_TOP}.")] = 20,
-    inferred: Inferred = True,
-    predicate: PredicateQ = None,
-    node_class: ClassQ = None,
-    start: FromQ = None,
-    end: ToQ = None,
 ) -> Any:
     """The ``top`` entities by degree, betweenness or PageRank."""
 
     def run() -> Any:
-        graph = projection(kg, inferred, predicate, node_class, start, end)
+        graph = filters.project(seen.kg)
         ranked = traverse(traversal.centrality, graph, measure=measure, top=top)
         return {"measure": measure, "results": ranked}
 
@@ -345,17 +343,14 @@ def graph_centrality(
 
 @get_and_head(router, "/communities", responses=ERROR_RESPONSES, summary="Communities")
 def graph_communities(
-    request: Request,
-    kg: SeenGraph,
+    seen: Seen,
+    filters: Filters,
     method: Annotated[Literal["louvain", "greedy"], Query()] = "louvain",
-    inferred: Inferred = True,
-    predicate: PredicateQ = None,
-    node_class: ClassQ = None,
 ) -> Any:
     """Communities by Louvain (fixed seed) or greedy modularity, largest first."""
 
     def run() -> Any:
-        graph = projection(kg, inferred, predicate, node_class, None, None)
+        graph = filters.project(seen.kg)
         return {"method": method, "communities": traversal.communities(graph, method=method)}
 
     return answer(run)
@@ -363,16 +358,13 @@ def graph_communities(
 
 @get_and_head(router, "/network", responses=ERROR_RESPONSES, summary="The negotiation network")
 def graph_network(
-    request: Request,
-    kg: SeenGraph,
+    seen: Seen,
+    filters: Filters,
     level: Annotated[Literal["person", "state"], Query()] = "person",
     unrealised: Annotated[
         bool,
         Query(description="Also show planned, expected and cancelled meetings, talks, calls."),
     ] = False,
-    inferred: Inferred = True,
-    start: FromQ = None,
-    end: ToQ = None,
 ) -> Any:
     """Who met, spoke, negotiated with or mediated for whom: the relations the graph holds,
     with the dates, events and quotes that support them; as rows and Cytoscape.js elements.
@@ -380,13 +372,13 @@ def graph_network(
     are added as their own edges ("planned meeting")."""
 
     def run() -> Any:
-        graph = projection(kg, inferred, None, None, start, end)
+        graph = filters.project(seen.kg)
         network = traversal.negotiation_network(graph, level=level, unrealised=unrealised)
         return {
             "level": level,
             "unrealised": unrealised,
             "rows": traversal.network_rows(network),
-            "elements": elements(network, request.app.state.kg),
+            "elements": seen.elements(network),
         }
 
     return answer(run)

@@ -15,7 +15,6 @@ from karabakh_kg.graph import (
     disputes,
     disputes_about,
     perspectives,
-    reasoner,
 )
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import check_name, get_and_head
@@ -23,24 +22,26 @@ from karabakh_kg.server.web.common import check_name, get_and_head
 router = APIRouter(tags=["pages"])
 
 
-def single_claimants(kg: KnowledgeGraph, iri: str) -> dict[tuple[str, str, str], str]:
+def single_claimants(
+    kg: KnowledgeGraph, iri: str, perspective: perspectives.Perspective
+) -> dict[tuple[str, str, str], str]:
     """(subject, predicate, object) in N-Triples form -> the label of the one claimant the
-    derived triple rests on, for the derived triples with ``iri`` as subject or object."""
-    r = reasoner(kg)
-    labels = {p.iri: p.label for p in r.perspectives.claimants}
+    derived triple rests on in ``perspective``, for the derived triples with ``iri`` as
+    subject or object."""
+    labels = {p.iri: p.label for p in perspectives.perspectives(kg).claimants}
     node = ox.NamedNode(iri)
-    found: dict[tuple[str, str, str], str] = {}
-    for quads in (
-        kg.store.quads_for_pattern(node, None, None, INFERRED),
-        kg.store.quads_for_pattern(None, None, node, INFERRED),
-    ):
-        for q in quads:
-            t = r.lookup(q.subject, q.predicate, q.object)
-            who = r.perspectives.single_claimant(r.support.of.get(t, ())) if t else None
-            if who is not None:
-                key = (str(q.subject), str(q.predicate), str(q.object))
-                found[key] = labels.get(who, who)
-    return found
+    triples = [
+        (q.subject, q.predicate, q.object)
+        for quads in (
+            kg.store.quads_for_pattern(node, None, None, INFERRED),
+            kg.store.quads_for_pattern(None, None, node, INFERRED),
+        )
+        for q in quads
+    ]
+    return {
+        (str(s), str(p), str(o)): labels.get(who, who)
+        for (s, p, o), who in perspectives.single_claimants(kg, triples, perspective).items()
+    }
 
 
 def says_who(kg: KnowledgeGraph, iri: str, name: str | None) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def says_who(kg: KnowledgeGraph, iri: str, name: str | None) -> dict[str, Any]:
         "perspective": chosen.name,
         "view_kg": perspectives.view(kg, chosen),
         "disputes": disputes_about(kg, iri),
-        "single_claimants": single_claimants(kg, iri),
+        "single_claimants": single_claimants(kg, iri, chosen),
     }
 
 
