@@ -68,6 +68,7 @@ _SURFACE: dict[str, tuple[str, str | None]] = {
     "open_dataset": ("store.durable", "open_dataset"),
     "open_store_folder": ("store.durable", "open_store_folder"),
     "publish": ("store.publish", "publish"),
+    "published_version": ("store.publish", "published_version"),
     "read_published": ("store.publish", "read_published"),
     "EngineTimeout": ("store.remote", "EngineTimeout"),
     "RemoteStore": ("store.remote", "RemoteStore"),
@@ -166,6 +167,7 @@ __all__ = [
     "probe_store",
     "publish",
     "quickstatements",
+    "published_version",
     "read_links",
     "read_published",
     "reasoner",
@@ -242,7 +244,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
     )
     from karabakh_kg.graph.store.contributions import NAME as CONTRIBUTIONS_GRAPH_NAME
     from karabakh_kg.graph.store.durable import RDF_FOLDER, open_dataset, open_store_folder
-    from karabakh_kg.graph.store.publish import publish, read_published
+    from karabakh_kg.graph.store.publish import publish, published_version, read_published
     from karabakh_kg.graph.store.remote import EngineTimeout, RemoteStore
     from karabakh_kg.graph.timeline import Window, timeline_items
     from karabakh_kg.graph.validation import validate

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from karabakh_kg.server import problems
 from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql import openapi as sparql_openapi
 from karabakh_kg.server.sparql import routes as routes_sparql
+from karabakh_kg.server.sparql.backend import BackendStore, PublishedCopy
 from karabakh_kg.server.sparql.execute import Endpoint
 from karabakh_kg.server.sparql.limits import BodyReadTimeout, BodySizeLimit
 from karabakh_kg.server.sparql.protocol import SparqlStore
@@ -44,10 +45,21 @@ def create_app(
     graph = kg
     endpoint = Endpoint(graph, config, store)
 
+    def replace_graph(copy: KnowledgeGraph) -> None:
+        """A new publication on the engine: pages and the endpoint read it from now on."""
+        app.state.kg = copy
+        endpoint.kg = copy
+
+    follower = _published_copy(store, graph, config, replace_graph)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         endpoint.store()  # start the query workers now, in the background
+        if follower is not None:
+            follower.start()
         yield
+        if follower is not None:
+            follower.stop()
         endpoint.close()
 
     app = FastAPI(
@@ -114,3 +126,15 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _published_copy(
+    store: SparqlStore | None,
+    kg: KnowledgeGraph,
+    config: Settings,
+    replace: Callable[[KnowledgeGraph], None],
+) -> PublishedCopy | None:
+    """Over an engine (``serve --backend``), what keeps the local copy current."""
+    if not isinstance(store, BackendStore) or config.backend_refresh <= 0:
+        return None
+    return PublishedCopy(store.engine, kg, replace, config.backend_refresh)

@@ -96,6 +96,10 @@ class Settings:
     """Password for :attr:`backend_user`."""
     backend_auth: str = "basic"
     """HTTP authentication with the engine: ``basic`` or ``digest``."""
+    backend_refresh: float = 10.0
+    """Seconds between checks of the engine's publication manifest (``serve --backend``):
+    pages, traversal, explanations and ETags follow a new publish within this time; 0: never
+    (the copy taken at start is served until a restart)."""
     wikidata_file: str = ""
     """A Wikidata enrichment file (``karabakh-kg link enrich``) to load into the
     ``graph/wikidata`` named graph; queries include it unless they ask ``wikidata=false``."""
@@ -145,6 +149,8 @@ class Settings:
                 f"{PREFIX}BACKEND_URL serves what was published to the engine: it does not "
                 "take updates nor a --store (publish changes with 'karabakh-kg publish')"
             )
+        if self.backend_refresh < 0:
+            raise SettingsError(f"{PREFIX}BACKEND_REFRESH must be 0 (never) or more seconds")
         if self.backend_auth not in {"basic", "digest"}:
             raise SettingsError(f"{PREFIX}BACKEND_AUTH must be basic or digest")
         if self.enable_updates and not (self.update_token or self.update_tokens):

@@ -167,5 +167,18 @@ def read_published(source: GraphStore) -> KnowledgeGraph:
         store.extend(
             ox.Quad(t.subject, t.predicate, t.object, graph) for t in source.get_graph(name)
         )
-    version = hashlib.sha256("\n".join(f"{g} {d}" for g, d in sorted(manifest.items())).encode())
-    return KnowledgeGraph(store=store, version=version.hexdigest(), files=[])
+    return KnowledgeGraph(store=store, version=publication_version(manifest), files=[])
+
+
+def published_version(source: GraphStore) -> str | None:
+    """The data version of what is published on ``source`` now (one small query of its
+    manifest), or None when nothing is: how a server over ``source`` notices a new publish."""
+    manifest = published(source)
+    return publication_version(manifest) if manifest else None
+
+
+def publication_version(manifest: dict[str, str]) -> str:
+    """The data version of a publication: one digest over its manifest (graph → digest),
+    so the copy :func:`read_published` takes carries it and a new publish changes it."""
+    lines = "\n".join(f"{graph} {digest}" for graph, digest in sorted(manifest.items()))
+    return hashlib.sha256(lines.encode()).hexdigest()
