@@ -98,6 +98,8 @@ _SURFACE: dict[str, tuple[str, str | None]] = {
     "gazetteer": ("gazetteer", None),
     "lookup": ("lookup", None),
     "reasoning": ("reasoning", None),
+    "closure": ("reasoning.closure", None),
+    "rdf_files": ("rdf_files", None),
     "perspectives": ("reasoning.perspectives", None),
     "reconcile": ("reconcile", None),
     "traversal": ("traversal", None),
@@ -136,6 +138,7 @@ __all__ = [
     "apply_change",
     "check_consistency",
     "check_links",
+    "closure",
     "compact",
     "confirm_link",
     "contributions_graph",
@@ -167,6 +170,7 @@ __all__ = [
     "probe_store",
     "publish",
     "quickstatements",
+    "rdf_files",
     "published_version",
     "read_links",
     "read_published",
@@ -206,6 +210,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
         formats,
         gazetteer,
         lookup,
+        rdf_files,
         reasoning,
         reconcile,
         traversal,
@@ -230,7 +235,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
     from karabakh_kg.graph.loading import load_graph
     from karabakh_kg.graph.prefixes import compact, expand, shorten, turtle
     from karabakh_kg.graph.projection import GraphFilter
-    from karabakh_kg.graph.reasoning import perspectives, reasoner
+    from karabakh_kg.graph.reasoning import closure, perspectives, reasoner
     from karabakh_kg.graph.reasoning.consistency import check_consistency
     from karabakh_kg.graph.reasoning.explain import Term, explain, parse_term
     from karabakh_kg.graph.reasoning.rules import RuleError

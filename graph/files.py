@@ -13,12 +13,20 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 
 def write_atomic(
-    path: Path, data: bytes | str, *, check: Callable[[Path], None] | None = None
+    path: Path,
+    data: bytes | str | Callable[[BinaryIO], None],
+    *,
+    check: Callable[[Path], None] | None = None,
 ) -> None:
     """Replace ``path`` with ``data`` (text is written as UTF-8) in one step.
+
+    ``data`` may also be a function that writes the content to the binary file it is
+    given, for content too large to hold in memory at once (a closure of millions of
+    triples, serialised as it is produced).
 
     ``check`` is called with the temporary file before the rename; if it raises, ``path`` is
     left as it was. Any failure removes the temporary file and is raised. When this returns,
@@ -30,7 +38,10 @@ def write_atomic(
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(body)
+            if callable(body):
+                body(out)
+            else:
+                out.write(body)
             out.flush()
             os.fsync(out.fileno())
         if check is not None:

@@ -17,6 +17,8 @@ all look formats up here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import PurePath
 
 import pyoxigraph as ox
 
@@ -135,4 +137,16 @@ def results_syntax(wanted: str) -> ox.QueryResultsFormat:
     """The pyoxigraph results format that ``wanted`` names (ValueError if none)."""
     found = get(wanted, RESULT_FORMATS).results_format
     assert found is not None
+    return found
+
+
+def for_file(path: str | PathLike[str]) -> Format:
+    """The RDF format a file's extension names (``.ttl``, ``.nt``, ``.trig``, ``.nq``,
+    ``.rdf``, ``.jsonld``), or a ValueError naming the extensions understood."""
+    suffix = PurePath(path).suffix
+    found = find(suffix[1:], GRAPH_FORMATS) if len(suffix) > 1 else None
+    if found is None:
+        known = ", ".join("." + f.extension for f in GRAPH_FORMATS)
+        problem = f"unknown RDF file extension {suffix!r}" if suffix else "no file extension"
+        raise ValueError(f"{path}: {problem}; use one of {known}")
     return found

@@ -3,27 +3,40 @@
 from __future__ import annotations
 
 import json
+import resource
+import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from karabakh_kg.graph import (
+    ASSERTED,
+    ONTOLOGY,
     DataError,
     KnowledgeGraph,
     RuleError,
     Term,
     check_consistency,
+    closure,
     explain,
+    formats,
     load_graph,
+    rdf_files,
     reasoning,
     shorten,
 )
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server import terms
 from karabakh_kg.server.cli.errors import fail
+from karabakh_kg.server.cli.rdf_files import (
+    NoRulesOption,
+    OntologyOption,
+    describe_ontology,
+    load_data_files,
+)
 
 
 class Format(StrEnum):
@@ -70,18 +83,166 @@ def resolve_term(kg: KnowledgeGraph, text: str, *, predicate: bool = False) -> T
         fail(str(error))
 
 
+def _check_closure_file(path: Path, inputs: list[Path]) -> None:
+    """Fail before any work when the closure could not be written to ``path``."""
+    try:
+        formats.for_file(path)
+    except ValueError as error:
+        fail(f"--output {error}")
+    if path.is_dir():
+        fail(f"--output {path} is a folder; name the file to write")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        fail(f"--output {path}: folder {folder} does not exist")
+    if any(path.resolve() == p.resolve() for p in inputs):
+        fail(f"--output {path} is one of the input files; write the closure elsewhere")
+
+
+def _peak_memory_mib() -> float:
+    """The process's peak resident memory so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+def _reason_files(
+    files: list[Path],
+    ontologies: list[Path] | None,
+    rules: bool,
+    closure_file: Path | None,
+    inferred_only: bool,
+    output: Format,
+) -> None:
+    """``reason FILE...``: the closure of the files, its report, and the file if asked."""
+    if closure_file is not None:
+        _check_closure_file(closure_file, [*files, *(ontologies or [])])
+    start = time.perf_counter()
+    kg = load_data_files(files, ontologies, rules=False)  # the rules stay out of the closure
+    loaded = time.perf_counter()
+    try:
+        r = closure.compute(kg, rules=rules)
+    except RuleError as error:
+        fail(f"bad domain rule in {vocab.rules_file().name}: {error}")
+    reasoned = time.perf_counter()
+    written = None
+    if closure_file is not None:
+        try:
+            written = closure.write(kg, r, closure_file, inferred_only=inferred_only)
+        except OSError as error:
+            fail(f"cannot write {closure_file}: {error.strerror or error}")
+    done = time.perf_counter()
+    base, derived = len(r.engine.base), len(r.output)
+    report = reasoning.ReasoningReport(
+        base=base, derived=derived, by_rule=r.by_rule(), seconds=reasoned - loaded
+    )
+    data: dict[str, Any] = {
+        "files": [str(p) for p in files],
+        "ontology": [str(p) for p in ontologies or [vocab.ontology_file()]],
+        "domain_rules": rules,
+        "data_triples": rdf_files.graph_size(kg.store, ASSERTED),
+        "ontology_triples": rdf_files.graph_size(kg.store, ONTOLOGY),
+        "input_triples": base,
+        "inferred_triples": derived,
+        "closure_triples": base + derived,
+        "output": None
+        if written is None
+        else {
+            "path": str(written.path),
+            "format": written.format.name,
+            "content": "inferred" if inferred_only else "asserted and inferred",
+            "statements": written.statements,
+        },
+        "load_seconds": round(loaded - start, 4),
+        "reasoning_seconds": round(reasoned - loaded, 4),
+        "write_seconds": round(done - reasoned, 4),
+        "total_seconds": round(done - start, 4),
+        "peak_memory_mib": round(_peak_memory_mib(), 1),
+        "by_rule": report.to_dict()["by_rule"],
+    }
+    if output == Format.json:
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    typer.echo(
+        f"reasoned {len(files)} file{'s' if len(files) != 1 else ''} with "
+        f"{describe_ontology(ontologies, rules=rules)}"
+    )
+    typer.echo(
+        f"input: {base} triples ({data['data_triples']} data, {data['ontology_triples']} ontology)"
+    )
+    typer.echo(f"inferred: {derived} triples")
+    typer.echo(f"closure: {base + derived} triples")
+    if written is not None:
+        kind = "inferred triples" if inferred_only else "input and inferred triples"
+        unit = "quads" if written.format.kind == "dataset" else "triples"
+        typer.echo(
+            f"written: {written.path} ({written.format.label}, {kind}: {written.statements} {unit})"
+        )
+    typer.echo(
+        f"time: load {data['load_seconds']:.3f} s, reasoning {data['reasoning_seconds']:.3f} s, "
+        f"write {data['write_seconds']:.3f} s, total {data['total_seconds']:.3f} s"
+    )
+    typer.echo(f"peak memory: {data['peak_memory_mib']:.1f} MiB")
+    for rule, count in data["by_rule"].items():
+        typer.echo(f"  {count:6d}  {rule}")
+
+
 def register(app: typer.Typer) -> None:
     """Add ``reason`` and ``explain`` to ``app``."""
 
     @app.command()
     def reason(
+        files: Annotated[
+            list[Path] | None,
+            typer.Argument(
+                metavar="[FILE]...",
+                help="RDF files to reason over (.ttl, .trig, .nt, .nq, .rdf, .jsonld); "
+                "without any, the curated graph.",
+                show_default=False,
+            ),
+        ] = None,
+        ontology: OntologyOption = None,
+        no_rules: NoRulesOption = False,
+        closure_file: Annotated[
+            Path | None,
+            typer.Option(
+                "--output",
+                "-o",
+                metavar="FILE",
+                help="Write the closure (input and inferred triples) to FILE, in the format "
+                "its extension names; written whole or not at all.",
+                show_default=False,
+            ),
+        ] = None,
+        inferred_only: Annotated[
+            bool, typer.Option("--inferred-only", help="Write only the inferred triples.")
+        ] = False,
         data_dir: DataDir = None,
         output: FormatOption = Format.text,
         consistency: Annotated[
-            bool, typer.Option("--consistency/--no-consistency", help="Also check consistency.")
+            bool,
+            typer.Option(
+                "--consistency/--no-consistency", help="Also check consistency (curated graph)."
+            ),
         ] = True,
     ) -> None:
-        """Reason over the curated graph and print what was derived, per rule, and the time."""
+        """Reason over RDF files (OWL 2 RL and the domain rules), or over the curated graph,
+        and print what was derived, the sizes, the times and the peak memory."""
+        if files:
+            if data_dir is not None:
+                fail("give FILE arguments or --data-dir, not both")
+            _reason_files(files, ontology, not no_rules, closure_file, inferred_only, output)
+            return
+        given = [
+            name
+            for name, value in (
+                ("--ontology", ontology),
+                ("--no-rules", no_rules),
+                ("--output", closure_file),
+                ("--inferred-only", inferred_only),
+            )
+            if value
+        ]
+        if given:
+            fail(f"{', '.join(given)}: only with FILE arguments, the RDF files to reason over")
         load_start = time.perf_counter()
         kg = _load(data_dir)
         loaded = time.perf_counter() - load_start

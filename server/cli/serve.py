@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from karabakh_kg.server.cli.errors import fail, unreadable_files
+from karabakh_kg.server.cli.rdf_files import NoRulesOption, OntologyOption, data_app
 
 if TYPE_CHECKING:
     from karabakh_kg.server.settings import Settings
@@ -243,6 +244,22 @@ def serve(
         Path | None,
         typer.Option("--data-dir", help="Folder of curated TriG files (default: installed)."),
     ] = None,
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--data",
+            metavar="FILE",
+            help="Serve this RDF file instead of the curated graph (repeatable; .ttl, .trig, "
+            ".nt, .nq, .rdf, .jsonld): every triple asserted, reasoned with OWL 2 RL and the "
+            "domain rules.",
+            show_default=False,
+        ),
+    ] = None,
+    ontology: OntologyOption = None,
+    no_rules: NoRulesOption = False,
+    no_reason: Annotated[
+        bool, typer.Option("--no-reason", help="Serve the --data files as they are, unreasoned.")
+    ] = False,
     wikidata: Annotated[
         Path | None,
         typer.Option(
@@ -326,13 +343,23 @@ def serve(
             "updates need a durable store (--store DIR); to accept updates that are lost "
             "when the server stops, add --ephemeral-updates"
         )
+    if data:
+        check_data_options(data_dir, settings)
+    elif ontology or no_rules or no_reason:
+        fail("--ontology, --no-rules and --no-reason apply to --data files")
     check_listen(host, number)
     started = time.monotonic()
-    app = build_app(data_dir, settings)
+    app: object
+    if data:
+        app, served = data_app(
+            data, ontology, reason=not no_reason, rules=not no_rules, settings=settings
+        )
+    else:
+        app, served = build_app(data_dir, settings), "the curated graph"
     url = f"http://{_url_host(host)}:{number}/"
     typer.echo(
-        f"karabakh-kg serving {url} (query UI {url}query, SPARQL {url}sparql), "
-        f"graph loaded in {time.monotonic() - started:.1f} s; {storage_mode(settings)}; "
+        f"karabakh-kg serving {url} (query UI {url}query, SPARQL {url}sparql): {served}, "
+        f"loaded in {time.monotonic() - started:.1f} s; {storage_mode(settings)}; "
         "Ctrl-C stops"
     )
     import uvicorn
@@ -346,6 +373,23 @@ def serve(
         log_level=log_level.lower(),
         **uvicorn_options(settings),  # header, body and keep-alive time limits
     )
+
+
+def check_data_options(data_dir: Path | None, settings: Settings) -> None:
+    """Fail with one line for options that ``--data`` cannot be served with."""
+    given = [
+        name
+        for name, value in (
+            ("--data-dir", data_dir),
+            ("--store", settings.store_dir),
+            ("--backend", settings.backend_url),
+            ("--wikidata", settings.wikidata_file),
+            ("--enable-update", settings.enable_updates),
+        )
+        if value
+    ]
+    if given:
+        fail(f"--data serves the given files read-only, in memory; drop {', '.join(given)}")
 
 
 def _url_host(host: str) -> str:

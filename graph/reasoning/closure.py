@@ -1,0 +1,126 @@
+"""The closure of any RDF data under OWL 2 RL and the domain rules, written to a file.
+
+What ``karabakh-kg reason FILE... --output PATH`` does once
+:func:`karabakh_kg.graph.rdf_files.load_files` has read the files: :func:`compute` runs the
+reasoner over the ontology and asserted graphs (no support, perspectives or write-back, which
+only the served graph needs) and :func:`write` streams the result to a file atomically.
+
+What a written closure holds:
+
+* in a triple format (Turtle, N-Triples, RDF/XML, JSON-LD): every input triple (data and
+  ontology) and every inferred triple, or the inferred triples only (``inferred_only``);
+* in a dataset format (TriG, N-Quads): the dataset as ``karabakh-kg serve --data`` holds it:
+  each named graph of the input as it was, ``graph/asserted`` (every data triple),
+  ``graph/ontology`` and ``graph/inferred``; only ``graph/inferred`` with ``inferred_only``.
+
+The inferred triples are those the reasoner keeps (:meth:`Reasoner.keep`): the OWL 2 RL
+closure without the axiomatic noise (``x a owl:Thing``, ``x a rdfs:Resource``, types that
+are blank nodes, triples about the rdf/rdfs/owl/xsd vocabularies). The domain rules' own
+triples are read from the rules file, not reasoned over, so they never enter the closure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import pyoxigraph as ox
+
+from karabakh_kg.graph import formats
+from karabakh_kg.graph.dataset import (
+    ASSERTED,
+    INFERRED,
+    ONTOLOGY,
+    KnowledgeGraph,
+    is_evidence_graph,
+    parse_file,
+)
+from karabakh_kg.graph.files import write_atomic
+from karabakh_kg.graph.reasoning import Reasoner, _encode_graphs, _no_gc
+from karabakh_kg.graph.reasoning.engine import TermTable
+from karabakh_kg.graph.reasoning.rules import read_domain_rules
+from karabakh_kg.ontology import vocab
+
+
+def compute(kg: KnowledgeGraph, *, rules: bool = True) -> Reasoner:
+    """OWL 2 RL over the ontology and asserted graphs of ``kg``, with the project's domain
+    rules if ``rules``: the reasoner :func:`karabakh_kg.graph.reasoning.build` makes, except
+    that the rules are read from the rules file, so their own triples are not reasoned over."""
+    domain_rules = read_domain_rules(parse_file(vocab.rules_file())) if rules else []
+    with _no_gc():
+        table = TermTable()
+        base, ontology_subjects = _encode_graphs(kg.store, table, (ONTOLOGY, ASSERTED))
+        return Reasoner(table, base, domain_rules, ontology_subjects)
+
+
+@dataclass
+class Written:
+    """What :func:`write` wrote."""
+
+    path: Path
+    format: formats.Format
+    statements: int
+    """Triples, or quads for a dataset format."""
+    inferred_only: bool
+
+
+def _inferred_triples(r: Reasoner) -> Iterator[ox.Triple]:
+    decode = r.table.decode
+    for s, p, o in r.output:
+        yield ox.Triple(decode(s), decode(p), decode(o))
+
+
+def triples(kg: KnowledgeGraph, r: Reasoner, *, inferred_only: bool = False) -> Iterator[ox.Triple]:
+    """The closure as triples, each once: the data, the ontology triples that are not data
+    too, then the inferred triples (or only those)."""
+    store = kg.store
+    if not inferred_only:
+        for q in store.quads_for_pattern(None, None, None, ASSERTED):
+            yield q.triple
+        for q in store.quads_for_pattern(None, None, None, ONTOLOGY):
+            if ox.Quad(q.subject, q.predicate, q.object, ASSERTED) not in store:
+                yield q.triple
+    yield from _inferred_triples(r)
+
+
+def quads(kg: KnowledgeGraph, r: Reasoner, *, inferred_only: bool = False) -> Iterator[ox.Quad]:
+    """The closure as a dataset: the input's named graphs, ``graph/asserted``,
+    ``graph/ontology`` and ``graph/inferred`` (or only the last)."""
+    store = kg.store
+    if not inferred_only:
+        for graph in sorted(store.named_graphs(), key=str):
+            if is_evidence_graph(graph):
+                yield from store.quads_for_pattern(None, None, None, graph)
+        for graph in (ASSERTED, ONTOLOGY):
+            yield from store.quads_for_pattern(None, None, None, graph)
+    for t in _inferred_triples(r):
+        yield ox.Quad(t.subject, t.predicate, t.object, INFERRED)
+
+
+def write(kg: KnowledgeGraph, r: Reasoner, path: Path, *, inferred_only: bool = False) -> Written:
+    """Write the closure to ``path`` in the format its extension names, atomically: a
+    failure leaves no file, or the old one whole (ValueError for an unknown extension)."""
+    found = formats.for_file(path)
+    syntax = found.rdf_format
+    assert syntax is not None
+    count = 0
+
+    def counted(statements: Iterator[ox.Triple] | Iterator[ox.Quad]) -> Iterator[object]:
+        nonlocal count
+        for statement in statements:
+            count += 1
+            yield statement
+
+    statements = (
+        quads(kg, r, inferred_only=inferred_only)
+        if syntax.supports_datasets
+        else triples(kg, r, inferred_only=inferred_only)
+    )
+
+    def serialize(out: BinaryIO) -> None:
+        ox.serialize(counted(statements), out, syntax)  # type: ignore[arg-type]
+
+    write_atomic(path, serialize)
+    return Written(path=path, format=found, statements=count, inferred_only=inferred_only)

@@ -1,0 +1,84 @@
+"""Reading users' own RDF files for ``reason FILE...`` and ``serve --data FILE``, with the
+command line's one-line errors (see :mod:`karabakh_kg.graph.rdf_files` for the layout).
+
+The graph layer is imported inside the functions: ``serve`` imports this module for its
+options, and a command pays for pyoxigraph only when it reads data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from karabakh_kg.server.cli.errors import fail, unreadable_files
+
+if TYPE_CHECKING:
+    from karabakh_kg.graph import KnowledgeGraph
+    from karabakh_kg.server.settings import Settings
+
+OntologyOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--ontology",
+        metavar="FILE",
+        help="Ontology to reason with, instead of the project's (repeatable). To reason "
+        "with the project's ontology and yours, give yours as one more data file.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+NoRulesOption = Annotated[
+    bool,
+    typer.Option("--no-rules", help="OWL 2 RL only: leave out the project's domain rules."),
+]
+
+
+def load_data_files(
+    data: Sequence[Path], ontologies: Sequence[Path] | None, *, rules: bool
+) -> KnowledgeGraph:
+    """The knowledge graph of ``data`` with ``ontologies`` (default: ours), or a one-line
+    exit naming the file that cannot be read or parsed."""
+    from karabakh_kg.graph import DataError, rdf_files
+
+    try:
+        with unreadable_files():
+            return rdf_files.load_files(data, ontologies=ontologies, rules=rules)
+    except DataError as error:
+        fail(str(error))
+
+
+def describe_ontology(ontologies: Sequence[Path] | None, *, rules: bool) -> str:
+    """What the data is reasoned with, for reports and the server's banner."""
+    named = ", ".join(str(p) for p in ontologies) if ontologies else "the project ontology"
+    return f"OWL 2 RL with {named}" + (" and the project's domain rules" if rules else "")
+
+
+def data_app(
+    data: Sequence[Path],
+    ontologies: Sequence[Path] | None,
+    *,
+    reason: bool,
+    rules: bool,
+    settings: Settings,
+) -> tuple[object, str]:
+    """The app serving ``data`` (``serve --data``), reasoned unless not ``reason``, and what
+    it serves, for the banner."""
+    from karabakh_kg.graph import ASSERTED, RuleError, rdf_files, reasoning
+    from karabakh_kg.server.app import create_app
+
+    kg = load_data_files(data, ontologies, rules=reason and rules)
+    triples = rdf_files.graph_size(kg.store, ASSERTED)
+    files = f"{len(data)} data file{'s' if len(data) != 1 else ''} ({triples} triples"
+    if not reason:
+        served = f"{files}, not reasoned)"
+    else:
+        try:
+            report = reasoning.materialize(kg)
+        except RuleError as error:
+            fail(f"bad domain rule: {error}")
+        how = describe_ontology(ontologies, rules=rules)
+        served = f"{files}, {report.derived} inferred by {how})"
+    return create_app(kg, settings=settings), served

@@ -1,0 +1,334 @@
+"""``karabakh-kg reason FILE... --output``: any RDF data reasoned with OWL 2 RL (and the domain
+rules), the closure written whole, run as users run it (the real command, in a subprocess).
+
+Expected closures come from the OWL 2 RL rules (W3C OWL 2 Profiles, section 4.3, tables 4-9)
+and from the domain rules as ``ontology/rules.ttl`` states them, never from our output.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from typer.testing import CliRunner
+
+from karabakh_kg.server.cli import app
+
+EX = "http://example.org/"
+KG = "https://w3id.org/karabakh-kg/resource/"
+KGO = "https://w3id.org/karabakh-kg/ontology#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+SAME_AS = "http://www.w3.org/2002/07/owl#sameAs"
+INFERRED = "https://w3id.org/karabakh-kg/graph/inferred"
+ASSERTED = "https://w3id.org/karabakh-kg/graph/asserted"
+
+ONTOLOGY = """\
+@prefix : <http://example.org/> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+:Cat rdfs:subClassOf :Mammal .
+:Mammal rdfs:subClassOf :Animal .
+:hasUncle owl:propertyChainAxiom ( :hasParent :hasBrother ) .
+"""
+ONTOLOGY_TRIPLES = 7  # two sub-class axioms, the chain axiom and its two-item list (4)
+
+# The data of every format: the same four triples, split between a named graph and the
+# default graph where the format has graphs (the union is reasoned).
+DATA = {
+    "ttl": """\
+@prefix : <http://example.org/> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+:tom a :Cat ; :hasParent :ann ; owl:sameAs :thomas .
+:ann :hasBrother :bob .
+""",
+    "nt": f"""\
+<{EX}tom> <{RDF_TYPE}> <{EX}Cat> .
+<{EX}tom> <{EX}hasParent> <{EX}ann> .
+<{EX}tom> <{SAME_AS}> <{EX}thomas> .
+<{EX}ann> <{EX}hasBrother> <{EX}bob> .
+""",
+    "trig": """\
+@prefix : <http://example.org/> .
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+:tom a :Cat ; owl:sameAs :thomas .
+:family { :tom :hasParent :ann . :ann :hasBrother :bob . }
+""",
+    "nq": f"""\
+<{EX}tom> <{RDF_TYPE}> <{EX}Cat> <{EX}family> .
+<{EX}tom> <{EX}hasParent> <{EX}ann> .
+<{EX}tom> <{SAME_AS}> <{EX}thomas> .
+<{EX}ann> <{EX}hasBrother> <{EX}bob> <{EX}family> .
+""",
+}
+DATA_TRIPLES = {
+    (EX + "tom", RDF_TYPE, EX + "Cat"),
+    (EX + "tom", EX + "hasParent", EX + "ann"),
+    (EX + "tom", SAME_AS, EX + "thomas"),
+    (EX + "ann", EX + "hasBrother", EX + "bob"),
+}
+# OWL 2 RL: cax-sco (twice along the chain), prp-spo2 (the property chain), eq-sym, and
+# eq-rep-s copying what is said of tom to thomas (reflexive sameAs is never written).
+INFERRED_TRIPLES = {
+    (EX + "tom", RDF_TYPE, EX + "Mammal"),
+    (EX + "tom", RDF_TYPE, EX + "Animal"),
+    (EX + "tom", EX + "hasUncle", EX + "bob"),
+    (EX + "thomas", SAME_AS, EX + "tom"),
+    (EX + "thomas", RDF_TYPE, EX + "Cat"),
+    (EX + "thomas", RDF_TYPE, EX + "Mammal"),
+    (EX + "thomas", RDF_TYPE, EX + "Animal"),
+    (EX + "thomas", EX + "hasParent", EX + "ann"),
+    (EX + "thomas", EX + "hasUncle", EX + "bob"),
+}
+
+# A meeting that took place, in a town of a region: two domain rules apply
+# (kgo:rule-meeting-participants-met, kgo:rule-event-located-in-enclosing-place).
+MEETING = """\
+@prefix kg: <https://w3id.org/karabakh-kg/resource/> .
+@prefix kgo: <https://w3id.org/karabakh-kg/ontology#> .
+kg:talk-1 a kgo:Meeting ; kgo:eventStatus kgo:Occurred ;
+    kgo:participant kg:ann-a , kg:bob-b ; kgo:location kg:town-t .
+kg:town-t kgo:locatedIn kg:region-r .
+"""
+MET = {(KG + "ann-a", KGO + "metWith", KG + "bob-b"), (KG + "bob-b", KGO + "metWith", KG + "ann-a")}
+LOCATED = (KG + "talk-1", KGO + "location", KG + "region-r")
+# kgo:metWith rdfs:subPropertyOf kgo:communicatedWith in the project ontology (prp-spo1)
+COMMUNICATED = (KG + "ann-a", KGO + "communicatedWith", KG + "bob-b")
+
+
+def reason(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``karabakh-kg reason ARGS`` as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "karabakh_kg.server", "reason", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def read_triples(path: Path, *, ground: bool = False) -> set[tuple[str, str, str]]:
+    """Every triple of an RDF file (any graph), as IRIs or lexical forms; only those
+    without blank nodes if ``ground`` (the ontology's property-chain list has some)."""
+    return {
+        (q.subject.value, q.predicate.value, q.object.value)
+        for q in ox.parse(path=path)
+        if not ground or not {type(q.subject), type(q.object)} & {ox.BlankNode}
+    }
+
+
+def by_graph(path: Path) -> dict[str, set[tuple[str, str, str]]]:
+    """The triples of a dataset file, per graph name ('' for the default graph)."""
+    graphs: dict[str, set[tuple[str, str, str]]] = {}
+    for q in ox.parse(path=path):
+        name = "" if isinstance(q.graph_name, ox.DefaultGraph) else q.graph_name.value
+        graphs.setdefault(name, set()).add((q.subject.value, q.predicate.value, q.object.value))
+    return graphs
+
+
+@pytest.fixture
+def ontology(tmp_path: Path) -> Path:
+    path = tmp_path / "family-ontology.ttl"
+    path.write_text(ONTOLOGY, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("extension", sorted(DATA))
+def test_every_input_format_gives_the_owl_rl_closure(
+    tmp_path: Path, ontology: Path, extension: str
+) -> None:
+    data = tmp_path / f"family.{extension}"
+    data.write_text(DATA[extension], encoding="utf-8")
+    done = reason(data, "--ontology", ontology, "--output", "closure.nt", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    written = read_triples(tmp_path / "closure.nt")
+    ontology_triples = read_triples(ontology, ground=True)
+    assert read_triples(tmp_path / "closure.nt", ground=True) == (
+        DATA_TRIPLES | INFERRED_TRIPLES | ontology_triples
+    )
+    assert len(written) == len(DATA_TRIPLES) + ONTOLOGY_TRIPLES + len(INFERRED_TRIPLES)
+    assert f"written: closure.nt (N-Triples, input and inferred triples: {len(written)}" in (
+        done.stdout
+    )
+
+
+def test_report_sizes_times_and_memory_as_json(tmp_path: Path, ontology: Path) -> None:
+    data = tmp_path / "family.ttl"
+    data.write_text(DATA["ttl"], encoding="utf-8")
+    options = ["--ontology", ontology, "--no-rules", "-o", "out.ttl", "--format", "json"]
+    done = reason(data, *options, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["data_triples"] == len(DATA_TRIPLES)
+    assert report["ontology_triples"] == ONTOLOGY_TRIPLES
+    assert report["input_triples"] == len(DATA_TRIPLES) + ONTOLOGY_TRIPLES
+    assert report["inferred_triples"] == len(INFERRED_TRIPLES)
+    assert report["closure_triples"] == report["input_triples"] + len(INFERRED_TRIPLES)
+    assert report["output"]["statements"] == report["closure_triples"]
+    assert report["output"]["format"] == "turtle"
+    assert report["domain_rules"] is False
+    assert report["ontology"] == [str(ontology)]
+    for key in ("load_seconds", "reasoning_seconds", "write_seconds", "total_seconds"):
+        assert report[key] >= 0
+    assert report["total_seconds"] >= report["reasoning_seconds"]
+    assert report["peak_memory_mib"] > 10  # a Python process with pyoxigraph loaded
+    assert report["by_rule"]["cax-sco"] == 4 and report["by_rule"]["prp-spo2"] == 2
+    assert len(read_triples(tmp_path / "out.ttl")) == report["closure_triples"]
+
+
+def test_text_report_without_output_writes_nothing(tmp_path: Path, ontology: Path) -> None:
+    data = tmp_path / "family.nt"
+    data.write_text(DATA["nt"], encoding="utf-8")
+    done = reason(data, "--ontology", ontology, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    rules = "the project's domain rules"
+    assert lines[0] == f"reasoned 1 file with OWL 2 RL with {ontology} and {rules}"
+    n = ONTOLOGY_TRIPLES
+    assert lines[1] == f"input: {4 + n} triples (4 data, {n} ontology)"
+    assert lines[2] == f"inferred: {len(INFERRED_TRIPLES)} triples"
+    assert any(line.startswith("time: load ") and "reasoning" in line for line in lines)
+    assert any(line.startswith("peak memory: ") and line.endswith(" MiB") for line in lines)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["family-ontology.ttl", "family.nt"]
+
+
+def test_inferred_only(tmp_path: Path, ontology: Path) -> None:
+    data = tmp_path / "family.ttl"
+    data.write_text(DATA["ttl"], encoding="utf-8")
+    done = reason(data, "--ontology", ontology, "--inferred-only", "-o", "new.nt", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert read_triples(tmp_path / "new.nt") == INFERRED_TRIPLES
+
+
+def test_dataset_output_keeps_graphs_and_puts_inferences_apart(
+    tmp_path: Path, ontology: Path
+) -> None:
+    data = tmp_path / "family.trig"
+    data.write_text(DATA["trig"], encoding="utf-8")
+    for name in ("closure.nq", "closure.trig"):
+        done = reason(data, "--ontology", ontology, "-o", name, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        graphs = by_graph(tmp_path / name)
+        assert graphs[EX + "family"] == {
+            (EX + "tom", EX + "hasParent", EX + "ann"),
+            (EX + "ann", EX + "hasBrother", EX + "bob"),
+        }
+        assert graphs[ASSERTED] == DATA_TRIPLES
+        assert graphs[INFERRED] == INFERRED_TRIPLES
+        assert "" not in graphs
+    done = reason(data, "--ontology", ontology, "--inferred-only", "-o", "only.nq", cwd=tmp_path)
+    assert by_graph(tmp_path / "only.nq") == {INFERRED: INFERRED_TRIPLES}
+
+
+def test_domain_rules_apply_unless_no_rules(tmp_path: Path) -> None:
+    data = tmp_path / "meeting.ttl"
+    data.write_text(MEETING, encoding="utf-8")
+    done = reason(data, "--inferred-only", "-o", "with.nt", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    with_rules = read_triples(tmp_path / "with.nt")
+    assert with_rules >= MET and LOCATED in with_rules
+    assert COMMUNICATED in with_rules  # the project ontology, used by default
+    done = reason(data, "--no-rules", "--inferred-only", "-o", "without.nt", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    without = read_triples(tmp_path / "without.nt")
+    assert not MET & without and LOCATED not in without
+    # OWL 2 RL still runs: prp-rng, kgo:participant has the range kgo:Agent
+    assert (KG + "ann-a", RDF_TYPE, KGO + "Agent") in without
+
+
+def test_an_ontology_replaces_the_projects(tmp_path: Path, ontology: Path) -> None:
+    data = tmp_path / "meeting.ttl"
+    data.write_text(MEETING, encoding="utf-8")
+    done = reason(data, "--ontology", ontology, "--inferred-only", "-o", "out.nt", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    inferred = read_triples(tmp_path / "out.nt")
+    assert inferred >= MET  # the domain rules still run
+    assert COMMUNICATED not in inferred  # our sub-property axiom is gone with our ontology
+    assert (KG + "ann-a", RDF_TYPE, KGO + "Agent") not in inferred
+
+
+def test_several_files_and_ontologies_are_one_union(tmp_path: Path) -> None:
+    (tmp_path / "classes.ttl").write_text(
+        f"<{EX}Cat> <http://www.w3.org/2000/01/rdf-schema#subClassOf> <{EX}Mammal> .\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "more.nt").write_text(
+        f"<{EX}Mammal> <http://www.w3.org/2000/01/rdf-schema#subClassOf> <{EX}Animal> .\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "a.ttl").write_text(f"<{EX}tom> a <{EX}Cat> .\n", encoding="utf-8")
+    (tmp_path / "b.nq").write_text(
+        f"<{EX}felix> <{RDF_TYPE}> <{EX}Cat> <{EX}g> .\n", encoding="utf-8"
+    )
+    done = reason(
+        "a.ttl", "b.nq", "--ontology", "classes.ttl", "--ontology", "more.nt",
+        "--inferred-only", "-o", "out.nt", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert read_triples(tmp_path / "out.nt") == {
+        (EX + who, RDF_TYPE, EX + cls) for who in ("tom", "felix") for cls in ("Mammal", "Animal")
+    }
+    assert done.stdout.startswith(
+        "reasoned 2 files with OWL 2 RL with classes.ttl, more.nt and the project's domain rules"
+    )
+
+
+BAD_TURTLE = '@prefix : <http://example.org/> .\n:a :b :c .\n:a :b "never closed .\n'
+
+
+@pytest.mark.parametrize(
+    ("files", "arguments", "message"),
+    [
+        ({}, ["missing.ttl"], "missing file: missing.ttl"),
+        ({"folder.ttl/x": ""}, ["folder.ttl"], "folder.ttl is a folder"),
+        ({"data.csv": "a,b\n"}, ["data.csv"], "data.csv: unknown RDF file extension '.csv'"),
+        ({"data": ""}, ["data"], "data: no file extension"),
+        ({"bad.ttl": BAD_TURTLE}, ["bad.ttl"], "bad.ttl: Parser error"),
+        (
+            {"good.nt": "", "bad.ttl": BAD_TURTLE},
+            ["good.nt", "--ontology", "bad.ttl"],
+            "bad.ttl: Parser error",
+        ),
+        ({"good.nt": ""}, ["good.nt", "--output", "out.csv"], "--output out.csv: unknown RDF"),
+        ({"good.nt": ""}, ["good.nt", "--output", "no/such/out.nt"], "folder no/such does not"),
+        ({"good.nt": ""}, ["good.nt", "--output", "good.nt"], "is one of the input files"),
+        ({"good.nt": ""}, ["good.nt", "--data-dir", "."], "FILE arguments or --data-dir"),
+        ({}, ["--output", "out.nt"], "--output: only with FILE arguments"),
+    ],
+)
+def test_bad_input_is_one_line_and_no_output(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    files: dict[str, str],
+    arguments: list[str],
+    message: str,
+) -> None:
+    """The same command in this process (each case in a subprocess would cost seconds)."""
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    output = [] if "--output" in arguments else ["--output", "out.nt"]
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(app, ["reason", *arguments, *output])
+    assert done.exit_code != 0
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: "), done.stderr
+    assert message in done.stderr
+    assert done.exception is None or isinstance(done.exception, SystemExit)
+    assert done.stdout == ""
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_a_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
+    """In a subprocess, as users see it: one line on standard error, no traceback."""
+    (tmp_path / "ok.ttl").write_text(DATA["ttl"], encoding="utf-8")
+    (tmp_path / "bad.ttl").write_text(BAD_TURTLE, encoding="utf-8")
+    (tmp_path / "out.nt").write_text("old closure\n", encoding="utf-8")
+    done = reason("ok.ttl", "bad.ttl", "--output", "out.nt", cwd=tmp_path)
+    assert done.returncode != 0
+    assert done.stderr.startswith("error: bad.ttl: ") and "line 3" in done.stderr
+    assert done.stderr.count("\n") == 1 and done.stdout == ""
+    assert (tmp_path / "out.nt").read_text(encoding="utf-8") == "old closure\n"  # untouched
