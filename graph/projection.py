@@ -292,15 +292,7 @@ def _edge_date(graph: nx.MultiDiGraph, s: str, o: str, dates: list[str]) -> str 
 
 # Relations between agents rest on events through the domain rules (ontology/rules.ttl): the
 # reasoner's derivations of a relation name the events it rests on, so the network view
-# follows the rules as they are written. Used by the negotiation network too.
-OCCURRED = "kgo:Occurred"
-PARTICIPATION = (KGO + "participant", KGO + "host")
-MEDIATOR = KGO + "mediator"
-
-
-def occurred(data: dict[str, Any]) -> bool:
-    """Whether an event node is reported as having happened (one reading suffices)."""
-    return OCCURRED in values(data, "eventStatus")
+# follows the rules as they are written.
 
 
 def _event_sort_key(graph: nx.MultiDiGraph, event: str) -> tuple[str, str]:

@@ -21,13 +21,7 @@ import pyoxigraph as ox
 
 from karabakh_kg.graph.lookup import local_name
 from karabakh_kg.graph.prefixes import compact, expand
-from karabakh_kg.graph.projection import (
-    MEDIATOR,
-    OCCURRED,
-    PARTICIPATION,
-    occurred,
-    values,
-)
+from karabakh_kg.graph.projection import values
 from karabakh_kg.ontology import vocab
 
 KGO = str(vocab.KGO)
@@ -314,43 +308,39 @@ def negotiation_network(
     ``unrealised``: also show each planned, expected or cancelled meeting, talks or call as its
     own edges between its participants, labelled with its status ("planned meeting").
 
-    At ``state`` level people are replaced by the states or organisations they act for
-    (``kgo:actsFor``) and a group of people (``kgo:Group``) whose members are political
-    entities by its members (``kgo:hasMember``: the representatives of the United States,
-    Russia and France): relations the graph holds between states are kept as they are, and a
-    relation of people or groups becomes a "through officials" edge (``through`` names them)
-    unless a relation between their states already rests on the same event. Two members of
-    one group are never linked to each other by the group's relations or events. Symmetric
-    relations appear once per pair; ``communicatedWith`` only where nothing more specific
-    links a pair.
+    At ``state`` level a node stands for others as the ontology's ``kgo:networkStandsFor``
+    says: people for the states or organisations they act for (``kgo:actsFor``), a group of
+    people for its members that are political entities (``kgo:hasMember``: the
+    representatives of the United States, Russia and France). The parties of an event are
+    the objects of its ``kgo:networkParty`` properties, and it took place when one of its
+    statuses is ``kgo:networkRealised``. Relations the graph holds between states are kept
+    as they are, and a relation of people or groups becomes a "through officials" edge
+    (``through`` names them) unless a relation between their states already rests on the
+    same event. Two members of one group are never linked to each other by the group's
+    relations or events. Symmetric relations appear once per pair; ``communicatedWith``
+    only where nothing more specific links a pair.
     """
     if level not in ("person", "state"):
         raise TraversalError(f"level must be person or state, not {level!r}")
     network = nx.MultiDiGraph(
         name=f"negotiation network ({level} level)", level=level, unrealised=unrealised
     )
-    acts_for: dict[str, list[str]] = {}
-    members: dict[str, list[str]] = {}
+    vocabulary = ontology_vocabulary()
+    stood_for: dict[str, set[str]] = {}
     for s, t, data in graph.edges(data=True):
-        if data["predicate"] == KGO + "actsFor":
-            acts_for.setdefault(s, []).append(t)
-        elif (
-            data["predicate"] == KGO + "hasMember"
-            and "kgo:Group" in graph.nodes[s].get("types", ())
-            and graph.nodes[t].get("category") == "PoliticalEntity"
-        ):
-            members.setdefault(s, []).append(t)
-
-    def is_person(node: str) -> bool:
-        return bool(graph.nodes[node].get("category") == "Person")
+        for rule in vocabulary.stands_for:
+            if rule.applies(data["predicate"], graph.nodes[s], graph.nodes[t]):
+                stood_for.setdefault(s, set()).add(t)
 
     def stands_for_others(node: str) -> bool:
-        return level == "state" and (is_person(node) or node in members)
+        return level == "state" and (
+            node in stood_for or any(r.lifts(graph.nodes[node]) for r in vocabulary.stands_for)
+        )
 
     def parties(node: str) -> list[str]:
         if not stands_for_others(node):
             return [node]
-        return sorted(set(acts_for.get(node, [])) | set(members.get(node, []))) or [node]
+        return sorted(stood_for.get(node, ())) or [node]
 
     held = _held_relations(graph)
     edges: dict[tuple[str, str, str, str | None], dict[str, Any]] = {}
@@ -375,14 +365,14 @@ def negotiation_network(
     if unrealised:
         for event, attrs in graph.nodes(data=True):
             kind = _communication_kind(attrs)
-            if kind is None or occurred(attrs):
+            if kind is None or _realised(attrs):
                 continue
             # (party, the participant it stands for): a group's members are not paired.
             sides = sorted(
                 {
                     (p, target)
                     for _, target, d in graph.out_edges(event, data=True)
-                    if d["predicate"] in _ROLES
+                    if d["predicate"] in vocabulary.parties
                     for p in parties(target)
                 }
             )
@@ -401,13 +391,46 @@ def negotiation_network(
     return network
 
 
-_ROLES = {*PARTICIPATION, MEDIATOR}
 _NETWORK_RELATION = KGO + "networkRelation"
 _NETWORK_EVENT_RANK = KGO + "networkEventRank"
+_NETWORK_PARTY = KGO + "networkParty"
+_NETWORK_REALISED = KGO + "networkRealised"
+_NETWORK_STANDS_FOR = KGO + "networkStandsFor"
+_NETWORK_STANDS_FOR_ONLY = KGO + "networkStandsForOnly"
 _SUBPROPERTY = "http://www.w3.org/2000/01/rdf-schema#subPropertyOf"
 _LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 _TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _EVENT_STATUS = KGO + "EventStatus"
+
+
+def _is_a(attrs: dict[str, Any], cls: str) -> bool:
+    """Whether a node (its projection attributes) is of class ``cls`` (a CURIE): among its
+    types, or its broad category."""
+    return cls in attrs.get("types", ()) or attrs.get("category") == local_name(cls)
+
+
+@dataclass(frozen=True)
+class StandsFor:
+    """At the state level, a subject of ``predicate`` of class ``subject`` stands for the
+    property's objects (of class ``only``, if given): ``kgo:networkStandsFor``."""
+
+    predicate: str
+    subject: str
+    only: str | None = None
+
+    def lifts(self, attrs: dict[str, Any]) -> bool:
+        """Whether a node of these attributes stands for others even with no object: a
+        person's relations are its state's, whether the graph names the state or not."""
+        return self.only is None and _is_a(attrs, self.subject)
+
+    def applies(self, predicate: str, subject: dict[str, Any], obj: dict[str, Any]) -> bool:
+        """Whether an edge of ``predicate`` between these nodes makes its subject stand
+        for its object."""
+        return (
+            predicate == self.predicate
+            and _is_a(subject, self.subject)
+            and (self.only is None or _is_a(obj, self.only))
+        )
 
 
 @dataclass(frozen=True)
@@ -425,6 +448,12 @@ class NetworkVocabulary:
     (``kgo:networkEventRank``), by rank."""
     status_words: dict[str, str]
     """Each ``kgo:EventStatus`` (CURIE) -> its label."""
+    parties: frozenset[str] = frozenset()
+    """The properties linking an event to its parties (IRIs): ``kgo:networkParty true``."""
+    realised: frozenset[str] = frozenset()
+    """The statuses (CURIEs) of events that took place: ``kgo:networkRealised true``."""
+    stands_for: tuple[StandsFor, ...] = ()
+    """Who stands for whom at the state level (``kgo:networkStandsFor``)."""
 
 
 def network_vocabulary(triples: Iterable[ox.Triple | ox.Quad]) -> NetworkVocabulary:
@@ -434,12 +463,23 @@ def network_vocabulary(triples: Iterable[ox.Triple | ox.Quad]) -> NetworkVocabul
     ranks: list[tuple[int, str]] = []
     labels: dict[str, str] = {}
     statuses: set[str] = set()
+    parties: set[str] = set()
+    realised: set[str] = set()
+    stands: dict[str, dict[str, str]] = {}
     for t in triples:
         if not isinstance(t.subject, ox.NamedNode) or isinstance(t.object, ox.Triple):
             continue
         subject, predicate, obj = t.subject.value, t.predicate.value, t.object
         if predicate == _NETWORK_RELATION and obj.value == "true":
             relations.add(subject)
+        elif predicate == _NETWORK_PARTY and obj.value == "true":
+            parties.add(subject)
+        elif predicate == _NETWORK_REALISED and obj.value == "true":
+            realised.add(compact(subject))
+        elif predicate == _NETWORK_STANDS_FOR and isinstance(obj, ox.NamedNode):
+            stands.setdefault(subject, {})["subject"] = compact(obj.value)
+        elif predicate == _NETWORK_STANDS_FOR_ONLY and isinstance(obj, ox.NamedNode):
+            stands.setdefault(subject, {})["only"] = compact(obj.value)
         elif predicate == _NETWORK_EVENT_RANK:
             ranks.append((int(obj.value), subject))
         elif predicate == _SUBPROPERTY and isinstance(obj, ox.NamedNode):
@@ -460,6 +500,13 @@ def network_vocabulary(triples: Iterable[ox.Triple | ox.Quad]) -> NetworkVocabul
             (compact(iri), labels.get(iri, local_name(iri))) for _, iri in sorted(ranks)
         ),
         status_words={compact(iri): labels.get(iri, local_name(iri)) for iri in statuses},
+        parties=frozenset(parties),
+        realised=frozenset(realised),
+        stands_for=tuple(
+            StandsFor(iri, rule["subject"], rule.get("only"))
+            for iri, rule in sorted(stands.items())
+            if "subject" in rule
+        ),
     )
 
 
@@ -514,9 +561,15 @@ def _event_date(graph: nx.MultiDiGraph, curie: str) -> str | None:
     return str(date) if date else None
 
 
+def _realised(attrs: dict[str, Any]) -> bool:
+    """Whether an event node is reported as having happened (one reading suffices)."""
+    return any(s in ontology_vocabulary().realised for s in values(attrs, "eventStatus"))
+
+
 def _participation_quote(graph: nx.MultiDiGraph, event: str) -> dict[str, Any] | None:
+    parties = ontology_vocabulary().parties
     for _, _, data in graph.out_edges(event, data=True):
-        if data["predicate"] in _ROLES and data.get("quote"):
+        if data["predicate"] in parties and data.get("quote"):
             return data
     return None
 
@@ -535,7 +588,11 @@ def _network_edge(graph: nx.MultiDiGraph, record: dict[str, Any], event: str | N
     if event is not None:
         iri = expand(event) or event
         attrs = graph.nodes[iri]
-        edge.update(event=event, eventLabel=attrs["label"], status=OCCURRED)
+        took_place = [
+            s for s in values(attrs, "eventStatus") if s in ontology_vocabulary().realised
+        ]
+        status = took_place[0] if len(took_place) == 1 else (took_place or None)
+        edge.update(event=event, eventLabel=attrs["label"], status=status)
         if attrs.get("date"):
             edge["date"] = str(attrs["date"])
         own = _participation_quote(graph, iri)

@@ -446,3 +446,59 @@ def test_the_network_follows_the_ontology(
     assert "spokeWith" not in relations and "planned meeting" not in relations
     lavrov = [r for r in after if {r["source"], r["target"]} == {LAVROV, MNATSAKANYAN}]
     assert [r["relation"] for r in lavrov] == ["scheduled meeting"]
+
+
+def _network_with_ontology(
+    graph: nx.MultiDiGraph,
+    edited: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    level: str = "person",
+) -> list[dict]:
+    """The network's rows when the project's ontology file reads ``edited``."""
+    ontology = tmp_path / "karabakh.ttl"
+    ontology.write_text(edited, encoding="utf-8")
+    monkeypatch.setattr(vocab, "ontology_file", lambda: ontology)
+    traversal.ontology_vocabulary.cache_clear()
+    try:
+        return traversal.network_rows(
+            traversal.negotiation_network(graph, level=level, unrealised=True)  # type: ignore[arg-type]
+        )
+    finally:
+        monkeypatch.undo()
+        traversal.ontology_vocabulary.cache_clear()
+
+
+def test_the_networks_parties_statuses_and_stand_ins_are_the_ontologys(
+    graph: nx.MultiDiGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which properties link an event to its parties (kgo:networkParty), which statuses say
+    it took place (kgo:networkRealised) and who stands for whom at the state level
+    (kgo:networkStandsFor) are annotations of the ontology, not lists in the code: an
+    ontology with one more party property, one more realised status or one stand-in less
+    draws another network."""
+    text = vocab.ontology_file().read_text(encoding="utf-8")
+    planned = ("Sergei Lavrov", "planned meeting", "Zohrab Mnatsakanyan")
+    before = traversal.network_rows(traversal.negotiation_network(graph, unrealised=True))
+    assert planned in {(r["sourceLabel"], r["relation"], r["targetLabel"]) for r in before}
+    assert "Moscow" not in {r["sourceLabel"] for r in before} | {r["targetLabel"] for r in before}
+    # the planned meeting's place becomes one of its parties
+    rows = _network_with_ontology(
+        graph, text + "\nkgo:location kgo:networkParty true .\n", tmp_path, monkeypatch
+    )
+    assert {("Moscow", "planned meeting", "Sergei Lavrov")} <= {
+        (r["sourceLabel"], r["relation"], r["targetLabel"]) for r in rows
+    }
+    # a planned event now counts as having taken place: it is no unrealised edge
+    rows = _network_with_ontology(
+        graph, text + "\nkgo:Planned kgo:networkRealised true .\n", tmp_path, monkeypatch
+    )
+    assert not any(r["relation"] == "planned meeting" for r in rows)
+    # people no longer stand for their states
+    state = traversal.network_rows(traversal.negotiation_network(graph, level="state"))
+    people = {"Emmanuel Macron", "Ilham Aliyev", "Nikol Pashinyan"}
+    assert not people & ({r["sourceLabel"] for r in state} | {r["targetLabel"] for r in state})
+    edited = text.replace("kgo:actsFor kgo:networkStandsFor kgo:Person .\n", "")
+    assert edited != text
+    rows = _network_with_ontology(graph, edited, tmp_path, monkeypatch, level="state")
+    assert people <= {r["sourceLabel"] for r in rows} | {r["targetLabel"] for r in rows}
