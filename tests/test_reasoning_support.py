@@ -247,6 +247,31 @@ def test_updates_keep_supports_and_perspectives_exact(
         assert _system_state(kg) == _system_state(fresh)
 
 
+def test_additions_alone_keep_supports_and_perspectives_exact() -> None:
+    """An update that only adds takes the cheaper path (supports only grow): new triples
+    with new consequences, and a curated triple put back after a removal, each checked
+    against a recomputation."""
+    kg = make_kg(ontology=vocab.ontology_file(), data=WORLD, rules=RULES)
+    reasoning.materialize(kg)
+    curated = POOL[0]
+    steps: list[tuple[list[ox.Triple], list[ox.Triple]]] = [
+        ([POOL[-2]], []),
+        ([POOL[-1]], []),
+        ([], [curated]),
+        ([curated], []),
+    ]
+    for added, removed in steps:
+        for t in removed:
+            kg.store.remove(ox.Quad(t.subject, t.predicate, t.object, ASSERTED))
+        for t in added:
+            kg.store.add(ox.Quad(t.subject, t.predicate, t.object, ASSERTED))
+        report = reasoning.update(kg, added, removed)
+        assert not report.full
+        fresh = _fresh_copy(kg)
+        assert _supports(kg) == _supports(fresh)
+        assert _system_state(kg) == _system_state(fresh)
+
+
 # -- the world's perspectives, from what each voice says -----------------------------------
 
 

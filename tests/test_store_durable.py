@@ -22,8 +22,10 @@ from conftest import free_port
 from engines import TINY_DATA
 from typer.testing import CliRunner
 
-from karabakh_kg.graph.dataset import ASSERTED, INFERRED, KnowledgeGraph, UpdateError
+from karabakh_kg.graph import reasoning
+from karabakh_kg.graph.dataset import ASSERTED, INFERRED, SUPPORT, KnowledgeGraph, UpdateError
 from karabakh_kg.graph.loading import load_graph
+from karabakh_kg.graph.reasoning.perspective_graphs import is_perspective_graph
 from karabakh_kg.graph.store.contributions import (
     CONTRIBUTION_LOG,
     apply_change,
@@ -149,6 +151,43 @@ def test_updates_go_to_the_contributors_graph_with_provenance() -> None:
     assert not has(kg.store, ox.Triple(t.subject, RDF_TYPE, AGENT), INFERRED)
 
 
+def test_withdrawing_a_contribution_the_curated_files_also_hold_updates_its_support(
+    data: Path,
+) -> None:
+    """A contributed triple that the curated files came to hold too stays asserted when its
+    contributor withdraws it, and what it supports then rests on the curated unit alone,
+    as a recomputation says."""
+    kg = load_graph(data)
+    t = person("later-curated-person")
+    apply_change(kg, [t], [], contributor="alice")
+    unit = ox.NamedNode(str(vocab.KGE) + "later-curated")  # as a rebuild would load it
+    kg.store.add(ox.Quad(t.subject, t.predicate, t.object, unit))
+    reasoning.materialize(kg)
+    apply_change(kg, [], [t], contributor="alice", own_graph_only=True)
+    assert has(kg.store, t, ASSERTED) and not has(kg.store, t, contributions_graph("alice"))
+    fresh = KnowledgeGraph(store=ox.Store(), version="fresh")
+    fresh.store.extend(q for q in kg.store if not is_reasoned_graph(q.graph_name))
+    reasoning.materialize(fresh)
+    units = ox.NamedNode(KGO + "restsOn")
+    agent = [
+        q.object
+        for q in kg.store.quads_for_pattern(None, units, None, SUPPORT)
+        if any(kg.store.quads_for_pattern(q.subject, None, AGENT, SUPPORT))
+        and any(kg.store.quads_for_pattern(q.subject, None, t.subject, SUPPORT))
+    ]
+    assert agent == [unit]
+    assert set(kg.store.quads_for_pattern(None, None, None, SUPPORT)) == set(
+        fresh.store.quads_for_pattern(None, None, None, SUPPORT)
+    )
+
+
+def is_reasoned_graph(graph: object) -> bool:
+    """The inferred, support and perspective graphs (what reasoning writes)."""
+    return graph == INFERRED or (
+        isinstance(graph, ox.NamedNode) and is_perspective_graph(graph.value)
+    )
+
+
 def test_in_memory_servers_refuse_updates_unless_ephemeral(
     server_factory: Any, kg: KnowledgeGraph
 ) -> None:
@@ -181,7 +220,10 @@ def test_updates_do_not_restart_the_query_workers(server_factory: Any, data: Pat
     client = httpx.Client(base_url=live.url, timeout=30)
     ask = "ASK { kg:worker-test-%d a kgo:Agent }"
     assert client.get("/sparql", params={"query": ask % 0}).json()["boolean"] is False
-    before = {p.pid for p in pool._processes if p.poll() is None}
+    deadline = time.monotonic() + 60  # workers start in the background: wait for both
+    while len(before := {p.pid for p in pool._processes if p.poll() is None}) < pool.size:
+        assert time.monotonic() < deadline, "the query workers did not start"
+        time.sleep(0.05)
     for i in range(6):
         response = client.post(
             "/sparql/update",

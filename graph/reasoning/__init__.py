@@ -26,9 +26,9 @@ from karabakh_kg.graph.reasoning.engine import Engine, Rule, TermTable, Triple
 from karabakh_kg.graph.reasoning.perspective_graphs import (
     UNCURATED,
     Perspectives,
+    changed_quads,
     is_perspective_graph,
     write_all,
-    write_changes,
 )
 from karabakh_kg.graph.reasoning.rules import (
     BUILTIN_NAMESPACES,
@@ -310,6 +310,7 @@ def update(
         for t in added
     ]
     remove_ids: list[Triple] = []
+    relabelled: set[Triple] = set()  # removed from one graph, still asserted: units changed
     for t in removed:
         still = any(
             True
@@ -317,12 +318,17 @@ def update(
             for _ in store.quads_for_pattern(t.subject, t.predicate, t.object, g)
         )
         found = r.lookup(t.subject, t.predicate, t.object)
-        if found is not None and not still:
-            remove_ids.append(found)
+        if found is not None:
+            if still:
+                relabelled.add(found)
+            else:
+                remove_ids.append(found)
     with _no_gc():
         touched = r.engine.update(add_ids, remove_ids)
-        masks = unit_masks(store, r.support, is_evidence_graph, ONTOLOGY, UNCURATED, touched)
-        changed = r.support.update(touched, masks)
+        seeds = touched | (relabelled & r.engine.base)
+        masks = unit_masks(store, r.support, is_evidence_graph, ONTOLOGY, UNCURATED, seeds)
+        previous = r.support.update(seeds, masks, removals=bool(removed))
+    was_inferred = {t for t in previous if t in r.output}
     derivations = r.engine.derivations
     gained: list[Triple] = []
     lost: list[Triple] = []
@@ -334,10 +340,10 @@ def update(
         elif not now and t in r.output:
             lost.append(t)
             r.output.discard(t)
-    for quad in _quads(r, lost):
+    added_quads, removed_quads = changed_quads(store, r, previous, was_inferred)
+    for quad in (*_quads(r, lost), *removed_quads):
         store.remove(quad)
-    store.extend(_quads(r, gained))
-    write_changes(kg, r, changed | touched)
+    store.extend([*_quads(r, gained), *added_quads])  # one transaction
     return ReasoningReport(
         base=len(r.engine.base),
         derived=len(r.output),

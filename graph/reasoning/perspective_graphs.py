@@ -2,7 +2,7 @@
 
 :class:`Perspectives` lists the perspectives of one reasoned graph (``all``, ``article``, each
 claimant) with the evidence units of each as a bitmask; :func:`write_all` and
-:func:`write_changes` keep their graphs ``graph/perspective/{slug}/{asserted,inferred}`` and the
+:func:`changed_quads` keep their graphs ``graph/perspective/{slug}/{asserted,inferred}`` and the
 support graph in the store. The reasoner (:mod:`karabakh_kg.graph.reasoning`) imports this
 module; reading a perspective through the reasoner is :mod:`.perspectives`, which imports the
 reasoner, so the two never import each other.
@@ -20,7 +20,7 @@ import pyoxigraph as ox
 from karabakh_kg.graph import dataset as system_graphs
 from karabakh_kg.graph.dataset import PROVENANCE
 from karabakh_kg.graph.reasoning.engine import Triple
-from karabakh_kg.graph.reasoning.support import SupportIndex, bits, within
+from karabakh_kg.graph.reasoning.support import Masks, SupportIndex, bits, within
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:
@@ -121,6 +121,8 @@ class Perspectives:
             for iri in claimants
         ]
         self.by_iri = {p.iri: p for p in self.claimants}
+        self._masks: dict[str, tuple[int, int]] = {}
+        """Perspective name -> (number of units it was computed for, mask)."""
 
     def listed(self) -> list[Perspective]:
         """Every perspective: all, article, then the claimants by IRI."""
@@ -134,13 +136,16 @@ class Perspectives:
         """The units of ``perspective`` as a bitmask (-1: every unit)."""
         if perspective.name == ALL:
             return -1
-        mask = 0
-        for number, unit in enumerate(self.support.units):
-            who = self.attributed.get(unit, set())
+        units = self.support.units
+        known, mask = self._masks.get(perspective.name, (0, 0))
+        # Units are only ever appended (numbered on first sight): extend the cached mask.
+        for number in range(known, len(units)):
+            who = self.attributed.get(units[number], set())
             if not who:
                 continue
             if who <= ARTICLE_VOICES or (perspective.iri is not None and perspective.iri in who):
                 mask |= 1 << number
+        self._masks[perspective.name] = (len(units), mask)
         return mask
 
     def units(self, perspective: Perspective) -> list[str]:
@@ -171,8 +176,10 @@ class Perspectives:
 # -- writing the graphs -----------------------------------------------------------------
 
 
-def support_quads(r: Reasoner, t: Triple) -> list[ox.Quad]:
-    """The ``kgo:Support`` nodes of one inferred triple."""
+def support_quads(r: Reasoner, t: Triple, supports: Masks | None = None) -> list[ox.Quad]:
+    """The ``kgo:Support`` nodes of one inferred triple (for ``supports``, by default the
+    triple's current ones). A node's IRI is a digest of the triple and its units, so the
+    same support always has the same node."""
     s, p, o = r.decode(t)
     units = r.support.units
     out: list[ox.Quad] = []
@@ -180,7 +187,7 @@ def support_quads(r: Reasoner, t: Triple) -> list[ox.Quad]:
     rests_on = ox.NamedNode(KGO + "restsOn")
     voice = ox.NamedNode(KGO + "voice")
     attributed = r.perspectives.attributed
-    for mask in r.support.of.get(t, ()):
+    for mask in r.support.of.get(t, ()) if supports is None else supports:
         members = sorted(units[b] for b in bits(mask))
         digest = hashlib.sha256((key + "|" + " ".join(members)).encode()).hexdigest()[:24]
         node = ox.NamedNode(SUPPORT_NODES + digest)
@@ -196,15 +203,6 @@ def support_quads(r: Reasoner, t: Triple) -> list[ox.Quad]:
             for who in sorted({w for u in members for w in attributed.get(u, ())})
         ]
     return out
-
-
-def membership(r: Reasoner, t: Triple, mask: int) -> tuple[bool, bool]:
-    """(asserted in, inferred in) the perspective of units ``mask`` for one fact."""
-    base_units = r.support.base_units.get(t)
-    if base_units is not None and base_units & mask:
-        return True, False
-    kept = (base_units != 0 and r.keep(t)) if t in r.engine.base else t in r.output
-    return False, kept and within(r.support.of.get(t, ()), mask)
 
 
 def write_all(kg: KnowledgeGraph, r: Reasoner) -> None:
@@ -238,38 +236,49 @@ def write_all(kg: KnowledgeGraph, r: Reasoner) -> None:
     store.extend(quads)
 
 
-def write_changes(kg: KnowledgeGraph, r: Reasoner, changed: set[Triple]) -> None:
-    """Bring the support and perspective graphs up to date for the ``changed`` triples."""
-    store = kg.store
+def changed_quads(
+    store: ox.Store, r: Reasoner, previous: dict[Triple, Masks], was_inferred: set[Triple]
+) -> tuple[list[ox.Quad], list[ox.Quad]]:
+    """(quads to add, quads to remove) that bring the support and perspective graphs up to
+    date for the triples of ``previous`` (each with the supports it had before the change;
+    ``was_inferred``: those that were in the inferred graph then). Only what differs: the
+    support nodes that appeared or went, the perspective graphs a triple joined or left."""
     d = r.table.decode
     views = r.perspectives
-    masks = [(p, views.mask(p)) for p in views.named()]
-    for t in changed:
+    graphs = [(views.mask(p), p.asserted_graph, p.inferred_graph) for p in views.named()]
+    named_units = 0  # every unit some named perspective holds
+    for mask, _, _ in graphs:
+        named_units |= mask
+    facts, base, output = r.engine.facts, r.engine.base, r.output
+    base_units_of, supports_of = r.support.base_units, r.support.of
+    added: list[ox.Quad] = []
+    removed: list[ox.Quad] = []
+    for t, before in previous.items():
+        old = set(support_quads(r, t, before)) if t in was_inferred else set()
+        new = set(support_quads(r, t)) if t in output else set()
+        removed += old - new
+        added += new - old
+        wanted: set[ox.NamedNode] = set()
+        units = base_units_of.get(t)
+        supports = supports_of.get(t, ())
+        # A triple resting on units no named perspective holds (contributions) is in none.
+        if t in facts and ((units or 0) & named_units or within(supports, named_units)):
+            kept = (units != 0 and r.keep(t)) if t in base else t in output
+            for mask, asserted_graph, inferred_graph in graphs:
+                if units is not None and units & mask:
+                    wanted.add(asserted_graph)
+                elif kept and within(supports, mask):
+                    wanted.add(inferred_graph)
         s, p, o = d(t[0]), d(t[1]), d(t[2])
-        for q in list(store.quads_for_pattern(None, ox.NamedNode(RDF + "subject"), s, SUPPORT)):
-            node = q.subject
-            if any(
-                True
-                for _ in store.quads_for_pattern(node, ox.NamedNode(RDF + "predicate"), p, SUPPORT)
-            ) and any(
-                True
-                for _ in store.quads_for_pattern(node, ox.NamedNode(RDF + "object"), o, SUPPORT)
-            ):
-                for old in list(store.quads_for_pattern(node, None, None, SUPPORT)):
-                    store.remove(old)
-        if t in r.output:
-            store.extend(support_quads(r, t))
-        for perspective, mask in masks:
-            asserted, inferred = membership(r, t, mask) if t in r.engine.facts else (False, False)
-            for graph, wanted in (
-                (perspective.asserted_graph, asserted),
-                (perspective.inferred_graph, inferred),
-            ):
-                quad = ox.Quad(s, p, o, graph)
-                if wanted:
-                    store.add(quad)
-                else:
-                    store.remove(quad)
+        held = {
+            q.graph_name
+            for q in store.quads_for_pattern(s, p, o, None)
+            if isinstance(q.graph_name, ox.NamedNode)
+            and q.graph_name.value.startswith(PERSPECTIVE_GRAPHS)
+        }
+        removed += (ox.Quad(s, p, o, g) for g in held - wanted)
+        added += (ox.Quad(s, p, o, g) for g in wanted - held)
+    return added, removed
 
 
 def is_perspective_graph(name: str) -> bool:

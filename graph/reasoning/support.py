@@ -75,6 +75,8 @@ class SupportIndex:
         self.of: dict[Triple, Masks] = {}
         self.pending: dict[Triple, list[int]] = {}
         """Supports added since the triple last fired (semi-naive propagation)."""
+        self.before: dict[Triple, Masks] | None = None
+        """While :meth:`update` runs: the supports each triple it changed had before."""
 
     def unit(self, iri: str) -> int:
         """The number of the unit ``iri`` (numbered if new)."""
@@ -136,6 +138,9 @@ class SupportIndex:
         old = self.of.get(head, ())
         if old == (0,):
             return False
+        before = self.before
+        if before is not None and head not in before:
+            before[head] = old
         if not old:
             fresh_min = minimal(masks)
             if not fresh_min:
@@ -186,14 +191,48 @@ class SupportIndex:
         self.pending = {t: list(masks) for t, masks in self.of.items()}
         self._propagate(deque(self.engine.base), None)
 
-    def update(self, seeds: Iterable[Triple], unit_masks: dict[Triple, int]) -> set[Triple]:
+    def update(
+        self, seeds: Iterable[Triple], unit_masks: dict[Triple, int], *, removals: bool = True
+    ) -> dict[Triple, Masks]:
         """After the engine changed: ``seeds`` are the triples added, removed, newly
         derived or deleted, ``unit_masks`` the new unit masks of the seeds that are base
-        triples. Recomputes the supports of everything reachable from a seed through
-        rule instances (nothing else can change); returns the triples recomputed or gone."""
+        triples. Returns the supports that every seed and every triple whose supports
+        changed had before (``()`` for a triple that had none).
+
+        With ``removals=False`` (the change only added base triples, so supports only grow)
+        the new supports propagate from the seeds semi-naively, costing what they reach;
+        otherwise the supports of everything reachable from a seed through rule instances
+        are recomputed (a removed triple's unit may still hold other triples, so what it
+        took away cannot be subtracted)."""
+        seeds = set(seeds)
+        self.before = before = {t: self.of.get(t, ()) for t in seeds}
+        try:
+            if removals:
+                self._recompute(seeds, unit_masks)
+            else:
+                self._grow(seeds, unit_masks)
+        finally:
+            self.before = None
+        return before
+
+    def _grow(self, seeds: set[Triple], unit_masks: dict[Triple, int]) -> None:
+        """Add the supports that new base triples bring, and what they lead to."""
+        facts = self.engine.facts
+        self.base_units.update(unit_masks)
+        queue: deque[Triple] = deque()
+        for t in seeds:
+            if t not in facts:
+                continue
+            if t in unit_masks and self._add(t, self.base_support(t)):
+                queue.append(t)
+            else:
+                self.of.setdefault(t, ())  # newly derived: its supports arrive below
+        self._propagate(queue, None)
+
+    def _recompute(self, seeds: set[Triple], unit_masks: dict[Triple, int]) -> None:
+        """Recompute the supports of everything reachable from ``seeds``."""
         engine = self.engine
         facts = engine.facts
-        seeds = set(seeds)
         for t in seeds:
             self.base_units.pop(t, None)
         self.base_units.update(unit_masks)
@@ -210,11 +249,13 @@ class SupportIndex:
             for head, _, _ in engine._fire(x, only_new=False):
                 if head in facts and head not in fired:
                     todo.append(head)
-        gone = {t for t in seeds if t not in facts}
-        for t in gone:
+        assert self.before is not None
+        before = self.before
+        for t in seeds - facts:
             self.of.pop(t, None)
             self.pending.pop(t, None)
         for t in region:
+            before.setdefault(t, self.of.get(t, ()))
             self.of[t] = self.base_support(t)
             self.pending[t] = list(self.of[t])
         for t in region:
@@ -222,7 +263,9 @@ class SupportIndex:
                 for rule_index, body in engine.instances(t, set()):
                     self._offer(t, rule_index, body)
         self._propagate(deque(region), region)
-        return region | gone
+        for t in region:  # recomputed to what they were: not a change
+            if t not in seeds and before.get(t) == self.of[t]:
+                del before[t]
 
 
 def unit_masks(
