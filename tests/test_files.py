@@ -6,6 +6,7 @@ import os
 import stat
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from karabakh_kg.graph.files import write_atomic
@@ -68,15 +69,12 @@ def test_a_write_is_on_disk_file_and_name_when_it_returns(
     assert synced == ["file", "folder"]
 
 
-def test_the_durable_store_writes_its_state_and_journal_atomically_and_durably(
+def test_the_durable_store_writes_its_state_atomically_and_durably(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     synced = _record_fsyncs(monkeypatch)
     durable._write_state(tmp_path, {"curated_version": "v1"})
-    contributions.write_journal(tmp_path, QuadChange())
-    assert synced == ["file", "folder", "file", "folder"]
-    names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == [contributions.JOURNAL, durable.STATE_FILE]
+    assert synced == ["file", "folder"]
 
     def broken(src: str, dst: str) -> None:
         raise OSError(28, "No space left on device")
@@ -84,9 +82,44 @@ def test_the_durable_store_writes_its_state_and_journal_atomically_and_durably(
     monkeypatch.setattr(os, "replace", broken)
     with pytest.raises(OSError):
         durable._write_state(tmp_path, {"curated_version": "v2"})
-    with pytest.raises(OSError):
-        contributions.write_journal(tmp_path, QuadChange(reset=True))
-    # The old files whole, no partial file beside them.
-    assert sorted(p.name for p in tmp_path.iterdir()) == names
+    # The old file whole, no partial file beside it.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [durable.STATE_FILE]
     assert durable._read_state(tmp_path) == {"curated_version": "v1"}
-    assert contributions.pending_change(tmp_path) == QuadChange()
+
+
+def _change(name: str) -> QuadChange:
+    node = ox.NamedNode(f"https://w3id.org/karabakh-kg/resource/{name}")
+    return QuadChange(added=[ox.Quad(node, node, node, node)])
+
+
+def test_the_journal_is_on_disk_when_written_and_when_emptied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced = _record_fsyncs(monkeypatch)
+    contributions.write_journal(tmp_path, _change("first"))
+    # The record, then the folder that now names the journal file (its first write only).
+    assert synced == ["file", "folder"]
+    assert contributions.pending_change(tmp_path) == _change("first")
+    synced.clear()
+    contributions.clear_journal(tmp_path)
+    # Emptied and flushed: a crash cannot bring the applied change back.
+    assert synced == ["file"]
+    assert contributions.pending_change(tmp_path) is None
+    synced.clear()
+    contributions.write_journal(tmp_path, _change("second"))
+    assert synced == ["file"]
+    assert contributions.pending_change(tmp_path) == _change("second")
+
+
+def test_a_journal_write_cut_short_holds_no_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash while the journal is written (before the commit point) leaves part of the
+    record: that is no pending change, and the next change writes over it."""
+    contributions.write_journal(tmp_path, _change("whole"))
+    whole = (tmp_path / contributions.JOURNAL).read_bytes()
+    for cut in (1, len(whole) // 2, len(whole) - 1):
+        (tmp_path / contributions.JOURNAL).write_bytes(whole[:cut])
+        assert contributions.pending_change(tmp_path) is None
+    contributions.write_journal(tmp_path, _change("next"))
+    assert contributions.pending_change(tmp_path) == _change("next")

@@ -8,10 +8,10 @@ how many triples). A change may remove triples that contributors added, never cu
 (those change in the curated files). ``karabakh-kg export-updates`` writes the
 contributions and the log as TriG for a curator to review and merge.
 
-On a durable store (:mod:`.durable`) a change is first written to a journal file (the
-commit point, one atomic rename), then applied, then the journal is removed; a store opened
-with a journal left by a crash finishes the change and re-reasons, so a change is either
-wholly there or not at all.
+On a durable store (:mod:`.durable`) a change is first written to a journal file and
+flushed to disk (the commit point), then applied, then the journal is emptied and flushed
+again; a store opened with a journal left by a crash finishes the change and re-reasons, so
+a change is either wholly there or not at all.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
 import secrets
 import time
@@ -36,7 +37,7 @@ from karabakh_kg.graph.dataset import (
     KnowledgeGraph,
     UpdateError,
 )
-from karabakh_kg.graph.files import write_atomic
+from karabakh_kg.graph.files import sync_folder
 from karabakh_kg.graph.store import QuadChange
 from karabakh_kg.ontology import vocab
 
@@ -158,22 +159,60 @@ def _nquads(quads: list[ox.Quad]) -> str:
 
 
 def write_journal(folder: Path, change: QuadChange) -> None:
-    """Record ``change`` as the pending change of the store in ``folder`` (atomically)."""
+    """Record ``change`` as the pending change of the store in ``folder``: the commit point.
+
+    The record is one JSON object written over the (empty) journal file and flushed to
+    disk before this returns. A write cut short leaves a text that is not a whole JSON
+    object, which :func:`pending_change` reads as no change (nothing was applied yet: the
+    change is applied only after this returns). Writing in place, rather than renaming a
+    new file, costs one flush of the file instead of a file and a folder (the folder is
+    flushed only when the journal file is first created)."""
     text = json.dumps({"added": _nquads(change.added), "removed": _nquads(change.removed)})
-    write_atomic(folder / JOURNAL, text)
+    path = folder / JOURNAL
+    created = not path.exists()
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        with os.fdopen(handle, "wb", closefd=False) as out:
+            out.write(text.encode("utf-8"))
+            out.flush()
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+    if created:
+        sync_folder(folder)
 
 
 def clear_journal(folder: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        (folder / JOURNAL).unlink()
+    """Mark the pending change as applied: the journal is emptied and flushed to disk, so
+    no crash, not even a power failure, can bring an applied change back to be replayed
+    over later ones."""
+    try:
+        handle = os.open(folder / JOURNAL, os.O_WRONLY)
+    except FileNotFoundError:
+        return
+    try:
+        os.ftruncate(handle, 0)
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def pending_change(folder: Path) -> QuadChange | None:
-    """The change a crash left half-applied, if any."""
+    """The change a crash left half-applied, if any (an empty journal, or one whose write
+    was cut short before the commit point, holds none)."""
     path = folder / JOURNAL
-    if not path.exists():
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return None
-    record = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        return None  # cut short inside a character: never committed
+    try:
+        record = json.loads(text) if text else None
+    except ValueError:
+        return None  # cut short: never committed, never applied
+    if not isinstance(record, dict) or set(record) != {"added", "removed"}:
+        return None
 
     def quads(text: str) -> list[ox.Quad]:
         return list(ox.parse(text.encode(), format=ox.RdfFormat.N_QUADS)) if text else []
@@ -283,6 +322,7 @@ def apply_change(
     new = [t for t in dict.fromkeys(added) if not asserted(t)]
     change = QuadChange()
     gone: list[ox.Triple] = []
+    relabelled: list[ox.Triple] = []  # leave one graph, still asserted: their units change
     for t in dict.fromkeys(removed):
         holders = _holders(store, t)
         if own_graph_only:
@@ -290,6 +330,7 @@ def apply_change(
                 continue
             change.removed.append(ox.Quad(t.subject, t.predicate, t.object, own))
             if any(g not in (own, ASSERTED, INFERRED) for g in holders):
+                relabelled.append(t)
                 continue  # still asserted by someone else
         elif not asserted(t):
             continue
@@ -315,6 +356,7 @@ def apply_change(
         f"{ACTIVITY_PREFIX}{contributor}/{when.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
     )
     change.added.extend(_activity_quads(iri, contributor, when, text, len(new), len(gone)))
+    kg.views.build_deferred()  # from the store as it is before the change
     folder = kg.store_dir
     if folder is not None:
         write_journal(folder, change)  # the commit point
@@ -322,7 +364,7 @@ def apply_change(
         apply_quads(store, change)
         with recording(kg) as recorder:
             try:
-                reasoning.update(kg, new, gone)
+                reasoning.update(kg, new, [*gone, *relabelled])
             except Exception as error:
                 _undo(kg, change, recorder.change)
                 raise UpdateError(
