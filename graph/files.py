@@ -4,12 +4,14 @@ Our own code rather than a library's: the standard recipe (a temporary file in t
 flushed to disk, renamed over the target with :func:`os.replace`, then the folder flushed so
 the rename itself survives a crash) fits in a few lines, and ``check`` lets a writer read the
 new file back before it replaces the old one. Every file the project writes goes through
-:func:`write_atomic`: exports, links, and the durable store's state and journal.
+:func:`write_atomic`: exports, links, and the durable store's state (its journal is a record
+flushed in place, :mod:`karabakh_kg.graph.store.contributions`).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +40,7 @@ def write_atomic(
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     try:
         with os.fdopen(handle, "wb") as out:
+            os.chmod(temporary, _mode_for(path))
             if callable(body):
                 body(out)
             else:
@@ -51,6 +54,28 @@ def write_atomic(
         Path(temporary).unlink(missing_ok=True)
         raise
     sync_folder(folder)
+
+
+def _mode_for(path: Path) -> int:
+    """The permissions of the file replaced, or those ``open`` gives a new file (0o666 less
+    the umask), not the owner-only ones of a temporary file."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read without setting it (``os.umask`` would change it for a
+    moment under other threads); 0o022 where /proc does not tell."""
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return 0o022
+    for line in status.splitlines():
+        if line.startswith("Umask:"):
+            return int(line.split()[1], 8)
+    return 0o022
 
 
 def sync_folder(folder: Path) -> None:

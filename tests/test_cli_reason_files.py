@@ -8,14 +8,18 @@ and from the domain rules as ``ontology/rules.ttl`` states them, never from our 
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 import pyoxigraph as ox
 import pytest
 from typer.testing import CliRunner
 
+from karabakh_kg.graph.files import write_atomic
 from karabakh_kg.server.cli import app
 
 EX = "http://example.org/"
@@ -332,3 +336,34 @@ def test_a_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
     assert done.stderr.startswith("error: bad.ttl: ") and "line 3" in done.stderr
     assert done.stderr.count("\n") == 1 and done.stdout == ""
     assert (tmp_path / "out.nt").read_text(encoding="utf-8") == "old closure\n"  # untouched
+
+
+def test_the_closure_file_has_ordinary_permissions(tmp_path: Path, ontology: Path) -> None:
+    """A new file gets what the umask allows (not a temporary file's owner-only 0o600); a
+    replaced file keeps its own."""
+    data = tmp_path / "family.ttl"
+    data.write_text(DATA["ttl"], encoding="utf-8")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert reason(data, "--ontology", ontology, "-o", "new.nt", cwd=tmp_path).returncode == 0
+    assert stat.S_IMODE((tmp_path / "new.nt").stat().st_mode) == 0o666 & ~umask
+    (tmp_path / "old.nt").write_text("old\n", encoding="utf-8")
+    (tmp_path / "old.nt").chmod(0o640)
+    assert reason(data, "--ontology", ontology, "-o", "old.nt", cwd=tmp_path).returncode == 0
+    assert stat.S_IMODE((tmp_path / "old.nt").stat().st_mode) == 0o640
+    assert len(read_triples(tmp_path / "old.nt")) == 4 + ONTOLOGY_TRIPLES + len(INFERRED_TRIPLES)
+
+
+def test_a_writer_that_fails_midway_leaves_the_old_file_whole(tmp_path: Path) -> None:
+    """The streamed write of a closure: half of it was written when the writer failed."""
+    target = tmp_path / "closure.nt"
+    target.write_text("old closure\n", encoding="utf-8")
+
+    def half_then_fail(out: BinaryIO) -> None:
+        out.write(b"<http://example.org/a> <http://example.org/b> <http://example.org/c> .\n")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        write_atomic(target, half_then_fail)
+    assert target.read_text(encoding="utf-8") == "old closure\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["closure.nt"]
