@@ -218,6 +218,31 @@ def test_if_none_match_follows_rfc_9110(client: TestClient, path: str) -> None:
         assert client.get(path, headers={"If-None-Match": header}).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("path", "accept", "location", "vary"),
+    [
+        ("/resource/sergei-lavrov", "text/turtle", "/resource/sergei-lavrov.ttl", True),
+        ("/resource/sergei-lavrov", "text/html", "/resource/sergei-lavrov.html", True),
+        ("/resource/sergei-lavrov.nt", "text/turtle", "/resource/sergei-lavrov.nt", False),
+        ("/ontology", "application/ld+json", "/ontology.jsonld", True),
+        ("/evidence/L37-mnatsakanyan-lavrov-meeting", "application/n-quads",
+         "/evidence/L37-mnatsakanyan-lavrov-meeting.nq", True),
+    ],
+)  # fmt: skip
+def test_a_304_carries_the_headers_its_200_would(
+    client: TestClient, path: str, accept: str, location: str, vary: bool
+) -> None:
+    """RFC 9110, 15.4.5: a 304 carries the Content-Location, ETag and Vary a 200 would."""
+    first = client.get(path, headers={"Accept": accept})
+    assert first.status_code == 200 and first.headers["content-location"] == location
+    again = client.get(path, headers={"Accept": accept, "If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    for name in ("etag", "content-location"):
+        assert again.headers[name] == first.headers[name]
+    assert again.headers.get("vary") == first.headers.get("vary")
+    assert ("Accept" in again.headers.get("vary", "")) is vary
+
+
 def test_star_does_not_turn_an_unknown_resource_into_304(client: TestClient) -> None:
     response = client.get("/resource/no-such-thing", headers={"If-None-Match": "*"})
     assert response.status_code == 404

@@ -8,6 +8,7 @@ import inspect
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -69,43 +70,69 @@ Start = Annotated[str | None, typer.Option("--from", help="Window start (2020-09
 End = Annotated[str | None, typer.Option("--to", help="Window end (2020-10-12 or 2020).")]
 
 
-NO_FILTER = GraphFilter()
-"""The default of a command's ``filters`` (which :func:`with_filters` replaces by options)."""
+@dataclass
+class GraphInput:
+    """What a graph command works on: the data folder's graph seen from a perspective
+    (loaded on first use, so a command may refuse a bad option first) and the projection
+    filters."""
+
+    data_dir: Path | None
+    perspective: str | None
+    filters: GraphFilter
+
+    @functools.cached_property
+    def kg(self) -> KnowledgeGraph:
+        """The reasoned graph of the data folder, from the perspective."""
+        return in_perspective(load_graph(self.data_dir), self.perspective)
+
+    def graph(self, *, predicates: bool = True) -> nx.MultiDiGraph:
+        """The projection under the filters (without the predicate filter if not
+        ``predicates``); an unknown name or bad date exits 2 naming it."""
+        try:
+            return self.filters.project(self.kg, predicates=predicates)
+        except ValueError as error:
+            fail(str(error), 2)
 
 
-def filter_options(
+NO_INPUT = GraphInput(None, None, GraphFilter())
+"""The default of a command's ``seen`` (which :func:`with_graph_input` replaces)."""
+
+
+def graph_input(
     asserted_only: AssertedOnly = False,
     predicate: Predicates = None,
     node_class: Classes = None,
     start: Start = None,
     end: End = None,
-) -> GraphFilter:
-    """The projection filters of a graph command; one over its limits exits 2 naming the
+    data_dir: DataDir = None,
+    perspective: PerspectiveOption = None,
+) -> GraphInput:
+    """The options every graph command takes; a filter over its limits exits 2 naming the
     limit (the HTTP routes answer 400 with the same message)."""
     try:
-        return GraphFilter(
+        filters = GraphFilter(
             not asserted_only, tuple(predicate or ()), tuple(node_class or ()), start, end
         )
     except ValueError as error:
         fail(str(error), 2)
+    return GraphInput(data_dir, perspective, filters)
 
 
-def with_filters(command: Callable[..., None]) -> Callable[..., None]:
-    """``command`` with the options of :func:`filter_options` where its ``filters``
-    parameter stands, handed to it as one :class:`GraphFilter`.
+def with_graph_input(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with the options of :func:`graph_input` where its ``seen`` parameter
+    stands, handed to it as one :class:`GraphInput`.
 
     Typer has no option groups (FastAPI's ``Depends`` does this for the routes); it reads
-    the options from the signature, so the wrapper's signature shows the five options in
-    place of ``filters``."""
+    the options from the signature, so the wrapper's signature shows the options in place
+    of ``seen``."""
     own = list(inspect.signature(command, eval_str=True).parameters.values())
-    options = list(inspect.signature(filter_options, eval_str=True).parameters.values())
-    at = [p.name for p in own].index("filters")
+    options = list(inspect.signature(graph_input, eval_str=True).parameters.values())
+    at = [p.name for p in own].index("seen")
     names = {p.name for p in options}
 
     @functools.wraps(command)
     def run(**given: Any) -> None:
-        filters = filter_options(**{n: given.pop(n) for n in names})
-        command(filters=filters, **given)
+        command(seen=graph_input(**{n: given.pop(n) for n in names}), **given)
 
     keyword = inspect.Parameter.KEYWORD_ONLY
     shown = (*own[:at], *options, *own[at + 1 :])
@@ -113,14 +140,6 @@ def with_filters(command: Callable[..., None]) -> Callable[..., None]:
         [p.replace(kind=keyword) for p in shown]
     )
     return run
-
-
-def _graph(kg: KnowledgeGraph, filters: GraphFilter, *, predicates: bool = True) -> nx.MultiDiGraph:
-    """The projection under ``filters``; an unknown name or bad date exits 2 naming it."""
-    try:
-        return filters.project(kg, predicates=predicates)
-    except ValueError as error:
-        fail(str(error), 2)
 
 
 def _resolve(kg: KnowledgeGraph, name: str) -> str:
@@ -163,22 +182,19 @@ def _ops(call: Any, *args: Any, **kwargs: Any) -> Any:
         fail(str(error), 2)
 
 
-@with_filters
+@with_graph_input
 def neighbours(
     name: Annotated[str, typer.Argument(help="Entity: label, alt label, CURIE, IRI or Q-id.")],
     k: Annotated[int, typer.Option("--k", "-k", help="Hops (1 to 4).")] = 1,
     direction: Annotated[Direction, typer.Option(help="Edges to follow.")] = Direction.both,
-    filters: GraphFilter = NO_FILTER,
     output: FormatOpt = Output.table,
-    data_dir: DataDir = None,
-    perspective: PerspectiveOption = None,
+    seen: GraphInput = NO_INPUT,
 ) -> None:
     """Entities within K hops of NAME, with the edge that reaches each."""
-    kg = in_perspective(load_graph(data_dir), perspective)
-    node = _resolve(kg, name)
-    graph = _graph(kg, filters, predicates=False)
+    node = _resolve(seen.kg, name)
+    graph = seen.graph(predicates=False)
     try:
-        predicates = filters.predicate_iris(kg)
+        predicates = seen.filters.predicate_iris(seen.kg)
     except ValueError as error:
         fail(str(error), 2)
     result = _ops(
@@ -192,22 +208,19 @@ def neighbours(
     _table(rows, EDGE_HEADER)
 
 
-@with_filters
+@with_graph_input
 def path(
     source: Annotated[str, typer.Argument(metavar="FROM", help="Start entity.")],
     target: Annotated[str, typer.Argument(metavar="TO", help="End entity.")],
     all_paths: Annotated[bool, typer.Option("--all", help="All simple paths, not one.")] = False,
     max_length: Annotated[int, typer.Option(help="Longest path with --all (1 to 8).")] = 4,
     limit: Annotated[int, typer.Option(help="Most paths with --all (1 to 100).")] = 20,
-    filters: GraphFilter = NO_FILTER,
     output: FormatOpt = Output.table,
-    data_dir: DataDir = None,
-    perspective: PerspectiveOption = None,
+    seen: GraphInput = NO_INPUT,
 ) -> None:
     """How FROM is connected to TO: the shortest path (or all paths), each step quoted."""
-    kg = in_perspective(load_graph(data_dir), perspective)
-    a, b = _resolve(kg, source), _resolve(kg, target)
-    graph = _graph(kg, filters)
+    a, b = _resolve(seen.kg, source), _resolve(seen.kg, target)
+    graph = seen.graph()
     if all_paths:
         result = _ops(traversal.all_paths, graph, a, b, max_length=max_length, limit=limit)
         paths = result["paths"]
@@ -236,18 +249,15 @@ def path(
         typer.echo(f"(stopped at {limit} paths; raise --limit for more)")
 
 
-@with_filters
+@with_graph_input
 def centrality(
     measure: Annotated[Measure, typer.Option(help="Centrality measure.")] = Measure.degree,
     top: Annotated[int, typer.Option(help="How many entities to list.")] = 20,
-    filters: GraphFilter = NO_FILTER,
     output: FormatOpt = Output.table,
-    data_dir: DataDir = None,
-    perspective: PerspectiveOption = None,
+    seen: GraphInput = NO_INPUT,
 ) -> None:
     """The most central entities by degree, betweenness or PageRank."""
-    kg = in_perspective(load_graph(data_dir), perspective)
-    graph = _graph(kg, filters)
+    graph = seen.graph()
     result = _ops(traversal.centrality, graph, measure=measure.value, top=top)
     if output == Output.json:
         _print_json(result)
@@ -256,17 +266,14 @@ def centrality(
     _table(rows, ["entity", "category", f"{measure.value} centrality", "degree"])
 
 
-@with_filters
+@with_graph_input
 def communities(
     method: Annotated[str, typer.Option(help="louvain or greedy.")] = "louvain",
-    filters: GraphFilter = NO_FILTER,
     output: FormatOpt = Output.table,
-    data_dir: DataDir = None,
-    perspective: PerspectiveOption = None,
+    seen: GraphInput = NO_INPUT,
 ) -> None:
     """Communities of the graph (Louvain with a fixed seed, or greedy modularity)."""
-    kg = in_perspective(load_graph(data_dir), perspective)
-    graph = _graph(kg, filters)
+    graph = seen.graph()
     result = _ops(traversal.communities, graph, method=method)
     if output == Output.json:
         _print_json(result)
@@ -276,7 +283,7 @@ def communities(
         typer.echo(f"{part['id']} ({part['size']}): {names}")
 
 
-@with_filters
+@with_graph_input
 def network(
     level: Annotated[Level, typer.Option(help="person or state.")] = Level.person,
     unrealised: Annotated[
@@ -285,15 +292,12 @@ def network(
             "--unrealised", help="Also list planned, expected and cancelled meetings and calls."
         ),
     ] = False,
-    filters: GraphFilter = NO_FILTER,
     output: FormatOpt = Output.table,
-    data_dir: DataDir = None,
-    perspective: PerspectiveOption = None,
+    seen: GraphInput = NO_INPUT,
 ) -> None:
     """Who met, spoke, negotiated with or mediated for whom: the relations the graph holds,
     with the dates and quotes of the events that support them."""
-    kg = in_perspective(load_graph(data_dir), perspective)
-    graph = _graph(kg, filters)
+    graph = seen.graph()
     rows = traversal.network_rows(
         _ops(traversal.negotiation_network, graph, level=level.value, unrealised=unrealised)
     )
@@ -323,7 +327,7 @@ def _status(status: str | list[str] | None) -> str:
     return " ".join(status) if isinstance(status, list) else status
 
 
-@with_filters
+@with_graph_input
 def export(
     fmt: Annotated[
         str,
@@ -347,19 +351,16 @@ def export(
             "--unrealised", help="With --network: add planned, expected, cancelled meetings."
         ),
     ] = False,
-    filters: GraphFilter = NO_FILTER,
-    data_dir: DataDir = None,
-    perspective: PerspectiveOption = None,
+    seen: GraphInput = NO_INPUT,
 ) -> None:
     """Write the (filtered) graph for Gephi, yEd, Cytoscape, Graphviz, D3 or RDF tools."""
     try:
         exporter = exports.get(fmt)
     except exports.ExportError as error:
         fail(str(error), 2)
-    kg = in_perspective(load_graph(data_dir), perspective)
-    graph = _graph(kg, filters)
+    graph = seen.graph()
     if focus is not None:
-        graph = _ops(traversal.ego_network, graph, _resolve(kg, focus), radius=radius)
+        graph = _ops(traversal.ego_network, graph, _resolve(seen.kg, focus), radius=radius)
     if negotiation is not None:
         graph = _ops(
             traversal.negotiation_network, graph, level=negotiation.value, unrealised=unrealised
@@ -367,7 +368,7 @@ def export(
     elif unrealised:
         fail("--unrealised applies to the negotiation network: add --network person or state", 2)
     try:
-        data = exporter.write(graph, kg)
+        data = exporter.write(graph, seen.kg)
     except exports.ExportError as error:
         fail(str(error))
     if output_file is None:

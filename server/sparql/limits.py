@@ -12,6 +12,7 @@ import asyncio
 from typing import Any
 
 import h11
+from starlette.responses import Response
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from karabakh_kg.server.problems import problem_response
@@ -22,32 +23,76 @@ Receive = Any
 Send = Any
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyRefused(Exception):
+    """Raised by a guarded ``receive``: the body breaks the limit of ``guard``."""
+
+    def __init__(self, guard: BodyGuard) -> None:
+        super().__init__(guard)
+        self.guard = guard
 
 
-class BodySizeLimit:
-    """Refuse request bodies larger than ``max_bytes`` with 413 (a problem document)."""
+class BodyGuard:
+    """ASGI middleware guarding how a request body arrives: :meth:`guard` wraps each
+    request's ``receive`` and raises :class:`BodyRefused` when the body breaks the limit;
+    the request is then answered with :meth:`refusal` (and closed), unless the application
+    already started its response. :meth:`refused_early` may refuse from the headers alone.
+    Guards nest: each answers only its own refusals."""
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
+    def __init__(self, app: Any) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+
+    def guard(self, receive: Receive) -> Receive:
+        raise NotImplementedError
+
+    def refusal(self) -> Response:
+        raise NotImplementedError
+
+    def refused_early(self, scope: Scope) -> bool:
+        return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if self.refused_early(scope):
+            await self.refusal()(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, self.guard(receive), tracking_send)
+        except BodyRefused as refused:
+            if refused.guard is not self:  # another guard's limit, further out
+                raise
+            if not started:
+                await self.refusal()(scope, receive, send)
+
+
+class BodySizeLimit(BodyGuard):
+    """Refuse request bodies larger than ``max_bytes`` with 413 (a problem document): by
+    their declared ``Content-Length``, or as they arrive (chunked bodies)."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        super().__init__(app)
+        self.max_bytes = max_bytes
+
+    def refused_early(self, scope: Scope) -> bool:
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
-                    declared = int(value)
+                    return int(value) > self.max_bytes
                 except ValueError:
-                    declared = 0
-                if declared > self.max_bytes:
-                    await self._refuse(scope, receive, send)
-                    return
+                    return False
+        return False
+
+    def guard(self, receive: Receive) -> Receive:
         seen = 0
-        started = False
 
         async def counting_receive() -> Any:
             nonlocal seen
@@ -55,74 +100,45 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise BodyTooLarge
+                    raise BodyRefused(self)
             return message
 
-        async def tracking_send(message: Any) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        return counting_receive
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(scope, receive, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(
+    def refusal(self) -> Response:
+        return problem_response(
             413,
             "body-too-large",
             f"the request body exceeds {self.max_bytes} bytes ({PREFIX}MAX_BODY_BYTES)",
             {"Connection": "close"},
             limit=self.max_bytes,
         )
-        await response(scope, receive, send)
 
 
-class BodyTimeout(Exception):
-    pass
-
-
-class BodyReadTimeout:
+class BodyReadTimeout(BodyGuard):
     """Answer 408 (and close) when a client pauses more than ``seconds`` while sending its
     request body: a slow client must not hold a connection and a request open forever."""
 
     def __init__(self, app: Any, seconds: float) -> None:
-        self.app = app
+        super().__init__(app)
         self.seconds = seconds
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
+    def guard(self, receive: Receive) -> Receive:
         async def timed_receive() -> Any:
             try:
                 return await asyncio.wait_for(receive(), self.seconds)
             except TimeoutError:
-                raise BodyTimeout from None
+                raise BodyRefused(self) from None
 
-        async def tracking_send(message: Any) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        return timed_receive
 
-        try:
-            await self.app(scope, timed_receive, tracking_send)
-        except BodyTimeout:
-            if not started:
-                response = problem_response(
-                    408,
-                    "request-timeout",
-                    f"the request body stopped arriving for {self.seconds:g} s "
-                    f"({PREFIX}BODY_TIMEOUT)",
-                    {"Connection": "close"},
-                )
-                await response(scope, receive, send)
+    def refusal(self) -> Response:
+        return problem_response(
+            408,
+            "request-timeout",
+            f"the request body stopped arriving for {self.seconds:g} s ({PREFIX}BODY_TIMEOUT)",
+            {"Connection": "close"},
+        )
 
 
 class TimedH11Protocol(H11Protocol):

@@ -162,13 +162,51 @@ def _link_header(alternates: list[dict[str, str]]) -> str:
     return ", ".join(f'<{a["href"]}>; rel="alternate"; type="{a["type"]}"' for a in alternates)
 
 
-def _rdf_response(
-    body: bytes, variant: Variant, *, etag: str, location: str, vary: bool
-) -> Response:
-    headers = {"ETag": etag, "Content-Location": location}
-    if vary:
-        headers["Vary"] = "Accept"
-    return Response(body, media_type=f"{variant.media_type}; charset=utf-8", headers=headers)
+def _choose(
+    request: Request, variants: list[Variant], explicit: Variant | None
+) -> Variant | Response:
+    """The variant the request gets (:func:`negotiate`), or the error page answering it."""
+    try:
+        return negotiate(request, variants, explicit)
+    except NegotiationError as error:
+        return _error(request, error.status, error.code, error.message)
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The representation a page request gets: its variant, address and ETag."""
+
+    variant: Variant
+    base: str
+    """The page's address without extension (``/resource/sergei-lavrov``)."""
+    etag: str
+    negotiated: bool
+    """Chosen from the request's headers (not its address): the answer varies by Accept."""
+
+    def headers(self, alternates: list[dict[str, str]] | None = None) -> dict[str, str]:
+        """The validators and content headers of the answer (a 304 carries them too)."""
+        found = {"ETag": self.etag, "Content-Location": f"{self.base}.{self.variant.key}"}
+        if alternates is not None:
+            found["Link"] = _link_header(alternates)
+        if self.negotiated:
+            found["Vary"] = "Accept"
+        return found
+
+    def rdf(self, body: bytes) -> Response:
+        """The RDF answer."""
+        media_type = f"{self.variant.media_type}; charset=utf-8"
+        return Response(body, media_type=media_type, headers=self.headers())
+
+
+def _chosen(
+    request: Request, variant: Variant, explicit: Variant | None, base: str, key: str
+) -> Chosen | Response:
+    """The :class:`Chosen` representation, or ``304 Not Modified`` when the client's copy
+    (``If-None-Match``) is current."""
+    chosen = Chosen(variant, base, _etag(request, key), explicit is None)
+    if not_modified(request, chosen.etag):
+        return not_modified_response(chosen.etag, chosen.headers())
+    return chosen
 
 
 def used_prefixes(data: list[ox.Triple] | list[ox.Quad]) -> dict[str, str]:
@@ -261,19 +299,18 @@ def resource(request: Request, name: str) -> Response:
     """A curated entity: HTML for browsers, RDF (Turtle, JSON-LD, ...) for clients."""
     variants = [*TRIPLE_VARIANTS, HTML]
     stem, explicit = split_extension(name, variants)
-    try:
-        variant = negotiate(request, variants, explicit)
-    except NegotiationError as error:
-        return _error(request, error.status, error.code, error.message)
+    variant = _choose(request, variants, explicit)
+    if isinstance(variant, Response):
+        return variant
     iri = KG + stem
     describer = _describer(request)
     if not stem or len(stem) > MAX_NAME_LENGTH or not _is_iri(iri) or not describer.exists(iri):
         return _not_found(request, "resource", stem, iri, variant is HTML)
-    etag = _etag(request, f"{stem}.{variant.key}.{request.query_params.get('perspective', 'all')}")
-    vary = explicit is None
-    if not_modified(request, etag):
-        return not_modified_response(etag)
+    perspective = request.query_params.get("perspective", "all")
     base = f"/resource/{stem}"
+    chosen = _chosen(request, variant, explicit, base, f"{stem}.{variant.key}.{perspective}")
+    if isinstance(chosen, Response):
+        return chosen
     alternates = _alternates(base, TRIPLE_VARIANTS)
     if variant is HTML:
         try:
@@ -284,10 +321,6 @@ def resource(request: Request, name: str) -> Response:
             describer = Describer(says.pop("view_kg"))
         says.pop("view_kg", None)
         view = describer.describe(iri)
-        headers = {"ETag": etag, "Content-Location": f"{base}.html"}
-        headers["Link"] = _link_header(alternates)
-        if vary:
-            headers["Vary"] = "Accept"
         return pages.render(
             request,
             "resource.html",
@@ -297,11 +330,12 @@ def resource(request: Request, name: str) -> Response:
                 "explorer": f"/explorer?focus={iri}",
                 **says,
             },
-            headers=headers,
+            headers=chosen.headers(alternates),
         )
     include_inferred = request.query_params.get("infer", "true").lower() not in {"false", "0"}
-    body = serialize(describer.resource_triples(iri, include_inferred=include_inferred), variant)
-    return _rdf_response(body, variant, etag=etag, location=f"{base}.{variant.key}", vary=vary)
+    return chosen.rdf(
+        serialize(describer.resource_triples(iri, include_inferred=include_inferred), variant)
+    )
 
 
 @get_and_head(router, "/evidence/{name}")
@@ -309,36 +343,29 @@ def evidence(request: Request, name: str) -> Response:
     """An evidence unit: its quote, who says it, and the triples it supports."""
     variants = [*TRIPLE_VARIANTS, *QUAD_VARIANTS, HTML]
     stem, explicit = split_extension(name, variants)
-    try:
-        variant = negotiate(request, variants, explicit)
-    except NegotiationError as error:
-        return _error(request, error.status, error.code, error.message)
+    variant = _choose(request, variants, explicit)
+    if isinstance(variant, Response):
+        return variant
     iri = KGE + stem
     describer = _describer(request)
     valid = stem and len(stem) <= MAX_NAME_LENGTH and _is_iri(iri)
     found = describer.evidence_view(iri) if valid else None
     if found is None:
         return _not_found(request, "evidence unit", stem, iri, variant is HTML)
-    etag = _etag(request, f"evidence-{stem}.{variant.key}")
-    if not_modified(request, etag):
-        return not_modified_response(etag)
     base = f"/evidence/{stem}"
-    vary = explicit is None
+    chosen = _chosen(request, variant, explicit, base, f"evidence-{stem}.{variant.key}")
+    if isinstance(chosen, Response):
+        return chosen
     if variant is HTML:
         info, facts = found
         alternates = _alternates(base, [*TRIPLE_VARIANTS, *QUAD_VARIANTS])
-        headers = {"ETag": etag, "Content-Location": f"{base}.html"}
-        headers["Link"] = _link_header(alternates)
-        if vary:
-            headers["Vary"] = "Accept"
         return pages.render(
             request,
             "evidence.html",
             {"info": info, "facts": facts, "alternates": alternates, "curie": stem},
-            headers=headers,
+            headers=chosen.headers(alternates),
         )
-    body = serialize(describer.evidence_quads(iri), variant)
-    return _rdf_response(body, variant, etag=etag, location=f"{base}.{variant.key}", vary=vary)
+    return chosen.rdf(serialize(describer.evidence_quads(iri), variant))
 
 
 @get_and_head(router, "/ontology")
@@ -363,22 +390,15 @@ def ontology_term(term: str) -> Response:
 
 
 def _ontology(request: Request, explicit: Variant | None) -> Response:
-    variants = [*TRIPLE_VARIANTS, HTML]
-    try:
-        variant = negotiate(request, variants, explicit)
-    except NegotiationError as error:
-        return _error(request, error.status, error.code, error.message)
-    etag = _etag(request, f"ontology.{variant.key}")
-    if not_modified(request, etag):
-        return not_modified_response(etag)
-    vary = explicit is None
+    variant = _choose(request, [*TRIPLE_VARIANTS, HTML], explicit)
+    if isinstance(variant, Response):
+        return variant
+    chosen = _chosen(request, variant, explicit, "/ontology", f"ontology.{variant.key}")
+    if isinstance(chosen, Response):
+        return chosen
     alternates = _alternates("/ontology", TRIPLE_VARIANTS)
     if variant is HTML:
         classes, properties, individuals = ontology_terms(_describer(request))
-        headers = {"ETag": etag, "Content-Location": "/ontology.html"}
-        headers["Link"] = _link_header(alternates)
-        if vary:
-            headers["Vary"] = "Accept"
         return pages.render(
             request,
             "ontology.html",
@@ -389,14 +409,12 @@ def _ontology(request: Request, explicit: Variant | None) -> Response:
                 "alternates": alternates,
                 "namespace": str(vocab.KGO),
             },
-            headers=headers,
+            headers=chosen.headers(alternates),
         )
     path = vocab.ontology_file()
     if variant.key == "ttl":
-        body = path.read_bytes()  # the curated file itself, comments and all
-    else:
-        body = serialize(list(ox.parse(path=path, format=ox.RdfFormat.TURTLE)), variant)
-    return _rdf_response(body, variant, etag=etag, location=f"/ontology.{variant.key}", vary=vary)
+        return chosen.rdf(path.read_bytes())  # the curated file itself, comments and all
+    return chosen.rdf(serialize(list(ox.parse(path=path, format=ox.RdfFormat.TURTLE)), variant))
 
 
 # -- explanations ----------------------------------------------------------------------------
