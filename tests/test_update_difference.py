@@ -9,6 +9,7 @@ import pytest
 
 from karabakh_kg.graph.dataset import ASSERTED
 from karabakh_kg.ontology import vocab
+from karabakh_kg.server.sparql.inspect import data_as_insert
 from karabakh_kg.server.sparql.protocol import (
     QueryFailed,
     Spoiled,
@@ -26,6 +27,12 @@ UPDATES = [
     "DELETE WHERE { ?x ?p kg:c }",
     "INSERT DATA { kg:b kgo:memberOf kg:c }",  # already there: no change
     "CLEAR DEFAULT",
+    # data alone: only the triples named are looked at
+    "DELETE DATA { kg:b kgo:memberOf kg:c } ; INSERT DATA { kg:b kgo:memberOf kg:c }",
+    "INSERT DATA { kg:x kgo:memberOf kg:c } ; DELETE DATA { kg:x kgo:memberOf kg:c }",
+    "DELETE DATA { kg:b kgo:memberOf kg:c . kg:zz kgo:memberOf kg:c } ;"
+    ' INSERT DATA { kg:d rdfs:label "DELETE DATA"@en-GB , 42 . kg:b a kgo:Person }',
+    "INSERT DATA { kg:e a kgo:Place }",  # in another graph only: new to this one
 ]
 
 
@@ -87,3 +94,28 @@ def test_the_standing_copy_follows_changes_and_refuses_named_graphs() -> None:
     assert copy.difference(UPDATES[0], P) == reference(store, UPDATES[0])
     with pytest.raises(Spoiled):
         copy.difference("CLEAR ALL", P)
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        "INSERT DATA { _:b a kgo:Person }",  # a blank node is new at each evaluation
+        "INSERT DATA { [] a kgo:Person }",
+        "INSERT DATA { kg:a kgo:member ( kg:b ) }",
+        "INSERT DATA { GRAPH kg:g { kg:a a kgo:Person } }",
+        "DELETE WHERE { kg:a ?p ?o }",
+        "INSERT { kg:a a kgo:Person } WHERE {}",
+        "WITH kg:g DELETE DATA { kg:a a kgo:Person }",
+        "CLEAR ALL",
+        "LOAD <http://example.org/data.ttl>",
+    ],
+)
+def test_only_data_alone_takes_the_named_triples_path(update: str) -> None:
+    assert data_as_insert(update) is None
+
+
+def test_data_alone_is_listed_as_one_insert() -> None:
+    text = 'DELETE DATA { kg:a kgo:p "DELETE DATA" } ;\n# DELETE\nINSERT DATA { kg:b a kgo:C }'
+    assert data_as_insert(text) == (
+        'INSERT DATA { kg:a kgo:p "DELETE DATA" } ;\n# DELETE\nINSERT DATA { kg:b a kgo:C }'
+    )

@@ -97,3 +97,52 @@ def inspect(text: str) -> Inspection:
         if upper == "FROM" and result.form != "UPDATE":
             result.has_dataset_clause = True
     return result
+
+
+_DATA_WORDS = frozenset({"PREFIX", "BASE", "INSERT", "DELETE", "DATA"})
+
+
+def data_as_insert(text: str) -> str | None:
+    """For an update made only of ``INSERT DATA`` and ``DELETE DATA`` operations without
+    blank nodes or ``GRAPH``: the same text with every ``DELETE DATA`` written ``INSERT
+    DATA``, which, run on an empty store, lists every triple the update names (the only
+    triples such an update can change). None for any other update."""
+    pieces: list[str] = []
+    level = 0
+    last = ""  # the previous significant word outside the data blocks
+    done = 0
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup or "other"
+        token = match.group()
+        if kind in {"ws", "comment"}:
+            continue
+        if kind == "var":
+            return None
+        if kind == "other":
+            if token in "[(":
+                return None  # blank nodes
+            if token == "{":
+                if last != "DATA":
+                    return None
+                level += 1
+            elif token == "}":
+                level -= 1
+            continue
+        if kind == "word":
+            upper = token.upper()
+            if upper in {"GRAPH", "_"}:
+                return None
+            if level == 0:
+                if upper not in _DATA_WORDS:
+                    return None
+                if last in {"INSERT", "DELETE"} and upper != "DATA":
+                    return None
+                if upper == "DELETE":
+                    pieces.append(text[done : match.start()] + "INSERT")
+                    done = match.end()
+                last = upper
+        elif kind == "pname" and token.startswith("_:"):
+            return None
+    if last in {"INSERT", "DELETE"}:
+        return None
+    return "".join(pieces) + text[done:]

@@ -254,8 +254,16 @@ class StandingCopy:
     ) -> tuple[list[ox.Triple], list[ox.Triple]]:
         """What ``update`` would add to and remove from the graph (the copy is put back);
         :class:`QueryFailed` as :func:`update_difference`. An update that reaches the
-        marker graph (``CLEAR ALL`` …) spoils the copy: :class:`Spoiled`."""
+        marker graph (``CLEAR ALL`` …) spoils the copy: :class:`Spoiled`.
+
+        An update of ``INSERT DATA`` / ``DELETE DATA`` alone can change only the triples
+        it names: those are looked up one by one instead of comparing the whole graph."""
+        from karabakh_kg.server.sparql.inspect import data_as_insert
+
+        named = data_as_insert(update)
         evaluate_update(self.scratch, update, prefixes)
+        if named is not None:
+            return self._named_difference(named, prefixes)
         if self._marker_size() != self.size:
             raise Spoiled
         marker = f"<{self.marker.value}>"
@@ -276,6 +284,28 @@ class StandingCopy:
             for graph in written:
                 self.scratch.remove_graph(graph)
             raise QueryFailed("named-graph", NAMED_GRAPH_REFUSED)
+        return sorted(added, key=str), sorted(removed, key=str)
+
+    def _named_difference(
+        self, named: str, prefixes: dict[str, str]
+    ) -> tuple[list[ox.Triple], list[ox.Triple]]:
+        """The difference a data-only update made, from ``named`` (its triples as one
+        ``INSERT DATA``, see :func:`~karabakh_kg.server.sparql.inspect.data_as_insert`);
+        the copy is put back."""
+        listed = ox.Store()
+        evaluate_update(listed, named, prefixes)
+        added: list[ox.Triple] = []
+        removed: list[ox.Triple] = []
+        for q in listed:
+            now = ox.Quad(q.subject, q.predicate, q.object) in self.scratch
+            was = ox.Quad(q.subject, q.predicate, q.object, self.marker) in self.scratch
+            if now and not was:
+                added.append(ox.Triple(q.subject, q.predicate, q.object))
+            elif was and not now:
+                removed.append(ox.Triple(q.subject, q.predicate, q.object))
+        for t in added:
+            self.scratch.remove(ox.Quad(t.subject, t.predicate, t.object))
+        self.scratch.extend(ox.Quad(t.subject, t.predicate, t.object) for t in removed)
         return sorted(added, key=str), sorted(removed, key=str)
 
 
