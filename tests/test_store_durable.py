@@ -26,10 +26,14 @@ from karabakh_kg.graph import reasoning
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, SUPPORT, KnowledgeGraph, UpdateError
 from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.graph.reasoning.perspective_graphs import is_perspective_graph
+from karabakh_kg.graph.store import QuadChange
 from karabakh_kg.graph.store.contributions import (
     CONTRIBUTION_LOG,
+    JOURNAL,
     apply_change,
     contributions_graph,
+    pending_change,
+    write_journal,
 )
 from karabakh_kg.graph.store.durable import open_dataset
 from karabakh_kg.ontology import vocab
@@ -117,6 +121,40 @@ def test_later_starts_reuse_the_store_and_changed_files_keep_contributions(
     assert fourth.rebuilt
     assert not has(kg.store, curated, ASSERTED)
     assert has(kg.store, added, ASSERTED)
+
+
+def test_a_committed_journal_is_finished_at_the_next_start_and_a_cut_one_dropped(
+    tmp_path: Path, data: Path
+) -> None:
+    """A crash after the commit point (the journal written, the store not yet changed):
+    the next start applies the change and reasons; a journal cut short was never
+    committed, so nothing of it appears."""
+    folder = tmp_path / "store"
+    kg, _ = open_dataset(folder, data)
+    del kg
+    committed = person("journal-committed")
+    cut = person("journal-cut")
+
+    def journal(t: ox.Triple) -> None:
+        quads = [
+            ox.Quad(t.subject, t.predicate, t.object, g)
+            for g in (ASSERTED, contributions_graph("fay"))
+        ]
+        write_journal(folder, QuadChange(added=quads))
+
+    journal(committed)
+    kg, report = open_dataset(folder, data)
+    assert report.recovered
+    assert has(kg.store, committed, ASSERTED)
+    assert has(kg.store, ox.Triple(committed.subject, RDF_TYPE, AGENT), INFERRED)
+    assert pending_change(folder) is None  # emptied once applied
+    del kg
+    journal(cut)
+    whole = (folder / JOURNAL).read_bytes()
+    (folder / JOURNAL).write_bytes(whole[: len(whole) // 2])
+    kg, report = open_dataset(folder, data)
+    assert not report.recovered
+    assert not has(kg.store, cut, ASSERTED) and has(kg.store, committed, ASSERTED)
 
 
 def test_updates_go_to_the_contributors_graph_with_provenance() -> None:
@@ -327,7 +365,12 @@ def test_every_acknowledged_update_survives_kill_9(tmp_path: Path, data: Path) -
         stop = threading.Event()
         sender = threading.Thread(target=stream, args=(port, first, acknowledged, stop))
         sender.start()
-        time.sleep(rng.uniform(0.2, 1.0))
+        # Kill at a random point once updates flow (the first after a start may wait for
+        # the reasoner), so that every round kills some acknowledged and some pending ones.
+        deadline, seen = time.monotonic() + 60, len(acknowledged)
+        while len(acknowledged) == seen and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.05, 0.6))
         os.killpg(process.pid, signal.SIGKILL)  # the server and its query workers
         process.wait()
         stop.set()
