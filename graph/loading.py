@@ -8,17 +8,38 @@ neither imports the other back.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from karabakh_kg.graph import reasoning
 from karabakh_kg.graph.dataset import KnowledgeGraph
+
+if TYPE_CHECKING:
+    from karabakh_kg.graph.cache import ReasonedCache
 
 
 def load_graph(
-    data_dir: Path | None = None, *, reason: bool = True, wikidata: Path | None = None
+    data_dir: Path | None = None,
+    *,
+    reason: bool = True,
+    wikidata: Path | None = None,
+    cache: bool | ReasonedCache = False,
 ) -> KnowledgeGraph:
     """Load the ontology and the curated data (and ``wikidata``, an enrichment file, into
-    the Wikidata graph only); derive the inferred graph if ``reason``."""
+    the Wikidata graph only); derive the inferred graph if ``reason``.
+
+    ``cache``: reuse the reasoned store kept for this data version, or keep it
+    (:mod:`karabakh_kg.graph.cache`); True for the cache the settings name
+    (``KARABAKH_KG_CACHE_DIR``, off with ``KARABAKH_KG_REASONING_CACHE=off``). The reasoner
+    of a store read from the cache is built on first use.
+    """
+    if reason and cache is not False:
+        from karabakh_kg.graph.cache import load_reasoned, reasoned_cache
+
+        found = reasoned_cache() if cache is True else cache
+        if found is not None:
+            return load_reasoned(found, data_dir, wikidata=wikidata)[0]
     kg = KnowledgeGraph.from_files(data_dir, wikidata=wikidata)
     if reason:
+        from karabakh_kg.graph import reasoning
+
         reasoning.materialize(kg)
     return kg

@@ -7,7 +7,9 @@ and the store's size), so a change of the data drops them all; at most :data:`MA
 kept, the least recently used going first, so filters chosen by clients cannot grow the cache.
 
 The reasoner's state is not a view: it follows changes incrementally, so it is kept apart, in
-:attr:`DerivedViews.reasoner`, and a change of the data does not drop it.
+:attr:`DerivedViews.reasoner`, and a change of the data does not drop it. For a store that
+already holds what reasoning wrote (from the cache, or a durable store), it is built on first
+use: :meth:`DerivedViews.defer`.
 """
 
 from __future__ import annotations
@@ -32,12 +34,53 @@ class DerivedViews:
 
     def __init__(self, limit: int = MAX_VIEWS) -> None:
         self.limit = limit
-        self.reasoner: Reasoner | None = None
-        """The reasoner of the graph, set by :func:`karabakh_kg.graph.reasoning.materialize`
-        (or :func:`~karabakh_kg.graph.reasoning.attach`); the only place it is kept."""
+        self._reasoner: Reasoner | None = None
+        self._deferred: Callable[[], object] | None = None
+        self._reasoner_lock = threading.RLock()
+        self._building = False
         self._fingerprint: Hashable = None
         self._views: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
+
+    @property
+    def reasoner(self) -> Reasoner | None:
+        """The reasoner of the graph, set by :func:`karabakh_kg.graph.reasoning.materialize`
+        (or :func:`~karabakh_kg.graph.reasoning.attach`); the only place it is kept. A
+        deferred one (:meth:`defer`) is built here, once, by the first reader."""
+        if self._reasoner is None and self._deferred is not None:
+            with self._reasoner_lock:  # other readers wait for the one building it
+                build = self._deferred
+                if self._reasoner is None and build is not None and not self._building:
+                    self._building = True  # a read from inside build() sees None
+                    try:
+                        build()  # sets self.reasoner (and forgets build); kept if it fails
+                    finally:
+                        self._building = False
+        return self._reasoner
+
+    @reasoner.setter
+    def reasoner(self, value: Reasoner | None) -> None:
+        with self._reasoner_lock:
+            self._reasoner = value
+            self._deferred = None
+
+    def defer(self, build: Callable[[], object]) -> None:
+        """Build the reasoner with ``build`` (which sets :attr:`reasoner`) when it is first
+        read, not now: for a store that already holds the inferred, support and perspective
+        graphs, so a start that never needs the reasoner does not pay for it."""
+        with self._reasoner_lock:
+            self._reasoner = None
+            self._deferred = build
+
+    def build_deferred(self) -> None:
+        """Build a deferred reasoner now: before the store changes, since the reasoner must
+        start from the graphs as reasoning wrote them (an incremental update follows)."""
+        _ = self.reasoner
+
+    @property
+    def reasoner_deferred(self) -> bool:
+        """Whether a reasoner is waiting to be built on first use."""
+        return self._reasoner is None and self._deferred is not None
 
     def get(self, fingerprint: Hashable, key: Hashable, build: Callable[[], T]) -> T:
         """The view ``key`` for data ``fingerprint``, built with ``build`` when missing.

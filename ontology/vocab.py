@@ -9,8 +9,42 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rdflib import Namespace
+if TYPE_CHECKING:
+    from rdflib import URIRef
+
+
+class Namespace(str):
+    """An IRI namespace as rdflib's ``Namespace`` has it: the IRI text itself, and its terms
+    as rdflib ``URIRef`` (``KGO.Meeting``, ``KGO["Meeting"]``). Ours only so that importing
+    the vocabulary, which every command does, does not import rdflib (a fifth of a short
+    command's start-up); rdflib is imported when a term is first asked for."""
+
+    __slots__ = ()
+
+    def term(self, name: str) -> URIRef:
+        """The IRI of ``name`` in this namespace."""
+        from rdflib import URIRef
+
+        return URIRef(str(self) + name)
+
+    def __getitem__(self, name: str) -> URIRef:  # type: ignore[override]
+        return self.term(name)
+
+    def __getattr__(self, name: str) -> URIRef:
+        if name.startswith("__"):  # copy, pickle and friends probe dunder names
+            raise AttributeError(name)
+        return self.term(name)
+
+    @property
+    def title(self) -> URIRef:  # type: ignore[override]
+        """The term ``title`` (not :meth:`str.title`), as in rdflib."""
+        return self.term("title")
+
+    def __repr__(self) -> str:
+        return f"Namespace({str(self)!r})"
+
 
 BASE = "https://w3id.org/karabakh-kg/"
 

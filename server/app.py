@@ -43,6 +43,10 @@ def create_app(
         wikidata = Path(config.wikidata_file) if config.wikidata_file else None
         kg = load_graph(wikidata=wikidata)
     graph = kg
+    if config.enable_updates:
+        # A reasoner deferred by the cache or a durable store is built before serving, so
+        # the first update does not wait for it.
+        graph.views.build_deferred()
     endpoint = Endpoint(graph, config, store)
 
     def replace_graph(copy: KnowledgeGraph) -> None:

@@ -15,21 +15,22 @@ Routes raise :class:`Problem`; :func:`install` makes :func:`create_app
 <karabakh_kg.server.app.create_app>` answer Starlette's own errors (404, 405, form
 parsing), FastAPI's request validation errors and any unexpected exception in the same
 shape: a 500 says nothing of the code, only that the error was logged.
+
+FastAPI is imported when a response is built, not with this module: the command line
+raises :class:`Problem` too (``karabakh-kg query``), and should not pay for the web stack.
 """
 
 from __future__ import annotations
 
+import functools
 import http
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
-from starlette.routing import Match
+if TYPE_CHECKING:
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse, Response
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://w3id.org/karabakh-kg/problems#"
@@ -112,11 +113,17 @@ def problem_document(status: int, code: str, detail: str, **extensions: Any) -> 
     return document
 
 
-class ProblemResponse(JSONResponse):
-    media_type = MEDIA_TYPE
+@functools.cache
+def _response_class() -> type[JSONResponse]:
+    from fastapi.responses import JSONResponse
 
-    def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    class ProblemResponse(JSONResponse):
+        media_type = MEDIA_TYPE
+
+        def render(self, content: Any) -> bytes:
+            return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+    return ProblemResponse
 
 
 def problem_response(
@@ -127,7 +134,7 @@ def problem_response(
     **extensions: Any,
 ) -> JSONResponse:
     """The one error response of the server (also usable as a raw ASGI app)."""
-    return ProblemResponse(
+    return _response_class()(
         problem_document(status, code, detail, **extensions),
         status_code=status,
         headers=dict(headers or {}),
@@ -149,6 +156,9 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     With GET, HEAD and POST served by separate routes, Starlette's 405 lists only the
     methods of the first route that matched the path (``Allow: GET`` on ``/sparql``).
     """
+    from starlette.exceptions import HTTPException
+    from starlette.routing import Match
+
     assert isinstance(exc, HTTPException)
     status = exc.status_code
     headers = dict(exc.headers or {})
@@ -178,12 +188,16 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def handle_form_error(request: Request, exc: Exception) -> Response:
+    from starlette.formparsers import MultiPartException
+
     assert isinstance(exc, MultiPartException)
     return problem_response(400, "bad-form", f"the form could not be read: {exc.message}")
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> Response:
     """FastAPI's parameter validation: which parameter, what is wrong (never the input)."""
+    from fastapi.exceptions import RequestValidationError
+
     assert isinstance(exc, RequestValidationError)
     errors = [
         {
@@ -210,6 +224,10 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     """Answer every error of ``app`` as a problem document."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+    from starlette.formparsers import MultiPartException
+
     app.add_exception_handler(Problem, handle_problem)
     app.add_exception_handler(HTTPException, handle_http_exception)
     app.add_exception_handler(MultiPartException, handle_form_error)

@@ -18,6 +18,21 @@ from karabakh_kg.graph.loading import load_graph
 CHROMIUM = "/usr/bin/chromium"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The commands the tests run keep their cache (the reasoned store) in a folder of this
+    session, not in the user's cache folder."""
+    import os
+
+    before = os.environ.get("KARABAKH_KG_CACHE_DIR")
+    os.environ["KARABAKH_KG_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if before is None:
+        os.environ.pop("KARABAKH_KG_CACHE_DIR", None)
+    else:
+        os.environ["KARABAKH_KG_CACHE_DIR"] = before
+
+
 @pytest.fixture(scope="session")
 def kg() -> KnowledgeGraph:
     """The curated graph, reasoned, loaded once per test session (treat as read-only)."""

@@ -94,11 +94,12 @@ def rebuild_curated(kg: KnowledgeGraph, data_dir: Path | None, wikidata: Path | 
 
 def attach_reasoner(kg: KnowledgeGraph) -> None:
     """Give ``kg`` its reasoner without rewriting the inferred graphs, which the store
-    already holds as :func:`karabakh_kg.graph.reasoning.materialize` wrote them
-    (:func:`karabakh_kg.graph.reasoning.attach`)."""
-    from karabakh_kg.graph import reasoning
+    already holds as :func:`karabakh_kg.graph.reasoning.materialize` wrote them: built on
+    first use (:func:`karabakh_kg.graph.cache.defer_reasoner`), so a restart that serves
+    queries does not wait for it."""
+    from karabakh_kg.graph.cache import defer_reasoner
 
-    reasoning.attach(kg)
+    defer_reasoner(kg)
 
 
 def open_dataset(

@@ -1,23 +1,66 @@
-"""The ``karabakh-kg`` command line: one typer app, commands registered per feature."""
+"""The ``karabakh-kg`` command line: one typer app, commands registered per feature.
+
+Each feature's module is imported when one of its commands runs (or for ``--help``), not
+before, so a command pays only for the imports it needs (:class:`LazyCommands`).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import importlib
+import os
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from karabakh_kg.server.cli import analyst as cli_analyst
-from karabakh_kg.server.cli import data as cli_data
-from karabakh_kg.server.cli import disputes as cli_disputes
-from karabakh_kg.server.cli import graph as cli_graph
-from karabakh_kg.server.cli import link as cli_link
-from karabakh_kg.server.cli import reasoning as cli_reasoning
-from karabakh_kg.server.cli import serve as cli_serve
-from karabakh_kg.server.cli import store as cli_store
+MODULES = ("data", "reasoning", "serve", "store", "graph", "link", "analyst", "disputes")
+"""The modules of ``karabakh_kg.server.cli`` whose ``register(app)`` adds commands."""
+COMMANDS = {
+    **dict.fromkeys(("validate", "query", "stats"), "data"),
+    **dict.fromkeys(("explain", "reason"), "reasoning"),
+    "serve": "serve",
+    **dict.fromkeys(("export-updates", "publish"), "store"),
+    **dict.fromkeys(
+        ("neighbours", "path", "centrality", "communities", "network", "export"), "graph"
+    ),
+    "link": "link",
+    **dict.fromkeys(("events", "timeline", "geo"), "analyst"),
+    **dict.fromkeys(("disputes", "perspectives"), "disputes"),
+}
+"""Which module registers each command, so only that one is imported to run it; a name not
+listed here loads every module (``tests/test_startup.py`` checks the table)."""
+
+
+class LazyCommands(TyperGroup):
+    """The root group: a feature's commands are added when first looked up."""
+
+    def _add_module(self, name: str) -> None:
+        module: Any = importlib.import_module(f"{__name__}.{name}")
+        features = typer.Typer(add_completion=False)
+        module.register(features)
+        for command_name, command in typer.main.get_group(features).commands.items():
+            self.commands.setdefault(command_name, command)
+
+    def _add_all(self) -> None:
+        for name in MODULES:
+            self._add_module(name)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands:
+            module = COMMANDS.get(cmd_name)
+            self._add_module(module) if module else self._add_all()
+        return self.commands.get(cmd_name)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        self._add_all()
+        return super().list_commands(ctx)
+
 
 app = typer.Typer(
     name="karabakh-kg",
     help="A knowledge graph of the 2020 Nagorno-Karabakh war, with a SPARQL endpoint.",
+    cls=LazyCommands,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -47,27 +90,38 @@ def root(
             help="Print the installed version and exit.",
         ),
     ] = False,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-dir",
+            metavar="DIR",
+            help="Cache folder: the reasoned store per data version, Wikidata answers "
+            "(also KARABAKH_KG_CACHE_DIR; default: the user cache folder).",
+            file_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Reason at every start instead of reading the reasoned store from the "
+            "cache, and keep nothing there (also KARABAKH_KG_REASONING_CACHE=off).",
+        ),
+    ] = False,
 ) -> None:
     """A knowledge graph of the 2020 Nagorno-Karabakh war, with a SPARQL endpoint."""
+    # Environment variables, so the server's settings and its workers see them too.
+    if cache_dir is not None:
+        os.environ["KARABAKH_KG_CACHE_DIR"] = str(cache_dir)
+    if no_cache:
+        os.environ["KARABAKH_KG_REASONING_CACHE"] = "off"
 
 
 @app.command()
 def version() -> None:
     """Print the installed version of karabakh-kg."""
     typer.echo(_installed_version())
-
-
-for module in (
-    cli_data,
-    cli_reasoning,
-    cli_serve,
-    cli_store,
-    cli_graph,
-    cli_link,
-    cli_analyst,
-    cli_disputes,
-):
-    module.register(app)
 
 
 def main() -> None:

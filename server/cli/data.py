@@ -76,12 +76,13 @@ LIMIT_OPTIONS = {
 
 
 def load_graph(data_dir: Path | None, *, reason: bool = True) -> KnowledgeGraph:
-    """Load the knowledge graph, turning a data error into a one-line exit."""
+    """Load the knowledge graph (the reasoned store from the cache when it holds this data
+    version), turning a data error into a one-line exit."""
     if data_dir is not None and not data_dir.is_dir():
         fail(f"data folder {data_dir} does not exist")
     try:
         with unreadable_files():
-            return load_knowledge_graph(data_dir, reason=reason)
+            return load_knowledge_graph(data_dir, reason=reason, cache=True)
     except DataError as error:
         fail(f"{error} (run 'karabakh-kg validate' for details)")
 

@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from karabakh_kg.graph import KnowledgeGraph, disputes, shorten
-from karabakh_kg.graph import perspectives as views
 from karabakh_kg.server.cli.errors import fail
 
 
@@ -45,6 +44,8 @@ def in_perspective(kg: KnowledgeGraph, perspective: str | None) -> KnowledgeGrap
     """``kg`` seen from ``perspective`` (``kg`` itself for ``all``), or a one-line exit."""
     if perspective is None:
         return kg
+    from karabakh_kg.graph import perspectives as views  # the reasoner: only when asked
+
     try:
         return views.view(kg, views.resolve(kg, perspective))
     except views.UnknownPerspective as error:
@@ -97,6 +98,8 @@ def perspectives_command(
     data_dir: DataDir = None,
 ) -> None:
     """List the perspectives ``--perspective`` and ``perspective=`` accept."""
+    from karabakh_kg.graph import perspectives as views
+
     kg = _load(data_dir)
     listed = views.perspectives(kg).listed()
     if output is DisputeFormat.json:

@@ -10,7 +10,6 @@ statements. It chooses the dataset itself, so it cannot be combined with
 from __future__ import annotations
 
 from karabakh_kg.graph import ONTOLOGY, PROVENANCE, WIKIDATA, KnowledgeGraph
-from karabakh_kg.graph import perspectives as views
 from karabakh_kg.server.problems import Problem
 
 Dataset = tuple[list[str] | None, list[str] | None, bool]
@@ -29,6 +28,8 @@ def perspective_dataset(
 ) -> tuple[Dataset, str]:
     """(default graphs, named graphs, standard?) of perspective ``name`` and its name;
     ``standard`` is returned for ``all``. Unknown names are a 400 naming them."""
+    from karabakh_kg.graph import perspectives as views  # the reasoner: only when asked
+
     if len(name) > MAX_PERSPECTIVE_LENGTH:
         raise Problem(
             400,

@@ -1,0 +1,312 @@
+"""Start-up: the reasoned store cached on disk per data version, the reasoner built on first
+use, and commands that import only what they need (graph/cache.py, server/cli/__init__.py).
+
+Expected answers come from the article: line 37 says Mnatsakanyan "would instead meet with
+Russian Foreign Minister Sergei Lavrov in Moscow", so reasoning derives that Lavrov
+participated in that meeting (``kgo:participatedIn`` is the inverse of ``kgo:participant``)
+and that he acts for Russia (``holdsPost ∘ postIn ⊑ actsFor``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from karabakh_kg.graph import INFERRED, KnowledgeGraph, explain, load_graph
+from karabakh_kg.graph.cache import (
+    SWITCH_VARIABLE,
+    ReasonedCache,
+    cache_folder,
+    entry_key,
+    load_reasoned,
+)
+from karabakh_kg.graph.dataset import SUPPORT, content_hash, input_files
+from karabakh_kg.graph.store.contributions import apply_change
+from karabakh_kg.ontology import vocab
+from karabakh_kg.server.cli import COMMANDS, MODULES, app
+
+KG, KGO = str(vocab.KG), str(vocab.KGO)
+LAVROV = KG + "sergei-lavrov"
+MEETING = KG + "mnatsakanyan-lavrov-meeting"
+PARTICIPATED = f"ASK {{ GRAPH <{INFERRED.value}> {{ <{LAVROV}> kgo:participatedIn <{MEETING}> }} }}"
+ACTS_FOR_RUSSIA = f"ASK {{ GRAPH <{INFERRED.value}> {{ <{LAVROV}> kgo:actsFor kg:russia }} }}"
+
+
+def ask(kg: KnowledgeGraph, query: str) -> bool:
+    result = kg.query(query)
+    assert isinstance(result, ox.QueryBoolean)
+    return bool(result)
+
+
+def explained(kg: KnowledgeGraph, s: str, p: str, o: str) -> str:
+    """The explanation as JSON, blank nodes unnamed (each load of the ontology names its
+    blank nodes afresh)."""
+    text = json.dumps(explain(kg, s, p, o).to_dict(), sort_keys=True)
+    return re.sub(r"_:[0-9a-zA-Z]+", "_:b", text)
+
+
+def graph_size(kg: KnowledgeGraph, graph: ox.NamedNode) -> int:
+    return sum(1 for _ in kg.store.quads_for_pattern(None, None, None, graph))
+
+
+def triples(kg: KnowledgeGraph, graph: ox.NamedNode) -> set[ox.Triple]:
+    return {
+        ox.Triple(q.subject, q.predicate, q.object)
+        for q in kg.store.quads_for_pattern(None, None, None, graph)
+    }
+
+
+def entries(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.nq"))
+
+
+@pytest.fixture()
+def cache(tmp_path: Path) -> ReasonedCache:
+    return ReasonedCache(tmp_path / "reasoned")
+
+
+@pytest.fixture(scope="module")
+def entry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A whole entry for the installed data, written once for the tests that damage it."""
+    cache = ReasonedCache(tmp_path_factory.mktemp("entry"))
+    load_reasoned(cache)
+    (path,) = entries(cache.folder)
+    return path
+
+
+@pytest.fixture()
+def warm(cache: ReasonedCache, entry: Path) -> ReasonedCache:
+    """``cache`` holding the entry of the installed data."""
+    cache.folder.mkdir(parents=True)
+    shutil.copy(entry, cache.folder / entry.name)
+    return cache
+
+
+def test_cached_store_answers_as_reasoning_does(kg: KnowledgeGraph, cache: ReasonedCache) -> None:
+    first, report = load_reasoned(cache)
+    assert report is not None and len(entries(cache.folder)) == 1  # reasoned, then kept
+    again, report = load_reasoned(cache)
+    assert report is None  # read back, not reasoned
+    assert again.views.reasoner_deferred
+    assert again.version == kg.version
+    for loaded in (first, again):
+        assert ask(loaded, PARTICIPATED) and ask(loaded, ACTS_FOR_RUSSIA)
+        assert len(loaded.store) == len(kg.store)
+        assert set(loaded.store.named_graphs()) == set(kg.store.named_graphs())
+        assert graph_size(loaded, INFERRED) == graph_size(kg, INFERRED) > 0
+        assert triples(loaded, INFERRED) == triples(kg, INFERRED)
+        assert graph_size(loaded, SUPPORT) == graph_size(kg, SUPPORT) > 0
+    # The reasoner, built on first use from the stored graphs, explains as the eager one.
+    cached = explained(again, LAVROV, KGO + "actsFor", KG + "russia")
+    assert not again.views.reasoner_deferred
+    assert cached == explained(kg, LAVROV, KGO + "actsFor", KG + "russia")
+    assert "sergei-lavrov" in cached
+
+
+def test_an_edited_curated_file_is_reasoned_again(tmp_path: Path, cache: ReasonedCache) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(vocab.curated_data_dir(), data)
+    assert ask(load_reasoned(cache, data)[0], PARTICIPATED)
+    events = data / "events-2020.trig"
+    text = events.read_text(encoding="utf-8")
+    stated = "kgo:participant kg:zohrab-mnatsakanyan , kg:sergei-lavrov ;"
+    assert text.count(stated) == 1
+    events.write_text(text.replace(stated, "kgo:participant kg:zohrab-mnatsakanyan ;"), "utf-8")
+    edited, report = load_reasoned(cache, data)
+    assert report is not None  # a new data version: reasoned, not read from the old entry
+    assert not ask(edited, PARTICIPATED)
+    assert ask(edited, ACTS_FOR_RUSSIA)  # his post is stated on its own
+    assert len(entries(cache.folder)) == 2
+    assert not ask(load_reasoned(cache, data)[0], PARTICIPATED)  # the new entry is read
+
+
+def test_code_version_is_part_of_the_key(cache: ReasonedCache) -> None:
+    version = content_hash(input_files())
+    assert entry_key(version) != entry_key(version + "0")
+    assert entry_key(version) != __import__("hashlib").sha256(version.encode()).hexdigest()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "header", "foreign", "count"])
+def test_a_damaged_entry_is_ignored_and_rebuilt(
+    kg: KnowledgeGraph, warm: ReasonedCache, damage: str
+) -> None:
+    cache = warm
+    (path,) = entries(cache.folder)
+    assert cache.read(path.stem) is not None  # whole before the damage
+    data = path.read_bytes()
+    head, _, payload = data.partition(b"\n")
+    header = json.loads(head[2:])
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    elif damage == "flip":
+        at = len(head) + 1 + len(payload) // 2
+        data = data[:at] + bytes([data[at] ^ 0x20]) + data[at + 1 :]
+    elif damage == "header":
+        data = b"not a header\n" + payload
+    elif damage == "foreign":  # a whole, valid entry, but written for another key
+        header["key"] = "0" * 64
+        data = b"# " + json.dumps(header).encode() + b"\n" + payload
+    else:  # a payload missing a quad, with a checksum that matches it
+        lines = payload.splitlines(keepends=True)
+        fewer = b"".join(lines[1:])
+        header["sha256"] = __import__("hashlib").sha256(fewer).hexdigest()
+        data = b"# " + json.dumps(header).encode() + b"\n" + fewer
+    path.write_bytes(data)
+    assert cache.read(path.stem) is None
+    rebuilt, report = load_reasoned(cache)
+    assert report is not None  # reasoned again
+    assert ask(rebuilt, PARTICIPATED) and len(rebuilt.store) == len(kg.store)
+    assert triples(rebuilt, INFERRED) == triples(kg, INFERRED)
+    assert load_reasoned(cache)[1] is None  # and the entry written again is whole
+
+
+def test_old_entries_are_pruned(tmp_path: Path) -> None:
+    cache = ReasonedCache(tmp_path, keep=2)
+    store = ox.Store()
+    for index in range(4):
+        store.add(ox.Quad(ox.NamedNode(f"urn:s{index}"), ox.NamedNode("urn:p"), ox.Literal("o")))
+        cache.write(f"key{index}", store)
+        os.utime(cache.path(f"key{index}"), (index, index))
+    assert [p.stem for p in entries(tmp_path)] == ["key2", "key3"]
+    read = cache.read("key3")
+    assert read is not None and len(read) == 4
+
+
+def test_the_settings_name_the_folder_and_the_switch(tmp_path: Path) -> None:
+    assert cache_folder({"KARABAKH_KG_CACHE_DIR": str(tmp_path)}) == tmp_path / "reasoned"
+    for off in ("off", "OFF", "0", "false", "no"):
+        env = {"KARABAKH_KG_CACHE_DIR": str(tmp_path), SWITCH_VARIABLE: off}
+        assert cache_folder(env) is None
+    assert cache_folder({SWITCH_VARIABLE: "on"}) is not None
+
+
+def test_disabled_cache_keeps_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kg: KnowledgeGraph
+) -> None:
+    monkeypatch.setenv("KARABAKH_KG_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv(SWITCH_VARIABLE, "off")
+    loaded = load_graph(cache=True)
+    assert not loaded.views.reasoner_deferred and loaded.views.reasoner is not None
+    assert graph_size(loaded, INFERRED) == graph_size(kg, INFERRED)
+    assert not list(tmp_path.rglob("*.nq"))
+    monkeypatch.delenv(SWITCH_VARIABLE)
+    load_graph(cache=True)
+    assert len(entries(tmp_path / "reasoned")) == 1
+
+
+def test_command_line_cache_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The root options set the variables for the command; monkeypatch puts them back.
+    monkeypatch.delenv("KARABAKH_KG_CACHE_DIR", raising=False)
+    monkeypatch.delenv(SWITCH_VARIABLE, raising=False)
+    runner = CliRunner()
+    first = tmp_path / "first"
+    ask_lavrov = f"ASK {{ <{LAVROV}> kgo:actsFor kg:russia }}"
+    result = runner.invoke(app, ["--no-cache", "--cache-dir", str(first), "query", ask_lavrov])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "true"
+    assert not list(first.rglob("*.nq"))
+    monkeypatch.delenv(SWITCH_VARIABLE, raising=False)
+    second = tmp_path / "second"
+    result = runner.invoke(app, ["--cache-dir", str(second), "query", ask_lavrov])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "true"
+    (kept,) = entries(second / "reasoned")
+    assert ReasonedCache(second / "reasoned").read(kept.stem) is not None
+
+
+def test_an_update_after_a_cached_start_equals_recomputation(warm: ReasonedCache) -> None:
+    """The deferred reasoner is built from the store as it was before the change, so the
+    incremental update that follows gives what a full recomputation gives."""
+    cached, report = load_reasoned(warm)
+    assert report is None and cached.views.reasoner_deferred
+    fresh = load_graph()
+    # A new meeting of Lavrov's: his participation, and so his communication with the other
+    # participant, follow by the same rules as for the curated meetings.
+    meeting = ox.NamedNode(KG + "test-meeting")
+    added = [
+        ox.Triple(
+            meeting, ox.NamedNode(vocab.PREFIXES["rdf"] + "type"), ox.NamedNode(KGO + "Meeting")
+        ),
+        ox.Triple(meeting, ox.NamedNode(KGO + "participant"), ox.NamedNode(LAVROV)),
+        ox.Triple(meeting, ox.NamedNode(KGO + "participant"), ox.NamedNode(KG + "ilham-aliyev")),
+    ]
+    for loaded in (cached, fresh):
+        apply_change(loaded, added, [])
+    assert not cached.views.reasoner_deferred
+    gained = ox.Triple(ox.NamedNode(LAVROV), ox.NamedNode(KGO + "participatedIn"), meeting)
+    assert gained in triples(cached, INFERRED)
+    assert triples(cached, INFERRED) == triples(fresh, INFERRED)
+    assert triples(cached, SUPPORT).__len__() == triples(fresh, SUPPORT).__len__()
+
+
+def test_durable_store_restart_defers_the_reasoner(tmp_path: Path) -> None:
+    from karabakh_kg.graph import open_dataset
+
+    folder = tmp_path / "store"
+    first, opened = open_dataset(folder)
+    assert opened.rebuilt and not first.views.reasoner_deferred
+    expected = explained(first, LAVROV, KGO + "actsFor", KG + "russia")
+    del first
+    import gc
+
+    gc.collect()
+    again, opened = open_dataset(folder)
+    assert not opened.rebuilt and again.views.reasoner_deferred
+    assert ask(again, ACTS_FOR_RUSSIA)
+    assert explained(again, LAVROV, KGO + "actsFor", KG + "russia") == expected
+
+
+def test_command_table_names_each_module_of_its_commands() -> None:
+    registered: dict[str, str] = {}
+    for name in MODULES:
+        features = typer.Typer()
+        importlib.import_module(f"karabakh_kg.server.cli.{name}").register(features)
+        for command in typer.main.get_group(features).commands:
+            registered[command] = name
+    assert registered == COMMANDS
+
+
+def test_unknown_command_still_suggests() -> None:
+    result = CliRunner().invoke(app, ["qurey", "ASK {}"])
+    assert result.exit_code != 0
+    assert "query" in result.output
+
+
+HEAVY = ("fastapi", "rdflib", "owlrl", "networkx", "rapidfuzz", "uvicorn", "pyshacl")
+
+
+def loaded_modules(code: str, env: dict[str, str]) -> set[str]:
+    probe = code + "\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    ).stdout
+    return set(json.loads(out.strip().splitlines()[-1]))
+
+
+def test_a_warm_query_imports_no_heavy_library(tmp_path: Path, entry: Path) -> None:
+    env = {**os.environ, "KARABAKH_KG_CACHE_DIR": str(tmp_path)}
+    env.pop(SWITCH_VARIABLE, None)
+    (tmp_path / "reasoned").mkdir()
+    shutil.copy(entry, tmp_path / "reasoned" / entry.name)
+    root = loaded_modules("import karabakh_kg.server.cli", env)
+    assert not {m.split(".")[0] for m in root} & {*HEAVY, "rich"}
+    assert "karabakh_kg.server.cli.data" not in root
+    run = (
+        "from karabakh_kg.server.cli import app\n"
+        "try:\n    app(['query', 'ASK {}'])\nexcept SystemExit:\n    pass\n"
+    )
+    warm = loaded_modules(run, env)
+    assert not {m.split(".")[0] for m in warm} & set(HEAVY)
+    assert "karabakh_kg.graph.reasoning" not in warm  # the reasoner is neither imported nor built
+    assert "karabakh_kg.server.cli.graph" not in warm  # nor the other commands
