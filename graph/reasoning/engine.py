@@ -15,11 +15,15 @@ keeps that property (see :class:`_BackwardForward`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 Triple = tuple[int, int, int]
 Binding = dict[int, int]
+JoinFunction = Callable[[Triple, bool], Iterator[tuple[Triple, int, tuple[Triple, ...]]]]
+"""A trigger compiled to Python: ``(fact, only_new)`` -> (head, rule index, ground body)."""
+_EMPTY: dict[int, set[int]] = {}
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class _Trigger:
     rule_index: int
     atom: Triple
     rest: tuple[Triple, ...]
+    fire: JoinFunction | None = None
 
 
 Derivation = tuple[int, tuple[Triple, ...]]
@@ -127,6 +132,110 @@ def _order(atoms: Sequence[Triple], bound: set[int], type_id: int = -1) -> tuple
     return tuple(ordered)
 
 
+def _compile_trigger(
+    rule_index: int, rule: Rule, position: int, rest: tuple[Triple, ...], engine: Engine
+) -> JoinFunction | None:
+    """The rule instances in which a fact matches body atom ``position``, as one generated
+    function of nested loops over the engine's indexes (None for a variable predicate,
+    which the generic join handles).
+
+    The generated code visits the same index entries in the same order as the generic join
+    (:meth:`Engine._join`), so it finds the same instances and records the same derivations;
+    it only avoids a binding dictionary and a generator per step, which made joins the bulk
+    of the closure's time. The source holds only integers (term and rule numbers), never
+    text from the rules.
+    """
+    if any(_is_var(atom[1]) for atom in (*rule.body, *rule.head)):
+        return None
+    atom = rule.body[position]
+    bound: set[int] = set()
+    lines: list[str] = ["def fire(t, only_new):"]
+    pending = [f for f in rule.filters if _is_var(f[1]) or _is_var(f[2])]
+    depth = 1
+
+    def name(x: int) -> str:
+        return f"v{-x}" if _is_var(x) else str(x)
+
+    def emit(text: str) -> None:
+        lines.append("    " * depth + text)
+
+    def check_filters() -> None:
+        for f in list(pending):
+            op, left, right = f
+            if all(not _is_var(x) or x in bound for x in (left, right)):
+                pending.remove(f)
+                emit(f"if {name(left)} {'==' if op == '!=' else '!='} {name(right)}: return")
+
+    for i, x in enumerate(atom):
+        if i == 1:
+            continue  # the predicate (and the class of a type) chose the trigger
+        if not _is_var(x) or x in bound:
+            emit(f"if t[{i}] != {name(x)}: return")
+        else:
+            emit(f"{name(x)} = t[{i}]")
+            bound.add(x)
+    check_filters()
+    # one loop level per remaining atom: from here a check opens a block (a ``return``
+    # inside a loop would end the other iterations too)
+    for s, p, o in rest:
+        s_bound = not _is_var(s) or s in bound
+        o_bound = not _is_var(o) or o in bound
+        if s_bound and o_bound:
+            emit(f"if ({name(s)}, {p}, {name(o)}) in facts:")
+            depth += 1
+        elif s_bound:
+            emit(f"for {name(o)} in ps.get({p}, EMPTY).get({name(s)}, ()):")
+            depth += 1
+            bound.add(o)
+        elif o_bound:
+            emit(f"for {name(s)} in po.get({p}, EMPTY).get({name(o)}, ()):")
+            depth += 1
+            bound.add(s)
+        elif s == o:
+            emit(f"for {name(s)}, objects in ps.get({p}, EMPTY).items():")
+            depth += 1
+            emit(f"if {name(s)} in objects:")
+            depth += 1
+            bound.add(s)
+        else:
+            emit(f"for {name(s)}, objects in ps.get({p}, EMPTY).items():")
+            depth += 1
+            emit(f"for {name(o)} in objects:")
+            depth += 1
+            bound.update((s, o))
+        for f in list(pending):
+            op, left, right = f
+            if all(not _is_var(x) or x in bound for x in (left, right)):
+                pending.remove(f)
+                emit(f"if {name(left)} {'!=' if op == '!=' else '=='} {name(right)}:")
+                depth += 1
+    premises = ", ".join(
+        "t" if k == position else f"({name(a)}, {b}, {name(c)})"
+        for k, (a, b, c) in enumerate(rule.body)
+    )
+    for hs, hp, ho in rule.head:
+        checks = [f"{name(x)} not in literals" for x in (hs,) if _is_var(x)]
+        if (not _is_var(hs) and hs in engine.literals) or hp in engine.literals:
+            continue  # never RDF: a literal subject or predicate
+        if hp == engine.same_as_id:
+            checks.append(f"{name(hs)} != {name(ho)}")
+        head = f"({name(hs)}, {hp}, {name(ho)})"
+        emit(f"h = {head}")
+        checks.append("not (only_new and h in facts)")
+        emit(f"if {' and '.join(checks)}:")
+        emit(f"    yield h, {rule_index}, ({premises},)")
+    namespace: dict[str, Any] = {
+        "EMPTY": _EMPTY,
+        "facts": engine.facts,
+        "ps": engine.ps,
+        "po": engine.po,
+        "literals": engine.literals,
+    }
+    exec("\n".join(lines), namespace)  # the source holds integers only
+    fire: JoinFunction = namespace["fire"]
+    return fire
+
+
 class Engine:
     """The closure of a set of base triples under a list of rules."""
 
@@ -210,8 +319,9 @@ class Engine:
             return
         for position, atom in enumerate(rule.body):
             rest = rule.body[:position] + rule.body[position + 1 :]
+            ordered = _order(rest, {x for x in atom if _is_var(x)}, self.type_id)
             trigger = _Trigger(
-                index, atom, _order(rest, {x for x in atom if _is_var(x)}, self.type_id)
+                index, atom, ordered, _compile_trigger(index, rule, position, ordered, self)
             )
             _, p, o = atom
             if _is_var(p):
@@ -447,6 +557,9 @@ class Engine:
     ) -> Iterator[tuple[Triple, int, tuple[Triple, ...]]]:
         """Conclusions of the multi-atom rule instances in which ``t`` matches a body atom."""
         for trig in self._triggers(t):
+            if trig.fire is not None:
+                yield from trig.fire(t, only_new)
+                continue
             b = self._bind_atom(trig.atom, t)
             if b is None:
                 continue

@@ -1,0 +1,76 @@
+"""The chainer's joins on hand-made rules: what a rule derives follows from its body and
+FILTERs as SPARQL reads them (a conjunction of triple patterns, FILTER over the bindings)."""
+
+from __future__ import annotations
+
+from karabakh_kg.graph.reasoning.engine import Engine, Rule, Triple
+
+TYPE, SAME_AS = 0, 1
+P, Q, R, C, D = 2, 3, 4, 5, 6
+A, B, E, F = 10, 11, 12, 13
+LITERAL = 20
+X, Y, Z = -1, -2, -3
+
+
+def closure(rules: list[Rule], base: list[Triple], literals: frozenset[int] = frozenset()) -> set:
+    engine = Engine(rules, TYPE, SAME_AS, set(literals))
+    engine.run(base)
+    return engine.facts - set(base)
+
+
+def test_a_filter_on_a_later_atom_keeps_only_distinct_pairs() -> None:
+    # ?x p ?y . ?x p ?z . FILTER(?y != ?z) -> ?y q ?z
+    rule = Rule("pairs", ((X, P, Y), (X, P, Z)), ((Y, Q, Z),), (("!=", Y, Z),))
+    derived = closure([rule], [(A, P, B), (A, P, E)])
+    assert derived == {(B, Q, E), (E, Q, B)}
+
+
+def test_an_equality_filter_keeps_only_equal_values() -> None:
+    rule = Rule("same", ((X, P, Y), (Y, R, Z)), ((X, Q, Z),), (("=", X, Z),))
+    derived = closure([rule], [(A, P, B), (B, R, A), (B, R, E)])
+    assert derived == {(A, Q, A)}
+
+
+def test_a_filter_against_a_constant() -> None:
+    rule = Rule("not-b", ((X, P, Y),), ((Y, Q, X),), (("!=", Y, B),))
+    rule2 = Rule("two", ((X, P, Y), (X, R, Z)), ((Z, Q, Y),), (("!=", Y, B),))
+    derived = closure([rule, rule2], [(A, P, B), (A, P, E), (A, R, F)])
+    assert derived == {(E, Q, A), (F, Q, E)}
+
+
+def test_a_repeated_variable_matches_only_loops() -> None:
+    # ?x p ?x . ?x r ?y -> ?y q ?x, whichever atom the new fact matches
+    rule = Rule("loop", ((X, P, X), (X, R, Y)), ((Y, Q, X),))
+    derived = closure([rule], [(A, P, A), (B, P, E), (A, R, F), (B, R, F)])
+    assert derived == {(F, Q, A)}
+    scanned = Rule("scan", ((X, R, Y), (Z, P, Z)), ((Z, Q, Y),))
+    assert closure([scanned], [(A, R, B), (E, P, E), (E, P, F), (F, P, A)]) == {(E, Q, B)}
+
+
+def test_constants_in_the_body_select_their_facts() -> None:
+    # ?x a C . ?x p ?y . ?y a D -> ?x q ?y
+    rule = Rule("typed", ((X, TYPE, C), (X, P, Y), (Y, TYPE, D)), ((X, Q, Y),))
+    base = [(A, TYPE, C), (A, P, B), (A, P, E), (B, TYPE, D), (E, TYPE, C)]
+    assert closure([rule], base) == {(A, Q, B)}
+
+
+def test_an_unbound_pair_is_joined_with_every_fact_of_its_predicate() -> None:
+    # ?x p ?y . ?z r ?w -> ?x q ?w (a cross product: no shared variable)
+    rule = Rule("cross", ((X, P, Y), (Z, R, -4)), ((X, Q, -4),))
+    assert closure([rule], [(A, P, B), (E, R, F), (B, R, A)]) == {(A, Q, F), (A, Q, A)}
+
+
+def test_heads_that_are_not_rdf_or_add_nothing_are_dropped() -> None:
+    to_literal_subject = Rule("inverse", ((X, P, Y),), ((Y, Q, X),))
+    joined = Rule("joined", ((X, P, Y), (X, R, Z)), ((Y, Q, Z), (Y, SAME_AS, Z)))
+    base = [(A, P, LITERAL), (A, R, LITERAL), (B, P, E), (B, R, E)]
+    derived = closure([to_literal_subject, joined], base, frozenset({LITERAL}))
+    # no literal subject, no reflexive sameAs
+    assert derived == {(E, Q, B), (E, Q, E)}
+
+
+def test_the_recorded_derivation_names_the_rule_and_its_premises_in_body_order() -> None:
+    rule = Rule("chain", ((X, P, Y), (Y, R, Z)), ((X, Q, Z),))
+    engine = Engine([rule], TYPE, SAME_AS, set())
+    engine.run([(B, R, E), (A, P, B)])
+    assert engine.derivations[(A, Q, E)] == (0, ((A, P, B), (B, R, E)))
