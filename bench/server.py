@@ -65,6 +65,40 @@ class Server:
     start_seconds: float
 
 
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process descended from it (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            stat = (entry / "stat").read_text()
+            parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def tree_memory(root: int) -> tuple[float, float, int]:
+    """(RSS, PSS in MiB, processes) of ``root`` and its descendants. RSS counts a page shared
+    by several processes once per process; PSS divides it among them, so the PSS sum is what
+    the server really holds."""
+    rss = pss = 0
+    pids = process_tree(root)
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+    return rss / 1024, pss / 1024, len(pids)
+
+
 def wait_ready(url: str, process: subprocess.Popen[bytes], limit: float = 300) -> None:
     deadline = time.monotonic() + limit
     query = {"query": "ASK {}"}
@@ -111,12 +145,14 @@ async def drive(url: str, concurrency: int, seconds: float) -> tuple[float, list
     """Send the query mix from ``concurrency`` tasks for ``seconds``; (rps, latencies, errors)."""
     latencies: list[float] = []
     errors = 0
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     headers = {"Accept": "application/sparql-results+json"}
-    async with httpx.AsyncClient(limits=limits, timeout=60, headers=headers) as client:
-        deadline = time.perf_counter() + seconds
+    deadline = time.perf_counter() + seconds
 
-        async def worker(offset: int) -> None:
+    async def worker(offset: int) -> None:
+        # Each simulated user connects from its own loopback address, as separate users
+        # do: per-client limits (ours) see them as the different clients they are.
+        transport = httpx.AsyncHTTPTransport(local_address=f"127.0.0.{10 + offset}")
+        async with httpx.AsyncClient(transport=transport, timeout=60, headers=headers) as client:
             nonlocal errors
             index = offset
             while time.perf_counter() < deadline:
@@ -128,9 +164,9 @@ async def drive(url: str, concurrency: int, seconds: float) -> tuple[float, list
                 if response.status_code != 200:
                     errors += 1
 
-        began = time.perf_counter()
-        await asyncio.gather(*(worker(i) for i in range(concurrency)))
-        elapsed = time.perf_counter() - began
+    began = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    elapsed = time.perf_counter() - began
     return len(latencies) / elapsed, latencies, errors
 
 
@@ -194,7 +230,19 @@ def main() -> None:
     parser.add_argument(
         "--serve-ours", nargs=3, metavar=("DATA", "PORT", "WORKERS"), help=argparse.SUPPRESS
     )
+    parser.add_argument(
+        "--skip", default="", help="servers to leave out, comma-separated (rdflib-endpoint)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="turns each server gets at each concurrency"
+    )
+    parser.add_argument(
+        "--no-start", action="store_true", help="do not time the start with the curated graph"
+    )
     args = parser.parse_args()
+    skipped = {name for name in args.skip.split(",") if name}
+    if "oxigraph" in skipped:
+        parser.error("the Oxigraph server is the baseline: it cannot be skipped")
     if args.serve_ours:
         serve_ours(args.serve_ours[0], int(args.serve_ours[1]), int(args.serve_ours[2]))
         return
@@ -245,22 +293,36 @@ def main() -> None:
             )
         results: dict[tuple[str, int], tuple[float, float, float, int]] = {}
         sizes: dict[str, list[object]] = {}
-        for name, (command, url) in commands.items():
-            with running(name, command, url) as server:
-                print(f"{name}: ready in {server.start_seconds:.2f} s")
-                sizes[name] = answer_sizes(url)
-                asyncio.run(drive(url, 1, 0.5))  # warm up
-                for level in levels:
-                    if name == "rdflib-endpoint" and level > 8:
-                        seconds = max(args.seconds, 10)  # slow: give it time for some requests
-                    else:
-                        seconds = args.seconds
-                    rps, latencies, errors = asyncio.run(drive(url, level, seconds))
+        memory: dict[str, tuple[float, float, int]] = {}
+        with contextlib.ExitStack() as stack:
+            servers: dict[str, Server] = {}
+            for name, (command, url) in commands.items():
+                if name not in skipped:
+                    servers[name] = stack.enter_context(running(name, command, url))
+                    print(f"{name}: ready in {servers[name].start_seconds:.2f} s")
+                    sizes[name] = answer_sizes(url)
+                    asyncio.run(drive(url, 1, 0.5))  # warm up
+            for level in levels:
+                # Interleaved: each server in turn for a slice of the time, so that the
+                # shared machine's load changes affect every server alike.
+                runs: dict[str, list[tuple[float, list[float], int]]] = {n: [] for n in servers}
+                for _ in range(args.rounds):
+                    for name, server in servers.items():
+                        seconds = args.seconds / args.rounds
+                        if name == "rdflib-endpoint" and level > 8:
+                            seconds = max(seconds, 10 / args.rounds)  # slow: some requests
+                        runs[name].append(asyncio.run(drive(server.url, level, seconds)))
+                        rss, pss, count = tree_memory(server.process.pid)
+                        before = memory.get(name, (0.0, 0.0, 0))
+                        memory[name] = max(before, (rss, pss, count), key=lambda m: m[1])
+                for name, parts in runs.items():
+                    latencies = [t for _, lat, _ in parts for t in lat]
+                    elapsed = sum(len(lat) / rps for rps, lat, _ in parts if rps)
                     results[(name, level)] = (
-                        rps,
+                        len(latencies) / elapsed if elapsed else 0.0,
                         percentile(latencies, 50) * 1000,
                         percentile(latencies, 95) * 1000,
-                        errors,
+                        sum(errors for _, _, errors in parts),
                     )
         if len({tuple(v) for v in sizes.values()}) != 1:
             print(f"warning: the servers' answers differ in size: {sizes}")
@@ -273,12 +335,20 @@ def main() -> None:
         print("-" * len(header))
         for (name, level), (rps, p50, p95, errors) in results.items():
             oxi = results[("oxigraph", level)][0]
-            rdf = results[("rdflib-endpoint", level)][0]
+            rdf = results.get(("rdflib-endpoint", level), (float("nan"),))[0]
             print(
                 f"{name:28} {level:>4} {rps:>9.1f} {p50:>8.1f} {p95:>8.1f} {errors:>6} "
                 f"{rps / oxi:>11.2f} {rps / rdf:>12.1f}"
             )
         print()
+        print(
+            f"{'server memory (all processes)':32} {'RSS MiB':>8} {'PSS MiB':>8} {'processes':>9}"
+        )
+        for name, (rss, pss, count) in memory.items():
+            print(f"{name:32} {rss:>8.0f} {pss:>8.0f} {count:>9}")
+        print()
+        if args.no_start:
+            return
         port = free_port()
         with running(
             "curated",

@@ -29,7 +29,9 @@ class SettingsError(ValueError):
 
 
 def _default_workers() -> int:
-    return max(2, min(4, os.cpu_count() or 2))
+    # Workers share one copy of the data, so there are more than cores: a short query
+    # finds a free worker while long ones run (they are lowered in priority meanwhile).
+    return max(4, min(16, 2 * (os.cpu_count() or 2)))
 
 
 @dataclass(frozen=True)

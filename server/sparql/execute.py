@@ -8,6 +8,7 @@ the metrics and the limits. Routes call :meth:`Endpoint.prepare` then
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import time
@@ -39,6 +40,37 @@ from karabakh_kg.server.sparql.protocol import QueryAnswer, QueryFailed, QueryJo
 
 TRUE = {"true", "1", "yes", "on"}
 FALSE = {"false", "0", "no", "off"}
+
+
+CACHED_TEXT = 8_192
+"""Query texts up to this length have their scan remembered (:func:`_inspect_cached`)."""
+
+
+@functools.lru_cache(maxsize=256)
+def _inspect_cached(text: str) -> Inspection:
+    """:func:`inspect` of a short text, remembered: clients repeat their queries, and the
+    scan costs about as much as answering a cheap one (at most 256 texts of 8 kB)."""
+    return inspect(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _negotiated(
+    accept: str | None, format_param: tuple[str, ...]
+) -> tuple[Format | None, Format | None, tuple[str, ...]]:
+    """(results format, graph format, why each was not acceptable) for a request's
+    ``Accept`` header and ``format=`` values, remembered: parsing every offered media type
+    against the header costs more than a cheap query."""
+    results_format = graph_format = None
+    problems = []
+    try:
+        results_format = negotiate(RESULT_FORMATS, accept, format_param)
+    except NotAcceptable as error:
+        problems.append(str(error))
+    try:
+        graph_format = negotiate(GRAPH_FORMATS, accept, format_param)
+    except NotAcceptable as error:
+        problems.append(str(error))
+    return results_format, graph_format, tuple(problems)
 
 
 @dataclass
@@ -142,6 +174,8 @@ class Endpoint:
             cached = (self.kg.version, names)
             self._named = cached
         left_out = self.left_out(include_inferred, include_wikidata)
+        if not left_out:
+            return cached[1]  # the common case, without a copy (callers do not change it)
         return [g for g in cached[1] if g not in left_out]
 
     @property
@@ -178,7 +212,7 @@ class Endpoint:
         """Check a query and its parameters; choose formats and dataset."""
         if not text.strip():
             raise Problem(400, "missing-query", "the query is empty")
-        inspection = inspect(text)
+        inspection = _inspect_cached(text) if len(text) <= CACHED_TEXT else inspect(text)
         self.check_depth(inspection)
         if inspection.is_update:
             raise Problem(
@@ -193,17 +227,8 @@ class Endpoint:
         include_wikidata = parse_bool(params, "wikidata", "include-wikidata")
         include_wikidata = True if include_wikidata is None else include_wikidata
         timeout = self._timeout(single(params, "timeout"))
-        format_param = list(params.get("format") or [])  # may be repeated (SPARQLWrapper)
-        results_format = graph_format = None
-        problems = []
-        try:
-            results_format = negotiate(RESULT_FORMATS, accept, format_param)
-        except NotAcceptable as error:
-            problems.append(str(error))
-        try:
-            graph_format = negotiate(GRAPH_FORMATS, accept, format_param)
-        except NotAcceptable as error:
-            problems.append(str(error))
+        format_param = tuple(params.get("format") or ())  # may be repeated (SPARQLWrapper)
+        results_format, graph_format, problems = _negotiated(accept, format_param)
         needed = graph_format if inspection.returns_graph else results_format
         known = inspection.form is not None
         if (known and needed is None) or (results_format is None and graph_format is None):

@@ -1,9 +1,11 @@
-"""The worker process: holds a copy of the store and evaluates one query at a time.
+"""The query workers: processes evaluating one query at a time on a shared copy of the store.
 
 pyoxigraph cannot interrupt a running query from another thread, so the server runs
 queries in worker processes that it kills (and replaces) when a query overruns its
-time limit. After an update, a job carries the changed quads (``"patch"``) and the worker
-applies them before answering, so updates do not restart workers. A worker answers each
+time limit. One process (the zygote, :func:`zygote_main`) loads the data once and forks
+the workers, which share its pages. After an update, a job carries the changed quads
+(``"patch"``) and the worker applies them before answering, so updates do not restart
+workers. A worker answers each
 job with the tuple of :func:`karabakh_kg.server.sparql.protocol.run_job`, preceded, for a
 job with ``chunk_bytes``, by ``("chunk", bytes)`` messages as the answer is written. This module
 imports little, so workers start quickly.
@@ -12,9 +14,11 @@ imports little, so workers start quickly.
 from __future__ import annotations
 
 import contextlib
+import gc
+import os
 import signal
+import socket
 import sys
-import threading
 from multiprocessing.connection import Connection
 
 import pyoxigraph as ox
@@ -71,7 +75,6 @@ MEMORY_VARIABLE = "KARABAKH_KG_WORKER_ADDRESS_SPACE_MB"
 def limit_address_space() -> None:
     """Bound this process's address space as the pool asks (a query that needs more fails
     its allocation and stops this worker, instead of exhausting the machine)."""
-    import os
     import resource
 
     megabytes = int(os.environ.get(MEMORY_VARIABLE, "0") or 0)
@@ -80,24 +83,9 @@ def limit_address_space() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (size, size))
 
 
-def worker_main(inbox: Connection, outbox: Connection, dump_path: str, union: list[str]) -> int:
-    """Load the data, then answer jobs until the server closes the pipe; the exit status."""
-    # The server decides when a worker ends (it closes the pipe or kills it): Ctrl-C in a
-    # terminal reaches the whole process group, and must not print a traceback here.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    limit_address_space()
-    try:
-        store = load_store(dump_path, union)
-    except OSError:
-        # The server stopped (and removed the dump) while this worker was starting; it
-        # reads a missing "ready" as a failed start.
-        return 1
-    try:
-        outbox.send(("ready",))
-    except OSError:
-        return 1
-    # The SERVICE check's parser is slow the first time: prepare it while waiting for jobs.
-    threading.Thread(target=_warm_up_guard, daemon=True).start()
+def serve_jobs(inbox: Connection, outbox: Connection, store: ox.Store, union: list[str]) -> int:
+    """Answer jobs from ``inbox`` on ``store`` until the server closes the pipe; the exit
+    status."""
     copies: dict[str, StandingCopy] = {}
 
     def send_chunk(piece: bytes) -> None:
@@ -138,17 +126,86 @@ def worker_main(inbox: Connection, outbox: Connection, dump_path: str, union: li
             return 0
 
 
+def _fork_worker(
+    inherited: tuple[socket.socket, Connection], store: ox.Store, union: list[str]
+) -> tuple[int, int]:
+    """Fork one query worker sharing ``store``; (its pid, the server's end of its pipe).
+
+    The child closes the zygote's ``inherited`` channels, answers jobs on its end of a new
+    socket pair and never returns."""
+    server_end, worker_end = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:  # the worker
+        status = 1
+        try:
+            for channel in (*inherited, server_end):
+                channel.close()
+            limit_address_space()
+            connection = Connection(worker_end.detach())
+            status = serve_jobs(connection, connection, store, union)
+        finally:
+            os._exit(status)
+    worker_end.close()
+    return pid, server_end.detach()
+
+
+def zygote_main(control: socket.socket, dump_path: str, union: list[str]) -> int:
+    """Load the data once, then fork query workers that share it, until the server closes
+    ``control``; the exit status.
+
+    The forked workers share the loaded store's pages with this process (copy on write:
+    a worker's own memory is what its queries allocate, and the pages a logged change
+    touches), so the server may run more workers than it could hold copies. This process
+    has no thread, so forking it is safe (forking the server, which has threads and locks,
+    is not). Messages from the server, in order: ``("fork", token)`` (answered
+    ``("forked", token, pid, applied)``, followed by the worker's socket as ancillary data),
+    ``("patch", changes)`` (a logged change, applied here so that later workers start with
+    it; ``applied`` counts them) and ``("retire",)`` (fork no more; exit once every worker
+    has ended). The exit of every worker is reported as ``("exited", pid, returncode)``.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    connection = Connection(os.dup(control.fileno()))
+    try:
+        store = load_store(dump_path, union)
+    except OSError:
+        return 1  # the server stopped (and removed the dump) meanwhile
+    _warm_up_guard()  # in this process, so that every worker inherits the prepared parser
+    gc.collect()
+    gc.freeze()  # the collector then leaves the shared objects' pages alone
+    applied = 0
+    children: set[int] = set()
+    retiring = False
+    try:
+        connection.send(("ready",))
+        while not (retiring and not children):
+            for pid in list(children):
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    children.discard(pid)
+                    connection.send(("exited", pid, os.waitstatus_to_exitcode(status)))
+            if not connection.poll(0.05):
+                continue
+            message = connection.recv()
+            if message[0] == "fork" and not retiring:
+                pid, fd = _fork_worker((control, connection), store, union)
+                children.add(pid)
+                connection.send(("forked", message[1], pid, applied))
+                socket.send_fds(control, [b"w"], [fd])
+                os.close(fd)
+            elif message[0] == "patch":
+                apply_patch(store, message[1], union)
+                applied += len(message[1])
+            elif message[0] == "retire":
+                retiring = True
+    except (EOFError, OSError):
+        pass  # the server went away: its workers end when their pipes close
+    return 0
+
+
 def main(argv: list[str]) -> None:
-    """``python -m karabakh_kg.server.sparql.worker <jobs-fd> <answers-fd> <dump> [graph…]``."""
-    jobs_fd, answers_fd, dump_path = int(argv[0]), int(argv[1]), argv[2]
-    sys.exit(
-        worker_main(
-            Connection(jobs_fd, writable=False),
-            Connection(answers_fd, readable=False),
-            dump_path,
-            argv[3:],
-        )
-    )
+    """``python -m karabakh_kg.server.sparql.worker <control-fd> <dump> [graph…]``."""
+    control = socket.socket(fileno=int(argv[0]))
+    sys.exit(zygote_main(control, argv[1], argv[2:]))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,165 @@
+"""The query worker pool: workers forked from one zygote share its copy of the data; a long
+job's worker is lowered in priority and replaced; changes reach workers forked later; a
+zygote that dies is replaced."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from karabakh_kg.server.sparql.pool import DEMOTED_NICENESS, PooledStore, WorkerPool
+from karabakh_kg.server.sparql.protocol import QueryJob
+
+EX = "http://example.org/"
+GRAPH = EX + "g"
+SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+def quad(name: str, value: str) -> ox.Quad:
+    return ox.Quad(
+        ox.NamedNode(EX + name), ox.NamedNode(EX + "p"), ox.Literal(value), ox.NamedNode(GRAPH)
+    )
+
+
+def wait_idle(pool: WorkerPool, count: int) -> None:
+    deadline = time.monotonic() + 60
+    while pool._idle.qsize() < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pool._idle.qsize() >= count
+
+
+def idle_pids(pool: WorkerPool) -> set[int]:
+    return {worker.process.pid for worker in list(pool._idle.queue)}
+
+
+def memory(pid: int) -> dict[str, int]:
+    """The kB counters of ``/proc/PID/smaps_rollup``."""
+    found = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value, *_ = line.split()
+        found[name.rstrip(":")] = int(value)
+    return found
+
+
+def values(store: PooledStore, query: str) -> list[str]:
+    answer = store.execute(QueryJob(query, results_format="tsv"), timeout=10)
+    return answer.body.decode().splitlines()[1:]
+
+
+def ask(store: PooledStore, query: str) -> bool:
+    answer = store.execute(QueryJob(query), timeout=10)
+    return bool(json.loads(answer.body)["boolean"])
+
+
+@pytest.fixture
+def pooled() -> Iterator[PooledStore]:
+    store = ox.Store()
+    store.extend(quad(f"s{i}", f"v{i}") for i in range(50))
+    pooled = PooledStore(store, 2, 4, [GRAPH])
+    wait_idle(pooled.pool, 2)
+    yield pooled
+    pooled.close()
+
+
+def test_workers_are_forked_from_one_process_and_share_its_copy() -> None:
+    """40 MB of literals: each worker reads all of it, and still holds only a few MB of
+    its own (the pages stay the zygote's)."""
+    store = ox.Store()
+    store.extend(quad(f"big{i}", f"{i:08d}" + "x" * 20_000) for i in range(2_000))
+    pooled = PooledStore(store, 3, 0, [GRAPH])
+    try:
+        wait_idle(pooled.pool, 3)
+        for _ in range(3):  # one scan of every literal by each worker, one at a time
+            assert values(pooled, "SELECT (SUM(STRLEN(?o)) AS ?n) { ?s ?p ?o }") == [
+                f'"{2_000 * 20_008}"^^<http://www.w3.org/2001/XMLSchema#integer>'
+            ]
+        zygote = pooled.pool._zygote.process.pid
+        workers = idle_pids(pooled.pool)
+        assert len(workers) == 3
+        for pid in workers:
+            parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            assert parent == zygote
+            own = memory(pid)
+            assert own["Private_Dirty"] + own["Private_Clean"] < 20_000, own  # kB, < 20 MB
+        assert memory(zygote)["Rss"] > 40_000  # the zygote does hold the data
+    finally:
+        pooled.close()
+
+
+def test_a_long_job_is_lowered_in_priority_and_its_worker_replaced(pooled: PooledStore) -> None:
+    pool = pooled.pool
+    before = idle_pids(pool)
+    assert all(os.getpriority(os.PRIO_PROCESS, pid) == 0 for pid in before)
+    outcome: list[BaseException] = []
+
+    def slow() -> None:
+        try:
+            pooled.execute(QueryJob(SLOW), timeout=1.5)
+        except Exception as error:  # the timeout, checked below
+            outcome.append(error)
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    time.sleep(0.8)  # past DEMOTE_AFTER, within the time limit
+    busy = before - idle_pids(pool)
+    assert len(busy) == 1
+    assert os.getpriority(os.PRIO_PROCESS, busy.pop()) == DEMOTED_NICENESS
+    # A short query meanwhile runs on the other worker, at normal priority, and that
+    # worker goes back to the idle ones.
+    assert len(values(pooled, "SELECT ?o { ?s ?p ?o } ORDER BY ?o LIMIT 1")) == 1
+    thread.join(timeout=30)
+    assert outcome and "did not finish" in str(outcome[0])
+    wait_idle(pool, 2)
+    after = idle_pids(pool)
+    assert len(after & before) == 1  # the short query's worker; the demoted one is gone
+    assert all(os.getpriority(os.PRIO_PROCESS, pid) == 0 for pid in after)
+
+
+def test_a_short_job_keeps_its_worker(pooled: PooledStore) -> None:
+    before = idle_pids(pooled.pool)
+    for _ in range(5):
+        assert ask(pooled, "ASK { ?s ?p ?o }")
+    assert idle_pids(pooled.pool) == before
+
+
+def test_changes_reach_workers_forked_after_them(pooled: PooledStore) -> None:
+    """A change is applied by the zygote: a worker forked after it holds it without the
+    job carrying it."""
+    pool = pooled.pool
+    added = [quad("new", "added later")]
+    removed = [quad("s0", "v0")]
+    pool.patch(pooled.store, added, removed)
+    for worker in list(pool._idle.queue):  # replace every worker by one forked now
+        pool._idle.get_nowait()
+        worker.stop()
+    pool._spawn_async()
+    pool._spawn_async()
+    wait_idle(pool, 2)
+    assert all(worker.applied == 1 for worker in list(pool._idle.queue))
+    assert values(pooled, f"SELECT ?o {{ <{EX}new> ?p ?o }}") == ['"added later"']
+    assert not ask(pooled, f"ASK {{ <{EX}s0> ?p ?o }}")
+    # ... and in the named graph as in the default graph (the union of GRAPH)
+    assert values(pooled, f"SELECT ?o {{ GRAPH <{GRAPH}> {{ <{EX}new> ?p ?o }} }}") == [
+        '"added later"'
+    ]
+
+
+def test_a_zygote_that_dies_is_replaced(pooled: PooledStore) -> None:
+    pool = pooled.pool
+    dead = pool._zygote
+    os.kill(dead.process.pid, 9)
+    dead.process.wait(timeout=10)
+    for worker in list(pool._idle.queue):  # its workers end too (tested: they are killed)
+        pool._idle.get_nowait()
+        worker.stop()
+    pool._spawn_async()
+    wait_idle(pool, 1)
+    assert pool._zygote is not dead and pool._zygote.alive
+    assert len(values(pooled, "SELECT ?s { ?s ?p ?o }")) == 50
