@@ -297,9 +297,18 @@ DEEP = 5_000
         "ASK { " + "OPTIONAL { " * DEEP + "}" * DEEP + "}",
         "SELECT * WHERE { " + "{ SELECT * WHERE " * DEEP + "{}" + " }" * DEEP + " }",
         "SELECT * WHERE { SERVICE <http://h/> { " + "{" * DEEP + "}" * DEEP + " } }",
+        # an escape in an IRI, then '#': not a comment (pyoxigraph reads the escape)
+        "SELECT * WHERE { ?s ?p <http://a.example/\\u0041#x> . FILTER("
+        + "(" * DEEP + "1" + ")" * DEEP + ") }",
+        # '<' is less-than here: what looks like an IRI up to '#>' is code, then a comment
+        "SELECT * WHERE { BIND(1 AS ?a) FILTER(?a<" + "(" * DEEP + "1" + ")" * DEEP + "#>\n) }",
+        # ... or code then a string: the brackets after it are code
+        "SELECT * WHERE { BIND(1 AS ?a) FILTER(?a<'x>'&&" + "(" * DEEP + "1" + ")" * DEEP
+        + "='') }",
     ],
-    ids=["parentheses", "groups", "optionals", "subqueries", "in a service"],
-)
+    ids=["parentheses", "groups", "optionals", "subqueries", "in a service", "after an escaped IRI",
+         "less-than then a comment", "less-than then a string"],
+)  # fmt: skip
 def test_over_deep_queries_are_refused_before_evaluation(live_server: Any, query: str) -> None:
     pool = live_server.server.config.app.state.sparql.store().pool
     pids = {p.pid for p in pool._processes if p.poll() is None}
@@ -313,6 +322,20 @@ def test_over_deep_queries_are_refused_before_evaluation(live_server: Any, query
     body = response.json()
     assert body["code"] == "query-too-deep" and body["limit"] == 200
     assert pids == {p.pid for p in pool._processes if p.poll() is None}
+
+
+def test_iris_in_expressions_and_data_blocks_do_not_count_as_depth(live_server: Any) -> None:
+    """An IRI with '#' compared in a FILTER, listed by IN, or in 300 VALUES rows is an IRI:
+    the query is not too deep (only an IRI right after an operand inside parentheses, that
+    could be read as less-than, makes the rest count in full)."""
+    rows = " ".join(f"(<http://x.example/a#{i}> <http://x.example/b#{i}>)" for i in range(300))
+    query = (
+        "SELECT (COUNT(*) AS ?n) WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?o "
+        "FILTER(?s != <http://x.example/a#b> && ?s NOT IN (<http://x.example/a#c>, "
+        f"<http://x.example/a#d>)) VALUES (?a ?b) {{ {rows} }} }} LIMIT 1"
+    )
+    response = get(live_server.url, query)
+    assert response.status_code == 200, response.text[:300]
 
 
 def test_queries_as_deep_as_the_limit_still_run(live_server: Any) -> None:

@@ -1,4 +1,4 @@
-"""A light look at SPARQL text before it is sent to a worker: form, dataset clauses, depth.
+r"""A light look at SPARQL text before it is sent to a worker: form, dataset clauses, depth.
 
 The query engine parses the query for real; this linear scan of the tokens outside
 strings, comments and IRIs only finds what the server needs first:
@@ -6,10 +6,20 @@ strings, comments and IRIs only finds what the server needs first:
 * the query form (``SELECT``, ``ASK``, ``CONSTRUCT``, ``DESCRIBE``) or an update keyword,
   for content negotiation and to send updates to the update endpoint;
 * whether ``FROM`` / ``FROM NAMED`` clauses are present;
-* how deeply brackets nest, so that texts the engines cannot take are refused first.
+* how deeply brackets nest, so that texts the engines cannot take are refused first
+  (pyoxigraph's parser overflows its stack, and kills the worker, some thousands deep).
+
+Tokens are the SPARQL grammar's terminals: IRIs may hold ``\u`` escapes, as pyoxigraph
+reads them (without them, ``<http://a/\u0041#x>`` would end at the ``\`` and the rest
+of the line read as a comment). One terminal depends on where it stands: ``<`` opens an
+IRI, or is the less-than operator inside an expression, and ``FILTER(?a<?b)…#>`` may be
+read either way. So where an IRI stands inside parentheses after an operand and holds a
+bracket, a quote or ``#`` (what could change the reading of the rest), the depth counted
+from there on is an upper bound: every opening bracket of the rest of the text.
 
 Whether a text may call out (``SERVICE``, ``LOAD``) is not decided here but by the one
-parse of :mod:`karabakh_kg.server.sparql.guard`, in the worker.
+parse of :mod:`karabakh_kg.server.sparql.guard`, in the worker (which says why a scan
+cannot decide it).
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
   | (?P<comment>\#[^\r\n]*)
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)
   | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
               | '''(?:[^'\\]|\\.|'(?!''))*'''
               | "(?:[^"\\\r\n]|\\.)*"
@@ -76,19 +86,37 @@ def tokens(text: str) -> list[Token]:
     return found
 
 
+_OPENING = re.compile(r"[({\[]")
+_AFTER_NO_OPERAND = frozenset("({[,;=!<>&|+-*/^")
+"""Tokens after which ``<`` cannot be the less-than operator (no operand before it)."""
+_CHANGES_READING = re.compile(r"[()\['#\]]")
+
+
 def inspect(text: str) -> Inspection:
     """Scan SPARQL query or update text (see the module documentation)."""
     result = Inspection()
-    level = 0
-    for token in tokens(text):
-        if token.kind == "other":
-            if token.text in "({[":
-                level += 1
-                result.depth = max(result.depth, level)
-            elif token.text in ")}]":
-                level -= 1
+    brackets: list[str] = []  # open brackets; "D" for a VALUES data block
+    values_block = False  # a VALUES keyword waits for its data block
+    previous: Token | None = None
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup or "other"
+        if kind in {"ws", "comment"}:
             continue
-        upper = token.text.upper() if token.kind == "word" else ""
+        token = Token(kind, match.group())
+        if kind == "other" and token.text in "({[":
+            brackets.append("D" if token.text == "{" and values_block else token.text)
+            values_block = values_block and token.text != "{"
+            result.depth = max(result.depth, len(brackets))
+        elif kind == "other" and token.text in ")}]":
+            if brackets:
+                brackets.pop()
+        elif kind == "iri" and _may_compare(brackets, previous, token):
+            # Read as an operator, the IRI's text is code: count every bracket from here.
+            rest = len(_OPENING.findall(text, match.start()))
+            result.depth = max(result.depth, len(brackets) + rest)
+        upper = token.text.upper() if kind == "word" else ""
+        if upper == "VALUES":
+            values_block = True
         if result.form is None:
             if upper in QUERY_FORMS:
                 result.form = upper
@@ -96,7 +124,19 @@ def inspect(text: str) -> Inspection:
                 result.form = "UPDATE"
         if upper == "FROM" and result.form != "UPDATE":
             result.has_dataset_clause = True
+        previous = token
     return result
+
+
+def _may_compare(brackets: list[str], previous: Token | None, iri: Token) -> bool:
+    """Whether ``iri`` could also be read as ``<`` comparing, with a different reading of
+    what follows: inside parentheses (where expressions are), after an operand, holding a
+    bracket, a quote or ``#``."""
+    if not brackets or brackets[-1] != "(" or "D" in brackets or previous is None:
+        return False  # data blocks (VALUES) hold terms only
+    if previous.kind == "other" and previous.text in _AFTER_NO_OPERAND:
+        return False
+    return _CHANGES_READING.search(iri.text) is not None
 
 
 _DATA_WORDS = frozenset({"PREFIX", "BASE", "INSERT", "DELETE", "DATA"})
