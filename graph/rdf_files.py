@@ -12,14 +12,14 @@ extension, through :mod:`karabakh_kg.graph.formats`) into the store layout of
 * the ontology (ours unless others are given; they replace ours) goes into :data:`ONTOLOGY`,
   with the domain rules when ``rules`` is true.
 
-The files are parsed by pyoxigraph straight into the store (no Python object per triple).
+Triple formats are parsed by pyoxigraph straight into the store (no Python object per triple).
 """
 
 from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -27,14 +27,6 @@ import pyoxigraph as ox
 from karabakh_kg.graph import formats
 from karabakh_kg.graph.dataset import ASSERTED, ONTOLOGY, DataError, KnowledgeGraph, content_hash
 from karabakh_kg.ontology import vocab
-
-COPY_NAMED_GRAPHS = (
-    f"INSERT {{ GRAPH <{ASSERTED.value}> {{ ?s ?p ?o }} }} "
-    f"WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{ASSERTED.value}>) }}"
-)
-"""Every triple of the data's named graphs into the asserted graph too (run before the
-ontology is loaded, so only the data's graphs are copied)."""
-
 
 def rdf_format(path: Path) -> ox.RdfFormat:
     """The RDF syntax of a file by its extension, or a :class:`DataError` naming the file."""
@@ -46,18 +38,39 @@ def rdf_format(path: Path) -> ox.RdfFormat:
     return syntax
 
 
-def load_file(store: ox.Store, path: Path, graph: ox.NamedNode) -> None:
-    """Parse ``path`` into ``store``: its default graph into ``graph``, its named graphs as
-    they are. A syntax error is a :class:`DataError` naming the file and the line; an
-    unreadable file raises the ``OSError`` (``server.cli.errors.unreadable_files`` words it).
+def load_file(
+    store: ox.Store, path: Path, graph: ox.NamedNode, *, keep_graphs: bool = False
+) -> None:
+    """Parse ``path`` into ``graph`` of ``store``, whatever graph the file puts a triple in;
+    with ``keep_graphs``, a triple of a named graph goes into that graph too.
+
+    A syntax error is a :class:`DataError` naming the file and the line; an unreadable file
+    raises the ``OSError`` (``server.cli.errors.unreadable_files`` words it). Triple formats
+    are parsed by pyoxigraph straight into the store; datasets are parsed once and each quad
+    placed as it comes (cheaper than loading the graphs, then copying them with SPARQL, and
+    the graphs are not held twice unless ``keep_graphs``).
     """
     syntax = check_file(path)
     try:
-        store.load(path=path, format=syntax, to_graph=graph)
+        if not syntax.supports_datasets:
+            store.load(path=path, format=syntax, to_graph=graph)
+            return
+        quads = ox.parse(path=path, format=syntax)
+        if keep_graphs:
+            store.extend(_in_graph_and_own(quads, graph))
+        else:
+            store.extend(ox.Quad(q.subject, q.predicate, q.object, graph) for q in quads)
     except SyntaxError as error:
         raise DataError(f"{path}: {error.msg}") from None
     except OSError as error:  # pyoxigraph's do not name the file
         raise OSError(error.errno, error.strerror or str(error), str(path)) from None
+
+
+def _in_graph_and_own(quads: Iterator[ox.Quad], graph: ox.NamedNode) -> Iterator[ox.Quad]:
+    for q in quads:
+        if not isinstance(q.graph_name, ox.DefaultGraph):
+            yield q
+        yield ox.Quad(q.subject, q.predicate, q.object, graph)
 
 
 def check_file(path: Path) -> ox.RdfFormat:
@@ -75,11 +88,14 @@ def load_files(
     *,
     ontologies: Sequence[Path] | None = None,
     rules: bool = True,
+    keep_graphs: bool = True,
 ) -> KnowledgeGraph:
     """A new in-memory knowledge graph of ``data`` (all asserted) with ``ontologies`` (default:
     the project's ontology) and, if ``rules``, the project's domain rules, not reasoned.
 
-    Its ``version`` is the SHA-256 of every file read, like the curated graph's.
+    ``keep_graphs=False`` leaves out the data's named graphs (their triples are asserted all
+    the same): less memory where only the closure's triples are wanted. The ``version`` is
+    the SHA-256 of every file read, like the curated graph's.
     """
     ontology_files = list(ontologies) if ontologies else [vocab.ontology_file()]
     rule_files = [vocab.rules_file()] if rules and vocab.rules_file().exists() else []
@@ -87,9 +103,7 @@ def load_files(
         check_file(path)  # a missing file or a wrong extension fails before any parsing
     store = ox.Store()
     for path in data:
-        load_file(store, path, ASSERTED)
-    if any(g != ASSERTED for g in store.named_graphs()):
-        store.update(COPY_NAMED_GRAPHS)
+        load_file(store, path, ASSERTED, keep_graphs=keep_graphs)
     for path in (*ontology_files, *rule_files):
         load_file(store, path, ONTOLOGY)
     files = [*data, *ontology_files, *rule_files]

@@ -37,7 +37,11 @@ NoRulesOption = Annotated[
 
 
 def load_data_files(
-    data: Sequence[Path], ontologies: Sequence[Path] | None, *, rules: bool
+    data: Sequence[Path],
+    ontologies: Sequence[Path] | None,
+    *,
+    rules: bool,
+    keep_graphs: bool = True,
 ) -> KnowledgeGraph:
     """The knowledge graph of ``data`` with ``ontologies`` (default: ours), or a one-line
     exit naming the file that cannot be read or parsed."""
@@ -45,7 +49,9 @@ def load_data_files(
 
     try:
         with unreadable_files():
-            return rdf_files.load_files(data, ontologies=ontologies, rules=rules)
+            return rdf_files.load_files(
+                data, ontologies=ontologies, rules=rules, keep_graphs=keep_graphs
+            )
     except DataError as error:
         fail(str(error))
 

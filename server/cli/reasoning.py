@@ -113,10 +113,13 @@ def _reason_files(
     output: Format,
 ) -> None:
     """``reason FILE...``: the closure of the files, its report, and the file if asked."""
+    dataset = False  # whether the closure is written with the input's named graphs
     if closure_file is not None:
         _check_closure_file(closure_file, [*files, *(ontologies or [])])
+        dataset = formats.for_file(closure_file).kind == formats.DATASET and not inferred_only
     start = time.perf_counter()
-    kg = load_data_files(files, ontologies, rules=False)  # the rules stay out of the closure
+    # the rules are read by closure.compute, so that their own triples stay out of the closure
+    kg = load_data_files(files, ontologies, rules=False, keep_graphs=dataset)
     loaded = time.perf_counter()
     try:
         r = closure.compute(kg, rules=rules)
