@@ -28,6 +28,7 @@ from karabakh_kg.graph import formats
 from karabakh_kg.graph.dataset import ASSERTED, ONTOLOGY, DataError, KnowledgeGraph, content_hash
 from karabakh_kg.ontology import vocab
 
+
 def rdf_format(path: Path) -> ox.RdfFormat:
     """The RDF syntax of a file by its extension, or a :class:`DataError` naming the file."""
     try:
