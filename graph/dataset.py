@@ -40,6 +40,8 @@ SUPPORT = ox.NamedNode(vocab.BASE + "graph/support")
 """The reasoner's graph of kgo:Support nodes (see karabakh_kg.graph.reasoning.perspectives)."""
 PERSPECTIVE_GRAPHS = vocab.BASE + "graph/perspective/"
 """Prefix of the reasoner's per-perspective asserted and inferred graphs."""
+CONTRIBUTIONS_GRAPHS = vocab.BASE + "graph/contributions/"
+"""Prefix of the contributors' graphs (karabakh_kg.graph.store.contributions)."""
 
 
 def is_evidence_graph(graph: object) -> bool:

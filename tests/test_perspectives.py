@@ -176,7 +176,7 @@ def test_cli_lists_the_perspectives() -> None:
     answer = runner.invoke(app, ["perspectives"])
     assert answer.exit_code == 0
     names = [line.split()[0] for line in answer.output.splitlines()[2:] if line.strip()]
-    assert names[:2] == ["all", "article"] and "kg:ilya-azar" in names
+    assert names[:3] == ["all", "curated", "article"] and "kg:ilya-azar" in names
 
 
 # -- HTTP -------------------------------------------------------------------------------------
@@ -327,3 +327,38 @@ def test_graph_routes_declare_and_apply_the_perspective(live_server: Any) -> Non
         timeout=60,
     )
     assert bad.status_code == 400 and bad.json()["code"] == "unknown-perspective"
+
+
+def test_contributions_hold_in_all_and_stay_out_of_curated_and_the_sides(
+    server_factory: Any,
+) -> None:
+    """What a contributor adds, and what reasoning derives from it, is part of ``all``;
+    ``curated`` (every curated unit) and the article's and claimants' perspectives leave
+    it out, while the curated facts still hold there."""
+    from karabakh_kg.graph.loading import load_graph
+    from karabakh_kg.server.settings import Settings
+
+    token = "perspective-token-3c2a"
+    live = server_factory(
+        load_graph(),
+        Settings(enable_updates=True, ephemeral_updates=True, update_tokens=(f"gil={token}",)),
+    )
+    added = httpx.post(
+        live.url + "/sparql/update",
+        content=f"INSERT DATA {{ <{KG}contributed-person> a <{KGO}Person> }}".encode(),
+        headers={"Content-Type": "application/sparql-update", "Authorization": "Bearer " + token},
+        timeout=60,
+    )
+    assert added.status_code == 200, added.text
+    asserted = f"ASK {{ <{KG}contributed-person> a <{KGO}Person> }}"
+    derived = f"ASK {{ <{KG}contributed-person> a <{KGO}Agent> }}"  # Person ⊑ Agent
+    for query in (asserted, derived):
+        assert _ask(live.url, query).json()["boolean"] is True
+        for name in ("curated", "article", "kg:ilya-azar"):
+            assert _ask(live.url, query, perspective=name).json()["boolean"] is False, name
+    assert _ask(live.url, LACHIN_IN_NK, perspective="curated").json()["boolean"] is True
+    named = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+    rows = _ask(live.url, named, perspective="curated").json()["results"]["bindings"]
+    graphs = {row["g"]["value"] for row in rows}
+    assert not any("/graph/contributions/" in g for g in graphs)
+    assert str(vocab.KGE) + "L27-azar-reason-shusha-lachin" in graphs

@@ -328,7 +328,7 @@ def test_perspectives_resolve_by_curie_iri_and_label(world: KnowledgeGraph) -> N
     assert views.resolve(world, None).name == "all"
     with pytest.raises(views.UnknownPerspective, match="'kg:nobody'"):
         views.resolve(world, "kg:nobody")
-    with pytest.raises(views.UnknownPerspective, match="perspectives: all, article"):
+    with pytest.raises(views.UnknownPerspective, match="perspectives: all, curated, article"):
         views.resolve(world, "kg:bayramov")  # an entity, but no claimant
 
 

@@ -40,17 +40,19 @@ UNCURATED = vocab.BASE + "graph/asserted"
 """Pseudo-unit of asserted triples no evidence graph holds (added by a SPARQL Update)."""
 ARTICLE_VOICES = frozenset({KG + "seed-article", KG + "seed-article-author"})
 """Who speaks when the article speaks in its own voice."""
-ALL, ARTICLE = "all", "article"
+ALL, ARTICLE, CURATED = "all", "article", "curated"
+CONTRIBUTIONS = system_graphs.CONTRIBUTIONS_GRAPHS
 
 
 class UnknownPerspective(LookupError):
-    """A perspective that is neither ``all``, ``article`` nor a claimant of the data."""
+    """A perspective that is neither ``all``, ``curated``, ``article`` nor a claimant of the
+    data."""
 
     def __init__(self, text: str, known: list[Perspective]) -> None:
         names = ", ".join(p.name for p in known[:12])
         more = f" and {len(known) - 12} more" if len(known) > 12 else ""
         super().__init__(
-            f"unknown perspective {text!r}: expected all, article or a claimant "
+            f"unknown perspective {text!r}: expected all, curated, article or a claimant "
             f"(perspectives: {names}{more})"
         )
         self.text = text
@@ -87,6 +89,15 @@ class Perspective:
 
 ALL_PERSPECTIVE = Perspective(ALL, "every evidence unit", ALL)
 ARTICLE_PERSPECTIVE = Perspective(ARTICLE, "the article's own statements", ARTICLE)
+CURATED_PERSPECTIVE = Perspective(
+    CURATED, "every curated evidence unit, without what contributors added", CURATED
+)
+
+
+def is_contribution(unit: str) -> bool:
+    """Whether an evidence unit holds what users added (a contributor's graph, or the
+    pseudo-unit of asserted triples no evidence graph holds) rather than curated files."""
+    return unit == UNCURATED or unit.startswith(CONTRIBUTIONS)
 
 
 def _slug(iri: str) -> str:
@@ -125,12 +136,12 @@ class Perspectives:
         """Perspective name -> (number of units it was computed for, mask)."""
 
     def listed(self) -> list[Perspective]:
-        """Every perspective: all, article, then the claimants by IRI."""
-        return [ALL_PERSPECTIVE, ARTICLE_PERSPECTIVE, *self.claimants]
+        """Every perspective: all, curated, article, then the claimants by IRI."""
+        return [ALL_PERSPECTIVE, CURATED_PERSPECTIVE, ARTICLE_PERSPECTIVE, *self.claimants]
 
     def named(self) -> list[Perspective]:
         """The perspectives with graphs of their own (all but ``all``)."""
-        return [ARTICLE_PERSPECTIVE, *self.claimants]
+        return [CURATED_PERSPECTIVE, ARTICLE_PERSPECTIVE, *self.claimants]
 
     def mask(self, perspective: Perspective) -> int:
         """The units of ``perspective`` as a bitmask (-1: every unit)."""
@@ -140,6 +151,10 @@ class Perspectives:
         known, mask = self._masks.get(perspective.name, (0, 0))
         # Units are only ever appended (numbered on first sight): extend the cached mask.
         for number in range(known, len(units)):
+            if perspective.name == CURATED:
+                if not is_contribution(units[number]):
+                    mask |= 1 << number
+                continue
             who = self.attributed.get(units[number], set())
             if not who:
                 continue

@@ -1,8 +1,10 @@
 """Perspectives: what reasoning derives from one side's evidence alone.
 
-A perspective is a set of evidence units: ``all`` (every unit), ``article`` (the units in the
-article's own voice: attributed to the article or its author) or a claimant (the article's
-units plus every unit attributed to that claimant). Its closure is what reasoning derives
+A perspective is a set of evidence units: ``all`` (every unit, contributions included),
+``curated`` (every unit of the curated files, without what contributors added through
+updates), ``article`` (the units in the article's own voice: attributed to the article or
+its author) or a claimant (the article's units plus every unit attributed to that
+claimant); only ``all`` holds contributions. Its closure is what reasoning derives
 from those units and the ontology alone, read off the supports
 (:mod:`karabakh_kg.graph.reasoning.support`): a triple holds in a perspective when one of
 its minimal supports lies inside it. So a claim of one side never becomes a fact of another.
@@ -41,6 +43,8 @@ from karabakh_kg.graph.reasoning.perspective_graphs import (
     ARTICLE,
     ARTICLE_PERSPECTIVE,
     ARTICLE_VOICES,
+    CURATED,
+    CURATED_PERSPECTIVE,
     KG,
     PERSPECTIVE_GRAPHS,
     SUPPORT,
@@ -59,6 +63,8 @@ __all__ = [
     "ARTICLE",
     "ARTICLE_PERSPECTIVE",
     "ARTICLE_VOICES",
+    "CURATED",
+    "CURATED_PERSPECTIVE",
     "PERSPECTIVE_GRAPHS",
     "SUPPORT",
     "UNCURATED",
@@ -81,14 +87,16 @@ def perspectives(kg: KnowledgeGraph) -> Perspectives:
 
 
 def resolve(kg: KnowledgeGraph, text: str | None) -> Perspective:
-    """The perspective named ``text``: ``all`` (also for None or ""), ``article``, or a
-    claimant by CURIE, IRI or label. Raises :class:`UnknownPerspective`."""
+    """The perspective named ``text``: ``all`` (also for None or ""), ``curated``,
+    ``article``, or a claimant by CURIE, IRI or label. Raises :class:`UnknownPerspective`."""
     views = perspectives(kg)
     raw = (text or "").strip()
     if not raw or raw.lower() == ALL:
         return ALL_PERSPECTIVE
     if raw.lower() == ARTICLE:
         return ARTICLE_PERSPECTIVE
+    if raw.lower() == CURATED:
+        return CURATED_PERSPECTIVE
     iri = raw[1:-1] if raw.startswith("<") and raw.endswith(">") else raw
     if iri.startswith("kg:"):
         iri = KG + iri[3:]

@@ -32,6 +32,7 @@ import pyoxigraph as ox
 
 from karabakh_kg.graph.dataset import (
     ASSERTED,
+    CONTRIBUTIONS_GRAPHS,
     INFERRED,
     ChangeReport,
     KnowledgeGraph,
@@ -41,7 +42,7 @@ from karabakh_kg.graph.files import sync_folder
 from karabakh_kg.graph.store import QuadChange
 from karabakh_kg.ontology import vocab
 
-CONTRIBUTIONS_PREFIX = vocab.BASE + "graph/contributions/"
+CONTRIBUTIONS_PREFIX = CONTRIBUTIONS_GRAPHS
 CONTRIBUTION_LOG = ox.NamedNode(vocab.BASE + "graph/contribution-log")
 ACTIVITY_PREFIX = vocab.BASE + "contribution/"
 CONTRIBUTOR_PREFIX = vocab.BASE + "contributor/"
