@@ -45,6 +45,7 @@ _SURFACE: dict[str, tuple[str, str | None]] = {
     # reasoning and explanations
     "reasoner": ("reasoning", "reasoner"),
     "check_consistency": ("reasoning.consistency", "check_consistency"),
+    "contradictions": ("reasoning.consistency", "contradictions"),
     "explain": ("reasoning.explain", "explain"),
     "parse_term": ("reasoning.explain", "parse_term"),
     "Term": ("reasoning.explain", "Term"),
@@ -141,6 +142,7 @@ __all__ = [
     "closure",
     "compact",
     "confirm_link",
+    "contradictions",
     "contributions_graph",
     "default_cache_dir",
     "default_enrichment_file",
@@ -169,9 +171,9 @@ __all__ = [
     "perspectives",
     "probe_store",
     "publish",
+    "published_version",
     "quickstatements",
     "rdf_files",
-    "published_version",
     "read_links",
     "read_published",
     "reasoner",
@@ -236,7 +238,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
     from karabakh_kg.graph.prefixes import compact, expand, shorten, turtle
     from karabakh_kg.graph.projection import GraphFilter
     from karabakh_kg.graph.reasoning import closure, perspectives, reasoner
-    from karabakh_kg.graph.reasoning.consistency import check_consistency
+    from karabakh_kg.graph.reasoning.consistency import check_consistency, contradictions
     from karabakh_kg.graph.reasoning.explain import Term, explain, parse_term
     from karabakh_kg.graph.reasoning.rules import RuleError
     from karabakh_kg.graph.store import QuadChange, StoreError

@@ -367,3 +367,37 @@ def test_a_writer_that_fails_midway_leaves_the_old_file_whole(tmp_path: Path) ->
         write_atomic(target, half_then_fail)
     assert target.read_text(encoding="utf-8") == "old closure\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["closure.nt"]
+
+
+def test_contradictions_are_counted_and_the_first_listed(tmp_path: Path) -> None:
+    """cax-dw (OWL 2 RL, table 7): a member of two disjoint classes is a contradiction."""
+    (tmp_path / "pets.ttl").write_text(
+        f"<{EX}Cat> <http://www.w3.org/2002/07/owl#disjointWith> <{EX}Dog> .\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "animals.nt").write_text(
+        "".join(f"<{EX}pet-{i}> <{RDF_TYPE}> <{EX}Cat> .\n" for i in range(25))
+        + "".join(f"<{EX}pet-{i}> <{RDF_TYPE}> <{EX}Dog> .\n" for i in range(22, 47)),
+        encoding="utf-8",
+    )  # pets 22, 23 and 24 are both
+    done = reason("animals.nt", "--ontology", "pets.ttl", "-f", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["inconsistency_count"] == 3
+    assert {p["rule"] for p in report["inconsistencies"]} == {"cax-dw"}
+    assert {p["resource"] for p in report["inconsistencies"]} == {
+        f"{EX}pet-{i}" for i in (22, 23, 24)
+    }
+    quiet = reason("animals.nt", "--ontology", "pets.ttl", "--no-consistency", cwd=tmp_path)
+    assert "inconsistencies" not in quiet.stdout
+    (tmp_path / "animals.nt").write_text(
+        "".join(
+            f"<{EX}pet-{i}> <{RDF_TYPE}> <{EX}{c}> .\n" for i in range(25) for c in ("Cat", "Dog")
+        ),
+        encoding="utf-8",
+    )
+    done = reason("animals.nt", "--ontology", "pets.ttl", cwd=tmp_path)
+    lines = done.stdout.splitlines()
+    at = lines.index("25 inconsistencies")
+    assert all(line.startswith("  cax-dw: ") for line in lines[at + 1 : at + 21])
+    assert lines[at + 21 :] == ["  ... and 5 more"]

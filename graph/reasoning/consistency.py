@@ -6,6 +6,7 @@ reasoner: this module depends on both, and neither depends on it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -57,8 +58,15 @@ class Inconsistency:
 
 def check_consistency(kg: KnowledgeGraph) -> list[Inconsistency]:
     """Every contradiction in the closure, each with the explanation of its triples."""
-    r = reasoner(kg)
-    found: list[Inconsistency] = []
+    return list(contradictions(kg, reasoner(kg)))
+
+
+def contradictions(
+    kg: KnowledgeGraph, r: Reasoner, *, explained: bool = True
+) -> Iterator[Inconsistency]:
+    """Each contradiction in the closure of ``r`` once, as it is found; with the explanation
+    of its triples if ``explained`` (``reason FILE`` counts them without: explanations of
+    data that has no quotes say little, and there may be many)."""
     seen: set[tuple[str, frozenset[Triple]]] = set()
     base = r.engine.base
     for constraint in r.constraints:
@@ -69,8 +77,7 @@ def check_consistency(kg: KnowledgeGraph) -> list[Inconsistency]:
             seen.add(key)
             if constraint.rule.rule_id == "prp-fp" and _declared_same(r, premises, base):
                 continue
-            found.append(_inconsistency(r, constraint, premises, kg))
-    return found
+            yield _inconsistency(r, constraint, premises, kg, explained=explained)
 
 
 def _declared_same(r: Reasoner, premises: tuple[Triple, ...], base: set[Triple]) -> bool:
@@ -79,7 +86,12 @@ def _declared_same(r: Reasoner, premises: tuple[Triple, ...], base: set[Triple])
 
 
 def _inconsistency(
-    r: Reasoner, constraint: Constraint, premises: tuple[Triple, ...], kg: KnowledgeGraph
+    r: Reasoner,
+    constraint: Constraint,
+    premises: tuple[Triple, ...],
+    kg: KnowledgeGraph,
+    *,
+    explained: bool,
 ) -> Inconsistency:
     def text(t: Triple) -> tuple[str, str, str]:
         s, p, o = r.decode(t)
@@ -98,5 +110,5 @@ def _inconsistency(
         triples=triples,
         axiom=axiom,
         resource=subject[1:-1] if subject.startswith("<") else subject,
-        explanations=[explain_encoded(kg, r, t) for t in unique],
+        explanations=[explain_encoded(kg, r, t) for t in unique] if explained else [],
     )

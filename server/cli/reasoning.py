@@ -21,6 +21,7 @@ from karabakh_kg.graph import (
     Term,
     check_consistency,
     closure,
+    contradictions,
     explain,
     formats,
     load_graph,
@@ -83,6 +84,11 @@ def resolve_term(kg: KnowledgeGraph, text: str, *, predicate: bool = False) -> T
         fail(str(error))
 
 
+MAX_CONTRADICTIONS_LISTED = 20
+"""Contradictions listed by ``reason FILE`` (all are counted); data with thousands of them
+needs its modelling looked at, not a longer list."""
+
+
 def _check_closure_file(path: Path, inputs: list[Path]) -> None:
     """Fail before any work when the closure could not be written to ``path``."""
     try:
@@ -111,6 +117,7 @@ def _reason_files(
     closure_file: Path | None,
     inferred_only: bool,
     output: Format,
+    consistency: bool,
 ) -> None:
     """``reason FILE...``: the closure of the files, its report, and the file if asked."""
     dataset = False  # whether the closure is written with the input's named graphs
@@ -132,6 +139,13 @@ def _reason_files(
             written = closure.write(kg, r, closure_file, inferred_only=inferred_only)
         except OSError as error:
             fail(f"cannot write {closure_file}: {error.strerror or error}")
+    written_at = time.perf_counter()
+    found: list[Any] = []
+    count = 0
+    if consistency:
+        for count, problem in enumerate(contradictions(kg, r, explained=False), 1):
+            if count <= MAX_CONTRADICTIONS_LISTED:
+                found.append(problem)
     done = time.perf_counter()
     base, derived = len(r.engine.base), len(r.output)
     report = reasoning.ReasoningReport(
@@ -156,10 +170,13 @@ def _reason_files(
         },
         "load_seconds": round(loaded - start, 4),
         "reasoning_seconds": round(reasoned - loaded, 4),
-        "write_seconds": round(done - reasoned, 4),
+        "write_seconds": round(written_at - reasoned, 4),
+        "consistency_seconds": round(done - written_at, 4) if consistency else None,
         "total_seconds": round(done - start, 4),
         "peak_memory_mib": round(_peak_memory_mib(), 1),
         "by_rule": report.to_dict()["by_rule"],
+        "inconsistency_count": count if consistency else None,
+        "inconsistencies": [p.to_dict() for p in found],
     }
     if output == Format.json:
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
@@ -184,8 +201,14 @@ def _reason_files(
         f"write {data['write_seconds']:.3f} s, total {data['total_seconds']:.3f} s"
     )
     typer.echo(f"peak memory: {data['peak_memory_mib']:.1f} MiB")
-    for rule, count in data["by_rule"].items():
-        typer.echo(f"  {count:6d}  {rule}")
+    for rule, n in data["by_rule"].items():
+        typer.echo(f"  {n:6d}  {rule}")
+    if consistency:
+        typer.echo(f"{count} inconsistencies")
+        for problem in found:
+            typer.echo("  " + problem.message)
+        if count > len(found):
+            typer.echo(f"  ... and {count - len(found)} more")
 
 
 def register(app: typer.Typer) -> None:
@@ -223,7 +246,8 @@ def register(app: typer.Typer) -> None:
         consistency: Annotated[
             bool,
             typer.Option(
-                "--consistency/--no-consistency", help="Also check consistency (curated graph)."
+                "--consistency/--no-consistency",
+                help="Also look for contradictions (OWL 2 RL's false rules).",
             ),
         ] = True,
     ) -> None:
@@ -232,7 +256,9 @@ def register(app: typer.Typer) -> None:
         if files:
             if data_dir is not None:
                 fail("give FILE arguments or --data-dir, not both")
-            _reason_files(files, ontology, not no_rules, closure_file, inferred_only, output)
+            _reason_files(
+                files, ontology, not no_rules, closure_file, inferred_only, output, consistency
+            )
             return
         given = [
             name
