@@ -92,6 +92,12 @@ def bypasses(port: int) -> dict[str, str]:
         # A prefix entry must not allow another host through the user-info part.
         "user info after an allowed prefix": "SELECT * WHERE { SERVICE "
         f"<http://allowed.example@127.0.0.1:{port}/sparql> {triple} }}",
+        # Why a token scanner cannot decide (guard's module docs): '<' is less-than here,
+        # and what looks like the IRI <?b)SERVICE:sparql#> is code, then a comment.
+        "less-than read as an IRI": f"PREFIX : <http://127.0.0.1:{port}/> SELECT * WHERE {{ "
+        f"BIND(1 AS ?a) BIND(2 AS ?b) FILTER(?a<?b)SERVICE:sparql#>\n{triple} }}",
+        # pyoxigraph reads the number 1.5e5, then the keyword: no boundary between them.
+        "keyword glued to a number": f"SELECT * WHERE {{ ?s ?p 1.5e5SERVICE <{target}> {triple} }}",
     }
 
 

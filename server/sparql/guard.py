@@ -31,6 +31,34 @@ parse, and the search costs a scan of the whole text per clause. The copy (made 
 process, rdflib's module untouched) renames that element, which turns the search off, and
 records where each clause starts instead.
 
+Why a parse, and not one scan of the tokens deciding everything before execution (the text
+is read three times: :mod:`~karabakh_kg.server.sparql.inspect` scans it in the server for
+the form, ``FROM`` and the nesting depth; this module parses it in the worker when it
+mentions ``service`` or ``load``; pyoxigraph parses it to evaluate it). A scan would decide
+soundly only if its tokens were exactly pyoxigraph's, and two of pyoxigraph's readings
+depend on the grammar, not on the characters alone (both are bypass cases of
+``tests/test_sparql_guard.py``, made with pyoxigraph 0.5 against a listening socket):
+
+* ``<`` opens an IRI, or is less-than inside an expression.
+  ``FILTER(?a<?b)SERVICE:x#>`` then a new line and ``{ … }``: a scanner reads the IRI
+  ``<?b)SERVICE:x#>``; pyoxigraph reads ``?a < ?b``, calls ``SERVICE :x``, and ``#>`` is a
+  comment. Which reading holds depends on whether the parentheses are an expression or
+  an RDF collection, which only the grammar says.
+* keywords need no boundary: ``?s ?p 1.5e5SERVICE <…> { … }`` is the number ``1.5e5`` and
+  a call for pyoxigraph (rdflib's keywords need one, so the text does not parse and is
+  refused), while a scanner of words sees the word ``e5SERVICE``.
+
+A scan made sound would have to follow the grammar (an LL(1) parser of SPARQL 1.1's
+productions, of the size of rdflib's), or refuse every text where any spelling of the
+keywords is not plainly a keyword, string, comment, IRI, variable or prefixed name, which
+refuses ordinary queries. The parse needs no such rules, and rewriting is checked by
+parsing again. It would go if pyoxigraph let the caller decide calls (oxigraph's Rust
+``QueryOptions::with_service_handler`` is not exposed in pyoxigraph 0.5): the engine's own
+parse would then be the one that decides. The scan keeps what it can decide soundly: the
+depth is an upper bound of pyoxigraph's nesting (see its module docs); the form routes the
+request, and a ``FROM`` it would miss at worst gives way to the request's dataset (dataset
+clauses name local graphs only: they never connect).
+
 ``SERVICE SILENT`` to an endpoint outside the allowlist keeps its SPARQL meaning (a failed
 silent call is one empty solution, Federated Query 4.1) without any connection: its
 endpoint is replaced by an IRI without an authority, which pyoxigraph cannot call, and
