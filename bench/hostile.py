@@ -1,21 +1,24 @@
-"""Hostile-load benchmark: does one client's flood of expensive queries starve another's
-cheap ones?
+"""Heavy-load benchmark: do a few clients' long queries slow down another client's cheap ones?
+Ours against the Oxigraph server, on the same data, in one run.
 
-Starts ``karabakh-kg serve`` (the real command, its uvicorn settings included) on the
-curated graph, then in one run:
+Both servers get the same generated graph (``bench/generate.py``) as N-Triples (ours through
+``karabakh-kg serve --data FILE --no-reason``, its uvicorn settings and defaults included).
+A heavy query is calibrated on the Oxigraph server to take about ``--heavy-seconds`` there
+(a count over the product of two LIMITed subqueries: its cost grows with the square of the
+limit). Then, for each server in turn:
 
-1. idle: a "cheap" client (connecting from 127.0.0.2) sends cheap queries one after the
-   other for ``--seconds``: the baseline;
-2. hostile: a "hostile" client (from 127.0.0.1) keeps ``--hostile`` expensive queries in
-   flight (each one running until the server's time limit stops it, re-sent as soon as it
-   is answered) while the cheap client does exactly what it did in 1.
+1. idle: a "cheap" client (from 127.0.0.2) sends cheap queries one after the other for
+   ``--seconds``: the baseline;
+2. loaded: ``--heavy-clients`` clients (from 127.0.0.10, .11 ...) each keep ``--in-flight``
+   heavy queries running (re-sent as soon as answered) while the cheap client does exactly
+   what it did in 1.
 
-Prints the cheap client's p50, p95 and error rate in both phases and their ratios (hostile /
-idle), and what the hostile client got. Goal: cheap p95 within 5 times the idle p95, no
-errors for the cheap client. The two clients differ by source address because the server's
-per-client limits go by address (127.0.0.0/8 is all loopback on Linux).
+Prints the cheap client's p50, p95 and errors per server and phase, our loaded p95 against
+the Oxigraph server's (goal: at most 2x), and what the heavy clients got. The clients differ
+by source address because our per-client limits go by address (127.0.0.0/8 is all loopback
+on Linux).
 
-    python bench/hostile.py --seconds 20 [--hostile 8] [--workers 2]
+    python bench/hostile.py --size 10k --seconds 10 [--heavy-clients 2] [--in-flight 1]
 """
 
 from __future__ import annotations
@@ -23,30 +26,37 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import signal
-import socket
-import statistics
+import shutil
 import subprocess
+import sys
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import server as bench  # noqa: E402  (bench/server.py: data, servers, percentiles)
+
+PREFIXES = (
+    "PREFIX kgo: <https://w3id.org/karabakh-kg/ontology#> "
+    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+)
 CHEAP = [
-    "ASK { kg:sergei-lavrov a kgo:Person }",
-    "SELECT ?label WHERE { kg:sergei-lavrov rdfs:label ?label }",
-    "SELECT (COUNT(?p) AS ?n) WHERE { ?p a kgo:Person }",
-    "SELECT ?e ?d WHERE { ?e kgo:date ?d } ORDER BY ?d LIMIT 10",
+    PREFIXES + "ASK { ?s a kgo:State }",
+    PREFIXES + "SELECT ?l WHERE { ?s a kgo:State ; rdfs:label ?l } ORDER BY ?l LIMIT 5",
+    PREFIXES + "SELECT (COUNT(?s) AS ?n) WHERE { ?s a kgo:State }",
+    PREFIXES + "SELECT ?e ?d WHERE { ?e kgo:date ?d } LIMIT 10",
 ]
-HOSTILE = [
-    "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }",
-    "SELECT (COUNT(*) AS ?n) WHERE { ?a (!rdf:type)* ?b . ?c (!rdf:type)* ?d . ?e ?f ?g }",
-]
-HOSTILE_ADDRESS = "127.0.0.1"
+HEAVY = (
+    "SELECT (COUNT(*) AS ?n) WHERE {{ {{ SELECT ?a WHERE {{ ?a ?p ?o }} LIMIT {n} }} "
+    "{{ SELECT ?b WHERE {{ ?b ?q ?r }} LIMIT {n} }} FILTER(?a != ?b) }}"
+)
 CHEAP_ADDRESS = "127.0.0.2"
+JSON = {"Accept": "application/sparql-results+json"}
 
 
 @dataclass
@@ -58,22 +68,8 @@ class Phase:
     def errors(self) -> int:
         return sum(n for status, n in self.statuses.items() if status != 200)
 
-    @property
-    def error_rate(self) -> float:
-        total = sum(self.statuses.values())
-        return self.errors / total if total else float("nan")
-
-
-def percentile(values: list[float], q: int) -> float:
-    if len(values) < 2:
-        return values[0] if values else float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    def p(self, q: int) -> float:
+        return bench.percentile(self.latencies, q) * 1000
 
 
 def client(address: str, connections: int) -> httpx.AsyncClient:
@@ -81,7 +77,21 @@ def client(address: str, connections: int) -> httpx.AsyncClient:
         local_address=address,
         limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
     )
-    return httpx.AsyncClient(transport=transport, timeout=120)
+    return httpx.AsyncClient(transport=transport, timeout=120, headers=JSON)
+
+
+def calibrate(url: str, target: float) -> tuple[str, float]:
+    """The heavy query taking about ``target`` seconds at ``url``, and its time there."""
+    limit, took = 200, 0.0
+    for _ in range(12):
+        query = HEAVY.format(n=limit)
+        began = time.perf_counter()
+        httpx.get(url, params={"query": query}, headers=JSON, timeout=300).raise_for_status()
+        took = time.perf_counter() - began
+        if 0.7 * target <= took <= 1.4 * target:
+            break
+        limit = max(10, int(limit * min(4.0, (target / max(took, 1e-3)) ** 0.5)))
+    return HEAVY.format(n=limit), took
 
 
 async def cheap_loop(url: str, seconds: float) -> Phase:
@@ -103,22 +113,28 @@ async def cheap_loop(url: str, seconds: float) -> Phase:
     return phase
 
 
-async def hostile_loop(url: str, count: int, stop: asyncio.Event) -> Counter[int]:
-    """``count`` expensive queries in flight until ``stop``; the statuses they got."""
+async def heavy_loop(
+    url: str, query: str, clients: int, in_flight: int, stop: asyncio.Event
+) -> Counter[int]:
+    """``clients`` clients, each keeping ``in_flight`` heavy queries running until ``stop``."""
     statuses: Counter[int] = Counter()
-    async with client(HOSTILE_ADDRESS, count) as http:
 
-        async def one(index: int) -> None:
-            while not stop.is_set():
-                try:
-                    response = await http.get(url, params={"query": HOSTILE[index % len(HOSTILE)]})
-                    statuses[response.status_code] += 1
-                    if response.status_code in (429, 503):
-                        await asyncio.sleep(0.05)  # told to wait: a short pause, then again
-                except httpx.HTTPError:
-                    statuses[0] += 1
+    async def one(http: httpx.AsyncClient) -> None:
+        while not stop.is_set():
+            try:
+                response = await http.get(url, params={"query": query})
+                statuses[response.status_code] += 1
+                if response.status_code in (429, 503):
+                    await asyncio.sleep(0.05)  # told to wait: a short pause, then again
+            except httpx.HTTPError:
+                statuses[0] += 1
 
-        tasks = [asyncio.create_task(one(i)) for i in range(count)]
+    async with contextlib.AsyncExitStack() as stack:
+        https = [
+            await stack.enter_async_context(client(f"127.0.0.{10 + i}", in_flight))
+            for i in range(clients)
+        ]
+        tasks = [asyncio.create_task(one(http)) for http in https for _ in range(in_flight)]
         await stop.wait()
         for task in tasks:
             task.cancel()
@@ -126,78 +142,95 @@ async def hostile_loop(url: str, count: int, stop: asyncio.Event) -> Counter[int
     return statuses
 
 
-async def under_attack(url: str, seconds: float, count: int) -> tuple[Phase, Counter[int]]:
+async def loaded(
+    url: str, query: str, seconds: float, clients: int, in_flight: int
+) -> tuple[Phase, Counter[int]]:
     stop = asyncio.Event()
-    attack = asyncio.create_task(hostile_loop(url, count, stop))
-    await asyncio.sleep(1.0)  # let the hostile queries take their workers first
+    heavy = asyncio.create_task(heavy_loop(url, query, clients, in_flight, stop))
+    await asyncio.sleep(1.0)  # let the heavy queries start first
     phase = await cheap_loop(url, seconds)
     stop.set()
-    return phase, await attack
-
-
-@contextlib.contextmanager
-def serving(workers: int) -> Iterator[str]:
-    port = free_port()
-    command = ["karabakh-kg", "serve", "--port", str(port)]
-    if workers:
-        command += ["--workers", str(workers)]
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}/sparql"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"karabakh-kg serve exited with {process.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(url, params={"query": "ASK {}"}, timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not answer within 120 s")
-            time.sleep(0.1)
-        time.sleep(1.0)  # every worker loaded
-        yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def report(idle: Phase, attacked: Phase, hostile: Counter[int], count: int) -> None:
-    rows = [("idle", idle), (f"{count} hostile queries from another client", attacked)]
-    print(f"{'cheap client':<44} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7}")
-    for name, phase in rows:
-        print(
-            f"{name:<44} {len(phase.latencies):>8} "
-            f"{percentile(phase.latencies, 50) * 1000:>8.1f} "
-            f"{percentile(phase.latencies, 95) * 1000:>8.1f} "
-            f"{phase.error_rate:>7.1%}"
-        )
-    p50 = percentile(attacked.latencies, 50) / percentile(idle.latencies, 50)
-    p95 = percentile(attacked.latencies, 95) / percentile(idle.latencies, 95)
-    print(f"ratio under attack / idle: p50 {p50:.2f}x, p95 {p95:.2f}x (goal: p95 under 5x)")
-    print(f"cheap client errors under attack: {attacked.errors} (goal: 0)")
-    shown = ", ".join(
-        f"{status or 'connection error'}: {n}" for status, n in sorted(hostile.items())
-    )
-    print(f"hostile client's answers: {shown}")
+    return phase, await heavy
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
-    parser.add_argument("--hostile", type=int, default=8, help="hostile queries in flight")
-    parser.add_argument("--workers", type=int, default=0, help="query workers (0: default)")
+    parser.add_argument("--size", default="10k", help="generated graph size (10k, 100k ...)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each phase")
+    parser.add_argument(
+        "--heavy-clients", type=int, default=2, help="clients running heavy queries"
+    )
+    parser.add_argument("--in-flight", type=int, default=1, help="heavy queries per heavy client")
+    parser.add_argument(
+        "--heavy-seconds", type=float, default=2.0, help="the heavy query's time on Oxigraph"
+    )
+    parser.add_argument("--workers", type=int, default=0, help="our query workers (0: default)")
+    parser.add_argument("--cache", action="store_true", help="our result cache on")
     args = parser.parse_args()
-    with serving(args.workers) as url:
-        idle = asyncio.run(cheap_loop(url, args.seconds))
-        attacked, hostile = asyncio.run(under_attack(url, args.seconds, args.hostile))
-    report(idle, attacked, hostile, args.hostile)
+    folder = Path(tempfile.mkdtemp(prefix="karabakh-bench-hostile-"))
+    try:
+        triples = bench.prepare_data(args.size, folder)
+        oxi_dir = folder / "oxigraph"
+        subprocess.run(
+            ["oxigraph", "load", "--location", str(oxi_dir), "--file", str(triples)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        port = bench.free_port()
+        oxigraph = (
+            [
+                "oxigraph",
+                "serve-read-only",
+                "--location",
+                str(oxi_dir),
+                "--bind",
+                f"127.0.0.1:{port}",
+            ],
+            f"http://127.0.0.1:{port}/query",
+            {},
+        )
+        ours = bench.serve_ours(triples, bench.free_port(), args.workers, args.cache)
+        phases: dict[str, tuple[Phase, Phase, Counter[int]]] = {}
+        with bench.running("oxigraph", *oxigraph) as oxi, bench.running("karabakh-kg", *ours) as kk:
+            servers = {"oxigraph": oxi, "karabakh-kg": kk}
+            query, took = calibrate(oxi.url, args.heavy_seconds)
+            began = time.perf_counter()
+            response = httpx.get(kk.url, params={"query": query}, headers=JSON, timeout=300)
+            ours_took = time.perf_counter() - began
+            print(
+                f"heavy query: {took:.2f} s on the Oxigraph server, {ours_took:.2f} s on ours "
+                f"(status {response.status_code}); {args.heavy_clients} clients x "
+                f"{args.in_flight} in flight"
+            )
+            idle = {
+                name: asyncio.run(cheap_loop(s.url, args.seconds)) for name, s in servers.items()
+            }
+            for name, server in servers.items():
+                phase, heavy = asyncio.run(
+                    loaded(server.url, query, args.seconds, args.heavy_clients, args.in_flight)
+                )
+                phases[name] = (idle[name], phase, heavy)
+        print()
+        print(
+            f"{'cheap client':<34} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7} "
+            f"{'p95 vs idle':>11}"
+        )
+        for name, (quiet, busy, _) in phases.items():
+            for label, phase in (("idle", quiet), ("loaded", busy)):
+                print(
+                    f"{name + ', ' + label:<34} {len(phase.latencies):>8} {phase.p(50):>8.1f} "
+                    f"{phase.p(95):>8.1f} {phase.errors:>7} {phase.p(95) / quiet.p(95):>10.2f}x"
+                )
+        ratio = phases["karabakh-kg"][1].p(95) / phases["oxigraph"][1].p(95)
+        print(f"loaded cheap p95, ours / the Oxigraph server's: {ratio:.2f}x (goal: at most 2x)")
+        for name, (_, _, heavy) in phases.items():
+            shown = ", ".join(
+                f"{status or 'connection error'}: {n}" for status, n in sorted(heavy.items())
+            )
+            print(f"{name}: heavy clients' answers: {shown}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,16 @@
 """SPARQL server benchmark: our endpoint against the Oxigraph server and rdflib-endpoint.
 
-Every server gets the same generated graph (``bench/generate.py``) as N-Triples and the
-same six-query mix; each is driven at concurrency 1, 8 and 32 from one asyncio client.
-Prints requests per second and p50/p95 latency, and ratios to the Oxigraph server and
-to rdflib-endpoint measured in the same run, then how long our server takes to start
-with the curated graph.
+Every server gets the same generated graph (``bench/generate.py``) as one N-Triples file
+(ours through ``karabakh-kg serve --data FILE --no-reason``) and the same six-query mix;
+each is driven at concurrency 1, 8 and 32 (simulated users, each from its own loopback
+address), the servers taking turns (``--rounds``) so that the shared machine's load falls
+on all alike. Prints requests per second and p50/p95 latency, ratios to the Oxigraph server
+and to rdflib-endpoint measured in the same run, each server's memory (RSS and PSS summed
+over its processes), then how long our server takes to start with the curated graph.
 
     pip install -e '.[bench]'
-    python bench/server.py --size 100k --seconds 5
-    python bench/server.py --size 10k --workers 1,2,4     # compare worker counts
+    python bench/server.py --size 100k --seconds 9 [--skip rdflib-endpoint] [--cache both]
+    python bench/server.py --size 10k --workers 2,4,8     # compare worker counts
 """
 
 from __future__ import annotations
@@ -113,10 +115,14 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], limit: float = 300) -
     raise RuntimeError(f"{url} did not answer within {limit} s")
 
 
-def start(name: str, command: list[str], url: str) -> Server:
+def start(name: str, command: list[str], url: str, env: dict[str, str] | None = None) -> Server:
     began = time.perf_counter()
     process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, **(env or {})},
     )
     wait_ready(url, process)
     return Server(name, url, process, time.perf_counter() - began)
@@ -133,8 +139,10 @@ def stop(server: Server) -> None:
 
 
 @contextlib.contextmanager
-def running(name: str, command: list[str], url: str) -> Iterator[Server]:
-    server = start(name, command, url)
+def running(
+    name: str, command: list[str], url: str, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    server = start(name, command, url, env)
     try:
         yield server
     finally:
@@ -189,15 +197,12 @@ def answer_sizes(url: str) -> list[object]:
     return sizes
 
 
-def prepare_data(size: str, folder: Path) -> tuple[Path, Path]:
-    """Generated quads as N-Triples (for the others) and as a curated-style TriG folder (ours)."""
+def prepare_data(size: str, folder: Path) -> Path:
+    """Generated triples (``bench/generate.py``) as one N-Triples file, for every server."""
     sys.path.insert(0, str(HERE))
     import generate
 
     quads = generate.generate(generate.parse_size(size))
-    data_dir = folder / "data"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    generate.write(quads, data_dir)
     triples = folder / "data.nt"
     ox.serialize(
         [ox.Triple(q.subject, q.predicate, q.object) for q in quads],
@@ -205,20 +210,28 @@ def prepare_data(size: str, folder: Path) -> tuple[Path, Path]:
         format=ox.RdfFormat.N_TRIPLES,
     )
     print(f"data: {len(quads)} triples ({size})")
-    return data_dir, triples
+    return triples
 
 
-def serve_ours(data_dir: str, port: int, workers: int) -> None:
-    """Run our server on a generated data folder (reasoning off: raw query speed)."""
-    import uvicorn
+def karabakh_kg() -> str:
+    """The ``karabakh-kg`` command of this interpreter's environment."""
+    beside = Path(sys.executable).parent / "karabakh-kg"
+    return str(beside) if beside.exists() else shutil.which("karabakh-kg") or "karabakh-kg"
 
-    from karabakh_kg.graph.loading import load_graph
-    from karabakh_kg.server.app import create_app
-    from karabakh_kg.server.settings import Settings
 
-    graph = load_graph(Path(data_dir) if data_dir != "-" else None, reason=data_dir == "-")
-    settings = Settings.from_env(query_workers=workers or None, max_rows=1_000_000)
-    uvicorn.run(create_app(graph, settings), host="127.0.0.1", port=port, log_level="warning")
+def serve_ours(
+    data: Path | None, port: int, workers: int = 0, cache: bool = False
+) -> tuple[list[str], str, dict[str, str]]:
+    """(command, query URL, environment) of ``karabakh-kg serve`` on ``data`` as it is, not
+    reasoned (raw query speed), or on the curated graph (reasoned) when ``data`` is None;
+    the result cache on or off."""
+    command = [karabakh_kg(), "serve", "--port", str(port), "--log-level", "warning"]
+    if data is not None:
+        command += ["--data", str(data), "--no-reason", "--max-rows", "1000000"]
+    if workers:
+        command += ["--workers", str(workers)]
+    environment = {"KARABAKH_KG_RESULT_CACHE_MB": "64" if cache else "0"}
+    return command, f"http://127.0.0.1:{port}/sparql", environment
 
 
 def main() -> None:
@@ -228,7 +241,10 @@ def main() -> None:
     parser.add_argument("--workers", default="", help="our worker counts to compare, e.g. 1,2,4")
     parser.add_argument("--concurrency", default=",".join(map(str, CONCURRENCY)))
     parser.add_argument(
-        "--serve-ours", nargs=3, metavar=("DATA", "PORT", "WORKERS"), help=argparse.SUPPRESS
+        "--cache",
+        choices=("off", "on", "both"),
+        default="off",
+        help="our result cache: off (the goals are measured so), on, or both side by side",
     )
     parser.add_argument(
         "--skip", default="", help="servers to leave out, comma-separated (rdflib-endpoint)"
@@ -243,14 +259,11 @@ def main() -> None:
     skipped = {name for name in args.skip.split(",") if name}
     if "oxigraph" in skipped:
         parser.error("the Oxigraph server is the baseline: it cannot be skipped")
-    if args.serve_ours:
-        serve_ours(args.serve_ours[0], int(args.serve_ours[1]), int(args.serve_ours[2]))
-        return
     levels = [int(c) for c in args.concurrency.split(",")]
     worker_counts = [int(w) for w in args.workers.split(",") if w] or [0]
     folder = Path(tempfile.mkdtemp(prefix="karabakh-bench-server-"))
     try:
-        data_dir, triples = prepare_data(args.size, folder)
+        triples = prepare_data(args.size, folder)
         oxi_dir = folder / "oxigraph"
         subprocess.run(
             ["oxigraph", "load", "--location", str(oxi_dir), "--file", str(triples)],
@@ -258,7 +271,7 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        commands: dict[str, tuple[list[str], str]] = {}
+        commands: dict[str, tuple[list[str], str, dict[str, str]]] = {}
         port = free_port()
         commands["oxigraph"] = (
             [
@@ -270,6 +283,7 @@ def main() -> None:
                 f"127.0.0.1:{port}",
             ],
             f"http://127.0.0.1:{port}/query",
+            {},
         )
         port = free_port()
         commands["rdflib-endpoint"] = (
@@ -283,22 +297,22 @@ def main() -> None:
                 str(port),
             ],
             f"http://127.0.0.1:{port}/",
+            {},
         )
+        caches = {"off": [False], "on": [True], "both": [False, True]}[args.cache]
         for workers in worker_counts:
-            port = free_port()
-            label = "karabakh-kg" + (f" ({workers} workers)" if workers else "")
-            commands[label] = (
-                [sys.executable, __file__, "--serve-ours", str(data_dir), str(port), str(workers)],
-                f"http://127.0.0.1:{port}/sparql",
-            )
+            for cache in caches:
+                label = "karabakh-kg" + (f" ({workers} workers)" if workers else "")
+                label += " cache" if cache else ""
+                commands[label] = serve_ours(triples, free_port(), workers, cache)
         results: dict[tuple[str, int], tuple[float, float, float, int]] = {}
         sizes: dict[str, list[object]] = {}
         memory: dict[str, tuple[float, float, int]] = {}
         with contextlib.ExitStack() as stack:
             servers: dict[str, Server] = {}
-            for name, (command, url) in commands.items():
+            for name, (command, url, env) in commands.items():
                 if name not in skipped:
-                    servers[name] = stack.enter_context(running(name, command, url))
+                    servers[name] = stack.enter_context(running(name, command, url, env))
                     print(f"{name}: ready in {servers[name].start_seconds:.2f} s")
                     sizes[name] = answer_sizes(url)
                     asyncio.run(drive(url, 1, 0.5))  # warm up
@@ -349,12 +363,7 @@ def main() -> None:
         print()
         if args.no_start:
             return
-        port = free_port()
-        with running(
-            "curated",
-            [sys.executable, __file__, "--serve-ours", "-", str(port), "0"],
-            f"http://127.0.0.1:{port}/sparql",
-        ) as server:
+        with running("curated", *serve_ours(None, free_port())) as server:
             print(
                 "start with the curated graph (reasoned), process start to first answer: "
                 f"{server.start_seconds:.2f} s"

@@ -52,6 +52,10 @@ class Settings:
     worker_memory_mb: int = 4096
     """Address space one query worker may use, in MB (0: no bound). A query that needs more
     stops its worker (replaced in the background) and is answered 503 ``worker-crashed``."""
+    result_cache_mb: int = 0
+    """Memory for remembered answers, in MB (0: off). An answer is remembered for its data
+    version, query text, dataset, perspective and format, and served again without
+    evaluation until the data changes; one answer takes at most an eighth of it."""
     max_body_bytes: int = 1_000_000
     """Largest accepted request body (413 beyond)."""
     query_workers: int = field(default_factory=_default_workers)
@@ -136,6 +140,8 @@ class Settings:
             raise SettingsError("limits must be positive")
         if min(self.max_answer_bytes, self.max_query_depth, self.client_queued + 1) < 1:
             raise SettingsError("limits must be positive")
+        if self.result_cache_mb < 0:
+            raise SettingsError(f"{PREFIX}RESULT_CACHE_MB must be 0 (off) or more")
         if self.client_queries < 0:
             raise SettingsError(f"{PREFIX}CLIENT_QUERIES must be 0 (automatic) or more")
         timeouts = (self.queue_timeout, self.header_timeout, self.body_timeout)

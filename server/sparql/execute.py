@@ -12,6 +12,7 @@ import functools
 import hashlib
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -71,6 +72,41 @@ def _negotiated(
     except NotAcceptable as error:
         problems.append(str(error))
     return results_format, graph_format, tuple(problems)
+
+
+class ResultCache:
+    """Answers by key, at most ``limit`` bytes of bodies in all, the least recently used
+    dropped first; an answer larger than an eighth of the limit is not kept."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.hits = 0
+        self._entries: OrderedDict[tuple[str, int], QueryAnswer] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, int]) -> QueryAnswer | None:
+        with self._lock:
+            answer = self._entries.get(key)
+            if answer is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+            return answer
+
+    def put(self, key: tuple[str, int], answer: QueryAnswer) -> None:
+        size = len(answer.body)
+        if size > self.limit // 8:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            self.size += size - (len(old.body) if old else 0)
+            self._entries[key] = answer
+            while self.size > self.limit:
+                _, dropped = self._entries.popitem(last=False)
+                self.size -= len(dropped.body)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 @dataclass
@@ -136,6 +172,7 @@ class Endpoint:
         self.update_lock = threading.Lock()
         self.in_flight = 0
         self._named: tuple[str, list[str]] | None = None
+        self.cache = ResultCache(settings.result_cache_mb * 1024 * 1024)
         self.admission = Admission(
             settings.query_workers,
             settings.queries_per_client,
@@ -357,12 +394,22 @@ class Endpoint:
         status = 200
         try:
             store = self.store()
+            # The key names the store's revision (bumped once a change is served): an
+            # answer computed while an update was being applied is never kept for after.
+            revision = getattr(store, "revision", None) if self.cache.limit else None
+            key = (prepared.etag, revision) if isinstance(revision, int) else None
+            cached = self.cache.get(key) if key else None
+            if cached is not None:
+                form = cached.form
+                return cached
             async with self.admission.admit(client, self.settings.queue_timeout):
                 # The thread only waits for the worker that admission has left free.
                 answer = await anyio.to_thread.run_sync(
                     store.execute, prepared.job, prepared.timeout
                 )
             form = answer.form
+            if key is not None and getattr(store, "revision", None) == revision:
+                self.cache.put(key, answer)
             return answer
         except Problem as problem:
             status = problem.status

@@ -8,8 +8,10 @@ applies each change at once (for the workers it forks later), and each worker ap
 what it has not seen before its next job (a long log is folded into a new dump and a new
 zygote). A query that overruns its limit gets its worker killed (SIGKILL) and replaced,
 so the work really stops and other clients keep being served by the other workers. A job
-still running after :data:`DEMOTE_AFTER` has its worker's CPU priority lowered, so that
-short queries keep their speed while long ones run (the worker is replaced afterwards).
+still running after :data:`DEMOTE_AFTER` (or whose text ran that long before) has its
+worker's CPU priority lowered, so that
+short queries keep their speed while long ones run (it gets its priority back afterwards,
+or is replaced where the server may not raise a priority).
 The pool bounds how many queries run (one per worker) and wait. A job with
 ``chunk_bytes`` is answered as a stream (:meth:`WorkerPool.stream`): the worker's chunks
 are handed on as they arrive, under the same time limit, which covers the whole stream.
@@ -43,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -73,11 +76,15 @@ FOLDER_PREFIX = "karabakh-kg-pool-"
 OWNER_FILE = "owner.pid"
 COMPACT_ABOVE = 50_000
 """Logged quads beyond which the pool writes a fresh dump and replaces its workers."""
-DEMOTE_AFTER = 0.25
+DEMOTE_AFTER = 0.1
 """Seconds after which a running job's worker gets a lower CPU priority, so that short
-queries on the other workers keep their speed under heavy load (the short lane); the
-worker is replaced once the job ends, since an unprivileged process cannot regain it."""
-DEMOTED_NICENESS = 10
+queries on the other workers keep their speed under heavy load (the short lane). Once the
+job ends the worker gets its priority back, or, where the server may not raise a
+priority (unprivileged, without CAP_SYS_NICE), is replaced by a new one."""
+DEMOTED_NICENESS = 19
+REMEMBERED_LONG = 256
+"""Texts remembered as having run long: their next jobs start at the lower priority (a
+client repeating a heavy query does not get the first :data:`DEMOTE_AFTER` each time)."""
 
 
 class PoolBusy(RuntimeError):
@@ -340,6 +347,8 @@ class WorkerPool:
         self._idle: queue.Queue[Worker] = queue.Queue()
         self._pending = 0
         self._generation = 0
+        self._long_texts: OrderedDict[str, None] = OrderedDict()
+        """Texts whose jobs ran past DEMOTE_AFTER (the last REMEMBERED_LONG)."""
         self._changes: list[tuple[list[ox.Quad], list[ox.Quad]]] = []
         """Changes since the dump, in order (added, removed quads)."""
         self._dump = self._write_dump(store, 0)
@@ -513,6 +522,12 @@ class WorkerPool:
             self._spawn_async()
 
     def _release(self, worker: Worker) -> None:
+        if worker.demoted:
+            try:
+                os.setpriority(os.PRIO_PROCESS, worker.process.pid, 0)
+                worker.demoted = False
+            except OSError:
+                pass  # not allowed to: replaced below
         if self._closed or worker.generation != self._generation or worker.demoted:
             worker.stop()
             if not self._closed:
@@ -526,6 +541,9 @@ class WorkerPool:
         worker = self._acquire(time.monotonic() + wait)
         started = time.monotonic()
         deadline, demote_at = started + timeout, started + DEMOTE_AFTER
+        text = job.get("sparql") or job.get("update") or ""
+        if self._ran_long(text):
+            self._demote(worker)  # it ran long before: in the low lane from the start
         job, applied = self._catch_up(worker, job)
         running = True  # until the worker is released or replaced
         try:
@@ -536,6 +554,7 @@ class WorkerPool:
                 if not worker.inbox.poll(remaining):
                     if not worker.demoted and time.monotonic() >= demote_at:
                         self._demote(worker)
+                        self._remember_long(text)
                     continue
                 message: tuple[Any, ...] = worker.inbox.recv()
                 if message[0] != "chunk":
@@ -556,6 +575,19 @@ class WorkerPool:
                 self._spawn_async()
         self.timeouts += 1
         raise QueryTimeout(f"the query did not finish within {timeout:g} s and was stopped")
+
+    def _ran_long(self, text: str) -> bool:
+        with self._lock:
+            if text in self._long_texts:
+                self._long_texts.move_to_end(text)
+                return True
+            return False
+
+    def _remember_long(self, text: str) -> None:
+        with self._lock:
+            self._long_texts[text] = None
+            while len(self._long_texts) > REMEMBERED_LONG:
+                self._long_texts.popitem(last=False)
 
     @staticmethod
     def _demote(worker: Worker) -> None:
@@ -605,6 +637,9 @@ class PooledStore:
     ) -> None:
         self.store = store
         self.pool = WorkerPool(store, size, max_queued, union, memory_mb)
+        self.revision = 0
+        """Bumped each time the workers are told of a change (answers of an earlier
+        revision may not hold any more)."""
 
     def _job(self, job: QueryJob) -> dict[str, Any]:
         """``job`` as sent to a worker: a job on the standard dataset goes without its
@@ -658,6 +693,7 @@ class PooledStore:
             self.pool.reload(self.store)
         elif change:
             self.pool.patch(self.store, change.added, change.removed)
+        self.revision += 1
 
     def close(self) -> None:
         self.pool.close()
