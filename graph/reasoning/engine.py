@@ -23,7 +23,10 @@ Triple = tuple[int, int, int]
 Binding = dict[int, int]
 JoinFunction = Callable[[Triple, bool], Iterator[tuple[Triple, int, tuple[Triple, ...]]]]
 """A trigger compiled to Python: ``(fact, only_new)`` -> (head, rule index, ground body)."""
-_EMPTY: dict[int, set[int]] = {}
+Members = set[int] | tuple[int]
+"""The objects of one subject and predicate (or subjects of one object): a set, or a
+1-tuple while there is one."""
+_EMPTY: dict[int, Members] = {}
 
 
 @dataclass(frozen=True)
@@ -249,8 +252,10 @@ class Engine:
         self.base: set[Triple] = set()
         self.facts: set[Triple] = set()
         self.derivations: dict[Triple, Derivation] = {}
-        self.ps: dict[int, dict[int, set[int]]] = {}
-        self.po: dict[int, dict[int, set[int]]] = {}
+        # p -> s -> objects and p -> o -> subjects; one member is a 1-tuple (a set costs
+        # 216 bytes, and most keys have one member: a third of the engine's memory)
+        self.ps: dict[int, dict[int, Members]] = {}
+        self.po: dict[int, dict[int, Members]] = {}
         self.sp: dict[int, set[tuple[int, int]]] = {}
         self.op: dict[int, set[tuple[int, int]]] = {}
         self.by_pred: dict[int, list[_Trigger]] = {}
@@ -344,15 +349,19 @@ class Engine:
             self.po[p] = {}
         objects = by_s.get(s)
         if objects is None:
-            by_s[s] = {o}
+            by_s[s] = (o,)
+        elif type(objects) is tuple:
+            by_s[s] = {objects[0], o}
         else:
-            objects.add(o)
+            objects.add(o)  # type: ignore[union-attr]
         by_o = self.po[p]
         subjects = by_o.get(o)
         if subjects is None:
-            by_o[o] = {s}
+            by_o[o] = (s,)
+        elif type(subjects) is tuple:
+            by_o[o] = {subjects[0], s}
         else:
-            subjects.add(s)
+            subjects.add(s)  # type: ignore[union-attr]
         if self.needs_node_index:
             self.sp.setdefault(s, set()).add((p, o))
             self.op.setdefault(o, set()).add((s, p))
@@ -361,8 +370,12 @@ class Engine:
         s, p, o = t
         self.facts.discard(t)
         self.derivations.pop(t, None)
-        self.ps[p][s].discard(o)
-        self.po[p][o].discard(s)
+        for index, key, member in ((self.ps[p], s, o), (self.po[p], o, s)):
+            found = index[key]
+            if type(found) is tuple:
+                del index[key]
+            else:
+                found.discard(member)  # type: ignore[union-attr]
         if self.needs_node_index:
             self.sp[s].discard((p, o))
             self.op[o].discard((s, p))
