@@ -140,13 +140,26 @@ def results_syntax(wanted: str) -> ox.QueryResultsFormat:
     return found
 
 
+GZIP_SUFFIX = ".gz"
+"""A file name ending in ``.gz`` (``data.nt.gz``) is the gzip-compressed form of its format."""
+
+
 def for_file(path: str | PathLike[str]) -> Format:
     """The RDF format a file's extension names (``.ttl``, ``.nt``, ``.trig``, ``.nq``,
-    ``.rdf``, ``.jsonld``), or a ValueError naming the extensions understood."""
-    suffix = PurePath(path).suffix
+    ``.rdf``, ``.jsonld``; a trailing ``.gz`` is looked through, see :func:`is_gzip`), or a
+    ValueError naming the extensions understood."""
+    pure = PurePath(path)
+    if is_gzip(pure):
+        pure = pure.with_suffix("")
+    suffix = pure.suffix
     found = find(suffix[1:], GRAPH_FORMATS) if len(suffix) > 1 else None
     if found is None:
         known = ", ".join("." + f.extension for f in GRAPH_FORMATS)
-        problem = f"unknown RDF file extension {suffix!r}" if suffix else "no file extension"
-        raise ValueError(f"{path}: {problem}; use one of {known}")
+        problem = f"unknown RDF file extension {suffix!r}" if suffix else "no RDF file extension"
+        raise ValueError(f"{path}: {problem}; use one of {known} (each may end in .gz)")
     return found
+
+
+def is_gzip(path: str | PathLike[str]) -> bool:
+    """Whether a file's name says it is gzip-compressed."""
+    return PurePath(path).suffix.lower() == GZIP_SUFFIX

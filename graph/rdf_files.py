@@ -2,8 +2,8 @@
 
 ``karabakh-kg reason FILE...`` and ``karabakh-kg serve --data FILE...`` read users' own data
 (Turtle, TriG, N-Triples, N-Quads, RDF/XML, JSON-LD: the format named by each file's
-extension, through :mod:`karabakh_kg.graph.formats`) into the store layout of
-:mod:`karabakh_kg.graph.dataset`:
+extension, through :mod:`karabakh_kg.graph.formats`; ``.gz`` files are read through gzip)
+into the store layout of :mod:`karabakh_kg.graph.dataset`:
 
 * every triple of every file is asserted: it goes into :data:`ASSERTED`, whatever graph the
   file puts it in (a triple of a named graph also stays in that named graph, so ``GRAPH``
@@ -17,10 +17,14 @@ Triple formats are parsed by pyoxigraph straight into the store (no Python objec
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import gzip
 import os
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -53,16 +57,21 @@ def load_file(
     """
     syntax = check_file(path)
     try:
-        if not syntax.supports_datasets:
-            store.load(path=path, format=syntax, to_graph=graph)
-            return
-        quads = ox.parse(path=path, format=syntax)
-        if keep_graphs:
-            store.extend(_in_graph_and_own(quads, graph))
-        else:
-            store.extend(ox.Quad(q.subject, q.predicate, q.object, graph) for q in quads)
+        with contextlib.ExitStack() as opened:
+            source = opened.enter_context(gzip.open(path)) if formats.is_gzip(path) else None
+            where: dict[str, Any] = {"path": path} if source is None else {"input": source}
+            if not syntax.supports_datasets:
+                store.load(**where, format=syntax, to_graph=graph)
+                return
+            quads = ox.parse(**where, format=syntax)
+            if keep_graphs:
+                store.extend(_in_graph_and_own(quads, graph))
+            else:
+                store.extend(ox.Quad(q.subject, q.predicate, q.object, graph) for q in quads)
     except SyntaxError as error:
         raise DataError(f"{path}: {error.msg}") from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise DataError(f"{path}: not whole gzip data ({error})") from None
     except OSError as error:  # pyoxigraph's do not name the file
         raise OSError(error.errno, error.strerror or str(error), str(path)) from None
 

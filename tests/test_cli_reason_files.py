@@ -7,6 +7,7 @@ and from the domain rules as ``ontology/rules.ttl`` states them, never from our 
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import stat
@@ -289,7 +290,9 @@ BAD_TURTLE = '@prefix : <http://example.org/> .\n:a :b :c .\n:a :b "never closed
         ({}, ["missing.ttl"], "missing file: missing.ttl"),
         ({"folder.ttl/x": ""}, ["folder.ttl"], "folder.ttl is a folder"),
         ({"data.csv": "a,b\n"}, ["data.csv"], "data.csv: unknown RDF file extension '.csv'"),
-        ({"data": ""}, ["data"], "data: no file extension"),
+        ({"data": ""}, ["data"], "data: no RDF file extension"),
+        ({"data.gz": ""}, ["data.gz"], "data.gz: no RDF file extension"),
+        ({"plain.nt.gz": "<a> <b> <c> .\n"}, ["plain.nt.gz"], "plain.nt.gz: not whole gzip"),
         ({"bad.ttl": BAD_TURTLE}, ["bad.ttl"], "bad.ttl: Parser error"),
         (
             {"good.nt": "", "bad.ttl": BAD_TURTLE},
@@ -401,3 +404,17 @@ def test_contradictions_are_counted_and_the_first_listed(tmp_path: Path) -> None
     at = lines.index("25 inconsistencies")
     assert all(line.startswith("  cax-dw: ") for line in lines[at + 1 : at + 21])
     assert lines[at + 21 :] == ["  ... and 5 more"]
+
+
+def test_gzip_files_are_read_and_written(tmp_path: Path, ontology: Path) -> None:
+    (tmp_path / "family.trig.gz").write_bytes(gzip.compress(DATA["trig"].encode()))
+    done = reason("family.trig.gz", "--ontology", ontology, "-o", "closure.nq.gz", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    unpacked = tmp_path / "closure.nq"
+    unpacked.write_bytes(gzip.decompress((tmp_path / "closure.nq.gz").read_bytes()))
+    graphs = by_graph(unpacked)
+    assert graphs[ASSERTED] == DATA_TRIPLES and graphs[INFERRED] == INFERRED_TRIPLES
+    (tmp_path / "cut.nt.gz").write_bytes(gzip.compress(DATA["nt"].encode())[:40])
+    done = reason("cut.nt.gz", "-o", "out.nt", cwd=tmp_path)
+    assert done.returncode != 0 and not (tmp_path / "out.nt").exists()
+    assert done.stderr.startswith("error: cut.nt.gz: not whole gzip data")

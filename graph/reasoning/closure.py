@@ -21,6 +21,7 @@ triples are read from the rules file, not reasoned over, so they never enter the
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,8 +101,9 @@ def quads(kg: KnowledgeGraph, r: Reasoner, *, inferred_only: bool = False) -> It
 
 
 def write(kg: KnowledgeGraph, r: Reasoner, path: Path, *, inferred_only: bool = False) -> Written:
-    """Write the closure to ``path`` in the format its extension names, atomically: a
-    failure leaves no file, or the old one whole (ValueError for an unknown extension)."""
+    """Write the closure to ``path`` in the format its extension names (gzip-compressed
+    for a name ending in ``.gz``), atomically: a failure leaves no file, or the old one whole
+    (ValueError for an unknown extension)."""
     found = formats.for_file(path)
     syntax = found.rdf_format
     assert syntax is not None
@@ -120,7 +122,11 @@ def write(kg: KnowledgeGraph, r: Reasoner, path: Path, *, inferred_only: bool = 
     )
 
     def serialize(out: BinaryIO) -> None:
-        ox.serialize(counted(statements), out, syntax)  # type: ignore[arg-type]
+        if not formats.is_gzip(path):
+            ox.serialize(counted(statements), out, syntax)  # type: ignore[arg-type]
+            return
+        with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as compressed:
+            ox.serialize(counted(statements), compressed, syntax)  # type: ignore[arg-type]
 
     write_atomic(path, serialize)
     return Written(path=path, format=found, statements=count, inferred_only=inferred_only)
