@@ -8,6 +8,7 @@ alone (line 33: "the president's office said Macron had spoken with Aliyev"), so
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -112,3 +113,25 @@ def test_single_claimant_marks_count_only_the_perspectives_supports(live_server:
     # France is involved on the office's word alone, in both
     france = (CONVERSATIONS, "kgo:involvedState", KG + "france")
     assert _marks(live_server.url)[france] == office
+
+
+def test_the_graph_commands_answer_from_the_perspective_asked_for() -> None:
+    """``--perspective`` on neighbours, centrality and communities (as on the routes)."""
+    from typer.testing import CliRunner
+
+    from karabakh_kg.server.cli import app
+
+    def run(*args: str) -> Any:
+        result = CliRunner().invoke(app, [*args, "--format", "json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    said = run("neighbours", "kg:ilham-aliyev", "--perspective", OFFICE)
+    assert CONVERSATIONS in {n["iri"] for n in said["neighbours"]}
+    article = run("neighbours", "kg:ilham-aliyev", "-P", "article")
+    assert CONVERSATIONS not in {n["iri"] for n in article["neighbours"]}
+    assert CONVERSATIONS not in {
+        r["iri"] for r in run("centrality", "--top", "1000", "-P", "article")
+    }
+    parts = run("communities", "-P", "article")
+    assert parts and not any(CONVERSATIONS in {n["iri"] for n in p["nodes"]} for p in parts)
