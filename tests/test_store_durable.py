@@ -26,7 +26,7 @@ from karabakh_kg.graph import reasoning
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, SUPPORT, KnowledgeGraph, UpdateError
 from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.graph.reasoning.perspective_graphs import is_perspective_graph
-from karabakh_kg.graph.store import QuadChange
+from karabakh_kg.graph.store import QuadChange, contributions
 from karabakh_kg.graph.store.contributions import (
     CONTRIBUTION_LOG,
     JOURNAL,
@@ -155,6 +155,40 @@ def test_a_committed_journal_is_finished_at_the_next_start_and_a_cut_one_dropped
     kg, report = open_dataset(folder, data)
     assert not report.recovered
     assert not has(kg.store, cut, ASSERTED) and has(kg.store, committed, ASSERTED)
+
+
+def test_a_change_that_removes_nothing_is_one_transaction_without_a_journal(
+    tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Additions whose reasoning removes nothing are written in one store transaction (all
+    or nothing without a journal); a change that removes anything, its own or through
+    reasoning, is journaled before the store changes. Either way the inferred graph is
+    what a fresh load of the same changes gives."""
+    folder = tmp_path / "store"
+    kg, _ = open_dataset(folder, data)
+    journaled: list[QuadChange] = []
+    real = contributions.write_journal
+
+    def write(where: Path, change: QuadChange) -> None:
+        journaled.append(change)
+        real(where, change)
+
+    monkeypatch.setattr(contributions, "write_journal", write)
+    added = person("one-transaction")
+    agent = ox.Triple(added.subject, RDF_TYPE, AGENT)
+    steps: list[tuple[list[ox.Triple], list[ox.Triple]]] = [
+        ([added], []),  # derives kg:one-transaction a kgo:Agent: nothing removed
+        ([agent], []),  # asserting what was inferred takes it out of the inferred graph
+        ([], [added]),
+    ]
+    memory = load_graph(data)
+    for number, (plus, minus) in enumerate(steps):
+        apply_change(kg, plus, minus, contributor="hal")
+        apply_change(memory, plus, minus, contributor="hal")
+        assert len(journaled) == max(0, number), number
+        assert pending_change(folder) is None
+        assert inferred(kg) == inferred(memory)
+    assert has(kg.store, agent, ASSERTED) and not has(kg.store, agent, INFERRED)
 
 
 def test_updates_go_to_the_contributors_graph_with_provenance() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -317,11 +317,22 @@ def _changes_rules(r: Reasoner, triple: Any) -> bool:
 
 
 def update(
-    kg: KnowledgeGraph, added: Iterable[ox.Triple], removed: Iterable[ox.Triple]
+    kg: KnowledgeGraph,
+    added: Iterable[ox.Triple],
+    removed: Iterable[ox.Triple],
+    *,
+    pending: Sequence[ox.Quad] = (),
+    before_removing: Callable[[], None] | None = None,
 ) -> ReasoningReport:
     """After ``added``/``removed`` changed the asserted graph, bring the inferred graph to
     exactly what :func:`materialize` would give: a triple that lost a premise is deleted only
     when no other derivation remains (Backward/Forward), then additions saturate.
+
+    ``pending`` are quads of the change that are not in the store yet (``added`` in the
+    asserted graph and the graphs holding them): they are written with what reasoning adds,
+    in one transaction, so a change that removes nothing is applied atomically.
+    ``before_removing`` is called once before anything is removed or the graphs are
+    rewritten (the caller's commit point for a change that cannot be one transaction).
 
     Changes to schema axioms (sub-class, domain, property characteristics ...) recompile the
     rules, so they fall back to a full recomputation.
@@ -330,6 +341,10 @@ def update(
     added, removed = list(added), list(removed)
     r = kg.views.reasoner
     if r is None or any(_changes_rules(r, t) for t in (*added, *removed)):
+        if before_removing is not None:
+            before_removing()
+        if pending:
+            kg.store.extend(pending)
         return materialize(kg)
     store = kg.store
     add_ids = [
@@ -353,7 +368,7 @@ def update(
     with _no_gc():
         touched = r.engine.update(add_ids, remove_ids)
         seeds = touched | (relabelled & r.engine.base)
-        masks = unit_masks(store, r.support, is_evidence_graph, ONTOLOGY, UNCURATED, seeds)
+        masks = unit_masks(store, r.support, is_evidence_graph, ONTOLOGY, UNCURATED, seeds, pending)
         previous = r.support.update(seeds, masks, removals=bool(removed))
     was_inferred = {t for t in previous if t in r.output}
     derivations = r.engine.derivations
@@ -368,9 +383,12 @@ def update(
             lost.append(t)
             r.output.discard(t)
     added_quads, removed_quads = changed_quads(store, r, previous, was_inferred)
-    for quad in (*_quads(r, lost), *removed_quads):
+    removals = [*_quads(r, lost), *removed_quads]
+    if removals and before_removing is not None:
+        before_removing()
+    for quad in removals:
         store.remove(quad)
-    store.extend([*_quads(r, gained), *added_quads])  # one transaction
+    store.extend([*pending, *_quads(r, gained), *added_quads])  # one transaction
     return ReasoningReport(
         base=len(r.engine.base),
         derived=len(r.output),

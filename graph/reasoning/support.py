@@ -275,10 +275,12 @@ def unit_masks(
     ontology: ox.NamedNode,
     uncurated: str,
     only: set[Triple] | None = None,
+    pending: Iterable[ox.Quad] = (),
 ) -> dict[Triple, int]:
-    """The unit mask of every base triple of ``index.engine`` (or of those in ``only``):
-    the evidence graphs holding it, 0 for an axiom of the ontology, and the pseudo-unit
-    ``uncurated`` for an asserted triple that no evidence graph holds (added by an update)."""
+    """The unit mask of every base triple of ``index.engine`` (or of those in ``only``,
+    counting the ``pending`` quads, not in the store yet, as if they were): the evidence
+    graphs holding it, 0 for an axiom of the ontology, and the pseudo-unit ``uncurated``
+    for an asserted triple that no evidence graph holds (added by an update)."""
     engine, table = index.engine, index.table
     base = engine.base
     wanted = base if only is None else {t for t in only if t in base}
@@ -298,9 +300,12 @@ def unit_masks(
                 masks[t] = masks.get(t, 0) | (1 << index.unit(g.value))
     else:
         d = table.decode
+        later: dict[tuple[object, object, object], list[ox.Quad]] = {}
+        for q in pending:
+            later.setdefault((q.subject, q.predicate, q.object), []).append(q)
         for t in wanted:
             s, p, o = d(t[0]), d(t[1]), d(t[2])
-            for q in store.quads_for_pattern(s, p, o, None):
+            for q in (*store.quads_for_pattern(s, p, o, None), *later.get((s, p, o), ())):
                 g = q.graph_name
                 if g == ontology:
                     axioms.add(t)

@@ -8,10 +8,13 @@ how many triples). A change may remove triples that contributors added, never cu
 (those change in the curated files). ``karabakh-kg export-updates`` writes the
 contributions and the log as TriG for a curator to review and merge.
 
-On a durable store (:mod:`.durable`) a change is first written to a journal file and
-flushed to disk (the commit point), then applied, then the journal is emptied and flushed
-again; a store opened with a journal left by a crash finishes the change and re-reasons, so
-a change is either wholly there or not at all.
+A change that removes nothing, and whose reasoning removes nothing (the usual one-triple
+``INSERT DATA``), is written together with what reasoning adds in one store transaction,
+which the store applies wholly or not at all. On a durable store (:mod:`.durable`) any
+other change is first written to a journal file and flushed to disk (the commit point),
+then applied, then the journal is emptied and flushed again; a store opened with a journal
+left by a crash finishes the change and re-reasons, so a change is either wholly there or
+not at all.
 """
 
 from __future__ import annotations
@@ -359,21 +362,43 @@ def apply_change(
     change.added.extend(_activity_quads(iri, contributor, when, text, len(new), len(gone)))
     kg.views.build_deferred()  # from the store as it is before the change
     folder = kg.store_dir
-    if folder is not None:
-        write_journal(folder, change)  # the commit point
+    journaled = False
+
+    def commit() -> None:
+        nonlocal journaled
+        if folder is not None and not journaled:
+            write_journal(folder, change)  # the commit point
+            journaled = True
+
+    # A change that removes nothing, and whose reasoning removes nothing, is written with
+    # what reasoning adds in one store transaction: atomic without a journal. Any other
+    # change is journaled before the store changes.
+    at_once = not change.removed
     try:
-        apply_quads(store, change)
+        if not at_once:
+            commit()
+            apply_quads(store, change)
         with recording(kg) as recorder:
             try:
-                reasoning.update(kg, new, [*gone, *relabelled])
+                reasoning.update(
+                    kg,
+                    new,
+                    [*gone, *relabelled],
+                    pending=change.added if at_once else (),
+                    before_removing=commit,
+                )
             except Exception as error:
                 _undo(kg, change, recorder.change)
                 raise UpdateError(
                     f"reasoning failed after the change, which was undone: {error}"
                 ) from None
     finally:
-        if folder is not None:
+        if journaled:
+            assert folder is not None
             clear_journal(folder)
+    if at_once:  # the change itself was written through the recorder: listed once
+        written = set(change.added)
+        recorder.change.added = [q for q in recorder.change.added if q not in written]
     change.added.extend(recorder.change.added)
     change.removed.extend(recorder.change.removed)
     change.reset = recorder.change.reset
