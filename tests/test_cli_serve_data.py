@@ -132,6 +132,9 @@ def test_served_data_is_reasoned_with_owl_rl_and_the_rules(
             page = httpx.get(served.url + path, headers={"Accept": "text/html"}, timeout=30)
             assert page.status_code == 200, (path, page.status_code)
             assert text in page.text, path
+        home = httpx.get(served.url, timeout=30).text
+        assert f"2 data files ({MEETING_TRIPLES + 2} triples, {inferred} inferred" in home
+        assert "curated from one news article" not in home
         turtle = httpx.get(served.url + "resource/talk-1.ttl", timeout=30)
         assert turtle.status_code == 200 and "kg:region-r" in turtle.text
         near = httpx.get(served.url + "graph/neighbours", params={"node": "kg:ann-a"}, timeout=30)

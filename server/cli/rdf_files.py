@@ -87,4 +87,6 @@ def data_app(
             fail(f"bad domain rule: {error}")
         how = describe_ontology(ontologies, rules=rules)
         served = f"{files}, {report.derived} inferred by {how})"
-    return create_app(kg, settings=settings), served
+    app = create_app(kg, settings=settings)
+    app.state.served = served  # the home page says it too
+    return app, served

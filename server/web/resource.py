@@ -283,7 +283,10 @@ def _is_iri(iri: str) -> bool:
 @router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
 def home(request: Request) -> Response:
     """The home page: what this is, where to go, how big the graph is."""
-    return pages.render(request, "home.html", {"stats": graph_stats(_kg(request))})
+    served = getattr(request.app.state, "served", None)  # set by ``serve --data``
+    return pages.render(
+        request, "home.html", {"stats": graph_stats(_kg(request)), "served": served}
+    )
 
 
 @router.api_route("/query", methods=["GET", "HEAD"], include_in_schema=False)
