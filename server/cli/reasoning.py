@@ -219,9 +219,9 @@ def register(app: typer.Typer) -> None:
         files: Annotated[
             list[Path] | None,
             typer.Argument(
-                metavar="[FILE]...",
-                help="RDF files to reason over (.ttl, .trig, .nt, .nq, .rdf, .jsonld); "
-                "without any, the curated graph.",
+                metavar="FILE",
+                help="RDF files to reason over (.ttl, .trig, .nt, .nq, .rdf, .jsonld, each "
+                "may end in .gz); without any, the curated graph.",
                 show_default=False,
             ),
         ] = None,

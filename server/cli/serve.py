@@ -250,8 +250,8 @@ def serve(
             "--data",
             metavar="FILE",
             help="Serve this RDF file instead of the curated graph (repeatable; .ttl, .trig, "
-            ".nt, .nq, .rdf, .jsonld): every triple asserted, reasoned with OWL 2 RL and the "
-            "domain rules.",
+            ".nt, .nq, .rdf, .jsonld, each may end in .gz): every triple asserted, reasoned "
+            "with OWL 2 RL and the domain rules.",
             show_default=False,
         ),
     ] = None,
