@@ -98,6 +98,7 @@ def inspect(text: str) -> Inspection:
     brackets: list[str] = []  # open brackets; "D" for a VALUES data block
     values_block = False  # a VALUES keyword waits for its data block
     previous: Token | None = None
+    bounded = False  # the depth of the rest is bounded by its opening brackets
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup or "other"
         if kind in {"ws", "comment"}:
@@ -110,10 +111,12 @@ def inspect(text: str) -> Inspection:
         elif kind == "other" and token.text in ")}]":
             if brackets:
                 brackets.pop()
-        elif kind == "iri" and _may_compare(brackets, previous, token):
-            # Read as an operator, the IRI's text is code: count every bracket from here.
+        elif kind == "iri" and not bounded and _may_compare(brackets, previous, token):
+            # Read as an operator, the IRI's text is code: count every bracket from here
+            # (once: this bound is at least any later one, and the scan stays linear).
             rest = len(_OPENING.findall(text, match.start()))
             result.depth = max(result.depth, len(brackets) + rest)
+            bounded = True
         upper = token.text.upper() if kind == "word" else ""
         if upper == "VALUES":
             values_block = True
