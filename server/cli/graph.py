@@ -185,7 +185,7 @@ def _ops(call: Any, *args: Any, **kwargs: Any) -> Any:
 @with_graph_input
 def neighbours(
     name: Annotated[str, typer.Argument(help="Entity: label, alt label, CURIE, IRI or Q-id.")],
-    k: Annotated[int, typer.Option("--k", "-k", help="Hops (1 to 4).")] = 1,
+    k: Annotated[int, typer.Option("--k", "-k", help=f"Hops (1 to {traversal.MAX_K}).")] = 1,
     direction: Annotated[Direction, typer.Option(help="Edges to follow.")] = Direction.both,
     output: FormatOpt = Output.table,
     seen: GraphInput = NO_INPUT,
@@ -213,8 +213,12 @@ def path(
     source: Annotated[str, typer.Argument(metavar="FROM", help="Start entity.")],
     target: Annotated[str, typer.Argument(metavar="TO", help="End entity.")],
     all_paths: Annotated[bool, typer.Option("--all", help="All simple paths, not one.")] = False,
-    max_length: Annotated[int, typer.Option(help="Longest path with --all (1 to 8).")] = 4,
-    limit: Annotated[int, typer.Option(help="Most paths with --all (1 to 100).")] = 20,
+    max_length: Annotated[
+        int, typer.Option(help=f"Longest path with --all (1 to {traversal.MAX_PATH_LENGTH}).")
+    ] = 4,
+    limit: Annotated[
+        int, typer.Option(help=f"Most paths with --all (1 to {traversal.MAX_PATHS}).")
+    ] = 20,
     output: FormatOpt = Output.table,
     seen: GraphInput = NO_INPUT,
 ) -> None:
@@ -252,7 +256,9 @@ def path(
 @with_graph_input
 def centrality(
     measure: Annotated[Measure, typer.Option(help="Centrality measure.")] = Measure.degree,
-    top: Annotated[int, typer.Option(help="How many entities to list.")] = 20,
+    top: Annotated[
+        int, typer.Option(help=f"How many entities to list (1 to {traversal.MAX_TOP}).")
+    ] = 20,
     output: FormatOpt = Output.table,
     seen: GraphInput = NO_INPUT,
 ) -> None:
@@ -341,7 +347,7 @@ def export(
     focus: Annotated[
         str | None, typer.Option(help="Export only the ego network of this entity.")
     ] = None,
-    radius: Annotated[int, typer.Option(help="Hops around --focus (1 to 4).")] = 1,
+    radius: Annotated[int, typer.Option(help=f"Hops around --focus (1 to {traversal.MAX_K}).")] = 1,
     negotiation: Annotated[
         Level | None, typer.Option("--network", help="Export the negotiation network instead.")
     ] = None,
