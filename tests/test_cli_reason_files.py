@@ -71,6 +71,23 @@ DATA = {
 <{EX}tom> <{SAME_AS}> <{EX}thomas> .
 <{EX}ann> <{EX}hasBrother> <{EX}bob> <{EX}family> .
 """,
+    "rdf": f"""\
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="{EX}"
+         xmlns:owl="http://www.w3.org/2002/07/owl#">
+  <ex:Cat rdf:about="{EX}tom">
+    <ex:hasParent><rdf:Description rdf:about="{EX}ann"><ex:hasBrother rdf:resource="{EX}bob"/>
+    </rdf:Description></ex:hasParent>
+    <owl:sameAs rdf:resource="{EX}thomas"/>
+  </ex:Cat>
+</rdf:RDF>
+""",
+    "jsonld": f"""\
+{{"@context": {{"ex": "{EX}", "owl": "http://www.w3.org/2002/07/owl#"}},
+  "@graph": [
+    {{"@id": "ex:tom", "@type": "ex:Cat", "ex:hasParent": {{"@id": "ex:ann"}},
+      "owl:sameAs": {{"@id": "ex:thomas"}}}},
+    {{"@id": "ex:ann", "ex:hasBrother": {{"@id": "ex:bob"}}}}]}}
+""",
 }
 DATA_TRIPLES = {
     (EX + "tom", RDF_TYPE, EX + "Cat"),
