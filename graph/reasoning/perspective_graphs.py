@@ -134,6 +134,14 @@ class Perspectives:
         self.by_iri = {p.iri: p for p in self.claimants}
         self._masks: dict[str, tuple[int, int]] = {}
         """Perspective name -> (number of units it was computed for, mask)."""
+        self._terms: dict[str, ox.NamedNode] = {}
+
+    def unit_terms(self, iri: str) -> ox.NamedNode:
+        """The IRI ``iri`` as a term, made once (support nodes name units and voices)."""
+        found = self._terms.get(iri)
+        if found is None:
+            found = self._terms[iri] = ox.NamedNode(iri)
+        return found
 
     def listed(self) -> list[Perspective]:
         """Every perspective: all, curated, article, then the claimants by IRI."""
@@ -191,32 +199,38 @@ class Perspectives:
 # -- writing the graphs -----------------------------------------------------------------
 
 
+_TYPE = ox.NamedNode(RDF + "type")
+_SUPPORT_CLASS = ox.NamedNode(KGO + "Support")
+_SUBJECT = ox.NamedNode(RDF + "subject")
+_PREDICATE = ox.NamedNode(RDF + "predicate")
+_OBJECT = ox.NamedNode(RDF + "object")
+_RESTS_ON = ox.NamedNode(KGO + "restsOn")
+_VOICE = ox.NamedNode(KGO + "voice")
+
+
 def support_quads(r: Reasoner, t: Triple, supports: Masks | None = None) -> list[ox.Quad]:
     """The ``kgo:Support`` nodes of one inferred triple (for ``supports``, by default the
     triple's current ones). A node's IRI is a digest of the triple and its units, so the
     same support always has the same node."""
     s, p, o = r.decode(t)
     units = r.support.units
-    out: list[ox.Quad] = []
-    key = f"{s} {p} {o}"
-    rests_on = ox.NamedNode(KGO + "restsOn")
-    voice = ox.NamedNode(KGO + "voice")
+    terms = r.perspectives.unit_terms
     attributed = r.perspectives.attributed
+    out: list[ox.Quad] = []
+    key = f"{s} {p} {o}|"
     for mask in r.support.of.get(t, ()) if supports is None else supports:
         members = sorted(units[b] for b in bits(mask))
-        digest = hashlib.sha256((key + "|" + " ".join(members)).encode()).hexdigest()[:24]
+        digest = hashlib.sha256((key + " ".join(members)).encode()).hexdigest()[:24]
         node = ox.NamedNode(SUPPORT_NODES + digest)
-        out += [
-            ox.Quad(node, ox.NamedNode(RDF + "type"), ox.NamedNode(KGO + "Support"), SUPPORT),
-            ox.Quad(node, ox.NamedNode(RDF + "subject"), s, SUPPORT),
-            ox.Quad(node, ox.NamedNode(RDF + "predicate"), p, SUPPORT),
-            ox.Quad(node, ox.NamedNode(RDF + "object"), o, SUPPORT),
-        ]
-        out += [ox.Quad(node, rests_on, ox.NamedNode(u), SUPPORT) for u in members]
-        out += [
-            ox.Quad(node, voice, ox.NamedNode(who), SUPPORT)
-            for who in sorted({w for u in members for w in attributed.get(u, ())})
-        ]
+        out += (
+            ox.Quad(node, _TYPE, _SUPPORT_CLASS, SUPPORT),
+            ox.Quad(node, _SUBJECT, s, SUPPORT),
+            ox.Quad(node, _PREDICATE, p, SUPPORT),
+            ox.Quad(node, _OBJECT, o, SUPPORT),
+        )
+        out += (ox.Quad(node, _RESTS_ON, terms(u), SUPPORT) for u in members)
+        voices = {w for u in members for w in attributed.get(u, ())}
+        out += (ox.Quad(node, _VOICE, terms(who), SUPPORT) for who in sorted(voices))
     return out
 
 

@@ -291,13 +291,18 @@ def unit_masks(
             t = _lookup(table, q)
             if t is not None:
                 axioms.add(t)
-        for q in store.quads_for_pattern(None, None, None, None):
-            g = q.graph_name
+        ids = table.ids
+        for g in store.named_graphs():  # graph by graph: the others are never read
             if not isinstance(g, ox.NamedNode) or not is_unit(g):
                 continue
-            t = _lookup(table, q)
-            if t is not None and t in base:
-                masks[t] = masks.get(t, 0) | (1 << index.unit(g.value))
+            bit = 1 << index.unit(g.value)
+            for q in store.quads_for_pattern(None, None, None, g):
+                s, p, o = ids.get(q.subject), ids.get(q.predicate), ids.get(q.object)
+                if s is None or p is None or o is None:
+                    continue
+                t = (s, p, o)
+                if t in base:
+                    masks[t] = masks.get(t, 0) | bit
     else:
         d = table.decode
         later: dict[tuple[object, object, object], list[ox.Quad]] = {}
