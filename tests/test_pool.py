@@ -68,9 +68,14 @@ def pooled() -> Iterator[PooledStore]:
     pooled.close()
 
 
-def test_workers_are_forked_from_one_process_and_share_its_copy() -> None:
+def test_workers_are_forked_from_one_process_and_share_its_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """40 MB of literals: each worker reads all of it, and still holds only a few MB of
-    its own (the pages stay the zygote's)."""
+    its own (the pages stay the zygote's; workers are kept whatever they hold, here)."""
+    from karabakh_kg.server.sparql import pool as pool_module
+
+    monkeypatch.setattr(pool_module, "RECYCLE_ABOVE_MB", 1_000_000)
     store = ox.Store()
     store.extend(quad(f"big{i}", f"{i:08d}" + "x" * 20_000) for i in range(2_000))
     pooled = PooledStore(store, 3, 0, [GRAPH])
@@ -80,6 +85,7 @@ def test_workers_are_forked_from_one_process_and_share_its_copy() -> None:
             assert values(pooled, "SELECT (SUM(STRLEN(?o)) AS ?n) { ?s ?p ?o }") == [
                 f'"{2_000 * 20_008}"^^<http://www.w3.org/2001/XMLSchema#integer>'
             ]
+        wait_idle(pooled.pool, 3)
         zygote = pooled.pool._zygote.process.pid
         workers = idle_pids(pooled.pool)
         assert len(workers) == 3
@@ -161,7 +167,23 @@ def test_a_short_job_keeps_its_worker(pooled: PooledStore) -> None:
     before = idle_pids(pooled.pool)
     for _ in range(5):
         assert ask(pooled, "ASK { ?s ?p ?o }")
+    wait_idle(pooled.pool, 2)
     assert idle_pids(pooled.pool) == before
+
+
+def test_a_worker_holding_too_much_of_its_own_is_replaced(
+    pooled: PooledStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over RECYCLE_ABOVE_MB of its own memory after a job (any, with a bound of 0), a worker
+    is replaced by a fresh fork; below it (the default bound), it is kept (test above)."""
+    from karabakh_kg.server.sparql import pool as pool_module
+
+    before = idle_pids(pooled.pool)
+    assert all(pool_module.private_memory_mb(pid) > 0 for pid in before)
+    monkeypatch.setattr(pool_module, "RECYCLE_ABOVE_MB", 0)
+    assert ask(pooled, "ASK { ?s ?p ?o }")
+    wait_idle(pooled.pool, 2)
+    assert len(idle_pids(pooled.pool) & before) == 1
 
 
 def test_changes_reach_workers_forked_after_them(pooled: PooledStore) -> None:

@@ -1,8 +1,10 @@
 """A pool of query worker processes with a hard time limit per query.
 
 One process, the zygote, loads the store from an N-Quads dump and forks the workers,
-which share its pages (copy on write: a worker's own memory is what its queries
-allocate), so workers cost little memory each and there may be more of them than cores.
+which share its pages (copy on write), so workers cost little memory each and there may be
+more of them than cores. Evaluating a query writes to the pages it reads (pyoxigraph's
+reference counts), which the worker then holds as its own copies: a worker holding more
+than :data:`RECYCLE_ABOVE_MB` of its own after a job is replaced by a fresh fork.
 After an update the pool does not restart them but logs the changed quads: the zygote
 applies each change at once (for the workers it forks later), and each worker applies
 what it has not seen before its next job (a long log is folded into a new dump and a new
@@ -82,6 +84,10 @@ queries on the other workers keep their speed under heavy load (the short lane).
 job ends the worker gets its priority back, or, where the server may not raise a
 priority (unprivileged, without CAP_SYS_NICE), is replaced by a new one."""
 DEMOTED_NICENESS = 19
+RECYCLE_ABOVE_MB = 24
+"""A worker holding more memory of its own than this after a job (MiB) is replaced by a
+fresh fork. Reading pyoxigraph's in-memory store writes to it (reference counts), so the
+pages a worker's queries touch become its own copies; replacing it gives them back."""
 REMEMBERED_LONG = 256
 """Texts remembered as having run long: their next jobs start at the lower priority (a
 client repeating a heavy query does not get the first :data:`DEMOTE_AFTER` each time)."""
@@ -250,6 +256,19 @@ class ForkedProcess:
         return self.returncode
 
 
+def private_memory_mb(pid: int) -> float:
+    """The memory process ``pid`` holds alone (written pages: its own allocations, and its
+    copies of the zygote's pages), in MiB; 0 when it cannot be read."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0.0
+    for line in rollup.splitlines():
+        if line.startswith("Private_Dirty:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def _exists(pid: int) -> bool:
     """Whether process ``pid`` exists and is not a zombie."""
     try:
@@ -345,6 +364,8 @@ class WorkerPool:
         (self._folder / OWNER_FILE).write_text(str(os.getpid()))
         self._lock = threading.Lock()
         self._idle: queue.Queue[Worker] = queue.Queue()
+        self._returning: queue.Queue[Worker | None] = queue.Queue()
+        threading.Thread(target=self._keep, daemon=True, name="karabakh-kg-keeper").start()
         self._pending = 0
         self._generation = 0
         self._long_texts: OrderedDict[str, None] = OrderedDict()
@@ -456,6 +477,7 @@ class WorkerPool:
         with self._lock:
             self._closed = True
             starting = list(self._processes)
+        self._returning.put(None)
         while True:
             try:
                 self._idle.get_nowait().stop()
@@ -529,11 +551,24 @@ class WorkerPool:
             except OSError:
                 pass  # not allowed to: replaced below
         if self._closed or worker.generation != self._generation or worker.demoted:
-            worker.stop()
-            if not self._closed:
-                self._spawn_async()
+            self._replace(worker)
         else:
-            self._idle.put(worker)
+            self._returning.put(worker)  # back to the idle ones once its memory is read
+
+    def _replace(self, worker: Worker) -> None:
+        worker.stop()
+        if not self._closed:
+            self._spawn_async()
+
+    def _keep(self) -> None:
+        """Return released workers to the idle ones, replacing those that hold too much
+        memory of their own (reading it takes a millisecond or two: not on the request's
+        path)."""
+        while (worker := self._returning.get()) is not None:
+            if self._closed or private_memory_mb(worker.process.pid) > RECYCLE_ABOVE_MB:
+                self._replace(worker)
+            else:
+                self._idle.put(worker)
 
     def _stream(
         self, job: dict[str, Any], timeout: float, wait: float
