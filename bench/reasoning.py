@@ -3,15 +3,25 @@ side by side on one generated graph, then one-triple incremental updates.
 
     python bench/reasoning.py --size 100k [--owlrl-timeout 900] [--skip owlrl,reasonable]
 
-Each engine runs in its own forked process on the same input (ontology + a graph from
-bench/generate.py), one after the other; the table shows wall time, peak memory (the
-process's max RSS), the number of instance-level triples in the closure, the speed ratio to
-owlrl and whether the closures agree (compared as a hash of the sorted instance-level
-triples, with the same noise filter as tests/reasoning_support.py): OWL 2 RL closures with
-owlrl's, closures with the domain rules with each other. An engine that does not finish in
-its time limit is stopped and reported as such, with the memory it had reached.
+Each engine runs in its own process on the same input (ontology + a graph from
+bench/generate.py), one after the other; the table shows the reasoning time, peak memory
+(the process's max RSS), the number of instance-level triples in the closure, the speed
+ratios to owlrl and to reasonable, and whether the closures agree (compared as a hash of the
+sorted instance-level triples, with the same noise filter as tests/reasoning_support.py):
+OWL 2 RL closures with owlrl's, closures with the domain rules with each other. An engine
+that does not finish in its time limit is stopped and reported as such, with the memory it
+had reached.
 
-Then, in the process of our full reasoner, single asserted triples of four kinds (a
+Our closures are computed as users compute them, by the public command
+``karabakh-kg reason FILE [--no-rules] --no-consistency --output closure.nt --format json`` on
+the generated TriG file (its reported reasoning time and peak memory; the closure read back
+from the file).
+The memory baseline is a pyoxigraph store holding that OWL 2 RL closure (loaded from the
+same file in a process of its own). "ours (+ rules, served)" is what the server does:
+``reasoning.materialize`` with the supports of every derived triple and the perspective
+graphs, its phases timed.
+
+Then, in that served reasoner's process, single asserted triples of four kinds (a
 participant, a post, a locatedIn, a type; plus the type of a state, the stress case) are
 deleted and added back one at a time through ``reasoning.update``; the median and worst
 times are reported as ratios to the full recomputation measured in the same process.
@@ -22,11 +32,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.util
+import json
 import multiprocessing as mp
 import random
 import resource
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -99,27 +113,79 @@ def _summary(kg: Any, closure: set[tuple[str, str, str]]) -> dict[str, Any]:
     return {"instance_triples": len(level), "digest": _digest(level)}
 
 
+def _schema_subjects() -> set[str]:
+    """Subjects of the ontology and rules files (the schema, not individuals)."""
+    from karabakh_kg.ontology import vocab
+
+    return {
+        str(t.subject) for path in (vocab.ontology_file(), vocab.rules_file()) for t in _parse(path)
+    }
+
+
+def _parse(path: Path) -> Any:
+    return ox.parse(path=path)
+
+
+def _file_summary(path: Path) -> dict[str, Any]:
+    closure = {(str(q.subject), str(q.predicate), str(q.object)) for q in _parse(path)}
+    level = support.instance_level(closure, _schema_subjects())
+    return {"instance_triples": len(level), "digest": _digest(level)}
+
+
+def run_command(data: Path, rules: bool, out: Path) -> dict[str, Any]:
+    """``karabakh-kg reason`` on the generated file, as users run it."""
+    command = [str(Path(sys.executable).parent / "karabakh-kg"), "reason", str(data)]
+    command += [*([] if rules else ["--no-rules"]), "--no-consistency"]
+    command += ["--output", str(out), "--format", "json"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr else "failed"}
+    report = json.loads(done.stdout)
+    return {
+        "seconds": report["reasoning_seconds"],
+        "command_seconds": report["total_seconds"],
+        "derived": report["inferred_triples"],
+        **_file_summary(out),
+        "peak_mb": report["peak_memory_mib"],
+    }
+
+
+def run_store(closure_file: Path) -> dict[str, Any]:
+    """The memory baseline: a pyoxigraph store holding the closure."""
+    start = time.perf_counter()
+    store = ox.Store()
+    store.load(path=str(closure_file), format=ox.RdfFormat.N_TRIPLES)
+    return {
+        "seconds": time.perf_counter() - start,
+        "derived": len(store),
+        **_file_summary(closure_file),
+        "peak_mb": _peak_mb(),
+    }
+
+
 def run_ours(size: int, rules: bool, updates: int) -> dict[str, Any]:
-    """Our engine (OWL 2 RL alone when not ``rules``), then ``updates`` single-triple
-    deletions and re-additions of each kind."""
+    """Our served reasoner (supports and perspectives included), then ``updates``
+    single-triple deletions and re-additions of each kind."""
     from karabakh_kg.graph import reasoning
 
     kg = _kg(size, rules)
     start = time.perf_counter()
     report = reasoning.materialize(kg)
     seconds = time.perf_counter() - start
+    peak = _peak_mb()
     r = reasoning.reasoner(kg)
     closure = {tuple(str(x) for x in r.decode(t)) for t in r.engine.facts}
     out: dict[str, Any] = {
         "seconds": seconds,
         "derived": report.derived,
+        "phases": report.phases,
         **_summary(kg, closure),
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak,
     }
     del closure
     if updates:
         out["updates"] = _time_updates(kg, updates)
-        out["peak_mb"] = _peak_mb()
+        out["peak_after_updates_mb"] = _peak_mb()
     return out
 
 
@@ -239,17 +305,24 @@ def run_reasonable(size: int) -> dict[str, Any]:
 
 
 OURS_OWL, OURS_RULES = "ours (OWL 2 RL)", "ours (OWL 2 RL + rules)"
+OURS_SERVED = "ours (+ rules, served)"
+STORE = "pyoxigraph store of it"
 SPARQL_OWL, SPARQL_RULES = "sparql fixpoint (OWL 2 RL)", "sparql fixpoint (+ rules)"
 OWLRL, REASONABLE = "owlrl", "reasonable"
-ENGINES = [OURS_OWL, OURS_RULES, SPARQL_OWL, SPARQL_RULES, OWLRL, REASONABLE]
-WITH_RULES = {OURS_RULES, SPARQL_RULES}
+ENGINES = [OURS_OWL, STORE, OURS_RULES, OURS_SERVED, SPARQL_OWL, SPARQL_RULES, OWLRL, REASONABLE]
+WITH_RULES = {OURS_RULES, OURS_SERVED, SPARQL_RULES}
 
 
-def _child(conn: Any, name: str, size: int, updates: int) -> None:
+def _child(conn: Any, name: str, size: int, updates: int, folder: Path) -> None:
+    data, owl_closure = folder / "generated.trig", folder / "closure-owl.nt"
     try:
         if name == OURS_OWL:
-            conn.send(run_ours(size, rules=False, updates=0))
+            conn.send(run_command(data, False, owl_closure))
+        elif name == STORE:
+            conn.send(run_store(owl_closure))
         elif name == OURS_RULES:
+            conn.send(run_command(data, True, folder / "closure-rules.nt"))
+        elif name == OURS_SERVED:
             conn.send(run_ours(size, rules=True, updates=updates))
         elif name == SPARQL_OWL:
             conn.send(run_sparql(size, rules=False))
@@ -274,11 +347,11 @@ def _rss_peak_mb(pid: int | None) -> float | None:
     return None
 
 
-def measure(name: str, size: int, timeout: float, updates: int) -> dict[str, Any]:
+def measure(name: str, size: int, timeout: float, updates: int, folder: Path) -> dict[str, Any]:
     """Run one engine in a forked process, stopped after ``timeout`` seconds."""
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe()
-    process = ctx.Process(target=_child, args=(child, name, size, updates))
+    process = ctx.Process(target=_child, args=(child, name, size, updates, folder))
     start = time.perf_counter()
     process.start()
     if parent.poll(timeout):
@@ -294,7 +367,11 @@ def measure(name: str, size: int, timeout: float, updates: int) -> dict[str, Any
 
 
 def _agreement(name: str, r: dict[str, Any], results: dict[str, dict[str, Any]]) -> str:
-    reference = [OURS_RULES, SPARQL_RULES] if name in WITH_RULES else [OWLRL, OURS_OWL, SPARQL_OWL]
+    reference = (
+        [OURS_RULES, OURS_SERVED, SPARQL_RULES]
+        if name in WITH_RULES
+        else [OWLRL, OURS_OWL, SPARQL_OWL]
+    )
     for other in reference:
         found = results.get(other, {})
         if other != name and "digest" in found:
@@ -302,25 +379,38 @@ def _agreement(name: str, r: dict[str, Any], results: dict[str, dict[str, Any]])
     return "-"
 
 
+def _ratio(other: dict[str, Any], r: dict[str, Any], width: int, name: str) -> str:
+    """How many times faster than ``other`` this engine is."""
+    if "seconds" not in other or name == STORE:
+        return " " * (width - 1) + "-"
+    return f"{other['seconds'] / r['seconds']:{width}.1f}"
+
+
 def print_table(size: int, results: dict[str, dict[str, Any]]) -> None:
-    """The comparison table."""
-    owlrl = results.get(OWLRL, {})
-    ours = results.get(OURS_RULES, {})
+    """The comparison table: speed ratios to owlrl and to reasonable (how many times
+    faster than each this engine is), memory as a ratio to the store of the closure."""
+    owlrl, fast = results.get(OWLRL, {}), results.get(REASONABLE, {})
+    store = results.get(STORE, {})
     print(f"\nsize: {size} generated asserted triples (+ ontology)\n")
     print(
-        f"{'engine':28} {'seconds':>9} {'peak MB':>8} {'instance triples':>17} "
-        f"{'x owlrl':>8} {'ours+rules x':>12}  closure agrees"
+        f"{'engine':28} {'seconds':>9} {'peak MB':>8} {'x store':>7} {'instance triples':>17} "
+        f"{'x owlrl':>8} {'x reasonable':>12}  closure agrees"
     )
     for name, r in results.items():
         if "error" in r:
             print(f"{name:28} {r['error']}")
             continue
-        ratio = f"{owlrl['seconds'] / r['seconds']:8.1f}" if "seconds" in owlrl else "       -"
-        vs_ours = f"{r['seconds'] / ours['seconds']:12.1f}" if "seconds" in ours else " " * 12
-        rounds = f", {r['rounds']} rounds" if "rounds" in r else ""
+
+        memory = f"{r['peak_mb'] / store['peak_mb']:7.1f}" if "peak_mb" in store else "      -"
+        extra = f", {r['rounds']} rounds" if "rounds" in r else ""
+        if "command_seconds" in r:
+            extra += f", command {r['command_seconds']:.1f} s in all"
+        if "phases" in r:
+            extra += ", " + ", ".join(f"{k} {v:.1f} s" for k, v in r["phases"].items())
         print(
-            f"{name:28} {r['seconds']:9.2f} {r['peak_mb']:8.0f} {r['instance_triples']:17d} "
-            f"{ratio} {vs_ours}  {_agreement(name, r, results)}{rounds}"
+            f"{name:28} {r['seconds']:9.2f} {r['peak_mb']:8.0f} {memory} "
+            f"{r['instance_triples']:17d} {_ratio(owlrl, r, 8, name)} {_ratio(fast, r, 12, name)}  "
+            f"{_agreement(name, r, results)}{extra}"
         )
 
 
@@ -363,20 +453,28 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3600, help="seconds, other engines")
     parser.add_argument("--updates", type=int, default=10, help="updates timed per kind")
     parser.add_argument(
-        "--skip", default="", help="comma-separated engine names or: owlrl, reasonable, sparql"
+        "--skip",
+        default="",
+        help="comma-separated engine names or: owlrl, reasonable, sparql, served, store",
     )
     args = parser.parse_args()
     size = generate.parse_size(args.size)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     results = {}
-    for name in ENGINES:
-        if name in skip or name.split(" ")[0] in skip:
-            continue
-        timeout = args.owlrl_timeout if name == OWLRL else args.timeout
-        results[name] = measure(name, size, timeout, args.updates)
-        print(f"  {name}: done in {results[name]['wall']:.0f} s", file=sys.stderr)
+    folder = Path(tempfile.mkdtemp(prefix="kg-reasoning-bench-"))
+    try:
+        generate.write(generate.generate(size, seed=0), folder)
+        for name in ENGINES:
+            tags = {name, name.split(" ")[0], *(t for t in ("served", "store") if t in name)}
+            if tags & skip:
+                continue
+            timeout = args.owlrl_timeout if name == OWLRL else args.timeout
+            results[name] = measure(name, size, timeout, args.updates, folder)
+            print(f"  {name}: done in {results[name]['wall']:.0f} s", file=sys.stderr)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     print_table(size, results)
-    print_updates(results.get(OURS_RULES, {}))
+    print_updates(results.get(OURS_SERVED, {}))
 
 
 if __name__ == "__main__":

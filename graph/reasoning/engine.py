@@ -11,6 +11,17 @@ Each derived triple keeps one derivation (the rule and the premise triples that 
 recorded when it is first derived, so premises are always older than their conclusion and an
 explanation can recurse without cycles. Deletions use the Backward/Forward algorithm, which
 keeps that property (see :class:`_BackwardForward`).
+
+Why our own engine rather than a compiled Datalog reasoner from PyPI: explanations need one
+well-founded derivation per triple, and incremental maintenance and the supports need the
+rule instances of any triple on demand (:meth:`Engine.instances`, :meth:`Engine._fire`);
+``reasonable`` gives neither and drops property chains. ``nemo-python`` 0.10.1 (Nemo's Rust
+engine) computed the same OWL 2 RL closure of the generated graphs (324 142 triples at 100k
+asserted; the same IRI triples at 10k), but more slowly than this engine, measured
+2026-12-01 on the same input in one process: 15.8 s against 2.5 s at 100k with our compiled
+rules (one rule per axiom, 323 of them), 8.5 s with ten generic schema-level rules (its
+memory stayed lower: 200 MB peak). Full materialisation would also need our indexes and
+derivations afterwards for the explanations, so it is not used.
 """
 
 from __future__ import annotations
