@@ -196,8 +196,10 @@ def test_report_sizes_times_and_memory_as_json(tmp_path: Path, ontology: Path) -
     assert report["output"]["format"] == "turtle"
     assert report["domain_rules"] is False
     assert report["ontology"] == [str(ontology)]
-    for key in ("load_seconds", "reasoning_seconds", "write_seconds", "total_seconds"):
+    timed = ("load_seconds", "reasoning_seconds", "write_seconds", "consistency_seconds")
+    for key in (*timed, "total_seconds"):
         assert report[key] >= 0
+    assert report["inconsistency_count"] == 0 and report["inconsistencies"] == []
     assert report["total_seconds"] >= report["reasoning_seconds"]
     assert report["peak_memory_mib"] > 10  # a Python process with pyoxigraph loaded
     assert report["by_rule"]["cax-sco"] == 4 and report["by_rule"]["prp-spo2"] == 2
