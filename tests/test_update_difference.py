@@ -1,6 +1,7 @@
 """What an update would change, computed three ways, must agree: on a fresh copy of the
 graph (the reference), inside pyoxigraph (``graph_difference``) and on a worker's standing
-copy that follows the changes (``StandingCopy``)."""
+copy that follows the changes (``StandingCopy``); for data alone, also on the triples it
+names (``data_difference``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from karabakh_kg.server.sparql.protocol import (
     QueryFailed,
     Spoiled,
     StandingCopy,
+    data_difference,
     graph_difference,
     update_difference,
 )
@@ -70,6 +72,9 @@ def test_the_three_ways_agree(update: str) -> None:
     assert graph_difference(store, ASSERTED, update, P) == expected
     copy = StandingCopy(store, ASSERTED.value)
     assert copy.difference(update, P) == expected
+    named = data_as_insert(update)
+    if named is not None:  # data alone: also without any copy of the graph
+        assert data_difference(store, ASSERTED, update, named, P) == expected
     # The copy is put back: the same update gives the same answer again.
     assert copy.difference(update, P) == expected
 

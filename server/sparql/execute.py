@@ -8,6 +8,7 @@ the metrics and the limits. Routes call :meth:`Endpoint.prepare` then
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import threading
@@ -34,10 +35,16 @@ from karabakh_kg.server.sparql.conneg import (
     negotiate,
 )
 from karabakh_kg.server.sparql.errors import failure_problem
-from karabakh_kg.server.sparql.inspect import Inspection, inspect
+from karabakh_kg.server.sparql.inspect import Inspection, data_as_insert, inspect
 from karabakh_kg.server.sparql.metrics import Metrics
 from karabakh_kg.server.sparql.perspective import perspective_dataset
-from karabakh_kg.server.sparql.protocol import QueryAnswer, QueryFailed, QueryJob, SparqlStore
+from karabakh_kg.server.sparql.protocol import (
+    QueryAnswer,
+    QueryFailed,
+    QueryJob,
+    SparqlStore,
+    data_difference,
+)
 
 TRUE = {"true", "1", "yes", "on"}
 FALSE = {"false", "0", "no", "off"}
@@ -438,10 +445,21 @@ class Endpoint:
     ) -> tuple[list[ox.Triple], list[ox.Triple]]:
         """What ``update`` would change in the asserted graph, evaluated by the store
         within ``timeout`` seconds (in a worker that is killed if it overruns). Nothing is
-        changed here: the caller applies the difference. Blocking; call it in a thread."""
+        changed here: the caller applies the difference. Blocking; call it in a thread.
+
+        An update of ``INSERT DATA`` / ``DELETE DATA`` alone is evaluated here, on the
+        triples it names (:func:`~karabakh_kg.server.sparql.protocol.data_difference`):
+        it cannot call out or run long, and a worker's round trip would cost more than the
+        update itself; if it fails, the worker evaluates it and words the error."""
         start = time.perf_counter()
         status = 200
         try:
+            named = data_as_insert(update)
+            if named is not None:
+                with contextlib.suppress(QueryFailed):
+                    return data_difference(
+                        self.kg.store, ASSERTED, update, named, dict(vocab.PREFIXES)
+                    )
             return self.store().update_difference(
                 update,
                 ASSERTED.value,

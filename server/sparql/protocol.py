@@ -309,6 +309,34 @@ class StandingCopy:
         return sorted(added, key=str), sorted(removed, key=str)
 
 
+def data_difference(
+    store: ox.Store, graph: ox.NamedNode, update: str, named: str, prefixes: dict[str, str]
+) -> tuple[list[ox.Triple], list[ox.Triple]]:
+    """:func:`update_difference` of an update of ``INSERT DATA`` / ``DELETE DATA`` alone
+    on the named graph ``graph`` of ``store``, in proportion to the update's size: it can
+    change only the triples it names (``named``, from
+    :func:`~karabakh_kg.server.sparql.inspect.data_as_insert`), so it runs on a scratch
+    store holding those of them the graph holds. Such an update cannot call out or run
+    long (its cost is its length, which the request size bounds), so it needs no worker.
+    :class:`QueryFailed` as :func:`update_difference`."""
+    listed = ox.Store()
+    evaluate_update(listed, named, prefixes)
+    scratch = ox.Store()
+    before: set[ox.Triple] = set()
+    for q in listed:
+        if ox.Quad(q.subject, q.predicate, q.object, graph) in store:
+            before.add(ox.Triple(q.subject, q.predicate, q.object))
+            scratch.add(ox.Quad(q.subject, q.predicate, q.object))
+    evaluate_update(scratch, update, prefixes)
+    if any(True for _ in scratch.named_graphs()):
+        raise QueryFailed("named-graph", NAMED_GRAPH_REFUSED)
+    after = {
+        ox.Triple(q.subject, q.predicate, q.object)
+        for q in scratch.quads_for_pattern(None, None, None, ox.DefaultGraph())
+    }
+    return sorted(after - before, key=str), sorted(before - after, key=str)
+
+
 def graph_difference(
     store: ox.Store, graph: ox.NamedNode, update: str, prefixes: dict[str, str] | None = None
 ) -> tuple[list[ox.Triple], list[ox.Triple]]:
