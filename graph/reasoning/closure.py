@@ -121,12 +121,14 @@ def write(kg: KnowledgeGraph, r: Reasoner, path: Path, *, inferred_only: bool = 
         else triples(kg, r, inferred_only=inferred_only)
     )
 
+    prefixes = dict(vocab.PREFIXES)  # Turtle, TriG, RDF/XML and JSON-LD use them
+
     def serialize(out: BinaryIO) -> None:
         if not formats.is_gzip(path):
-            ox.serialize(counted(statements), out, syntax)  # type: ignore[arg-type]
+            ox.serialize(counted(statements), out, syntax, prefixes=prefixes)  # type: ignore[arg-type]
             return
         with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as compressed:
-            ox.serialize(counted(statements), compressed, syntax)  # type: ignore[arg-type]
+            ox.serialize(counted(statements), compressed, syntax, prefixes=prefixes)  # type: ignore[arg-type]
 
     write_atomic(path, serialize)
     return Written(path=path, format=found, statements=count, inferred_only=inferred_only)
