@@ -22,7 +22,7 @@ def explorer(
     request: Request,
     focus: Annotated[str | None, Query(description="Entity to open first (name or IRI).")] = None,
     perspective: Annotated[
-        str, Query(description="Perspective chosen first: all, article or a claimant.")
+        str, Query(description="Perspective chosen first: all, curated, article or a claimant.")
     ] = "all",
 ) -> HTMLResponse:
     """Search entities, expand neighbours, filter, follow paths, download the view."""
