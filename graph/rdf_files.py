@@ -85,9 +85,9 @@ def _in_graph_and_own(quads: Iterator[ox.Quad], graph: ox.NamedNode) -> Iterator
 
 def check_file(path: Path) -> ox.RdfFormat:
     """The RDF syntax of ``path``, once it is known to be a file with a known extension."""
-    syntax = rdf_format(path)
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    syntax = rdf_format(path)
     if not path.exists():
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
     return syntax

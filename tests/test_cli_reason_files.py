@@ -311,6 +311,8 @@ BAD_TURTLE = '@prefix : <http://example.org/> .\n:a :b :c .\n:a :b "never closed
     [
         ({}, ["missing.ttl"], "missing file: missing.ttl"),
         ({"folder.ttl/x": ""}, ["folder.ttl"], "folder.ttl is a folder"),
+        ({"good.nt": "", "dir/x": ""}, ["good.nt", "--ontology", "dir"], "dir is a folder"),
+        ({"good.nt": "", "dir/x": ""}, ["good.nt", "--output", "dir"], "--output dir is a folder"),
         ({"data.csv": "a,b\n"}, ["data.csv"], "data.csv: unknown RDF file extension '.csv'"),
         ({"data": ""}, ["data"], "data: no RDF file extension"),
         ({"data.gz": ""}, ["data.gz"], "data.gz: no RDF file extension"),

@@ -27,7 +27,6 @@ OntologyOption = Annotated[
         help="Ontology to reason with, instead of the project's (repeatable). To reason "
         "with the project's ontology and yours, give yours as one more data file.",
         show_default=False,
-        dir_okay=False,
     ),
 ]
 NoRulesOption = Annotated[

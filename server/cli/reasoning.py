@@ -91,12 +91,12 @@ needs its modelling looked at, not a longer list."""
 
 def _check_closure_file(path: Path, inputs: list[Path]) -> None:
     """Fail before any work when the closure could not be written to ``path``."""
+    if path.is_dir():
+        fail(f"--output {path} is a folder; name the file to write")
     try:
         formats.for_file(path)
     except ValueError as error:
         fail(f"--output {error}")
-    if path.is_dir():
-        fail(f"--output {path} is a folder; name the file to write")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         fail(f"--output {path}: folder {folder} does not exist")
