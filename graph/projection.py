@@ -133,6 +133,7 @@ def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
     edges: dict[tuple[str, str, str], _Edge] = {}
     types: dict[str, tuple[set[str], set[str]]] = {}  # iri -> (asserted, derived)
     attributes: dict[str, dict[str, Any]] = {}
+    date_values: dict[tuple[str, str], tuple[list[str], list[str]]] = {}  # (stated, implied)
     wikidata: dict[str, list[str]] = {}
     resources: set[str] = set()
     for source in sources:
@@ -148,9 +149,8 @@ def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
             if isinstance(obj, ox.Literal):
                 if predicate in date_properties:
                     # An inferred date (the kgo:date a start date implies) fills a gap only.
-                    dates = attributes.setdefault(s, {})
-                    if asserted or date_properties[predicate] not in dates:
-                        dates[date_properties[predicate]] = obj.value
+                    key = (s, date_properties[predicate])
+                    date_values.setdefault(key, ([], []))[0 if asserted else 1].append(obj.value)
                 resources.add(s)
                 continue
             if not isinstance(obj, ox.NamedNode):
@@ -173,6 +173,10 @@ def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
             edge = edges.setdefault((s, predicate, o), _Edge(s, predicate, o))
             edge.asserted = edge.asserted or asserted
             resources.update((s, o))
+    for (s, name), (stated, implied) in date_values.items():
+        # Of two readings, the earliest: not the store's order of quads, which a store read
+        # back from the start-up cache does not keep.
+        attributes.setdefault(s, {})[name] = min(stated or implied)
     evidence = _evidence(kg, edges, SYSTEM_GRAPHS)
     # Ontology terms never become nodes, even when the curated data mentions them.
     resources -= {iri for iri in resources if _is_term(iri)}
@@ -191,9 +195,11 @@ def _build(kg: KnowledgeGraph, inferred: bool) -> nx.MultiDiGraph:
         data["color"] = colours.get(data["category"], colours.get(OTHER))
         if entity and entity.alt_labels:
             data["altLabels"] = list(entity.alt_labels)
+        # Sorted, so a node's attributes do not follow the store's order of quads (a store
+        # read back from the start-up cache lists them in another order).
         if wikidata.get(iri):
-            data["wikidata"] = wikidata[iri][0]
-        data.update(attributes.get(iri, {}))
+            data["wikidata"] = min(wikidata[iri])
+        data.update(sorted(attributes.get(iri, {}).items()))
         graph.add_node(iri, **data)
     for (s, p, o), edge in sorted(edges.items()):
         if s not in graph or o not in graph:
@@ -267,7 +273,10 @@ def _evidence(
     wanted = {e for edge in edges.values() for e in edge.evidence}
     for iri in wanted:
         record = _Evidence(iri)
-        for quad in kg.store.quads_for_pattern(ox.NamedNode(iri), None, None, PROVENANCE):
+        # The least in term order wins, so a unit with two claimants (a joint statement)
+        # names the same one whatever the store's order of quads.
+        quads = kg.store.quads_for_pattern(ox.NamedNode(iri), None, None, PROVENANCE)
+        for quad in sorted(quads, key=lambda q: (q.predicate.value, str(q.object)), reverse=True):
             predicate, obj = quad.predicate.value, quad.object
             if predicate == PROV_VALUE and isinstance(obj, ox.Literal):
                 record.quote = obj.value
