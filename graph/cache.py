@@ -35,7 +35,6 @@ for one command.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import os
@@ -45,65 +44,24 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from karabakh_kg.graph.cache_folder import cache_folder, code_version
 from karabakh_kg.graph.dataset import KnowledgeGraph, content_hash, input_files
 from karabakh_kg.graph.files import write_atomic
 
 if TYPE_CHECKING:
     from karabakh_kg.graph.reasoning import ReasoningReport
 
-CACHE_DIR_VARIABLE = "KARABAKH_KG_CACHE_DIR"
-SWITCH_VARIABLE = "KARABAKH_KG_REASONING_CACHE"
-OFF_VALUES = {"off", "0", "false", "no"}
-FOLDER = "reasoned"
-"""The subfolder of the cache root holding the reasoned stores."""
 FORMAT = "karabakh-kg reasoned store 1"
 """The layout of an entry; changing it makes every older entry unreadable."""
 KEEP = 4
 """Entries kept (one per data version); older ones are removed when a new one is written."""
 SUFFIX = ".nq"
 HEADER_START = b"# "
-CODE_FILES = ("dataset.py", "cache.py", "loading.py")
-"""Modules of the graph layer (besides the reasoning package) that shape the stored graphs."""
-
-
-def cache_root(environ: Mapping[str, str] | None = None) -> Path:
-    """The cache root: ``KARABAKH_KG_CACHE_DIR``, else the user cache folder."""
-    env = os.environ if environ is None else environ
-    configured = env.get(CACHE_DIR_VARIABLE, "").strip()
-    if configured:
-        return Path(configured)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("karabakh-kg"))
-
-
-def cache_folder(environ: Mapping[str, str] | None = None) -> Path | None:
-    """Where reasoned stores are kept, or None when ``KARABAKH_KG_REASONING_CACHE=off``."""
-    env = os.environ if environ is None else environ
-    if env.get(SWITCH_VARIABLE, "").strip().lower() in OFF_VALUES:
-        return None
-    return cache_root(env) / FOLDER
-
-
-@functools.cache
-def code_version() -> str:
-    """A SHA-256 over the source of the code that computes and lays out the reasoned store,
-    and the engine's version: an upgrade changes it, so no older closure is served. Read
-    once per process: the code that runs is the code that was there when it started."""
-    here = Path(__file__).resolve().parent
-    files = sorted((here / "reasoning").rglob("*.py")) + [here / name for name in CODE_FILES]
-    digest = hashlib.sha256(f"{FORMAT}\0pyoxigraph {ox.__version__}\0".encode())
-    for path in files:
-        digest.update(path.relative_to(here).as_posix().encode() + b"\0")
-        with contextlib.suppress(OSError):
-            digest.update(path.read_bytes())
-        digest.update(b"\0")
-    return digest.hexdigest()
 
 
 def entry_key(data_version: str) -> str:
     """The key of the entry for ``data_version`` with this code."""
-    return hashlib.sha256(f"{data_version}\0{code_version()}".encode()).hexdigest()
+    return hashlib.sha256(f"{FORMAT}\0{data_version}\0{code_version()}".encode()).hexdigest()
 
 
 class ReasonedCache:

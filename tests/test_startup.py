@@ -24,13 +24,8 @@ import typer
 from typer.testing import CliRunner
 
 from karabakh_kg.graph import INFERRED, KnowledgeGraph, explain, load_graph
-from karabakh_kg.graph.cache import (
-    SWITCH_VARIABLE,
-    ReasonedCache,
-    cache_folder,
-    entry_key,
-    load_reasoned,
-)
+from karabakh_kg.graph.cache import ReasonedCache, entry_key, load_reasoned
+from karabakh_kg.graph.cache_folder import SWITCH_VARIABLE, cache_folder
 from karabakh_kg.graph.dataset import SUPPORT, content_hash, input_files
 from karabakh_kg.graph.store.contributions import apply_change
 from karabakh_kg.ontology import vocab
@@ -294,11 +289,9 @@ def loaded_modules(code: str, env: dict[str, str]) -> set[str]:
     return set(json.loads(out.strip().splitlines()[-1]))
 
 
-def test_a_warm_query_imports_no_heavy_library(tmp_path: Path, entry: Path) -> None:
+def test_a_warm_query_imports_no_heavy_library(tmp_path: Path) -> None:
     env = {**os.environ, "KARABAKH_KG_CACHE_DIR": str(tmp_path)}
     env.pop(SWITCH_VARIABLE, None)
-    (tmp_path / "reasoned").mkdir()
-    shutil.copy(entry, tmp_path / "reasoned" / entry.name)
     root = loaded_modules("import karabakh_kg.server.cli", env)
     assert not {m.split(".")[0] for m in root} & {*HEAVY, "rich"}
     assert "karabakh_kg.server.cli.data" not in root
@@ -306,7 +299,76 @@ def test_a_warm_query_imports_no_heavy_library(tmp_path: Path, entry: Path) -> N
         "from karabakh_kg.server.cli import app\n"
         "try:\n    app(['query', 'ASK {}'])\nexcept SystemExit:\n    pass\n"
     )
+    cold = loaded_modules(run, env)  # reasons and fills the cache
+    assert "karabakh_kg.graph.reasoning" in cold
     warm = loaded_modules(run, env)
     assert not {m.split(".")[0] for m in warm} & set(HEAVY)
     assert "karabakh_kg.graph.reasoning" not in warm  # the reasoner is neither imported nor built
     assert "karabakh_kg.server.cli.graph" not in warm  # nor the other commands
+
+
+def compiled_rules(kg: KnowledgeGraph) -> list[tuple[str, ...]]:
+    """The domain rules of ``kg`` compiled, their terms decoded (comparable across tables)."""
+    from karabakh_kg.graph.dataset import ONTOLOGY
+    from karabakh_kg.graph.reasoning.engine import TermTable
+    from karabakh_kg.graph.reasoning.rules import compile_domain_rule, read_domain_rules
+
+    table = TermTable()
+    out = []
+    for rule in read_domain_rules(kg.store.quads_for_pattern(None, None, None, ONTOLOGY)):
+        compiled = compile_domain_rule(rule, table)
+
+        def show(x: int) -> str:
+            return f"?{-x}" if x < 0 else str(table.decode(x))
+
+        parts = [str(part) for part in compiled.filters]
+        parts += [" ".join(map(show, t)) for t in (*compiled.body, *compiled.head)]
+        out.append((compiled.rule_id, *parts))
+    return out
+
+
+def forget_shapes() -> None:
+    from karabakh_kg.graph.reasoning import rule_shapes
+
+    rule_shapes._known.clear()
+    rule_shapes._read_from.clear()
+
+
+@pytest.mark.parametrize("damage", [None, "garbage", "bad shape"])
+def test_compiled_rules_from_disk_equal_the_parsed_ones(
+    kg: KnowledgeGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str | None
+) -> None:
+    from karabakh_kg.graph.reasoning.rule_shapes import shapes_file
+
+    monkeypatch.setenv(SWITCH_VARIABLE, "off")
+    forget_shapes()
+    parsed = compiled_rules(kg)
+    assert len(parsed) >= 5  # rules.ttl holds the domain rules
+    monkeypatch.delenv(SWITCH_VARIABLE)
+    monkeypatch.setenv("KARABAKH_KG_CACHE_DIR", str(tmp_path))
+    forget_shapes()
+    assert compiled_rules(kg) == parsed  # parsed, and kept
+    path = shapes_file()
+    assert path is not None and path.exists()
+    document = json.loads(path.read_text())
+    assert len(document["shapes"]) == len(parsed)
+    if damage == "garbage":
+        path.write_text("{not json")
+    elif damage == "bad shape":  # a shape whose variable became a positive number
+        for shape in document["shapes"].values():
+            shape["body"][0][0] = 7
+        path.write_text(json.dumps(document))
+    forget_shapes()
+    assert compiled_rules(kg) == parsed  # read back (or parsed again when damaged)
+
+
+def test_rules_from_disk_need_no_parser(tmp_path: Path) -> None:
+    env = {**os.environ, "KARABAKH_KG_CACHE_DIR": str(tmp_path)}
+    env.pop(SWITCH_VARIABLE, None)
+    compile_all = (
+        "from karabakh_kg.graph import load_graph\n"
+        "from karabakh_kg.graph.reasoning import build\n"
+        "build(load_graph(reason=False))\n"
+    )
+    assert "rdflib.plugins.sparql" in loaded_modules(compile_all, env)  # parses, keeps
+    assert "rdflib.plugins.sparql" not in loaded_modules(compile_all, env)

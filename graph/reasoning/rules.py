@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
-from rdflib import BNode, Literal, URIRef, Variable
-from rdflib.plugins.sparql import prepareQuery
-from rdflib.plugins.sparql.parserutils import CompValue
 
 from karabakh_kg.graph.reasoning.engine import Rule, TermTable, Triple
+from karabakh_kg.graph.reasoning.rule_shapes import Shape, cached_shape
 from karabakh_kg.ontology import vocab
+
+if TYPE_CHECKING:
+    from rdflib.plugins.sparql.parserutils import CompValue
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -375,46 +376,74 @@ def read_domain_rules(quads: Iterable[ox.Quad]) -> list[DomainRule]:
     return out
 
 
-def _to_ox(term: object) -> ox.NamedNode | ox.Literal:
+def _constant(term: object) -> list[str]:
+    """A constant of a rule as its shape holds it (see :mod:`.rule_shapes`)."""
+    from rdflib import Literal, URIRef
+
     if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
+        return ["iri", str(term)]
     if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype is not None:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        return ox.Literal(str(term))
+        datatype = "" if term.language or term.datatype is None else str(term.datatype)
+        return ["literal", str(term), datatype, term.language or ""]
     raise RuleError(f"unsupported term {term!r} (blank nodes cannot appear in rules)")
 
 
-@lru_cache(maxsize=256)
-def _algebra(construct: str) -> CompValue:
-    """The SPARQL algebra of a CONSTRUCT (parsed once per text: parsing dominates the cost
-    of reasoning over a small graph; the algebra is only read afterwards)."""
-    return prepareQuery(vocab.sparql_prefixes() + construct).algebra
+def _to_ox(constant: list[str]) -> ox.NamedNode | ox.Literal:
+    if constant[0] == "iri":
+        return ox.NamedNode(constant[1])
+    _, value, datatype, language = constant
+    if language:
+        return ox.Literal(value, language=language)
+    if datatype:
+        return ox.Literal(value, datatype=ox.NamedNode(datatype))
+    return ox.Literal(value)
 
 
 def compile_domain_rule(rule: DomainRule, table: TermTable) -> Rule:
-    """Translate one CONSTRUCT (BGP + FILTER) into an engine rule; raise :class:`RuleError`."""
+    """Translate one CONSTRUCT (BGP + FILTER) into an engine rule; raise :class:`RuleError`.
+
+    The parse (:func:`parse_domain_rule`, with rdflib) is kept on disk by
+    :mod:`.rule_shapes`: parsing dominated the cost of reasoning over a small graph, and
+    only numbering the constants depends on the reasoner.
+    """
+    shape = cached_shape(vocab.sparql_prefixes() + rule.construct, lambda: parse_domain_rule(rule))
+
+    def term(x: Any) -> int:
+        if isinstance(x, int):
+            return x
+        value = _to_ox(x)
+        return table.encode(value, literal=isinstance(value, ox.Literal))
+
+    def triples(key: str) -> tuple[Triple, ...]:
+        return tuple((term(s), term(p), term(o)) for s, p, o in shape[key])
+
+    filters = tuple((str(op), term(a), term(b)) for op, a, b in shape["filters"])
+    return Rule(rule.iri, triples("body"), triples("head"), filters, ())
+
+
+def parse_domain_rule(rule: DomainRule) -> Shape:
+    """Parse one CONSTRUCT (BGP + FILTER) into its shape; raise :class:`RuleError`."""
+    from rdflib import BNode, Variable
+    from rdflib.plugins.sparql import prepareQuery
+
     name = rule.label
     try:
-        algebra = _algebra(rule.construct)
+        algebra = prepareQuery(vocab.sparql_prefixes() + rule.construct).algebra
     except Exception as error:  # the SPARQL parser raises many types
         raise RuleError(f"rule {name!r}: cannot parse its CONSTRUCT: {error}") from None
     if algebra.name != "ConstructQuery":
         raise RuleError(f"rule {name!r}: sh:construct must be a CONSTRUCT query")
     variables: dict[str, int] = {}
 
-    def term(x: object) -> int:
+    def term(x: object) -> int | list[str]:
         if isinstance(x, Variable):
             return variables.setdefault(str(x), -1 - len(variables))
         if isinstance(x, BNode):
             raise RuleError(f"rule {name!r}: blank nodes are not allowed (they would mint nodes)")
-        value = _to_ox(x)
-        return table.encode(value, literal=isinstance(value, ox.Literal))
+        return _constant(x)
 
-    body: list[Triple] = []
-    filters: list[tuple[str, int, int]] = []
+    body: list[list[Any]] = []
+    filters: list[list[Any]] = []
 
     def walk(node: CompValue) -> None:
         if node.name in ("Project", "Distinct", "Reduced"):
@@ -423,7 +452,7 @@ def compile_domain_rule(rule: DomainRule, table: TermTable) -> Rule:
             collect_filter(node.expr)
             walk(node.p)
         elif node.name == "BGP":
-            body.extend((term(s), term(p), term(o)) for s, p, o in node.triples)
+            body.extend([term(s), term(p), term(o)] for s, p, o in node.triples)
         elif node.name == "Join":
             walk(node.p1)
             walk(node.p2)
@@ -438,17 +467,17 @@ def compile_domain_rule(rule: DomainRule, table: TermTable) -> Rule:
             for other in expr.other:
                 collect_filter(other)
         elif getattr(expr, "name", None) == "RelationalExpression" and expr.op in ("!=", "="):
-            filters.append((str(expr.op), term(expr.expr), term(expr.other)))
+            filters.append([str(expr.op), term(expr.expr), term(expr.other)])
         else:
             raise RuleError(f"rule {name!r}: FILTER may only compare terms with = or != (and &&)")
 
     walk(algebra.p)
-    head: list[Triple] = []
+    head: list[list[Any]] = []
     for s, p, o in algebra.template:
         for x in (s, p, o):
             if isinstance(x, Variable) and str(x) not in variables:
                 raise RuleError(f"rule {name!r}: ?{x} in CONSTRUCT is not bound by WHERE")
-        head.append((term(s), term(p), term(o)))
+        head.append([term(s), term(p), term(o)])
     if not body:
         raise RuleError(f"rule {name!r}: empty WHERE")
-    return Rule(rule.iri, tuple(body), tuple(head), tuple(filters), ())
+    return {"body": body, "head": head, "filters": filters}
