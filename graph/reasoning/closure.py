@@ -22,7 +22,7 @@ triples are read from the rules file, not reasoned over, so they never enter the
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -40,19 +40,25 @@ from karabakh_kg.graph.dataset import (
 )
 from karabakh_kg.graph.files import write_atomic
 from karabakh_kg.graph.reasoning import Reasoner, _encode_graphs, _no_gc
-from karabakh_kg.graph.reasoning.engine import TermTable
+from karabakh_kg.graph.reasoning.engine import TermTable, Triple
 from karabakh_kg.graph.reasoning.rules import read_domain_rules
 from karabakh_kg.ontology import vocab
 
 
-def compute(kg: KnowledgeGraph, *, rules: bool = True) -> Reasoner:
+def compute(kg: KnowledgeGraph, *, rules: bool = True, release_store: bool = False) -> Reasoner:
     """OWL 2 RL over the ontology and asserted graphs of ``kg``, with the project's domain
     rules if ``rules``: the reasoner :func:`karabakh_kg.graph.reasoning.build` makes, except
-    that the rules are read from the rules file, so their own triples are not reasoned over."""
+    that the rules are read from the rules file, so their own triples are not reasoned over.
+
+    ``release_store``: once the input is encoded, ``kg`` gets an empty store, so the input is
+    not held twice while reasoning (:func:`triples` reads it back from the reasoner; only
+    :func:`quads` needs the store)."""
     domain_rules = read_domain_rules(parse_file(vocab.rules_file())) if rules else []
     with _no_gc():
         table = TermTable()
         base, ontology_subjects = _encode_graphs(kg.store, table, (ONTOLOGY, ASSERTED))
+        if release_store:
+            kg.store = ox.Store()
         return Reasoner(table, base, domain_rules, ontology_subjects)
 
 
@@ -67,23 +73,18 @@ class Written:
     inferred_only: bool
 
 
-def _inferred_triples(r: Reasoner) -> Iterator[ox.Triple]:
+def _decoded(r: Reasoner, encoded: Iterable[Triple]) -> Iterator[ox.Triple]:
     decode = r.table.decode
-    for s, p, o in r.output:
+    for s, p, o in encoded:
         yield ox.Triple(decode(s), decode(p), decode(o))
 
 
-def triples(kg: KnowledgeGraph, r: Reasoner, *, inferred_only: bool = False) -> Iterator[ox.Triple]:
-    """The closure as triples, each once: the data, the ontology triples that are not data
-    too, then the inferred triples (or only those)."""
-    store = kg.store
+def triples(r: Reasoner, *, inferred_only: bool = False) -> Iterator[ox.Triple]:
+    """The closure as triples, each once: the input (data and ontology), then the inferred
+    triples (or only those)."""
     if not inferred_only:
-        for q in store.quads_for_pattern(None, None, None, ASSERTED):
-            yield q.triple
-        for q in store.quads_for_pattern(None, None, None, ONTOLOGY):
-            if ox.Quad(q.subject, q.predicate, q.object, ASSERTED) not in store:
-                yield q.triple
-    yield from _inferred_triples(r)
+        yield from _decoded(r, r.engine.base)
+    yield from _decoded(r, r.output)
 
 
 def quads(kg: KnowledgeGraph, r: Reasoner, *, inferred_only: bool = False) -> Iterator[ox.Quad]:
@@ -96,14 +97,14 @@ def quads(kg: KnowledgeGraph, r: Reasoner, *, inferred_only: bool = False) -> It
                 yield from store.quads_for_pattern(None, None, None, graph)
         for graph in (ASSERTED, ONTOLOGY):
             yield from store.quads_for_pattern(None, None, None, graph)
-    for t in _inferred_triples(r):
+    for t in _decoded(r, r.output):
         yield ox.Quad(t.subject, t.predicate, t.object, INFERRED)
 
 
 def write(kg: KnowledgeGraph, r: Reasoner, path: Path, *, inferred_only: bool = False) -> Written:
     """Write the closure to ``path`` in the format its extension names (gzip-compressed
     for a name ending in ``.gz``), atomically: a failure leaves no file, or the old one whole
-    (ValueError for an unknown extension)."""
+    (ValueError for an unknown extension). A dataset format needs the store of ``kg``."""
     found = formats.for_file(path)
     syntax = found.rdf_format
     assert syntax is not None
@@ -118,7 +119,7 @@ def write(kg: KnowledgeGraph, r: Reasoner, path: Path, *, inferred_only: bool = 
     statements = (
         quads(kg, r, inferred_only=inferred_only)
         if syntax.supports_datasets
-        else triples(kg, r, inferred_only=inferred_only)
+        else triples(r, inferred_only=inferred_only)
     )
 
     prefixes = dict(vocab.PREFIXES)  # Turtle, TriG, RDF/XML and JSON-LD use them

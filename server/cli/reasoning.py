@@ -128,8 +128,12 @@ def _reason_files(
     # the rules are read by closure.compute, so that their own triples stay out of the closure
     kg = load_data_files(files, ontologies, rules=False, keep_graphs=dataset)
     loaded = time.perf_counter()
+    sizes = {
+        "data_triples": rdf_files.graph_size(kg.store, ASSERTED),
+        "ontology_triples": rdf_files.graph_size(kg.store, ONTOLOGY),
+    }
     try:
-        r = closure.compute(kg, rules=rules)
+        r = closure.compute(kg, rules=rules, release_store=not dataset)
     except RuleError as error:
         fail(f"bad domain rule in {vocab.rules_file().name}: {error}")
     reasoned = time.perf_counter()
@@ -155,8 +159,7 @@ def _reason_files(
         "files": [str(p) for p in files],
         "ontology": [str(p) for p in ontologies or [vocab.ontology_file()]],
         "domain_rules": rules,
-        "data_triples": rdf_files.graph_size(kg.store, ASSERTED),
-        "ontology_triples": rdf_files.graph_size(kg.store, ONTOLOGY),
+        **sizes,
         "input_triples": base,
         "inferred_triples": derived,
         "closure_triples": base + derived,
