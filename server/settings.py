@@ -52,6 +52,11 @@ class Settings:
     worker_memory_mb: int = 4096
     """Address space one query worker may use, in MB (0: no bound). A query that needs more
     stops its worker (replaced in the background) and is answered 503 ``worker-crashed``."""
+    worker_private_mb: int = 24
+    """Memory a query worker may hold of its own after a query, in MiB, before it is replaced
+    by a fresh one (0: never). Workers share one copy of the data, but the pages their queries
+    read become their own copies; a higher bound is faster (fewer pages copied again) and
+    holds more memory, up to a copy of the data per worker."""
     result_cache_mb: int = 0
     """Memory for remembered answers, in MB (0: off). An answer is remembered for its data
     version, query text, dataset, perspective and format, and served again without
@@ -140,6 +145,8 @@ class Settings:
             raise SettingsError("limits must be positive")
         if min(self.max_answer_bytes, self.max_query_depth, self.client_queued + 1) < 1:
             raise SettingsError("limits must be positive")
+        if self.worker_private_mb < 0:
+            raise SettingsError(f"{PREFIX}WORKER_PRIVATE_MB must be 0 (never) or more")
         if self.result_cache_mb < 0:
             raise SettingsError(f"{PREFIX}RESULT_CACHE_MB must be 0 (off) or more")
         if self.client_queries < 0:

@@ -200,6 +200,7 @@ class Endpoint:
                     self.settings.max_queued,
                     self.default_graphs(True),
                     memory_mb=self.settings.worker_memory_mb,
+                    private_mb=self.settings.worker_private_mb,
                 )
             return self._store
 

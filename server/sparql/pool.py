@@ -4,7 +4,7 @@ One process, the zygote, loads the store from an N-Quads dump and forks the work
 which share its pages (copy on write), so workers cost little memory each and there may be
 more of them than cores. Evaluating a query writes to the pages it reads (pyoxigraph's
 reference counts), which the worker then holds as its own copies: a worker holding more
-than :data:`RECYCLE_ABOVE_MB` of its own after a job is replaced by a fresh fork.
+than ``KARABAKH_KG_WORKER_PRIVATE_MB`` of its own after a job is replaced by a fresh fork.
 After an update the pool does not restart them but logs the changed quads: the zygote
 applies each change at once (for the workers it forks later), and each worker applies
 what it has not seen before its next job (a long log is folded into a new dump and a new
@@ -85,9 +85,11 @@ job ends the worker gets its priority back, or, where the server may not raise a
 priority (unprivileged, without CAP_SYS_NICE), is replaced by a new one."""
 DEMOTED_NICENESS = 19
 RECYCLE_ABOVE_MB = 24
-"""A worker holding more memory of its own than this after a job (MiB) is replaced by a
-fresh fork. Reading pyoxigraph's in-memory store writes to it (reference counts), so the
-pages a worker's queries touch become its own copies; replacing it gives them back."""
+"""The default of ``private_mb``: a worker holding more memory of its own than this after a
+job (MiB) is replaced by a fresh fork. Reading pyoxigraph's in-memory store writes to it
+(reference counts), so the pages a worker's queries touch become its own copies; replacing
+it gives them back (at the price of copying them again: at 100k triples, about half the
+throughput of workers kept whatever they hold)."""
 REMEMBERED_LONG = 256
 """Texts remembered as having run long: their next jobs start at the lower priority (a
 client repeating a heavy query does not get the first :data:`DEMOTE_AFTER` each time)."""
@@ -354,8 +356,11 @@ class WorkerPool:
         max_queued: int,
         union: list[str] | None = None,
         memory_mb: int = 0,
+        private_mb: int = RECYCLE_ABOVE_MB,
     ) -> None:
         self.size = size
+        self.private_mb = private_mb
+        """Replace a worker holding more than this many MiB of its own (0: never)."""
         self.union = list(union or [])
         self.max_queued = max_queued
         self.memory_mb = memory_mb
@@ -565,7 +570,9 @@ class WorkerPool:
         memory of their own (reading it takes a millisecond or two: not on the request's
         path)."""
         while (worker := self._returning.get()) is not None:
-            if self._closed or private_memory_mb(worker.process.pid) > RECYCLE_ABOVE_MB:
+            if self._closed or (
+                self.private_mb and private_memory_mb(worker.process.pid) > self.private_mb
+            ):
                 self._replace(worker)
             else:
                 self._idle.put(worker)
@@ -669,9 +676,10 @@ class PooledStore:
         max_queued: int,
         union: list[str] | None = None,
         memory_mb: int = 0,
+        private_mb: int = RECYCLE_ABOVE_MB,
     ) -> None:
         self.store = store
-        self.pool = WorkerPool(store, size, max_queued, union, memory_mb)
+        self.pool = WorkerPool(store, size, max_queued, union, memory_mb, private_mb)
         self.revision = 0
         """Bumped each time the workers are told of a change (answers of an earlier
         revision may not hold any more)."""
