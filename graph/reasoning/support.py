@@ -41,12 +41,16 @@ def minimal(masks: Iterable[int]) -> Masks:
     if len(unique) <= 1:
         return tuple(unique)
     out: list[int] = []
-    for m in sorted(unique, key=lambda x: (x.bit_count(), x)):
+    for m in sorted(unique, key=_size_then_value):
         if not any(o & ~m == 0 for o in out):
             out.append(m)
     if len(out) > MAX_SUPPORTS:
         raise SupportOverflow(f"more than {MAX_SUPPORTS} minimal supports for one triple")
     return tuple(out)
+
+
+def _size_then_value(mask: int) -> tuple[int, int]:
+    return mask.bit_count(), mask
 
 
 def within(masks: Masks, allowed: int) -> bool:
@@ -153,7 +157,11 @@ class SupportIndex:
             return False
         fresh_min = minimal(fresh)
         kept = [o for o in old if not any(m & ~o == 0 for m in fresh_min)]
-        self.of[head] = minimal((*kept, *fresh_min))
+        # Already an antichain: no fresh support contains an old one, no kept one a fresh one.
+        union = sorted((*kept, *fresh_min), key=_size_then_value)
+        if len(union) > MAX_SUPPORTS:
+            raise SupportOverflow(f"more than {MAX_SUPPORTS} minimal supports for one triple")
+        self.of[head] = tuple(union)
         self.pending.setdefault(head, []).extend(fresh_min)
         return True
 
