@@ -350,6 +350,20 @@ def test_the_support_graph_names_the_units(world: KnowledgeGraph) -> None:
     assert {row["unit"].value for row in rows} == {KGE + "A4-strike", KGE + "J1-containment"}
 
 
+def test_the_written_support_graph_is_every_inferred_triples_support_nodes(
+    kg: KnowledgeGraph,
+) -> None:
+    """The whole support graph of the curated graph (written as text at once) holds exactly
+    the nodes the incremental updates write triple by triple, literals and voices included."""
+    from karabakh_kg.graph.reasoning.perspective_graphs import support_quads
+
+    r = reasoning.reasoner(kg)
+    expected = {q for t in r.output for q in support_quads(r, t)}
+    assert any(isinstance(q.object, ox.Literal) for q in expected)
+    assert any(q.predicate.value == KGO + "voice" for q in expected)
+    assert set(kg.store.quads_for_pattern(None, None, None, views.SUPPORT)) == expected
+
+
 def test_more_supports_than_the_limit_is_a_data_error(monkeypatch: pytest.MonkeyPatch) -> None:
     from karabakh_kg.graph.dataset import DataError
     from karabakh_kg.graph.reasoning import support

@@ -11,7 +11,7 @@ reasoner, so the two never import each other.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -208,20 +208,30 @@ _RESTS_ON = ox.NamedNode(KGO + "restsOn")
 _VOICE = ox.NamedNode(KGO + "voice")
 
 
-def support_quads(r: Reasoner, t: Triple, supports: Masks | None = None) -> list[ox.Quad]:
-    """The ``kgo:Support`` nodes of one inferred triple (for ``supports``, by default the
-    triple's current ones). A node's IRI is a digest of the triple and its units, so the
+def _support_nodes(
+    r: Reasoner, key: str, supports: Masks
+) -> Iterator[tuple[str, list[str], list[str]]]:
+    """(node IRI, its units, their voices) of each support of the triple written ``key``
+    (its terms as N-Triples). A node's IRI is a digest of the triple and its units, so the
     same support always has the same node."""
-    s, p, o = r.decode(t)
     units = r.support.units
-    terms = r.perspectives.unit_terms
     attributed = r.perspectives.attributed
-    out: list[ox.Quad] = []
-    key = f"{s} {p} {o}|"
-    for mask in r.support.of.get(t, ()) if supports is None else supports:
+    for mask in supports:
         members = sorted(units[b] for b in bits(mask))
         digest = hashlib.sha256((key + " ".join(members)).encode()).hexdigest()[:24]
-        node = ox.NamedNode(SUPPORT_NODES + digest)
+        voices = sorted({w for u in members for w in attributed.get(u, ())})
+        yield SUPPORT_NODES + digest, members, voices
+
+
+def support_quads(r: Reasoner, t: Triple, supports: Masks | None = None) -> list[ox.Quad]:
+    """The ``kgo:Support`` nodes of one inferred triple (for ``supports``, by default the
+    triple's current ones)."""
+    s, p, o = r.decode(t)
+    terms = r.perspectives.unit_terms
+    out: list[ox.Quad] = []
+    chosen = r.support.of.get(t, ()) if supports is None else supports
+    for iri, members, voices in _support_nodes(r, f"{s} {p} {o}|", chosen):
+        node = ox.NamedNode(iri)
         out += (
             ox.Quad(node, _TYPE, _SUPPORT_CLASS, SUPPORT),
             ox.Quad(node, _SUBJECT, s, SUPPORT),
@@ -229,9 +239,29 @@ def support_quads(r: Reasoner, t: Triple, supports: Masks | None = None) -> list
             ox.Quad(node, _OBJECT, o, SUPPORT),
         )
         out += (ox.Quad(node, _RESTS_ON, terms(u), SUPPORT) for u in members)
-        voices = {w for u in members for w in attributed.get(u, ())}
-        out += (ox.Quad(node, _VOICE, terms(who), SUPPORT) for who in sorted(voices))
+        out += (ox.Quad(node, _VOICE, terms(who), SUPPORT) for who in voices)
     return out
+
+
+def _support_text(r: Reasoner, t: Triple, lines: list[str]) -> bool:
+    """Append the N-Quads lines of :func:`support_quads` for ``t`` (much cheaper to make
+    than quad objects when the whole support graph is written); False, writing nothing,
+    for a triple with a blank node (a loaded blank node would get a new label)."""
+    s, p, o = r.decode(t)
+    if isinstance(s, ox.BlankNode) or isinstance(o, ox.BlankNode):
+        return False
+    key = f"{s} {p} {o}|"
+    graph = f" <{SUPPORT.value}> .\n"
+    head = f" {_TYPE} {_SUPPORT_CLASS}{graph}"
+    for iri, members, voices in _support_nodes(r, key, r.support.of.get(t, ())):
+        node = f"<{iri}>"
+        lines.append(
+            f"{node}{head}{node} {_SUBJECT} {s}{graph}{node} {_PREDICATE} {p}{graph}"
+            f"{node} {_OBJECT} {o}{graph}"
+        )
+        lines.extend(f"{node} {_RESTS_ON} <{u}>{graph}" for u in members)
+        lines.extend(f"{node} {_VOICE} <{who}>{graph}" for who in voices)
+    return True
 
 
 def write_all(kg: KnowledgeGraph, r: Reasoner) -> None:
@@ -243,8 +273,13 @@ def write_all(kg: KnowledgeGraph, r: Reasoner) -> None:
             store.remove_graph(g)
     store.clear_graph(SUPPORT)
     quads: list[ox.Quad] = []
+    lines: list[str] = []
     for t in r.output:
-        quads += support_quads(r, t)
+        if not _support_text(r, t, lines):
+            quads += support_quads(r, t)
+    if lines:
+        store.load("".join(lines), format=ox.RdfFormat.N_QUADS, lenient=True)
+    del lines
     d = r.table.decode
     base, base_units, output, keep = r.engine.base, r.support.base_units, r.output, r.keep
     facts = []  # (s, p, o, unit mask, kept as inferred, supports), decoded once
