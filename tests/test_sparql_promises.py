@@ -85,7 +85,7 @@ def test_an_update_whose_reasoning_fails_changes_nothing(
         inferred,
     )
 
-    def failing_update(graph: KnowledgeGraph, added: Any, removed: Any) -> None:
+    def failing_update(graph: KnowledgeGraph, added: Any, removed: Any, **_: Any) -> None:
         graph.store.add(stray)  # some of the work was done
         raise RuntimeError("reasoner stopped")
 

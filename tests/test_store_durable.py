@@ -191,6 +191,29 @@ def test_a_change_that_removes_nothing_is_one_transaction_without_a_journal(
     assert has(kg.store, agent, ASSERTED) and not has(kg.store, agent, INFERRED)
 
 
+def test_a_failed_change_keeps_what_earlier_changes_recorded(
+    data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Undoing a change whose reasoning failed removes what that change added, not the
+    contributor's description that earlier changes wrote to the log."""
+    kg = load_graph(data)
+    apply_change(kg, [person("kept-before")], [], contributor="ida")
+    agent = ox.NamedNode(str(vocab.BASE) + "contributor/ida")
+    described = set(kg.store.quads_for_pattern(agent, None, None, CONTRIBUTION_LOG))
+    assert described
+
+    def failing(*_: object, **__: object) -> None:
+        raise RuntimeError("reasoner stopped")
+
+    monkeypatch.setattr(reasoning, "update", failing)
+    with pytest.raises(UpdateError, match="undone"):
+        apply_change(kg, [person("never-kept")], [], contributor="ida")
+    monkeypatch.undo()
+    assert set(kg.store.quads_for_pattern(agent, None, None, CONTRIBUTION_LOG)) == described
+    assert not has(kg.store, person("never-kept"), ASSERTED)
+    assert has(kg.store, person("kept-before"), ASSERTED)
+
+
 def test_updates_go_to_the_contributors_graph_with_provenance() -> None:
     kg = load_graph()
     t = person("provenance-test-person")

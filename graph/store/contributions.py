@@ -359,7 +359,10 @@ def apply_change(
     iri = ox.NamedNode(
         f"{ACTIVITY_PREFIX}{contributor}/{when.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
     )
-    change.added.extend(_activity_quads(iri, contributor, when, text, len(new), len(gone)))
+    activity = _activity_quads(iri, contributor, when, text, len(new), len(gone))
+    # Only what is new (the contributor's own description is there after its first change):
+    # undoing the change must not remove older quads, and the workers need only the news.
+    change.added.extend(q for q in activity if q not in store)
     kg.views.build_deferred()  # from the store as it is before the change
     folder = kg.store_dir
     journaled = False
