@@ -372,3 +372,28 @@ def test_rules_from_disk_need_no_parser(tmp_path: Path) -> None:
     )
     assert "rdflib.plugins.sparql" in loaded_modules(compile_all, env)  # parses, keeps
     assert "rdflib.plugins.sparql" not in loaded_modules(compile_all, env)
+
+
+def test_serve_with_a_wikidata_file_starts_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from karabakh_kg.graph import WIKIDATA
+    from karabakh_kg.server.cli.serve import apply_settings, build_app
+
+    monkeypatch.setenv("KARABAKH_KG_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv(SWITCH_VARIABLE, raising=False)
+    enrichment = tmp_path / "wikidata.ttl"
+    enrichment.write_text(
+        "<http://www.wikidata.org/entity/Q7035479> "
+        '<http://www.w3.org/2000/01/rdf-schema#label> "Nikol Pashinyan"@en .\n',
+        encoding="utf-8",
+    )
+    settings = apply_settings({"wikidata_file": str(enrichment)})
+    first = build_app(None, settings).state.kg  # type: ignore[attr-defined]
+    again = build_app(None, settings).state.kg  # type: ignore[attr-defined]
+    assert not first.views.reasoner_deferred and again.views.reasoner_deferred
+    for kg in (first, again):
+        assert graph_size(kg, WIKIDATA) == 1 and ask(kg, ACTS_FOR_RUSSIA)
+    enrichment.write_text("", encoding="utf-8")  # another file: another data version
+    emptied = build_app(None, settings).state.kg  # type: ignore[attr-defined]
+    assert graph_size(emptied, WIKIDATA) == 0 and not emptied.views.reasoner_deferred

@@ -186,7 +186,7 @@ def build_app(data_dir: Path | None, settings: Settings) -> object:
         fail(f"data folder {data_dir} does not exist")
     try:
         with unreadable_files():
-            kg = load_knowledge_graph(data_dir, wikidata=Path(settings.wikidata_file))
+            kg = load_knowledge_graph(data_dir, wikidata=Path(settings.wikidata_file), cache=True)
     except DataError as error:
         fail(f"{error} (the Wikidata file comes from 'karabakh-kg link enrich')")
     return create_app(kg, settings=settings)
