@@ -11,6 +11,7 @@ Then, on the Oxigraph server and Virtuoso (started as the tests start them): how
 (``graph/store/reasoning.py``) against the embedded reasoner.
 
     python bench/storage.py --updates 300
+    python bench/storage.py --updates 300 --size 10k   # on a generated graph
 """
 
 from __future__ import annotations
@@ -146,6 +147,12 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-engines", action="store_true", help="skip publish and reasoning")
+    parser.add_argument(
+        "--size",
+        default="",
+        help="updates on a generated graph of this many asserted triples (10k, 100k, ...: "
+        "bench/generate.py) instead of the curated graph; implies --no-engines",
+    )
     args = parser.parse_args()
     from karabakh_kg.graph.loading import load_graph
 
@@ -154,7 +161,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="karabakh-kg-bench-") as tmp:
         folder = Path(tmp)
         dump = folder / "data.nq"
-        load_graph().store.dump(dump, format=__import__("pyoxigraph").RdfFormat.N_QUADS)
+        data_dir = None
+        if args.size:
+            sys.path.insert(0, str(Path(__file__).parent))
+            import generate  # type: ignore[import-not-found]
+
+            data_dir = folder / "generated"
+            generate.write(generate.generate(generate.parse_size(args.size)), data_dir)
+            args.no_engines = True
+        start = time.perf_counter()
+        load_graph(data_dir).store.dump(dump, format=__import__("pyoxigraph").RdfFormat.N_QUADS)
+        print(f"loaded and reasoned in {time.perf_counter() - start:.1f} s")
         subprocess.run(
             [oxigraph, "load", "--location", str(folder / "oxi"), "--file", str(dump)],
             check=True,
@@ -164,6 +181,8 @@ def main() -> None:
         env = {"KARABAKH_KG_UPDATE_TOKEN": TOKEN}
         ours = [python, "-m", "karabakh_kg.server", "serve", "--enable-update"]
         ours += ["--workers", str(args.workers), "--log-level", "warning"]
+        if data_dir is not None:
+            ours += ["--data-dir", str(data_dir)]
         runs: list[tuple[str, list[str], str, str, dict[str, str], dict[str, str]]] = []
         port = free_port()
         base = f"http://127.0.0.1:{port}"
