@@ -126,10 +126,20 @@ def test_an_edited_curated_file_is_reasoned_again(tmp_path: Path, cache: Reasone
     assert not ask(load_reasoned(cache, data)[0], PARTICIPATED)  # the new entry is read
 
 
-def test_code_version_is_part_of_the_key(cache: ReasonedCache) -> None:
-    version = content_hash(input_files())
-    assert entry_key(version) != entry_key(version + "0")
-    assert entry_key(version) != __import__("hashlib").sha256(version.encode()).hexdigest()
+def test_other_code_does_not_read_the_entry(
+    warm: ReasonedCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upgrade of the reasoning code (another code version) reasons again."""
+    from karabakh_kg.graph import cache as cache_module
+    from karabakh_kg.graph.cache_folder import code_version
+
+    assert load_reasoned(warm)[1] is None
+    key = entry_key(content_hash(input_files()))
+    monkeypatch.setattr(cache_module, "code_version", lambda: "another" + code_version())
+    assert entry_key(content_hash(input_files())) != key
+    kg, report = load_reasoned(warm)
+    assert report is not None and ask(kg, ACTS_FOR_RUSSIA)
+    assert len(entries(warm.folder)) == 2
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "header", "foreign", "count"])
