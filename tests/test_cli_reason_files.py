@@ -197,6 +197,7 @@ def test_report_sizes_times_and_memory_as_json(tmp_path: Path, ontology: Path) -
     assert report["domain_rules"] is False
     assert report["ontology"] == [str(ontology)]
     timed = ("load_seconds", "reasoning_seconds", "write_seconds", "consistency_seconds")
+    timed += ("reasoning_cpu_seconds",)
     for key in (*timed, "total_seconds"):
         assert report[key] >= 0
     assert report["inconsistency_count"] == 0 and report["inconsistencies"] == []

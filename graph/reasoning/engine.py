@@ -553,12 +553,15 @@ class Engine:
             entries = (
                 unary_by_class.get(t[2], ()) if t[1] == type_id else unary_by_pred.get(t[1], ())
             )
+            premises: tuple[Triple] | None = None  # one body for every head of ``t``
             for rule_index, a, b, c in entries:
                 h = (t[a] if a < 3 else a - 3, t[b] if b < 3 else b - 3, t[c] if c < 3 else c - 3)
                 if h in facts or h[0] in literals:
                     continue
                 insert(h)
-                derivations[h] = (rule_index, (t,))
+                if premises is None:
+                    premises = (t,)
+                derivations[h] = (rule_index, premises)
                 if added is not None:
                     added.add(h)
                 todo.append(h)
@@ -567,11 +570,11 @@ class Engine:
             ):
                 continue
             # collect first: the indexes must not change while a join walks them
-            for h, rule_index, premises in list(self._fire_joins(t)):
+            for h, rule_index, body in list(self._fire_joins(t)):
                 if h in facts:
                     continue
                 insert(h)
-                derivations[h] = (rule_index, premises)
+                derivations[h] = (rule_index, body)
                 if added is not None:
                     added.add(h)
                 todo.append(h)
