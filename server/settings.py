@@ -52,7 +52,7 @@ class Settings:
     worker_memory_mb: int = 4096
     """Address space one query worker may use, in MB (0: no bound). A query that needs more
     stops its worker (replaced in the background) and is answered 503 ``worker-crashed``."""
-    worker_private_mb: int = 24
+    worker_private_mb: int = 64
     """Memory a query worker may hold of its own after a query, in MiB, before it is replaced
     by a fresh one (0: never). Workers share one copy of the data, but the pages their queries
     read become their own copies; a higher bound is faster (fewer pages copied again) and

@@ -84,7 +84,7 @@ queries on the other workers keep their speed under heavy load (the short lane).
 job ends the worker gets its priority back, or, where the server may not raise a
 priority (unprivileged, without CAP_SYS_NICE), is replaced by a new one."""
 DEMOTED_NICENESS = 19
-RECYCLE_ABOVE_MB = 24
+RECYCLE_ABOVE_MB = 64
 """The default of ``private_mb``: a worker holding more memory of its own than this after a
 job (MiB) is replaced by a fresh fork. Reading pyoxigraph's in-memory store writes to it
 (reference counts), so the pages a worker's queries touch become its own copies; replacing

@@ -169,9 +169,9 @@ def zygote_main(control: socket.socket, dump_path: str, union: list[str]) -> int
         store = load_store(dump_path, union)
     except OSError:
         return 1  # the server stopped (and removed the dump) meanwhile
-    _warm_up_guard()  # in this process, so that every worker inherits the prepared parser
     gc.collect()
     gc.freeze()  # the collector then leaves the shared objects' pages alone
+    warmed = False
     applied = 0
     children: set[int] = set()
     retiring = False
@@ -184,6 +184,12 @@ def zygote_main(control: socket.socket, dump_path: str, union: list[str]) -> int
                     children.discard(pid)
                     connection.send(("exited", pid, os.waitstatus_to_exitcode(status)))
             if not connection.poll(0.05):
+                if not warmed:
+                    # Once the first workers are forked (the first answer does not wait
+                    # for it): the SERVICE check's parser, inherited by later workers.
+                    _warm_up_guard()
+                    gc.freeze()
+                    warmed = True
                 continue
             message = connection.recv()
             if message[0] == "fork" and not retiring:
