@@ -27,7 +27,7 @@ from karabakh_kg.server.sparql.protocol import QueryJob
 
 EX = "http://example.org/"
 GRAPH = EX + "g"
-SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o2 }"
 
 
 def quad(name: str, value: str) -> ox.Quad:
