@@ -272,6 +272,33 @@ def test_additions_alone_keep_supports_and_perspectives_exact() -> None:
         assert _system_state(kg) == _system_state(fresh)
 
 
+def test_removing_two_triples_that_join_keeps_supports_exact() -> None:
+    """The talks' location in the Kremlin and the Kremlin's in Moscow (one unit) together
+    gave "the talks are in Moscow" a second support; removed at once, neither finds the
+    other to reach what they supported, which must still be recomputed."""
+    kg = make_kg(ontology=vocab.ontology_file(), data=WORLD, rules=RULES)
+    reasoning.materialize(kg)
+    joint = [
+        ox.Triple(
+            ox.NamedNode(KG + "talks"), ox.NamedNode(KGO + "location"), ox.NamedNode(KG + "kremlin")
+        ),
+        ox.Triple(
+            ox.NamedNode(KG + "kremlin"),
+            ox.NamedNode(KGO + "locatedIn"),
+            ox.NamedNode(KG + "moscow"),
+        ),
+    ]
+    in_moscow = (f"<{KG}talks>", f"<{KGO}location>", f"<{KG}moscow>")
+    assert frozenset({KGE + "J2-joint"}) in _supports(kg)[in_moscow]
+    for t in joint:
+        kg.store.remove(ox.Quad(t.subject, t.predicate, t.object, ASSERTED))
+    reasoning.update(kg, [], joint)
+    assert _supports(kg)[in_moscow] == {frozenset({KGE + "A1-talks"})}
+    fresh = _fresh_copy(kg)
+    assert _supports(kg) == _supports(fresh)
+    assert _system_state(kg) == _system_state(fresh)
+
+
 # -- the world's perspectives, from what each voice says -----------------------------------
 
 

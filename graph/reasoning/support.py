@@ -244,9 +244,20 @@ class SupportIndex:
         for t in seeds:
             self.base_units.pop(t, None)
         self.base_units.update(unit_masks)
+        assert self.before is not None
+        before = self.before
         region: set[Triple] = set()
         fired: set[Triple] = set()
         todo = list(seeds)
+        # Firing a removed triple finds only the premises still there: two removed triples
+        # that joined (a location and its locatedIn) reach nothing together. What rested on
+        # them rested on their units, so every fact with a support naming one is recomputed.
+        gone_units = 0
+        for t in seeds - facts:
+            for mask in before.get(t, ()):
+                gone_units |= mask
+        if gone_units:
+            todo.extend(t for t, masks in self.of.items() if any(m & gone_units for m in masks))
         while todo:
             x = todo.pop()
             if x in fired:
@@ -257,8 +268,6 @@ class SupportIndex:
             for head, _, _ in engine._fire(x, only_new=False):
                 if head in facts and head not in fired:
                     todo.append(head)
-        assert self.before is not None
-        before = self.before
         for t in seeds - facts:
             self.of.pop(t, None)
             self.pending.pop(t, None)
