@@ -3,6 +3,7 @@ without a restart, on a real Oxigraph server started by the test."""
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from engines import TINY_DATA, oxigraph_server
 
 from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.graph.store.publish import publish, read_published
-from karabakh_kg.graph.store.remote import RemoteStore
+from karabakh_kg.graph.store.remote import EngineTimeout, RemoteStore
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.app import create_app
 from karabakh_kg.server.settings import Settings, SettingsError
@@ -100,3 +101,16 @@ def test_refresh_setting_is_checked() -> None:
     with pytest.raises(SettingsError, match="BACKEND_REFRESH"):
         Settings.from_env({"KARABAKH_KG_BACKEND_REFRESH": "-1"})
     assert Settings.from_env({"KARABAKH_KG_BACKEND_REFRESH": "0"}).backend_refresh == 0
+
+
+def test_a_silent_engine_times_out_with_its_limit_named() -> None:
+    """A query without its own limit stops at the store's, and says which it was."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()  # accepts connections, never answers
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/sparql"
+    try:
+        with pytest.raises(EngineTimeout, match=r"did not answer within 0\.3 s"):
+            RemoteStore(url, timeout=0.3).query("ASK {}")
+    finally:
+        listener.close()

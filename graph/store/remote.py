@@ -75,6 +75,7 @@ class RemoteStore:
                 raise StoreError(f"unknown authentication {auth!r}: use basic or digest")
             kind = httpx.DigestAuth if auth == "digest" else httpx.BasicAuth
             credentials = kind(user, password or "")
+        self.timeout = timeout
         self.client = httpx.Client(auth=credentials, timeout=timeout, follow_redirects=True)
 
     # -- HTTP ------------------------------------------------------------------------------
@@ -180,10 +181,11 @@ class RemoteStore:
                 self.query_url,
                 data=form,
                 headers={"Accept": NTRIPLES if graph else RESULTS},
-                timeout=timeout or self.client.timeout,
+                timeout=timeout or self.timeout,
             )
         except httpx.TimeoutException:
-            raise EngineTimeout(f"{self.query_url} did not answer within {timeout:g} s") from None
+            waited = timeout or self.timeout
+            raise EngineTimeout(f"{self.query_url} did not answer within {waited:g} s") from None
         except httpx.HTTPError as error:
             raise OSError(f"{self.query_url}: unreachable ({error})") from None
         detail = " ".join(response.text.split()).split(" SPARQL query:")[0][:240]
