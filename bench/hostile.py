@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import contextlib
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -170,26 +169,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="karabakh-bench-hostile-"))
     try:
         triples = bench.prepare_data(args.size, folder)
-        oxi_dir = folder / "oxigraph"
-        subprocess.run(
-            ["oxigraph", "load", "--location", str(oxi_dir), "--file", str(triples)],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        port = bench.free_port()
-        oxigraph = (
-            [
-                "oxigraph",
-                "serve-read-only",
-                "--location",
-                str(oxi_dir),
-                "--bind",
-                f"127.0.0.1:{port}",
-            ],
-            f"http://127.0.0.1:{port}/query",
-            {},
-        )
+        oxigraph = bench.serve_oxigraph(triples, folder / "oxigraph", bench.free_port())
         ours = bench.serve_ours(triples, bench.free_port(), args.workers, args.cache)
         phases: dict[str, tuple[Phase, Phase, Counter[int]]] = {}
         with bench.running("oxigraph", *oxigraph) as oxi, bench.running("karabakh-kg", *ours) as kk:

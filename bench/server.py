@@ -219,6 +219,19 @@ def karabakh_kg() -> str:
     return str(beside) if beside.exists() else shutil.which("karabakh-kg") or "karabakh-kg"
 
 
+def serve_oxigraph(data: Path, location: Path, port: int) -> tuple[list[str], str, dict[str, str]]:
+    """Load ``data`` into a new Oxigraph store at ``location``; (command, query URL,
+    environment) of ``oxigraph serve-read-only`` on it."""
+    subprocess.run(
+        ["oxigraph", "load", "--location", str(location), "--file", str(data)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    command = ["oxigraph", "serve-read-only", "--location", str(location)]
+    return [*command, "--bind", f"127.0.0.1:{port}"], f"http://127.0.0.1:{port}/query", {}
+
+
 def serve_ours(
     data: Path | None, port: int, workers: int = 0, cache: bool = False
 ) -> tuple[list[str], str, dict[str, str]]:
@@ -264,27 +277,8 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="karabakh-bench-server-"))
     try:
         triples = prepare_data(args.size, folder)
-        oxi_dir = folder / "oxigraph"
-        subprocess.run(
-            ["oxigraph", "load", "--location", str(oxi_dir), "--file", str(triples)],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
         commands: dict[str, tuple[list[str], str, dict[str, str]]] = {}
-        port = free_port()
-        commands["oxigraph"] = (
-            [
-                "oxigraph",
-                "serve-read-only",
-                "--location",
-                str(oxi_dir),
-                "--bind",
-                f"127.0.0.1:{port}",
-            ],
-            f"http://127.0.0.1:{port}/query",
-            {},
-        )
+        commands["oxigraph"] = serve_oxigraph(triples, folder / "oxigraph", free_port())
         port = free_port()
         commands["rdflib-endpoint"] = (
             [
