@@ -42,6 +42,7 @@ _SURFACE: dict[str, tuple[str, str | None]] = {
     # categories, projections and their traversal
     "hierarchy": ("categories", "hierarchy"),
     "GraphFilter": ("projection", "GraphFilter"),
+    "derived_view": ("views", "view"),
     # reasoning and explanations
     "reasoner": ("reasoning", "reasoner"),
     "check_consistency": ("reasoning.consistency", "check_consistency"),
@@ -146,6 +147,7 @@ __all__ = [
     "contributions_graph",
     "default_cache_dir",
     "default_enrichment_file",
+    "derived_view",
     "disputes",
     "disputes_about",
     "enrich",
@@ -255,6 +257,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
     from karabakh_kg.graph.store.remote import EngineTimeout, RemoteStore
     from karabakh_kg.graph.timeline import Window, timeline_items
     from karabakh_kg.graph.validation import validate
+    from karabakh_kg.graph.views import view as derived_view
     from karabakh_kg.graph.wikidata.client import (
         QueryCache,
         WikidataClient,

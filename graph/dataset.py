@@ -210,11 +210,24 @@ class KnowledgeGraph:
 
     def graph_sizes(self) -> dict[str, int]:
         """Number of triples in each system graph, by short name."""
-        sizes = {}
-        for graph in SYSTEM_GRAPHS:
-            name = graph.value.rsplit("/", 1)[-1]
-            sizes[name] = sum(1 for _ in self.store.quads_for_pattern(None, None, None, graph))
-        return sizes
+        counts = self.triples_per_graph()
+        return {
+            graph.value.rsplit("/", 1)[-1]: counts.get(graph.value, 0) for graph in SYSTEM_GRAPHS
+        }
+
+    def triples_per_graph(self) -> dict[str, int]:
+        """Number of triples in each non-empty named graph, by IRI: one query counted by the
+        engine (several times faster than iterating the quads in Python)."""
+        solutions = self.store.query(_TRIPLES_PER_GRAPH)
+        assert isinstance(solutions, ox.QuerySolutions)
+        return {
+            row["g"].value: int(row["n"].value)
+            for row in solutions
+            if isinstance(row["g"], ox.NamedNode) and row["n"] is not None
+        }
+
+
+_TRIPLES_PER_GRAPH = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
 
 
 def _into(quads: Iterable[ox.Quad], graph: ox.NamedNode) -> list[ox.Quad]:

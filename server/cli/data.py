@@ -271,10 +271,6 @@ def _table_output(body: bytes) -> str:
     return render_table(header, rows) + "\n" + count
 
 
-def _count(kg: KnowledgeGraph, graph: ox.NamedNode) -> int:
-    return sum(1 for _ in kg.store.quads_for_pattern(None, None, None, graph))
-
-
 def _pairs(kg: KnowledgeGraph, sparql: str) -> list[tuple[str, int]]:
     result = kg.query(sparql)
     assert isinstance(result, ox.QuerySolutions)
@@ -295,14 +291,12 @@ def compute_stats(kg: KnowledgeGraph) -> dict[str, Any]:
     )
     assert isinstance(entities, ox.QuerySolutions)
     entity_count = int(next(iter(entities))[0].value)
+    sizes = kg.graph_sizes()
     return {
         "version": kg.version,
         "triples": {
-            "asserted": _count(kg, ASSERTED),
-            "inferred": _count(kg, INFERRED),
-            "provenance": _count(kg, PROVENANCE),
-            "ontology": _count(kg, ONTOLOGY),
-            "wikidata": _count(kg, WIKIDATA),
+            name: sizes[name]
+            for name in ("asserted", "inferred", "provenance", "ontology", "wikidata")
         },
         "evidence_units": len(evidence_graphs),
         "entities": entity_count,

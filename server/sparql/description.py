@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph import ONTOLOGY, SYSTEM_GRAPHS, WIKIDATA, KnowledgeGraph
+from karabakh_kg.graph import ONTOLOGY, SYSTEM_GRAPHS, WIKIDATA, KnowledgeGraph, derived_view
 from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql.conneg import GRAPH_FORMATS, RESULT_FORMATS
 
@@ -20,12 +20,15 @@ def _sd(name: str) -> ox.NamedNode:
     return ox.NamedNode(SD + name)
 
 
-def _count(kg: KnowledgeGraph, graph: ox.NamedNode) -> int:
-    return sum(1 for _ in kg.store.quads_for_pattern(None, None, None, graph))
-
-
 def describe(kg: KnowledgeGraph, settings: Settings, endpoint_url: str) -> list[ox.Triple]:
-    """The service description triples, for the endpoint at ``endpoint_url``."""
+    """The service description triples, for the endpoint at ``endpoint_url``: built once per
+    data version (it counts every graph, which is linear in the store)."""
+    key = ("service-description", endpoint_url, settings.enable_updates)
+    return derived_view(kg, key, lambda: _describe(kg, settings, endpoint_url))
+
+
+def _describe(kg: KnowledgeGraph, settings: Settings, endpoint_url: str) -> list[ox.Triple]:
+    sizes = kg.triples_per_graph()
     service = ox.NamedNode(endpoint_url)
     triples = [
         ox.Triple(service, RDF_TYPE, _sd("Service")),
@@ -50,7 +53,7 @@ def describe(kg: KnowledgeGraph, settings: Settings, endpoint_url: str) -> list[
             DCTERMS_DESCRIPTION,
             ox.Literal(
                 "The union of the asserted, provenance, ontology and inferred graphs"
-                + (", and the wikidata graph" if _count(kg, WIKIDATA) else "")
+                + (", and the wikidata graph" if sizes.get(WIKIDATA.value) else "")
                 + " (infer=false leaves the inferred graph out of the dataset, "
                 "wikidata=false the wikidata graph).",
                 language="en",
@@ -74,7 +77,7 @@ def describe(kg: KnowledgeGraph, settings: Settings, endpoint_url: str) -> list[
                 graph,
                 ox.NamedNode(VOID + "triples"),
                 ox.Literal(
-                    str(_count(kg, ox.NamedNode(name))),
+                    str(sizes.get(name, 0)),
                     datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"),
                 ),
             ),

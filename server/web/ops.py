@@ -20,7 +20,7 @@ async def health(request: Request) -> JSONResponse:
     cached = getattr(request.app.state, "_health_sizes", None)
     if cached is None or cached[0] != kg.version:
         sizes = kg.graph_sizes()
-        cached = (kg.version, sizes, sum(1 for _ in kg.store))
+        cached = (kg.version, sizes, len(kg.store))
         request.app.state._health_sizes = cached
     return JSONResponse(
         {

@@ -13,7 +13,15 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph import ASSERTED, INFERRED, ONTOLOGY, PROVENANCE, WIKIDATA, is_evidence_graph
+from karabakh_kg.graph import (
+    ASSERTED,
+    INFERRED,
+    ONTOLOGY,
+    PROVENANCE,
+    WIKIDATA,
+    derived_view,
+    is_evidence_graph,
+)
 from karabakh_kg.graph import compact as curie
 from karabakh_kg.ontology import vocab
 
@@ -473,12 +481,13 @@ def ontology_terms(
 
 
 def graph_stats(kg: KnowledgeGraph) -> dict[str, int]:
-    """Counts shown on the home page."""
+    """Counts shown on the home page, once per data version (counting is linear in the store)."""
+    return derived_view(kg, "home-page-counts", lambda: _graph_stats(kg))
+
+
+def _graph_stats(kg: KnowledgeGraph) -> dict[str, int]:
     store = kg.store
-
-    def count(graph: ox.NamedNode) -> int:
-        return sum(1 for _ in store.quads_for_pattern(None, None, None, graph))
-
+    sizes = kg.triples_per_graph()
     entities = {
         q.subject.value
         for q in store.quads_for_pattern(None, RDF_TYPE, None, ASSERTED)
@@ -488,9 +497,9 @@ def graph_stats(kg: KnowledgeGraph) -> dict[str, int]:
         g for g in store.named_graphs() if isinstance(g, ox.NamedNode) and g.value.startswith(KGE)
     ]
     return {
-        "asserted triples": count(ASSERTED),
-        "derived triples": count(INFERRED),
-        "ontology triples": count(ONTOLOGY),
+        "asserted triples": sizes.get(ASSERTED.value, 0),
+        "derived triples": sizes.get(INFERRED.value, 0),
+        "ontology triples": sizes.get(ONTOLOGY.value, 0),
         "entities": len(entities),
         "evidence units": len(evidence),
     }
