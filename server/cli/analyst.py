@@ -12,6 +12,7 @@ from karabakh_kg.graph import Window, gazetteer, timeline_items
 from karabakh_kg.graph import events as event_table
 from karabakh_kg.server.cli.data import DataDir, load_graph
 from karabakh_kg.server.cli.errors import fail
+from karabakh_kg.server.cli.output import TableOrJson
 
 
 class TableFormat(StrEnum):
@@ -27,13 +28,6 @@ class TimelineFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
-
-
-class CheckFormat(StrEnum):
-    """Output of ``geo check``."""
-
-    table = "table"
-    json = "json"
 
 
 PerspectiveOpt = Annotated[
@@ -145,8 +139,8 @@ def _timeline_row(item: dict[str, Any]) -> dict[str, str]:
 @geo_app.command("check")
 def geo_check(
     output: Annotated[
-        CheckFormat, typer.Option("--format", "-f", help="table or json.")
-    ] = CheckFormat.table,
+        TableOrJson, typer.Option("--format", "-f", help="table or json.")
+    ] = TableOrJson.table,
     data_dir: DataDir = None,
 ) -> None:
     """Match the graph's settlements against the gazetteer: matches, ambiguities, misses.
@@ -155,7 +149,7 @@ def geo_check(
     """
     kg = load_graph(data_dir, reason=True)
     report = gazetteer.check(kg)
-    if output is CheckFormat.json:
+    if output is TableOrJson.json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         typer.echo(

@@ -29,7 +29,7 @@ from karabakh_kg.graph import load_graph as load_knowledge_graph
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.cli.disputes import PerspectiveOption, in_perspective
 from karabakh_kg.server.cli.errors import fail, unreadable_files
-from karabakh_kg.server.cli.output import render_table
+from karabakh_kg.server.cli.output import TableOrJson, render_table
 from karabakh_kg.server.settings import Settings, SettingsError
 from karabakh_kg.server.sparql.guard import explain_syntax_error
 
@@ -53,13 +53,6 @@ class OutputFormat(StrEnum):
     xml = "xml"
     turtle = "turtle"
     nt = "nt"
-
-
-class StatsFormat(StrEnum):
-    """Output formats of ``stats``."""
-
-    table = "table"
-    json = "json"
 
 
 SOLUTION_FORMATS = {
@@ -354,8 +347,8 @@ def render_stats(stats: dict[str, Any]) -> str:
 def validate_command(
     data_dir: DataDir = None,
     output: Annotated[
-        StatsFormat, typer.Option("--format", help="text summary or JSON report.")
-    ] = StatsFormat.table,
+        TableOrJson, typer.Option("--format", help="text summary or JSON report.")
+    ] = TableOrJson.table,
     consistency: Annotated[
         bool, typer.Option("--consistency/--no-consistency", help="Run the consistency check.")
     ] = True,
@@ -367,14 +360,14 @@ def validate_command(
         fail(f"data folder {data_dir} does not exist")
     with unreadable_files():
         report = validate(data_dir, consistency=consistency)
-    if output is StatsFormat.json:
+    if output is TableOrJson.json:
         typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
         for problem in report.problems:
             typer.echo(str(problem), err=problem.severity == "error")
     if not report.ok:
         fail(report.summary())
-    if output is not StatsFormat.json:
+    if output is not TableOrJson.json:
         typer.echo(report.summary())
 
 
@@ -437,14 +430,14 @@ def query_command(
 
 
 def stats_command(
-    output: Annotated[StatsFormat, typer.Option("--format", help="table or json.")] = (
-        StatsFormat.table
+    output: Annotated[TableOrJson, typer.Option("--format", help="table or json.")] = (
+        TableOrJson.table
     ),
     data_dir: DataDir = None,
 ) -> None:
     """Count triples per graph, entities per class, evidence units, sources and claimants."""
     stats = compute_stats(load_graph(data_dir))
-    if output is StatsFormat.json:
+    if output is TableOrJson.json:
         typer.echo(json.dumps(stats, indent=2, ensure_ascii=False))
     else:
         typer.echo(render_stats(stats))

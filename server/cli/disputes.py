@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,14 +11,7 @@ import typer
 
 from karabakh_kg.graph import KnowledgeGraph, disputes, shorten
 from karabakh_kg.server.cli.errors import fail
-
-
-class DisputeFormat(StrEnum):
-    """Output formats of ``disputes`` and ``perspectives``."""
-
-    table = "table"
-    json = "json"
-
+from karabakh_kg.server.cli.output import TableOrJson
 
 PerspectiveOption = Annotated[
     str | None,
@@ -59,14 +51,14 @@ def _load(data_dir: Path | None) -> KnowledgeGraph:
 
 
 def disputes_command(
-    output: Annotated[DisputeFormat, typer.Option("--format", help="table or json.")] = (
-        DisputeFormat.table
+    output: Annotated[TableOrJson, typer.Option("--format", help="table or json.")] = (
+        TableOrJson.table
     ),
     data_dir: DataDir = None,
 ) -> None:
     """List the disputes: competing claims, each with its claimant, line and quote."""
     found = disputes(_load(data_dir))
-    if output is DisputeFormat.json:
+    if output is TableOrJson.json:
         typer.echo(json.dumps([d.to_dict() for d in found], indent=2, ensure_ascii=False))
         return
     from karabakh_kg.server.cli.data import render_table
@@ -92,8 +84,8 @@ def disputes_command(
 
 
 def perspectives_command(
-    output: Annotated[DisputeFormat, typer.Option("--format", help="table or json.")] = (
-        DisputeFormat.table
+    output: Annotated[TableOrJson, typer.Option("--format", help="table or json.")] = (
+        TableOrJson.table
     ),
     data_dir: DataDir = None,
 ) -> None:
@@ -102,7 +94,7 @@ def perspectives_command(
 
     kg = _load(data_dir)
     listed = views.perspectives(kg).listed()
-    if output is DisputeFormat.json:
+    if output is TableOrJson.json:
         typer.echo(json.dumps([p.to_dict() for p in listed], indent=2, ensure_ascii=False))
         return
     from karabakh_kg.server.cli.data import render_table

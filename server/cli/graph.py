@@ -21,14 +21,7 @@ from karabakh_kg.graph import export as exports
 from karabakh_kg.server.cli.data import DataDir, load_graph
 from karabakh_kg.server.cli.disputes import PerspectiveOption, in_perspective
 from karabakh_kg.server.cli.errors import fail
-from karabakh_kg.server.cli.output import render_table
-
-
-class Output(StrEnum):
-    """Output of the graph commands."""
-
-    table = "table"
-    json = "json"
+from karabakh_kg.server.cli.output import TableOrJson, render_table
 
 
 class Direction(StrEnum):
@@ -54,7 +47,7 @@ class Level(StrEnum):
     state = "state"
 
 
-FormatOpt = Annotated[Output, typer.Option("--format", "-f", help="table or json.")]
+FormatOpt = Annotated[TableOrJson, typer.Option("--format", "-f", help="table or json.")]
 AssertedOnly = Annotated[
     bool, typer.Option("--asserted-only", help="Leave out what reasoning derives.")
 ]
@@ -187,7 +180,7 @@ def neighbours(
     name: Annotated[str, typer.Argument(help="Entity: label, alt label, CURIE, IRI or Q-id.")],
     k: Annotated[int, typer.Option("--k", "-k", help=f"Hops (1 to {traversal.MAX_K}).")] = 1,
     direction: Annotated[Direction, typer.Option(help="Edges to follow.")] = Direction.both,
-    output: FormatOpt = Output.table,
+    output: FormatOpt = TableOrJson.table,
     seen: GraphInput = NO_INPUT,
 ) -> None:
     """Entities within K hops of NAME, with the edge that reaches each."""
@@ -200,7 +193,7 @@ def neighbours(
     result = _ops(
         traversal.neighbours, graph, node, k=k, direction=direction.value, predicates=predicates
     )
-    if output == Output.json:
+    if output == TableOrJson.json:
         _print_json(result)
         return
     typer.echo(f"{result['node']['label']} <{node}>: {len(result['neighbours'])} neighbours")
@@ -219,7 +212,7 @@ def path(
     limit: Annotated[
         int, typer.Option(help=f"Most paths with --all (1 to {traversal.MAX_PATHS}).")
     ] = 20,
-    output: FormatOpt = Output.table,
+    output: FormatOpt = TableOrJson.table,
     seen: GraphInput = NO_INPUT,
 ) -> None:
     """How FROM is connected to TO: the shortest path (or all paths), each step quoted."""
@@ -232,7 +225,7 @@ def path(
         found = _ops(traversal.shortest_path, graph, a, b)
         result = found
         paths = [found] if found else []
-    if output == Output.json:
+    if output == TableOrJson.json:
         _print_json(result)
         if not paths:
             raise typer.Exit(1)
@@ -259,13 +252,13 @@ def centrality(
     top: Annotated[
         int, typer.Option(help=f"How many entities to list (1 to {traversal.MAX_TOP}).")
     ] = 20,
-    output: FormatOpt = Output.table,
+    output: FormatOpt = TableOrJson.table,
     seen: GraphInput = NO_INPUT,
 ) -> None:
     """The most central entities by degree, betweenness or PageRank."""
     graph = seen.graph()
     result = _ops(traversal.centrality, graph, measure=measure.value, top=top)
-    if output == Output.json:
+    if output == TableOrJson.json:
         _print_json(result)
         return
     rows = [[r["label"], r["category"], f"{r['score']:.4f}", str(r["degree"])] for r in result]
@@ -275,13 +268,13 @@ def centrality(
 @with_graph_input
 def communities(
     method: Annotated[str, typer.Option(help="louvain or greedy.")] = "louvain",
-    output: FormatOpt = Output.table,
+    output: FormatOpt = TableOrJson.table,
     seen: GraphInput = NO_INPUT,
 ) -> None:
     """Communities of the graph (Louvain with a fixed seed, or greedy modularity)."""
     graph = seen.graph()
     result = _ops(traversal.communities, graph, method=method)
-    if output == Output.json:
+    if output == TableOrJson.json:
         _print_json(result)
         return
     for part in result:
@@ -298,7 +291,7 @@ def network(
             "--unrealised", help="Also list planned, expected and cancelled meetings and calls."
         ),
     ] = False,
-    output: FormatOpt = Output.table,
+    output: FormatOpt = TableOrJson.table,
     seen: GraphInput = NO_INPUT,
 ) -> None:
     """Who met, spoke, negotiated with or mediated for whom: the relations the graph holds,
@@ -307,7 +300,7 @@ def network(
     rows = traversal.network_rows(
         _ops(traversal.negotiation_network, graph, level=level.value, unrealised=unrealised)
     )
-    if output == Output.json:
+    if output == TableOrJson.json:
         _print_json(rows)
         return
     _table(

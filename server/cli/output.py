@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from enum import StrEnum
 
 from rich.box import Box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+
+class TableOrJson(StrEnum):
+    """The ``--format`` of commands that print a table for people or JSON for programs."""
+
+    table = "table"
+    json = "json"
+
 
 RULE_UNDER_HEADER = Box("    \n    \n -  \n    \n    \n    \n    \n    \n", ascii=True)
 """No borders; a ``-`` rule under the header, with the columns' gap left blank."""
