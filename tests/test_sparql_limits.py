@@ -153,10 +153,12 @@ def test_one_client_cannot_queue_without_bound(shared: Any) -> None:
     wait_for_workers(shared, 2)
     answers: list[httpx.Response] = []
     lock = threading.Lock()
+    together = threading.Barrier(5)
 
     def send() -> None:
         with from_address("127.0.0.4") as client:
-            response = get(shared.url, CARTESIAN, client, timeout="0.3")
+            together.wait(timeout=30)  # all five in flight while the first still runs (1 s)
+            response = get(shared.url, CARTESIAN, client, timeout="1")
         with lock:
             answers.append(response)
 
