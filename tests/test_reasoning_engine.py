@@ -74,3 +74,27 @@ def test_the_recorded_derivation_names_the_rule_and_its_premises_in_body_order()
     engine = Engine([rule], TYPE, SAME_AS, set())
     engine.run([(B, R, E), (A, P, B)])
     assert engine.derivations[(A, Q, E)] == (0, ((A, P, B), (B, R, E)))
+
+
+def test_keys_with_many_members_join_and_delete_like_a_fresh_closure() -> None:
+    # ?x p ?y . ?x r ?z -> ?y q ?z: the r fact joins every object of ?x under p, whether the
+    # index holds them in a tuple (few) or a set (many); deleting some of them removes
+    # exactly their consequences
+    rule = Rule("spread", ((X, P, Y), (X, R, Z)), ((Y, Q, Z),))
+    inverse = Rule("inverse", ((X, P, Y),), ((Y, Q, X),))
+    for count in (1, 3, 16, 17, 40):
+        objects = [100 + k for k in range(count)]
+        base = [(A, R, F), *((A, P, y) for y in objects), *((B, P, y) for y in objects)]
+        engine = Engine([rule, inverse], TYPE, SAME_AS, set())
+        engine.run(base)
+        assert engine.facts - set(base) == {
+            *((y, Q, F) for y in objects),
+            *((y, Q, x) for y in objects for x in (A, B)),
+        }
+        removed = [(A, P, y) for y in objects[::2]]
+        engine.update([], removed)
+        kept = [t for t in base if t not in removed]
+        assert engine.facts == set(kept) | closure([rule, inverse], kept)
+        assert sorted(engine.ps[P].get(A, ())) == objects[1::2]
+        engine.update(removed, [])
+        assert engine.facts == set(base) | closure([rule, inverse], base)

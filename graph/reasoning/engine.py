@@ -34,9 +34,14 @@ Triple = tuple[int, int, int]
 Binding = dict[int, int]
 JoinFunction = Callable[[Triple, bool], Iterator[tuple[Triple, int, tuple[Triple, ...]]]]
 """A trigger compiled to Python: ``(fact, only_new)`` -> (head, rule index, ground body)."""
-Members = set[int] | tuple[int]
-"""The objects of one subject and predicate (or subjects of one object): a set, or a
-1-tuple while there is one."""
+Members = set[int] | tuple[int, ...]
+"""The objects of one subject and predicate (or subjects of one object): a tuple while
+there are at most :data:`SMALL_MEMBERS`, then a set."""
+SMALL_MEMBERS = 16
+"""Members kept in a tuple up to this many: a tuple of 16 ints costs 168 bytes, a set of
+2 to 4 costs 216 and one of 5 to 18 costs 728; most keys have fewer than 16 members (the
+types of one subject, the objects of one property), and these tables were half of the
+engine's memory. Scanning 16 ints for a membership test is as fast as hashing."""
 _EMPTY: dict[int, Members] = {}
 
 
@@ -263,8 +268,7 @@ class Engine:
         self.base: set[Triple] = set()
         self.facts: set[Triple] = set()
         self.derivations: dict[Triple, Derivation] = {}
-        # p -> s -> objects and p -> o -> subjects; one member is a 1-tuple (a set costs
-        # 216 bytes, and most keys have one member: a third of the engine's memory)
+        # p -> s -> objects and p -> o -> subjects (see ``Members``)
         self.ps: dict[int, dict[int, Members]] = {}
         self.po: dict[int, dict[int, Members]] = {}
         self.sp: dict[int, set[tuple[int, int]]] = {}
@@ -278,7 +282,8 @@ class Engine:
         self.heads_any: list[tuple[int, Triple]] = []
         self.needs_node_index = False
         # rules of one body atom (?x p ?y) or (?x a C): a head template per rule, where
-        # 0 and 2 copy the subject or object of the matched triple, and c + 3 is constant c
+        # ~0 and ~2 copy the subject or object of the matched triple and c >= 0 is constant
+        # c, the rule's own int object, so a derived triple allocates no int of its own
         self.unary_by_pred: dict[int, list[tuple[int, int, int, int]]] = {}
         self.unary_by_class: dict[int, list[tuple[int, int, int, int]]] = {}
         for index, rule in enumerate(self.rules):
@@ -295,7 +300,7 @@ class Engine:
         is_class = p == self.type_id and not _is_var(o)
         if not is_class and not _is_var(o):
             return False
-        where = {s: 0} if is_class else {s: 0, o: 2}
+        where = {s: ~0} if is_class else {s: ~0, o: ~2}
         template = []
         for x in rule.head[0]:
             if _is_var(x):
@@ -303,7 +308,7 @@ class Engine:
                     return False
                 template.append(where[x])
             else:
-                template.append(x + 3)
+                template.append(x)
         entry = (index, template[0], template[1], template[2])
         if is_class:
             self.unary_by_class.setdefault(o, []).append(entry)
@@ -358,11 +363,12 @@ class Engine:
         if by_s is None:
             by_s = self.ps[p] = {}
             self.po[p] = {}
+        # ``t`` is new, so its members are not there yet
         objects = by_s.get(s)
         if objects is None:
             by_s[s] = (o,)
         elif type(objects) is tuple:
-            by_s[s] = {objects[0], o}
+            by_s[s] = (*objects, o) if len(objects) < SMALL_MEMBERS else {*objects, o}
         else:
             objects.add(o)  # type: ignore[union-attr]
         by_o = self.po[p]
@@ -370,7 +376,7 @@ class Engine:
         if subjects is None:
             by_o[o] = (s,)
         elif type(subjects) is tuple:
-            by_o[o] = {subjects[0], s}
+            by_o[o] = (*subjects, s) if len(subjects) < SMALL_MEMBERS else {*subjects, s}
         else:
             subjects.add(s)  # type: ignore[union-attr]
         if self.needs_node_index:
@@ -383,10 +389,12 @@ class Engine:
         self.derivations.pop(t, None)
         for index, key, member in ((self.ps[p], s, o), (self.po[p], o, s)):
             found = index[key]
-            if type(found) is tuple:
+            if type(found) is not tuple:
+                found.discard(member)  # type: ignore[union-attr]
+            elif len(found) == 1:
                 del index[key]
             else:
-                found.discard(member)  # type: ignore[union-attr]
+                index[key] = tuple(x for x in found if x != member)
         if self.needs_node_index:
             self.sp[s].discard((p, o))
             self.op[o].discard((s, p))
@@ -533,7 +541,7 @@ class Engine:
         if t[1] == self.type_id:
             entries = self.unary_by_class.get(t[2], ())
         for rule_index, a, b, c in entries:
-            h = (t[a] if a < 3 else a - 3, t[b] if b < 3 else b - 3, t[c] if c < 3 else c - 3)
+            h = (t[~a] if a < 0 else a, t[~b] if b < 0 else b, t[~c] if c < 0 else c)
             if h[0] not in literals:
                 yield rule_index, h
 
@@ -555,7 +563,7 @@ class Engine:
             )
             premises: tuple[Triple] | None = None  # one body for every head of ``t``
             for rule_index, a, b, c in entries:
-                h = (t[a] if a < 3 else a - 3, t[b] if b < 3 else b - 3, t[c] if c < 3 else c - 3)
+                h = (t[~a] if a < 0 else a, t[~b] if b < 0 else b, t[~c] if c < 0 else c)
                 if h in facts or h[0] in literals:
                     continue
                 insert(h)
