@@ -194,6 +194,53 @@ def test_a_worker_holding_too_much_of_its_own_is_replaced(pooled: PooledStore) -
     assert len(idle_pids(pooled.pool) & before) == 1
 
 
+def each_worker(pool: WorkerPool) -> Iterator[None]:
+    """Make each idle worker in turn the only one a job can go to."""
+    wait_idle(pool, pool.size)
+    workers = [pool._idle.get_nowait() for _ in range(pool.size)]
+    for worker in workers:
+        pool._idle.put(worker)
+        yield
+        wait_idle(pool, 1)
+        assert pool._idle.get_nowait() is worker  # the job did go to this one
+    for worker in workers:
+        pool._idle.put(worker)
+
+
+def test_every_worker_answers_its_next_query_with_every_change(pooled: PooledStore) -> None:
+    """Changes reach every running worker before its next answer, in order, with what
+    N-Quads must carry exactly: blank node labels (a later change removes the quad by
+    them), language tags, escapes, typed literals."""
+    pool = pooled.pool
+    blank = ox.BlankNode("kept-label")
+    odd = ox.Literal('line\nbreak "quoted" été', language="fr")
+    number = ox.Literal("7", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))
+    graph = ox.NamedNode(GRAPH)
+    first = [
+        ox.Quad(ox.NamedNode(EX + "b"), ox.NamedNode(EX + "p"), blank, graph),
+        ox.Quad(blank, ox.NamedNode(EX + "p"), odd, graph),
+        ox.Quad(blank, ox.NamedNode(EX + "n"), number, graph),
+    ]
+    pool.patch(pooled.store, first, [quad("s1", "v1")])
+    pool.patch(pooled.store, [quad("s1", "v1 again")], [first[1]])  # a later change wins
+    for _ in each_worker(pool):
+        assert values(pooled, f"SELECT ?o {{ <{EX}s1> ?p ?o }}") == ['"v1 again"']
+        assert values(pooled, f"SELECT ?n {{ <{EX}b> ?p ?x . ?x <{EX}n> ?n }}") == [
+            '"7"^^<http://www.w3.org/2001/XMLSchema#integer>'
+        ]
+        assert not ask(pooled, f"ASK {{ ?x ?p {odd} }}")
+    pool.patch(pooled.store, [first[1]], [])
+    for _ in each_worker(pool):
+        assert values(pooled, f"SELECT ?o {{ <{EX}b> ?p ?x . ?x <{EX}p> ?o }}") == [str(odd)]
+        named = f"SELECT ?o {{ GRAPH <{GRAPH}> {{ ?x <{EX}p> ?o FILTER(isBLANK(?x)) }} }}"
+        assert values(pooled, named) == [str(odd)]
+    pool.patch(pooled.store, [], [first[0], first[1], first[2]])  # removed by their labels
+    for _ in each_worker(pool):
+        assert not ask(pooled, f"ASK {{ <{EX}b> ?p ?o }}")
+        assert not ask(pooled, f"ASK {{ ?s ?p {odd} }}")
+        assert not ask(pooled, f"ASK {{ GRAPH <{GRAPH}> {{ ?s <{EX}n> ?o }} }}")
+
+
 def test_changes_reach_workers_forked_after_them(pooled: PooledStore) -> None:
     """A change is applied by the zygote: a worker forked after it holds it without the
     job carrying it."""

@@ -67,7 +67,7 @@ from karabakh_kg.server.sparql.protocol import (
     difference_from,
     update_job,
 )
-from karabakh_kg.server.sparql.worker import MEMORY_VARIABLE
+from karabakh_kg.server.sparql.worker import MEMORY_VARIABLE, EncodedChange, encode_change
 
 WORKER_MODULE = "karabakh_kg.server.sparql.worker"
 START_TIMEOUT = 120.0
@@ -201,7 +201,7 @@ class Zygote:
         pid, applied, fd = found
         return pid, applied, Connection(fd)
 
-    def patch(self, changes: list[tuple[list[ox.Quad], list[ox.Quad]]]) -> None:
+    def patch(self, changes: list[EncodedChange]) -> None:
         """Apply logged changes to the shared copy (for the workers forked later)."""
         with contextlib.suppress(OSError):
             self._send(("patch", changes))
@@ -375,8 +375,10 @@ class WorkerPool:
         self._generation = 0
         self._long_texts: OrderedDict[str, None] = OrderedDict()
         """Texts whose jobs ran past DEMOTE_AFTER (the last REMEMBERED_LONG)."""
-        self._changes: list[tuple[list[ox.Quad], list[ox.Quad]]] = []
-        """Changes since the dump, in order (added, removed quads)."""
+        self._changes: list[EncodedChange] = []
+        """Changes since the dump, in order (added, removed quads, as sent to workers)."""
+        self._logged = 0
+        """How many quads ``_changes`` holds."""
         self._dump = self._write_dump(store, 0)
         self._closed = False
         self._processes: set[ForkedProcess] = set()
@@ -432,7 +434,7 @@ class WorkerPool:
             if self._zygote is not dead or self._closed:
                 return
             self._generation += 1  # its workers may lack changes logged since
-            self._changes = []
+            self._changes, self._logged = [], 0
             self._zygote = Zygote(self._dump, self.union, self.memory_mb)
             self._zygotes = [z for z in self._zygotes if z.alive] + [self._zygote]
 
@@ -443,7 +445,7 @@ class WorkerPool:
             self._generation += 1
             old = self._dump
             self._dump = self._write_dump(store, self._generation)
-            self._changes = []
+            self._changes, self._logged = [], 0
             retired = self._zygote
             self._zygote = Zygote(self._dump, self.union, self.memory_mb)
             self._zygotes = [z for z in self._zygotes if z.alive] + [self._zygote]
@@ -460,12 +462,17 @@ class WorkerPool:
 
     def patch(self, store: ox.Store, added: list[ox.Quad], removed: list[ox.Quad]) -> None:
         """Serve ``store`` after a change of these quads: workers apply it before their next
-        job (no restart); a long log is folded into a new dump (:meth:`reload`)."""
+        job (no restart); a long log is folded into a new dump (:meth:`reload`).
+
+        The change is encoded once (:func:`~karabakh_kg.server.sparql.worker.encode_change`)
+        and logged; the zygote gets it now and each worker with its next job."""
+        encoded = encode_change(added, removed)
         with self._lock:
-            self._changes.append((added, removed))
-            logged = sum(len(a) + len(r) for a, r in self._changes)
+            self._changes.append(encoded)
+            self._logged += len(added) + len(removed)
+            logged = self._logged
             if logged <= COMPACT_ABOVE:
-                self._zygote.patch([(added, removed)])  # in order: under the lock
+                self._zygote.patch([encoded])  # in order: under the lock
         if logged > COMPACT_ABOVE:
             self.reload(store)
 
