@@ -98,3 +98,27 @@ def test_keys_with_many_members_join_and_delete_like_a_fresh_closure() -> None:
         assert sorted(engine.ps[P].get(A, ())) == objects[1::2]
         engine.update(removed, [])
         assert engine.facts == set(base) | closure([rule, inverse], base)
+
+
+def test_without_premises_the_closure_is_the_same_and_records_name_the_rule_only() -> None:
+    chain = Rule("chain", ((X, P, Y), (Y, R, Z)), ((X, Q, Z),))
+    inverse = Rule("inverse", ((X, Q, Y),), ((Y, P, X),))
+    # (A q E) follows two ways: through B and through F
+    base = [(B, R, E), (A, P, B), (A, P, F), (F, R, E)]
+    full = Engine([chain, inverse], TYPE, SAME_AS, set())
+    full.run(base)
+    bare = Engine([chain, inverse], TYPE, SAME_AS, set(), premises=False)
+    bare.run(base)
+    assert bare.facts == full.facts
+    assert bare.derivations == {t: (rule, ()) for t, (rule, _) in full.derivations.items()}
+    # the premises are found again on demand
+    assert sorted(bare.instances((A, Q, E), set())) == [
+        (0, ((A, P, B), (B, R, E))),
+        (0, ((A, P, F), (F, R, E))),
+    ]
+    # a deletion keeps what still follows, recorded without premises too
+    bare.update([], [(B, R, E)])
+    rest = [t for t in base if t != (B, R, E)]
+    assert bare.facts == set(rest) | closure([chain, inverse], rest)
+    assert (A, Q, E) in bare.facts
+    assert all(body == () for _, body in bare.derivations.values())

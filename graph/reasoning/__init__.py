@@ -92,7 +92,10 @@ class Reasoner:
         base: list[Triple],
         domain_rules: list[DomainRule],
         ontology_subjects: set[int],
+        *,
+        premises: bool = True,
     ) -> None:
+        """``premises=False``: derivations name their rule only (nothing to explain)."""
         self.table = table
         self.domain_rules = {r.iri: r for r in domain_rules}
         schema = Schema(table, base)
@@ -101,7 +104,9 @@ class Reasoner:
         self.type_id = table.encode(ox.NamedNode(RDF + "type"))
         self.same_as_id = table.encode(ox.NamedNode(OWL + "sameAs"))
         self.has_equality = any(r.rule_id.startswith("eq-") for r in rules)
-        self.engine = Engine(rules, self.type_id, self.same_as_id, table.literals)
+        self.engine = Engine(
+            rules, self.type_id, self.same_as_id, table.literals, premises=premises
+        )
         self.ontology_subjects = ontology_subjects
         self._noise = {table.encode(ox.NamedNode(c)) for c in NOISE_CLASSES}
         self._builtin: dict[int, bool] = {}

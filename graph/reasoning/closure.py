@@ -48,7 +48,9 @@ from karabakh_kg.ontology import vocab
 def compute(kg: KnowledgeGraph, *, rules: bool = True, release_store: bool = False) -> Reasoner:
     """OWL 2 RL over the ontology and asserted graphs of ``kg``, with the project's domain
     rules if ``rules``: the reasoner :func:`karabakh_kg.graph.reasoning.build` makes, except
-    that the rules are read from the rules file, so their own triples are not reasoned over.
+    that the rules are read from the rules file, so their own triples are not reasoned over,
+    and that its derivations name their rule without premises (nothing here is explained;
+    ``r.engine.instances`` finds the premises of a fact again).
 
     ``release_store``: once the input is encoded, ``kg`` gets an empty store, so the input is
     not held twice while reasoning (:func:`triples` reads it back from the reasoner; only
@@ -59,7 +61,7 @@ def compute(kg: KnowledgeGraph, *, rules: bool = True, release_store: bool = Fal
         base, ontology_subjects = _encode_graphs(kg.store, table, (ONTOLOGY, ASSERTED))
         if release_store:
             kg.store = ox.Store()
-        return Reasoner(table, base, domain_rules, ontology_subjects)
+        return Reasoner(table, base, domain_rules, ontology_subjects, premises=False)
 
 
 @dataclass
