@@ -264,7 +264,9 @@ def test_changes_reach_workers_forked_after_them(pooled: PooledStore) -> None:
 
 
 def test_a_zygote_that_dies_is_replaced(pooled: PooledStore) -> None:
+    """... by one holding every change logged before (it loads the dump of before them)."""
     pool = pooled.pool
+    pool.patch(pooled.store, [quad("s50", "logged before the death")], [quad("s0", "v0")])
     dead = pool._zygote
     os.kill(dead.process.pid, 9)
     dead.process.wait(timeout=10)
@@ -275,6 +277,8 @@ def test_a_zygote_that_dies_is_replaced(pooled: PooledStore) -> None:
     wait_idle(pool, 1)
     assert pool._zygote is not dead and pool._zygote.alive
     assert len(values(pooled, "SELECT ?s { ?s ?p ?o }")) == 50
+    assert values(pooled, f"SELECT ?o {{ <{EX}s50> ?p ?o }}") == ['"logged before the death"']
+    assert not ask(pooled, f"ASK {{ <{EX}s0> ?p ?o }}")
 
 
 def test_the_endpoint_passes_the_private_memory_setting(kg: KnowledgeGraph) -> None:

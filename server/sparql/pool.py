@@ -5,15 +5,15 @@ which share its pages (copy on write), so workers cost little memory each and th
 more of them than cores. Evaluating a query writes to the pages it reads (pyoxigraph's
 reference counts), which the worker then holds as its own copies: a worker holding more
 than ``KARABAKH_KG_WORKER_PRIVATE_MB`` of its own after a job is replaced by a fresh fork.
-After an update the pool does not restart them but logs the changed quads: the zygote
-applies each change at once (for the workers it forks later), and each worker applies
-what it has not seen before its next job (a long log is folded into a new dump and a new
-zygote). A query that overruns its limit gets its worker killed (SIGKILL) and replaced,
-so the work really stops and other clients keep being served by the other workers. A job
-still running after :data:`DEMOTE_AFTER` (or whose text ran that long before) has its
-worker's CPU priority lowered, so that
-short queries keep their speed while long ones run (it gets its priority back afterwards,
-or is replaced where the server may not raise a priority).
+After an update the pool does not restart them but logs the changed quads (as N-Quads):
+each worker applies what it has not seen before its next job, and the zygote gets the
+changes in batches and before each fork (for the workers it forks later); a long log is
+folded into a new dump and a new zygote. A query that overruns its limit gets its worker
+killed (SIGKILL) and replaced, so the work really stops and other clients keep being
+served by the other workers. A job still running after :data:`DEMOTE_AFTER` (or whose
+text ran that long before) has its worker's CPU priority lowered, so that short queries
+keep their speed while long ones run (it gets its priority back afterwards, or is
+replaced where the server may not raise a priority).
 The pool bounds how many queries run (one per worker) and wait. A job with
 ``chunk_bytes`` is answered as a stream (:meth:`WorkerPool.stream`): the worker's chunks
 are handed on as they arrive, under the same time limit, which covers the whole stream.
@@ -78,6 +78,9 @@ FOLDER_PREFIX = "karabakh-kg-pool-"
 OWNER_FILE = "owner.pid"
 COMPACT_ABOVE = 50_000
 """Logged quads beyond which the pool writes a fresh dump and replaces its workers."""
+ZYGOTE_BATCH = 32
+"""Logged changes sent to the zygote together: it needs them only for the workers it forks
+later (and gets the rest before each fork), so it is not woken for every update."""
 DEMOTE_AFTER = 0.1
 """Seconds after which a running job's worker gets a lower CPU priority, so that short
 queries on the other workers keep their speed under heavy load (the short lane). Once the
@@ -145,6 +148,8 @@ class Zygote:
         self._exits: dict[int, int] = {}
         self.ready = False
         self.alive = True
+        self.sent = 0
+        """How many of the pool's logged changes it was sent (the pool sets it)."""
         threading.Thread(target=self._read, daemon=True, name="karabakh-kg-zygote").start()
 
     def _read(self) -> None:
@@ -178,13 +183,17 @@ class Zygote:
         with self._send_lock:
             self._connection.send(message)
 
+    def wait_ready(self, timeout: float) -> bool:
+        """Whether it has loaded the data and runs, waiting at most ``timeout`` seconds."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.ready or not self.alive, timeout)
+            return self.ready and self.alive
+
     def fork(self, timeout: float) -> tuple[int, int, Connection]:
         """A new worker: (pid, how many logged changes its copy holds, its connection);
         :class:`WorkerCrashed` when none came within ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
-        with self._changed:
-            self._changed.wait_for(lambda: self.ready or not self.alive, timeout)
-        if not self.ready or not self.alive:
+        if not self.wait_ready(timeout):
             raise WorkerCrashed("the query workers' process failed to start or to load the data")
         token = next(self._tokens)
         try:
@@ -413,6 +422,9 @@ class WorkerPool:
             if not zygote.alive and attempt:
                 self._restart_zygote(zygote)
             try:
+                if zygote.wait_ready(START_TIMEOUT):
+                    with self._lock:
+                        self._send_to_zygote(zygote, 1)  # the worker starts with all of them
                 worker = start_worker(zygote, generation)
             except (WorkerCrashed, OSError):
                 if not self._closed:
@@ -433,8 +445,8 @@ class WorkerPool:
         with self._lock:
             if self._zygote is not dead or self._closed:
                 return
-            self._generation += 1  # its workers may lack changes logged since
-            self._changes, self._logged = [], 0
+            self._generation += 1
+            # The log stays: the new zygote loads the dump and gets every logged change.
             self._zygote = Zygote(self._dump, self.union, self.memory_mb)
             self._zygotes = [z for z in self._zygotes if z.alive] + [self._zygote]
 
@@ -465,16 +477,24 @@ class WorkerPool:
         job (no restart); a long log is folded into a new dump (:meth:`reload`).
 
         The change is encoded once (:func:`~karabakh_kg.server.sparql.worker.encode_change`)
-        and logged; the zygote gets it now and each worker with its next job."""
+        and logged; each worker gets what it lacks with its next job, the zygote
+        :data:`ZYGOTE_BATCH` changes at a time and the rest before it forks."""
         encoded = encode_change(added, removed)
         with self._lock:
             self._changes.append(encoded)
             self._logged += len(added) + len(removed)
             logged = self._logged
-            if logged <= COMPACT_ABOVE:
-                self._zygote.patch([encoded])  # in order: under the lock
+            if logged <= COMPACT_ABOVE and self._zygote.ready:
+                self._send_to_zygote(self._zygote, ZYGOTE_BATCH)
         if logged > COMPACT_ABOVE:
             self.reload(store)
+
+    def _send_to_zygote(self, zygote: Zygote, at_least: int) -> None:
+        """Send the current ``zygote`` the logged changes it lacks, in order, once there are
+        ``at_least`` of them (under the lock)."""
+        if zygote is self._zygote and len(self._changes) - zygote.sent >= at_least:
+            zygote.patch(self._changes[zygote.sent :])
+            zygote.sent = len(self._changes)
 
     def _catch_up(self, worker: Worker, job: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """``job`` carrying, in order, the changes ``worker`` has not applied yet (under
