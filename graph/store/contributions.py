@@ -37,6 +37,8 @@ from karabakh_kg.graph.dataset import (
     ASSERTED,
     CONTRIBUTIONS_GRAPHS,
     INFERRED,
+    PERSPECTIVE_GRAPHS,
+    SUPPORT,
     ChangeReport,
     KnowledgeGraph,
     UpdateError,
@@ -121,7 +123,10 @@ class RecordingStore:
 
     def extend(self, quads: Iterable[ox.Quad]) -> None:
         # Only quads that were not there: undoing the change must not remove older ones.
-        items = [q for q in quads if q not in self._store]
+        # Not looked up for the graphs reasoning writes (on disk, a lookup per quad cost as
+        # much as writing them): the incremental reasoner writes there only what is new,
+        # and an undo rewrites them whole (``_undo``), so listing one twice is harmless.
+        items = [q for q in quads if _rewritten_by_reasoning(q.graph_name) or q not in self._store]
         self._store.extend(items)
         self.change.added.extend(items)
 
@@ -140,6 +145,15 @@ class RecordingStore:
     def clear(self) -> None:
         self._store.clear()
         self.change.reset = True
+
+
+def _rewritten_by_reasoning(graph: object) -> bool:
+    """Whether ``graph`` is one of the graphs :func:`karabakh_kg.graph.reasoning.materialize`
+    rewrites whole (inferred, support, perspectives)."""
+    return graph == INFERRED or (
+        isinstance(graph, ox.NamedNode)
+        and (graph == SUPPORT or graph.value.startswith(PERSPECTIVE_GRAPHS))
+    )
 
 
 @contextlib.contextmanager
@@ -362,7 +376,7 @@ def apply_change(
     activity = _activity_quads(iri, contributor, when, text, len(new), len(gone))
     # Only what is new (the contributor's own description is there after its first change):
     # undoing the change must not remove older quads, and the workers need only the news.
-    change.added.extend(q for q in activity if q not in store)
+    change.added.extend(q for q in activity if q.subject == iri or q not in store)  # iri: new
     kg.views.build_deferred()  # from the store as it is before the change
     folder = kg.store_dir
     journaled = False
