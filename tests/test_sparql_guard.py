@@ -98,6 +98,29 @@ def bypasses(port: int) -> dict[str, str]:
         f"BIND(1 AS ?a) BIND(2 AS ?b) FILTER(?a<?b)SERVICE:sparql#>\n{triple} }}",
         # pyoxigraph reads the number 1.5e5, then the keyword: no boundary between them.
         "keyword glued to a number": f"SELECT * WHERE {{ ?s ?p 1.5e5SERVICE <{target}> {triple} }}",
+        # The same '<' after each kind of operand (each reduced in its own parser state).
+        **{
+            f"less-than after {kind}": f"PREFIX : <http://127.0.0.1:{port}/> SELECT * WHERE {{ "
+            f"BIND(2 AS ?b) FILTER({operand}<?b)SERVICE:sparql#>\n{triple} }}"
+            for kind, operand in [
+                ("a number", "1"),
+                ("a string", '"a"'),
+                ("a prefixed name", ":a"),
+                ("brackets", "(1)"),
+                ("a function call", "STR(1)"),
+                ("a typed literal", '"1"^^:t'),
+            ]
+        },
+        "no space around the keyword": f"SELECT * WHERE {{ ?s ?p ?o.SERVICE<{target}>{triple} }}",
+        "after a long string holding quotes": 'SELECT * WHERE { BIND("""a"b\'\'""" AS ?x) '
+        f"SERVICE <{target}> {triple} }}",
+        "escaped host in the IRI": "SELECT * WHERE { SERVICE "
+        f"<http://127.0.0.1\\u003a{port}/sparql> {triple} }}",
+        # urljoin would read 'http:…' against an http base as relative: on the allowed host.
+        "scheme without authority against an allowed BASE": "BASE <http://allowed.example/> "
+        f"SELECT * WHERE {{ SERVICE <http:127.0.0.1:{port}/sparql> {triple} }}",
+        "inside a SERVICE to an allowed endpoint": "SELECT * WHERE { SERVICE "
+        f"<http://allowed.example/sparql> {{ SERVICE <{target}> {triple} }} }}",
     }
 
 
@@ -217,7 +240,8 @@ def escaped_backslash_query(target: str) -> str:
 
 
 def test_escapes_are_not_expanded_before_the_check(guarded: Any, evil: Listener) -> None:
-    """The guard parses the text as pyoxigraph reads it (escapes not expanded)."""
+    """The guard reads the text as pyoxigraph does (escapes not expanded before parsing):
+    a string ending in an escaped backslash, then a call, which it finds and refuses."""
     from rdflib.plugins.sparql.parser import parseQuery
 
     target = f"http://127.0.0.1:{evil.port}/sparql"
@@ -225,8 +249,9 @@ def test_escapes_are_not_expanded_before_the_check(guarded: Any, evil: Listener)
     assert "ServiceGraphPattern" not in repr(parseQuery(query))  # rdflib's reading: no call
     before = evil.connections
     response = httpx.get(guarded.url + "/sparql", params={"query": query}, timeout=30)
-    assert response.status_code == 400, response.text
-    assert response.json()["code"] == "service-not-checked"
+    assert response.status_code == 403, response.text
+    assert response.json()["code"] == "service-not-allowed"
+    assert target in response.json()["detail"]
     assert evil.connections == before
 
 
@@ -287,17 +312,6 @@ def test_silent_service_outside_the_allowlist_is_one_empty_solution(
     answer = httpx.get(guarded.url + "/sparql", params={"query": prefixed}, timeout=30)
     assert answer.status_code == 200 and answer.json()["boolean"] is True
     assert evil.connections == before
-
-
-def test_rdflib_itself_is_left_as_it_is() -> None:
-    """The guard parses with its own copy of the grammar: rdflib's module is not patched."""
-    from rdflib.plugins.sparql import parser
-
-    actions = list(parser.ServiceGraphPattern.parseAction)
-    parse("SELECT * { ?s <http://x.example/#p> ?o . SERVICE <http://h/> {} }", vocab.PREFIXES)
-    assert parser.ServiceGraphPattern.name == "ServiceGraphPattern"
-    assert "postParse" not in vars(parser.ServiceGraphPattern)
-    assert list(parser.ServiceGraphPattern.parseAction) == actions
 
 
 def test_prefix_entries_match_on_the_same_host_only() -> None:

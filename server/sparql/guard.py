@@ -1,91 +1,59 @@
-r"""The one parse that decides whether SPARQL text may reach the network.
+r"""The decision whether SPARQL text may reach the network, from the one reading of it.
 
 pyoxigraph has its own HTTP client: it calls ``SERVICE`` endpoints and fetches ``LOAD``
-sources itself, with no hook to refuse a call. So before the store evaluates a text that
-could call out, the text is parsed with rdflib's SPARQL 1.1 grammar, ``PREFIX`` and
-``BASE`` resolved, and every ``SERVICE`` and ``LOAD`` is found at any depth (subqueries,
-``OPTIONAL``, ``UNION``, ``EXISTS``, ``SILENT`` or not). The same parse gives the query's
-``FROM`` / ``FROM NAMED`` graphs, which the endpoint needs when it leaves graphs out of
-the dataset. This runs in the query worker (:func:`checked_text` is called by
-:func:`karabakh_kg.server.sparql.protocol.run_job`), so it is bounded by the query's time
-limit and never holds up another request.
+sources itself, with no hook to refuse a call (oxigraph's Rust
+``QueryOptions::with_service_handler`` is not exposed in pyoxigraph 0.5, nor is its parse).
+So before the store evaluates a text that could call out, the text is read with the
+SPARQL 1.1 grammar by :func:`karabakh_kg.server.sparql.inspect.inspect`, the same reading
+the server uses for the form, the dataset clauses and the nesting depth, which finds every
+``SERVICE`` and ``LOAD`` at any depth (subqueries, ``OPTIONAL``, ``UNION``, ``EXISTS``,
+``SILENT`` or not); here their endpoints are resolved (``PREFIX``, ``BASE``, ``\u``
+escapes) and checked against the allowlist. The same reading gives the query's ``FROM`` /
+``FROM NAMED`` graphs, which the endpoint needs when it leaves graphs out of the dataset.
+This runs in the query worker (:func:`checked_text` is called by
+:func:`karabakh_kg.server.sparql.protocol.run_job`), right before evaluation, so no other
+process's decision is trusted.
 
 Why the decision is sound:
 
 * pyoxigraph only recognises keywords spelled out (a ``\u`` escape is not allowed in a
   keyword; ``tests/test_sparql_guard.py`` checks it), so a text in which ``service`` (or,
-  for an update, ``load``) does not occur in any case cannot call out and is not parsed;
-* the text is parsed **as sent**: rdflib's own entry points expand ``\u`` escapes
-  everywhere before parsing, pyoxigraph only inside IRIs and strings, so the two could
-  read different texts (``"a\u005c" SERVICE <…>`` is a string then a ``SERVICE`` for
-  pyoxigraph, one string for rdflib after expansion). Unexpanded, an escape inside a
-  string or IRI does not parse and the text is refused; one in a comment is a comment for
-  both;
-* a text that mentions the keyword and does not parse is refused.
+  for an update, ``load``) does not occur in any case cannot call out and is not read;
+* the reading's tokens are the engine's where it matters: escapes are read where the
+  engine reads them (in IRIs and strings, not before parsing), ``<`` is an IRI only where
+  the grammar lets an IRI stand, keywords need no boundary (``1.5e5SERVICE``); the
+  inspect module says how;
+* a text that mentions the keyword and does not follow the grammar is refused, and so is
+  one whose ``SERVICE SILENT`` rewriting does not read back as the same calls.
 
-Why a private copy of rdflib's grammar: rdflib's ``ServiceGraphPattern`` records the
-clause's text by searching the whole query from its start, and that search skips the rest
-of a line after any ``#``, even one inside an IRI; a valid one-line query
-``… <http://www.w3.org/2000/01/rdf-schema#label> … SERVICE <…> { … }`` then fails to
-parse, and the search costs a scan of the whole text per clause. The copy (made once per
-process, rdflib's module untouched) renames that element, which turns the search off, and
-records where each clause starts instead.
-
-Why a parse, and not one scan of the tokens deciding everything before execution (the text
-is read three times: :mod:`~karabakh_kg.server.sparql.inspect` scans it in the server for
-the form, ``FROM`` and the nesting depth; this module parses it in the worker when it
-mentions ``service`` or ``load``; pyoxigraph parses it to evaluate it). A scan would decide
-soundly only if its tokens were exactly pyoxigraph's, and two of pyoxigraph's readings
-depend on the grammar, not on the characters alone (both are bypass cases of
-``tests/test_sparql_guard.py``, made with pyoxigraph 0.5 against a listening socket):
-
-* ``<`` opens an IRI, or is less-than inside an expression.
-  ``FILTER(?a<?b)SERVICE:x#>`` then a new line and ``{ … }``: a scanner reads the IRI
-  ``<?b)SERVICE:x#>``; pyoxigraph reads ``?a < ?b``, calls ``SERVICE :x``, and ``#>`` is a
-  comment. Which reading holds depends on whether the parentheses are an expression or
-  an RDF collection, which only the grammar says.
-* keywords need no boundary: ``?s ?p 1.5e5SERVICE <…> { … }`` is the number ``1.5e5`` and
-  a call for pyoxigraph (rdflib's keywords need one, so the text does not parse and is
-  refused), while a scanner of words sees the word ``e5SERVICE``.
-
-A scan made sound would have to follow the grammar (an LL(1) parser of SPARQL 1.1's
-productions, of the size of rdflib's), or refuse every text where any spelling of the
-keywords is not plainly a keyword, string, comment, IRI, variable or prefixed name, which
-refuses ordinary queries. The parse needs no such rules, and rewriting is checked by
-parsing again. It would go if pyoxigraph let the caller decide calls (oxigraph's Rust
-``QueryOptions::with_service_handler`` is not exposed in pyoxigraph 0.5): the engine's own
-parse would then be the one that decides. The scan keeps what it can decide soundly: the
-depth is an upper bound of pyoxigraph's nesting (see its module docs); the form routes the
-request, and a ``FROM`` it would miss at worst gives way to the request's dataset (dataset
-clauses name local graphs only: they never connect).
+Where a scan of tokens cannot decide, and so was not kept: ``FILTER(?a<?b)SERVICE:x#>``
+(``<`` is less-than there; a scanner reads an IRI and misses the call) and
+``?s ?p 1.5e5SERVICE <…>`` (a scanner of words sees ``e5SERVICE``); both are bypass cases
+of ``tests/test_sparql_guard.py``, made with pyoxigraph against a listening socket.
 
 ``SERVICE SILENT`` to an endpoint outside the allowlist keeps its SPARQL meaning (a failed
 silent call is one empty solution, Federated Query 4.1) without any connection: its
-endpoint is replaced by an IRI without an authority, which pyoxigraph cannot call, and
-the rewritten text is checked again.
+endpoint, where the reading found it, is replaced by an IRI without an authority, which
+pyoxigraph cannot call, and the rewritten text is read and checked again.
 """
 
 from __future__ import annotations
 
-import copy
-import functools
 import re
-import sys
-import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
+
+from karabakh_kg.server.sparql.inspect import Reference, inspect, parser
 
 MENTIONS_SERVICE = re.compile("service", re.IGNORECASE)
 MENTIONS_LOAD = re.compile("load", re.IGNORECASE)
 MENTIONS_FROM = re.compile("from", re.IGNORECASE)
 REFUSED_ENDPOINT = "urn:karabakh-kg:service-not-allowed"
 """What a refused ``SERVICE SILENT`` endpoint becomes: no authority, so no connection."""
-PARSE_RECURSION_LIMIT = 40_000
-_SERVICE_NODE = "KarabakhGuardedService"
-_GAP = re.compile(r"(?:\s+|#[^\r\n]*)*")
-_PNAME_END = re.compile(r"[\s{#]")
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+_LOCAL_ESCAPE = re.compile(r"\\(.)")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 
 
 class GuardError(ValueError):
@@ -108,6 +76,9 @@ class ServiceCall:
     silent: bool
     start: int
     """Offset of the ``SERVICE`` keyword in the text."""
+    endpoint_start: int = 0
+    endpoint_end: int = 0
+    """Where the endpoint (IRI, prefixed name or variable) stands in the text."""
 
 
 @dataclass(frozen=True)
@@ -160,99 +131,80 @@ def may_call_out(text: str, *, update: bool) -> bool:
     return update and MENTIONS_LOAD.search(text) is not None
 
 
-_GRAMMAR_LOCK = threading.Lock()
-"""Held while parsing: in a worker, only the warm-up thread and the current job parse."""
-
-
 def warm_up() -> None:
-    """Build the grammar and parse once, so that a worker's first check is not slow
+    """Build the parser and read once, so that a worker's first check is not slow
     (workers call it in a background thread once they are ready)."""
+    parser()
     parse("SELECT * WHERE { SERVICE SILENT <urn:x:y> { ?s ?p ?o } } LIMIT 1", {})
-    parse("INSERT { ?s ?p ?o } WHERE { SERVICE <urn:x:y> { ?s ?p ?o } }", {}, update=True)
-
-
-@functools.cache
-def _build_grammar() -> tuple[Any, Any]:
-    """rdflib's query and update grammars, copied, with the SERVICE text search off."""
-    from rdflib.plugins.sparql import parser
-
-    memo: dict[int, Any] = {}
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 20_000))  # the grammar is deeply recursive
-    try:
-        query, update = copy.deepcopy((parser.Query, parser.UpdateUnit), memo)
-    finally:
-        sys.setrecursionlimit(limit)
-    service = memo[id(parser.ServiceGraphPattern)]
-    service.name = _SERVICE_NODE  # Comp.postParse searches the text only for its own name
-
-    def record_start(instring: str, loc: int, tokens: Any) -> None:
-        tokens[0]["start"] = loc
-
-    service.add_parse_action(record_start)
-    return query, update
 
 
 def parse(text: str, prefixes: Mapping[str, str], *, update: bool = False) -> Parsed:
-    """Parse ``text`` as sent (a query, or an update when ``update``); what it calls.
+    """Read ``text`` as sent (a query, or an update when ``update``); what it calls, with
+    every endpoint and source resolved.
 
-    Raises :class:`GuardError` with the parser's message when it does not parse.
+    Raises :class:`GuardError` saying why when the text does not follow the grammar, is
+    not of the kind asked for, or uses a prefix that is declared nowhere.
     """
-    with _GRAMMAR_LOCK:  # pyparsing keeps state while parsing; one job per worker anyway
-        return _parse(text, prefixes, update)
-
-
-def _parse(text: str, prefixes: Mapping[str, str], update: bool) -> Parsed:
-    from rdflib.plugins.sparql.algebra import translatePName, translatePrologue, traverse
-
-    query_grammar, update_grammar = _build_grammar()
-    # pyparsing recurses some 100 frames per nesting level; the endpoint refuses texts
-    # nested deeper than KARABAKH_KG_MAX_QUERY_DEPTH (200) first, which this allows.
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, PARSE_RECURSION_LIMIT))
-    try:
-        parts: list[tuple[Any, Any]]
-        if update:
-            request = update_grammar.parse_string(text, parse_all=True)[0]
-            parts = list(zip(request.prologue or [], request.request or [], strict=False))
-        else:
-            tree = query_grammar.parse_string(text, parse_all=True)
-            parts = [(tree[0], tree[1])]
-        resolved = []
-        prologue = None
-        for head, body in parts:
-            prologue = translatePrologue(head, None, dict(prefixes), prologue)
-            resolved.append(
-                traverse(body, visitPost=functools.partial(translatePName, prologue=prologue))
+    inspection = inspect(text)
+    if inspection.error is not None:
+        raise GuardError(inspection.error)
+    if update and inspection.form not in {"UPDATE", None}:
+        raise GuardError(f"this is a {inspection.form} query, not an update")
+    if not update and (inspection.form is None or inspection.is_update):
+        raise GuardError("this is an update, not a query")
+    calls = sorted(
+        (
+            ServiceCall(
+                _resolve(clause.endpoint, prefixes),
+                clause.silent,
+                clause.start,
+                clause.endpoint.start,
+                clause.endpoint.end,
             )
-    except RecursionError:
-        raise GuardError("the text is nested too deeply to be checked") from None
-    except Exception as error:  # pyparsing and rdflib raise many kinds
-        raise GuardError(_one_line(error)) from None
-    finally:
-        sys.setrecursionlimit(limit)
-    calls: list[ServiceCall] = []
-    loads: list[str] = []
-    from_default: list[str] = []
-    from_named: list[str] = []
-    for body in resolved:
-        for node in _nodes(body):
-            name = getattr(node, "name", None)
-            if name == _SERVICE_NODE:
-                silent = _field(node, "silent") is not None
-                calls.append(
-                    ServiceCall(_term(_field(node, "term")), silent, _field(node, "start"))
-                )
-            elif name == "Load":
-                loads.append(_term(_field(node, "iri")))
-        if not update:
-            for clause in _field(body, "datasetClause") or []:
-                if _field(clause, "default") is not None:
-                    from_default.append(_term(_field(clause, "default")))
-                if _field(clause, "named") is not None:
-                    from_named.append(_term(_field(clause, "named")))
-    calls.sort(key=lambda call: call.start)
-    return Parsed(tuple(calls), tuple(loads), tuple(from_default), tuple(from_named))
+            for clause in inspection.services
+        ),
+        key=lambda call: call.start,
+    )
+    return Parsed(
+        tuple(calls),
+        tuple(_resolve(source, prefixes) for source in inspection.loads),
+        tuple(_resolve(graph, prefixes) for graph in inspection.from_default),
+        tuple(_resolve(graph, prefixes) for graph in inspection.from_named),
+    )
+
+
+def _resolve(reference: Reference, prefixes: Mapping[str, str]) -> str:
+    """The IRI ``reference`` names as pyoxigraph reads it (``?name`` for a variable):
+    prefixes expanded, escapes read, relative IRIs resolved against the ``BASE`` in force."""
+    if reference.kind == "VAR":
+        return "?" + reference.text[1:]
+    base: str | None = None
+    declared = dict(prefixes)
+    for declaration in reference.prologue:
+        iri = _join(base, _unescape(declaration.iri))
+        if declaration.kind == "BASE":
+            base = iri
+        else:
+            declared[declaration.name] = iri
+    if reference.kind == "IRIREF":
+        return _join(base, _unescape(reference.text[1:-1]))
+    prefix, _, local = reference.text.partition(":")
+    if prefix not in declared:
+        raise GuardError(f"the prefix '{prefix}:' of {reference.text} is not declared")
+    return declared[prefix] + _LOCAL_ESCAPE.sub(r"\1", local)
+
+
+def _unescape(iri: str) -> str:
+    return _ESCAPE.sub(lambda found: chr(int(found.group(1) or found.group(2), 16)), iri)
+
+
+def _join(base: str | None, iri: str) -> str:
+    """``iri`` resolved against ``base`` (RFC 3986, strictly: a reference with a scheme is
+    absolute, where ``urljoin`` would read ``http:x`` against an ``http`` base as relative).
+    A base ``urljoin`` cannot use leaves the reference relative: never on an allowlist."""
+    if base is None or _SCHEME.match(iri):
+        return iri
+    return urljoin(base, iri)
 
 
 def checked_text(
@@ -321,24 +273,11 @@ def _silence(text: str, calls: Sequence[ServiceCall]) -> str:
     pieces = []
     position = 0
     for call in calls:
-        start = _skip_gap(text, call.start + len("SERVICE"))
-        start = _skip_gap(text, start + len("SILENT"))
-        if text.startswith("<", start):
-            end = text.index(">", start) + 1
-        else:
-            found = _PNAME_END.search(text, start)
-            end = found.start() if found else len(text)
-        pieces.append(text[position:start])
+        pieces.append(text[position : call.endpoint_start])
         pieces.append(f"<{REFUSED_ENDPOINT}>")
-        position = end
+        position = call.endpoint_end
     pieces.append(text[position:])
     return "".join(pieces)
-
-
-def _skip_gap(text: str, position: int) -> int:
-    """The offset after the white space and comments at ``position``."""
-    gap = _GAP.match(text, position)
-    return gap.end() if gap else position
 
 
 def query_dataset(text: str, prefixes: Mapping[str, str]) -> Parsed | None:
@@ -377,37 +316,3 @@ def explain_syntax_error(message: str, text: str, prefixes: Mapping[str, str]) -
         f"unknown prefix '{prefix}:' at line {line_number}, column {start} (in {name}); "
         f"declare it (PREFIX {prefix}: <…>) or use a predeclared prefix: {known}"
     )
-
-
-def _field(node: Any, key: str) -> Any:
-    # rdflib's CompValue.get returns the key itself when it is missing: read the dict.
-    return dict.get(node, key) if isinstance(node, dict) else None
-
-
-def _term(term: Any) -> str:
-    from rdflib.term import URIRef, Variable
-
-    if isinstance(term, Variable):
-        return "?" + str(term)
-    if isinstance(term, URIRef):
-        return str(term)
-    return repr(term)  # not an IRI: never on an allowlist
-
-
-def _nodes(tree: Any) -> Iterator[Any]:
-    """Every parse-tree node under ``tree`` (CompValues, lists, ParseResults), iteratively."""
-    from pyparsing import ParseResults
-
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):  # rdflib's CompValue is an OrderedDict
-            yield node
-            stack.extend(node.values())
-        elif isinstance(node, (list, tuple, ParseResults)):
-            stack.extend(node)
-
-
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return text[:300] or type(error).__name__

@@ -1,36 +1,358 @@
-r"""A light look at SPARQL text before it is sent to a worker: form, dataset clauses, depth.
+r"""The one reading of SPARQL text that decides what the server decides before execution.
 
-The query engine parses the query for real; this linear scan of the tokens outside
-strings, comments and IRIs only finds what the server needs first:
+:func:`inspect` parses the text once with the SPARQL 1.1 Query and Update grammar
+(``sparql.lark``, written from the recommendation's productions) by lark's LALR(1) parser
+and contextual lexer, and reports:
 
-* the query form (``SELECT``, ``ASK``, ``CONSTRUCT``, ``DESCRIBE``) or an update keyword,
-  for content negotiation and to send updates to the update endpoint;
-* whether ``FROM`` / ``FROM NAMED`` clauses are present;
-* how deeply brackets nest, so that texts the engines cannot take are refused first
-  (pyoxigraph's parser overflows its stack, and kills the worker, some thousands deep).
+* the query form (``SELECT``, ``ASK``, ``CONSTRUCT``, ``DESCRIBE``) or an update, for
+  content negotiation and to send updates to the update endpoint;
+* the ``FROM`` / ``FROM NAMED`` graphs;
+* how deeply ``(``, ``{`` and ``[`` nest, so that texts the engine cannot take are refused
+  first (pyoxigraph's parser is recursive: it overflows its stack, and kills the worker,
+  some thousands deep; lark's LALR parser keeps its own stack and cannot overflow);
+* every ``SERVICE`` (``SILENT`` or not, at any depth) and ``LOAD``, with where its endpoint
+  or source stands in the text and the ``PREFIX`` / ``BASE`` declarations before it, from
+  which :mod:`~karabakh_kg.server.sparql.guard` decides whether the text may reach the
+  network, and rewrites a refused ``SERVICE SILENT`` endpoint in place.
 
-Tokens are the SPARQL grammar's terminals: IRIs may hold ``\u`` escapes, as pyoxigraph
-reads them (without them, ``<http://a/\u0041#x>`` would end at the ``\`` and the rest
-of the line read as a comment). One terminal depends on where it stands: ``<`` opens an
-IRI, or is the less-than operator inside an expression, and ``FILTER(?a<?b)…#>`` may be
-read either way. So where an IRI stands inside parentheses after an operand and holds a
-bracket, a quote or ``#`` (what could change the reading of the rest), the depth counted
-from there on is an upper bound: every opening bracket of the rest of the text.
+Why a grammar, and not a scan of the tokens: two of the engine's readings depend on the
+grammar, not on the characters alone. ``<`` opens an IRI, or is less-than inside an
+expression: ``FILTER(?a<?b)SERVICE:x#>`` is a comparison then a call for the engine, an
+IRI for a scanner. And keywords need no boundary: ``1.5e5SERVICE`` is a number then a
+keyword. The contextual lexer reads each token with the terminals that the parser's state
+accepts, as the engine does (its parser reads characters where the grammar expects them),
+so ``<`` is read as an IRI only where an IRI may stand; the grammar keeps expressions'
+terms apart from triple patterns' so that LALR's merged states do not let an IRI in after
+an operand (the grammar file says how).
 
-Whether a text may call out (``SERVICE``, ``LOAD``) is not decided here but by the one
-parse of :mod:`karabakh_kg.server.sparql.guard`, in the worker (which says why a scan
-cannot decide it).
+When the text does not follow the grammar (a syntax error, or syntax beyond SPARQL 1.1
+that the engine reads, such as SPARQL 1.2's ``<<``), :attr:`Inspection.error` says where;
+the form is then the first form or update keyword read, and the depth an upper bound: the
+nesting read before the error plus every opening bracket (and ``<<``) after it. The engine
+then decides whether the text is SPARQL (its message is the one users see), and the guard
+refuses such a text if it could call out.
+
+Why lark: a maintained pure-Python parser generator whose LALR parser runs in time linear
+in the text without recursion, with a contextual lexer. About 0.2-1 ms for a typical query
+(docs/architecture.md has the measurements), so it runs on every query; the endpoint
+remembers the inspections of short texts.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+from lark import Lark, Token, Transformer
+from lark.exceptions import (
+    LarkError,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+)
+
+GRAMMAR = Path(__file__).with_name("sparql.lark")
 QUERY_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 UPDATE_KEYWORDS = frozenset(
     {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
 )
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """A ``PREFIX`` (``name`` without its colon) or ``BASE`` (``name`` empty), as written."""
+
+    kind: str
+    name: str
+    iri: str
+    """The IRI as written, without its angle brackets (escapes not expanded)."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An IRI, prefixed name or variable as written, where it stands, and the declarations
+    read before it (in order; an update may declare prefixes between its operations)."""
+
+    kind: str
+    """``IRIREF``, ``PNAME`` or ``VAR``."""
+    text: str
+    start: int
+    end: int
+    prologue: tuple[Declaration, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServiceClause:
+    endpoint: Reference
+    silent: bool
+    start: int
+    """Offset of the ``SERVICE`` keyword."""
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the reading found in one request's SPARQL text."""
+
+    form: str | None = None
+    """``SELECT``/``ASK``/``CONSTRUCT``/``DESCRIBE``, ``UPDATE``, or None if not recognised
+    (an empty update, made of declarations only, is None too)."""
+    has_dataset_clause: bool = False
+    depth: int = 0
+    """Deepest nesting of ``(``, ``{`` and ``[`` outside strings, comments and IRIs (an upper
+    bound when :attr:`error` is set)."""
+    error: str | None = None
+    """Why the text does not follow the SPARQL 1.1 grammar; None when it does (then every
+    field is exact)."""
+    services: tuple[ServiceClause, ...] = ()
+    loads: tuple[Reference, ...] = ()
+    from_default: tuple[Reference, ...] = ()
+    from_named: tuple[Reference, ...] = ()
+
+    @property
+    def is_update(self) -> bool:
+        return self.form == "UPDATE"
+
+    @property
+    def returns_graph(self) -> bool:
+        return self.form in {"CONSTRUCT", "DESCRIBE"}
+
+
+@dataclass
+class _Reading:
+    """What the parser's callbacks collect during one parse."""
+
+    form: str | None = None
+    has_from: bool = False
+    open: int = 0
+    depth: int = 0
+    prologue: list[Declaration] = field(default_factory=list)
+    services: list[ServiceClause] = field(default_factory=list)
+    loads: list[Reference] = field(default_factory=list)
+    from_default: list[Reference] = field(default_factory=list)
+    from_named: list[Reference] = field(default_factory=list)
+
+    def reference(self, token: Token) -> Reference:
+        kind = "VAR" if token.type in {"VAR1", "VAR2"} else token.type
+        start = token.start_pos or 0
+        return Reference(kind, str(token), start, start + len(token), tuple(self.prologue))
+
+
+_current = threading.local()
+"""The reading of the parse running in this thread (callbacks have no other context)."""
+
+
+def _reading() -> _Reading:
+    reading: _Reading = _current.reading
+    return reading
+
+
+class _Collect(Transformer[Token, Any]):
+    """Callbacks run by the LALR parser as it reduces a rule (no tree is walked after)."""
+
+    def prefix_decl(self, children: list[Any]) -> None:
+        name, iri = children
+        _reading().prologue.append(Declaration("PREFIX", str(name)[:-1], str(iri)[1:-1]))
+
+    def base_decl(self, children: list[Any]) -> None:
+        _reading().prologue.append(Declaration("BASE", "", str(children[0])[1:-1]))
+
+    def service_endpoint(self, children: list[Any]) -> Token:
+        token: Token = children[0]
+        return token
+
+    def service_graph_pattern(self, children: list[Any]) -> None:
+        keyword, silent, endpoint = children[0], children[1], children[-2]
+        reading = _reading()
+        clause = ServiceClause(
+            reading.reference(endpoint),
+            isinstance(silent, Token) and silent.type == "SILENT",
+            keyword.start_pos or 0,
+        )
+        reading.services.append(clause)
+
+    def load(self, children: list[Any]) -> None:
+        reading = _reading()
+        source = next(c for c in children if isinstance(c, Token) and c.type in _IRI_TOKENS)
+        reading.loads.append(reading.reference(source))
+
+    def from_default(self, children: list[Any]) -> None:
+        reading = _reading()
+        reading.from_default.append(reading.reference(children[-1]))
+
+    def from_named(self, children: list[Any]) -> None:
+        reading = _reading()
+        reading.from_named.append(reading.reference(children[-1]))
+
+
+_IRI_TOKENS = frozenset({"IRIREF", "PNAME"})
+
+
+def _opening(token: Token) -> Token:
+    reading = _reading()
+    reading.open += 1
+    reading.depth = max(reading.depth, reading.open)
+    return token
+
+
+def _closing(token: Token) -> Token:
+    _reading().open -= 1
+    return token
+
+
+def _empty_brackets(token: Token) -> Token:
+    reading = _reading()
+    reading.depth = max(reading.depth, reading.open + 1)
+    return token
+
+
+def _form(token: Token) -> Token:
+    reading = _reading()
+    if reading.form is None:
+        reading.form = "UPDATE" if token.type in UPDATE_KEYWORDS else token.type
+    return token
+
+
+def _from(token: Token) -> Token:
+    _reading().has_from = True
+    return token
+
+
+@functools.cache
+def parser() -> Lark:
+    """The SPARQL parser, built once per process (about half a second)."""
+    callbacks = {name: _opening for name in ("LPAR", "LBRACE", "LSQB")}
+    callbacks |= {name: _closing for name in ("RPAR", "RBRACE", "RSQB")}
+    callbacks |= {"NIL": _empty_brackets, "ANON": _empty_brackets, "FROM": _from}
+    callbacks |= {name: _form for name in (*QUERY_FORMS, *UPDATE_KEYWORDS)}
+    return Lark(
+        GRAMMAR.read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="contextual",
+        transformer=_Collect(),
+        lexer_callbacks=callbacks,
+    )
+
+
+_OPENING = re.compile(r"[({\[]|<<")
+
+
+def inspect(text: str) -> Inspection:
+    """Read SPARQL query or update text (see the module documentation)."""
+    lark = parser()
+    reading = _current.reading = _Reading()
+    try:
+        lark.parse(text)
+    except LarkError as error:
+        position = _error_position(error, text)
+        rest = len(_OPENING.findall(text, position))
+        return Inspection(
+            form=reading.form,
+            has_dataset_clause=reading.has_from and reading.form != "UPDATE",
+            depth=max(reading.depth, reading.open + rest),
+            error=_describe(error, text),
+        )
+    finally:
+        _current.reading = None
+    return Inspection(
+        form=reading.form,
+        has_dataset_clause=bool(reading.from_default or reading.from_named),
+        depth=reading.depth,
+        services=tuple(reading.services),
+        loads=tuple(reading.loads),
+        from_default=tuple(reading.from_default),
+        from_named=tuple(reading.from_named),
+    )
+
+
+def _error_position(error: LarkError, text: str) -> int:
+    """Where the parse stopped (0 when not known: the bound then counts the whole text)."""
+    if isinstance(error, UnexpectedEOF):
+        return len(text)
+    if isinstance(error, UnexpectedToken):
+        return error.token.start_pos or 0
+    if isinstance(error, UnexpectedCharacters):
+        return error.pos_in_stream or 0
+    return 0
+
+
+_TERMINAL_NAMES = {
+    "IRIREF": "an IRI",
+    "PNAME": "a prefixed name",
+    "PNAME_NS": "a prefix",
+    "VAR1": "a variable",
+    "VAR2": "a variable",
+    "STRING": "a string",
+    "NUMBER": "a number",
+    "SIGNED_NUMBER": "a number",
+    "INTEGER": "an integer",
+    "LANGTAG": "a language tag",
+    "BLANK_NODE_LABEL": "a blank node",
+    "COMPARISON": "a comparison",
+    "LOGICAL": "'&&' or '||'",
+    "ARITHMETIC": "an operator",
+    "ONE_ARGUMENT": "a function",
+    "TWO_ARGUMENTS": "a function",
+    "NO_ARGUMENT": "a function",
+    "AGGREGATE": "an aggregate",
+    "NIL": "'()'",
+    "ANON": "'[]'",
+    "$END": "the end of the text",
+}
+
+
+def _describe(error: LarkError, text: str) -> str:
+    """One line naming where the text stops following the grammar and what may stand there."""
+    if isinstance(error, UnexpectedToken) and error.token.type == "$END":
+        error = UnexpectedEOF(error.expected)
+    if isinstance(error, UnexpectedEOF):
+        where, found = "at the end of the text", ""
+    elif isinstance(error, UnexpectedInput):
+        where = f"at line {error.line}, column {error.column}"
+        found = f" {_shown(error, text)}"
+    else:
+        return " ".join(str(error).split())[:300]
+    expected = sorted({_terminal(name) for name in _expected(error)})
+    listed = ", ".join(expected[:12]) + (", …" if len(expected) > 12 else "")
+    return f"not SPARQL 1.1 {where}:{found} unexpected here" + (
+        f"; expected {listed}" if listed else ""
+    )
+
+
+def _shown(error: UnexpectedInput, text: str) -> str:
+    if isinstance(error, UnexpectedToken):
+        shown = str(error.token)
+    else:
+        position = error.pos_in_stream or 0
+        shown = text[position : position + 1]
+    return repr(shown[:40])
+
+
+def _expected(error: LarkError) -> set[str]:
+    if isinstance(error, UnexpectedToken | UnexpectedEOF):
+        return set(error.expected)
+    if isinstance(error, UnexpectedCharacters):
+        return set(error.allowed or ())
+    return set()
+
+
+def _terminal(name: str) -> str:
+    if name in _TERMINAL_NAMES:
+        return _TERMINAL_NAMES[name]
+    try:
+        pattern = parser().get_terminal(name).pattern
+    except KeyError:
+        return name
+    if pattern.type == "str":
+        return repr(pattern.value.upper() if pattern.flags else pattern.value)
+    return name
+
+
+# -- INSERT DATA / DELETE DATA ---------------------------------------------------------
 
 _TOKEN = re.compile(
     r"""
@@ -48,100 +370,8 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
-
-
-@dataclass
-class Token:
-    kind: str
-    text: str
-
-
-@dataclass
-class Inspection:
-    """What the scanner found in one request's SPARQL text."""
-
-    form: str | None = None
-    """``SELECT``/``ASK``/``CONSTRUCT``/``DESCRIBE``, ``UPDATE``, or None if not recognised."""
-    has_dataset_clause: bool = False
-    depth: int = 0
-    """Deepest nesting of ``(``, ``{`` and ``[`` outside strings, comments and IRIs."""
-
-    @property
-    def is_update(self) -> bool:
-        return self.form == "UPDATE"
-
-    @property
-    def returns_graph(self) -> bool:
-        return self.form in {"CONSTRUCT", "DESCRIBE"}
-
-
-def tokens(text: str) -> list[Token]:
-    """The significant tokens of ``text`` (whitespace and comments dropped)."""
-    found = []
-    for match in _TOKEN.finditer(text):
-        kind = match.lastgroup or "other"
-        if kind in {"ws", "comment"}:
-            continue
-        found.append(Token(kind, match.group()))
-    return found
-
-
-_OPENING = re.compile(r"[({\[]")
-_AFTER_NO_OPERAND = frozenset("({[,;=!<>&|+-*/^")
-"""Tokens after which ``<`` cannot be the less-than operator (no operand before it)."""
-_CHANGES_READING = re.compile(r"[()\['#\]]")
-
-
-def inspect(text: str) -> Inspection:
-    """Scan SPARQL query or update text (see the module documentation)."""
-    result = Inspection()
-    brackets: list[str] = []  # open brackets; "D" for a VALUES data block
-    values_block = False  # a VALUES keyword waits for its data block
-    previous: Token | None = None
-    bounded = False  # the depth of the rest is bounded by its opening brackets
-    for match in _TOKEN.finditer(text):
-        kind = match.lastgroup or "other"
-        if kind in {"ws", "comment"}:
-            continue
-        token = Token(kind, match.group())
-        if kind == "other" and token.text in "({[":
-            brackets.append("D" if token.text == "{" and values_block else token.text)
-            values_block = values_block and token.text != "{"
-            result.depth = max(result.depth, len(brackets))
-        elif kind == "other" and token.text in ")}]":
-            if brackets:
-                brackets.pop()
-        elif kind == "iri" and not bounded and _may_compare(brackets, previous, token):
-            # Read as an operator, the IRI's text is code: count every bracket from here
-            # (once: this bound is at least any later one, and the scan stays linear).
-            rest = len(_OPENING.findall(text, match.start()))
-            result.depth = max(result.depth, len(brackets) + rest)
-            bounded = True
-        upper = token.text.upper() if kind == "word" else ""
-        if upper == "VALUES":
-            values_block = True
-        if result.form is None:
-            if upper in QUERY_FORMS:
-                result.form = upper
-            elif upper in UPDATE_KEYWORDS:
-                result.form = "UPDATE"
-        if upper == "FROM" and result.form != "UPDATE":
-            result.has_dataset_clause = True
-        previous = token
-    return result
-
-
-def _may_compare(brackets: list[str], previous: Token | None, iri: Token) -> bool:
-    """Whether ``iri`` could also be read as ``<`` comparing, with a different reading of
-    what follows: inside parentheses (where expressions are), after an operand, holding a
-    bracket, a quote or ``#``."""
-    if not brackets or brackets[-1] != "(" or "D" in brackets or previous is None:
-        return False  # data blocks (VALUES) hold terms only
-    if previous.kind == "other" and previous.text in _AFTER_NO_OPERAND:
-        return False
-    return _CHANGES_READING.search(iri.text) is not None
-
-
+"""The tokens of data blocks, for :func:`data_as_insert` (which holds no expression, so
+``<`` always opens an IRI there; any other token makes it answer None)."""
 _DATA_WORDS = frozenset({"PREFIX", "BASE", "INSERT", "DELETE", "DATA"})
 
 
