@@ -8,6 +8,13 @@ instead of reasoning; the reasoner itself (for explanations, perspectives, the n
 updates) is then built on first use from the stored graphs
 (:func:`defer_reasoner`).
 
+A start that only evaluates SPARQL (``karabakh-kg query``) need not even parse that file:
+with ``read_only=True`` the entry also keeps the store as pyoxigraph writes it on disk
+(``KEY.store/``, RocksDB), which opens read-only in a few milliseconds whatever its size and
+is shared through the page cache by every process that opens it. Reading it back into Python
+objects is slower than from memory (every term is looked up on disk), so commands that walk
+the graph in Python load the N-Quads file into memory instead.
+
 Why an entry can be trusted:
 
 * its key is the SHA-256 of the data version (``kg.version``: the ontology, the rules, the
@@ -18,8 +25,14 @@ Why an entry can be trusted:
 * the file starts with a header line naming that key, the payload's SHA-256 and its number
   of quads; an entry whose header, key or checksum does not match, which does not parse or
   which does not hold as many quads as it says, is ignored (and replaced by a fresh one);
-* entries are written with :func:`karabakh_kg.graph.files.write_atomic`, so two processes
-  racing or a crash leave either the old file, or a whole new one, never half of one.
+* the on-disk store's folder holds a manifest (:data:`MANIFEST`) naming its key and the
+  size and CRC-32 of every file the engine reads; a folder whose manifest is missing or
+  names another key, with a file missing, added, of another size or checksum, is ignored
+  and built again (a checksum detects damage, which is what can happen to a cache: anyone
+  who could forge an entry could as well edit the data files);
+* entries are written with :func:`karabakh_kg.graph.files.write_atomic`, and the on-disk
+  store in a temporary folder renamed into place once whole, so two processes racing or a
+  crash leave either the old entry, or a whole new one, never half of one.
 
 Our own code rather than a caching library (``diskcache``, ``joblib.Memory``): the value is a
 pyoxigraph store, which neither can pickle, and what needs care is the key and the check,
@@ -35,9 +48,14 @@ for one command.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import os
+import shutil
+import tempfile
+import time
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,7 +64,7 @@ import pyoxigraph as ox
 
 from karabakh_kg.graph.cache_folder import cache_folder, code_version
 from karabakh_kg.graph.dataset import KnowledgeGraph, content_hash, input_files
-from karabakh_kg.graph.files import write_atomic
+from karabakh_kg.graph.files import sync_folder, write_atomic
 
 if TYPE_CHECKING:
     from karabakh_kg.graph.reasoning import ReasoningReport
@@ -57,6 +75,15 @@ KEEP = 4
 """Entries kept (one per data version); older ones are removed when a new one is written."""
 SUFFIX = ".nq"
 HEADER_START = b"# "
+STORE_FORMAT = "karabakh-kg reasoned store on disk 1"
+"""The layout of an on-disk entry (``KEY.store/``): the engine's files and :data:`MANIFEST`."""
+STORE_SUFFIX = ".store"
+MANIFEST = "karabakh-kg-entry.json"
+STALE_SECONDS = 3600
+"""Age after which a temporary folder left by a build that crashed is removed."""
+UNCHECKED = ("LOCK", "LOG")
+"""Files of the engine's folder that hold no data (its lock, its informational log, which
+the engine may append to), so they are not in the manifest."""
 
 
 def entry_key(data_version: str) -> str:
@@ -74,6 +101,69 @@ class ReasonedCache:
     def path(self, key: str) -> Path:
         """The file of the entry ``key``."""
         return self.folder / f"{key}{SUFFIX}"
+
+    def store_path(self, key: str) -> Path:
+        """The folder of the entry ``key``'s on-disk store."""
+        return self.folder / f"{key}{STORE_SUFFIX}"
+
+    def open_read_only(self, key: str) -> ox.Store | None:
+        """The on-disk store kept under ``key``, opened read-only, or None when there is none
+        or it cannot be trusted (another key; a file missing, added or changed)."""
+        folder = self.store_path(key)
+        try:
+            manifest = json.loads((folder / MANIFEST).read_bytes())
+            files = manifest["files"] if isinstance(manifest, dict) else None
+            trusted = (
+                manifest.get("format") == STORE_FORMAT
+                and manifest.get("key") == key
+                and isinstance(files, dict)
+                and bool(files)
+                and set(files) == set(_data_files(folder))
+                and all(_size_and_crc(folder / name) == files[name] for name in files)
+            )
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return None
+        if not trusted:
+            return None
+        try:
+            store = ox.Store.read_only(str(folder))
+        except OSError:
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(folder)  # recently used: kept longest
+        return store
+
+    def write_read_only(self, key: str, store: ox.Store) -> None:
+        """Keep ``store`` under ``key`` as an on-disk store (built in a temporary folder,
+        renamed into place once whole and checked). Skipped, never an error, when the cache
+        cannot be written."""
+        payload = store.dump(format=ox.RdfFormat.N_QUADS)
+        assert isinstance(payload, bytes)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            building = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".part", dir=self.folder))
+        except OSError:
+            return
+        try:
+            disk = ox.Store(str(building))
+            disk.bulk_load(payload, format=ox.RdfFormat.N_QUADS)
+            disk.flush()
+            del disk
+            gc.collect()  # the engine closes its files once the store is gone
+            files = {name: _size_and_crc(building / name) for name in _data_files(building)}
+            manifest = {"format": STORE_FORMAT, "key": key, "files": files}
+            for name in files:
+                _fsync(building / name)
+            write_atomic(building / MANIFEST, json.dumps(manifest, sort_keys=True))
+            final = self.store_path(key)
+            if final.exists():  # damaged (it was not read): moved aside, then removed
+                aside = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".old", dir=self.folder))
+                os.replace(final, aside / final.name)
+                shutil.rmtree(aside, ignore_errors=True)
+            os.replace(building, final)
+            sync_folder(self.folder)
+        except (OSError, ValueError, SyntaxError):
+            shutil.rmtree(building, ignore_errors=True)
 
     def read(self, key: str) -> ox.Store | None:
         """The store kept under ``key``, or None when there is none or it cannot be trusted
@@ -130,15 +220,43 @@ class ReasonedCache:
         self.prune()
 
     def prune(self) -> None:
-        """Remove all but the :attr:`keep` most recently used entries."""
-        entries = []
-        for path in self.folder.glob(f"*{SUFFIX}"):
+        """Remove all but the :attr:`keep` most recently used entries (a key's file and its
+        on-disk store go together; a process that has one open keeps reading it)."""
+        used: dict[str, float] = {}
+        for path in (*self.folder.glob(f"*{SUFFIX}"), *self.folder.glob(f"*{STORE_SUFFIX}")):
             with contextlib.suppress(OSError):
-                entries.append((path.stat().st_mtime, path))
-        entries.sort(reverse=True)
-        for _, path in entries[self.keep :]:
+                used[path.stem] = max(used.get(path.stem, 0.0), path.stat().st_mtime)
+        for key in sorted(used, key=used.__getitem__, reverse=True)[self.keep :]:
             with contextlib.suppress(OSError):
-                path.unlink()
+                self.path(key).unlink(missing_ok=True)
+            shutil.rmtree(self.store_path(key), ignore_errors=True)
+        for left in (*self.folder.glob(".*.part"), *self.folder.glob(".*.old")):
+            with contextlib.suppress(OSError):  # a build that crashed, over an hour ago
+                if left.is_dir() and time.time() - left.stat().st_mtime > STALE_SECONDS:
+                    shutil.rmtree(left, ignore_errors=True)
+
+
+def _data_files(folder: Path) -> list[str]:
+    """The files of an engine's folder that hold data (all but :data:`UNCHECKED` ones and
+    the manifest)."""
+    return sorted(
+        path.name
+        for path in folder.iterdir()
+        if path.name != MANIFEST and not path.name.startswith(UNCHECKED)
+    )
+
+
+def _size_and_crc(path: Path) -> list[int]:
+    data = path.read_bytes()
+    return [len(data), zlib.crc32(data)]
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def reasoned_cache(environ: Mapping[str, str] | None = None) -> ReasonedCache | None:
@@ -162,24 +280,42 @@ def defer_reasoner(kg: KnowledgeGraph) -> None:
 
 
 def load_reasoned(
-    cache: ReasonedCache, data_dir: Path | None = None, *, wikidata: Path | None = None
+    cache: ReasonedCache,
+    data_dir: Path | None = None,
+    *,
+    wikidata: Path | None = None,
+    read_only: bool = False,
 ) -> tuple[KnowledgeGraph, ReasoningReport | None]:
     """The reasoned knowledge graph from ``cache``, or loaded, reasoned and kept there.
 
     The report is None when the store came from the cache: its reasoner is then built on
-    first use (:func:`defer_reasoner`).
+    first use (:func:`defer_reasoner`). ``read_only``: the store may be the entry's on-disk
+    store opened read-only (for SPARQL; changes raise), which is kept for the next start if
+    the entry did not hold it yet.
     """
     files = input_files(data_dir) + ([wikidata] if wikidata else [])
     version = content_hash(files)
     key = entry_key(version)
+    if read_only:
+        on_disk = cache.open_read_only(key)
+        if on_disk is not None:
+            return _from_cache(on_disk, version, files), None
     store = cache.read(key)
+    report = None
     if store is not None:
-        kg = KnowledgeGraph(store=store, version=version, files=files)
-        defer_reasoner(kg)
-        return kg, None
-    from karabakh_kg.graph import reasoning
+        kg = _from_cache(store, version, files)
+    else:
+        from karabakh_kg.graph import reasoning
 
-    kg = KnowledgeGraph.from_files(data_dir, wikidata=wikidata)
-    report = reasoning.materialize(kg)
-    cache.write(key, kg.store)
+        kg = KnowledgeGraph.from_files(data_dir, wikidata=wikidata)
+        report = reasoning.materialize(kg)
+        cache.write(key, kg.store)
+    if read_only:
+        cache.write_read_only(key, kg.store)  # for the next start
     return kg, report
+
+
+def _from_cache(store: ox.Store, version: str, files: list[Path]) -> KnowledgeGraph:
+    kg = KnowledgeGraph(store=store, version=version, files=files)
+    defer_reasoner(kg)
+    return kg

@@ -22,6 +22,7 @@ def load_graph(
     reason: bool = True,
     wikidata: Path | None = None,
     cache: bool | ReasonedCache = False,
+    read_only: bool = False,
 ) -> KnowledgeGraph:
     """Load the ontology and the curated data (and ``wikidata``, an enrichment file, into
     the Wikidata graph only); derive the inferred graph if ``reason``.
@@ -29,14 +30,15 @@ def load_graph(
     ``cache``: reuse the reasoned store kept for this data version, or keep it
     (:mod:`karabakh_kg.graph.cache`); True for the cache the settings name
     (``KARABAKH_KG_CACHE_DIR``, off with ``KARABAKH_KG_REASONING_CACHE=off``). The reasoner
-    of a store read from the cache is built on first use.
+    of a store read from the cache is built on first use. ``read_only``: the cached store
+    may be opened from disk, read-only (for callers that only evaluate SPARQL).
     """
     if reason and cache is not False:
         from karabakh_kg.graph.cache import load_reasoned, reasoned_cache
 
         found = reasoned_cache() if cache is True else cache
         if found is not None:
-            return load_reasoned(found, data_dir, wikidata=wikidata)[0]
+            return load_reasoned(found, data_dir, wikidata=wikidata, read_only=read_only)[0]
     kg = KnowledgeGraph.from_files(data_dir, wikidata=wikidata)
     if reason:
         from karabakh_kg.graph import reasoning

@@ -24,7 +24,7 @@ import typer
 from typer.testing import CliRunner
 
 from karabakh_kg.graph import INFERRED, KnowledgeGraph, explain, load_graph
-from karabakh_kg.graph.cache import ReasonedCache, entry_key, load_reasoned
+from karabakh_kg.graph.cache import MANIFEST, ReasonedCache, entry_key, load_reasoned
 from karabakh_kg.graph.cache_folder import SWITCH_VARIABLE, cache_folder
 from karabakh_kg.graph.dataset import SUPPORT, content_hash, input_files
 from karabakh_kg.graph.store.contributions import apply_change
@@ -176,6 +176,89 @@ def test_a_damaged_entry_is_ignored_and_rebuilt(
     assert load_reasoned(cache)[1] is None  # and the entry written again is whole
 
 
+def test_the_on_disk_store_answers_as_reasoning_does(
+    kg: KnowledgeGraph, cache: ReasonedCache
+) -> None:
+    """``read_only``: the entry keeps the store on disk too, and the next start opens it
+    (read-only: no change can reach the entry) instead of parsing the N-Quads file."""
+    first, report = load_reasoned(cache, read_only=True)
+    assert report is not None  # reasoned, then kept in both forms
+    (stored,) = cache.folder.glob("*.store")
+    again, report = load_reasoned(cache, read_only=True)
+    assert report is None and again.views.reasoner_deferred
+    with pytest.raises(RuntimeError, match="read-write"):
+        again.store.add(ox.Quad(ox.NamedNode(LAVROV), ox.NamedNode(KG + "p"), ox.Literal("x")))
+    for loaded in (first, again):
+        assert ask(loaded, PARTICIPATED) and ask(loaded, ACTS_FOR_RUSSIA)
+        assert set(loaded.store.named_graphs()) == set(kg.store.named_graphs())
+        assert triples(loaded, INFERRED) == triples(kg, INFERRED)
+        assert graph_size(loaded, SUPPORT) == graph_size(kg, SUPPORT)
+    in_memory, report = load_reasoned(cache)  # without read_only: a store that may change
+    assert report is None and len(in_memory.store) == len(kg.store)
+    assert stored.exists()
+
+
+@pytest.fixture(scope="module")
+def on_disk(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A whole entry, N-Quads file and on-disk store, for the tests that damage the store."""
+    cache = ReasonedCache(tmp_path_factory.mktemp("on-disk"))
+    load_reasoned(cache, read_only=True)
+    return cache.folder
+
+
+@pytest.mark.parametrize(
+    "damage", ["truncate", "flip", "missing", "added", "foreign", "manifest", "no manifest"]
+)
+def test_a_damaged_on_disk_store_is_not_opened_and_is_rebuilt(
+    kg: KnowledgeGraph, tmp_path: Path, on_disk: Path, damage: str
+) -> None:
+    shutil.copytree(on_disk, tmp_path / "reasoned")
+    cache = ReasonedCache(tmp_path / "reasoned")
+    (folder,) = cache.folder.glob("*.store")
+    key = folder.stem
+    assert cache.open_read_only(key) is not None  # whole before the damage
+    tables = sorted(folder.glob("*.sst"), key=lambda path: path.stat().st_size)
+    largest = tables[-1]
+    data = largest.read_bytes()
+    manifest = json.loads((folder / MANIFEST).read_text())
+    if damage == "truncate":
+        largest.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":  # same size, one bit changed in the middle of the data
+        at = len(data) // 2
+        largest.write_bytes(data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :])
+    elif damage == "missing":
+        tables[0].unlink()
+    elif damage == "added":
+        shutil.copy(largest, folder / "999999.sst")
+    elif damage == "foreign":  # whole, but written for another key
+        manifest["key"] = "0" * 64
+        (folder / MANIFEST).write_text(json.dumps(manifest))
+    elif damage == "manifest":
+        (folder / MANIFEST).write_text("{not json")
+    else:
+        (folder / MANIFEST).unlink()
+    assert cache.open_read_only(key) is None
+    rebuilt, report = load_reasoned(cache, read_only=True)
+    assert report is None  # the N-Quads file is whole: read, not reasoned
+    assert ask(rebuilt, PARTICIPATED) and triples(rebuilt, INFERRED) == triples(kg, INFERRED)
+    reopened = cache.open_read_only(key)  # and the store was written again, whole
+    assert reopened is not None
+    assert set(reopened.named_graphs()) == set(kg.store.named_graphs())
+
+
+def test_pruning_removes_a_key_in_both_forms(tmp_path: Path) -> None:
+    cache = ReasonedCache(tmp_path, keep=1)
+    store = ox.Store()
+    store.add(ox.Quad(ox.NamedNode("urn:s"), ox.NamedNode("urn:p"), ox.Literal("o")))
+    cache.write_read_only("old", store)
+    cache.write("old", store)
+    os.utime(cache.path("old"), (1, 1))
+    os.utime(cache.store_path("old"), (1, 1))
+    cache.write("new", store)
+    assert not cache.path("old").exists() and not cache.store_path("old").exists()
+    assert cache.read("new") is not None
+
+
 def test_old_entries_are_pruned(tmp_path: Path) -> None:
     cache = ReasonedCache(tmp_path, keep=2)
     store = ox.Store()
@@ -311,10 +394,44 @@ def test_a_warm_query_imports_no_heavy_library(tmp_path: Path) -> None:
     )
     cold = loaded_modules(run, env)  # reasons and fills the cache
     assert "karabakh_kg.graph.reasoning" in cold
+    assert list(tmp_path.glob("reasoned/*.store"))  # the store kept on disk too
     warm = loaded_modules(run, env)
     assert not {m.split(".")[0] for m in warm} & set(HEAVY)
     assert "karabakh_kg.graph.reasoning" not in warm  # the reasoner is neither imported nor built
     assert "karabakh_kg.server.cli.graph" not in warm  # nor the other commands
+    assert "karabakh_kg.server.sparql.pool" not in warm  # nor a pool of query workers
+
+
+def test_a_warm_query_answers_from_the_store_on_disk(tmp_path: Path) -> None:
+    """Line 37's meeting and Lavrov's post: what the cold run reasoned, the warm one reads
+    from the on-disk store, in its forked worker."""
+    env = {**os.environ, "KARABAKH_KG_CACHE_DIR": str(tmp_path)}
+    env.pop(SWITCH_VARIABLE, None)
+    command = [sys.executable, "-m", "karabakh_kg.server", "query", "--format", "csv"]
+    select = f"SELECT ?who WHERE {{ ?who kgo:participatedIn <{MEETING}> ; kgo:actsFor kg:russia }}"
+    for _ in ("cold", "warm"):
+        done = subprocess.run([*command, select], capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == ["who", LAVROV]
+    (folder,) = tmp_path.glob("reasoned/*.store")
+    os.chmod(folder, 0o500)  # an entry opened read-only is never written to
+    try:
+        done = subprocess.run([*command, select], capture_output=True, text=True, env=env)
+    finally:
+        os.chmod(folder, 0o700)
+    assert done.returncode == 0 and done.stdout.split() == ["who", LAVROV], done.stderr
+
+
+def test_a_query_needing_more_memory_than_its_worker_may_use(tmp_path: Path) -> None:
+    """One row doubled to 640 MB: the forked worker's allocation fails under its bound, and
+    the command says why in one line."""
+    binds = " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(26))
+    doubling = f'SELECT (STRLEN(?v26) AS ?n) WHERE {{ BIND("0123456789" AS ?v0) {binds} }}'
+    env = {"KARABAKH_KG_CACHE_DIR": str(tmp_path), "KARABAKH_KG_WORKER_MEMORY_MB": "300"}
+    result = CliRunner().invoke(app, ["query", "--no-infer", "--timeout", "60", doubling], env=env)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert "KARABAKH_KG_WORKER_MEMORY_MB" in result.stderr and "300 MB" in result.stderr
 
 
 def compiled_rules(kg: KnowledgeGraph) -> list[tuple[str, ...]]:

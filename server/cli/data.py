@@ -68,14 +68,17 @@ LIMIT_OPTIONS = {
 """The option that raises the limit a refused query ran into (by problem code)."""
 
 
-def load_graph(data_dir: Path | None, *, reason: bool = True) -> KnowledgeGraph:
+def load_graph(
+    data_dir: Path | None, *, reason: bool = True, read_only: bool = False
+) -> KnowledgeGraph:
     """Load the knowledge graph (the reasoned store from the cache when it holds this data
-    version), turning a data error into a one-line exit."""
+    version; ``read_only``: opened from disk, for SPARQL only), turning a data error into a
+    one-line exit."""
     if data_dir is not None and not data_dir.is_dir():
         fail(f"data folder {data_dir} does not exist")
     try:
         with unreadable_files():
-            return load_knowledge_graph(data_dir, reason=reason, cache=True)
+            return load_knowledge_graph(data_dir, reason=reason, cache=True, read_only=read_only)
     except DataError as error:
         fail(f"{error} (run 'karabakh-kg validate' for details)")
 
@@ -160,33 +163,33 @@ def run_query(
 ) -> None:
     """Evaluate ``sparql`` as the server does and write the answer to standard output.
 
-    The query is checked and run by the SPARQL endpoint's own code
-    (:class:`~karabakh_kg.server.sparql.execute.Endpoint`) in one worker process, under the
-    server's time limit and row and byte caps, so a runaway query is stopped and refused
-    with one line instead of filling the memory. Answers in a SPARQL results or RDF format
-    are streamed: each chunk the worker serializes is written as it arrives, without
-    parsing it again, so memory stays flat however long the answer. A cap or the time
-    limit reached on the way ends the output after the last complete row sent, with one
-    ``error:`` line (at the row cap the document is complete; at the byte cap or the time
-    limit, JSON, XML and Turtle are cut). The table is laid out once the whole answer (at
-    most the byte cap) has arrived.
+    The query is checked by the SPARQL endpoint's own code
+    (:class:`~karabakh_kg.server.sparql.execute.Endpoint`) and evaluated by a query worker
+    forked from this process (:class:`~karabakh_kg.server.sparql.forked.ForkedStore`, the
+    workers' own job), under the server's time limit, row and byte caps and memory bound,
+    so a runaway query is stopped and refused with one line instead of filling the memory.
+    Answers in a SPARQL results or RDF format are streamed: each chunk the worker
+    serializes is written as it arrives, without parsing it again, so memory stays flat
+    however long the answer. A cap or the time limit reached on the way ends the output
+    after the last complete row sent, with one ``error:`` line (at the row cap the document
+    is complete; at the byte cap or the time limit, JSON, XML and Turtle are cut). The table
+    is laid out once the whole answer (at most the byte cap) has arrived.
     """
     from karabakh_kg.server.problems import Problem
     from karabakh_kg.server.sparql.errors import failure_problem
     from karabakh_kg.server.sparql.execute import Endpoint
-    from karabakh_kg.server.sparql.pool import PooledStore
+    from karabakh_kg.server.sparql.forked import ForkedStore
     from karabakh_kg.server.sparql.protocol import QueryFailed
 
     fmt = fmt or OutputFormat.table
     settings = (limits or QueryLimits()).settings()
-    endpoint = Endpoint(kg, settings)
+    store = ForkedStore(kg.store, settings.worker_memory_mb)
+    endpoint = Endpoint(kg, settings, store)
     output = _Output()
     try:
         prepared = endpoint.prepare(
             sparql, {"infer": ["true" if infer else "false"]}, {}, ACCEPT[fmt]
         )
-        store = endpoint.store()
-        assert isinstance(store, PooledStore)  # the Endpoint's own worker pool
         answer = store.stream(prepared.job, prepared.timeout)
         try:
             if fmt is OutputFormat.table:
@@ -424,7 +427,8 @@ def query_command(
         fail(f"malformed query: {explain_syntax_error(str(error), text, vocab.PREFIXES)}")
     except (OSError, ValueError, RuntimeError):
         pass
-    kg = load_graph(data_dir, reason=infer or perspective is not None)
+    # A perspective is built in Python from the stored graphs: from memory, not from disk.
+    kg = load_graph(data_dir, reason=infer or perspective is not None, read_only=not perspective)
     kg = in_perspective(kg, perspective)
     run_query(kg, text, output, infer=infer, limits=QueryLimits(timeout, max_rows, max_bytes))
 
