@@ -222,9 +222,26 @@ def _from(token: Token) -> Token:
     return token
 
 
+def _parser_cache() -> str | bool:
+    """Where lark keeps the parser's tables between processes (the cache folder, which
+    the user owns: lark reads it with pickle), or False when the cache is off. Building
+    them takes about half a second, reading them back a few tens of milliseconds; lark
+    checks that the file was made from this grammar, these options and its own version."""
+    from karabakh_kg.graph.cache_folder import cache_folder
+
+    folder = cache_folder()
+    if folder is None:
+        return False
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return str(folder / "sparql-parser.lark-cache")
+
+
 @functools.cache
 def parser() -> Lark:
-    """The SPARQL parser, built once per process (about half a second)."""
+    """The SPARQL parser, built once per process (its tables read from the cache folder)."""
     callbacks = {name: _opening for name in ("LPAR", "LBRACE", "LSQB")}
     callbacks |= {name: _closing for name in ("RPAR", "RBRACE", "RSQB")}
     callbacks |= {"NIL": _empty_brackets, "ANON": _empty_brackets, "FROM": _from}
@@ -235,6 +252,7 @@ def parser() -> Lark:
         lexer="contextual",
         transformer=_Collect(),
         lexer_callbacks=callbacks,
+        cache=_parser_cache(),
     )
 
 
