@@ -200,8 +200,30 @@ def test_allowed_service_still_works_after_a_hash_in_an_iri(guarded: Any, live_s
     assert any("Lavrov" in label for label in labels)
 
 
+def test_an_allowed_service_after_a_less_than_shaped_like_an_iri(
+    guarded: Any, live_server: Any
+) -> None:
+    """'<?b&&?b>' would be an IRI where an IRI may stand; after the operand ?a only
+    less-than may: the text is read as pyoxigraph reads it, and the allowed call runs."""
+    query = (
+        "SELECT ?label WHERE { BIND(1 AS ?a) BIND(2 AS ?b) FILTER(?a<?b&&?b>0)"
+        f"SERVICE <{live_server.url}/sparql> {{ kg:sergei-lavrov rdfs:label ?label }} }}"
+    )
+    response = httpx.get(guarded.url + "/sparql", params={"query": query}, timeout=30)
+    assert response.status_code == 200, response.text
+    labels = [row["label"]["value"] for row in response.json()["results"]["bindings"]]
+    assert any("Lavrov" in label for label in labels)
+
+
 def test_a_mention_of_service_outside_code_is_not_a_call(guarded: Any) -> None:
     query = 'SELECT ?x WHERE { BIND("SERVICE <http://127.0.0.1:9/>" AS ?x) } # service'
+    response = httpx.get(guarded.url + "/sparql", params={"query": query}, timeout=30)
+    assert response.status_code == 200, response.text
+    # A variable, a prefixed name and an IRI named like the keyword are not calls either.
+    query = (
+        "PREFIX service: <http://127.0.0.1:9/> SELECT ?service WHERE "
+        "{ ?service service:service <http://127.0.0.1:9/SERVICE> } LIMIT 1"
+    )
     response = httpx.get(guarded.url + "/sparql", params={"query": query}, timeout=30)
     assert response.status_code == 200, response.text
 

@@ -1,0 +1,172 @@
+"""The one reading of SPARQL text (server/sparql/inspect.py, sparql.lark): what it reports is
+what the SPARQL 1.1 grammar says, and where a SERVICE call is concerned, what pyoxigraph does.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+
+import pyoxigraph as ox
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lark import Lark, logger
+
+from karabakh_kg.server.sparql.guard import checked_text
+from karabakh_kg.server.sparql.inspect import GRAMMAR, inspect
+from karabakh_kg.server.web.examples import EXAMPLES
+
+
+def test_the_grammar_is_lalr1_without_conflicts(caplog: pytest.LogCaptureFixture) -> None:
+    """lark resolves a shift/reduce conflict silently as a shift (and logs it in debug
+    mode): that would be a reading the grammar does not say. There is none."""
+    caplog.set_level(logging.DEBUG, logger=logger.name)
+    Lark(GRAMMAR.read_text(encoding="utf-8"), parser="lalr", lexer="contextual", debug=True)
+    conflicts = [r.getMessage() for r in caplog.records if "conflict" in r.getMessage().lower()]
+    assert conflicts == []
+
+
+def test_forms_and_dataset_clauses() -> None:
+    found = inspect("PREFIX ex: <http://ex/> SELECT * FROM <http://a/> FROM NAMED ex:b { }")
+    assert found.error is None and found.form == "SELECT" and found.has_dataset_clause
+    assert [r.text for r in found.from_default] == ["<http://a/>"]
+    assert [r.text for r in found.from_named] == ["ex:b"]
+    assert [d.name for d in found.from_named[0].prologue] == ["ex"]
+    # A variable named ?from, a prefixed name from:x and a string are not dataset clauses.
+    plain = inspect('PREFIX from: <http://f/> SELECT ?from { ?s from:x ?from ; ?p "FROM" }')
+    assert plain.error is None and not plain.has_dataset_clause
+    assert inspect("PREFIX a: <http://a/> DELETE WHERE { ?s ?p ?o }").is_update
+    assert inspect("CONSTRUCT WHERE { ?s ?p ?o }").returns_graph
+    assert inspect("DESCRIBE <http://x>").returns_graph
+    assert inspect("ask{}").form == "ASK"
+    # Declarations alone are an empty update (SPARQL 1.1 Update [29]), not a query.
+    empty = inspect("PREFIX a: <http://a/>")
+    assert empty.error is None and empty.form is None
+
+
+def test_depth_is_the_nesting_the_grammar_reads() -> None:
+    # '<?b&&?b>' is IRI-shaped, but '<' is less-than after an operand: four brackets deep.
+    compared = inspect("SELECT * { FILTER(?a<?b&&?b>((1))) }")
+    assert compared.error is None and compared.depth == 4
+    # Brackets in IRIs, strings and comments are not brackets.
+    assert inspect('SELECT * { ?s <http://x/((((> "((((" } # ((((').depth == 1
+    # NIL and ANON are one level: '()' and '[]'.
+    assert inspect("SELECT * { ?s ?p () , [] }").depth == 2
+    nested = "SELECT * WHERE { " + "{ " * 300 + "} " * 300 + "}"
+    assert inspect(nested).depth == 301
+
+
+def test_a_text_outside_the_grammar_has_an_upper_bound_of_its_depth() -> None:
+    """SPARQL 1.2's '<<' is read by the engine, not by the grammar: the depth counted is at
+    least the engine's nesting (two braces, '<<' and three brackets here)."""
+    found = inspect("SELECT * { { << ?s ?p ?o >> ?q (((1))) } }")
+    assert found.error is not None and "line 1, column 14" in found.error
+    assert found.form == "SELECT"
+    assert found.depth >= 6
+
+
+def test_every_example_query_reads_as_pyoxigraph_reads_it() -> None:
+    """The UI's example queries follow the grammar, with the form pyoxigraph finds."""
+    store = ox.Store()
+    forms = {ox.QuerySolutions: "SELECT", ox.QueryBoolean: "ASK", ox.QueryTriples: "CONSTRUCT"}
+    assert EXAMPLES
+    for example in EXAMPLES:
+        found = inspect(example.sparql)
+        assert found.error is None, (example.id, found.error)
+        result = store.query(example.sparql)
+        expected = forms[type(result)]
+        assert found.form == expected or (found.form == "DESCRIBE" and expected == "CONSTRUCT")
+
+
+class Listener:
+    """A TCP socket that counts the connections it accepts."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = int(self.sock.getsockname()[1])
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+
+@pytest.fixture(scope="module")
+def listener() -> Iterator[Listener]:
+    found = Listener()
+    yield found
+    found.sock.close()
+
+
+OPERANDS = ["?a", "1", "1.5e5", '"a"', ":a", "(?a)", "STR(?a)", '"1"^^:t', "?a+1", "-1"]
+RIGHT = ["?b", "?b&&?b>0", "2", "?b||1>0", ":b"]
+BEFORE_CALL = ["", " ", "\n", "#>\n", " . ", "."]
+CALLS = [
+    "SERVICE",
+    "SERVICE SILENT",
+    "service silent",
+    "?s ?p 1.5e5SERVICE",
+    'BIND("a\\u005c" AS ?z) SERVICE',
+    'BIND("""a"b""" AS ?z)SERVICE',
+]
+GAPS = ["", " ", "\n", "#}\n"]
+ENDPOINTS = [":sparql", "<{target}>", ":sparql#>", "<http://127.0.0.1\\u003a{port}/sparql>"]
+GROUPS = ["{}", "{ ?s ?p ?o }", "{?x ?y ?z}"]
+
+
+@st.composite
+def texts(draw: st.DrawFn) -> str:
+    """Queries with a comparison then a call, glued in the ways a reader could misread."""
+    left, right = draw(st.sampled_from(OPERANDS)), draw(st.sampled_from(RIGHT))
+    pieces = [
+        "BIND(1 AS ?a) BIND(2 AS ?b) ",
+        f"FILTER({left}<{right})",
+        draw(st.sampled_from(BEFORE_CALL)),
+        draw(st.sampled_from(CALLS)),
+        draw(st.sampled_from(GAPS)),
+        draw(st.sampled_from(ENDPOINTS)),
+        draw(st.sampled_from(GAPS)),
+        draw(st.sampled_from(GROUPS)),
+    ]
+    return "PREFIX : <http://127.0.0.1:{port}/> SELECT * WHERE { " + "".join(pieces) + " }"
+
+
+@settings(
+    max_examples=400,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(template=texts())
+def test_where_the_reading_sees_no_call_pyoxigraph_makes_none(
+    template: str, listener: Listener
+) -> None:
+    """Run by pyoxigraph against a listening socket: a text the guard lets through
+    unchanged (no call read, or none refused) never connects; one it rewrote never either."""
+    target = f"http://127.0.0.1:{listener.port}/sparql"
+    text = template.replace("{target}", target).replace("{port}", str(listener.port))
+    try:
+        checked, _ = checked_text(text, {}, [], update=False)
+    except Exception:
+        return  # refused before evaluation
+    store = ox.Store()
+    store.add(ox.Quad(ox.NamedNode("http://s"), ox.NamedNode("http://p"), ox.Literal("o")))
+    before = listener.connections
+    try:
+        result = store.query(checked)
+        if isinstance(result, ox.QuerySolutions):
+            list(result)
+    except (SyntaxError, OSError, ValueError, RuntimeError):
+        pass
+    assert listener.connections == before, text
