@@ -11,7 +11,9 @@ import pytest
 
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, KnowledgeGraph
 from karabakh_kg.graph.loading import load_graph
+from karabakh_kg.ontology import vocab
 from karabakh_kg.server.settings import Settings, SettingsError
+from karabakh_kg.server.sparql.execute import Endpoint
 
 TOKEN = "test-token-7d1f"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -198,3 +200,23 @@ def test_a_slow_update_times_out_and_changes_nothing(writable: Any) -> None:
     # The server goes on taking updates.
     quick = update(writable, f"INSERT DATA {{ <{PERSON}-5> a kgo:Person }}")
     assert quick.status_code == 200 and quick.json()["added"] == 1
+
+
+def test_data_only_updates_with_any_default_prefix_are_evaluated_without_a_worker(
+    kg: KnowledgeGraph,
+) -> None:
+    """The server evaluates ``INSERT DATA`` / ``DELETE DATA`` itself, with the prefixes the
+    text names (a missing one would send it to a worker instead)."""
+    endpoint = Endpoint(kg, Settings(query_workers=1))
+    see_also = ox.NamedNode(vocab.PREFIXES["rdfs"] + "seeAlso")
+    subject = ox.NamedNode(vocab.PREFIXES["kg"] + "prefix-test")
+    for name, namespace in vocab.PREFIXES.items():
+        text = f"INSERT DATA {{ kg:prefix-test rdfs:seeAlso {name}:thing }}"
+        added, removed = endpoint.update_difference(text, 10)
+        assert added == [ox.Triple(subject, see_also, ox.NamedNode(namespace + "thing"))], name
+        assert removed == []
+    curated = next(iter(kg.store.quads_for_pattern(None, None, None, ASSERTED)))
+    text = f"DELETE DATA {{ {curated.subject} {curated.predicate} {curated.object} }}"
+    added, removed = endpoint.update_difference(text, 10)
+    assert (added, removed) == ([], [curated.triple])
+    assert endpoint._store is None  # no query worker was started for any of them

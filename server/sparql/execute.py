@@ -81,6 +81,13 @@ def _negotiated(
     return results_format, graph_format, tuple(problems)
 
 
+def prefixes_named(text: str) -> dict[str, str]:
+    """The default prefixes whose name occurs before a colon in ``text``: every one a parse
+    of it can use (pyoxigraph reads each prefix given to a parse, and all of them cost
+    more than parsing and running a one-triple update)."""
+    return {name: iri for name, iri in vocab.PREFIXES.items() if f"{name}:" in text}
+
+
 class ResultCache:
     """Answers by key, at most ``limit`` bytes of bodies in all, the least recently used
     dropped first; an answer larger than an eighth of the limit is not kept."""
@@ -459,7 +466,7 @@ class Endpoint:
             if named is not None:
                 with contextlib.suppress(QueryFailed):
                     return data_difference(
-                        self.kg.store, ASSERTED, update, named, dict(vocab.PREFIXES)
+                        self.kg.store, ASSERTED, update, named, prefixes_named(update)
                     )
             return self.store().update_difference(
                 update,
