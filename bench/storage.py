@@ -3,14 +3,17 @@
 Each server starts on the same data (the curated graph, reasoned, dumped as N-Quads): ours
 on a durable store (``serve --store``, incremental reasoning after every update, the
 journal, the query workers following the change) and in memory (``--ephemeral-updates``);
-the Oxigraph server (``oxigraph serve``, RocksDB, no reasoning) as the baseline. One client
-sends ``INSERT DATA`` of one new triple at a time, then checks that every triple arrived.
-Prints updates per second and latency, and the ratio to the Oxigraph server in the same run.
+the Oxigraph server (``oxigraph serve``, RocksDB, no reasoning) as the baseline. All three
+run at once; one client sends ``INSERT DATA`` of one new triple at a time, in turns of
+``--turn`` updates to each server in rotation (so a change in the shared machine's load
+falls on all of them alike), then checks that every triple arrived. Prints updates per
+second and latency, the CPU time each server's processes (workers included) spent per
+update, and the ratios to the Oxigraph server in the same run.
 Then, on the Oxigraph server and Virtuoso (started as the tests start them): how long
 ``karabakh-kg publish`` takes for the curated graph, and reasoning in the engine
 (``graph/store/reasoning.py``) against the embedded reasoner.
 
-    python bench/storage.py --updates 300
+    python bench/storage.py --updates 300 [--turn 50] [--no-engines]
     python bench/storage.py --updates 300 --size 10k   # on a generated graph
 """
 
@@ -55,7 +58,9 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], limit: float = 300) -
 
 
 @contextlib.contextmanager
-def running(command: list[str], url: str, env: dict[str, str] | None = None) -> Iterator[None]:
+def running(
+    command: list[str], url: str, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
         command,
         env={**os.environ, **(env or {})},
@@ -65,36 +70,54 @@ def running(command: list[str], url: str, env: dict[str, str] | None = None) -> 
     )
     try:
         wait_ready(url, process)
-        yield
+        yield process
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
 
 
-def drive(update_url: str, query_url: str, count: int, headers: dict[str, str]) -> list[float]:
-    """Send ``count`` one-triple updates in a row; the latency of each (seconds)."""
+def cpu_seconds(group: int) -> float:
+    """CPU time (user + system) of the live processes of process group ``group``."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def drive(
+    client: httpx.Client, update_url: str, first: int, count: int, headers: dict[str, str]
+) -> list[float]:
+    """Send ``count`` one-triple updates in a row (numbered from ``first``); the latency
+    of each (seconds)."""
     latencies = []
-    with httpx.Client(timeout=60) as client:
-        for n in range(count):
-            text = (
-                f"INSERT DATA {{ <https://w3id.org/karabakh-kg/resource/bench-{n}> "
-                "a <https://w3id.org/karabakh-kg/ontology#Person> }"
-            )
-            start = time.perf_counter()
-            response = client.post(
-                update_url,
-                content=text.encode(),
-                headers={"Content-Type": "application/sparql-update", **headers},
-            )
-            latencies.append(time.perf_counter() - start)
-            if response.status_code not in (200, 204):
-                raise SystemExit(f"{update_url}: HTTP {response.status_code}: {response.text}")
-        for n in (0, count // 2, count - 1):
-            answer = client.get(query_url, params={"query": ASK_ALL.format(n=n)})
-            if '"boolean":true' not in answer.text.replace(" ", ""):
-                raise SystemExit(f"{query_url}: update {n} is missing")
+    for n in range(first, first + count):
+        text = (
+            f"INSERT DATA {{ <https://w3id.org/karabakh-kg/resource/bench-{n}> "
+            "a <https://w3id.org/karabakh-kg/ontology#Person> }"
+        )
+        start = time.perf_counter()
+        response = client.post(
+            update_url,
+            content=text.encode(),
+            headers={"Content-Type": "application/sparql-update", **headers},
+        )
+        latencies.append(time.perf_counter() - start)
+        if response.status_code not in (200, 204):
+            raise SystemExit(f"{update_url}: HTTP {response.status_code}: {response.text}")
     return latencies
+
+
+def check_arrived(client: httpx.Client, query_url: str, count: int) -> None:
+    for n in (0, count // 2, count - 1):
+        answer = client.get(query_url, params={"query": ASK_ALL.format(n=n)})
+        if '"boolean":true' not in answer.text.replace(" ", ""):
+            raise SystemExit(f"{query_url}: update {n} is missing")
 
 
 def engines_section(folder: Path) -> None:
@@ -145,6 +168,9 @@ def engines_section(folder: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--updates", type=int, default=300)
+    parser.add_argument(
+        "--turn", type=int, default=50, help="updates sent to one server before the next"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-engines", action="store_true", help="skip publish and reasoning")
     parser.add_argument(
@@ -227,20 +253,39 @@ def main() -> None:
                 env,
             )
         )
-        results = {}
-        for name, command, update_url, query_url, headers, extra in runs:
-            with running(command, query_url, extra):
-                latencies = drive(update_url, query_url, args.updates, headers)
-            results[name] = latencies
+        results: dict[str, list[float]] = {name: [] for name, *_ in runs}
+        cpu = dict.fromkeys(results, 0.0)
+        with contextlib.ExitStack() as servers, httpx.Client(timeout=60) as client:
+            groups = [
+                servers.enter_context(running(command, query_url, extra)).pid
+                for _, command, _, query_url, _, extra in runs
+            ]
+            for first in range(0, args.updates, args.turn):
+                count = min(args.turn, args.updates - first)
+                for group, (name, _, update_url, _, headers, _) in zip(groups, runs, strict=True):
+                    before = cpu_seconds(group)
+                    results[name] += drive(client, update_url, first, count, headers)
+                    cpu[name] += cpu_seconds(group) - before
+            for _, _, _, query_url, *_ in runs:
+                check_arrived(client, query_url, args.updates)
         baseline = args.updates / sum(results[runs[0][0]])
-        print(f"{args.updates} one-triple INSERT DATA in a row, one client")
-        print(f"{'server':32} {'updates/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'vs oxigraph':>12}")
+        base_cpu = cpu[runs[0][0]]
+        print(f"{args.updates} one-triple INSERT DATA in a row, one client, turns of {args.turn}")
+        print(
+            f"{'server':32} {'updates/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'vs oxigraph':>12} "
+            f"{'CPU ms/update':>14} {'CPU vs oxigraph':>16}"
+        )
         for name, latencies in results.items():
             rate = len(latencies) / sum(latencies)
             ordered = sorted(latencies)
             p50 = statistics.median(ordered) * 1000
             p95 = ordered[int(0.95 * (len(ordered) - 1))] * 1000
-            print(f"{name:32} {rate:10.1f} {p50:8.1f} {p95:8.1f} {rate / baseline:12.2f}")
+            per_update = cpu[name] / len(latencies) * 1000
+            ratio = cpu[name] / base_cpu if base_cpu else float("nan")
+            print(
+                f"{name:32} {rate:10.1f} {p50:8.1f} {p95:8.1f} {rate / baseline:12.2f} "
+                f"{per_update:14.2f} {ratio:16.1f}"
+            )
         if not args.no_engines:
             engines_section(folder)
 
