@@ -8,14 +8,14 @@ the data itself.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Sequence
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from rich.box import Box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.box import Box
 
 
 class TableOrJson(StrEnum):
@@ -25,13 +25,22 @@ class TableOrJson(StrEnum):
     json = "json"
 
 
-RULE_UNDER_HEADER = Box("    \n    \n -  \n    \n    \n    \n    \n    \n", ascii=True)
-"""No borders; a ``-`` rule under the header, with the columns' gap left blank."""
+@functools.cache
+def rule_under_header() -> Box:
+    """No borders; a ``-`` rule under the header, with the columns' gap left blank."""
+    from rich.box import Box
+
+    return Box("    \n    \n -  \n    \n    \n    \n    \n    \n", ascii=True)
 
 
 def render_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Rows as aligned columns under ``header``, two spaces apart."""
-    table = Table(box=RULE_UNDER_HEADER, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
+    """Rows as aligned columns under ``header``, two spaces apart (rich is imported on
+    the first table: a command that prints none does not pay for it)."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=rule_under_header(), show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
     for name in header:
         table.add_column(Text(name), no_wrap=True, overflow="ignore")
     for row in rows:

@@ -14,8 +14,8 @@ memory is bounded, so a query that needs too much fails alone.
 
 Forking a process with threads is safe here because the child only evaluates, writes to
 its pipe and ends with :func:`os._exit`: it takes no lock another thread may hold (it
-neither imports, logs nor prints), and an on-disk store opened read-only has no
-background work in flight (no flush, no compaction).
+neither logs nor prints, and Python renews its import lock in a forked child), and an
+on-disk store opened read-only has no background work in flight (no flush, no compaction).
 """
 
 from __future__ import annotations

@@ -12,11 +12,11 @@ Tests check them against pyoxigraph's own serializer and parser.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
@@ -68,7 +68,18 @@ def json_pieces(variables: Sequence[str], rows: Iterable[Row]) -> Iterator[str]:
     yield "]}}"
 
 
+@functools.cache
+def _xml_escapes() -> tuple[Callable[[str], str], Callable[[str], str]]:
+    """``xml.sax.saxutils``' escape and quoteattr, imported for the first XML answer only:
+    that module imports ``urllib.request`` (and with it the HTTP and e-mail packages), a
+    cost every command and worker start paid otherwise."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    return escape, quoteattr
+
+
 def _xml_term(term: Any) -> str:
+    escape, quoteattr = _xml_escapes()
     if isinstance(term, ox.NamedNode):
         return f"<uri>{escape(term.value)}</uri>"
     if isinstance(term, ox.BlankNode):
@@ -91,6 +102,7 @@ def _xml_term(term: Any) -> str:
 
 
 def xml_pieces(variables: Sequence[str], rows: Iterable[Row]) -> Iterator[str]:
+    quoteattr = _xml_escapes()[1]
     head = ['<?xml version="1.0"?><sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>']
     head.extend(f"<variable name={quoteattr(name)}/>" for name in variables)
     head.append("</head><results>")
