@@ -227,7 +227,7 @@ def _parser_cache() -> str | bool:
     the user owns: lark reads it with pickle), or False when the cache is off. Building
     them takes about half a second, reading them back a few tens of milliseconds; lark
     checks that the file was made from this grammar, these options and its own version."""
-    from karabakh_kg.graph.cache_folder import cache_folder
+    from karabakh_kg.graph import cache_folder
 
     folder = cache_folder()
     if folder is None:
