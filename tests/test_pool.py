@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql.execute import Endpoint
 from karabakh_kg.server.sparql.pool import (
     DEMOTED_NICENESS,
+    ZYGOTE_BATCH,
     PooledStore,
     WorkerPool,
     private_memory_mb,
@@ -261,6 +263,40 @@ def test_changes_reach_workers_forked_after_them(pooled: PooledStore) -> None:
     assert values(pooled, f"SELECT ?o {{ GRAPH <{GRAPH}> {{ <{EX}new> ?p ?o }} }}") == [
         '"added later"'
     ]
+
+
+def test_updates_never_wait_for_the_zygote_which_gets_them_in_batches(
+    pooled: PooledStore,
+) -> None:
+    """With the zygote stopped (not reading), logging 4 MB of changes still returns and the
+    workers answer with them; once it runs again it gets them, and forks with them."""
+    pool = pooled.pool
+    zygote = pool._zygote
+    os.kill(zygote.process.pid, signal.SIGSTOP)
+    try:
+        done = threading.Event()
+
+        def log_changes() -> None:
+            for i in range(ZYGOTE_BATCH + 8):
+                pool.patch(pooled.store, [quad(f"big{i}", f"{i}" + "x" * 100_000)], [])
+            done.set()
+
+        threading.Thread(target=log_changes, daemon=True).start()
+        assert done.wait(60), "logging changes waited for the stopped zygote"
+        for _ in each_worker(pool):
+            assert ask(pooled, f"ASK {{ <{EX}big{ZYGOTE_BATCH + 7}> ?p ?o }}")
+    finally:
+        os.kill(zygote.process.pid, signal.SIGCONT)
+    deadline = time.monotonic() + 60
+    while zygote.sent < ZYGOTE_BATCH and time.monotonic() < deadline:
+        time.sleep(0.05)  # the batch is sent without any fork
+    assert zygote.sent >= ZYGOTE_BATCH
+    for worker in list(pool._idle.queue):
+        pool._idle.get_nowait()
+        worker.stop()
+    pool._spawn_async()
+    wait_idle(pool, 1)
+    assert [worker.applied for worker in list(pool._idle.queue)] == [ZYGOTE_BATCH + 8]
 
 
 def test_a_zygote_that_dies_is_replaced(pooled: PooledStore) -> None:

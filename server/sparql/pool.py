@@ -79,8 +79,9 @@ OWNER_FILE = "owner.pid"
 COMPACT_ABOVE = 50_000
 """Logged quads beyond which the pool writes a fresh dump and replaces its workers."""
 ZYGOTE_BATCH = 32
-"""Logged changes sent to the zygote together: it needs them only for the workers it forks
-later (and gets the rest before each fork), so it is not woken for every update."""
+"""Logged changes sent to the zygote together, by a thread of their own: it needs them only
+for the workers it forks later (and gets the rest before each fork), so it is not woken for
+every update, and an update never waits for it to read them."""
 DEMOTE_AFTER = 0.1
 """Seconds after which a running job's worker gets a lower CPU priority, so that short
 queries on the other workers keep their speed under heavy load (the short lane). Once the
@@ -380,6 +381,11 @@ class WorkerPool:
         self._idle: queue.Queue[Worker] = queue.Queue()
         self._returning: queue.Queue[Worker | None] = queue.Queue()
         threading.Thread(target=self._keep, daemon=True, name="karabakh-kg-keeper").start()
+        self._feed = threading.Event()
+        """Set when the zygote lacks :data:`ZYGOTE_BATCH` logged changes (or the pool closes)."""
+        self._feeding = threading.Lock()
+        """Held while logged changes are sent to the zygote: one sender at a time, in order."""
+        threading.Thread(target=self._feed_zygote, daemon=True, name="karabakh-kg-feed").start()
         self._pending = 0
         self._generation = 0
         self._long_texts: OrderedDict[str, None] = OrderedDict()
@@ -423,8 +429,7 @@ class WorkerPool:
                 self._restart_zygote(zygote)
             try:
                 if zygote.wait_ready(START_TIMEOUT):
-                    with self._lock:
-                        self._send_to_zygote(zygote, 1)  # the worker starts with all of them
+                    self._send_to_zygote(zygote, 1)  # the worker starts with all of them
                 worker = start_worker(zygote, generation)
             except (WorkerCrashed, OSError):
                 if not self._closed:
@@ -484,17 +489,33 @@ class WorkerPool:
             self._changes.append(encoded)
             self._logged += len(added) + len(removed)
             logged = self._logged
-            if logged <= COMPACT_ABOVE and self._zygote.ready:
-                self._send_to_zygote(self._zygote, ZYGOTE_BATCH)
+            if len(self._changes) - self._zygote.sent >= ZYGOTE_BATCH:
+                self._feed.set()
         if logged > COMPACT_ABOVE:
             self.reload(store)
 
+    def _feed_zygote(self) -> None:
+        while True:
+            self._feed.wait()
+            self._feed.clear()
+            if self._closed:
+                return
+            with self._lock:
+                zygote = self._zygote
+            self._send_to_zygote(zygote, ZYGOTE_BATCH)
+
     def _send_to_zygote(self, zygote: Zygote, at_least: int) -> None:
-        """Send the current ``zygote`` the logged changes it lacks, in order, once there are
-        ``at_least`` of them (under the lock)."""
-        if zygote is self._zygote and len(self._changes) - zygote.sent >= at_least:
-            zygote.patch(self._changes[zygote.sent :])
-            zygote.sent = len(self._changes)
+        """Send ``zygote``, if it is the current one and has loaded the data, the logged
+        changes it lacks, in order, once there are ``at_least`` of them. Not under the
+        pool's lock: a zygote slow to read them (a busy machine) holds up no update."""
+        with self._feeding:
+            with self._lock:
+                if zygote is not self._zygote or not zygote.ready:
+                    return
+                missing = self._changes[zygote.sent :]
+            if missing and len(missing) >= at_least:
+                zygote.patch(missing)
+                zygote.sent += len(missing)
 
     def _catch_up(self, worker: Worker, job: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """``job`` carrying, in order, the changes ``worker`` has not applied yet (under
@@ -510,6 +531,7 @@ class WorkerPool:
             self._closed = True
             starting = list(self._processes)
         self._returning.put(None)
+        self._feed.set()
         while True:
             try:
                 self._idle.get_nowait().stop()
