@@ -47,6 +47,18 @@ def test_forms_and_dataset_clauses() -> None:
     assert empty.error is None and empty.form is None
 
 
+def test_names_have_the_classes_of_the_productions() -> None:
+    """Names beyond Latin-1 read as the productions say ([164]-[169]); a character outside
+    their classes (U+2000, U+037E) is not part of a name, and the text is not read."""
+    found = inspect("PREFIX 名: <http://x/> SELECT ?é ?名 { ?é 名:a·b _:é1 , ?名 }")
+    assert found.error is None
+    for outside in ("\u2000", "\u037e"):
+        refused = inspect(f"SELECT * {{ ?s ?p ?o{outside}x }}")
+        assert refused.error is not None and "not allowed in a name" in refused.error
+    # U+FEFF is white space for pyoxigraph, not a name character as the productions have it.
+    assert inspect("\ufeffSELECT * { ?s ?p ?o\ufeff}").error is None
+
+
 def test_depth_is_the_nesting_the_grammar_reads() -> None:
     # '<?b&&?b>' is IRI-shaped, but '<' is less-than after an operand: four brackets deep.
     compared = inspect("SELECT * { FILTER(?a<?b&&?b>((1))) }")
@@ -111,7 +123,7 @@ def listener() -> Iterator[Listener]:
 
 OPERANDS = ["?a", "1", "1.5e5", '"a"', ":a", "(?a)", "STR(?a)", '"1"^^:t', "?a+1", "-1"]
 RIGHT = ["?b", "?b&&?b>0", "2", "?b||1>0", ":b"]
-BEFORE_CALL = ["", " ", "\n", "#>\n", " . ", "."]
+BEFORE_CALL = ["", " ", "\n", "#>\n", " . ", ".", "\ufeff"]
 CALLS = [
     "SERVICE",
     "SERVICE SILENT",
@@ -120,7 +132,7 @@ CALLS = [
     'BIND("a\\u005c" AS ?z) SERVICE',
     'BIND("""a"b""" AS ?z)SERVICE',
 ]
-GAPS = ["", " ", "\n", "#}\n"]
+GAPS = ["", " ", "\n", "#}\n", "\ufeff"]
 ENDPOINTS = [":sparql", "<{target}>", ":sparql#>", "<http://127.0.0.1\\u003a{port}/sparql>"]
 GROUPS = ["{}", "{ ?s ?p ?o }", "{?x ?y ?z}"]
 

@@ -44,7 +44,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-from karabakh_kg.server.sparql.inspect import Reference, inspect, parser
+from karabakh_kg.server.sparql.inspect import Reference, inspect
+from karabakh_kg.server.sparql.inspect import warm_up as warm_up_reading
 
 MENTIONS_SERVICE = re.compile("service", re.IGNORECASE)
 MENTIONS_LOAD = re.compile("load", re.IGNORECASE)
@@ -132,9 +133,9 @@ def may_call_out(text: str, *, update: bool) -> bool:
 
 
 def warm_up() -> None:
-    """Build the parser and read once, so that a worker's first check is not slow
-    (workers call it in a background thread once they are ready)."""
-    parser()
+    """Build the parser and read texts of each kind, so that a worker's first check is not
+    slow (workers call it in a background thread once they are ready)."""
+    warm_up_reading()
     parse("SELECT * WHERE { SERVICE SILENT <urn:x:y> { ?s ?p ?o } } LIMIT 1", {})
 
 

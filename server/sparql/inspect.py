@@ -222,13 +222,57 @@ def _from(token: Token) -> Token:
     return token
 
 
+_BASE = (
+    "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
+    "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufefe\uff00-\ufffd\U00010000-\U000effff"
+)
+_U = _BASE + "_"
+_CHARS = _U + "\\-0-9\u00b7\u0300-\u036f\u203f-\u2040"
+_PLX = r"%[0-9A-Fa-f]{2}|\\[_~.\-!$&'()*+,;=/?#@%]"
+_PREFIX = f"(?:[{_BASE}](?:[{_CHARS}.]*[{_CHARS}])?)?"
+_LOCAL = f"(?:[{_U}:0-9]|{_PLX})(?:(?:[{_CHARS}.:]|{_PLX})*(?:[{_CHARS}:]|{_PLX}))?"
+_EXACT_NAMES = {
+    "PNAME_NS": f"{_PREFIX}:",
+    "PNAME": f"{_PREFIX}:(?:{_LOCAL})?",
+    "BLANK_NODE_LABEL": f"_:[{_U}0-9](?:[{_CHARS}.]*[{_CHARS}])?",
+    "VAR1": f"\\?[{_U}0-9][{_U}0-9\u00b7\u0300-\u036f\u203f-\u2040]*",
+    "VAR2": f"\\$[{_U}0-9][{_U}0-9\u00b7\u0300-\u036f\u203f-\u2040]*",
+}
+"""The names of the productions with their exact character classes ([164]-[169]), less
+U+FEFF, white space for the engine."""
+
+
+@functools.cache
+def _exact_name(kind: str) -> re.Pattern[str]:
+    return re.compile(_EXACT_NAMES[kind])
+
+
+class NotAName(LarkError):
+    """A name holds a character outside the classes of the productions."""
+
+    def __init__(self, token: Token) -> None:
+        super().__init__(f"{str(token)[:40]!r} holds a character not allowed in a name")
+        self.token = token
+
+
+def _name(token: Token) -> Token:
+    """The grammar's names let in any character beyond Latin-1 (see sparql.lark): such a
+    name must match the productions' exact classes, or the text is not read."""
+    if not token.isascii() and _exact_name(token.type).fullmatch(token) is None:
+        raise NotAName(token)
+    return token
+
+
 def _parser_cache() -> str | bool:
     """Where lark keeps the parser's tables between processes (the cache folder, which
     the user owns: lark reads it with pickle), or False when the cache is off. Building
     them takes about half a second, reading them back a few tens of milliseconds; lark
     checks that the file was made from this grammar, these options and its own version."""
-    from karabakh_kg.graph import cache_folder
+    from karabakh_kg import graph
 
+    # The surface's function, or the module of the same name, which once imported hides
+    # the function as an attribute of the package.
+    cache_folder = getattr(graph.cache_folder, "cache_folder", graph.cache_folder)
     folder = cache_folder()
     if folder is None:
         return False
@@ -245,6 +289,7 @@ def parser() -> Lark:
     callbacks = {name: _opening for name in ("LPAR", "LBRACE", "LSQB")}
     callbacks |= {name: _closing for name in ("RPAR", "RBRACE", "RSQB")}
     callbacks |= {"NIL": _empty_brackets, "ANON": _empty_brackets, "FROM": _from}
+    callbacks |= {name: _name for name in _EXACT_NAMES}
     callbacks |= {name: _form for name in (*QUERY_FORMS, *UPDATE_KEYWORDS)}
     return Lark(
         GRAMMAR.read_text(encoding="utf-8"),
@@ -254,6 +299,28 @@ def parser() -> Lark:
         lexer_callbacks=callbacks,
         cache=_parser_cache(),
     )
+
+
+_WARM_UP = (
+    "PREFIX p: <http://p/> SELECT DISTINCT ?a (COUNT(?b) AS ?n) FROM <http://g/> WHERE {"
+    " ?a p:x/p:y* ?b ; a p:C . OPTIONAL { ?b p:l ?l FILTER(LANG(?l) = 'en' && ?a != ?b) }"
+    ' VALUES ?c { p:v 1 } BIND(STR(?a) AS ?s) { ?a ?p "o"@en } UNION { ?a ?p 1.5 }'
+    " MINUS { ?a p:z [] } FILTER NOT EXISTS { ?a p:w ?x } SERVICE SILENT <http://s/> { } }"
+    " GROUP BY ?a HAVING (COUNT(?b) > 1) ORDER BY DESC(?n) ?a LIMIT 10 OFFSET 1",
+    "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }",
+    "ASK { ?s ?p ?o }",
+    "DESCRIBE <http://d/>",
+    "INSERT DATA { <http://s/> <http://p/> 'o' } ; DELETE WHERE { ?s ?p ?o } ;"
+    " WITH <http://g/> DELETE { ?s ?p ?o } INSERT { ?s ?p 2 } WHERE { ?s ?p ?o }",
+)
+
+
+def warm_up() -> None:
+    """Build the parser and read texts of each kind: lark compiles the lexer of each parser
+    state the first time the state is reached (about a tenth of a second in all), and the
+    first requests should not wait for it."""
+    for text in _WARM_UP:
+        inspect(text)
 
 
 _OPENING = re.compile(r"[({\[]|<<")
@@ -295,6 +362,8 @@ def _error_position(error: LarkError, text: str) -> int:
         return error.token.start_pos or 0
     if isinstance(error, UnexpectedCharacters):
         return error.pos_in_stream or 0
+    if isinstance(error, NotAName):
+        return error.token.start_pos or 0
     return 0
 
 
@@ -327,6 +396,9 @@ def _describe(error: LarkError, text: str) -> str:
     """One line naming where the text stops following the grammar and what may stand there."""
     if isinstance(error, UnexpectedToken) and error.token.type == "$END":
         error = UnexpectedEOF(error.expected)
+    if isinstance(error, NotAName):
+        token = error.token
+        return f"not SPARQL 1.1 at line {token.line}, column {token.column}: {error}"
     if isinstance(error, UnexpectedEOF):
         where, found = "at the end of the text", ""
     elif isinstance(error, UnexpectedInput):

@@ -276,6 +276,10 @@ async def apply(request: Request, change: Any) -> JSONResponse:
     return JSONResponse(result)
 
 
+LONG_UPDATE = 16_384
+"""Update texts longer than this are read in a thread (:func:`sparql_update`)."""
+
+
 @router.post("/sparql/update", name="sparql_update")
 @router.post("/update", include_in_schema=False)
 async def sparql_update(request: Request) -> Response:
@@ -295,7 +299,10 @@ async def sparql_update(request: Request) -> Response:
         )
     if not text or not text.strip():
         raise Problem(400, "missing-update", "no update: give one with 'update=' or the body")
-    inspection = inspect(text)
+    # Reading a long update (INSERT DATA of thousands of triples) takes a good part of a
+    # second: off the event loop, so that other requests go on meanwhile.
+    long = len(text) > LONG_UPDATE
+    inspection = await anyio.to_thread.run_sync(inspect, text) if long else inspect(text)
     if inspection.form in {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}:
         raise Problem(400, "query-on-update-endpoint", "this is a query; send it to /sparql")
     endpoint = endpoint_of(request)
