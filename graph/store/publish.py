@@ -9,7 +9,12 @@ inferred, and what contributors added) is written as it is. Publishing is
 * **all or nothing for readers**: changed graphs are first written to staging graphs, then
   one SPARQL update moves them in place, drops the graphs that are gone and writes the new
   manifest. A publish that fails before that update leaves the previous version as it was
-  (the staging graphs are dropped, or at the next publish).
+  (the staging graphs are dropped, or at the next publish: their names are written first in
+  the graph ``…/graph/publication-staging``, so finding them needs no scan of the store).
+
+Large graphs are sent in batches (:data:`karabakh_kg.graph.store.remote.UPLOAD_TRIPLES`);
+the one update that moves them in place may take longer than a query
+(:data:`SWITCH_TRIPLES_PER_SECOND`).
 """
 
 from __future__ import annotations
@@ -23,10 +28,17 @@ import pyoxigraph as ox
 
 from karabakh_kg.graph.dataset import KnowledgeGraph
 from karabakh_kg.graph.store import GraphStore, StoreError
+from karabakh_kg.graph.store.remote import RemoteStore
 from karabakh_kg.ontology import vocab
 
 PUBLICATION = vocab.BASE + "graph/publication"
 STAGING_PREFIX = vocab.BASE + "graph/staging/"
+STAGING_RECORD = vocab.BASE + "graph/publication-staging"
+"""The staging graphs of a publish under way (or one that failed), for the next to drop."""
+SWITCH_TRIPLES_PER_SECOND = 1_000
+"""The slowest rate the update moving the staged graphs in place is allowed (the Oxigraph
+server moved about 4 000 triples a second on a loaded machine): its time limit is the
+store's or one second per this many triples moved, whichever is longer."""
 _HAS_PART = vocab.PREFIXES["dcterms"] + "hasPart"
 _VERSION = vocab.PREFIXES["dcterms"] + "hasVersion"
 
@@ -106,6 +118,27 @@ def _manifest(digests: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _drop_leftovers(target: GraphStore) -> None:
+    """Drop the staging graphs a failed publish left (named in :data:`STAGING_RECORD`)."""
+    rows = target.select(
+        f"SELECT ?g WHERE {{ GRAPH <{STAGING_RECORD}> {{ <{STAGING_RECORD}> <{_HAS_PART}> ?g }} }}"
+    )
+    for row in rows:
+        name = row.get("g")
+        if isinstance(name, ox.NamedNode) and name.value.startswith(STAGING_PREFIX):
+            target.drop_graph(name.value)
+    if rows:
+        target.drop_graph(STAGING_RECORD)
+
+
+def _switch(target: GraphStore, update: str, moved: int) -> None:
+    """The update that moves ``moved`` staged triples in place, with the time it needs."""
+    if isinstance(target, RemoteStore):
+        target.update(update, timeout=max(target.timeout, moved / SWITCH_TRIPLES_PER_SECOND))
+    else:
+        target.update(update)
+
+
 def publish(kg: KnowledgeGraph, target: GraphStore) -> PublishReport:
     """Write ``kg`` into ``target`` (see the module); :class:`StoreError` if it fails, with
     the previous version still in place."""
@@ -113,9 +146,7 @@ def publish(kg: KnowledgeGraph, target: GraphStore) -> PublishReport:
     graphs = dataset_graphs(kg)
     digests = {name: digest(triples) for name, triples in graphs.items()}
     before = published(target)
-    leftovers = {g for g in target.graph_names() if g.startswith(STAGING_PREFIX)}
-    for name in leftovers:
-        target.drop_graph(name)
+    _drop_leftovers(target)
     changed = sorted(name for name, value in digests.items() if before.get(name) != value)
     gone = sorted(set(before) - set(digests))
     report = PublishReport(
@@ -128,25 +159,27 @@ def publish(kg: KnowledgeGraph, target: GraphStore) -> PublishReport:
         report.seconds = time.perf_counter() - started
         return report
     run = secrets.token_hex(4)
-    staged: dict[str, str] = {}
+    staged = {name: f"{STAGING_PREFIX}{run}/{index}" for index, name in enumerate(changed)}
+    record = "\n".join(f"<{STAGING_RECORD}> <{_HAS_PART}> <{g}> ." for g in staged.values())
+    target.update(f"INSERT DATA {{ GRAPH <{STAGING_RECORD}> {{\n{record}\n}} }}")
     try:
-        for index, name in enumerate(changed):
-            staging = f"{STAGING_PREFIX}{run}/{index}"
-            staged[name] = staging
+        for name, staging in staged.items():
             target.put_graph(staging, graphs[name])
         operations = [
             f"MOVE SILENT GRAPH <{staging}> TO GRAPH <{name}>" for name, staging in staged.items()
         ]
         operations += [f"DROP SILENT GRAPH <{name}>" for name in gone]
         operations.append(f"DROP SILENT GRAPH <{PUBLICATION}>")
+        operations.append(f"DROP SILENT GRAPH <{STAGING_RECORD}>")
         operations.append(f"INSERT DATA {{ GRAPH <{PUBLICATION}> {{\n{_manifest(digests)}\n}} }}")
-        target.update(" ;\n".join(operations))
+        moved = sum(len(graphs[name]) for name in changed)
+        _switch(target, " ;\n".join(operations), moved)
     except StoreError:
-        for staging in staged.values():
-            try:
+        try:
+            for staging in [*staged.values(), STAGING_RECORD]:
                 target.drop_graph(staging)
-            except StoreError:
-                break  # the engine is gone: the next publish drops them
+        except StoreError:
+            pass  # the engine is gone: the next publish drops them, named in the record
         raise
     report.seconds = time.perf_counter() - started
     return report

@@ -19,7 +19,12 @@ from karabakh_kg.graph.store import Row, StoreError, rows_of
 from karabakh_kg.ontology import vocab
 
 TIMEOUT = 120.0
-"""Seconds one request may take (publishing a large graph is one request)."""
+"""Seconds one request may take (a graph is written in batches of :data:`UPLOAD_TRIPLES`)."""
+UPLOAD_TRIPLES = 50_000
+"""Triples per request when a graph is written: a large graph goes as several requests (the
+first replaces the graph, the others add to it), so that no request runs into the time limit
+or the engine's limits on one request (the Oxigraph server stores about 5 000 triples a
+second through the Graph Store Protocol on a loaded machine; Virtuoso limits ``INSERT DATA``)."""
 RESULTS = "application/sparql-results+json"
 NTRIPLES = "application/n-triples"
 
@@ -36,6 +41,22 @@ def parse_results(body: bytes) -> ox.QuerySolutions | ox.QueryBoolean:
                     term["value"] = re.sub(r"[^A-Za-z0-9_]", "_", term["value"])
         body = json.dumps(document).encode()
     return ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+
+
+def upload_batches(triples: list[ox.Triple], size: int) -> list[list[ox.Triple]]:
+    """``triples`` in requests of about ``size``, at least one (an empty graph is written
+    too). Every triple with a blank node goes in the first: a blank node is the same node
+    only within one request."""
+    with_blank = [t for t in triples if _has_blank(t)]
+    rest = [t for t in triples if not _has_blank(t)] if with_blank else triples
+    room = max(size - len(with_blank), 0)
+    batches = [with_blank + rest[:room]]
+    batches += [rest[start : start + size] for start in range(room, len(rest), size)]
+    return batches
+
+
+def _has_blank(triple: ox.Triple) -> bool:
+    return isinstance(triple.subject, ox.BlankNode) or isinstance(triple.object, ox.BlankNode)
 
 
 class EngineTimeout(Exception):
@@ -61,6 +82,7 @@ class RemoteStore:
         password: str | None = None,
         auth: str = "basic",
         timeout: float = TIMEOUT,
+        upload_triples: int = UPLOAD_TRIPLES,
     ) -> None:
         for url in (query_url, update_url, gsp_url):
             if url is not None and urlsplit(url).scheme not in {"http", "https"}:
@@ -76,6 +98,7 @@ class RemoteStore:
             kind = httpx.DigestAuth if auth == "digest" else httpx.BasicAuth
             credentials = kind(user, password or "")
         self.timeout = timeout
+        self.upload_triples = upload_triples
         self.client = httpx.Client(auth=credentials, timeout=timeout, follow_redirects=True)
 
     # -- HTTP ------------------------------------------------------------------------------
@@ -138,13 +161,15 @@ class RemoteStore:
         except (SyntaxError, ValueError) as error:
             raise StoreError(f"{url}: unreadable RDF answer ({kind}: {error})") from None
 
-    def update(self, sparql: str) -> None:
+    def update(self, sparql: str, *, timeout: float | None = None) -> None:
+        """Run an update; ``timeout``: seconds it may take instead of the store's limit."""
         self._send(
             "the update",
             "POST",
             self.update_url,
             content=(vocab.sparql_prefixes() + sparql).encode(),
             headers={"Content-Type": "application/sparql-update"},
+            timeout=timeout or self.timeout,
         )
 
     def query(
@@ -221,21 +246,21 @@ class RemoteStore:
         return self.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{name}> {{ ?s ?p ?o }} }}")
 
     def put_graph(self, name: str, triples: list[ox.Triple]) -> None:
-        body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
-        if self.gsp_url:
-            self._send(
-                f"writing graph <{name}>",
-                "PUT",
-                self.gsp_url,
-                params={"graph": name},
-                content=body,
-                headers={"Content-Type": NTRIPLES},
-            )
-            return
-        # One request, so that blank nodes keep their identity (each request has its own).
-        self.update(
-            f"DROP SILENT GRAPH <{name}> ;\nINSERT DATA {{ GRAPH <{name}> {{\n{body.decode()}}} }}"
-        )
+        for index, batch in enumerate(upload_batches(triples, self.upload_triples)):
+            body = ox.serialize(batch, format=ox.RdfFormat.N_TRIPLES) or b""
+            what = f"writing graph <{name}>" + (f" (batch {index + 1})" if index else "")
+            if self.gsp_url:
+                self._send(
+                    what,
+                    "POST" if index else "PUT",  # the first replaces, the others add
+                    self.gsp_url,
+                    params={"graph": name},
+                    content=body,
+                    headers={"Content-Type": NTRIPLES},
+                )
+                continue
+            drop = "" if index else f"DROP SILENT GRAPH <{name}> ;\n"
+            self.update(f"{drop}INSERT DATA {{ GRAPH <{name}> {{\n{body.decode()}}} }}")
 
     def drop_graph(self, name: str) -> None:
         if not self.gsp_url:
