@@ -13,6 +13,7 @@ warmed up first (the server does that once per process).
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import time
@@ -24,10 +25,9 @@ import pyoxigraph as ox
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from server import QUERIES  # noqa: E402
-
 from karabakh_kg.server.sparql.inspect import inspect, warm_up  # noqa: E402
 from karabakh_kg.server.web.examples import EXAMPLES  # noqa: E402
+from server import QUERIES  # noqa: E402
 
 
 def cpu_time(action: Callable[[], object], repeat: int, rounds: int) -> float:
@@ -67,12 +67,13 @@ def main() -> None:
     print(f"{'text':28} {'chars':>6} {'reading µs':>11} {'pyoxigraph µs':>14} {'ratio':>6}")
     for name, text in texts:
         assert inspect(text).error is None, name
-        ours = cpu_time(lambda text=text: inspect(text), 50, rounds)
+        ours = cpu_time(functools.partial(inspect, text), 50, rounds)
         theirs = cpu_time(engine_reads(text), 50, rounds)
         group = "server.py" if name.startswith("server.py") else "examples"
         ratios[group].append(ours / theirs)
         reading_times[group].append(ours)
-        print(f"{name:28} {len(text):6} {ours * 1e6:11.0f} {theirs * 1e6:14.0f} {ours / theirs:6.1f}")
+        times = f"{ours * 1e6:11.0f} {theirs * 1e6:14.0f} {ours / theirs:6.1f}"
+        print(f"{name:28} {len(text):6} {times}")
     for group, values in ratios.items():
         print(
             f"{group}: reading median {statistics.median(reading_times[group]) * 1e6:.0f} µs, "
