@@ -53,6 +53,21 @@ def make_kg(
     return kg
 
 
+def supports_of(kg: KnowledgeGraph) -> dict[tuple[str, str, str], set[frozenset[str]]]:
+    """Each fact's supports (as N-Triples terms), as sets of unit IRIs, from the reasoner."""
+    from karabakh_kg.graph import reasoning
+    from karabakh_kg.graph.reasoning.support import bits
+
+    r = reasoning.reasoner(kg)
+    units = r.support.units
+    return {
+        tuple(str(x) for x in r.decode(t)): {  # type: ignore[misc]
+            frozenset(units[b] for b in bits(m)) for m in masks
+        }
+        for t, masks in r.support.of.items()
+    }
+
+
 def graph_triples(kg: KnowledgeGraph, graph: ox.NamedNode) -> set[tuple[str, str, str]]:
     """The triples of one graph as N-Triples term strings."""
     return {

@@ -8,12 +8,12 @@ import pyoxigraph as ox
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reasoning_support import HERE, RULES, make_kg
+from reasoning_support import HERE, RULES, make_kg, supports_of
 
 from karabakh_kg.graph import reasoning
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, ONTOLOGY, PROVENANCE, KnowledgeGraph
 from karabakh_kg.graph.reasoning import perspectives as views
-from karabakh_kg.graph.reasoning.support import bits, within
+from karabakh_kg.graph.reasoning.support import within
 from karabakh_kg.ontology import vocab
 
 KG, KGO, KGE = str(vocab.KG), str(vocab.KGO), str(vocab.KGE)
@@ -67,17 +67,6 @@ def _filtered_closure(kg: KnowledgeGraph, units: set[str]) -> set[Terms]:
         tuple(str(x) for x in r.decode(t))  # type: ignore[misc]
         for t in r.engine.facts
         if within(r.support.of[t], mask)
-    }
-
-
-def _supports(kg: KnowledgeGraph) -> dict[Terms, set[frozenset[str]]]:
-    r = reasoning.reasoner(kg)
-    units = r.support.units
-    return {
-        tuple(str(x) for x in r.decode(t)): {  # type: ignore[misc]
-            frozenset(units[b] for b in bits(m)) for m in masks
-        }
-        for t, masks in r.support.of.items()
     }
 
 
@@ -137,7 +126,7 @@ def views_term(text: str) -> ox.NamedNode | ox.BlankNode | ox.Literal:
 @given(st.data())
 def test_every_listed_support_is_sufficient_and_minimal(data: st.DataObject) -> None:
     kg = _WORLD
-    supports = _supports(kg)
+    supports = supports_of(kg)
     derived = sorted(t for t in _inferred(kg) if supports[t] != {frozenset()})
     triple = data.draw(st.sampled_from(derived))
     listed = supports[triple]
@@ -243,7 +232,7 @@ def test_updates_keep_supports_and_perspectives_exact(
             kg.store.add(ox.Quad(t.subject, t.predicate, t.object, ASSERTED))
         reasoning.update(kg, really_added, really_removed)
         fresh = _fresh_copy(kg)
-        assert _supports(kg) == _supports(fresh)
+        assert supports_of(kg) == supports_of(fresh)
         assert _system_state(kg) == _system_state(fresh)
 
 
@@ -268,7 +257,7 @@ def test_additions_alone_keep_supports_and_perspectives_exact() -> None:
         report = reasoning.update(kg, added, removed)
         assert not report.full
         fresh = _fresh_copy(kg)
-        assert _supports(kg) == _supports(fresh)
+        assert supports_of(kg) == supports_of(fresh)
         assert _system_state(kg) == _system_state(fresh)
 
 
@@ -289,13 +278,13 @@ def test_removing_two_triples_that_join_keeps_supports_exact() -> None:
         ),
     ]
     in_moscow = (f"<{KG}talks>", f"<{KGO}location>", f"<{KG}moscow>")
-    assert frozenset({KGE + "J2-joint"}) in _supports(kg)[in_moscow]
+    assert frozenset({KGE + "J2-joint"}) in supports_of(kg)[in_moscow]
     for t in joint:
         kg.store.remove(ox.Quad(t.subject, t.predicate, t.object, ASSERTED))
     reasoning.update(kg, [], joint)
-    assert _supports(kg)[in_moscow] == {frozenset({KGE + "A1-talks"})}
+    assert supports_of(kg)[in_moscow] == {frozenset({KGE + "A1-talks"})}
     fresh = _fresh_copy(kg)
-    assert _supports(kg) == _supports(fresh)
+    assert supports_of(kg) == supports_of(fresh)
     assert _system_state(kg) == _system_state(fresh)
 
 
@@ -328,7 +317,7 @@ def test_a_joint_statement_belongs_to_each_of_its_claimants(world: KnowledgeGrap
 def test_derived_negotiations_rest_on_the_units_of_their_premises(
     world: KnowledgeGraph,
 ) -> None:
-    supports = _supports(world)
+    supports = supports_of(world)
     negotiated = (f"<{KG}azerbaijan>", f"<{KGO}negotiatedWith>", f"<{KG}armenia>")
     assert supports[negotiated] == {
         frozenset({KGE + "A1-talks", KGE + "A2-bayramov", KGE + "A3-mnatsakanyan"})

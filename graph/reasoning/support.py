@@ -14,8 +14,9 @@ backward search), which no maintained library can see.
 
 from __future__ import annotations
 
+from bisect import insort
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import pyoxigraph as ox
 
@@ -40,13 +41,41 @@ def minimal(masks: Iterable[int]) -> Masks:
     unique = set(masks)
     if len(unique) <= 1:
         return tuple(unique)
+    if 0 in unique:
+        return ZERO
     out: list[int] = []
+    kept: set[int] = set()
     for m in sorted(unique, key=_size_then_value):
-        if not any(o & ~m == 0 for o in out):
+        # smallest first: a subset of ``m``, if kept, was kept before it
+        if not _covered(kept, m):
             out.append(m)
+            kept.add(m)
     if len(out) > MAX_SUPPORTS:
         raise SupportOverflow(f"more than {MAX_SUPPORTS} minimal supports for one triple")
     return tuple(out)
+
+
+ZERO: Masks = (0,)
+"""The support of what the ontology alone gives: the empty set of units."""
+_LINEAR = 12
+"""Antichains up to this size are searched one by one for a subset of a new support;
+beyond it, a narrow support's subsets are looked up in a set instead (the cost of one
+insertion stays flat however many supports a triple has)."""
+
+
+def _covered(kept: set[int], m: int) -> bool:
+    """Whether some mask of ``kept`` (none of them 0) is a subset of ``m``."""
+    if m in kept:
+        return True
+    width = m.bit_count()
+    if len(kept) > _LINEAR and width < 16 and (1 << width) < 4 * len(kept):
+        sub = (m - 1) & m  # every proper non-empty subset, largest first
+        while sub:
+            if sub in kept:
+                return True
+            sub = (sub - 1) & m
+        return False
+    return any(o & ~m == 0 for o in kept)
 
 
 def _size_then_value(mask: int) -> tuple[int, int]:
@@ -81,6 +110,9 @@ class SupportIndex:
         """Supports added since the triple last fired (semi-naive propagation)."""
         self.before: dict[Triple, Masks] | None = None
         """While :meth:`update` runs: the supports each triple it changed had before."""
+        self._members: dict[Triple, tuple[Masks, set[int]]] = {}
+        """The supports of triples that have many, as sets (valid while ``of`` holds the
+        same tuple)."""
 
     def unit(self, iri: str) -> int:
         """The number of the unit ``iri`` (numbered if new)."""
@@ -137,33 +169,65 @@ class SupportIndex:
                 out.extend(got or ())
         return minimal(out) if out else None
 
-    def _add(self, head: Triple, masks: Iterable[int]) -> bool:
+    def _add(self, head: Triple, masks: Sequence[int]) -> bool:
         """Add supports to ``head`` (keeping the minimal ones); whether any was new."""
-        old = self.of.get(head, ())
-        if old == (0,):
+        of = self.of
+        old = of.get(head, ())
+        if old == ZERO:
             return False
         before = self.before
         if before is not None and head not in before:
             before[head] = old
-        if not old:
-            fresh_min = minimal(masks)
-            if not fresh_min:
+        if len(masks) > 1:
+            masks = minimal(masks)
+        elif masks and masks[0] == 0:
+            masks = ZERO
+        if not old or masks == ZERO:
+            if not masks:
                 return False
-            self.of[head] = fresh_min
+            fresh_min = tuple(masks)
+            of[head] = fresh_min
+            self._members.pop(head, None)
             self.pending.setdefault(head, []).extend(fresh_min)
             return True
-        fresh = [m for m in masks if not any(o & ~m == 0 for o in old)]
-        if not fresh:
-            return False
-        fresh_min = minimal(fresh)
-        kept = [o for o in old if not any(m & ~o == 0 for m in fresh_min)]
-        # Already an antichain: no fresh support contains an old one, no kept one a fresh one.
-        union = sorted((*kept, *fresh_min), key=_size_then_value)
+        if len(old) <= _LINEAR:
+            fresh = [m for m in masks if not any(o & ~m == 0 for o in old)]
+            if not fresh:
+                return False
+            kept = [o for o in old if not any(m & ~o == 0 for m in fresh)]
+            # Already an antichain: no fresh support contains an old one, no kept one a fresh one.
+            union = sorted((*kept, *fresh), key=_size_then_value)
+            members = None
+        else:
+            members = self._members_of(head, old)
+            fresh = [m for m in masks if not _covered(members, m)]
+            if not fresh:
+                return False
+            if min(m.bit_count() for m in fresh) < old[-1].bit_count():
+                union = [o for o in old if not any(m & ~o == 0 for m in fresh)]
+                if len(union) < len(old):
+                    members = set(union)
+            else:  # old is smallest first: none of it is wider than a fresh one, so none
+                union = list(old)  # contains one (an equal one would have covered it)
+            for m in fresh:
+                insort(union, m, key=_size_then_value)
         if len(union) > MAX_SUPPORTS:
             raise SupportOverflow(f"more than {MAX_SUPPORTS} minimal supports for one triple")
-        self.of[head] = tuple(union)
-        self.pending.setdefault(head, []).extend(fresh_min)
+        new = of[head] = tuple(union)
+        if members is not None and len(new) > _LINEAR:
+            members.update(fresh)
+            self._members[head] = (new, members)
+        self.pending.setdefault(head, []).extend(fresh)
         return True
+
+    def _members_of(self, head: Triple, masks: Masks) -> set[int]:
+        """The supports ``masks`` of ``head`` as a set (kept while they stay its supports)."""
+        found = self._members.get(head)
+        if found is not None and found[0] is masks:
+            return found[1]
+        members = set(masks)
+        self._members[head] = (masks, members)
+        return members
 
     def _offer(self, head: Triple, rule_index: int, body: tuple[Triple, ...]) -> bool:
         """Add the supports of one rule instance to ``head``; whether they changed."""
@@ -173,31 +237,112 @@ class SupportIndex:
         return combined is not None and self._add(head, combined)
 
     def _propagate(self, queue: deque[Triple], region: set[Triple] | None) -> None:
-        """Fire the new supports of the queued triples until nothing changes."""
-        facts, rules = self.engine.facts, self.engine.rules
+        """Fire the new supports of the queued triples until nothing changes.
+
+        Each triple fires once per batch of new supports (in practice once: its supports
+        gather while it waits in the queue). A rule instance whose other premises have one
+        support each, the common case, unites them once and adds that to each new support,
+        without the general product. Outside a ``region`` the closure is complete, so every
+        head an instance gives is a fact."""
+        engine = self.engine
+        facts, unary_heads, fire_joins = engine.facts, engine._unary_heads, engine._fire_joins
+        of, pending, add, rest_of = self.of, self.pending, self._add, self._rest
+        axioms = [rule.axioms for rule in engine.rules]
+        settled: set[int] = set()  # rules whose axioms all rest on nothing (final)
         waiting = set(queue)
         while queue:
             x = queue.popleft()
             waiting.discard(x)
-            new = self.pending.pop(x, None)
+            new = pending.pop(x, None)
             if not new:
                 continue
-            for head, rule_index, body in self.engine._fire(x, only_new=False):
-                if head not in facts or (region is not None and head not in region):
+            one = new[0] if len(new) == 1 else None
+            # one-atom rules (most OWL 2 RL instances): the body is ``x`` alone
+            for rule_index, head in unary_heads(x):
+                if region is not None and (head not in facts or head not in region):
                     continue
-                if self.of.get(head) == (0,):
-                    continue
-                combined = self._combine((*body, *rules[rule_index].axioms), x, new)
-                if combined and self._add(head, combined) and head not in waiting:
+                old = of.get(head)
+                if old is not None and (old == ZERO or (one is not None and one in old)):
+                    continue  # nothing to add, or a support it has
+                combined: Sequence[int] | None = new
+                if rule_index not in settled and axioms[rule_index]:
+                    rest = rest_of((x, *axioms[rule_index]), x)
+                    if rest == 0:
+                        settled.add(rule_index)
+                    elif rest > 0:
+                        combined = [m | rest for m in new]
+                    else:
+                        combined = self._combine((x, *axioms[rule_index]), x, new)
+                if combined and add(head, combined) and head not in waiting:
                     waiting.add(head)
                     queue.append(head)
+            for head, rule_index, body in fire_joins(x, False):
+                if region is not None and (head not in facts or head not in region):
+                    continue
+                old = of.get(head)
+                if old == ZERO:
+                    continue
+                premises = body if rule_index in settled else (*body, *axioms[rule_index])
+                rest = rest_of(premises, x)
+                if rest == 0:
+                    combined = new
+                    if len(premises) > len(body):
+                        settled.add(rule_index)
+                elif rest > 0:
+                    combined = [m | rest for m in new]
+                else:  # a premise with several supports, or none yet
+                    combined = self._combine(premises, x, new)
+                if not combined or (old and len(combined) == 1 and combined[0] in old):
+                    continue  # nothing, or a support it has
+                if add(head, combined) and head not in waiting:
+                    waiting.add(head)
+                    queue.append(head)
+
+    def _rest(self, premises: tuple[Triple, ...], fired: Triple) -> int:
+        """The union of the one support of each premise but ``fired`` (once), or -1 when
+        one has none yet or several."""
+        of = self.of
+        rest, seen = 0, False
+        for c in premises:
+            if c == fired and not seen:
+                seen = True
+                continue
+            found = of.get(c)
+            if found is None or len(found) != 1:
+                return -1
+            rest |= found[0]
+        return rest
 
     def compute(self, unit_masks: dict[Triple, int]) -> None:
         """Supports of the whole closure, from the unit mask of every base triple."""
         self.base_units = dict(unit_masks)
+        self._members = {}
+        units = 0
+        for mask in self.base_units.values():
+            units |= mask
+        if units & (units - 1) == 0:
+            self._compute_one_unit(units)
+            return
         self.of = {t: self.base_support(t) for t in self.engine.base}
         self.pending = {t: list(masks) for t, masks in self.of.items()}
         self._propagate(deque(self.engine.base), None)
+
+    def _compute_one_unit(self, unit: int) -> None:
+        """Supports when the base has one unit at most (data without evidence units: every
+        asserted triple in the pseudo-unit of what no evidence graph holds). A triple then
+        rests on nothing when the axioms alone derive it, and on that unit otherwise: only
+        what the axioms derive is propagated, not the whole closure."""
+        base_units = self.base_units
+        axioms = [t for t in self.engine.base if base_units.get(t) == 0]
+        self.of = dict.fromkeys(axioms, ZERO)
+        self.pending = {t: [0] for t in axioms}
+        self._propagate(deque(axioms), None)
+        of = self.of
+        if unit:
+            alone = (unit,)
+            for t in self.engine.facts:
+                if t not in of:
+                    of[t] = alone
 
     def update(
         self, seeds: Iterable[Triple], unit_masks: dict[Triple, int], *, removals: bool = True
