@@ -171,6 +171,9 @@ def main() -> None:
     parser.add_argument(
         "--turn", type=int, default=50, help="updates sent to one server before the next"
     )
+    parser.add_argument(
+        "--warm-up", type=int, default=20, help="updates sent to each server first, not counted"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-engines", action="store_true", help="skip publish and reasoning")
     parser.add_argument(
@@ -260,6 +263,9 @@ def main() -> None:
                 servers.enter_context(running(command, query_url, extra)).pid
                 for _, command, _, query_url, _, extra in runs
             ]
+            for _, _, update_url, _, headers, _ in runs:
+                drive(client, update_url, args.updates, args.warm_up, headers)
+            load = os.getloadavg()[0]
             for first in range(0, args.updates, args.turn):
                 count = min(args.turn, args.updates - first)
                 for group, (name, _, update_url, _, headers, _) in zip(groups, runs, strict=True):
@@ -270,7 +276,10 @@ def main() -> None:
                 check_arrived(client, query_url, args.updates)
         baseline = args.updates / sum(results[runs[0][0]])
         base_cpu = cpu[runs[0][0]]
-        print(f"{args.updates} one-triple INSERT DATA in a row, one client, turns of {args.turn}")
+        print(
+            f"{args.updates} one-triple INSERT DATA in a row, one client, turns of {args.turn} "
+            f"(load average {load:.1f} before, {os.getloadavg()[0]:.1f} after)"
+        )
         print(
             f"{'server':32} {'updates/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'vs oxigraph':>12} "
             f"{'CPU ms/update':>14} {'CPU vs oxigraph':>16}"
