@@ -111,9 +111,11 @@ class RecordingStore:
     subclassed, so this delegates).
     """
 
-    def __init__(self, store: ox.Store) -> None:
+    def __init__(self, store: ox.Store, new: Iterable[ox.Quad] = ()) -> None:
         self._store = store
         self.change = QuadChange()
+        self._new = set(new)
+        """Quads the caller knows are not in the store (not looked up)."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
@@ -126,7 +128,11 @@ class RecordingStore:
         # Not looked up for the graphs reasoning writes (on disk, a lookup per quad cost as
         # much as writing them): the incremental reasoner writes there only what is new,
         # and an undo rewrites them whole (``_undo``), so listing one twice is harmless.
-        items = [q for q in quads if _rewritten_by_reasoning(q.graph_name) or q not in self._store]
+        items = [
+            q
+            for q in quads
+            if q in self._new or _rewritten_by_reasoning(q.graph_name) or q not in self._store
+        ]
         self._store.extend(items)
         self.change.added.extend(items)
 
@@ -157,10 +163,11 @@ def _rewritten_by_reasoning(graph: object) -> bool:
 
 
 @contextlib.contextmanager
-def recording(kg: KnowledgeGraph) -> Iterator[RecordingStore]:
-    """Route ``kg``'s writes through a :class:`RecordingStore` for the ``with`` block."""
+def recording(kg: KnowledgeGraph, new: Iterable[ox.Quad] = ()) -> Iterator[RecordingStore]:
+    """Route ``kg``'s writes through a :class:`RecordingStore` for the ``with`` block
+    (``new``: quads known not to be in the store)."""
     real = kg.store
-    recorder = RecordingStore(real)
+    recorder = RecordingStore(real, new)
     kg.store = cast(ox.Store, recorder)
     try:
         yield recorder
@@ -395,7 +402,7 @@ def apply_change(
         if not at_once:
             commit()
             apply_quads(store, change)
-        with recording(kg) as recorder:
+        with recording(kg, change.added if at_once else ()) as recorder:
             try:
                 reasoning.update(
                     kg,
