@@ -182,3 +182,36 @@ def test_where_the_reading_sees_no_call_pyoxigraph_makes_none(
     except (SyntaxError, OSError, ValueError, RuntimeError):
         pass
     assert listener.connections == before, text
+
+
+SPELLINGS = [
+    r"""SELECT * { ?s ?p '''a''\\b\'c''' , """ + '"""x""\\\\y\\"z"""' + " }",
+    "SELECT * { ?s ?p 'it\\'s' , \"say \\\"hi\\\"\" , 'tab\\t' }",
+    "SELECT * { ?s ^<http://p/>/!(<http://q/>|^a)* ?o ; a ?t }",
+    "SELECT * { ?s ?p () , [] , [ a <http://c/> ] , (1 -2 +3.5 .5e1 1.0) }",
+    "SELECT (?a -1 AS ?b) (?a - -1 AS ?c) { BIND(1 AS ?a) }",
+    "SELECT * { ?s ?p ?o . FILTER(?o IN (1, 2) && ?o NOT IN ()) }",
+    "SELECT * { VALUES (?a ?b) { (1 UNDEF) (<http://x/> 'y'@en-GB) } }",
+    "PREFIX : <http://x/> SELECT * { :a :b\\.c :d%20e , :f:g }",
+    'SELECT * { ?s ?p "\\u00e9" , <http://x/\\u00e9> }',
+    "SELECT (COUNT(DISTINCT *) AS ?n) (GROUP_CONCAT(?o ; SEPARATOR=',') AS ?g) { ?s ?p ?o } "
+    "GROUP BY ?s HAVING (COUNT(*) > 1)",
+    "ASK { FILTER(STRSTARTS(STR(?a), 'x') || REGEX(?a, '^a', 'i') || isIRI(?a) && BOUND(?a)) }",
+    "SELECT*{?s?p?o}",
+    "CLEAR SILENT ALL ; DROP SILENT GRAPH <http://g/> ; CREATE SILENT GRAPH <http://h/> ; "
+    "ADD DEFAULT TO <http://h/> ; COPY <http://h/> TO DEFAULT ; MOVE SILENT <http://h/> TO <http://i/>",
+]
+
+
+@pytest.mark.parametrize("text", SPELLINGS)
+def test_spellings_pyoxigraph_reads_are_read(text: str) -> None:
+    """Escaped quotes and backslashes in long and short strings, paths, collections, signed
+    numbers after an operand, escapes in names, IRIs and strings, updates of every kind:
+    pyoxigraph reads them (the oracle), and so does the grammar, exactly."""
+    found = inspect(text)
+    assert found.error is None, found.error
+    store = ox.Store()
+    if found.is_update:
+        store.update(text)
+    else:
+        store.query(text)
