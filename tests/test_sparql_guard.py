@@ -377,12 +377,12 @@ def test_dataset_clauses_never_fetch(guarded: Any, evil: Listener) -> None:
 
 
 def test_a_long_update_is_read_whole(guarded: Any, evil: Listener) -> None:
-    """An update text past routes.LONG_UPDATE is read in a thread, as a whole: a query is
+    """An update text past routes.LARGE_TEXT is read in a thread, as a whole: a query is
     still refused there, and a LOAD after a long comment still is."""
-    from karabakh_kg.server.sparql.routes import LONG_UPDATE
+    from karabakh_kg.server.sparql.routes import LARGE_TEXT
 
     headers = {"Content-Type": "application/sparql-update", "Authorization": f"Bearer {TOKEN}"}
-    padding = "#" + "x" * LONG_UPDATE + "\n"
+    padding = "#" + "x" * LARGE_TEXT + "\n"
     query = padding + "SELECT * WHERE { ?s ?p ?o }"
     response = httpx.post(
         guarded.url + "/sparql/update", content=query.encode(), headers=headers, timeout=30

@@ -51,7 +51,7 @@ SPARQL_TEXT_TYPES = (FORM, QUERY_TYPE, UPDATE_TYPE)
 
 
 LARGE_TEXT = 20_000
-"""Query texts longer than this are scanned in a thread."""
+"""Query and update texts longer than this are read in a thread (:mod:`.inspect`)."""
 
 
 def client_of(request: Request) -> str:
@@ -117,7 +117,7 @@ async def answer_query(
     endpoint = endpoint_of(request)
     accept = request.headers.get("accept")
     prepared: Prepared
-    if len(text) > LARGE_TEXT:  # the scan is linear, but not free: off the event loop
+    if len(text) > LARGE_TEXT:  # the reading is linear, but not free: off the event loop
         prepared = await anyio.to_thread.run_sync(
             functools.partial(endpoint.prepare, text, params, dataset, accept)
         )
@@ -276,10 +276,6 @@ async def apply(request: Request, change: Any) -> JSONResponse:
     return JSONResponse(result)
 
 
-LONG_UPDATE = 16_384
-"""Update texts longer than this are read in a thread (:func:`sparql_update`)."""
-
-
 @router.post("/sparql/update", name="sparql_update")
 @router.post("/update", include_in_schema=False)
 async def sparql_update(request: Request) -> Response:
@@ -301,8 +297,8 @@ async def sparql_update(request: Request) -> Response:
         raise Problem(400, "missing-update", "no update: give one with 'update=' or the body")
     # Reading a long update (INSERT DATA of thousands of triples) takes a good part of a
     # second: off the event loop, so that other requests go on meanwhile.
-    long = len(text) > LONG_UPDATE
-    inspection = await anyio.to_thread.run_sync(inspect, text) if long else inspect(text)
+    large = len(text) > LARGE_TEXT
+    inspection = await anyio.to_thread.run_sync(inspect, text) if large else inspect(text)
     if inspection.form in {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}:
         raise Problem(400, "query-on-update-endpoint", "this is a query; send it to /sparql")
     endpoint = endpoint_of(request)
