@@ -23,7 +23,10 @@ keyword. The contextual lexer reads each token with the terminals that the parse
 accepts, as the engine does (its parser reads characters where the grammar expects them),
 so ``<`` is read as an IRI only where an IRI may stand; the grammar keeps expressions'
 terms apart from triple patterns' so that LALR's merged states do not let an IRI in after
-an operand (the grammar file says how).
+an operand (the grammar file says how). Here the engine departs from the recommendation,
+whose tokens are the longest that match wherever they stand (the W3C test ``syn-bad-26``,
+``FILTER (?x<?a&&?b>?y)``, is an IRI ``<?a&&?b>`` there, so a syntax error): the reading
+follows the engine, which compares.
 
 When the text does not follow the grammar (a syntax error, or syntax beyond SPARQL 1.1
 that the engine reads, such as SPARQL 1.2's ``<<``), :attr:`Inspection.error` says where;
