@@ -4,6 +4,7 @@ what the SPARQL 1.1 grammar says, and where a SERVICE call is concerned, what py
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -216,3 +217,52 @@ def test_spellings_pyoxigraph_reads_are_read(text: str) -> None:
         store.update(text)
     else:
         store.query(text)
+
+
+UPDATE_BEFORE = [
+    "",
+    "INSERT DATA { <http://s/> <http://p/> 1.5e5 } ;",
+    'INSERT DATA { <http://s/> <http://p/> "a\\u005c" } ;',
+    "CLEAR SILENT DEFAULT;",
+]
+LOADS = ["LOAD", "load silent", "LOAD SILENT", "LO\\u0041D"]
+SOURCES = ["<{target}>", ":data.ttl", "<http://127.0.0.1\\u003a{port}/data.ttl>"]
+INTO = ["", " INTO GRAPH <urn:g>", "#\n INTO GRAPH <urn:g>"]
+
+
+@st.composite
+def updates(draw: st.DrawFn) -> str:
+    """Updates with a LOAD after other operations, escapes and glue."""
+    return (
+        "PREFIX : <http://127.0.0.1:{port}/> "
+        + draw(st.sampled_from(UPDATE_BEFORE))
+        + draw(st.sampled_from(["", " ", "\n", "\ufeff"]))
+        + draw(st.sampled_from(LOADS))
+        + draw(st.sampled_from([" ", "\n", "#x\n"]))
+        + draw(st.sampled_from(SOURCES))
+        + draw(st.sampled_from(INTO))
+    )
+
+
+@settings(
+    max_examples=150,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(template=updates())
+def test_an_update_the_reading_lets_through_never_fetches(
+    template: str, listener: Listener
+) -> None:
+    """pyoxigraph fetches LOAD sources itself: an update the guard does not refuse never
+    connects (run against a listening socket)."""
+    target = f"http://127.0.0.1:{listener.port}/data.ttl"
+    text = template.replace("{target}", target).replace("{port}", str(listener.port))
+    try:
+        checked, _ = checked_text(text, {}, [], update=True)
+    except Exception:
+        return  # refused before evaluation
+    before = listener.connections
+    with contextlib.suppress(SyntaxError, OSError, ValueError, RuntimeError):
+        ox.Store().update(checked)
+    assert listener.connections == before, text
