@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from karabakh_kg.graph import KnowledgeGraph, load_graph
 from karabakh_kg.server import problems
 from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql import openapi as sparql_openapi
-from karabakh_kg.server.sparql import routes as routes_sparql
-from karabakh_kg.server.sparql.backend import BackendStore, PublishedCopy
 from karabakh_kg.server.sparql.execute import Endpoint
 from karabakh_kg.server.sparql.limits import BodyReadTimeout, BodySizeLimit
 from karabakh_kg.server.sparql.protocol import SparqlStore
-from karabakh_kg.server.web import ops as routes_ops
+
+if TYPE_CHECKING:
+    from karabakh_kg.server.sparql.backend import PublishedCopy
 
 DESCRIPTION = (
     "A knowledge graph of the 2020 Nagorno-Karabakh war, curated from one news article: "
@@ -31,12 +32,15 @@ def create_app(
     kg: KnowledgeGraph | None = None,
     settings: Settings | None = None,
     store: SparqlStore | None = None,
+    endpoint: Endpoint | None = None,
 ) -> FastAPI:
     """Build the application; loads and reasons the curated graph when ``kg`` is not given
     (with the settings' Wikidata enrichment file, if any).
 
     ``settings`` default to the ``KARABAKH_KG_*`` environment variables; ``store`` answers
-    SPARQL queries (default: query workers over ``kg``'s store).
+    SPARQL queries (default: query workers over ``kg``'s store). ``endpoint``: the SPARQL
+    endpoint over this ``kg`` with these ``settings``, when the caller made it already (to
+    start its workers while the application is built: ``serve``).
     """
     config = settings or Settings.from_env()
     if kg is None:
@@ -47,7 +51,8 @@ def create_app(
         # A reasoner deferred by the cache or a durable store is built before serving, so
         # the first update does not wait for it.
         graph.views.build_deferred()
-    endpoint = Endpoint(graph, config, store)
+    if endpoint is None:
+        endpoint = Endpoint(graph, config, store)
 
     def replace_graph(copy: KnowledgeGraph) -> None:
         """A new publication on the engine: pages and the endpoint read it from now on."""
@@ -88,37 +93,10 @@ def create_app(
         expose_headers=["ETag", "Last-Modified", "X-Data-Version", "Retry-After"],
         max_age=600,
     )
-    app.include_router(routes_sparql.router)
-    app.include_router(routes_ops.router)
+    for router in routers():
+        app.include_router(router)
     from karabakh_kg.server.web import pages
-    from karabakh_kg.server.web import resource as routes_resource
 
-    app.include_router(routes_resource.router)
-    from karabakh_kg.server.web import explorer as routes_explorer
-    from karabakh_kg.server.web import export as routes_export
-    from karabakh_kg.server.web import graph as routes_graph
-
-    app.include_router(routes_graph.router)
-    from karabakh_kg.server.web import events as routes_events
-
-    app.include_router(routes_events.router)  # before /export/{format}, which would match it
-    app.include_router(routes_export.router)
-    app.include_router(routes_explorer.router)
-    from karabakh_kg.server.web import docs as routes_docs
-
-    app.include_router(routes_docs.router)
-    from karabakh_kg.server.web import timeline as routes_timeline
-
-    app.include_router(routes_timeline.router)
-    from karabakh_kg.server.web import says_who as routes_says_who
-
-    app.include_router(routes_says_who.router)
-    from karabakh_kg.server.web import map as routes_map
-
-    app.include_router(routes_map.router)
-    from karabakh_kg.server.web import reconcile as routes_reconcile
-
-    app.include_router(routes_reconcile.router)
     app.mount("/static", pages.static_files(), name="static")
     generated_openapi = app.openapi
 
@@ -132,6 +110,29 @@ def create_app(
     return app
 
 
+ROUTE_MODULES = (
+    "sparql.routes",
+    "web.ops",
+    "web.resource",
+    "web.graph",
+    "web.events",  # before /export/{format}, which would match it
+    "web.export",
+    "web.explorer",
+    "web.docs",
+    "web.timeline",
+    "web.says_who",
+    "web.map",
+    "web.reconcile",
+)
+"""The modules of ``karabakh_kg.server`` whose ``router`` the app includes, in order."""
+
+
+def routers() -> list[APIRouter]:
+    """Each feature's router, its module imported on first use (``serve`` imports them
+    while the data loads on another thread: :func:`karabakh_kg.server.cli.serve.app_over`)."""
+    return [importlib.import_module(f"karabakh_kg.server.{name}").router for name in ROUTE_MODULES]
+
+
 def _published_copy(
     store: SparqlStore | None,
     kg: KnowledgeGraph,
@@ -139,6 +140,10 @@ def _published_copy(
     replace: Callable[[KnowledgeGraph], None],
 ) -> PublishedCopy | None:
     """Over an engine (``serve --backend``), what keeps the local copy current."""
-    if not isinstance(store, BackendStore) or config.backend_refresh <= 0:
+    if store is None or config.backend_refresh <= 0:
+        return None
+    from karabakh_kg.server.sparql.backend import BackendStore, PublishedCopy  # httpx
+
+    if not isinstance(store, BackendStore):
         return None
     return PublishedCopy(store.engine, kg, replace, config.backend_refresh)

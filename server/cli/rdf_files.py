@@ -68,24 +68,31 @@ def data_app(
     reason: bool,
     rules: bool,
     settings: Settings,
+    start_workers: bool = False,
 ) -> tuple[object, str]:
     """The app serving ``data`` (``serve --data``), reasoned unless not ``reason``, and what
-    it serves, for the banner."""
+    it serves, for the banner (``start_workers``: see ``serve.app_over``)."""
     from karabakh_kg.graph import ASSERTED, RuleError, rdf_files, reasoning
-    from karabakh_kg.server.app import create_app
+    from karabakh_kg.server.cli.serve import app_over
 
-    kg = load_data_files(data, ontologies, rules=reason and rules)
-    triples = rdf_files.graph_size(kg.store, ASSERTED)
-    files = f"{len(data)} data file{'s' if len(data) != 1 else ''} ({triples} triples"
-    if not reason:
-        served = f"{files}, not reasoned)"
-    else:
+    served = ""
+
+    def load() -> KnowledgeGraph:
+        nonlocal served
+        kg = load_data_files(data, ontologies, rules=reason and rules)
+        triples = rdf_files.graph_size(kg.store, ASSERTED)
+        files = f"{len(data)} data file{'s' if len(data) != 1 else ''} ({triples} triples"
+        if not reason:
+            served = f"{files}, not reasoned)"
+            return kg
         try:
             report = reasoning.materialize(kg)
         except RuleError as error:
             fail(f"bad domain rule: {error}")
         how = describe_ontology(ontologies, rules=rules)
         served = f"{files}, {report.derived} inferred by {how})"
-    app = create_app(kg, settings=settings)
+        return kg
+
+    app = app_over(load, settings, start_workers=start_workers)
     app.state.served = served  # the home page says it too
     return app, served

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,6 +22,11 @@ from karabakh_kg.server.cli.errors import fail, unreadable_files
 from karabakh_kg.server.cli.rdf_files import NoRulesOption, OntologyOption, data_app
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from fastapi import FastAPI
+
+    from karabakh_kg.graph import KnowledgeGraph
     from karabakh_kg.server.settings import Settings
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -158,38 +165,81 @@ def backend_app(settings: Settings) -> object:
     return create_app(kg, settings=settings, store=BackendStore(engine))
 
 
-def build_app(data_dir: Path | None, settings: Settings) -> object:
-    """Load the graph (with the settings' Wikidata enrichment file) and build the app."""
-    from karabakh_kg.graph import DataError
-    from karabakh_kg.graph import load_graph as load_knowledge_graph
-    from karabakh_kg.server.app import create_app
-    from karabakh_kg.server.cli.data import load_graph
-
+def build_app(data_dir: Path | None, settings: Settings, *, start_workers: bool = False) -> object:
+    """Load the graph (with the settings' Wikidata enrichment file) and build the app
+    (``start_workers``: see :func:`app_over`)."""
     if settings.backend_url:
         return backend_app(settings)
+    if data_dir is not None and not data_dir.is_dir():
+        fail(f"data folder {data_dir} does not exist")
+    return app_over(lambda: load_curated(data_dir, settings), settings, start_workers=start_workers)
+
+
+def load_curated(data_dir: Path | None, settings: Settings) -> KnowledgeGraph:
+    """The curated graph as the settings serve it: a durable store (``--store``), or in
+    memory from the cache, with the settings' Wikidata enrichment file if any."""
+    from karabakh_kg.graph import DataError
+    from karabakh_kg.graph import load_graph as load_knowledge_graph
+    from karabakh_kg.server.cli.data import load_graph
+
+    wikidata = Path(settings.wikidata_file) if settings.wikidata_file else None
     if settings.store_dir:
         from karabakh_kg.graph import StoreError, open_dataset
 
-        if data_dir is not None and not data_dir.is_dir():
-            fail(f"data folder {data_dir} does not exist")
-        wikidata = Path(settings.wikidata_file) if settings.wikidata_file else None
         try:
-            kg, _ = open_dataset(Path(settings.store_dir), data_dir, wikidata=wikidata)
+            return open_dataset(Path(settings.store_dir), data_dir, wikidata=wikidata)[0]
         except StoreError as error:
             fail(str(error))
         except DataError as error:
             fail(f"{error} (run 'karabakh-kg validate' for details)")
-        return create_app(kg, settings=settings)
-    if not settings.wikidata_file:
-        return create_app(load_graph(data_dir), settings=settings)
-    if data_dir is not None and not data_dir.is_dir():
-        fail(f"data folder {data_dir} does not exist")
+    if wikidata is None:
+        return load_graph(data_dir)
     try:
         with unreadable_files():
-            kg = load_knowledge_graph(data_dir, wikidata=Path(settings.wikidata_file), cache=True)
+            return load_knowledge_graph(data_dir, wikidata=wikidata, cache=True)
     except DataError as error:
         fail(f"{error} (the Wikidata file comes from 'karabakh-kg link enrich')")
-    return create_app(kg, settings=settings)
+
+
+def app_over(
+    load: Callable[[], KnowledgeGraph], settings: Settings, *, start_workers: bool = False
+) -> FastAPI:
+    """The app over the graph ``load()`` gives.
+
+    The graph is loaded on another thread while this one imports FastAPI and the routes
+    (about a second either way): pyoxigraph parses without holding the interpreter, so on
+    two cores both proceed at once. ``start_workers`` (``serve``): that thread then starts
+    the query workers, whose process loads its copy of the data while the app is built;
+    otherwise they start with the app's lifespan, as for any app. The thread blocks
+    SIGINT, so Ctrl-C reaches this thread (as it would without the other), and the
+    workers' process, started from it, does not take a Ctrl-C meant for the server before
+    it ignores it.
+    """
+    from karabakh_kg.server.sparql.execute import Endpoint
+
+    done: list[Endpoint] = []
+    failed: list[BaseException] = []
+
+    def endpoint() -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            made = Endpoint(load(), settings)
+            if start_workers:
+                made.store()
+            done.append(made)
+        except BaseException as error:  # a one-line exit too: raised again below
+            failed.append(error)
+
+    # A daemon: an interrupted start does not wait for the loading to end.
+    loading = threading.Thread(target=endpoint, name="karabakh-kg-load", daemon=True)
+    loading.start()
+    from karabakh_kg.server import app as application
+
+    application.routers()
+    loading.join()
+    if failed:
+        raise failed[0]
+    return application.create_app(done[0].kg, settings=settings, endpoint=done[0])
 
 
 def serve(
@@ -352,10 +402,15 @@ def serve(
     app: object
     if data:
         app, served = data_app(
-            data, ontology, reason=not no_reason, rules=not no_rules, settings=settings
+            data,
+            ontology,
+            reason=not no_reason,
+            rules=not no_rules,
+            settings=settings,
+            start_workers=True,
         )
     else:
-        app, served = build_app(data_dir, settings), "the curated graph"
+        app, served = build_app(data_dir, settings, start_workers=True), "the curated graph"
     url = f"http://{_url_host(host)}:{number}/"
     typer.echo(
         f"karabakh-kg serving {url} (query UI {url}query, SPARQL {url}sparql): {served}, "
