@@ -20,6 +20,7 @@ from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql.execute import Endpoint
 from karabakh_kg.server.sparql.pool import (
     DEMOTED_NICENESS,
+    KEPT_BEHIND,
     ZYGOTE_BATCH,
     PooledStore,
     WorkerPool,
@@ -297,6 +298,47 @@ def test_updates_never_wait_for_the_zygote_which_gets_them_in_batches(
     pool._spawn_async()
     wait_idle(pool, 1)
     assert [worker.applied for worker in list(pool._idle.queue)] == [ZYGOTE_BATCH + 8]
+
+
+def test_the_log_keeps_what_the_zygote_lacks_and_workers_behind_it_are_forked_anew(
+    pooled: PooledStore,
+) -> None:
+    """After many changes the log holds only the last ones (no new dump, no new zygote);
+    workers behind it are replaced by forks holding every change; a zygote that dies then
+    is replaced by one loading a fresh dump (the log no longer goes back to the old one)."""
+    pool = pooled.pool
+    wait_idle(pool, 2)
+    before = idle_pids(pool)
+    zygote, generation = pool._zygote, pool._generation
+    total = KEPT_BEHIND + 3 * ZYGOTE_BATCH
+
+    def change(name: str, value: str) -> None:
+        pooled.store.add(quad(name, value))  # the served store changes, then the pool
+        pool.patch(pooled.store, [quad(name, value)], [])
+
+    for i in range(total):
+        change(f"n{i}", f"change {i}")
+    deadline = time.monotonic() + 60
+    while zygote.sent < total - ZYGOTE_BATCH and time.monotonic() < deadline:
+        time.sleep(0.05)
+    change("last", "change")
+    assert len(pool._changes) <= KEPT_BEHIND + ZYGOTE_BATCH + 1
+    assert pool._zygote is zygote and pool._generation == generation
+    for _ in range(3):
+        assert values(pooled, f"SELECT ?o {{ <{EX}n0> ?p ?o }}") == ['"change 0"']
+        assert ask(pooled, f"ASK {{ <{EX}last> ?p ?o }}")
+    wait_idle(pool, 2)
+    assert not idle_pids(pool) & before
+    os.kill(zygote.process.pid, 9)
+    zygote.process.wait(timeout=10)
+    for worker in list(pool._idle.queue):
+        pool._idle.get_nowait()
+        worker.stop()
+    pool._spawn_async()
+    wait_idle(pool, 1)
+    assert pool._zygote is not zygote
+    assert values(pooled, f"SELECT ?o {{ <{EX}n{total - 1}> ?p ?o }}") == [f'"change {total - 1}"']
+    assert len(values(pooled, "SELECT ?s { ?s ?p ?o }")) == 50 + total + 1
 
 
 def test_a_zygote_that_dies_is_replaced(pooled: PooledStore) -> None:

@@ -7,13 +7,15 @@ reference counts), which the worker then holds as its own copies: a worker holdi
 than ``KARABAKH_KG_WORKER_PRIVATE_MB`` of its own after a job is replaced by a fresh fork.
 After an update the pool does not restart them but logs the changed quads (as N-Quads):
 each worker applies what it has not seen before its next job, and the zygote gets the
-changes in batches and before each fork (for the workers it forks later); a long log is
-folded into a new dump and a new zygote. A query that overruns its limit gets its worker
-killed (SIGKILL) and replaced, so the work really stops and other clients keep being
-served by the other workers. A job still running after :data:`DEMOTE_AFTER` (or whose
-text ran that long before) has its worker's CPU priority lowered, so that short queries
-keep their speed while long ones run (it gets its priority back afterwards, or is
-replaced where the server may not raise a priority).
+changes in batches and before each fork (for the workers it forks later); the log keeps
+only the last changes the zygote has (a worker further behind is replaced by a fresh
+fork), and one the zygote lags far behind is folded into a new dump and a new zygote. A
+query that overruns its limit gets its worker killed (SIGKILL) and replaced, so the work
+really stops and other clients keep being served by the other workers. A job still
+running after :data:`DEMOTE_AFTER` (or whose text ran that long before) has its worker's
+CPU priority lowered, so that short queries keep their speed while long ones run (it
+gets its priority back afterwards, or is replaced where the server may not raise a
+priority).
 The pool bounds how many queries run (one per worker) and wait. A job with
 ``chunk_bytes`` is answered as a stream (:meth:`WorkerPool.stream`): the worker's chunks
 are handed on as they arrive, under the same time limit, which covers the whole stream.
@@ -77,7 +79,13 @@ not counted in the job's own time limit."""
 FOLDER_PREFIX = "karabakh-kg-pool-"
 OWNER_FILE = "owner.pid"
 COMPACT_ABOVE = 50_000
-"""Logged quads beyond which the pool writes a fresh dump and replaces its workers."""
+"""Logged quads beyond which the pool writes a fresh dump and replaces its workers (only
+when the zygote falls that far behind: the log keeps no more than :data:`KEPT_BEHIND`
+changes the zygote has)."""
+KEPT_BEHIND = 64
+"""Logged changes kept once the zygote has them, for the workers behind it: a worker
+further behind is replaced by a fresh fork, quicker than applying a long backlog, so the
+log stays short and does not grow to a new dump and zygote every thousand updates."""
 ZYGOTE_BATCH = 32
 """Logged changes sent to the zygote together, by a thread of their own: it needs them only
 for the workers it forks later (and gets the rest before each fork), so it is not woken for
@@ -394,6 +402,10 @@ class WorkerPool:
         """Changes since the dump, in order (added, removed quads, as sent to workers)."""
         self._logged = 0
         """How many quads ``_changes`` holds."""
+        self._base = 0
+        """The number of the first change in ``_changes`` (those before it, which the
+        zygote has, were dropped; workers count changes from the dump: ``applied``)."""
+        self._store = store
         self._dump = self._write_dump(store, 0)
         self._closed = False
         self._processes: set[ForkedProcess] = set()
@@ -450,10 +462,14 @@ class WorkerPool:
         with self._lock:
             if self._zygote is not dead or self._closed:
                 return
-            self._generation += 1
-            # The log stays: the new zygote loads the dump and gets every logged change.
-            self._zygote = Zygote(self._dump, self.union, self.memory_mb)
-            self._zygotes = [z for z in self._zygotes if z.alive] + [self._zygote]
+            trimmed = self._base > 0
+            if not trimmed:
+                self._generation += 1
+                # The log stays: the new zygote loads the dump and gets every logged change.
+                self._zygote = Zygote(self._dump, self.union, self.memory_mb)
+                self._zygotes = [z for z in self._zygotes if z.alive] + [self._zygote]
+        if trimmed:  # the log no longer goes back to the dump: a fresh one
+            self.reload(self._store)
 
     def reload(self, store: ox.Store) -> None:
         """Serve ``store``'s new content: every worker is replaced by one forked from a
@@ -462,7 +478,7 @@ class WorkerPool:
             self._generation += 1
             old = self._dump
             self._dump = self._write_dump(store, self._generation)
-            self._changes, self._logged = [], 0
+            self._changes, self._logged, self._base = [], 0, 0
             retired = self._zygote
             self._zygote = Zygote(self._dump, self.union, self.memory_mb)
             self._zygotes = [z for z in self._zygotes if z.alive] + [self._zygote]
@@ -488,9 +504,16 @@ class WorkerPool:
         with self._lock:
             self._changes.append(encoded)
             self._logged += len(added) + len(removed)
-            logged = self._logged
-            if len(self._changes) - self._zygote.sent >= ZYGOTE_BATCH:
+            behind = self._base + len(self._changes) - self._zygote.sent
+            if behind >= ZYGOTE_BATCH:
                 self._feed.set()
+            drop = len(self._changes) - behind - KEPT_BEHIND  # those the zygote has
+            if drop > 0:
+                for gone in self._changes[:drop]:
+                    self._logged -= gone[0].count(b"\n") + gone[1].count(b"\n")
+                del self._changes[:drop]
+                self._base += drop
+            logged = self._logged
         if logged > COMPACT_ABOVE:
             self.reload(store)
 
@@ -512,17 +535,20 @@ class WorkerPool:
             with self._lock:
                 if zygote is not self._zygote or not zygote.ready:
                     return
-                missing = self._changes[zygote.sent :]
+                missing = self._changes[zygote.sent - self._base :]
             if missing and len(missing) >= at_least:
                 zygote.patch(missing)
                 zygote.sent += len(missing)
 
-    def _catch_up(self, worker: Worker, job: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    def _catch_up(self, worker: Worker, job: dict[str, Any]) -> tuple[dict[str, Any], int] | None:
         """``job`` carrying, in order, the changes ``worker`` has not applied yet (under
-        ``"patch"``), and the number of changes its copy holds once it has."""
+        ``"patch"``), and the number of changes its copy holds once it has; None when some
+        of them are no longer logged (the worker is to be replaced)."""
         with self._lock:
-            changes = self._changes[worker.applied :]
-            count = len(self._changes)
+            if worker.applied < self._base:
+                return None
+            changes = self._changes[worker.applied - self._base :]
+            count = self._base + len(self._changes)
         return ({**job, "patch": changes} if changes else job), count
 
     def close(self) -> None:
@@ -583,7 +609,9 @@ class WorkerPool:
             with self._lock:
                 self._pending -= 1
 
-    def _acquire(self, deadline: float) -> Worker:
+    def _acquire(self, deadline: float, job: dict[str, Any]) -> tuple[Worker, dict[str, Any], int]:
+        """An idle worker of this generation with ``job`` as it is to be sent to it and the
+        changes it will hold (:meth:`_catch_up`)."""
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -593,8 +621,10 @@ class WorkerPool:
             except queue.Empty:
                 raise PoolBusy("no query worker became free in time; retry later") from None
             if worker.generation == self._generation and worker.is_alive():
-                return worker
-            worker.stop()  # stale data or dead: replace it
+                caught_up = self._catch_up(worker, job)
+                if caught_up is not None:
+                    return worker, *caught_up
+            worker.stop()  # stale data, too far behind the log, or dead: replace it
             self._spawn_async()
 
     def _release(self, worker: Worker) -> None:
@@ -629,16 +659,15 @@ class WorkerPool:
     def _stream(
         self, job: dict[str, Any], timeout: float, wait: float
     ) -> Iterator[tuple[Any, ...]]:
-        worker = self._acquire(time.monotonic() + wait)
+        worker, sent, applied = self._acquire(time.monotonic() + wait, job)
         started = time.monotonic()
         deadline, demote_at = started + timeout, started + DEMOTE_AFTER
         text = job.get("sparql") or job.get("update") or ""
         if self._ran_long(text):
             self._demote(worker)  # it ran long before: in the low lane from the start
-        job, applied = self._catch_up(worker, job)
         running = True  # until the worker is released or replaced
         try:
-            worker.outbox.send(job)
+            worker.outbox.send(sent)
             while (remaining := deadline - time.monotonic()) > 0:
                 if not worker.demoted:
                     remaining = min(remaining, max(0.0, demote_at - time.monotonic()))
