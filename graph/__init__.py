@@ -39,7 +39,7 @@ _SURFACE: dict[str, tuple[str, str | None]] = {
     "GRAPH_FORMATS": ("formats", "GRAPH_FORMATS"),
     "find_format": ("formats", "find"),
     "write_atomic": ("files", "write_atomic"),
-    "cache_folder": ("cache_folder", "cache_folder"),
+    "reasoned_cache_folder": ("cache_folder", "cache_folder"),
     # categories, projections and their traversal
     "hierarchy": ("categories", "hierarchy"),
     "GraphFilter": ("projection", "GraphFilter"),
@@ -139,7 +139,6 @@ __all__ = [
     "WikidataError",
     "Window",
     "apply_change",
-    "cache_folder",
     "check_consistency",
     "check_links",
     "closure",
@@ -180,6 +179,7 @@ __all__ = [
     "rdf_files",
     "read_links",
     "read_published",
+    "reasoned_cache_folder",
     "reasoner",
     "reasoning",
     "reconcile",
@@ -221,7 +221,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
         reconcile,
         traversal,
     )
-    from karabakh_kg.graph.cache_folder import cache_folder
+    from karabakh_kg.graph.cache_folder import cache_folder as reasoned_cache_folder
     from karabakh_kg.graph.categories import hierarchy
     from karabakh_kg.graph.dataset import (
         ASSERTED,

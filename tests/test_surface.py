@@ -22,6 +22,18 @@ def test_every_public_name_resolves() -> None:
         assert getattr(graph, name) is not None, name
 
 
+def test_no_public_function_shares_a_module_name() -> None:
+    """Importing ``karabakh_kg.graph.x`` sets the package's attribute ``x`` to the module,
+    which would hide a public function of the same name from every later reader."""
+    modules = {p.stem for p in GRAPH.glob("*.py")} | {
+        p.parent.name for p in GRAPH.glob("*/__init__.py")
+    }
+    shadowed = [
+        name for name, (_, attribute) in graph._SURFACE.items() if attribute and name in modules
+    ]
+    assert shadowed == []
+
+
 def test_the_server_imports_the_graph_layer_only_through_its_surface() -> None:
     reaching_in = []
     for path in sorted(SERVER.rglob("*.py")):

@@ -271,12 +271,9 @@ def _parser_cache() -> str | bool:
     the user owns: lark reads it with pickle), or False when the cache is off. Building
     them takes about half a second, reading them back a few tens of milliseconds; lark
     checks that the file was made from this grammar, these options and its own version."""
-    from karabakh_kg import graph
+    from karabakh_kg.graph import reasoned_cache_folder
 
-    # The surface's function, or the module of the same name, which once imported hides
-    # the function as an attribute of the package.
-    cache_folder = getattr(graph.cache_folder, "cache_folder", graph.cache_folder)
-    folder = cache_folder()
+    folder = reasoned_cache_folder()
     if folder is None:
         return False
     try:
