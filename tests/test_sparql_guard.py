@@ -397,3 +397,28 @@ def test_a_long_update_is_read_whole(guarded: Any, evil: Listener) -> None:
     assert response.status_code == 403, response.text
     assert response.json()["code"] == "load-not-allowed"
     assert evil.connections == before
+
+
+def test_a_misread_data_update_still_cannot_call_out(
+    guarded: Any, evil: Listener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server evaluates a data-only update itself, without the worker's guard; it does so
+    only for texts naming neither LOAD nor SERVICE, so even a data scan that misread a LOAD
+    as data (simulated: it takes every text for data) cannot make the server connect."""
+    from karabakh_kg.server.sparql import execute
+
+    monkeypatch.setattr(execute, "data_as_insert", lambda text: text)
+    update = (
+        "INSERT DATA { kg:guard-misread rdfs:label 'x' } ; "
+        f"LOAD <http://127.0.0.1:{evil.port}/data.ttl>"
+    )
+    before = evil.connections
+    response = httpx.post(
+        guarded.url + "/sparql/update",
+        content=update.encode(),
+        headers={"Content-Type": "application/sparql-update", "Authorization": f"Bearer {TOKEN}"},
+        timeout=30,
+    )
+    assert response.status_code == 403, response.text
+    assert response.json()["code"] == "load-not-allowed"
+    assert evil.connections == before

@@ -35,6 +35,7 @@ from karabakh_kg.server.sparql.conneg import (
     negotiate,
 )
 from karabakh_kg.server.sparql.errors import failure_problem
+from karabakh_kg.server.sparql.guard import may_call_out
 from karabakh_kg.server.sparql.inspect import Inspection, data_as_insert, inspect
 from karabakh_kg.server.sparql.metrics import Metrics
 from karabakh_kg.server.sparql.perspective import perspective_dataset
@@ -462,7 +463,9 @@ class Endpoint:
         start = time.perf_counter()
         status = 200
         try:
-            named = data_as_insert(update)
+            # Only a text naming neither LOAD nor SERVICE is evaluated here, so whatever the
+            # data scan reads, nothing here can call out; the others meet a worker's guard.
+            named = None if may_call_out(update, update=True) else data_as_insert(update)
             if named is not None:
                 with contextlib.suppress(QueryFailed):
                     return data_difference(

@@ -12,7 +12,9 @@ escapes) and checked against the allowlist. The same reading gives the query's `
 ``FROM NAMED`` graphs, which the endpoint needs when it leaves graphs out of the dataset.
 This runs in the query worker (:func:`checked_text` is called by
 :func:`karabakh_kg.server.sparql.protocol.run_job`), right before evaluation, so no other
-process's decision is trusted.
+process's decision is trusted. The one evaluation outside a worker, of an update made of
+``INSERT DATA`` / ``DELETE DATA`` alone (found by a scan of its data blocks), is done only
+for a text naming neither ``load`` nor ``service``, so that scan never decides a call.
 
 Why the decision is sound:
 
