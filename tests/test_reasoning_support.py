@@ -82,6 +82,39 @@ def test_closure_of_any_set_of_units_equals_a_recomputation(data: st.DataObject)
 
 
 def test_each_perspective_graph_is_a_recomputation_on_its_units(world: KnowledgeGraph) -> None:
+    _assert_recomputed_perspectives(world)
+
+
+def test_graphs_written_in_many_chunks_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The support and perspective graphs reach the store in chunks of text loaded while the
+    next is written: with chunks of a few lines they are still every node and every
+    perspective's recomputation."""
+    from karabakh_kg.graph.reasoning import perspective_graphs
+
+    monkeypatch.setattr(perspective_graphs, "CHUNK", 300)
+    kg = _world()
+    r = reasoning.reasoner(kg)
+    expected = {q for t in r.output for q in perspective_graphs.support_quads(r, t)}
+    assert len(expected) > 50
+    assert set(kg.store.quads_for_pattern(None, None, None, views.SUPPORT)) == expected
+    _assert_recomputed_perspectives(kg)
+
+
+def test_a_failed_load_of_the_graphs_is_raised() -> None:
+    from karabakh_kg.graph.reasoning.perspective_graphs import _Loader
+
+    class Refusing:
+        def load(self, *args: object, **kwargs: object) -> None:
+            raise OSError("disk full")
+
+    loader = _Loader(Refusing())  # type: ignore[arg-type]
+    loader.add("<http://a> <http://b> <http://c> <http://g> .\n")
+    with pytest.raises(OSError, match="disk full"):
+        loader.close()
+    assert not loader.thread.is_alive()
+
+
+def _assert_recomputed_perspectives(world: KnowledgeGraph) -> None:
     for perspective in views.perspectives(world).named():
         units = set(views.perspectives(world).units(perspective))
         closure = _recomputed_closure(world, units)

@@ -11,6 +11,8 @@ reasoner, so the two never import each other.
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -208,18 +210,35 @@ _RESTS_ON = ox.NamedNode(KGO + "restsOn")
 _VOICE = ox.NamedNode(KGO + "voice")
 
 
+UnitText = tuple[list[str], list[str], str]
+"""The units of one support (sorted IRIs), their voices, and the units as the node digest
+reads them."""
+
+
+def _unit_text(r: Reasoner, mask: int, memo: dict[int, UnitText] | None = None) -> UnitText:
+    """The units and voices of the support ``mask`` (from ``memo`` when it has them: the
+    same units support many triples)."""
+    found = memo.get(mask) if memo is not None else None
+    if found is None:
+        units = r.support.units
+        attributed = r.perspectives.attributed
+        members = sorted(units[b] for b in bits(mask))
+        voices = sorted({w for u in members for w in attributed.get(u, ())})
+        found = (members, voices, " ".join(members))
+        if memo is not None:
+            memo[mask] = found
+    return found
+
+
 def _support_nodes(
-    r: Reasoner, key: str, supports: Masks
+    r: Reasoner, key: str, supports: Masks, memo: dict[int, UnitText] | None = None
 ) -> Iterator[tuple[str, list[str], list[str]]]:
     """(node IRI, its units, their voices) of each support of the triple written ``key``
     (its terms as N-Triples). A node's IRI is a digest of the triple and its units, so the
     same support always has the same node."""
-    units = r.support.units
-    attributed = r.perspectives.attributed
     for mask in supports:
-        members = sorted(units[b] for b in bits(mask))
-        digest = hashlib.sha256((key + " ".join(members)).encode()).hexdigest()[:24]
-        voices = sorted({w for u in members for w in attributed.get(u, ())})
+        members, voices, joined = _unit_text(r, mask, memo)
+        digest = hashlib.sha256((key + joined).encode()).hexdigest()[:24]
         yield SUPPORT_NODES + digest, members, voices
 
 
@@ -243,29 +262,80 @@ def support_quads(r: Reasoner, t: Triple, supports: Masks | None = None) -> list
     return out
 
 
-def _support_text(r: Reasoner, t: Triple, lines: list[str]) -> bool:
-    """Append the N-Quads lines of :func:`support_quads` for ``t`` (much cheaper to make
-    than quad objects when the whole support graph is written); False, writing nothing,
-    for a triple with a blank node (a loaded blank node would get a new label)."""
-    s, p, o = r.decode(t)
-    if isinstance(s, ox.BlankNode) or isinstance(o, ox.BlankNode):
-        return False
+CHUNK = 1 << 22
+"""Characters of N-Quads text handed to the store at a time (4 MiB): the text of the whole
+support graph would be hundreds of megabytes on large data."""
+
+
+class _Loader:
+    """Loads N-Quads text into a store chunk by chunk, in a thread of its own: pyoxigraph
+    parses and indexes without holding the interpreter lock, so the store takes one chunk
+    while the next is written (the support graph is the bulk of what reasoning writes)."""
+
+    def __init__(self, store: ox.Store) -> None:
+        self.store = store
+        self.lines: list[str] = []
+        self.size = 0
+        self.chunks: queue.Queue[str | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="support-graph-loader")
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (text := self.chunks.get()) is not None:
+            if self.error is None:
+                try:
+                    self.store.load(text, format=ox.RdfFormat.N_QUADS, lenient=True)
+                except BaseException as error:  # raised again in the writing thread
+                    self.error = error
+
+    def add(self, text: str) -> None:
+        """Queue the N-Quads lines ``text`` (loaded once a chunk is full)."""
+        self.lines.append(text)
+        self.size += len(text)
+        if self.size >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.lines:
+            self.chunks.put("".join(self.lines))
+            self.lines, self.size = [], 0
+
+    def close(self) -> None:
+        """Load what is left and wait for the store; raise what loading raised."""
+        try:
+            self.flush()
+        finally:
+            self.chunks.put(None)
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
+def _support_text(
+    r: Reasoner, t: Triple, terms: tuple[str, str, str], memo: dict[int, UnitText], out: _Loader
+) -> None:
+    """Write the N-Quads lines of :func:`support_quads` for ``t`` (its terms as N-Triples;
+    much cheaper to make than quad objects when the whole support graph is written)."""
+    s, p, o = terms
     key = f"{s} {p} {o}|"
     graph = f" <{SUPPORT.value}> .\n"
     head = f" {_TYPE} {_SUPPORT_CLASS}{graph}"
-    for iri, members, voices in _support_nodes(r, key, r.support.of.get(t, ())):
+    for iri, members, voices in _support_nodes(r, key, r.support.of.get(t, ()), memo):
         node = f"<{iri}>"
-        lines.append(
+        out.add(
             f"{node}{head}{node} {_SUBJECT} {s}{graph}{node} {_PREDICATE} {p}{graph}"
             f"{node} {_OBJECT} {o}{graph}"
+            + "".join(f"{node} {_RESTS_ON} <{u}>{graph}" for u in members)
+            + "".join(f"{node} {_VOICE} <{who}>{graph}" for who in voices)
         )
-        lines.extend(f"{node} {_RESTS_ON} <{u}>{graph}" for u in members)
-        lines.extend(f"{node} {_VOICE} <{who}>{graph}" for who in voices)
-    return True
 
 
 def write_all(kg: KnowledgeGraph, r: Reasoner) -> None:
-    """(Re)write the support graph and every perspective's graphs from scratch."""
+    """(Re)write the support graph and every perspective's graphs from scratch.
+
+    Triples without a blank node are written as N-Quads text, the others as quad objects
+    (a loaded blank node would get a new label)."""
     store = kg.store
     for g in list(store.named_graphs()):
         if isinstance(g, ox.NamedNode) and g.value.startswith(PERSPECTIVE_GRAPHS):
@@ -273,30 +343,50 @@ def write_all(kg: KnowledgeGraph, r: Reasoner) -> None:
             store.remove_graph(g)
     store.clear_graph(SUPPORT)
     quads: list[ox.Quad] = []
-    lines: list[str] = []
-    for t in r.output:
-        if not _support_text(r, t, lines):
-            quads += support_quads(r, t)
-    if lines:
-        store.load("".join(lines), format=ox.RdfFormat.N_QUADS, lenient=True)
-    del lines
-    d = r.table.decode
-    base, base_units, output, keep = r.engine.base, r.support.base_units, r.output, r.keep
-    facts = []  # (s, p, o, unit mask, kept as inferred, supports), decoded once
-    for t, masks in r.support.of.items():
-        units = base_units.get(t) or 0
-        kept = (base_units.get(t) != 0 and keep(t)) if t in base else t in output
-        if units or kept:
-            facts.append((d(t[0]), d(t[1]), d(t[2]), units, kept, masks))
+    decode = r.table.decode
+    written: dict[int, str | None] = {}  # term id -> N-Triples (None: a blank node)
+
+    def text(term_id: int) -> str | None:
+        found = written.get(term_id, "")
+        if found == "":
+            term = decode(term_id)
+            found = written[term_id] = None if isinstance(term, ox.BlankNode) else str(term)
+        return found
+
     views = r.perspectives
-    for perspective in views.named():
-        mask = views.mask(perspective)
-        ag, ig = perspective.asserted_graph, perspective.inferred_graph
-        for s, p, o, units, kept, masks in facts:
-            if units & mask:
-                quads.append(ox.Quad(s, p, o, ag))
-            elif kept and any(m & ~mask == 0 for m in masks):
-                quads.append(ox.Quad(s, p, o, ig))
+    graphs = [(views.mask(p), p.asserted_graph, p.inferred_graph) for p in views.named()]
+    targets = [(mask, f" {ag} .\n", f" {ig} .\n", ag, ig) for mask, ag, ig in graphs]
+    base, base_units, output, keep = r.engine.base, r.support.base_units, r.output, r.keep
+    memo: dict[int, UnitText] = {}
+    loader = _Loader(store)
+    try:
+        for t in output:
+            s, p, o = text(t[0]), text(t[1]), text(t[2])
+            if s is None or p is None or o is None:
+                quads += support_quads(r, t)
+            else:
+                _support_text(r, t, (s, p, o), memo, loader)
+        del memo
+        for t, masks in r.support.of.items():
+            units = base_units.get(t) or 0
+            kept = (base_units.get(t) != 0 and keep(t)) if t in base else t in output
+            if not units and not kept:
+                continue
+            s, p, o = text(t[0]), text(t[1]), text(t[2])
+            plain = s is not None and p is not None and o is not None
+            for mask, asserted, inferred, ag, ig in targets:
+                if units & mask:
+                    graph, g = asserted, ag
+                elif kept and any(m | mask == mask for m in masks):
+                    graph, g = inferred, ig
+                else:
+                    continue
+                if plain:
+                    loader.add(f"{s} {p} {o}{graph}")
+                else:
+                    quads.append(ox.Quad(decode(t[0]), decode(t[1]), decode(t[2]), g))
+    finally:
+        loader.close()
     store.extend(quads)
 
 

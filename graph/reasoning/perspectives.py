@@ -149,7 +149,7 @@ def single_claimants(
         t = r.lookup(s, p, o)
         if t is None:
             continue
-        inside = [m for m in r.support.of.get(t, ()) if m & ~allowed == 0]
+        inside = [m for m in r.support.of.get(t, ()) if m | allowed == allowed]
         who = r.perspectives.single_claimant(inside)
         if who is not None:
             found[(s, p, o)] = who

@@ -75,7 +75,7 @@ def _covered(kept: set[int], m: int) -> bool:
                 return True
             sub = (sub - 1) & m
         return False
-    return any(o & ~m == 0 for o in kept)
+    return any(o | m == m for o in kept)
 
 
 def _size_then_value(mask: int) -> tuple[int, int]:
@@ -84,7 +84,7 @@ def _size_then_value(mask: int) -> tuple[int, int]:
 
 def within(masks: Masks, allowed: int) -> bool:
     """Whether one of ``masks`` uses only units of ``allowed``."""
-    return any(m & ~allowed == 0 for m in masks)
+    return any(m | allowed == allowed for m in masks)
 
 
 def bits(mask: int) -> Iterator[int]:
@@ -191,10 +191,10 @@ class SupportIndex:
             self.pending.setdefault(head, []).extend(fresh_min)
             return True
         if len(old) <= _LINEAR:
-            fresh = [m for m in masks if not any(o & ~m == 0 for o in old)]
+            fresh = [m for m in masks if not any(o | m == m for o in old)]
             if not fresh:
                 return False
-            kept = [o for o in old if not any(m & ~o == 0 for m in fresh)]
+            kept = [o for o in old if not any(m | o == o for m in fresh)]
             # Already an antichain: no fresh support contains an old one, no kept one a fresh one.
             union = sorted((*kept, *fresh), key=_size_then_value)
             members = None
@@ -204,7 +204,7 @@ class SupportIndex:
             if not fresh:
                 return False
             if min(m.bit_count() for m in fresh) < old[-1].bit_count():
-                union = [o for o in old if not any(m & ~o == 0 for m in fresh)]
+                union = [o for o in old if not any(m | o == o for m in fresh)]
                 if len(union) < len(old):
                     members = set(union)
             else:  # old is smallest first: none of it is wider than a fresh one, so none
