@@ -43,6 +43,9 @@ def minimal(masks: Iterable[int]) -> Masks:
         return tuple(unique)
     if 0 in unique:
         return ZERO
+    if len(unique) == 2:
+        a, b = sorted(unique, key=_size_then_value)
+        return (a,) if a | b == b else (a, b)
     out: list[int] = []
     kept: set[int] = set()
     for m in sorted(unique, key=_size_then_value):
