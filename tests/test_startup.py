@@ -401,6 +401,7 @@ def test_a_warm_query_imports_no_heavy_library(tmp_path: Path) -> None:
     assert "karabakh_kg.server.cli.graph" not in warm  # nor the other commands
     assert "karabakh_kg.server.sparql.pool" not in warm  # nor a pool of query workers
     assert not {"rich", "xml.sax.saxutils"} & warm  # an ASK prints no table, no XML
+    assert not {"asyncio", "anyio", "prometheus_client"} & warm  # the server's side only
 
 
 def test_a_warm_query_answers_from_the_store_on_disk(tmp_path: Path) -> None:

@@ -13,14 +13,17 @@ clients, which neither ``asyncio.Semaphore`` nor anyio's capacity limiter offer.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections import Counter, OrderedDict, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.settings import PREFIX
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 class Admission:
@@ -52,6 +55,8 @@ class Admission:
             self._leave(client)
 
     async def _enter(self, client: str, wait: float) -> None:
+        import asyncio  # here: the command line builds an endpoint but never waits in line
+
         line = self.waiting.get(client)
         mine = len(line) if line else 0
         if self.in_use < self.slots and self.running[client] < self.per_client and not mine:

@@ -18,8 +18,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import anyio
-import anyio.to_thread
 import pyoxigraph as ox
 
 from karabakh_kg.graph import ASSERTED, INFERRED, WIKIDATA, KnowledgeGraph
@@ -418,6 +416,8 @@ class Endpoint:
             if cached is not None:
                 form = cached.form
                 return cached
+            import anyio.to_thread  # here: the command line never runs the event loop's path
+
             async with self.admission.admit(client, self.settings.queue_timeout):
                 # The thread only waits for the worker that admission has left free.
                 answer = await anyio.to_thread.run_sync(
@@ -465,7 +465,7 @@ class Endpoint:
         try:
             # Only a text naming neither LOAD nor SERVICE is evaluated here, so whatever the
             # data scan reads, nothing here can call out; the others meet a worker's guard.
-            named = None if may_call_out(update, update=True) else data_as_insert(update)
+            named = data_as_insert(update)
             if named is not None:
                 with contextlib.suppress(QueryFailed):
                     return data_difference(
