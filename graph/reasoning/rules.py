@@ -136,9 +136,17 @@ class Schema:
     def __init__(self, table: TermTable, triples: Iterable[Triple]) -> None:
         self.table = table
         wanted = {table.encode(iri(p)) for p in SCHEMA_PREDICATES | {RDF + "type", OWL + "sameAs"}}
+        type_id = table.encode(iri(RDF + "type"))
+        # of the types, only those to a class of the vocabularies (owl:TransitiveProperty
+        # ...) can be axioms: the instances' types would be held through the whole closure
+        vocabulary = {
+            number
+            for number, term in enumerate(table.terms)
+            if isinstance(term, ox.NamedNode) and term.value.startswith(BUILTIN_NAMESPACES)
+        }
         self.by_pred: dict[int, list[tuple[int, int]]] = {p: [] for p in wanted}
         for s, p, o in triples:
-            if p in wanted:
+            if p in wanted and (p != type_id or o in vocabulary):
                 self.by_pred[p].append((s, o))
         self.first = dict(self.pairs(RDF + "first"))
         self.rest = dict(self.pairs(RDF + "rest"))
@@ -153,7 +161,7 @@ class Schema:
         return self.by_pred.get(self.id(predicate), [])
 
     def typed(self, cls: str) -> list[int]:
-        """Subjects typed ``cls``."""
+        """Subjects typed ``cls``, a class of the rdf, rdfs, owl or xsd vocabularies."""
         c = self.id(cls)
         return [s for s, o in self.pairs(RDF + "type") if o == c]
 
