@@ -305,3 +305,21 @@ def test_the_switch_has_time_for_what_it_moves(
     switches = [timeout for sparql, timeout in limits if "MOVE SILENT GRAPH" in sparql]
     assert switches == [float(moved)] and moved > 5
     assert all(timeout is None for sparql, timeout in limits if "MOVE" not in sparql)
+
+
+def test_the_digest_names_the_graph_not_its_labels_or_order() -> None:
+    """Without blank nodes the graph is not canonicalized, and its digest is still that of
+    its canonical form (so manifests written before stay valid): the SHA-256 of its sorted
+    lines."""
+    import hashlib
+
+    named = big_graph(20, blank=False)
+    lines = sorted(map(str, named))  # subject, predicate and object in N-Triples
+    canonical = ox.Dataset(ox.Quad(t.subject, t.predicate, t.object) for t in named)
+    canonical.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
+    assert sorted(map(str, canonical)) == lines
+    assert digest(named) == hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    assert digest(list(reversed(named))) == digest(named)
+    assert digest(named[:-1]) != digest(named)
+    relabelled = big_graph(20)
+    assert digest(relabelled) == digest(big_graph(20)) != digest(named)
