@@ -12,7 +12,8 @@ alike), it times from process start:
   first answer, and ``oxigraph load`` of a new store then ``serve`` to its first answer.
 
 It prints the median and spread of each case, and ratios to the interpreter and to the
-Oxigraph server's restart.
+Oxigraph server's restart, then the CPU seconds of each case (a command to its exit, a
+server with its worker processes at its first answer), which a loaded machine inflates less.
 
     python bench/startup.py --rounds 5
 """
@@ -34,7 +35,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from server import free_port, start, stop  # noqa: E402  (the server benchmark's helpers)
+from server import free_port, process_tree, start, stop  # noqa: E402  (the server benchmark's helpers)
 
 BIN = Path(sys.executable).parent
 KARABAKH = str(BIN / "karabakh-kg")
@@ -43,8 +44,22 @@ ASK = "ASK {}"
 
 
 CPU: dict[str, list[float]] = {}
-"""CPU seconds (user + system, the command and the processes it waited for) per case run to
-its exit: steadier than wall time on a loaded machine."""
+"""CPU seconds (user + system) per case: of the command and the processes it waited for, run
+to its exit; of a server and its processes (query workers) when it gave its first answer.
+Steadier than wall time on a loaded machine."""
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds used so far by ``root`` and its descendants (from /proc)."""
+    total = 0
+    for pid in process_tree(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
 
 
 def children_cpu() -> float:
@@ -63,7 +78,7 @@ def timed(command: list[str], env: dict[str, str], case: str = "") -> float:
     return wall
 
 
-def to_first_answer(command: list[str], port: int, env: dict[str, str]) -> float:
+def to_first_answer(command: list[str], port: int, env: dict[str, str], case: str = "") -> float:
     """Seconds from start of the server ``command`` to its first answer to ``ASK {}``."""
     saved = dict(os.environ)
     os.environ.clear()
@@ -77,6 +92,8 @@ def to_first_answer(command: list[str], port: int, env: dict[str, str]) -> float
     finally:
         os.environ.clear()
         os.environ.update(saved)
+    if case:
+        CPU.setdefault(case, []).append(tree_cpu(server.process.pid))
     stop(server)
     return server.start_seconds
 
@@ -117,13 +134,16 @@ def main() -> None:
         def cold_env() -> dict[str, str]:
             return {**base_env, "KARABAKH_KG_CACHE_DIR": str(work / f"cold-{next(counter)}")}
 
-        def serve(extra: list[str], env: Callable[[], dict[str, str]]) -> Callable[[], float]:
+        def serve(
+            extra: list[str], env: Callable[[], dict[str, str]], case: str
+        ) -> Callable[[], float]:
             def run() -> float:
                 port = free_port()
                 return to_first_answer(
                     [KARABAKH, "serve", "--port", str(port), "--log-level", "warning", *extra],
                     port,
                     env(),
+                    case,
                 )
 
             return run
@@ -137,6 +157,7 @@ def main() -> None:
                 [KARABAKH, "serve", "--port", str(port), "--log-level", "warning", *new_store()],
                 port,
                 cold_env(),
+                "serve new store",
             )
 
         def oxigraph_serve(location: Path) -> float:
@@ -145,6 +166,7 @@ def main() -> None:
                 [OXIGRAPH, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
                 port,
                 base_env,
+                "oxigraph serve" if location == oxigraph_store else "",
             )
 
         def oxigraph_load_and_serve() -> float:
@@ -161,10 +183,12 @@ def main() -> None:
             "query ASK {}, warm cache": lambda: timed(
                 [KARABAKH, "query", ASK], warm_env, "query warm"
             ),
-            "serve, cold cache": serve([], cold_env),
-            "serve, warm cache": serve([], lambda: warm_env),
+            "serve, cold cache": serve([], cold_env, "serve cold"),
+            "serve, warm cache": serve([], lambda: warm_env, "serve warm"),
             "serve --store, new store": serve_new_store,
-            "serve --store, restart": serve(["--store", str(existing_store)], lambda: warm_env),
+            "serve --store, restart": serve(
+                ["--store", str(existing_store)], lambda: warm_env, "serve restart"
+            ),
             "oxigraph serve, restart": lambda: oxigraph_serve(oxigraph_store),
             "oxigraph load + serve": oxigraph_load_and_serve,
         }
@@ -189,8 +213,8 @@ def main() -> None:
                 f"{median / python:>9.1f} {median / oxigraph:>19.1f}"
             )
         print()
-        for case, values in CPU.items():
-            print(f"cpu s, {case:24} median {statistics.median(values):.3f}")
+        for label, values in CPU.items():
+            print(f"cpu s, {label:24} median {statistics.median(values):.3f}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
