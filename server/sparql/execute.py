@@ -465,7 +465,7 @@ class Endpoint:
         try:
             # Only a text naming neither LOAD nor SERVICE is evaluated here, so whatever the
             # data scan reads, nothing here can call out; the others meet a worker's guard.
-            named = data_as_insert(update)
+            named = None if may_call_out(update, update=True) else data_as_insert(update)
             if named is not None:
                 with contextlib.suppress(QueryFailed):
                     return data_difference(
