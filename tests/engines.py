@@ -152,6 +152,7 @@ VADInstallDir = {vad}/
 NumberOfBuffers = 10000
 MaxDirtyBuffers = 6000
 ThreadsPerQuery = 2
+TransactionAfterImageLimit = {after_image}
 
 [HTTPServer]
 ServerPort = 127.0.0.1:{http_port}
@@ -183,14 +184,27 @@ def _isql(sql_port: int, password: str, statements: str) -> None:
         raise RuntimeError(f"Virtuoso setup failed: {output.strip()[-500:]}")
 
 
+VIRTUOSO_AFTER_IMAGE = 2_000_000_000
+"""Bytes one transaction may change (Virtuoso's default, 50 MB, is too little for the one
+update of a publish to move 1M triples in place; docs/deployment.md)."""
+
+
 @contextlib.contextmanager
-def virtuoso_server(folder: Path, password: str) -> Iterator[Engine]:
+def virtuoso_server(
+    folder: Path, password: str, after_image: int = VIRTUOSO_AFTER_IMAGE
+) -> Iterator[Engine]:
     """Virtuoso on a fresh database in ``folder``: its own ports, a new ``dba`` password and
-    a user ``karabakh`` (that ``password`` too) allowed SPARQL updates, over digest auth."""
+    a user ``karabakh`` (that ``password`` too) allowed SPARQL updates, over digest auth;
+    ``after_image``: its ``TransactionAfterImageLimit``."""
     sql_port, http_port = _free_port(), _free_port()
     (folder / "virtuoso.ini").write_text(
         VIRTUOSO_INI.format(
-            dir=folder, sql_port=sql_port, http_port=http_port, vad=VIRTUOSO_VAD, vsp=VIRTUOSO_VSP
+            dir=folder,
+            sql_port=sql_port,
+            http_port=http_port,
+            vad=VIRTUOSO_VAD,
+            vsp=VIRTUOSO_VSP,
+            after_image=after_image,
         )
     )
     log = (folder / "virtuoso.out").open("wb")

@@ -323,3 +323,23 @@ def test_the_digest_names_the_graph_not_its_labels_or_order() -> None:
     assert digest(named[:-1]) != digest(named)
     relabelled = big_graph(20)
     assert digest(relabelled) == digest(big_graph(20)) != digest(named)
+
+
+def test_virtuoso_s_transaction_limit_is_named(tmp_path: Path, data: Path) -> None:
+    """A Virtuoso whose ``TransactionAfterImageLimit`` is too small for what a publish
+    writes in one transaction: it fails in one line naming the URL and the setting, and
+    the previous version (nothing, here) stays as it was."""
+    from engines import virtuoso_server
+
+    kg = load_graph(data)
+    graph = vocab.BASE + "graph/contributions/ida"
+    apply_change(kg, big_graph(3_000, blank=False), [], contributor="ida")
+    with virtuoso_server(tmp_path, "limited-password", after_image=100_000) as limited:
+        store = limited.store()
+        with pytest.raises(StoreError) as failure:
+            publish(kg, store)
+        message = str(failure.value)
+        base = limited.query_url.rsplit("/", 1)[0]
+        assert message.startswith(base) and "\n" not in message
+        assert "raise it in the [Parameters] of virtuoso.ini" in message, message
+        assert not published(store) and not store.get_graph(graph)

@@ -141,10 +141,10 @@ def _drop_leftovers(target: GraphStore) -> None:
 
 def _switch(target: GraphStore, update: str, moved: int) -> None:
     """The update that moves ``moved`` staged triples in place, with the time it needs."""
-    if isinstance(target, RemoteStore):
-        target.update(update, timeout=max(target.timeout, moved / SWITCH_TRIPLES_PER_SECOND))
-    else:
+    if not isinstance(target, RemoteStore):
         target.update(update)
+        return
+    target.update(update, timeout=max(target.timeout, moved / SWITCH_TRIPLES_PER_SECOND))
 
 
 def publish(kg: KnowledgeGraph, target: GraphStore) -> PublishReport:

@@ -118,6 +118,11 @@ class RemoteStore:
         if response.status_code >= 400:
             # One line: the engine's message without the query it may echo (Virtuoso does).
             detail = " ".join(response.text.split()).split(" SPARQL query:")[0][:240]
+            if "SR325" in response.text:  # Virtuoso: one transaction outgrew its log limit
+                detail = (
+                    "the transaction outgrew Virtuoso's TransactionAfterImageLimit: raise it in "
+                )
+                detail += "the [Parameters] of virtuoso.ini"
             raise StoreError(f"{url}: {what} failed (HTTP {response.status_code}: {detail})")
         return response
 
