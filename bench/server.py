@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,6 +197,78 @@ def answer_sizes(url: str) -> list[object]:
     return sizes
 
 
+Results = dict[tuple[str, int], tuple[float, float, float, int]]
+"""(server, concurrency) → (requests per second, p50 ms, p95 ms, errors)."""
+Memory = dict[str, tuple[float, float, int]]
+"""server → the largest (RSS MiB, PSS MiB, processes) seen between turns."""
+
+
+def measure(
+    servers: dict[str, Server],
+    levels: list[int],
+    rounds: int,
+    seconds: float,
+    slow: Collection[str] = (),
+) -> tuple[Results, Memory]:
+    """The query mix on every server at each concurrency in ``levels``, the servers taking
+    turns (``rounds`` turns of ``seconds / rounds`` each) so that the shared machine's load
+    changes affect every server alike. Checks first that all give answers of the same sizes
+    (a warning otherwise). ``slow``: servers given at least 10 s in all above concurrency 8,
+    so that they answer some requests."""
+    sizes: dict[str, list[object]] = {}
+    for name, server in servers.items():
+        sizes[name] = answer_sizes(server.url)
+        asyncio.run(drive(server.url, 1, 0.5))  # warm up
+    if len({tuple(v) for v in sizes.values()}) != 1:
+        print(f"warning: the servers' answers differ in size: {sizes}")
+    results: Results = {}
+    memory: Memory = {}
+    for level in levels:
+        runs: dict[str, list[tuple[float, list[float], int]]] = {n: [] for n in servers}
+        for _ in range(rounds):
+            for name, server in servers.items():
+                turn = seconds / rounds
+                if name in slow and level > 8:
+                    turn = max(turn, 10 / rounds)
+                runs[name].append(asyncio.run(drive(server.url, level, turn)))
+                rss, pss, count = tree_memory(server.process.pid)
+                before = memory.get(name, (0.0, 0.0, 0))
+                memory[name] = max(before, (rss, pss, count), key=lambda m: m[1])
+        for name, parts in runs.items():
+            latencies = [t for _, lat, _ in parts for t in lat]
+            elapsed = sum(len(lat) / rps for rps, lat, _ in parts if rps)
+            results[(name, level)] = (
+                len(latencies) / elapsed if elapsed else 0.0,
+                percentile(latencies, 50) * 1000,
+                percentile(latencies, 95) * 1000,
+                sum(errors for _, _, errors in parts),
+            )
+    return results, memory
+
+
+def print_results(results: Results, memory: Memory, baselines: list[str]) -> None:
+    """The table of :func:`measure`: throughput as ratios to each of ``baselines`` at the
+    same concurrency, then each server's memory."""
+    print()
+    header = f"{'server':28} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6} "
+    header += " ".join(f"{'vs ' + name[:12]:>15}" for name in baselines)
+    print(header)
+    print("-" * len(header))
+    for (name, level), (rps, p50, p95, errors) in results.items():
+        ratios = []
+        for baseline in baselines:
+            other = results.get((baseline, level), (float("nan"),))[0]
+            ratios.append(f"{rps / other:>15.2f}" if other else f"{'-':>15}")
+        print(
+            f"{name:28} {level:>4} {rps:>9.1f} {p50:>8.1f} {p95:>8.1f} {errors:>6} "
+            + " ".join(ratios)
+        )
+    print()
+    print(f"{'server memory (all processes)':32} {'RSS MiB':>8} {'PSS MiB':>8} {'processes':>9}")
+    for name, (rss, pss, count) in memory.items():
+        print(f"{name:32} {rss:>8.0f} {pss:>8.0f} {count:>9}")
+
+
 def prepare_data(size: str, folder: Path) -> Path:
     """Generated triples (``bench/generate.py``) as one N-Triples file, for every server."""
     sys.path.insert(0, str(HERE))
@@ -299,61 +371,16 @@ def main() -> None:
                 label = "karabakh-kg" + (f" ({workers} workers)" if workers else "")
                 label += " cache" if cache else ""
                 commands[label] = serve_ours(triples, free_port(), workers, cache)
-        results: dict[tuple[str, int], tuple[float, float, float, int]] = {}
-        sizes: dict[str, list[object]] = {}
-        memory: dict[str, tuple[float, float, int]] = {}
         with contextlib.ExitStack() as stack:
             servers: dict[str, Server] = {}
             for name, (command, url, env) in commands.items():
                 if name not in skipped:
                     servers[name] = stack.enter_context(running(name, command, url, env))
                     print(f"{name}: ready in {servers[name].start_seconds:.2f} s")
-                    sizes[name] = answer_sizes(url)
-                    asyncio.run(drive(url, 1, 0.5))  # warm up
-            for level in levels:
-                # Interleaved: each server in turn for a slice of the time, so that the
-                # shared machine's load changes affect every server alike.
-                runs: dict[str, list[tuple[float, list[float], int]]] = {n: [] for n in servers}
-                for _ in range(args.rounds):
-                    for name, server in servers.items():
-                        seconds = args.seconds / args.rounds
-                        if name == "rdflib-endpoint" and level > 8:
-                            seconds = max(seconds, 10 / args.rounds)  # slow: some requests
-                        runs[name].append(asyncio.run(drive(server.url, level, seconds)))
-                        rss, pss, count = tree_memory(server.process.pid)
-                        before = memory.get(name, (0.0, 0.0, 0))
-                        memory[name] = max(before, (rss, pss, count), key=lambda m: m[1])
-                for name, parts in runs.items():
-                    latencies = [t for _, lat, _ in parts for t in lat]
-                    elapsed = sum(len(lat) / rps for rps, lat, _ in parts if rps)
-                    results[(name, level)] = (
-                        len(latencies) / elapsed if elapsed else 0.0,
-                        percentile(latencies, 50) * 1000,
-                        percentile(latencies, 95) * 1000,
-                        sum(errors for _, _, errors in parts),
-                    )
-        if len({tuple(v) for v in sizes.values()}) != 1:
-            print(f"warning: the servers' answers differ in size: {sizes}")
-        print()
-        header = (
-            f"{'server':28} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6} "
-            f"{'vs oxigraph':>11} {'vs rdflib-ep':>12}"
-        )
-        print(header)
-        print("-" * len(header))
-        for (name, level), (rps, p50, p95, errors) in results.items():
-            oxi = results[("oxigraph", level)][0]
-            rdf = results.get(("rdflib-endpoint", level), (float("nan"),))[0]
-            print(
-                f"{name:28} {level:>4} {rps:>9.1f} {p50:>8.1f} {p95:>8.1f} {errors:>6} "
-                f"{rps / oxi:>11.2f} {rps / rdf:>12.1f}"
+            results, memory = measure(
+                servers, levels, args.rounds, args.seconds, slow={"rdflib-endpoint"}
             )
-        print()
-        print(
-            f"{'server memory (all processes)':32} {'RSS MiB':>8} {'PSS MiB':>8} {'processes':>9}"
-        )
-        for name, (rss, pss, count) in memory.items():
-            print(f"{name:32} {rss:>8.0f} {pss:>8.0f} {count:>9}")
+        print_results(results, memory, ["oxigraph", "rdflib-endpoint"])
         print()
         if args.no_start:
             return

@@ -1,0 +1,241 @@
+"""Backend benchmark: the server on the embedded store against the server on remote engines.
+
+For each size, one generated graph (``bench/generate.py``, one N-Triples file) is
+
+1. published (``karabakh_kg.graph.store.publish.publish``, what ``karabakh-kg publish --to``
+   runs once the data is loaded) into the Oxigraph server and into Virtuoso, both started as
+   the tests start them (``tests/engines.py``), then published again (nothing changed);
+2. served by ``karabakh-kg serve --data FILE --no-reason`` (the embedded store) and by
+   ``karabakh-kg serve --backend URL`` on each engine, and the query mix of
+   ``bench/server.py`` is sent to all three, taking turns (``--rounds``) at each
+   concurrency, in one run: requests per second and latency, ratios to the embedded store;
+3. reasoned in each engine (``graph/store/reasoning.py``: OWL 2 RL and the domain rules as a
+   fixpoint of SPARQL ``INSERT … WHERE``) and by the embedded reasoner on the same data
+   (``reasoning.closure.compute``, what ``karabakh-kg reason FILE`` runs): time, ratio to
+   the embedded reasoner, and whether the engine's inferred graph is the embedded closure.
+
+    python bench/backends.py --sizes 100k --rounds 3 --seconds 6
+    python bench/backends.py --sizes 100k,1m --skip virtuoso --no-queries
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import queue
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))  # the engines the tests start
+
+import engines  # type: ignore[import-not-found]  # noqa: E402
+
+import server  # noqa: E402
+
+ENGINES = ("oxigraph", "virtuoso")
+VIRTUOSO_PASSWORD = "bench-password"
+
+
+@dataclass
+class Published:
+    """One publish into one engine."""
+
+    engine: str
+    seconds: float
+    again_seconds: float
+    graphs: int
+    triples: int
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its descendants so far (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for member in server.process_tree(pid):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            stat = Path(f"/proc/{member}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+@contextlib.contextmanager
+def started(name: str, folder: Path) -> Iterator[Any]:
+    """The engine ``name`` on a fresh database in ``folder``."""
+    folder.mkdir(parents=True)
+    if name == "oxigraph":
+        with engines.oxigraph_server(folder) as engine:
+            yield engine
+    else:
+        with engines.virtuoso_server(folder, VIRTUOSO_PASSWORD) as engine:
+            yield engine
+
+
+def publish_into(kg: Any, engine: Any) -> Published:
+    from karabakh_kg.graph.store.publish import publish
+
+    store = engine.store()
+    try:
+        first = publish(kg, store)
+        again = publish(kg, store)
+    finally:
+        store.close()
+    assert not again.changed, "publishing twice changed something"
+    return Published(engine.name, first.seconds, again.seconds, first.graphs, first.triples)
+
+
+def serve_backend(engine: Any, port: int) -> tuple[list[str], str, dict[str, str]]:
+    """(command, query URL, environment) of ``karabakh-kg serve --backend`` on ``engine``,
+    with the limits and cache settings of :func:`server.serve_ours`."""
+    command = [server.karabakh_kg(), "serve", "--port", str(port), "--log-level", "warning"]
+    command += ["--backend", engine.query_url, "--backend-gsp-url", engine.gsp_url]
+    command += ["--max-rows", "1000000"]
+    environment = {"KARABAKH_KG_RESULT_CACHE_MB": "0", "KARABAKH_KG_BACKEND_REFRESH": "0"}
+    if engine.user:
+        command += ["--backend-user", engine.user, "--backend-auth", engine.auth]
+        environment["KARABAKH_KG_BACKEND_PASSWORD"] = engine.password
+    return command, f"http://127.0.0.1:{port}/sparql", environment
+
+
+def query_mix(
+    data: Path, running: dict[str, Any], levels: list[int], rounds: int, seconds: float
+) -> None:
+    commands = {"embedded": server.serve_ours(data, server.free_port())}
+    for name, engine in running.items():
+        commands[f"backend {name}"] = serve_backend(engine, server.free_port())
+    with contextlib.ExitStack() as stack:
+        servers: dict[str, server.Server] = {}
+        for name, (command, url, env) in commands.items():
+            servers[name] = stack.enter_context(server.running(name, command, url, env))
+            print(f"{name}: ready in {servers[name].start_seconds:.2f} s")
+        results, memory = server.measure(servers, levels, rounds, seconds)
+    server.print_results(results, memory, ["embedded"])
+
+
+def triple_keys(triples: Any) -> set[tuple[str, str, str]]:
+    return {(str(t.subject), str(t.predicate), str(t.object)) for t in triples}
+
+
+def reason(kg: Any, running: dict[str, Any], limit: float) -> None:
+    """In-engine reasoning on each engine (at most ``limit`` seconds) against the embedded
+    reasoner, closures compared."""
+    from karabakh_kg.graph.reasoning import closure
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    reasoner = closure.compute(kg)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    expected = triple_keys(closure.triples(reasoner, inferred_only=True))
+    del reasoner
+    print(f"\nembedded reasoner: {len(expected)} inferred triples, {wall:.2f} s ({cpu:.2f} s CPU)")
+    header = (
+        f"{'engine':10} {'wall s':>8} {'engine CPU s':>12} {'rounds':>6} {'inferred':>9} "
+        f"{'x embedded':>10} {'closure agrees':>15}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, engine in running.items():
+        before = cpu_seconds(engine.process.pid)
+        outcome = in_engine(engine, limit)
+        used = cpu_seconds(engine.process.pid) - before
+        if isinstance(outcome, str):
+            print(f"{name:10} {outcome} (engine CPU {used:.2f} s)")
+            continue
+        report, found = outcome
+        agrees = (
+            "yes"
+            if found == expected
+            else (f"no ({len(found - expected)} more, {len(expected - found)} fewer)")
+        )
+        print(
+            f"{name:10} {report.seconds:8.2f} {used:12.2f} {report.rounds:6d} "
+            f"{report.inferred:9d} {report.seconds / wall:10.1f} {agrees:>15}"
+        )
+
+
+def in_engine(engine: Any, limit: float) -> tuple[Any, set[tuple[str, str, str]]] | str:
+    """``materialize_in_engine`` on ``engine`` in a process of its own, stopped after
+    ``limit`` seconds: (its report, the inferred graph it left), or why there is none."""
+    import multiprocessing
+
+    def run(answers: Any) -> None:
+        from karabakh_kg.graph.dataset import INFERRED
+        from karabakh_kg.graph.store.reasoning import materialize_in_engine
+
+        store = engine.store()
+        try:
+            report = materialize_in_engine(store)
+            answers.put((report, triple_keys(store.get_graph(INFERRED.value))))
+        except Exception as error:  # reported: the other engines still run
+            answers.put(f"failed: {error}")
+
+    context = multiprocessing.get_context("fork")
+    answers = context.Queue()
+    worker = context.Process(target=run, args=(answers,))
+    worker.start()
+    try:
+        return answers.get(timeout=limit)  # type: ignore[no-any-return]
+    except queue.Empty:
+        return f"did not finish in {limit:g} s"
+    finally:
+        worker.kill()
+        worker.join()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100k", help="generated sizes, e.g. 100k,1m")
+    parser.add_argument("--rounds", type=int, default=3, help="turns of each server per level")
+    parser.add_argument("--seconds", type=float, default=6.0, help="per concurrency level")
+    parser.add_argument("--concurrency", default="1,8", help="e.g. 1,8,32")
+    parser.add_argument("--skip", default="", help="engines to leave out: oxigraph,virtuoso")
+    parser.add_argument("--no-queries", action="store_true", help="skip the query mix")
+    parser.add_argument("--no-reasoning", action="store_true", help="skip in-engine reasoning")
+    parser.add_argument(
+        "--reasoning-limit", type=float, default=600, help="seconds of in-engine reasoning"
+    )
+    args = parser.parse_args()
+    skipped = {name for name in args.skip.split(",") if name}
+    if skipped - set(ENGINES):
+        parser.error(f"unknown engines to skip: {', '.join(sorted(skipped - set(ENGINES)))}")
+    levels = [int(c) for c in args.concurrency.split(",")]
+
+    from karabakh_kg.graph import rdf_files
+
+    for size in args.sizes.split(","):
+        folder = Path(tempfile.mkdtemp(prefix=f"karabakh-bench-backends-{size}-"))
+        try:
+            print(f"\n== {size} ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
+            data = server.prepare_data(size, folder)
+            kg = rdf_files.load_files([data])
+            with contextlib.ExitStack() as stack:
+                running = {
+                    name: stack.enter_context(started(name, folder / name))
+                    for name in ENGINES
+                    if name not in skipped
+                }
+                print(f"\n{'publish into':12} {'graphs':>6} {'triples':>9} {'s':>8} {'again s':>8}")
+                for engine in running.values():
+                    done = publish_into(kg, engine)
+                    print(
+                        f"{done.engine:12} {done.graphs:6d} {done.triples:9d} "
+                        f"{done.seconds:8.2f} {done.again_seconds:8.2f}"
+                    )
+                if not args.no_queries:
+                    query_mix(data, running, levels, args.rounds, args.seconds)
+                if not args.no_reasoning:
+                    reason(kg, running, args.reasoning_limit)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
