@@ -56,18 +56,34 @@ def load_file(
     the graphs are not held twice unless ``keep_graphs``).
     """
     syntax = check_file(path)
+    with _reading(path) as where:
+        if not syntax.supports_datasets:
+            store.load(**where, format=syntax, to_graph=graph)
+            return
+        quads = ox.parse(**where, format=syntax)
+        if keep_graphs:
+            store.extend(_in_graph_and_own(quads, graph))
+        else:
+            store.extend(ox.Quad(q.subject, q.predicate, q.object, graph) for q in quads)
+
+
+def read_triples(path: Path) -> Iterator[ox.Quad]:
+    """Every statement of ``path`` as it is parsed, whatever its graph, without a store (the
+    errors of :func:`load_file`). Blank nodes are those :func:`load_file` stores: renamed
+    apart per file of a triple format (``Store.load`` does so), as written in a dataset."""
+    syntax = check_file(path)
+    with _reading(path) as where:
+        yield from ox.parse(**where, format=syntax, rename_blank_nodes=not syntax.supports_datasets)
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[dict[str, Any]]:
+    """Where to read ``path`` from (through gzip for ``.gz``), its parse errors worded as
+    :func:`load_file` says."""
     try:
         with contextlib.ExitStack() as opened:
             source = opened.enter_context(gzip.open(path)) if formats.is_gzip(path) else None
-            where: dict[str, Any] = {"path": path} if source is None else {"input": source}
-            if not syntax.supports_datasets:
-                store.load(**where, format=syntax, to_graph=graph)
-                return
-            quads = ox.parse(**where, format=syntax)
-            if keep_graphs:
-                store.extend(_in_graph_and_own(quads, graph))
-            else:
-                store.extend(ox.Quad(q.subject, q.predicate, q.object, graph) for q in quads)
+            yield {"path": path} if source is None else {"input": source}
     except SyntaxError as error:
         raise DataError(f"{path}: {error.msg}") from None
     except (EOFError, zlib.error, gzip.BadGzipFile) as error:

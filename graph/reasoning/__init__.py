@@ -187,25 +187,14 @@ def is_evidence_graph(graph: ox.NamedNode) -> bool:
 def _encode_graphs(
     store: ox.Store, table: TermTable, graphs: Iterable[ox.NamedNode]
 ) -> tuple[list[Triple], set[int]]:
-    ids = table.ids
-    encode = table.encode
     base: list[Triple] = []
     ontology_subjects: set[int] = set()
-    literal = ox.Literal
     for graph in graphs:
-        for s, p, o, _ in store.quads_for_pattern(None, None, None, graph):
-            si = ids.get(s)
-            if si is None:
-                si = encode(s)
-            pi = ids.get(p)
-            if pi is None:
-                pi = encode(p)
-            oi = ids.get(o)
-            if oi is None:
-                oi = encode(o, literal=isinstance(o, literal))
-            base.append((si, pi, oi))
+        quads = store.quads_for_pattern(None, None, None, graph)
+        for t in table.encode_quads(quads, ox.Literal):
+            base.append(t)
             if graph == ONTOLOGY:
-                ontology_subjects.add(si)
+                ontology_subjects.add(t[0])
     return base, ontology_subjects
 
 

@@ -98,6 +98,22 @@ class TermTable:
             self.literals.add(number)
         return number
 
+    def encode_quads(self, quads: Iterable[Any], literal: type) -> Iterator[Triple]:
+        """The subject, predicate and object of each quad encoded (numbered if new), an
+        object of type ``literal`` marked as a literal: the one loop that encodes input."""
+        ids, encode = self.ids, self.encode
+        for s, p, o, _ in quads:
+            si = ids.get(s)
+            if si is None:
+                si = encode(s)
+            pi = ids.get(p)
+            if pi is None:
+                pi = encode(p)
+            oi = ids.get(o)
+            if oi is None:
+                oi = encode(o, literal=isinstance(o, literal))
+            yield si, pi, oi
+
     def get(self, term: object) -> int | None:
         """The id of ``term`` or None when it was never seen."""
         return self.ids.get(term)

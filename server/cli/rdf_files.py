@@ -7,9 +7,9 @@ options, and a command pays for pyoxigraph only when it reads data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -17,7 +17,10 @@ from karabakh_kg.server.cli.errors import fail, unreadable_files
 
 if TYPE_CHECKING:
     from karabakh_kg.graph import KnowledgeGraph
+    from karabakh_kg.graph.reasoning.closure import Encoded
     from karabakh_kg.server.settings import Settings
+
+T = TypeVar("T")
 
 OntologyOption = Annotated[
     list[Path] | None,
@@ -44,15 +47,32 @@ def load_data_files(
 ) -> KnowledgeGraph:
     """The knowledge graph of ``data`` with ``ontologies`` (default: ours), or a one-line
     exit naming the file that cannot be read or parsed."""
-    from karabakh_kg.graph import DataError, rdf_files
+    from karabakh_kg.graph import rdf_files
+
+    return _or_fail(
+        lambda: rdf_files.load_files(
+            data, ontologies=ontologies, rules=rules, keep_graphs=keep_graphs
+        )
+    )
+
+
+def read_data_files(data: Sequence[Path], ontologies: Sequence[Path] | None) -> Encoded:
+    """``data`` and ``ontologies`` read straight into the reasoner's encoding, without a
+    store (``reasoning.closure.read``), or the one-line exit of :func:`load_data_files`."""
+    from karabakh_kg.graph.reasoning import closure
+
+    return _or_fail(lambda: closure.read(data, ontologies))
+
+
+def _or_fail(read: Callable[[], T]) -> T:
+    from karabakh_kg.graph import DataError
 
     try:
         with unreadable_files():
-            return rdf_files.load_files(
-                data, ontologies=ontologies, rules=rules, keep_graphs=keep_graphs
-            )
+            found = read()
     except DataError as error:
         fail(str(error))
+    return found
 
 
 def describe_ontology(ontologies: Sequence[Path] | None, *, rules: bool) -> str:

@@ -37,6 +37,7 @@ from karabakh_kg.server.cli.rdf_files import (
     OntologyOption,
     describe_ontology,
     load_data_files,
+    read_data_files,
 )
 
 
@@ -126,15 +127,24 @@ def _reason_files(
         dataset = formats.for_file(closure_file).kind == formats.DATASET and not inferred_only
     start = time.perf_counter()
     # the rules are read by closure.compute, so that their own triples stay out of the closure
-    kg = load_data_files(files, ontologies, rules=False, keep_graphs=dataset)
+    encoded = None
+    if dataset:  # the input's named graphs are written back from a store
+        kg = load_data_files(files, ontologies, rules=False, keep_graphs=True)
+        sizes = {
+            "data_triples": rdf_files.graph_size(kg.store, ASSERTED),
+            "ontology_triples": rdf_files.graph_size(kg.store, ONTOLOGY),
+        }
+    else:  # no store: a released one would leave its heap with the process
+        encoded = read_data_files(files, ontologies)
+        kg = encoded.kg
+        sizes = {
+            "data_triples": encoded.data_triples,
+            "ontology_triples": encoded.ontology_triples,
+        }
     loaded = time.perf_counter()
-    sizes = {
-        "data_triples": rdf_files.graph_size(kg.store, ASSERTED),
-        "ontology_triples": rdf_files.graph_size(kg.store, ONTOLOGY),
-    }
     cpu_before = time.process_time()  # benchmarks on a shared machine compare CPU time
     try:
-        r = closure.compute(kg, rules=rules, release_store=not dataset)
+        r = closure.compute(kg, rules=rules, encoded=encoded)
     except RuleError as error:
         fail(f"bad domain rule in {vocab.rules_file().name}: {error}")
     reasoned = time.perf_counter()
