@@ -416,12 +416,14 @@ def test_a_warm_query_answers_from_the_store_on_disk(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         assert done.stdout.split() == ["who", LAVROV]
     (folder,) = tmp_path.glob("reasoned/*.store")
-    os.chmod(folder, 0o500)  # an entry opened read-only is never written to
-    try:
-        done = subprocess.run([*command, select], capture_output=True, text=True, env=env)
-    finally:
-        os.chmod(folder, 0o700)
+
+    def contents() -> dict[str, bytes]:
+        return {path.name: path.read_bytes() for path in folder.iterdir()}
+
+    before = contents()
+    done = subprocess.run([*command, select], capture_output=True, text=True, env=env)
     assert done.returncode == 0 and done.stdout.split() == ["who", LAVROV], done.stderr
+    assert contents() == before  # opened read-only: not a byte written, not a file added
 
 
 def test_a_query_needing_more_memory_than_its_worker_may_use(tmp_path: Path) -> None:
