@@ -16,8 +16,7 @@ import typer
 from karabakh_kg.server.cli.errors import fail, unreadable_files
 
 if TYPE_CHECKING:
-    from karabakh_kg.graph import KnowledgeGraph
-    from karabakh_kg.graph.reasoning.closure import Encoded
+    from karabakh_kg.graph import KnowledgeGraph, closure
     from karabakh_kg.server.settings import Settings
 
 T = TypeVar("T")
@@ -56,10 +55,10 @@ def load_data_files(
     )
 
 
-def read_data_files(data: Sequence[Path], ontologies: Sequence[Path] | None) -> Encoded:
+def read_data_files(data: Sequence[Path], ontologies: Sequence[Path] | None) -> closure.Encoded:
     """``data`` and ``ontologies`` read straight into the reasoner's encoding, without a
     store (``reasoning.closure.read``), or the one-line exit of :func:`load_data_files`."""
-    from karabakh_kg.graph.reasoning import closure
+    from karabakh_kg.graph import closure
 
     return _or_fail(lambda: closure.read(data, ontologies))
 
