@@ -60,7 +60,8 @@ def load_file(
         if not syntax.supports_datasets:
             store.load(**where, format=syntax, to_graph=graph)
             return
-        quads = ox.parse(**where, format=syntax)
+        # a file's blank node labels are its own (RDF 1.1 Concepts, 3.5): renamed per file
+        quads = ox.parse(**where, format=syntax, rename_blank_nodes=True)
         if keep_graphs:
             store.extend(_in_graph_and_own(quads, graph))
         else:
@@ -69,11 +70,11 @@ def load_file(
 
 def read_triples(path: Path) -> Iterator[ox.Quad]:
     """Every statement of ``path`` as it is parsed, whatever its graph, without a store (the
-    errors of :func:`load_file`). Blank nodes are those :func:`load_file` stores: renamed
-    apart per file of a triple format (``Store.load`` does so), as written in a dataset."""
+    errors of :func:`load_file`). Blank nodes are renamed apart per file, as
+    :func:`load_file` stores them."""
     syntax = check_file(path)
     with _reading(path) as where:
-        yield from ox.parse(**where, format=syntax, rename_blank_nodes=not syntax.supports_datasets)
+        yield from ox.parse(**where, format=syntax, rename_blank_nodes=True)
 
 
 @contextlib.contextmanager

@@ -512,6 +512,28 @@ def test_blank_nodes_of_two_files_stay_apart_and_repeats_count_once(tmp_path: Pa
     assert len(animals) == 3
 
 
+def test_blank_nodes_of_two_dataset_files_stay_apart(tmp_path: Path) -> None:
+    # the same, for TriG and N-Quads: a dataset's blank node labels are local to its file
+    # (shared by its graphs), so `_:b1` of one file is not `_:b1` of the other
+    (tmp_path / "one.trig").write_text(
+        f"<{EX}g1> {{ _:b1 a <{EX}Cat> }}\n<{EX}g2> {{ _:b1 a <{EX}Cat> }}\n", encoding="utf-8"
+    )
+    (tmp_path / "two.nq").write_text(f"_:b1 <{RDF_TYPE}> <{EX}Cat> <{EX}g3> .\n", encoding="utf-8")
+    (tmp_path / "classes.ttl").write_text(
+        f"<{EX}Cat> <http://www.w3.org/2000/01/rdf-schema#subClassOf> <{EX}Animal> .\n",
+        encoding="utf-8",
+    )
+    for output in ("out.nt", "out.nq"):  # read without a store, and through one
+        done = reason(
+            "one.trig", "two.nq", "--ontology", "classes.ttl", "--no-rules",
+            "--no-consistency", "-o", output, "--format", "json", cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        assert report["data_triples"] == 2, output
+        assert report["inferred_triples"] == 2, output
+
+
 def test_a_closure_read_without_a_store_is_the_one_read_through_it(
     tmp_path: Path, ontology: Path
 ) -> None:
