@@ -5,8 +5,12 @@ For data too large to pull into this process, the engine does the joins: each ru
 generic OWL 2 RL rules of ``owl-rl.rq``, with the schema as variables, and the
 ``sh:SPARQLRule`` CONSTRUCTs of ``rules.ttl``) becomes one update
 ``INSERT { GRAPH inferred { … } } USING asserted USING ontology USING inferred WHERE { … }``
-(the axioms of a generic rule read from the ontology graph alone);
-rounds repeat until one adds nothing. Then the same noise policy as the embedded reasoner
+(the axioms of a generic rule read from the ontology graph alone), writing only what the
+inferred graph lacks. Evaluation is semi-naive: the first round reads all the data; in each
+later one a rule with n data atoms runs as n updates, atom i matched in the delta graph (what
+the previous round added, see :data:`DELTA`) and the others in all the data, so the engine
+joins from the few new triples instead of the whole closure; rounds repeat until one adds
+nothing. Then the same noise policy as the embedded reasoner
 (:meth:`karabakh_kg.graph.reasoning.Reasoner.keep`) removes what users do not need: facts
 already asserted, statements about the rdf/rdfs/owl/xsd vocabularies, ``owl:Thing`` and
 ``rdfs:Resource`` types and types that are blank nodes. On the curated graph the result is
@@ -14,8 +18,10 @@ the embedded reasoner's inferred graph (tested).
 
 After a change of the asserted graph, :func:`update_in_engine` continues the fixpoint
 from the current closure when triples were only added (reasoning is monotonic), and
-recomputes it when some were removed (a naive fixpoint cannot tell which derived triples
-lost their last support; the embedded reasoner can, and is the one to use for small data).
+recomputes it when some were removed (a fixpoint cannot tell which derived triples lost
+their last support; the embedded reasoner can, and is the one to use for small data). Its
+first round reads all the data too, not just the added triples: the noise policy removed
+derived triples (``owl:Thing`` types, say) that new data may join with.
 
 The engine keeps evaluating: this module only needs a :class:`GraphStore`.
 """
@@ -67,25 +73,127 @@ def domain_rules(ontology: list[ox.Triple]) -> dict[str, str]:
     return {rule.iri: rule.construct for rule in read_domain_rules(quads)}
 
 
-def as_insert(construct: str) -> str:
-    """``CONSTRUCT { T } WHERE { B }`` as an update adding ``T`` to the inferred graph, with
-    asserted ∪ ontology ∪ inferred as the default graph of ``B``, for the solutions whose
-    ``T`` is not all in the inferred graph yet."""
+DELTA = (ox.NamedNode(INFERRED.value + "/delta/a"), ox.NamedNode(INFERRED.value + "/delta/b"))
+"""The two graphs of semi-naive evaluation: one holds what the previous round added (read),
+the other collects what this round adds (written); they swap each round, and are dropped at
+the end of a run, after a failure and before a run (what a killed run left)."""
+
+
+@dataclass
+class EngineRule:
+    """One rule ready for the engine: its template, the axioms part of its body (``VALUES``
+    or a pattern on the ontology graph, constant during reasoning), its data atoms (triple
+    patterns over asserted ∪ ontology ∪ inferred) and its filters; ``atoms`` is None when
+    the data part is not a plain basic graph pattern (then ``data`` holds it as text, and
+    every round evaluates it in full)."""
+
+    prologue: str
+    template: str
+    schema: str
+    atoms: list[str] | None
+    data: str
+    filters: str
+
+    def insert(self, where: str, read: ox.NamedNode | None, write: ox.NamedNode) -> str:
+        """The update adding the template's solutions of ``where`` that the inferred graph
+        lacks to the inferred graph and to ``write``."""
+        # Only what the inferred graph lacks: writing a triple again costs an engine about
+        # as much as a new one.
+        lacking = f"MINUS {{ GRAPH <{INFERRED.value}> {{ {self.template} }} }}"
+        graphs = [ASSERTED, ONTOLOGY, INFERRED]
+        using = " ".join(f"USING <{g.value}>" for g in graphs)
+        named = [ONTOLOGY, INFERRED] + ([read] if read is not None else [])
+        using += " " + " ".join(f"USING NAMED <{g.value}>" for g in named)
+        return (
+            f"{self.prologue}INSERT {{ GRAPH <{INFERRED.value}> {{ {self.template} }} "
+            f"GRAPH <{write.value}> {{ {self.template} }} }} {using} "
+            f"WHERE {{ {where} {self.filters} {lacking} }}"
+        )
+
+    def full(self, write: ox.NamedNode) -> str:
+        """The update of a round that reads everything (the first)."""
+        data = self.data if self.atoms is None else " ".join(self.atoms)
+        return self.insert(f"{self.schema} {data}", None, write)
+
+    def seminaive(self, read: ox.NamedNode, write: ox.NamedNode, predicates: set[str]) -> list[str]:
+        """The updates of a later round: one per data atom, that atom matched in ``read``
+        (what the previous round added) and the others in all the data, so each solution
+        uses at least one new triple. An atom whose predicate is an IRI not among
+        ``predicates`` (those of ``read``) matches nothing there, and a rule without data
+        atoms cannot fire again."""
+        if self.atoms is None:
+            return [self.full(write)]
+        updates = []
+        for index, atom in enumerate(self.atoms):
+            predicate = atom.split(" ")[1]
+            if predicate.startswith("<") and predicate[1:-1] not in predicates:
+                continue
+            others = " ".join(self.atoms[:index] + self.atoms[index + 1 :])
+            where = f"{self.schema} GRAPH <{read.value}> {{ {atom} }} {others}"
+            updates.append(self.insert(where, read, write))
+        return updates
+
+
+def engine_rule(construct: str) -> EngineRule:
+    """Split ``CONSTRUCT { T } WHERE { B }`` (after :func:`with_axioms`) into its parts.
+    The data atoms are read with rdflib's SPARQL parser; axioms and filters are kept as
+    text (they are the first and the last parts of every body of ``owl-rl.rq``, and domain
+    rules have no axioms part)."""
     start = construct.upper().index("CONSTRUCT") + len("CONSTRUCT")
     prologue = construct[: start - len("CONSTRUCT")]
     open_at = construct.index("{", start)
     end = _block(construct, open_at)
-    template = construct[open_at + 1 : end - 1]
-    where = construct[end:].strip()
-    if where.upper().startswith("WHERE"):
-        where = where[len("WHERE") :]
-    where = where.replace("SCHEMA {", f"GRAPH <{ONTOLOGY.value}> {{").strip()
-    # Only what the inferred graph lacks: writing a triple again costs an engine about as
-    # much as a new one (the Oxigraph server spent half of each round rewriting the closure).
-    where = f"{where[:-1]} MINUS {{ GRAPH <{INFERRED.value}> {{ {template} }} }} }}"
-    using = " ".join(f"USING <{g.value}>" for g in (ASSERTED, ONTOLOGY, INFERRED))
-    using += f" USING NAMED <{ONTOLOGY.value}> USING NAMED <{INFERRED.value}>"
-    return f"{prologue}INSERT {{ GRAPH <{INFERRED.value}> {{ {template} }} }} {using} WHERE {where}"
+    template = construct[open_at + 1 : end - 1].strip()
+    body = construct[end:].strip()
+    if body.upper().startswith("WHERE"):
+        body = body[len("WHERE") :].strip()
+    body = body[1 : _block(body, 0) - 1]
+    schema = ""
+    for opening in ("VALUES (", "SCHEMA {"):
+        at = body.find(opening)
+        if at >= 0:
+            close = _block(body, body.index("{", at))
+            schema = body[at:close].replace("SCHEMA {", f"GRAPH <{ONTOLOGY.value}> {{")
+            body = body[:at] + body[close:]
+            break
+    filters = []
+    while found := re.search(r"(?<![\w:#/])FILTER\s*\(", body, re.I):
+        close = _block(body, found.end() - 1, "(", ")")
+        filters.append(body[found.start() : close])
+        body = body[: found.start()] + body[close:]
+    return EngineRule(
+        prologue=prologue,
+        template=template,
+        schema=schema,
+        atoms=_atoms(prologue, body),
+        data=body.strip(),
+        filters=" ".join(filters),
+    )
+
+
+def _atoms(prologue: str, data: str) -> list[str] | None:
+    """The triple patterns of ``data`` when it is a basic graph pattern without paths."""
+    from rdflib.paths import Path
+    from rdflib.plugins.sparql import prepareQuery
+
+    try:
+        algebra = prepareQuery(f"{vocab.sparql_prefixes()}{prologue}SELECT * WHERE {{ {data} }}")
+    except Exception:  # the SPARQL parser raises many types; such a rule runs in full
+        return None
+    pattern = algebra.algebra.p.p
+    if pattern.name != "BGP" or not pattern.triples:
+        return None
+    if any(isinstance(p, Path) or not hasattr(p, "n3") for _, p, _ in pattern.triples):
+        return None
+    return [f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in pattern.triples]
+
+
+def as_insert(construct: str) -> str:
+    """``CONSTRUCT { T } WHERE { B }`` as the update of a round reading everything: ``T``
+    added to the inferred graph (and to the first delta graph), with asserted ∪ ontology ∪
+    inferred as the default graph of ``B``, for the solutions whose ``T`` is not all in the
+    inferred graph yet."""
+    return engine_rule(construct).full(DELTA[0])
 
 
 def _count(store: GraphStore, graph: ox.NamedNode) -> int:
@@ -110,20 +218,36 @@ def _clean(store: GraphStore) -> None:
     )
 
 
-def _fixpoint(store: GraphStore, updates: list[str], full: bool) -> EngineReasoningReport:
+def _fixpoint(store: GraphStore, rules: list[EngineRule], full: bool) -> EngineReasoningReport:
+    """Semi-naive rounds: the first evaluates every rule on all the data, each later one
+    only the solutions using a triple the previous round added; stop when a round adds
+    nothing. The delta graphs are dropped whatever happens."""
     start = time.perf_counter()
-    size = _count(store, INFERRED)
+    _drop_deltas(store)
     rounds = 0
-    while True:
-        rounds += 1
-        if rounds > MAX_ROUNDS:
-            raise StoreError(f"{store.location}: reasoning did not converge in {MAX_ROUNDS} rounds")
-        for update in updates:
-            store.update(update)
-        now = _count(store, INFERRED)
-        if now == size:
-            break
-        size = now
+    try:
+        read: ox.NamedNode | None = None
+        write = DELTA[0]
+        while True:
+            rounds += 1
+            if rounds > MAX_ROUNDS:
+                raise StoreError(
+                    f"{store.location}: reasoning did not converge in {MAX_ROUNDS} rounds"
+                )
+            if read is None:
+                updates = [rule.full(write) for rule in rules]
+            else:
+                predicates = _predicates(store, read)
+                updates = [u for rule in rules for u in rule.seminaive(read, write, predicates)]
+            for update in updates:
+                store.update(update)
+            if not store.ask(f"ASK {{ GRAPH <{write.value}> {{ ?s ?p ?o }} }}"):
+                break
+            if read is not None:
+                store.drop_graph(read.value)
+            read, write = write, DELTA[1] if write == DELTA[0] else DELTA[0]
+    finally:
+        _drop_deltas(store, quiet=True)
     _clean(store)
     return EngineReasoningReport(
         rounds=rounds,
@@ -133,13 +257,29 @@ def _fixpoint(store: GraphStore, updates: list[str], full: bool) -> EngineReason
     )
 
 
-def _block(text: str, start: int) -> int:
-    """The index just past the ``}`` closing the ``{`` at ``start``."""
+def _predicates(store: GraphStore, graph: ox.NamedNode) -> set[str]:
+    rows = store.select(f"SELECT DISTINCT ?p WHERE {{ GRAPH <{graph.value}> {{ ?s ?p ?o }} }}")
+    return {term.value for row in rows if isinstance(term := row.get("p"), ox.NamedNode)}
+
+
+def _drop_deltas(store: GraphStore, quiet: bool = False) -> None:
+    """Drop both delta graphs; ``quiet``: after a failure, whose error is the one to report
+    (the next run drops them again)."""
+    try:
+        for graph in DELTA:
+            store.drop_graph(graph.value)
+    except StoreError:
+        if not quiet:
+            raise
+
+
+def _block(text: str, start: int, opening: str = "{", closing: str = "}") -> int:
+    """The index just past the ``closing`` matching the ``opening`` at ``start``."""
     depth = 0
     for index in range(start, len(text)):
-        if text[index] == "{":
+        if text[index] == opening:
             depth += 1
-        elif text[index] == "}":
+        elif text[index] == closing:
             depth -= 1
             if depth == 0:
                 return index + 1
@@ -170,20 +310,19 @@ def with_axioms(store: GraphStore, construct: str) -> str | None:
     return f"{construct[:at]}VALUES ({projection}) {{ {values} }}{construct[end:]}"
 
 
-def rule_updates(store: GraphStore) -> list[str]:
-    """Every rule that can fire as an update, the domain rules read from the engine's
-    ontology graph."""
+def engine_rules(store: GraphStore) -> list[EngineRule]:
+    """Every rule that can fire, the domain rules read from the engine's ontology graph."""
     rules = owl_rl_rules()
     rules.update(domain_rules(store.get_graph(ONTOLOGY.value)))
     bound = (with_axioms(store, text) for text in rules.values())
-    return [as_insert(text) for text in bound if text is not None]
+    return [engine_rule(text) for text in bound if text is not None]
 
 
 def materialize_in_engine(store: GraphStore) -> EngineReasoningReport:
     """Recompute the inferred graph on the engine from the asserted and ontology graphs."""
     forget(store, [INFERRED.value])
     store.drop_graph(INFERRED.value)
-    return _fixpoint(store, rule_updates(store), full=True)
+    return _fixpoint(store, engine_rules(store), full=True)
 
 
 def update_in_engine(
@@ -202,4 +341,4 @@ def update_in_engine(
         store.update(f"INSERT DATA {{ GRAPH {graph} {{ {data(added)} }} }}")
     if removed:
         return materialize_in_engine(store)
-    return _fixpoint(store, rule_updates(store), full=False)
+    return _fixpoint(store, engine_rules(store), full=False)
