@@ -74,6 +74,7 @@ def test_a_later_round_joins_each_atom_in_turn_from_what_the_previous_round_adde
         assert f"GRAPH <{read.value}> {{ {atom} }}" in where, where
         assert f"USING NAMED <{read.value}>" in variant
         assert f"GRAPH <{write.value}> {{ ?x ?p ?z }}" in variant
+        assert f"FILTER NOT EXISTS {{ GRAPH <{INFERRED.value}> {{ ?x ?p ?z }} }}" in where
     # An atom whose predicate the previous round did not add cannot match there.
     sco = engine_rule(owl_rl_rules()["eq-sym"])
     assert sco.seminaive(read, write, {vocab.PREFIXES["rdf"] + "type"}) == []

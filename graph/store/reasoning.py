@@ -98,8 +98,14 @@ class EngineRule:
         """The update adding the template's solutions of ``where`` that the inferred graph
         lacks to the inferred graph and to ``write``."""
         # Only what the inferred graph lacks: writing a triple again costs an engine about
-        # as much as a new one.
-        lacking = f"MINUS {{ GRAPH <{INFERRED.value}> {{ {self.template} }} }}"
+        # as much as a new one. A round reading everything subtracts the inferred graph
+        # (MINUS); a later one has few solutions, and checks each (NOT EXISTS), since the
+        # Oxigraph server evaluates a MINUS over the whole inferred graph (a 10k graph's
+        # later rounds: 1.0 s with MINUS, 0.2 s with NOT EXISTS; Virtuoso 0.1 s both).
+        inferred = f"GRAPH <{INFERRED.value}> {{ {self.template} }}"
+        lacking = (
+            f"MINUS {{ {inferred} }}" if read is None else f"FILTER NOT EXISTS {{ {inferred} }}"
+        )
         graphs = [ASSERTED, ONTOLOGY, INFERRED]
         using = " ".join(f"USING <{g.value}>" for g in graphs)
         named = [ONTOLOGY, INFERRED] + ([read] if read is not None else [])
