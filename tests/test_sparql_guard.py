@@ -6,14 +6,13 @@ before any request is made, and the listener must see no connection.
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pyoxigraph as ox
 import pytest
+from listeners import Listener
 
 from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.ontology import vocab
@@ -22,27 +21,6 @@ from karabakh_kg.server.sparql import guard
 from karabakh_kg.server.sparql.guard import Refusal, checked_text, parse
 
 TOKEN = "guard-token-51c0"
-
-
-class Listener:
-    """A TCP socket that counts the connections it accepts."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = int(self.sock.getsockname()[1])
-        self.connections = 0
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            conn.close()
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import socket
-import threading
 from collections.abc import Iterator
 
 import pyoxigraph as ox
@@ -15,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lark import Lark, logger
+from listeners import Listener
 
 from karabakh_kg.server.sparql.guard import checked_text
 from karabakh_kg.server.sparql.inspect import GRAMMAR, inspect
@@ -93,27 +92,6 @@ def test_every_example_query_reads_as_pyoxigraph_reads_it() -> None:
         result = store.query(example.sparql)
         expected = forms[type(result)]
         assert found.form == expected or (found.form == "DESCRIBE" and expected == "CONSTRUCT")
-
-
-class Listener:
-    """A TCP socket that counts the connections it accepts."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = int(self.sock.getsockname()[1])
-        self.connections = 0
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            conn.close()
 
 
 @pytest.fixture(scope="module")
