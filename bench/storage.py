@@ -15,6 +15,11 @@ Then, on the Oxigraph server and Virtuoso (started as the tests start them): how
 
     python bench/storage.py --updates 300 [--turn 50] [--no-engines]
     python bench/storage.py --updates 300 --size 10k   # on a generated graph
+    python bench/storage.py --updates 300 --no-engines --baseline eb1613e  # before/after
+
+``--baseline REV`` adds our two servers as the code stood at the git revision ``REV``
+(exported with ``git archive``, imported ahead of the installed package), in the same
+turns, so a change is measured against the code before it in one run.
 """
 
 from __future__ import annotations
@@ -120,6 +125,23 @@ def check_arrived(client: httpx.Client, query_url: str, count: int) -> None:
             raise SystemExit(f"{query_url}: update {n} is missing")
 
 
+def checkout(revision: str, folder: Path) -> dict[str, str]:
+    """The code at git ``revision``, exported into ``folder``, and the environment that
+    runs it instead of the installed package (its packages linked under ``karabakh_kg``)."""
+    root = Path(__file__).resolve().parents[1]
+    tree = folder / "baseline"
+    tree.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(root), "archive", revision], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    package = tree / "import" / "karabakh_kg"
+    package.mkdir(parents=True)
+    for name in ("ontology", "graph", "server", "seeds"):
+        (package / name).symlink_to(tree / name)
+    return {"PYTHONPATH": str(package.parent)}
+
+
 def engines_section(folder: Path) -> None:
     """Publish time and in-engine reasoning time on each engine, against the embedded
     reasoner on the same curated graph, in one run."""
@@ -177,6 +199,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-engines", action="store_true", help="skip publish and reasoning")
     parser.add_argument(
+        "--baseline",
+        default="",
+        metavar="REV",
+        help="also run our servers as the code stood at this git revision, in the same turns",
+    )
+    parser.add_argument(
         "--size",
         default="",
         help="updates on a generated graph of this many asserted triples (10k, 100k, ...: "
@@ -232,30 +260,26 @@ def main() -> None:
                 {},
             )
         )
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        runs.append(
-            (
-                "karabakh-kg --store",
-                [*ours, "--store", str(folder / "ours"), "--port", str(port)],
-                base + "/sparql/update",
-                base + "/sparql",
-                auth,
-                env,
-            )
-        )
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        runs.append(
-            (
-                "karabakh-kg in memory",
-                [*ours, "--ephemeral-updates", "--port", str(port)],
-                base + "/sparql/update",
-                base + "/sparql",
-                auth,
-                env,
-            )
-        )
+        versions = [("", env)]
+        if args.baseline:
+            versions.append((f" at {args.baseline}", {**env, **checkout(args.baseline, folder)}))
+        for label, version_env in versions:
+            for mode, options in (
+                ("--store", ["--store", str(folder / f"ours{len(runs)}")]),
+                ("in memory", ["--ephemeral-updates"]),
+            ):
+                port = free_port()
+                base = f"http://127.0.0.1:{port}"
+                runs.append(
+                    (
+                        f"karabakh-kg {mode}{label}",
+                        [*ours, *options, "--port", str(port)],
+                        base + "/sparql/update",
+                        base + "/sparql",
+                        auth,
+                        version_env,
+                    )
+                )
         results: dict[str, list[float]] = {name: [] for name, *_ in runs}
         cpu = dict.fromkeys(results, 0.0)
         with contextlib.ExitStack() as servers, httpx.Client(timeout=60) as client:
