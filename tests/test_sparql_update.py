@@ -220,3 +220,60 @@ def test_data_only_updates_with_any_default_prefix_are_evaluated_without_a_worke
     added, removed = endpoint.update_difference(text, 10)
     assert (added, removed) == ([], [curated.triple])
     assert endpoint._store is None  # no query worker was started for any of them
+
+
+def test_data_only_updates_are_not_read_by_the_grammar(
+    writable: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A data-only update naming neither LOAD nor SERVICE is applied without the grammar's
+    reading (it could tell nothing the data scan does not); every other update is read."""
+    from karabakh_kg.server.sparql import routes
+
+    read: list[str] = []
+    real = routes.inspect
+
+    def counting(text: str) -> Any:
+        read.append(text)
+        return real(text)
+
+    monkeypatch.setattr(routes, "inspect", counting)
+    data = (
+        f"INSERT DATA {{ <{PERSON}-6> a kgo:Person }} ; "
+        f'DELETE DATA {{ <{PERSON}-6> rdfs:label "x" }}'
+    )
+    response = update(writable, data)
+    assert response.status_code == 200 and response.json()["added"] == 1, response.text
+    assert read == []
+    pattern = f"INSERT {{ <{PERSON}-7> a kgo:Person }} WHERE {{}}"
+    assert update(writable, pattern).status_code == 200
+    # a data block that says "load" in a literal goes through the reading all the same
+    named = f'INSERT DATA {{ <{PERSON}-8> rdfs:label "load me" }}'
+    assert update(writable, named).status_code == 200
+    assert read == [pattern, named]
+    assert ask(writable, f"ASK {{ <{PERSON}-7> a kgo:Agent . <{PERSON}-6> a kgo:Agent }}")
+
+
+DEEP = 5000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "INSERT DATA { " + "{" * DEEP + "}" * DEEP + " }",
+        "INSERT DATA { " + "<< " * DEEP + "kg:a kgo:p kg:b" + " >>" * DEEP + " kgo:p kg:c }",
+        "INSERT DATA { kg:a kgo:p " + "[ kgo:p " * DEEP + "kg:b" + " ]" * DEEP + " }",
+        "INSERT DATA } " + "INSERT DATA { " * DEEP,
+    ],
+    ids=["braces", "triple terms", "blank nodes", "unbalanced"],
+)
+def test_over_deep_data_updates_are_refused_before_evaluation(writable: Any, text: str) -> None:
+    """Texts that look like data but nest deeper than the engine can take are read by the
+    grammar and refused, as any other update (the engine's recursive parser would overflow
+    its stack)."""
+    before = version(writable)
+    response = update(writable, text)
+    assert response.status_code == 400, response.text[:300]
+    assert response.json()["code"] == "query-too-deep"
+    assert version(writable) == before
+    quick = update(writable, f"INSERT DATA {{ <{PERSON}-9-{len(text)}> a kgo:Person }}")
+    assert quick.status_code == 200 and quick.json()["added"] == 1

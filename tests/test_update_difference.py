@@ -108,6 +108,9 @@ def test_the_standing_copy_follows_changes_and_refuses_named_graphs() -> None:
         "INSERT DATA { [] a kgo:Person }",
         "INSERT DATA { kg:a kgo:member ( kg:b ) }",
         "INSERT DATA { GRAPH kg:g { kg:a a kgo:Person } }",
+        "INSERT DATA { { kg:a a kgo:Person } }",  # nested: more than one deep
+        "INSERT DATA { << kg:a kgo:p kg:b >> kgo:p kg:c }",  # a triple term nests
+        "INSERT DATA } { kg:a a kgo:Person }",
         "DELETE WHERE { kg:a ?p ?o }",
         "INSERT { kg:a a kgo:Person } WHERE {}",
         "WITH kg:g DELETE DATA { kg:a a kgo:Person }",

@@ -87,6 +87,18 @@ def prefixes_named(text: str) -> dict[str, str]:
     return {name: iri for name, iri in vocab.PREFIXES.items() if f"{name}:" in text}
 
 
+def data_only(update: str) -> str | None:
+    """For an update of ``INSERT DATA`` / ``DELETE DATA`` alone whose text names neither
+    ``LOAD`` nor ``SERVICE``: the triples it names, as one ``INSERT DATA``
+    (:func:`~karabakh_kg.server.sparql.inspect.data_as_insert`); None for any other text.
+
+    Such a text needs no reading by the grammar: it is an update (not a query), nests one
+    deep at most (the scan refuses brackets, triple terms and braces within a data block),
+    and, whatever the scan misread, cannot reach the network (the engine calls out only
+    for a ``SERVICE`` or ``LOAD`` keyword, which the text would have to spell)."""
+    return None if may_call_out(update, update=True) else data_as_insert(update)
+
+
 class ResultCache:
     """Answers by key, at most ``limit`` bytes of bodies in all, the least recently used
     dropped first; an answer larger than an eighth of the limit is not kept."""
@@ -207,6 +219,7 @@ class Endpoint:
                     self.default_graphs(True),
                     memory_mb=self.settings.worker_memory_mb,
                     private_mb=self.settings.worker_private_mb,
+                    shared=not self.settings.enable_updates,  # one on-disk copy for all
                 )
             return self._store
 
@@ -450,7 +463,7 @@ class Endpoint:
             self.metrics.latency.labels(form).observe(time.perf_counter() - start)
 
     def update_difference(
-        self, update: str, timeout: float
+        self, update: str, timeout: float, data: str | None = None
     ) -> tuple[list[ox.Triple], list[ox.Triple]]:
         """What ``update`` would change in the asserted graph, evaluated by the store
         within ``timeout`` seconds (in a worker that is killed if it overruns). Nothing is
@@ -459,13 +472,14 @@ class Endpoint:
         An update of ``INSERT DATA`` / ``DELETE DATA`` alone is evaluated here, on the
         triples it names (:func:`~karabakh_kg.server.sparql.protocol.data_difference`):
         it cannot call out or run long, and a worker's round trip would cost more than the
-        update itself; if it fails, the worker evaluates it and words the error."""
+        update itself; if it fails, the worker evaluates it and words the error. ``data``:
+        :func:`data_only` of ``update``, when the caller has it."""
         start = time.perf_counter()
         status = 200
         try:
             # Only a text naming neither LOAD nor SERVICE is evaluated here, so whatever the
             # data scan reads, nothing here can call out; the others meet a worker's guard.
-            named = None if may_call_out(update, update=True) else data_as_insert(update)
+            named = data if data is not None else data_only(update)
             if named is not None:
                 with contextlib.suppress(QueryFailed):
                     return data_difference(

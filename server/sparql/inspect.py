@@ -469,7 +469,9 @@ def data_as_insert(text: str) -> str | None:
     """For an update made only of ``INSERT DATA`` and ``DELETE DATA`` operations without
     blank nodes or ``GRAPH``: the same text with every ``DELETE DATA`` written ``INSERT
     DATA``, which, run on an empty store, lists every triple the update names (the only
-    triples such an update can change). None for any other update."""
+    triples such an update can change). None for any other update, and for a text with
+    ``(``, ``[``, ``<<`` or a brace inside a data block, so that a text it answers for nests
+    one deep at most."""
     pieces: list[str] = []
     level = 0
     last = ""  # the previous significant word outside the data blocks
@@ -482,14 +484,16 @@ def data_as_insert(text: str) -> str | None:
         if kind == "var":
             return None
         if kind == "other":
-            if token in "[(":
-                return None  # blank nodes
+            if token in "[(<":
+                return None  # blank nodes, collections, triple terms
             if token == "{":
-                if last != "DATA":
+                if last != "DATA" or level:
                     return None
                 level += 1
             elif token == "}":
                 level -= 1
+                if level < 0:
+                    return None
             continue
         if kind == "word":
             upper = token.upper()
