@@ -137,6 +137,8 @@ class Perspectives:
         self._masks: dict[str, tuple[int, int]] = {}
         """Perspective name -> (number of units it was computed for, mask)."""
         self._terms: dict[str, ox.NamedNode] = {}
+        self._graphs: tuple[int, list[tuple[int, ox.NamedNode, ox.NamedNode]], int] = (-1, [], 0)
+        """(number of units, :meth:`graphs`, the union of their masks)."""
 
     def unit_terms(self, iri: str) -> ox.NamedNode:
         """The IRI ``iri`` as a term, made once (support nodes name units and voices)."""
@@ -172,6 +174,18 @@ class Perspectives:
                 mask |= 1 << number
         self._masks[perspective.name] = (len(units), mask)
         return mask
+
+    def graphs(self) -> tuple[list[tuple[int, ox.NamedNode, ox.NamedNode]], int]:
+        """(mask, asserted graph, inferred graph) of each perspective of :meth:`named`, and
+        every unit some of them holds (kept until a unit is numbered)."""
+        known, graphs, units = self._graphs
+        if known != len(self.support.units):
+            graphs = [(self.mask(p), p.asserted_graph, p.inferred_graph) for p in self.named()]
+            units = 0
+            for mask, _, _ in graphs:
+                units |= mask
+            self._graphs = (len(self.support.units), graphs, units)
+        return graphs, units
 
     def units(self, perspective: Perspective) -> list[str]:
         """IRIs of the evidence units of ``perspective`` (every unit for ``all``)."""
@@ -398,20 +412,19 @@ def changed_quads(
     ``was_inferred``: those that were in the inferred graph then). Only what differs: the
     support nodes that appeared or went, the perspective graphs a triple joined or left."""
     d = r.table.decode
-    views = r.perspectives
-    graphs = [(views.mask(p), p.asserted_graph, p.inferred_graph) for p in views.named()]
-    named_units = 0  # every unit some named perspective holds
-    for mask, _, _ in graphs:
-        named_units |= mask
+    graphs, named_units = r.perspectives.graphs()  # named_units: every unit some one holds
     facts, base, output = r.engine.facts, r.engine.base, r.output
     base_units_of, supports_of = r.support.base_units, r.support.of
     added: list[ox.Quad] = []
     removed: list[ox.Quad] = []
     for t, before in previous.items():
-        old = set(support_quads(r, t, before)) if t in was_inferred else set()
-        new = set(support_quads(r, t)) if t in output else set()
-        removed += old - new
-        added += new - old
+        if t in was_inferred:
+            old = set(support_quads(r, t, before))
+            new = set(support_quads(r, t)) if t in output else set()
+            removed += old - new
+            added += new - old
+        elif t in output:
+            added += support_quads(r, t)  # every node is new, and none twice
         wanted: set[ox.NamedNode] = set()
         units = base_units_of.get(t)
         supports = supports_of.get(t, ())
@@ -423,13 +436,19 @@ def changed_quads(
                     wanted.add(asserted_graph)
                 elif kept and within(supports, mask):
                     wanted.add(inferred_graph)
+        if not before and not wanted:
+            continue  # not in the closure before, so in no perspective's graph: none to change
         s, p, o = d(t[0]), d(t[1]), d(t[2])
-        held = {
-            q.graph_name
-            for q in store.quads_for_pattern(s, p, o, None)
-            if isinstance(q.graph_name, ox.NamedNode)
-            and q.graph_name.value.startswith(PERSPECTIVE_GRAPHS)
-        }
+        held = (
+            {
+                q.graph_name
+                for q in store.quads_for_pattern(s, p, o, None)
+                if isinstance(q.graph_name, ox.NamedNode)
+                and q.graph_name.value.startswith(PERSPECTIVE_GRAPHS)
+            }
+            if before
+            else set()
+        )
         removed += (ox.Quad(s, p, o, g) for g in held - wanted)
         added += (ox.Quad(s, p, o, g) for g in wanted - held)
     return added, removed

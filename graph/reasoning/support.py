@@ -116,6 +116,8 @@ class SupportIndex:
         self._members: dict[Triple, tuple[Masks, set[int]]] = {}
         """The supports of triples that have many, as sets (valid while ``of`` holds the
         same tuple)."""
+        self._axioms = [rule.axioms for rule in engine.rules]
+        """The axioms of each rule (the engine's rules never change)."""
 
     def unit(self, iri: str) -> int:
         """The number of the unit ``iri`` (numbered if new)."""
@@ -249,8 +251,13 @@ class SupportIndex:
         head an instance gives is a fact."""
         engine = self.engine
         facts, unary_heads, fire_joins = engine.facts, engine._unary_heads, engine._fire_joins
-        of, pending, add, rest_of = self.of, self.pending, self._add, self._rest
-        axioms = [rule.axioms for rule in engine.rules]
+        of, pending, add, rest_of, axioms = (
+            self.of,
+            self.pending,
+            self._add,
+            self._rest,
+            self._axioms,
+        )
         settled: set[int] = set()  # rules whose axioms all rest on nothing (final)
         waiting = set(queue)
         while queue:
