@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.graph.dataset import ASSERTED, INFERRED, ONTOLOGY, KnowledgeGraph
 from karabakh_kg.graph.store import GraphStore, StoreError
 from karabakh_kg.graph.store.remote import RemoteStore
 from karabakh_kg.ontology import vocab
@@ -147,6 +147,16 @@ def _switch(target: GraphStore, update: str, moved: int) -> None:
     target.update(update, timeout=max(target.timeout, moved / SWITCH_TRIPLES_PER_SECOND))
 
 
+def _stale_reasoning(written: list[str]) -> list[str]:
+    """The graphs in-engine reasoning keeps beside the inferred graph, when a publish
+    rewrites a graph they follow from: the next change then recomputes the closure."""
+    from karabakh_kg.graph.store.reasoning import STATE, WITHHELD  # it imports this module
+
+    if not {ASSERTED.value, ONTOLOGY.value, INFERRED.value} & set(written):
+        return []
+    return [STATE.value, WITHHELD.value]
+
+
 def publish(kg: KnowledgeGraph, target: GraphStore) -> PublishReport:
     """Write ``kg`` into ``target`` (see the module); :class:`StoreError` if it fails, with
     the previous version still in place."""
@@ -177,6 +187,7 @@ def publish(kg: KnowledgeGraph, target: GraphStore) -> PublishReport:
             f"MOVE SILENT GRAPH <{staging}> TO GRAPH <{name}>" for name, staging in staged.items()
         ]
         operations += [f"DROP SILENT GRAPH <{name}>" for name in gone]
+        operations += [f"DROP SILENT GRAPH <{name}>" for name in _stale_reasoning(changed + gone)]
         operations.append(f"DROP SILENT GRAPH <{PUBLICATION}>")
         operations.append(f"DROP SILENT GRAPH <{STAGING_RECORD}>")
         operations.append(f"INSERT DATA {{ GRAPH <{PUBLICATION}> {{\n{_manifest(digests)}\n}} }}")

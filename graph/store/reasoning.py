@@ -3,34 +3,47 @@
 
 For data too large to pull into this process, the engine does the joins: each rule (the
 generic OWL 2 RL rules of ``owl-rl.rq``, with the schema as variables, and the
-``sh:SPARQLRule`` CONSTRUCTs of ``rules.ttl``) becomes one update
-``INSERT { GRAPH inferred { … } } USING asserted USING ontology USING inferred WHERE { … }``
-(the axioms of a generic rule read from the ontology graph alone), writing only what the
-inferred graph lacks. Evaluation is semi-naive: the first round reads all the data; in each
-later one a rule with n data atoms runs as n updates, atom i matched in the delta graph (what
-the previous round added, see :data:`DELTA`) and the others in all the data, so the engine
-joins from the few new triples instead of the whole closure; rounds repeat until one adds
-nothing. Then the same noise policy as the embedded reasoner
-(:meth:`karabakh_kg.graph.reasoning.Reasoner.keep`) removes what users do not need: facts
-already asserted, statements about the rdf/rdfs/owl/xsd vocabularies, ``owl:Thing`` and
-``rdfs:Resource`` types and types that are blank nodes. On the curated graph the result is
-the embedded reasoner's inferred graph (tested).
+``sh:SPARQLRule`` CONSTRUCTs of ``rules.ttl``), one per triple of its template, becomes
+updates ``INSERT { GRAPH inferred { … } } USING asserted USING ontology USING inferred
+USING withheld WHERE { … }`` (the axioms of a generic rule read from the ontology graph
+alone), writing only what the data lacks. Evaluation is semi-naive: the first round reads
+all the data; in each later one a rule with n data atoms runs as n updates, atom i matched
+in the delta graph (what the previous round added, see :data:`DELTA`) and the others in all
+the data, so the engine joins from the few new triples instead of the whole closure; rounds
+repeat until one adds nothing.
 
-After a change of the asserted graph, :func:`update_in_engine` continues the fixpoint
-from the current closure when triples were only added (reasoning is monotonic), and
-recomputes it when some were removed (a fixpoint cannot tell which derived triples lost
-their last support; the embedded reasoner can, and is the one to use for small data). Its
-first round reads all the data too, not just the added triples: the noise policy removed
-derived triples (``owl:Thing`` types, say) that new data may join with.
+The noise policy of the embedded reasoner
+(:meth:`karabakh_kg.graph.reasoning.Reasoner.keep`) is applied round by round: derived
+statements about the rdf/rdfs/owl/xsd vocabularies, ``owl:Thing`` and ``rdfs:Resource``
+types and types that are blank nodes move from the inferred graph to :data:`WITHHELD`, and
+facts already asserted are not kept. The withheld triples stay on the engine because later
+changes may join them (a type that is a restriction, say). On the curated graph the
+inferred graph is the embedded reasoner's (tested).
+
+After a change of the asserted graph, :func:`update_in_engine` maintains the closure
+instead of recomputing it, when :data:`STATE` says the inferred and withheld graphs are
+the closure of the graphs they come from (a run writes it at its end; a failed run, a
+publish or anything that writes those graphs leaves it out, and then the change
+recomputes):
+
+* additions are the first delta: only the added triples the data lacked, joined
+  semi-naively from there (the old data is never joined again);
+* removals follow DRed (delete and re-derive; Gupta, Mumick and Subrahmanian, 1993):
+  every derived triple with a derivation using a removed triple, transitively, is deleted
+  (over-deletion, semi-naive from the removed triples, over the data before the change),
+  then those of them that still have a derivation from what is left are derived again and
+  joined semi-naively, as additions are.
 
 The engine keeps evaluating: this module only needs a :class:`GraphStore`.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from importlib import resources
 
 import pyoxigraph as ox
@@ -44,15 +57,43 @@ MAX_ROUNDS = 100
 """A fixpoint that has not converged after this many rounds is stopped with an error."""
 BUILTIN = ("rdf", "rdfs", "owl", "xsd")
 
+DELTA = (ox.NamedNode(INFERRED.value + "/delta/a"), ox.NamedNode(INFERRED.value + "/delta/b"))
+"""The two graphs of semi-naive evaluation: one holds what the previous round added (read),
+the other collects what this round adds (written); they swap each round, and are dropped at
+the end of a run, after a failure and before a run (what a killed run left)."""
+WITHHELD = ox.NamedNode(INFERRED.value + "/withheld")
+"""Derived triples the noise policy keeps out of the inferred graph, kept on the engine for
+later changes to join (with the inferred graph, the closure minus what is asserted)."""
+STATE = ox.NamedNode(INFERRED.value + "/state")
+"""One triple, written at the end of a successful run: the inferred and withheld graphs are
+the closure of the asserted and ontology graphs, so a change can be maintained."""
+OVERDELETED = ox.NamedNode(INFERRED.value + "/overdeleted")
+"""During a removal: every triple deleted so far (the removed ones and what they derived)."""
+CHANGE = ox.NamedNode(INFERRED.value + "/change")
+"""During a change: the added or removed triples, staged for the updates that seed deltas."""
+SCRATCH = (*DELTA, OVERDELETED, CHANGE)
+BATCH = 10_000
+"""Rule updates reading a delta of at most this many triples go to the engine together."""
+DATA = (ASSERTED, ONTOLOGY, INFERRED, WITHHELD)
+"""The graphs rule bodies read (their default graph)."""
+_MAINTAINED = f"<{INFERRED.value}> <{vocab.PREFIXES['dcterms']}hasPart> <{WITHHELD.value}> ."
+
 
 @dataclass
 class EngineReasoningReport:
-    """What one in-engine run did."""
+    """What one in-engine run did: ``full``, the closure recomputed from all the data;
+    ``updates``, the rule updates sent; ``deltas``, the size of each delta graph joined, the
+    first being what the run started from (the added triples the data lacked, with what a
+    removal derived again); ``overdeleted`` and ``rederived``, for removals."""
 
     rounds: int
     inferred: int
     seconds: float
     full: bool
+    updates: int = 0
+    deltas: list[int] = field(default_factory=list)
+    overdeleted: int = 0
+    rederived: int = 0
 
 
 def owl_rl_rules() -> dict[str, str]:
@@ -73,19 +114,24 @@ def domain_rules(ontology: list[ox.Triple]) -> dict[str, str]:
     return {rule.iri: rule.construct for rule in read_domain_rules(quads)}
 
 
-DELTA = (ox.NamedNode(INFERRED.value + "/delta/a"), ox.NamedNode(INFERRED.value + "/delta/b"))
-"""The two graphs of semi-naive evaluation: one holds what the previous round added (read),
-the other collects what this round adds (written); they swap each round, and are dropped at
-the end of a run, after a failure and before a run (what a killed run left)."""
+def _using(named: tuple[ox.NamedNode, ...]) -> str:
+    graphs = [f"USING <{g.value}>" for g in DATA]
+    graphs += [f"USING NAMED <{g.value}>" for g in (ONTOLOGY, INFERRED, WITHHELD, *named)]
+    return " ".join(graphs)
+
+
+def _in(graph: ox.NamedNode, pattern: str) -> str:
+    return f"GRAPH <{graph.value}> {{ {pattern} }}"
 
 
 @dataclass
 class EngineRule:
-    """One rule ready for the engine: its template, the axioms part of its body (``VALUES``
-    or a pattern on the ontology graph, constant during reasoning), its data atoms (triple
-    patterns over asserted ∪ ontology ∪ inferred) and its filters; ``atoms`` is None when
-    the data part is not a plain basic graph pattern (then ``data`` holds it as text, and
-    every round evaluates it in full)."""
+    """One rule ready for the engine: its template (one triple pattern, after
+    :meth:`split`), the axioms part of its body (``VALUES`` or a pattern on the ontology
+    graph, constant during reasoning), its data atoms (triple patterns over the
+    :data:`DATA` graphs) and its filters; ``atoms`` is None when the data part is not a
+    plain basic graph pattern (then ``data`` holds it as text, and every round evaluates
+    it in full)."""
 
     prologue: str
     template: str
@@ -94,50 +140,91 @@ class EngineRule:
     data: str
     filters: str
 
-    def insert(self, where: str, read: ox.NamedNode | None, write: ox.NamedNode) -> str:
-        """The update adding the template's solutions of ``where`` that the inferred graph
-        lacks to the inferred graph and to ``write``."""
-        # Only what the inferred graph lacks: writing a triple again costs an engine about
-        # as much as a new one. A round reading everything subtracts the inferred graph
-        # (MINUS); a later one has few solutions, and checks each (NOT EXISTS), since the
-        # Oxigraph server evaluates a MINUS over the whole inferred graph (a 10k graph's
-        # later rounds: 1.0 s with MINUS, 0.2 s with NOT EXISTS; Virtuoso 0.1 s both).
-        inferred = f"GRAPH <{INFERRED.value}> {{ {self.template} }}"
-        lacking = (
-            f"MINUS {{ {inferred} }}" if read is None else f"FILTER NOT EXISTS {{ {inferred} }}"
-        )
-        graphs = [ASSERTED, ONTOLOGY, INFERRED]
-        using = " ".join(f"USING <{g.value}>" for g in graphs)
-        named = [ONTOLOGY, INFERRED] + ([read] if read is not None else [])
-        using += " " + " ".join(f"USING NAMED <{g.value}>" for g in named)
+    def split(self) -> list[EngineRule]:
+        """One rule per triple of the template (the same body): a removal must decide for
+        each conclusion on its own whether it still holds."""
+        parts = _atoms(self.prologue, self.template)
+        if parts is None or len(parts) < 2:
+            return [self]
+        return [replace(self, template=part) for part in parts]
+
+    def _update(
+        self,
+        where: str,
+        write: tuple[ox.NamedNode, ...],
+        condition: str,
+        named: tuple[ox.NamedNode, ...] = (),
+    ) -> str:
+        targets = " ".join(_in(graph, self.template) for graph in write)
         return (
-            f"{self.prologue}INSERT {{ GRAPH <{INFERRED.value}> {{ {self.template} }} "
-            f"GRAPH <{write.value}> {{ {self.template} }} }} {using} "
-            f"WHERE {{ {where} {self.filters} {lacking} }}"
+            f"{self.prologue}INSERT {{ {targets} }} {_using(named)} "
+            f"WHERE {{ {where} {self.filters} {condition} }}"
         )
 
-    def full(self, write: ox.NamedNode) -> str:
-        """The update of a round that reads everything (the first)."""
-        data = self.data if self.atoms is None else " ".join(self.atoms)
-        return self.insert(f"{self.schema} {data}", None, write)
-
-    def seminaive(self, read: ox.NamedNode, write: ox.NamedNode, predicates: set[str]) -> list[str]:
-        """The updates of a later round: one per data atom, that atom matched in ``read``
-        (what the previous round added) and the others in all the data, so each solution
-        uses at least one new triple. An atom whose predicate is an IRI not among
-        ``predicates`` (those of ``read``) matches nothing there, and a rule without data
-        atoms cannot fire again."""
+    def _variants(self, read: ox.NamedNode, predicates: set[str]) -> list[str] | None:
+        """The bodies with one data atom matched in ``read`` and the others in all the
+        data, one per atom (None when the body is not a basic graph pattern). An atom whose
+        predicate is an IRI not among ``predicates`` (those of ``read``) matches nothing
+        there, and a rule without data atoms cannot fire again."""
         if self.atoms is None:
-            return [self.full(write)]
-        updates = []
+            return None
+        bodies = []
         for index, atom in enumerate(self.atoms):
             predicate = atom.split(" ")[1]
             if predicate.startswith("<") and predicate[1:-1] not in predicates:
                 continue
             others = " ".join(self.atoms[:index] + self.atoms[index + 1 :])
-            where = f"{self.schema} GRAPH <{read.value}> {{ {atom} }} {others}"
-            updates.append(self.insert(where, read, write))
-        return updates
+            bodies.append(f"{self.schema} {_in(read, atom)} {others}")
+        return bodies
+
+    def _body(self) -> str:
+        return f"{self.schema} {self.data if self.atoms is None else ' '.join(self.atoms)}"
+
+    def full(self, write: ox.NamedNode) -> str:
+        """The update of a round that reads everything (the first): it adds to the
+        inferred graph and to ``write`` the template's solutions the inferred graph lacks."""
+        # Only what is lacking: writing a triple again costs an engine about as much as a
+        # new one. A round reading everything subtracts the inferred graph (MINUS; what is
+        # asserted is swept out after the round); a later one has few solutions, and checks
+        # each (NOT EXISTS), since the Oxigraph server evaluates a MINUS over the whole
+        # graph (a 10k graph's later rounds: 1.0 s with MINUS, 0.2 s with NOT EXISTS;
+        # Virtuoso 0.1 s both).
+        lacking = f"MINUS {{ {_in(INFERRED, self.template)} }}"
+        return self._update(self._body(), (INFERRED, write), lacking)
+
+    def seminaive(self, read: ox.NamedNode, write: ox.NamedNode, predicates: set[str]) -> list[str]:
+        """The updates of a later round: each solution uses at least one triple of
+        ``read`` (what the previous round added), and its conclusion is not in the data."""
+        bodies = self._variants(read, predicates)
+        if bodies is None:
+            return [self._update(self._body(), (INFERRED, write), f"MINUS {{ {self.template} }}")]
+        lacking = f"FILTER NOT EXISTS {{ {self.template} }}"
+        return [self._update(body, (INFERRED, write), lacking, (read,)) for body in bodies]
+
+    def overdelete(
+        self, read: ox.NamedNode, write: ox.NamedNode, predicates: set[str]
+    ) -> list[str]:
+        """Over-deletion (DRed): the derived conclusions (inferred or withheld) of solutions
+        using a triple of ``read`` (deleted in the previous round), over the data before the
+        removal, not marked yet: marked in :data:`OVERDELETED` and in ``write``. A body that
+        is not a basic graph pattern marks every derived conclusion it has."""
+        derived = f"{{ {_in(INFERRED, self.template)} }} UNION {{ {_in(WITHHELD, self.template)} }}"
+        condition = (
+            f"FILTER EXISTS {{ {derived} }} "
+            f"FILTER NOT EXISTS {{ {_in(OVERDELETED, self.template)} }}"
+        )
+        bodies = self._variants(read, predicates)
+        if bodies is None:
+            return [self._update(self._body(), (OVERDELETED, write), condition, (OVERDELETED,))]
+        named = (read, OVERDELETED)
+        return [self._update(body, (OVERDELETED, write), condition, named) for body in bodies]
+
+    def rederive(self, write: ox.NamedNode) -> str:
+        """Re-derivation (DRed): the over-deleted conclusions that have a derivation from
+        what is left, back into the inferred graph and into ``write``."""
+        where = f"{_in(OVERDELETED, self.template)} {self._body()}"
+        lacking = f"FILTER NOT EXISTS {{ {self.template} }}"
+        return self._update(where, (INFERRED, write), lacking, (OVERDELETED,))
 
 
 def engine_rule(construct: str) -> EngineRule:
@@ -196,8 +283,8 @@ def _atoms(prologue: str, data: str) -> list[str] | None:
 
 def as_insert(construct: str) -> str:
     """``CONSTRUCT { T } WHERE { B }`` as the update of a round reading everything: ``T``
-    added to the inferred graph (and to the first delta graph), with asserted ∪ ontology ∪
-    inferred as the default graph of ``B``, for the solutions whose ``T`` is not all in the
+    added to the inferred graph (and to the first delta graph), with the :data:`DATA`
+    graphs as the default graph of ``B``, for the solutions whose ``T`` is not in the
     inferred graph yet."""
     return engine_rule(construct).full(DELTA[0])
 
@@ -208,58 +295,23 @@ def _count(store: GraphStore, graph: ox.NamedNode) -> int:
     return int(term.value) if isinstance(term, ox.Literal) else 0
 
 
-def _clean(store: GraphStore) -> None:
-    """The noise policy of the embedded reasoner, applied to the inferred graph."""
-    inferred = f"<{INFERRED.value}>"
+def _sweep(written: ox.NamedNode) -> str:
+    """The noise policy of the embedded reasoner on what a round wrote: a fact that is
+    asserted (or in the ontology) is neither inferred nor new; noise moves to the withheld
+    graph (still a fact to join)."""
+    triple = "?s ?p ?o"
     builtin = " || ".join(f'STRSTARTS(STR(?s), "{vocab.PREFIXES[p]}")' for p in BUILTIN)
-    noise = f"<{vocab.PREFIXES['owl']}Thing>, <{vocab.PREFIXES['rdfs']}Resource>"
-    store.update(
-        f"DELETE {{ GRAPH {inferred} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {inferred} {{ ?s ?p ?o }} "
-        f"FILTER(isIRI(?s) && ({builtin})) }} ;\n"
-        f"DELETE {{ GRAPH {inferred} {{ ?s a ?c }} }} WHERE {{ GRAPH {inferred} {{ ?s a ?c }} "
-        f"FILTER(isBlank(?c) || ?c IN ({noise})) }} ;\n"
-        f"DELETE {{ GRAPH {inferred} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {inferred} {{ ?s ?p ?o }} "
-        f"{{ GRAPH <{ASSERTED.value}> {{ ?s ?p ?o }} }} UNION "
-        f"{{ GRAPH <{ONTOLOGY.value}> {{ ?s ?p ?o }} }} }}"
+    noise_types = f"<{vocab.PREFIXES['owl']}Thing>, <{vocab.PREFIXES['rdfs']}Resource>"
+    noise = (
+        f"(isIRI(?s) && ({builtin})) || "
+        f"(?p = <{vocab.PREFIXES['rdf']}type> && (isBlank(?o) || ?o IN ({noise_types})))"
     )
-
-
-def _fixpoint(store: GraphStore, rules: list[EngineRule], full: bool) -> EngineReasoningReport:
-    """Semi-naive rounds: the first evaluates every rule on all the data, each later one
-    only the solutions using a triple the previous round added; stop when a round adds
-    nothing. The delta graphs are dropped whatever happens."""
-    start = time.perf_counter()
-    _drop_deltas(store)
-    rounds = 0
-    try:
-        read: ox.NamedNode | None = None
-        write = DELTA[0]
-        while True:
-            rounds += 1
-            if rounds > MAX_ROUNDS:
-                raise StoreError(
-                    f"{store.location}: reasoning did not converge in {MAX_ROUNDS} rounds"
-                )
-            if read is None:
-                updates = [rule.full(write) for rule in rules]
-            else:
-                predicates = _predicates(store, read)
-                updates = [u for rule in rules for u in rule.seminaive(read, write, predicates)]
-            for update in updates:
-                store.update(update)
-            if not store.ask(f"ASK {{ GRAPH <{write.value}> {{ ?s ?p ?o }} }}"):
-                break
-            if read is not None:
-                store.drop_graph(read.value)
-            read, write = write, DELTA[1] if write == DELTA[0] else DELTA[0]
-    finally:
-        _drop_deltas(store, quiet=True)
-    _clean(store)
-    return EngineReasoningReport(
-        rounds=rounds,
-        inferred=_count(store, INFERRED),
-        seconds=time.perf_counter() - start,
-        full=full,
+    return (
+        f"DELETE {{ {_in(INFERRED, triple)} {_in(written, triple)} }} "
+        f"WHERE {{ {_in(written, triple)} {{ {_in(ASSERTED, triple)} }} UNION "
+        f"{{ {_in(ONTOLOGY, triple)} }} }} ;\n"
+        f"DELETE {{ {_in(INFERRED, triple)} }} INSERT {{ {_in(WITHHELD, triple)} }} "
+        f"WHERE {{ {_in(written, triple)} FILTER({noise}) }}"
     )
 
 
@@ -268,15 +320,88 @@ def _predicates(store: GraphStore, graph: ox.NamedNode) -> set[str]:
     return {term.value for row in rows if isinstance(term := row.get("p"), ox.NamedNode)}
 
 
-def _drop_deltas(store: GraphStore, quiet: bool = False) -> None:
-    """Drop both delta graphs; ``quiet``: after a failure, whose error is the one to report
-    (the next run drops them again)."""
+def _drop(store: GraphStore, graphs: tuple[ox.NamedNode, ...], quiet: bool = False) -> None:
+    """Drop ``graphs``; ``quiet``: after a failure, whose error is the one to report (the
+    next run drops them again)."""
     try:
-        for graph in DELTA:
+        for graph in graphs:
             store.drop_graph(graph.value)
     except StoreError:
         if not quiet:
             raise
+
+
+Round = Callable[[ox.NamedNode | None, ox.NamedNode, set[str]], list[str]]
+"""The updates of one round: from what the previous one added (None: the first round of a
+recomputation, reading everything), with the predicates found there, into the graph given."""
+
+
+def _rounds(
+    store: GraphStore,
+    report: EngineReasoningReport,
+    updates: Round,
+    read: ox.NamedNode | None,
+    sizes: list[int],
+    sweep: bool = True,
+) -> None:
+    """Rounds until one adds nothing, each round's additions the next one's ``read``
+    (``read``: the first delta, filled by the caller, or None); the size of each delta
+    joined goes to ``sizes``, the first one's included."""
+    if read is not None:
+        sizes.append(_count(store, read))
+        if not sizes[-1]:
+            store.drop_graph(read.value)
+            return
+    while True:
+        report.rounds += 1
+        if report.rounds > MAX_ROUNDS:
+            raise StoreError(f"{store.location}: reasoning did not converge in {MAX_ROUNDS} rounds")
+        write = DELTA[1] if read == DELTA[0] else DELTA[0]
+        predicates = set() if read is None else _predicates(store, read)
+        _send(store, report, updates(read, write, predicates), 0 if read is None else sizes[-1])
+        if sweep:
+            store.update(_sweep(write))
+        if read is not None:
+            store.drop_graph(read.value)
+        size = _count(store, write)
+        if not size:
+            return
+        sizes.append(size)
+        read = write
+
+
+def _send(store: GraphStore, report: EngineReasoningReport, updates: list[str], read: int) -> None:
+    """The rule updates of one round: one request when they read a delta of at most
+    :data:`BATCH` triples (then each is little work, and a request each would cost more
+    than the work: on Virtuoso a round of about 100 updates took 2 s one by one), else one
+    request each (one transaction each, within the engine's limits)."""
+    if 0 < read <= BATCH and updates:
+        store.update(" ;\n".join(updates))
+    else:
+        for update in updates:
+            store.update(update)
+    report.updates += len(updates)
+
+
+def _derive(rules: list[EngineRule]) -> Round:
+    """Semi-naive rounds of the rules (all of the data in a first round without ``read``)."""
+
+    def updates(read: ox.NamedNode | None, write: ox.NamedNode, predicates: set[str]) -> list[str]:
+        if read is None:
+            return [rule.full(write) for rule in rules]
+        return [u for rule in rules for u in rule.seminaive(read, write, predicates)]
+
+    return updates
+
+
+def _overdelete(rules: list[EngineRule]) -> Round:
+    """Over-deletion rounds of the rules, from the triples deleted in the previous one."""
+
+    def updates(read: ox.NamedNode | None, write: ox.NamedNode, predicates: set[str]) -> list[str]:
+        assert read is not None
+        return [u for rule in rules for u in rule.overdelete(read, write, predicates)]
+
+    return updates
 
 
 def _block(text: str, start: int, opening: str = "{", closing: str = "}") -> int:
@@ -317,34 +442,135 @@ def with_axioms(store: GraphStore, construct: str) -> str | None:
 
 
 def engine_rules(store: GraphStore) -> list[EngineRule]:
-    """Every rule that can fire, the domain rules read from the engine's ontology graph."""
+    """Every rule that can fire, one per triple of its template, the domain rules read
+    from the engine's ontology graph."""
     rules = owl_rl_rules()
     rules.update(domain_rules(store.get_graph(ONTOLOGY.value)))
     bound = (with_axioms(store, text) for text in rules.values())
-    return [engine_rule(text) for text in bound if text is not None]
+    return [part for text in bound if text is not None for part in _parsed(text)]
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(construct: str) -> tuple[EngineRule, ...]:
+    """:func:`engine_rule`, split, kept per text: rdflib's parser takes about a second for
+    all the rules, more than a small change takes on an engine (the rules' texts change only
+    with the ontology's axioms)."""
+    return tuple(engine_rule(construct).split())
+
+
+def maintained(store: GraphStore) -> bool:
+    """Whether the engine's inferred and withheld graphs are the closure that a change can
+    be maintained from (:data:`STATE`)."""
+    return store.ask(f"ASK {{ {_in(STATE, _MAINTAINED)} }}")
+
+
+def _start(store: GraphStore) -> None:
+    """Before a run changes anything: no longer maintained until it ends; no scratch graph
+    of a run that was killed."""
+    store.drop_graph(STATE.value)
+    _drop(store, SCRATCH)
+
+
+def _finish(store: GraphStore, report: EngineReasoningReport, started: float) -> None:
+    store.update(f"INSERT DATA {{ {_in(STATE, _MAINTAINED)} }}")
+    report.inferred = _count(store, INFERRED)
+    report.seconds = time.perf_counter() - started
 
 
 def materialize_in_engine(store: GraphStore) -> EngineReasoningReport:
     """Recompute the inferred graph on the engine from the asserted and ontology graphs."""
+    started = time.perf_counter()
     forget(store, [INFERRED.value])
-    store.drop_graph(INFERRED.value)
-    return _fixpoint(store, engine_rules(store), full=True)
+    _start(store)
+    report = EngineReasoningReport(rounds=0, inferred=0, seconds=0.0, full=True)
+    try:
+        _drop(store, (INFERRED, WITHHELD))
+        _rounds(store, report, _derive(engine_rules(store)), None, report.deltas)
+    finally:
+        _drop(store, SCRATCH, quiet=True)
+    _finish(store, report, started)
+    return report
+
+
+def _ntriples(triples: list[ox.Triple]) -> str:
+    return (ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"").decode()
 
 
 def update_in_engine(
     store: GraphStore, added: list[ox.Triple], removed: list[ox.Triple]
 ) -> EngineReasoningReport:
-    """Change the engine's asserted graph, then bring its inferred graph up to date."""
-    graph = f"<{ASSERTED.value}>"
-
-    def data(triples: list[ox.Triple]) -> str:
-        return (ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"").decode()
-
+    """Change the engine's asserted graph (``removed`` out, then ``added`` in), then bring
+    its inferred graph up to date: maintained (see the module) when the engine holds a
+    maintained closure, else recomputed."""
     forget(store, [ASSERTED.value, INFERRED.value])
-    if removed:
-        store.update(f"DELETE DATA {{ GRAPH {graph} {{ {data(removed)} }} }}")
-    if added:
-        store.update(f"INSERT DATA {{ GRAPH {graph} {{ {data(added)} }} }}")
-    if removed:
+    adding = set(added)
+    removed = [t for t in removed if t not in adding]
+    if not maintained(store):
+        if removed:
+            store.update(f"DELETE DATA {{ {_in(ASSERTED, _ntriples(removed))} }}")
+        if added:
+            store.update(f"INSERT DATA {{ {_in(ASSERTED, _ntriples(added))} }}")
         return materialize_in_engine(store)
-    return _fixpoint(store, engine_rules(store), full=False)
+    started = time.perf_counter()
+    _start(store)
+    report = EngineReasoningReport(rounds=0, inferred=0, seconds=0.0, full=False)
+    seed = DELTA[0]
+    triple = "?s ?p ?o"
+    try:
+        rules = engine_rules(store)
+        if removed:
+            _remove(store, report, rules, removed)
+            report.rederived = _rederive(store, report, rules, seed)
+        if added:
+            # Only what the data lacks is new: the rest was joined when it came in.
+            present = " UNION ".join(f"{{ {_in(graph, triple)} }}" for graph in DATA)
+            store.update(
+                f"INSERT DATA {{ {_in(CHANGE, _ntriples(added))} }} ;\n"
+                f"INSERT {{ {_in(seed, triple)} }} WHERE {{ {_in(CHANGE, triple)} "
+                f"FILTER NOT EXISTS {{ {present} }} }} ;\n"
+                f"INSERT {{ {_in(ASSERTED, triple)} }} WHERE {{ {_in(CHANGE, triple)} }} ;\n"
+                f"DELETE {{ {_in(INFERRED, triple)} {_in(WITHHELD, triple)} }} "
+                f"WHERE {{ {_in(CHANGE, triple)} }}"
+            )
+        _rounds(store, report, _derive(rules), seed, report.deltas)
+    finally:
+        _drop(store, SCRATCH, quiet=True)
+    _finish(store, report, started)
+    return report
+
+
+def _remove(
+    store: GraphStore,
+    report: EngineReasoningReport,
+    rules: list[EngineRule],
+    removed: list[ox.Triple],
+) -> None:
+    """Over-deletion: the removed asserted triples (those not also in the ontology) and
+    everything derived from them, marked in :data:`OVERDELETED` over the data before the
+    removal, then deleted."""
+    triple = "?s ?p ?o"
+    first = DELTA[1]
+    store.update(
+        f"INSERT DATA {{ {_in(CHANGE, _ntriples(removed))} }} ;\n"
+        f"INSERT {{ {_in(OVERDELETED, triple)} {_in(first, triple)} }} WHERE {{ "
+        f"{_in(CHANGE, triple)} {_in(ASSERTED, triple)} "
+        f"FILTER NOT EXISTS {{ {_in(ONTOLOGY, triple)} }} }}"
+    )
+    _rounds(store, report, _overdelete(rules), first, [], sweep=False)
+    store.drop_graph(CHANGE.value)
+    report.overdeleted = _count(store, OVERDELETED)
+    store.update(
+        f"DELETE DATA {{ {_in(ASSERTED, _ntriples(removed))} }} ;\n"
+        f"DELETE {{ {_in(INFERRED, triple)} {_in(WITHHELD, triple)} }} "
+        f"WHERE {{ {_in(OVERDELETED, triple)} }}"
+    )
+
+
+def _rederive(
+    store: GraphStore, report: EngineReasoningReport, rules: list[EngineRule], write: ox.NamedNode
+) -> int:
+    """Re-derivation: the over-deleted triples with a derivation from what is left, back in
+    the inferred graph (or withheld) and in ``write``, for the rounds that follow to join."""
+    _send(store, report, [rule.rederive(write) for rule in rules], report.overdeleted)
+    store.update(_sweep(write))
+    return _count(store, write)
