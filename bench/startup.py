@@ -15,7 +15,13 @@ It prints the median and spread of each case, and ratios to the interpreter and 
 Oxigraph server's restart, then the CPU seconds of each case (a command to its exit, a
 server with its worker processes at its first answer), which a loaded machine inflates less.
 
+With ``--baseline TREE`` (a checkout of another version, e.g. ``git worktree add
+/tmp/baseline HEAD``) every ``karabakh-kg`` case also runs that version, interleaved in the
+same rounds, with this environment's libraries and a cache folder of its own, and the
+ratios of the two versions are printed.
+
     python bench/startup.py --rounds 5
+    python bench/startup.py --rounds 5 --baseline /tmp/baseline
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Callable
@@ -98,17 +105,52 @@ def to_first_answer(command: list[str], port: int, env: dict[str, str], case: st
     return server.start_seconds
 
 
+def baseline_command(tree: Path, work: Path) -> str:
+    """A ``karabakh-kg`` command running the checkout ``tree``: a virtual environment that
+    reads this one's libraries and maps the ``karabakh_kg`` packages to ``tree`` (through the
+    editable install's finder, so its worker processes run ``tree`` too)."""
+    venv = work / "baseline-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    ours = Path(sysconfig.get_paths()["purelib"])
+    finders = sorted(ours.glob("__editable___karabakh_kg_*_finder.py"))
+    if not finders:
+        sys.exit("--baseline needs karabakh-kg installed editable (pip install -e .)")
+    (theirs,) = (venv / "lib").glob("python*/site-packages")
+    mapping = {f"karabakh_kg.{name}": str(tree / name) for name in ("graph", "ontology", "server")}
+    mapping["karabakh_kg.seeds"] = str(tree / "seeds")
+    (theirs / "karabakh_kg_baseline.pth").write_text(
+        f"import site; site.addsitedir({str(ours)!r}); "
+        f"import {finders[0].stem} as finder; finder.MAPPING.update({mapping!r})\n"
+    )
+    command = venv / "bin" / "karabakh-kg"
+    command.write_text(
+        f"#!{venv / 'bin' / 'python'}\nfrom karabakh_kg.server.cli import main\nmain()\n"
+    )
+    command.chmod(0o755)
+    return str(command)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="runs of each case (default 5)")
+    parser.add_argument(
+        "--baseline", type=Path, metavar="TREE", help="a checkout of the version to compare with"
+    )
+    parser.add_argument(
+        "--warm-only",
+        action="store_true",
+        help="only the cases that start warm (a shorter run): query and serve with a warm "
+        "cache, serve --store restart, and the baselines",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="karabakh-kg-startup-"))
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("KARABAKH_KG_")}
     base_env["KARABAKH_KG_QUERY_WORKERS"] = "2"
-    warm_env = {**base_env, "KARABAKH_KG_CACHE_DIR": str(work / "warm-cache")}
+    counter = iter(range(10**6))
+    versions = {"": KARABAKH}
     try:
-        # The warm cache, the existing store and the Oxigraph store with the same data.
-        timed([KARABAKH, "query", ASK], warm_env)
+        if args.baseline is not None:
+            versions[" [baseline]"] = baseline_command(args.baseline.resolve(), work)
         dump = work / "reasoned.nq"
         timed(
             [
@@ -120,44 +162,36 @@ def main() -> None:
             ],
             base_env,
         )
-        existing_store = work / "store"
-        port = free_port()
-        to_first_answer(
-            [KARABAKH, "serve", "--port", str(port), "--store", str(existing_store)],
-            port,
-            warm_env,
-        )
         oxigraph_store = work / "oxigraph"
         timed([OXIGRAPH, "load", "--location", str(oxigraph_store), "--file", str(dump)], base_env)
-        counter = iter(range(10**6))
 
         def cold_env() -> dict[str, str]:
             return {**base_env, "KARABAKH_KG_CACHE_DIR": str(work / f"cold-{next(counter)}")}
 
-        def serve(
-            extra: list[str], env: Callable[[], dict[str, str]], case: str
-        ) -> Callable[[], float]:
-            def run() -> float:
-                port = free_port()
-                return to_first_answer(
-                    [KARABAKH, "serve", "--port", str(port), "--log-level", "warning", *extra],
-                    port,
-                    env(),
-                    case,
-                )
-
-            return run
-
-        def new_store() -> list[str]:
-            return ["--store", str(work / f"new-store-{next(counter)}")]
-
-        def serve_new_store() -> float:
+        warm_envs: list[tuple[str, dict[str, str]]] = []
+        cases: dict[str, Callable[[], float]] = {
+            "python -c pass": lambda: timed([sys.executable, "-c", "pass"], base_env, "python"),
+        }
+        for tag, karabakh in versions.items():
+            # The warm cache and the existing store of this version.
+            warm_env = {
+                **base_env,
+                "KARABAKH_KG_CACHE_DIR": str(work / f"warm-cache{next(counter)}"),
+            }
+            warm_envs.append((karabakh, warm_env))
+            timed([karabakh, "query", ASK], warm_env)
+            existing_store = work / f"store-{next(counter)}"
             port = free_port()
-            return to_first_answer(
-                [KARABAKH, "serve", "--port", str(port), "--log-level", "warning", *new_store()],
+            to_first_answer(
+                [karabakh, "serve", "--port", str(port), "--store", str(existing_store)],
                 port,
-                cold_env(),
-                "serve new store",
+                warm_env,
+            )
+            made = karabakh_cases(karabakh, tag, warm_env, cold_env, existing_store, work)
+            cases.update(
+                (name, case)
+                for name, case in made.items()
+                if not args.warm_only or "warm" in name or "restart" in name
             )
 
         def oxigraph_serve(location: Path) -> float:
@@ -175,48 +209,94 @@ def main() -> None:
             timed([OXIGRAPH, "load", "--location", str(location), "--file", str(dump)], base_env)
             return time.perf_counter() - began + oxigraph_serve(location)
 
-        cases: dict[str, Callable[[], float]] = {
-            "python -c pass": lambda: timed([sys.executable, "-c", "pass"], base_env, "python"),
-            "query ASK {}, cold cache": lambda: timed(
-                [KARABAKH, "query", ASK], cold_env(), "query cold"
-            ),
-            "query ASK {}, warm cache": lambda: timed(
-                [KARABAKH, "query", ASK], warm_env, "query warm"
-            ),
-            "serve, cold cache": serve([], cold_env, "serve cold"),
-            "serve, warm cache": serve([], lambda: warm_env, "serve warm"),
-            "serve --store, new store": serve_new_store,
-            "serve --store, restart": serve(
-                ["--store", str(existing_store)], lambda: warm_env, "serve restart"
-            ),
-            "oxigraph serve, restart": lambda: oxigraph_serve(oxigraph_store),
-            "oxigraph load + serve": oxigraph_load_and_serve,
-        }
+        cases["oxigraph serve, restart"] = lambda: oxigraph_serve(oxigraph_store)
+        if not args.warm_only:
+            cases["oxigraph load + serve"] = oxigraph_load_and_serve
         times: dict[str, list[float]] = {name: [] for name in cases}
         for round_number in range(args.rounds):
             # Warm again (untimed): an edit of the reasoning code between rounds changes the
             # cache key, and "warm" must mean warm.
-            timed([KARABAKH, "query", ASK], warm_env)
+            for karabakh, warm_env in warm_envs:
+                timed([karabakh, "query", ASK], warm_env)
             for name, case in cases.items():
                 times[name].append(case())
             print(f"round {round_number + 1}/{args.rounds} done", file=sys.stderr)
-        python = statistics.median(times["python -c pass"])
-        oxigraph = statistics.median(times["oxigraph serve, restart"])
-        print(
-            f"{'case':30} {'median s':>9} {'min s':>7} {'max s':>7} {'× python':>9} "
-            f"{'× oxigraph restart':>19}"
-        )
-        for name, values in times.items():
-            median = statistics.median(values)
-            print(
-                f"{name:30} {median:>9.3f} {min(values):>7.3f} {max(values):>7.3f} "
-                f"{median / python:>9.1f} {median / oxigraph:>19.1f}"
-            )
-        print()
-        for label, values in CPU.items():
-            print(f"cpu s, {label:24} median {statistics.median(values):.3f}")
+        report(times, versions)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def karabakh_cases(
+    karabakh: str,
+    tag: str,
+    warm_env: dict[str, str],
+    cold_env: Callable[[], dict[str, str]],
+    existing_store: Path,
+    work: Path,
+) -> dict[str, Callable[[], float]]:
+    """The cases of one version (``tag`` appended to their names)."""
+
+    def serve(extra: Callable[[], list[str]], env: Callable[[], dict[str, str]], case: str):  # type: ignore[no-untyped-def]
+        def run() -> float:
+            port = free_port()
+            return to_first_answer(
+                [karabakh, "serve", "--port", str(port), "--log-level", "warning", *extra()],
+                port,
+                env(),
+                case + tag,
+            )
+
+        return run
+
+    stores = iter(range(10**6))
+    return {
+        f"query ASK {{}}, cold cache{tag}": lambda: timed(
+            [karabakh, "query", ASK], cold_env(), "query cold" + tag
+        ),
+        f"query ASK {{}}, warm cache{tag}": lambda: timed(
+            [karabakh, "query", ASK], warm_env, "query warm" + tag
+        ),
+        f"serve, cold cache{tag}": serve(list, cold_env, "serve cold"),
+        f"serve, warm cache{tag}": serve(list, lambda: warm_env, "serve warm"),
+        f"serve --store, new store{tag}": serve(
+            lambda: ["--store", str(work / f"new-store{tag.strip(' []')}-{next(stores)}")],
+            cold_env,
+            "serve new store",
+        ),
+        f"serve --store, restart{tag}": serve(
+            lambda: ["--store", str(existing_store)], lambda: warm_env, "serve restart"
+        ),
+    }
+
+
+def report(times: dict[str, list[float]], versions: dict[str, str]) -> None:
+    python = statistics.median(times["python -c pass"])
+    oxigraph = statistics.median(times["oxigraph serve, restart"])
+    print(
+        f"{'case':42} {'median s':>9} {'min s':>7} {'max s':>7} {'× python':>9} "
+        f"{'× oxigraph restart':>19}"
+    )
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(
+            f"{name:42} {median:>9.3f} {min(values):>7.3f} {max(values):>7.3f} "
+            f"{median / python:>9.1f} {median / oxigraph:>19.1f}"
+        )
+    print()
+    for label, values in CPU.items():
+        print(f"cpu s, {label:36} median {statistics.median(values):.3f}")
+    baseline = next((tag for tag in versions if tag), None)
+    if baseline is None:
+        return
+    print("\nthis version against the baseline (baseline median / this median: > 1 is faster)")
+    for name, values in times.items():
+        if name + baseline in times:
+            ratio = statistics.median(times[name + baseline]) / statistics.median(values)
+            print(f"wall, {name:36} {ratio:>6.2f}")
+    for label, values in CPU.items():
+        if label + baseline in CPU:
+            ratio = statistics.median(CPU[label + baseline]) / statistics.median(values)
+            print(f"cpu,  {label:36} {ratio:>6.2f}")
 
 
 if __name__ == "__main__":

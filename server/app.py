@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from karabakh_kg.graph import KnowledgeGraph, load_graph
 from karabakh_kg.server import problems
+from karabakh_kg.server.deferred import DeferredRouters, WaitForRouters
 from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql import openapi as sparql_openapi
 from karabakh_kg.server.sparql.execute import Endpoint
@@ -64,6 +65,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         endpoint.store()  # start the query workers now, in the background
+        later.start()  # and import the pages' routers on a thread
         if follower is not None:
             follower.start()
         yield
@@ -82,7 +84,20 @@ def create_app(
     app.state.kg = graph
     app.state.settings = config
     app.state.sparql = endpoint
+    # serve --backend: the engine resource pages read (server/web/resource_engine.py)
+    app.state.engine = getattr(store, "engine", None)
     problems.install(app)
+    # The SPARQL router at once, the others once imported (karabakh_kg.server.deferred).
+    before = len(app.router.routes)
+    for router in routers(FIRST_ROUTE_MODULES):
+        app.include_router(router)
+    later = DeferredRouters(app, lambda: routers(LATER_ROUTE_MODULES), _mount_static_files)
+    app.state.routers = later
+    app.add_middleware(WaitForRouters, routers=later, ready=app.router.routes[before:])
+    if app.state.engine is not None:  # what needs the whole graph, without a local copy: 503
+        from karabakh_kg.server.sparql.backend import NeedsCopy
+
+        app.add_middleware(NeedsCopy, engine=app.state.engine)
     app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(BodyReadTimeout, seconds=config.body_timeout)
     app.add_middleware(
@@ -93,16 +108,12 @@ def create_app(
         expose_headers=["ETag", "Last-Modified", "X-Data-Version", "Retry-After"],
         max_age=600,
     )
-    for router in routers():
-        app.include_router(router)
-    from karabakh_kg.server.web import pages
-
-    app.mount("/static", pages.static_files(), name="static")
     generated_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
         """FastAPI's document, with the SPARQL endpoint's parameters, limits and answers."""
         if app.openapi_schema is None:
+            later.include()  # every route is documented
             sparql_openapi.document(generated_openapi(), config)
         return app.openapi_schema or {}
 
@@ -125,12 +136,23 @@ ROUTE_MODULES = (
     "web.reconcile",
 )
 """The modules of ``karabakh_kg.server`` whose ``router`` the app includes, in order."""
+FIRST_ROUTE_MODULES = ROUTE_MODULES[:1]
+"""Included when the app is built (``serve`` imports them while the data loads on another
+thread: :func:`karabakh_kg.server.cli.serve.app_over`); the others are imported on a thread
+and included once ready (:mod:`karabakh_kg.server.deferred`)."""
+LATER_ROUTE_MODULES = ROUTE_MODULES[len(FIRST_ROUTE_MODULES) :]
 
 
-def routers() -> list[APIRouter]:
-    """Each feature's router, its module imported on first use (``serve`` imports them
-    while the data loads on another thread: :func:`karabakh_kg.server.cli.serve.app_over`)."""
-    return [importlib.import_module(f"karabakh_kg.server.{name}").router for name in ROUTE_MODULES]
+def routers(names: Sequence[str] = ROUTE_MODULES) -> list[APIRouter]:
+    """The router of each module ``names`` lists, its module imported on first use."""
+    return [importlib.import_module(f"karabakh_kg.server.{name}").router for name in names]
+
+
+def _mount_static_files(app: FastAPI) -> None:
+    """The static files, after every route (``/static/...`` is matched last)."""
+    from karabakh_kg.server.web import pages
+
+    app.mount("/static", pages.static_files(), name="static")
 
 
 def _published_copy(
@@ -146,4 +168,5 @@ def _published_copy(
 
     if not isinstance(store, BackendStore):
         return None
-    return PublishedCopy(store.engine, kg, replace, config.backend_refresh)
+    every, most = config.backend_refresh, config.backend_copy_max_triples
+    return PublishedCopy(store.engine, kg, replace, every, most)

@@ -528,3 +528,69 @@ def test_serve_with_a_wikidata_file_starts_from_the_cache(
     enrichment.write_text("", encoding="utf-8")  # another file: another data version
     emptied = build_app(None, settings).state.kg  # type: ignore[attr-defined]
     assert graph_size(emptied, WIKIDATA) == 0 and not emptied.views.reasoner_deferred
+
+
+PAGES = ("networkx", "jinja2", "rapidfuzz")
+"""What only the pages need: the app imports them after it can answer SPARQL."""
+
+
+def test_a_server_answers_sparql_before_it_imports_its_pages() -> None:
+    """The app includes the SPARQL routes when built; the pages' routers (networkx, Jinja2,
+    rapidfuzz) once a thread has imported them. A page request waits for them and is then
+    routed by the whole app: the neighbours of Lavrov include the meeting of line 37, a 405
+    names the methods of every route of the path, and the API document lists the pages."""
+    probe = f"""
+import json, sys, warnings
+warnings.simplefilter("ignore")
+from starlette.testclient import TestClient
+from karabakh_kg.server.cli.serve import apply_settings, build_app
+app = build_app(None, apply_settings({{}}))
+client = TestClient(app)  # no lifespan: nothing starts the pages' thread but a request
+ask = client.get("/sparql", params={{"query": "ASK {{ ?s ?p ?o }}"}}).json()
+before = sorted(m for m in sys.modules if m.split(".")[0] in {PAGES!r}
+                or m.startswith("karabakh_kg.server.web.graph"))
+near = client.get("/graph/neighbours", params={{"node": "Lavrov"}}).json()
+put = client.put("/sparql")
+paths = sorted(app.openapi()["paths"])
+print(json.dumps({{"ask": ask["boolean"], "before": before, "included": app.state.routers.included,
+                  "near": [n["iri"] for n in near["neighbours"]], "allow": put.headers["allow"],
+                  "status": put.status_code, "paths": paths,
+                  "after": sorted(m for m in {PAGES!r} if m in sys.modules)}}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=dict(os.environ)
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["ask"] is True
+    assert seen["before"] == []  # answered before any page's module was imported
+    assert seen["included"] is True
+    assert MEETING in seen["near"]
+    assert seen["status"] == 405 and seen["allow"] == "GET, HEAD, POST"
+    assert {"/sparql", "/graph/neighbours", "/resource/{name}"} <= set(seen["paths"])
+    assert seen["after"] == sorted(PAGES)
+
+
+def test_routes_stand_in_the_order_of_their_modules(kg: KnowledgeGraph) -> None:
+    """Included later, the pages' routes still come after the SPARQL endpoint's, in the
+    order of ``ROUTE_MODULES`` (which the API document follows), and the static files are
+    served once they are included."""
+    from fastapi.routing import APIRoute
+    from starlette.testclient import TestClient
+
+    from karabakh_kg.server.app import ROUTE_MODULES, create_app, routers
+
+    app = create_app(kg)
+    expected = list(
+        dict.fromkeys(
+            route.path
+            for router in routers(ROUTE_MODULES)
+            for route in router.routes
+            if isinstance(route, APIRoute) and route.include_in_schema
+        )
+    )
+    assert not app.state.routers.included
+    assert list(app.openapi()["paths"]) == expected
+    assert app.state.routers.included
+    style = TestClient(app).get("/static/site.css")
+    assert style.status_code == 200 and "text/css" in style.headers["content-type"]

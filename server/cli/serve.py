@@ -143,10 +143,10 @@ def storage_mode(settings: Settings) -> str:
 
 def backend_app(settings: Settings) -> object:
     """The app over an engine that holds the published graphs (``--backend URL``)."""
-    from karabakh_kg.graph import RemoteStore, StoreError, read_published
+    from karabakh_kg.graph import RemoteStore, StoreError
     from karabakh_kg.graph import probe_store as probe
     from karabakh_kg.server.app import create_app
-    from karabakh_kg.server.sparql.backend import BackendStore
+    from karabakh_kg.server.sparql.backend import BackendStore, published_copy
 
     try:
         engine = RemoteStore(
@@ -156,7 +156,7 @@ def backend_app(settings: Settings) -> object:
             password=settings.backend_password or None,
             auth=settings.backend_auth,
         )
-        kg = read_published(engine)
+        kg = published_copy(engine, settings.backend_copy_max_triples)
         gaps = probe(engine, write=False)
     except StoreError as error:
         fail(str(error))
@@ -206,14 +206,14 @@ def app_over(
 ) -> FastAPI:
     """The app over the graph ``load()`` gives.
 
-    The graph is loaded on another thread while this one imports FastAPI and the routes
-    (about a second either way): pyoxigraph parses without holding the interpreter, so on
-    two cores both proceed at once. ``start_workers`` (``serve``): that thread then starts
-    the query workers, whose process loads its copy of the data while the app is built;
-    otherwise they start with the app's lifespan, as for any app. The thread blocks
-    SIGINT, so Ctrl-C reaches this thread (as it would without the other), and the
-    workers' process, started from it, does not take a Ctrl-C meant for the server before
-    it ignores it.
+    The graph is loaded on another thread while this one imports FastAPI and the SPARQL
+    routes (the others are imported once the server runs: :mod:`karabakh_kg.server.deferred`):
+    pyoxigraph parses without holding the interpreter, so on two cores both proceed at once.
+    ``start_workers`` (``serve``): that thread then starts the query workers, whose process
+    loads its copy of the data while the app is built; otherwise they start with the app's
+    lifespan, as for any app. The thread blocks SIGINT, so Ctrl-C reaches this thread (as it
+    would without the other), and the workers' process, started from it, does not take a
+    Ctrl-C meant for the server before it ignores it.
     """
     from karabakh_kg.server.sparql.execute import Endpoint
 
@@ -235,7 +235,7 @@ def app_over(
     loading.start()
     from karabakh_kg.server import app as application
 
-    application.routers()
+    application.routers(application.FIRST_ROUTE_MODULES)
     loading.join()
     if failed:
         raise failed[0]

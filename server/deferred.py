@@ -1,0 +1,108 @@
+"""Routers included once a thread has imported them, so the server answers SPARQL sooner.
+
+Importing the pages' modules makes FastAPI build the routes of some eighty operations (each
+parameter becomes a pydantic field) and imports networkx, Jinja2 and rapidfuzz: about 0.4 s
+of CPU, which ``serve`` used to spend before it listened. The app includes the SPARQL
+endpoint's router when it is built and the others once :class:`DeferredRouters` has
+imported them on a thread of its own (started with the server's lifespan, or by the first
+request that needs them). Meanwhile :class:`WaitForRouters` lets a request through that a
+route already included takes whole (path and method: ``/sparql``), and holds any other
+until the rest is included; it is then routed by the whole app, whose routes stand in the
+order they always had (``app.ROUTE_MODULES``), the static files last. Nothing is served
+differently: a request either meets a route that the whole app would also have chosen
+first, or waits for the whole app.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter, FastAPI
+    from starlette.routing import BaseRoute
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+class DeferredRouters:
+    """The routers ``build()`` imports, on a thread, included into ``app`` once (then
+    ``after(app)``: the static files' mount, which must come after every route)."""
+
+    def __init__(
+        self,
+        app: FastAPI,
+        build: Callable[[], list[APIRouter]],
+        after: Callable[[FastAPI], None],
+    ) -> None:
+        self._app = app
+        self._build = build
+        self._after = after
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._built = threading.Event()
+        self._routers: list[APIRouter] = []
+        self._error: BaseException | None = None
+        self.included = False
+
+    def start(self) -> None:
+        """Start importing the routers (once; at once if already started)."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="karabakh-kg-routes", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._routers = self._build()
+        except BaseException as error:  # raised to every request that needed them
+            self._error = error
+        finally:
+            self._built.set()
+
+    def include(self) -> None:
+        """Wait for the routers and include them (once)."""
+        if self.included:
+            return
+        self.start()
+        self._built.wait()
+        with self._lock:
+            if self._error is not None:
+                raise self._error
+            if not self.included:
+                for router in self._routers:
+                    self._app.include_router(router)
+                self._after(self._app)
+                self.included = True
+
+    async def wait(self) -> None:
+        """:meth:`include`, waiting for the thread without holding up the event loop."""
+        if not self.included:
+            import anyio.to_thread
+
+            self.start()
+            await anyio.to_thread.run_sync(self._built.wait)
+            self.include()
+
+
+class WaitForRouters:
+    """ASGI middleware: a request that one of ``ready`` takes whole goes on; any other
+    waits until ``routers`` are included."""
+
+    def __init__(self, app: ASGIApp, routers: DeferredRouters, ready: Sequence[BaseRoute]) -> None:
+        self.app = app
+        self.routers = routers
+        self.ready = tuple(ready)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        waits = not self.routers.included and scope["type"] in {"http", "websocket"}
+        if waits and not self._taken_whole(scope):
+            await self.routers.wait()
+        await self.app(scope, receive, send)
+
+    def _taken_whole(self, scope: dict[str, Any] | Scope) -> bool:
+        from starlette.routing import Match
+
+        return any(route.matches(scope)[0] is Match.FULL for route in self.ready)
