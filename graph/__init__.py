@@ -28,6 +28,8 @@ _SURFACE: dict[str, tuple[str, str | None]] = {
     "PROVENANCE": ("dataset", "PROVENANCE"),
     "WIKIDATA": ("dataset", "WIKIDATA"),
     "SYSTEM_GRAPHS": ("dataset", "SYSTEM_GRAPHS"),
+    "SUPPORT": ("dataset", "SUPPORT"),
+    "PERSPECTIVE_GRAPHS": ("dataset", "PERSPECTIVE_GRAPHS"),
     "is_evidence_graph": ("dataset", "is_evidence_graph"),
     # names, formats, files
     "compact": ("prefixes", "compact"),
@@ -60,7 +62,9 @@ _SURFACE: dict[str, tuple[str, str | None]] = {
     "timeline_items": ("timeline", "timeline_items"),
     # stores
     "QuadChange": ("store", "QuadChange"),
+    "GraphStore": ("store", "GraphStore"),
     "StoreError": ("store", "StoreError"),
+    "StoreTimeout": ("store", "StoreTimeout"),
     "probe_store": ("store.capabilities", "probe"),
     "DEFAULT_CONTRIBUTOR": ("store.contributions", "DEFAULT_CONTRIBUTOR"),
     "CONTRIBUTIONS_GRAPH_NAME": ("store.contributions", "NAME"),
@@ -72,6 +76,8 @@ _SURFACE: dict[str, tuple[str, str | None]] = {
     "open_store_folder": ("store.durable", "open_store_folder"),
     "publish": ("store.publish", "publish"),
     "published_version": ("store.publish", "published_version"),
+    "published_manifest": ("store.publish", "published"),
+    "publication_version": ("store.publish", "publication_version"),
     "read_published": ("store.publish", "read_published"),
     "EngineTimeout": ("store.remote", "EngineTimeout"),
     "RemoteStore": ("store.remote", "RemoteStore"),
@@ -116,9 +122,11 @@ __all__ = [
     "GRAPH_FORMATS",
     "INFERRED",
     "ONTOLOGY",
+    "PERSPECTIVE_GRAPHS",
     "PROVENANCE",
     "RDF_FOLDER",
     "RESULT_FORMATS",
+    "SUPPORT",
     "SYSTEM_GRAPHS",
     "WIKIDATA",
     "WIKIDATA_FACTS",
@@ -126,6 +134,7 @@ __all__ = [
     "EngineTimeout",
     "Format",
     "GraphFilter",
+    "GraphStore",
     "KnowledgeGraph",
     "LinkError",
     "QuadChange",
@@ -133,6 +142,7 @@ __all__ = [
     "RemoteStore",
     "RuleError",
     "StoreError",
+    "StoreTimeout",
     "Term",
     "UpdateError",
     "WikidataClient",
@@ -173,7 +183,9 @@ __all__ = [
     "parse_term",
     "perspectives",
     "probe_store",
+    "publication_version",
     "publish",
+    "published_manifest",
     "published_version",
     "quickstatements",
     "rdf_files",
@@ -227,7 +239,9 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
         ASSERTED,
         INFERRED,
         ONTOLOGY,
+        PERSPECTIVE_GRAPHS,
         PROVENANCE,
+        SUPPORT,
         SYSTEM_GRAPHS,
         WIKIDATA,
         DataError,
@@ -246,7 +260,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
     from karabakh_kg.graph.reasoning.consistency import check_consistency, contradictions
     from karabakh_kg.graph.reasoning.explain import Term, explain, parse_term
     from karabakh_kg.graph.reasoning.rules import RuleError
-    from karabakh_kg.graph.store import QuadChange, StoreError
+    from karabakh_kg.graph.store import GraphStore, QuadChange, StoreError, StoreTimeout
     from karabakh_kg.graph.store.capabilities import probe as probe_store
     from karabakh_kg.graph.store.contributions import (
         DEFAULT_CONTRIBUTOR,
@@ -256,7 +270,13 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
     )
     from karabakh_kg.graph.store.contributions import NAME as CONTRIBUTIONS_GRAPH_NAME
     from karabakh_kg.graph.store.durable import RDF_FOLDER, open_dataset, open_store_folder
-    from karabakh_kg.graph.store.publish import publish, published_version, read_published
+    from karabakh_kg.graph.store.publish import (
+        publication_version,
+        publish,
+        published_version,
+        read_published,
+    )
+    from karabakh_kg.graph.store.publish import published as published_manifest
     from karabakh_kg.graph.store.remote import EngineTimeout, RemoteStore
     from karabakh_kg.graph.timeline import Window, timeline_items
     from karabakh_kg.graph.validation import validate

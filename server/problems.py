@@ -212,6 +212,16 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def handle_store_error(request: Request, exc: Exception) -> Response:
+    """The store holding the data (an engine, for ``serve --backend``) failed while a
+    request read it: 504 when it did not answer in time, else 502, naming it."""
+    from karabakh_kg.graph import StoreTimeout
+
+    timed_out = isinstance(exc, StoreTimeout)
+    status, code = (504, "engine-timeout") if timed_out else (502, "engine-failed")
+    return problem_response(status, code, str(exc), {"Retry-After": "5"})
+
+
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     """Any other exception, answered without its traceback (Starlette re-raises it
     after this answer, so the server logs it with the traceback)."""
@@ -228,8 +238,11 @@ def install(app: FastAPI) -> None:
     from starlette.exceptions import HTTPException
     from starlette.formparsers import MultiPartException
 
+    from karabakh_kg.graph import StoreError
+
     app.add_exception_handler(Problem, handle_problem)
     app.add_exception_handler(HTTPException, handle_http_exception)
     app.add_exception_handler(MultiPartException, handle_form_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StoreError, handle_store_error)
     app.add_exception_handler(Exception, handle_unexpected)

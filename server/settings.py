@@ -111,6 +111,12 @@ class Settings:
     """Seconds between checks of the engine's publication manifest (``serve --backend``):
     pages, traversal, explanations and ETags follow a new publish within this time; 0: never
     (the copy taken at start is served until a restart)."""
+    backend_copy_max_triples: int = 2_000_000
+    """Largest publication (triples in the engine's named graphs) of which ``serve --backend``
+    keeps a local copy, for the features that need the whole graph (explanations, traversal,
+    exports, the explorer, perspectives); above it, or at 0, no copy is taken: the endpoint,
+    resource, evidence, ontology and home pages read the engine, and those features answer
+    503 ``needs-local-copy`` (docs/deployment.md)."""
     wikidata_file: str = ""
     """A Wikidata enrichment file (``karabakh-kg link enrich``) to load into the
     ``graph/wikidata`` named graph; queries include it unless they ask ``wikidata=false``."""
@@ -166,6 +172,8 @@ class Settings:
             )
         if self.backend_refresh < 0:
             raise SettingsError(f"{PREFIX}BACKEND_REFRESH must be 0 (never) or more seconds")
+        if self.backend_copy_max_triples < 0:
+            raise SettingsError(f"{PREFIX}BACKEND_COPY_MAX_TRIPLES must be 0 (no copy) or more")
         if self.backend_auth not in {"basic", "digest"}:
             raise SettingsError(f"{PREFIX}BACKEND_AUTH must be basic or digest")
         if self.enable_updates and not (self.update_token or self.update_tokens):

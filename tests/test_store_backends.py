@@ -136,7 +136,7 @@ def test_backend_queries_name_the_engine_when_it_fails() -> None:
     store = BackendStore(RemoteStore("http://127.0.0.1:9/sparql"))
     with pytest.raises(QueryFailed) as failure:
         store.execute(QueryJob("ASK { ?s ?p ?o }"), timeout=5)
-    assert failure.value.kind == "remote" and "127.0.0.1:9" in failure.value.message
+    assert failure.value.kind == "engine" and "127.0.0.1:9" in failure.value.message
 
 
 def test_serve_backend_errors_are_one_line(oxigraph_engine: Engine) -> None:

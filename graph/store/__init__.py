@@ -42,6 +42,10 @@ class StoreError(RuntimeError):
     address and what failed, in one line."""
 
 
+class StoreTimeout(StoreError):
+    """A store that did not answer within the request's time limit."""
+
+
 @dataclass
 class QuadChange:
     """What one change did to a store, quad by quad (for copies of the store to follow).
@@ -102,4 +106,4 @@ class GraphStore(Protocol):
         ...
 
 
-__all__ = ["GraphStore", "QuadChange", "Row", "StoreError", "rows_of"]
+__all__ = ["GraphStore", "QuadChange", "Row", "StoreError", "StoreTimeout", "rows_of"]

@@ -7,6 +7,7 @@ URL and what went wrong (unreachable, credentials refused, updates refused, a ba
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from typing import Any
@@ -15,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 import pyoxigraph as ox
 
-from karabakh_kg.graph.store import Row, StoreError, rows_of
+from karabakh_kg.graph.store import Row, StoreError, StoreTimeout, rows_of
 from karabakh_kg.ontology import vocab
 
 TIMEOUT = 120.0
@@ -101,12 +102,21 @@ class RemoteStore:
         self.upload_triples = upload_triples
         self.client = httpx.Client(auth=credentials, timeout=timeout, follow_redirects=True)
 
+    def bounded(self, timeout: float) -> RemoteStore:
+        """The same engine (and connections) whose requests each take at most ``timeout``
+        seconds: what reads on behalf of one HTTP request use (resource pages)."""
+        view = copy.copy(self)
+        view.timeout = timeout
+        return view
+
     # -- HTTP ------------------------------------------------------------------------------
     def _send(self, what: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        kwargs.setdefault("timeout", self.timeout)
         try:
             response = self.client.request(method, url, **kwargs)
         except httpx.TimeoutException:
-            raise StoreError(f"{url}: {what} timed out") from None
+            waited = kwargs["timeout"]
+            raise StoreTimeout(f"{url}: {what} timed out after {waited:g} s") from None
         except httpx.HTTPError as error:
             reason = str(error) or type(error).__name__
             raise StoreError(

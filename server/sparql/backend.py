@@ -7,15 +7,22 @@ byte limits, formats), so clients see the same endpoint whichever engine holds t
 The engine's time is bounded by the request's time limit (the HTTP call is abandoned; the
 engine's own limit, such as Virtuoso's ``MaxQueryExecutionTime``, stops the work there).
 
-Pages, traversal and explanations need the whole graph at hand: they read a local copy of
-the published graphs, which :class:`PublishedCopy` keeps current after a new publish.
+Resource, evidence, ontology and home pages read the engine too
+(:mod:`karabakh_kg.server.web.resource_engine`). What needs the whole graph at hand (the
+reasoner's explanations and perspectives, traversal, exports, the explorer, the analyst
+views) reads a local copy of the published graphs, which :class:`PublishedCopy` keeps
+current after a new publish. A publication larger than the server's bound
+(``KARABAKH_KG_BACKEND_COPY_MAX_TRIPLES``) is not copied: :func:`published_copy` gives an
+:class:`EngineOutline` (the graphs' names and the data version) and :class:`NeedsCopy`
+answers those features 503 instead of answers from an empty graph.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
@@ -26,9 +33,13 @@ from karabakh_kg.graph import (
     QuadChange,
     RemoteStore,
     StoreError,
+    publication_version,
+    published_manifest,
     published_version,
     read_published,
 )
+from karabakh_kg.server.problems import problem_response
+from karabakh_kg.server.settings import PREFIX, Settings
 from karabakh_kg.server.sparql.inspect import inspect
 from karabakh_kg.server.sparql.protocol import (
     QueryAnswer,
@@ -41,6 +52,11 @@ from karabakh_kg.server.sparql.protocol import (
 LOG = logging.getLogger("karabakh_kg.server")
 
 
+class EngineFailed(Exception):
+    """The engine could not be reached or failed on a query (not an ``OSError``, which
+    :func:`run_job` takes for a failed ``SERVICE`` call of a local store)."""
+
+
 class _Bounded:
     """The engine seen as a ``pyoxigraph.Store`` whose queries have one time limit."""
 
@@ -50,7 +66,10 @@ class _Bounded:
 
     def query(self, sparql: str, **kwargs: Any) -> Any:
         graph = inspect(sparql).returns_graph
-        return self.engine.query(sparql, timeout=self.timeout, graph=graph, **kwargs)
+        try:
+            return self.engine.query(sparql, timeout=self.timeout, graph=graph, **kwargs)
+        except OSError as error:
+            raise EngineFailed(str(error)) from None
 
 
 class BackendStore:
@@ -64,6 +83,8 @@ class BackendStore:
             raw = run_job(_Bounded(self.engine, timeout), job.to_dict())
         except EngineTimeout as error:
             raise QueryFailed("timeout", str(error)) from None
+        except EngineFailed as error:
+            raise QueryFailed("engine", str(error)) from None
         return answer_from(raw)
 
     def update_difference(
@@ -82,6 +103,88 @@ class BackendStore:
         self.engine.close()
 
 
+@dataclass
+class EngineOutline(KnowledgeGraph):
+    """What a server over an engine holds of a publication too large to copy: the names of
+    its graphs (empty, so the endpoint's dataset names them all) and its data version."""
+
+    triples_over: int = 0
+    """The bound the publication passed (``KARABAKH_KG_BACKEND_COPY_MAX_TRIPLES``)."""
+
+
+def larger_than(engine: RemoteStore, triples: int) -> bool:
+    """Whether the engine's named graphs hold more than ``triples`` triples: the engine
+    skips that many and looks for one more, so the answer costs ``triples`` steps whatever
+    the size of the data, where a ``COUNT`` would read it all."""
+    if triples <= 0:
+        return True
+    rows = engine.select(f"SELECT ?s WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} OFFSET {triples} LIMIT 1")
+    return bool(rows)
+
+
+def published_copy(engine: RemoteStore, max_triples: int) -> KnowledgeGraph:
+    """The local copy of what is published on ``engine`` (:func:`read_published`), or, when
+    it holds more than ``max_triples`` triples, its :class:`EngineOutline`."""
+    manifest = published_manifest(engine)
+    if not manifest or not larger_than(engine, max_triples):
+        return read_published(engine)  # (which names an engine where nothing is published)
+    store = ox.Store()
+    for name in manifest:
+        store.add_graph(ox.NamedNode(name))
+    version = publication_version(manifest)
+    return EngineOutline(store=store, version=version, files=[], triples_over=max_triples)
+
+
+ENGINE_PATHS = (
+    "/sparql",
+    "/update",
+    "/store",
+    "/rdf-graphs/",
+    "/resource/",
+    "/evidence/",
+    "/ontology",
+    "/query",
+    "/health",
+    "/metrics",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+    "/static/",
+)
+"""What a server over an engine answers without a local copy (and ``/``): the endpoint and
+the Graph Store, and the pages that read the engine."""
+
+
+class NeedsCopy:
+    """ASGI middleware: while the server holds an :class:`EngineOutline` (no local copy),
+    a request for a feature that reads the whole graph is answered 503 ``needs-local-copy``,
+    naming the engine and the bound, instead of from an empty graph."""
+
+    def __init__(self, app: Any, engine: RemoteStore) -> None:
+        self.app = app
+        self.engine = engine
+
+    async def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    ) -> None:
+        path = scope.get("path", "")
+        held = scope["app"].state.kg if scope["type"] == "http" else None
+        if isinstance(held, EngineOutline) and path != "/" and not path.startswith(ENGINE_PATHS):
+            message = (
+                f"{path} needs the whole graph, and this server holds no local copy of the "
+                f"publication on {self.engine.location} (more than "
+                f"{held.triples_over} triples: {PREFIX}BACKEND_COPY_MAX_TRIPLES); query "
+                "/sparql, or read /resource/{name} pages"
+            )
+            response = problem_response(503, "needs-local-copy", message)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 class PublishedCopy:
     """Keeps the local copy of what is published on ``engine`` current.
 
@@ -98,11 +201,13 @@ class PublishedCopy:
         current: KnowledgeGraph,
         replace: Callable[[KnowledgeGraph], None],
         every: float,
+        max_triples: int = Settings.backend_copy_max_triples,
     ) -> None:
         self.engine = engine
         self.version = current.version
         self.replace = replace
         self.every = every
+        self.max_triples = max_triples
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -112,7 +217,7 @@ class PublishedCopy:
             version = published_version(self.engine)
             if version is None or version == self.version:
                 return False
-            copy = read_published(self.engine)
+            copy = published_copy(self.engine, self.max_triples)
         except StoreError as error:
             LOG.warning("cannot read the publication on %s: %s", self.engine.location, error)
             return False

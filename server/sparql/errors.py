@@ -37,6 +37,8 @@ def failure_problem(
     if kind == "remote":
         unchanged = "; nothing was changed" if update else ""
         return Problem(502, "service-failed", f"a SERVICE call failed{unchanged}: {message}")
+    if kind == "engine":  # serve --backend: the engine holding the data failed
+        return Problem(502, "engine-failed", f"the engine failed: {message}", RETRY)
     if kind == "busy":
         return Problem(503, "busy", message, RETRY)
     if kind == "crashed":

@@ -22,18 +22,23 @@ async def health(request: Request) -> JSONResponse:
         sizes = kg.graph_sizes()
         cached = (kg.version, sizes, len(kg.store))
         request.app.state._health_sizes = cached
-    return JSONResponse(
-        {
-            "status": "ok",
-            "version": kg.version,
-            "triples": cached[1],
-            "quads": cached[2],
-            "queries_in_flight": endpoint.in_flight,
-            "query_workers": endpoint.settings.query_workers,
-            "updates_enabled": endpoint.settings.enable_updates,
-        },
-        headers={"Cache-Control": "no-store"},
-    )
+    body = {
+        "status": "ok",
+        "version": kg.version,
+        "triples": cached[1],
+        "quads": cached[2],
+        "queries_in_flight": endpoint.in_flight,
+        "query_workers": endpoint.settings.query_workers,
+        "updates_enabled": endpoint.settings.enable_updates,
+    }
+    if getattr(request.app.state, "engine", None) is not None:  # serve --backend
+        from karabakh_kg.server.web.resource_engine import holds_copy
+
+        # The counts are the local copy's: none without one (the home page counts the engine).
+        body["local_copy"] = holds_copy(kg)
+        if not body["local_copy"]:
+            body["triples"] = body["quads"] = None
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
 @get_and_head(router, "/metrics")

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from karabakh_kg.graph import KnowledgeGraph, formats, parse_term
 from karabakh_kg.graph import explain as explain_triple
 from karabakh_kg.ontology import vocab
-from karabakh_kg.server.problems import problem_response
+from karabakh_kg.server.problems import Problem, problem_response
 from karabakh_kg.server.sparql import conneg
 from karabakh_kg.server.terms import TermError, resolve_term
 from karabakh_kg.server.web import pages
@@ -139,15 +139,57 @@ def _kg(request: Request) -> KnowledgeGraph:
     return kg
 
 
+def _engine(request: Request) -> Any:
+    """Over an engine (``serve --backend``), the store pages read, with the query time
+    limit (``RemoteStore.bounded``); else None."""
+    engine = getattr(request.app.state, "engine", None)
+    return None if engine is None else engine.bounded(request.app.state.settings.query_timeout)
+
+
 def _describer(request: Request) -> Describer:
-    """One describer per data version (its label cache must not outlive an update)."""
+    """One describer per data version (its label cache must not outlive an update); over
+    an engine, one that reads each page from it (``resource_engine``)."""
     kg = _kg(request)
     cached = getattr(request.app.state, "_describer", None)
     if cached is None or cached.kg is not kg or cached.version != kg.version:
-        cached = Describer(kg)
+        engine = _engine(request)
+        if engine is None:
+            cached = Describer(kg)
+        else:  # serve --backend: pages read the engine
+            from karabakh_kg.server.web.resource_engine import EngineDescriber
+
+            cached = EngineDescriber(kg, engine)
         request.app.state._describer = cached
     describer: Describer = cached
     return describer
+
+
+def _says_who(request: Request, iri: str) -> dict[str, Any]:
+    """The perspectives and disputes of a resource page (``says_who``): the reasoner's, over
+    the whole graph. A server over an engine without a local copy has none, and shows the
+    facts of every source (the ``all`` perspective), or 503 for another."""
+    kg = _kg(request)
+    name = request.query_params.get("perspective")
+    engine = _engine(request)
+    if engine is not None:
+        from karabakh_kg.server.web.resource_engine import holds_copy
+
+        if not holds_copy(kg):
+            if name not in (None, "", "all"):
+                raise Problem(
+                    503,
+                    "needs-local-copy",
+                    "perspectives need the whole graph, and this server holds no local copy "
+                    f"of the publication on {engine.location} "
+                    "(KARABAKH_KG_BACKEND_COPY_MAX_TRIPLES)",
+                )
+            return {
+                "perspectives": [],
+                "perspective": "all",
+                "disputes": [],
+                "single_claimants": {},
+            }
+    return says_who(kg, iri, name)
 
 
 def _etag(request: Request, key: str) -> str:
@@ -285,7 +327,9 @@ def home(request: Request) -> Response:
     """The home page: what this is, where to go, how big the graph is."""
     served = getattr(request.app.state, "served", None)  # set by ``serve --data``
     return pages.render(
-        request, "home.html", {"stats": graph_stats(_kg(request)), "served": served}
+        request,
+        "home.html",
+        {"stats": graph_stats(_kg(request), _engine(request)), "served": served},
     )
 
 
@@ -317,7 +361,7 @@ def resource(request: Request, name: str) -> Response:
     alternates = _alternates(base, TRIPLE_VARIANTS)
     if variant is HTML:
         try:
-            says = says_who(_kg(request), iri, request.query_params.get("perspective"))
+            says = _says_who(request, iri)
         except LookupError as error:
             return _error(request, 400, "unknown-perspective", str(error))
         if says["perspective"] != "all":
@@ -401,7 +445,7 @@ def _ontology(request: Request, explicit: Variant | None) -> Response:
         return chosen
     alternates = _alternates("/ontology", TRIPLE_VARIANTS)
     if variant is HTML:
-        classes, properties, individuals = ontology_terms(_describer(request))
+        classes, properties, individuals = ontology_terms(_describer(request).ontology_source())
         return pages.render(
             request,
             "ontology.html",

@@ -26,7 +26,7 @@ from karabakh_kg.graph import compact as curie
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:
-    from karabakh_kg.graph import KnowledgeGraph
+    from karabakh_kg.graph import GraphStore, KnowledgeGraph
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -132,6 +132,9 @@ class ResourceView:
     wikidata: list[Term]
     external: list[Fact]
     definition: str | None = None
+    truncated: bool = False
+    """Read from an engine holding more quads about it than one page reads
+    (:data:`karabakh_kg.server.web.resource_engine.PAGE_QUADS`): the facts are the first of them."""
 
     @property
     def neighbours(self) -> list[Term]:
@@ -373,6 +376,11 @@ class Describer:
         ]
         return quads
 
+    def ontology_source(self) -> Describer:
+        """What the ontology page reads (:func:`ontology_terms`): this store, or, over an
+        engine, the ontology graph read from it."""
+        return self
+
     # -- suggestions ----------------------------------------------------------------------
 
     def suggest(self, text: str, limit: int = 8) -> list[tuple[str, str]]:
@@ -383,10 +391,20 @@ class Describer:
         return list(lookup.suggest(self.kg, text, limit))
 
 
-def _fact_order(fact: Fact) -> tuple[bool, str, str, str]:
-    # Types first, then by property label; asserted before derived within a property.
+def _fact_order(fact: Fact) -> tuple[bool, str, str, str, str, str, str]:
+    # Types first, then by property label; asserted before derived within a property; ties
+    # by the terms themselves, so every store gives the same order (incoming facts share
+    # their object).
     is_type = fact.predicate.value != RDF_TYPE.value
-    return (is_type, fact.predicate.label.casefold(), str(fact.derived), fact.obj.label.casefold())
+    return (
+        is_type,
+        fact.predicate.label.casefold(),
+        str(fact.derived),
+        fact.obj.label.casefold(),
+        fact.subject.label.casefold(),
+        fact.subject.value,
+        fact.obj.value,
+    )
 
 
 @dataclass
@@ -434,13 +452,14 @@ def ontology_terms(
             kinds.setdefault(subject.value, []).append(kind.value)
 
     def objects(iri: str, predicate: str) -> list[Term]:
-        return [
+        found = [
             describer.term(q.object)
             for q in store.quads_for_pattern(
                 ox.NamedNode(iri), ox.NamedNode(predicate), None, ONTOLOGY
             )
             if isinstance(q.object, ox.NamedNode)
-        ]
+        ]  # in label order, whatever order the store keeps
+        return sorted(found, key=lambda term: (term.label.casefold(), term.value))
 
     def literal(iri: str, predicate: ox.NamedNode) -> str | None:
         values = [
@@ -471,7 +490,7 @@ def ontology_terms(
         elif is_property:
             properties.append(term)
         else:
-            term.kinds = [describer.label_of(t) for t in types]
+            term.kinds = sorted(describer.label_of(t) for t in types)
             individuals.append(term)
 
     def order(term: OntologyTerm) -> str:
@@ -480,26 +499,30 @@ def ontology_terms(
     return sorted(classes, key=order), sorted(properties, key=order), sorted(individuals, key=order)
 
 
-def graph_stats(kg: KnowledgeGraph) -> dict[str, int]:
-    """Counts shown on the home page, once per data version (counting is linear in the store)."""
-    return derived_view(kg, "home-page-counts", lambda: _graph_stats(kg))
+def graph_stats(kg: KnowledgeGraph, engine: GraphStore | None = None) -> dict[str, int]:
+    """Counts shown on the home page, once per data version (counting is linear in the
+    store): by ``kg``'s store, or by the ``engine`` that holds the data."""
+    return derived_view(kg, "home-page-counts", lambda: _graph_stats(kg, engine))
 
 
-def _graph_stats(kg: KnowledgeGraph) -> dict[str, int]:
-    store = kg.store
-    sizes = kg.triples_per_graph()
-    entities = {
-        q.subject.value
-        for q in store.quads_for_pattern(None, RDF_TYPE, None, ASSERTED)
-        if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(KG)
-    }
-    evidence = [
-        g for g in store.named_graphs() if isinstance(g, ox.NamedNode) and g.value.startswith(KGE)
-    ]
+def _graph_stats(kg: KnowledgeGraph, engine: GraphStore | None) -> dict[str, int]:
+    if engine is not None:
+        from karabakh_kg.server.web.resource_engine import engine_counts
+
+        sizes, entities = engine_counts(engine)
+    else:
+        sizes = kg.triples_per_graph()
+        entities = len(
+            {
+                q.subject.value
+                for q in kg.store.quads_for_pattern(None, RDF_TYPE, None, ASSERTED)
+                if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(KG)
+            }
+        )
     return {
         "asserted triples": sizes.get(ASSERTED.value, 0),
         "derived triples": sizes.get(INFERRED.value, 0),
         "ontology triples": sizes.get(ONTOLOGY.value, 0),
-        "entities": len(entities),
-        "evidence units": len(evidence),
+        "entities": entities,
+        "evidence units": sum(1 for graph in sizes if graph.startswith(KGE)),
     }
