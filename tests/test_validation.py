@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from karabakh_kg.graph import quotes
 from karabakh_kg.graph.loading import load_graph
@@ -76,6 +79,56 @@ def plant(tmp_path: Path, text: str) -> Path:
     return folder
 
 
+def own_names(text: str, case: str) -> str:
+    """``text`` with the planted evidence unit and resources renamed for ``case``, so that
+    several planted files can sit in one data folder without sharing a name."""
+    return text.replace("kge:L69-planted", f"kge:L69-planted-{case}").replace(
+        "kg:planted-", f"kg:planted-{case}-"
+    )
+
+
+def slug(case: str) -> str:
+    """A file and IRI name for ``case``: lower-case letters and hyphens (no digits, so no
+    name looks like a date to the date-in-an-IRI check)."""
+    return re.sub(r"[^a-z]+", "-", case.lower()).strip("-")
+
+
+def plant_all(folder: Path, texts: Mapping[str, str]) -> dict[str, Path]:
+    """The real data with one planted file per case, each with its own names; the files."""
+    shutil.copytree(vocab.curated_data_dir(), folder)
+    files = {}
+    for case, text in texts.items():
+        files[case] = folder / f"planted-{slug(case)}.trig"
+        files[case].write_text(own_names(text, slug(case)), encoding="utf-8")
+    return files
+
+
+@dataclass
+class PlantedRun:
+    """One ``validate`` run over the real data with many planted files: each case's
+    problems are the lines naming its file (validating once instead of once per case)."""
+
+    folder: Path
+    files: dict[str, Path]
+    result: Result
+
+    def lines_of(self, case: str) -> list[str]:
+        where = f"{self.files[case]}:"
+        return [x for x in self.result.stderr.splitlines() if x.startswith(where)]
+
+    def lines_elsewhere(self) -> list[str]:
+        planted = tuple(f"{f}:" for f in self.files.values())
+        return [
+            x for x in self.result.stderr.splitlines() if not x.startswith(("error: ", *planted))
+        ]
+
+
+def validate_planted(folder: Path, texts: Mapping[str, str]) -> PlantedRun:
+    files = plant_all(folder, texts)
+    result = runner.invoke(app, ["validate", "--data-dir", str(folder), "--no-consistency"])
+    return PlantedRun(folder, files, result)
+
+
 PLANTED = {
     "malformed turtle": (
         evidence(body='\nkg:minsk-group rdfs:label "unterminated .\n'),
@@ -105,14 +158,16 @@ PLANTED = {
 
 
 @pytest.mark.parametrize("case", list(PLANTED))
-def test_planted_error_names_file_and_line(tmp_path: Path, case: str) -> None:
-    text, kind, line = PLANTED[case]
-    folder = plant(tmp_path, text)
-    result = runner.invoke(app, ["validate", "--data-dir", str(folder), "--no-consistency"])
+def test_planted_error_names_file_and_line(planted_run: PlantedRun, case: str) -> None:
+    _, kind, line = PLANTED[case]
+    result = planted_run.result
     assert result.exit_code != 0
-    errors = [x for x in result.stderr.splitlines() if not x.startswith("error: ")]
-    assert errors == [f"{folder / 'planted.trig'}:{line}: {kind}: {errors[0].split(': ', 2)[2]}"]
-    assert result.stderr.splitlines()[-1].startswith("error: 1 error(s)")
+    errors = planted_run.lines_of(case)
+    assert errors == [f"{planted_run.files[case]}:{line}: {kind}: {errors[0].split(': ', 2)[2]}"]
+    # Every error of the run is in a planted file, and the summary counts them all.
+    assert planted_run.lines_elsewhere() == []
+    count = sum(1 for x in result.stderr.splitlines() if not x.startswith("error: "))
+    assert result.stderr.splitlines()[-1].startswith(f"error: {count} error(s)")
     assert "Traceback" not in result.output
 
 
@@ -128,41 +183,60 @@ def dated_unit(value: str) -> str:
     )
 
 
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        ('kgo:year "1992"^^xsd:gYear', "kgo:year is deprecated"),
-        ('kgo:date "1992"', "kgo:date must be an xsd:date, xsd:gYearMonth or xsd:gYear"),
-        ('kgo:startDate "2020-10-09T15:00:00"^^xsd:dateTime', "kgo:startDate must be"),
-    ],
-)
-def test_dates_outside_the_family_are_refused(tmp_path: Path, value: str, message: str) -> None:
-    folder = plant(tmp_path, dated_unit(value))
-    result = runner.invoke(app, ["validate", "--data-dir", str(folder), "--no-consistency"])
-    assert result.exit_code != 0
-    assert message in result.stderr
-    assert f"{folder / 'planted.trig'}:" in result.stderr
+REFUSED_DATES = {
+    'kgo:year "1992"^^xsd:gYear': "kgo:year is deprecated",
+    'kgo:date "1992"': "kgo:date must be an xsd:date, xsd:gYearMonth or xsd:gYear",
+    'kgo:startDate "2020-10-09T15:00:00"^^xsd:dateTime': "kgo:startDate must be",
+}
+ACCEPTED_DATES = [
+    'kgo:date "1992"^^xsd:gYear',
+    'kgo:date "1992-03"^^xsd:gYearMonth',
+    'kgo:endDate "1994"^^xsd:gYear',
+]
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        'kgo:date "1992"^^xsd:gYear',
-        'kgo:date "1992-03"^^xsd:gYearMonth',
-        'kgo:endDate "1994"^^xsd:gYear',
-    ],
-)
-def test_a_day_a_month_or_a_year_is_a_date(tmp_path: Path, value: str) -> None:
-    folder = plant(tmp_path, dated_unit(value))
-    result = runner.invoke(app, ["validate", "--data-dir", str(folder), "--no-consistency"])
+@pytest.fixture(scope="module")
+def planted_run(tmp_path_factory: pytest.TempPathFactory) -> PlantedRun:
+    """``validate`` once over the real data with every planted error and refused date."""
+    texts = {case: text for case, (text, _, _) in PLANTED.items()}
+    texts |= {f"refused {value}": dated_unit(value) for value in REFUSED_DATES}
+    return validate_planted(tmp_path_factory.mktemp("planted") / "data", texts)
+
+
+@pytest.fixture(scope="module")
+def planted_report(planted_run: PlantedRun) -> ValidationReport:
+    """The same folder validated through the API."""
+    return validate(planted_run.folder, consistency=False)
+
+
+@pytest.mark.parametrize(("value", "message"), list(REFUSED_DATES.items()))
+def test_dates_outside_the_family_are_refused(
+    planted_run: PlantedRun, value: str, message: str
+) -> None:
+    assert planted_run.result.exit_code != 0
+    lines = planted_run.lines_of(f"refused {value}")
+    assert any(message in line for line in lines), planted_run.result.stderr
+
+
+@pytest.fixture(scope="module")
+def accepted_dates_run(tmp_path_factory: pytest.TempPathFactory) -> PlantedRun:
+    texts = {value: dated_unit(value) for value in ACCEPTED_DATES}
+    return validate_planted(tmp_path_factory.mktemp("dates") / "data", texts)
+
+
+@pytest.mark.parametrize("value", ACCEPTED_DATES)
+def test_a_day_a_month_or_a_year_is_a_date(accepted_dates_run: PlantedRun, value: str) -> None:
+    result = accepted_dates_run.result
+    assert accepted_dates_run.lines_of(value) == [], result.output
     assert result.exit_code == 0, result.output
 
 
-def test_quote_problem_says_where_it_differs(tmp_path: Path) -> None:
-    text, _, _ = PLANTED["quote not in the seed"]
-    report = validate(plant(tmp_path, text), consistency=False)
-    [problem] = report.errors
-    assert problem.kind == "quote" and problem.file.endswith("planted.trig")
+def test_quote_problem_says_where_it_differs(
+    planted_run: PlantedRun, planted_report: ValidationReport
+) -> None:
+    file = str(planted_run.files["quote not in the seed"])
+    [problem] = [p for p in planted_report.errors if p.file == file]
+    assert problem.kind == "quote"
     assert "differs at 'co-chairmen" in problem.message
 
 
@@ -178,9 +252,11 @@ def test_the_same_evidence_graph_in_two_files_is_an_error(tmp_path: Path) -> Non
     )
 
 
-def test_wrong_line_names_the_true_line(tmp_path: Path) -> None:
-    report = validate(plant(tmp_path, evidence(line=67)), consistency=False)
-    [problem] = report.errors
+def test_wrong_line_names_the_true_line(
+    planted_run: PlantedRun, planted_report: ValidationReport
+) -> None:
+    file = str(planted_run.files["wrong line"])
+    [problem] = [p for p in planted_report.errors if p.file == file]
     assert "on seed line 69, but kgo:line says 67" in problem.message
 
 
@@ -352,17 +428,26 @@ ATTRIBUTION_ERRORS = {
 }
 
 
+@pytest.fixture(scope="module")
+def attribution_run(tmp_path_factory: pytest.TempPathFactory) -> PlantedRun:
+    """``validate`` once over the real data with every planted attribution error."""
+    texts = {case: text for case, (text, _) in ATTRIBUTION_ERRORS.items()}
+    return validate_planted(tmp_path_factory.mktemp("attribution") / "data", texts)
+
+
 @pytest.mark.parametrize("case", list(ATTRIBUTION_ERRORS))
-def test_planted_attribution_error_names_file_and_line(tmp_path: Path, case: str) -> None:
-    text, message = ATTRIBUTION_ERRORS[case]
-    folder = plant(tmp_path, text)
-    result = runner.invoke(app, ["validate", "--data-dir", str(folder), "--no-consistency"])
+def test_planted_attribution_error_names_file_and_line(
+    attribution_run: PlantedRun, case: str
+) -> None:
+    _, message = ATTRIBUTION_ERRORS[case]
+    result = attribution_run.result
     assert result.exit_code != 0
-    problems = [x for x in result.stderr.splitlines() if not x.startswith("error: ")]
+    problems = attribution_run.lines_of(case)
     assert problems, result.stderr
-    where = f"{folder / 'planted.trig'}:7: attribution: kge:L69-planted: "
+    where = f"{attribution_run.files[case]}:7: attribution: kge:L69-planted-{slug(case)}: "
     assert all(p.startswith(where) for p in problems), problems
-    assert any(message in p for p in problems), problems
+    assert any(own_names(message, slug(case)) in p for p in problems), problems
+    assert attribution_run.lines_elsewhere() == []
     assert "Traceback" not in result.output
 
 
@@ -388,9 +473,9 @@ def test_the_same_units_without_the_error_are_valid(tmp_path: Path) -> None:
             59,
         ),
     }
-    for name, text in fixed.items():
-        report = validate(plant(tmp_path / name, text), consistency=False)
-        assert [p for p in report.errors if p.kind == "attribution"] == [], name
+    plant_all(tmp_path / "data", fixed)
+    report = validate(tmp_path / "data", consistency=False)
+    assert [str(p) for p in report.errors if p.kind == "attribution"] == []
 
 
 def test_real_data_has_no_attribution_problem(real_report: ValidationReport) -> None:
@@ -398,20 +483,22 @@ def test_real_data_has_no_attribution_problem(real_report: ValidationReport) -> 
     assert [p for p in real_report.problems if p.kind == "attribution"] == []
 
 
-def test_every_attribution_check_has_a_planted_case(tmp_path: Path) -> None:
+def test_every_attribution_check_has_a_planted_case(attribution_run: PlantedRun) -> None:
     # Each kgs:EvidenceCheck of shapes.ttl fires on at least one planted case above, so a new
     # check comes with its test.
     from karabakh_kg.graph.validation import evidence_checks
 
     checks = evidence_checks(vocab.shapes_file())
     assert len(checks) >= 8
-    planted = "https://w3id.org/karabakh-kg/evidence/L69-planted"
+    planted = {
+        ox.NamedNode(f"https://w3id.org/karabakh-kg/evidence/L69-planted-{slug(case)}")
+        for case in ATTRIBUTION_ERRORS
+    }
+    kg = load_graph(attribution_run.folder, reason=False)
     fired: set[str] = set()
-    for number, (text, _message) in enumerate(ATTRIBUTION_ERRORS.values()):
-        kg = load_graph(plant(tmp_path / str(number), text), reason=False)
-        for check, _template, select in checks:
-            rows = kg.query(select, include_inferred=False)
-            assert isinstance(rows, ox.QuerySolutions)
-            if any(row["evidence"] == ox.NamedNode(planted) for row in rows):
-                fired.add(check.value)
+    for check, _template, select in checks:
+        rows = kg.query(select, include_inferred=False)
+        assert isinstance(rows, ox.QuerySolutions)
+        if any(row["evidence"] in planted for row in rows):
+            fired.add(check.value)
     assert fired == {check.value for check, _, _ in checks}
