@@ -219,7 +219,6 @@ class Endpoint:
                     self.default_graphs(True),
                     memory_mb=self.settings.worker_memory_mb,
                     private_mb=self.settings.worker_private_mb,
-                    shared=not self.settings.enable_updates,  # one on-disk copy for all
                 )
             return self._store
 
