@@ -594,3 +594,87 @@ def test_routes_stand_in_the_order_of_their_modules(kg: KnowledgeGraph) -> None:
     assert app.state.routers.included
     style = TestClient(app).get("/static/site.css")
     assert style.status_code == 200 and "text/css" in style.headers["content-type"]
+
+
+READINGS = (
+    "ASK {}",
+    "PREFIX p: <http://p/> SELECT * FROM <http://g/> FROM NAMED <http://h/> WHERE { ?s p:x ?o }",
+    "SELECT * WHERE { SERVICE SILENT <http://remote/sparql> { ?s ?p ?o } }",
+    "SELECT * WHERE { ?a ?b ?c FILTER(?a<?b)SERVICE:x#>\n{ } }",  # '<' is less-than
+    "SELECT * WHERE { ?s ?p 1.5e5SERVICE <http://x/> { } }",  # no boundary needed
+    "LOAD <http://example.org/data.ttl> INTO GRAPH <http://g/>",
+    "SELECT * WHERE { ((((( ?s ?p ?o ",  # not SPARQL: the error and a depth bound
+    "SELECT ?x WHERE { ?x ?p ?o } ORDER BY",
+    "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }",
+)
+"""Texts whose reading covers the form, the dataset, the calls out and the errors."""
+
+
+def test_the_parser_read_back_reads_as_the_one_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parser kept in the cache folder (built once, then read back in each process)
+    reads every text as the parser built from the grammar: the same form, dataset, calls
+    out, nesting and error messages, on which the guard decides."""
+    from karabakh_kg.server.sparql import inspect as reading
+
+    monkeypatch.setenv(SWITCH_VARIABLE, "off")
+    reading.parser.cache_clear()
+    assert reading.parser_file() is None
+    built = [reading.inspect(text) for text in (*READINGS, *reading._WARM_UP)]
+    monkeypatch.delenv(SWITCH_VARIABLE)
+    monkeypatch.setenv("KARABAKH_KG_CACHE_DIR", str(tmp_path))
+    try:
+        reading.parser.cache_clear()
+        reading.parser()  # built, and kept
+        path = reading.parser_file()
+        assert path is not None and path.exists()
+        reading.parser.cache_clear()
+
+        def not_built() -> None:
+            raise AssertionError("built again instead of read back")
+
+        monkeypatch.setattr(reading, "build_parser", not_built)
+        read_back = [reading.inspect(text) for text in (*READINGS, *reading._WARM_UP)]
+        assert read_back == built
+        assert built[2].services[0].silent and built[4].services
+        assert built[3].services or built[3].error  # called, or refused by the guard
+        assert built[5].loads and built[6].error and built[6].depth >= 5
+    finally:
+        reading.parser.cache_clear()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "foreign module"])
+def test_a_damaged_parser_file_is_built_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    import pickle
+
+    from karabakh_kg.server.sparql import inspect as reading
+
+    monkeypatch.setenv("KARABAKH_KG_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv(SWITCH_VARIABLE, raising=False)
+    try:
+        reading.parser.cache_clear()
+        reading.parser()
+        path = reading.parser_file()
+        assert path is not None
+        whole = path.read_bytes()
+        if damage == "garbage":
+            path.write_bytes(b"not a pickle")
+        elif damage == "truncated":
+            path.write_bytes(whole[: len(whole) // 2])
+        else:  # a file calling a function outside lark's: never called
+
+            class Call:
+                def __reduce__(self) -> tuple[object, tuple[str]]:
+                    return (os.mkdir, (str(tmp_path / "called"),))
+
+            path.write_bytes(pickle.dumps(Call()))
+        assert reading._read_parser(path) is None
+        assert not (tmp_path / "called").exists()
+        reading.parser.cache_clear()
+        assert reading.inspect(READINGS[2]).services  # built again
+        assert path.read_bytes() != whole[: len(whole) // 2] and reading._read_parser(path)
+    finally:
+        reading.parser.cache_clear()

@@ -44,12 +44,19 @@ text), so it runs on every query; the endpoint remembers the inspections of shor
 from __future__ import annotations
 
 import functools
+import hashlib
+import importlib
+import io
+import pickle
 import re
+import sys
 import threading
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import lark
 from lark import Lark, Token, Transformer
 from lark.exceptions import (
     LarkError,
@@ -266,39 +273,155 @@ def _name(token: Token) -> Token:
     return token
 
 
-def _parser_cache() -> str | bool:
-    """Where lark keeps the parser's tables between processes (the cache folder, which
-    the user owns: lark reads it with pickle), or False when the cache is off. Building
-    them takes about half a second, reading them back a few tens of milliseconds; lark
-    checks that the file was made from this grammar, these options and its own version."""
-    from karabakh_kg.graph import reasoned_cache_folder
-
-    folder = reasoned_cache_folder()
-    if folder is None:
-        return False
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return False
-    return str(folder / "sparql-parser.lark-cache")
-
-
-@functools.cache
-def parser() -> Lark:
-    """The SPARQL parser, built once per process (its tables read from the cache folder)."""
+def _lexer_callbacks() -> dict[str, Any]:
     callbacks = {name: _opening for name in ("LPAR", "LBRACE", "LSQB")}
     callbacks |= {name: _closing for name in ("RPAR", "RBRACE", "RSQB")}
     callbacks |= {"NIL": _empty_brackets, "ANON": _empty_brackets, "FROM": _from}
     callbacks |= {name: _name for name in _EXACT_NAMES}
     callbacks |= {name: _form for name in (*QUERY_FORMS, *UPDATE_KEYWORDS)}
+    return callbacks
+
+
+def build_parser() -> Lark:
+    """The SPARQL parser made from the grammar (about half a second of CPU)."""
     return Lark(
         GRAMMAR.read_text(encoding="utf-8"),
         parser="lalr",
         lexer="contextual",
         transformer=_Collect(),
-        lexer_callbacks=callbacks,
-        cache=_parser_cache(),
+        lexer_callbacks=_lexer_callbacks(),
     )
+
+
+def parser_file() -> Path | None:
+    """Where the built parser is kept between processes (the cache folder, which the user
+    owns), or None when the cache is off. Its name holds a digest of the grammar, of this
+    module (the callbacks and options), of lark's version and of Python's, so another
+    grammar or version never reads it."""
+    from karabakh_kg.graph import reasoned_cache_folder
+
+    folder = reasoned_cache_folder()
+    if folder is None:
+        return None
+    digest = hashlib.sha256()
+    for part in (
+        GRAMMAR.read_bytes(),
+        Path(__file__).read_bytes(),
+        lark.__version__.encode(),
+        sys.version.encode(),
+    ):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return folder / f"sparql-parser-{digest.hexdigest()[:32]}.pickle"
+
+
+@functools.cache
+def parser() -> Lark:
+    """The SPARQL parser, built once per process, or read back from :func:`parser_file`.
+
+    Why pickled whole rather than lark's own cache: lark's cache keeps its tables in a
+    serialised form that it turns back into objects in Python at every start (about 0.04 s
+    of CPU, near twice the import of lark), where pickle restores the objects themselves.
+    The parser is pickled as built, before any text is read (so no compiled pattern is
+    kept), with lark's closures left out and made again on loading, and the objects that
+    lark compares by identity (its Shift and Reduce actions) named, not copied. A file that
+    cannot be read back is ignored and replaced."""
+    path = parser_file()
+    if path is not None:
+        loaded = _read_parser(path)
+        if loaded is not None:
+            return loaded
+    built = build_parser()
+    if path is not None:
+        _keep_parser(built, path)
+    return built
+
+
+_PICKLED_MODULES = ("lark", "re")
+"""The modules whose objects the parser's file may name (anything else is not read)."""
+
+
+def _named_objects() -> dict[int, tuple[str, str]]:
+    """lark's module-level instances (not classes or functions), by identity."""
+    named: dict[int, tuple[str, str]] = {}
+    for module_name, module in list(sys.modules.items()):
+        if module is None or not (module_name == "lark" or module_name.startswith("lark.")):
+            continue
+        for attribute, value in vars(module).items():
+            if type(value).__module__.startswith("lark.") and not isinstance(value, type):
+                named.setdefault(id(value), (module_name, attribute))
+    return named
+
+
+def _named(module_name: str, attribute: str | None = None) -> Any:
+    """A module (or one of its objects) named in the parser's file, if it is lark's or re."""
+    if module_name.split(".")[0] not in _PICKLED_MODULES:
+        raise pickle.UnpicklingError(f"the parser's file names {module_name}")
+    module = importlib.import_module(module_name)
+    return module if attribute is None else getattr(module, attribute)
+
+
+class _ParserPickler(pickle.Pickler):
+    def __init__(self, file: io.BytesIO, built: Lark) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._callbacks = built._callbacks
+        self._named = _named_objects()
+
+    def persistent_id(self, obj: Any) -> str | None:
+        return "callbacks" if obj is self._callbacks else None
+
+    def reducer_override(self, obj: Any) -> Any:
+        # Named, and so restored once each (pickle remembers what a reduction made).
+        if isinstance(obj, types.ModuleType):
+            return _named, (obj.__name__,)
+        if id(obj) in self._named:
+            return _named, self._named[id(obj)]
+        return NotImplemented
+
+
+class _ParserUnpickler(pickle.Unpickler):
+    def __init__(self, file: io.BytesIO, callbacks: dict[str, Any]) -> None:
+        super().__init__(file)
+        self._callbacks = callbacks
+
+    def persistent_load(self, pid: Any) -> Any:
+        if pid != "callbacks":
+            raise pickle.UnpicklingError(f"unknown reference {pid!r}")
+        return self._callbacks
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module.split(".")[0] not in (*_PICKLED_MODULES, "karabakh_kg", "builtins", "functools"):
+            raise pickle.UnpicklingError(f"the parser's file names {module}.{name}")
+        return super().find_class(module, name)
+
+
+def _keep_parser(built: Lark, path: Path) -> None:
+    from karabakh_kg.graph import write_atomic
+
+    buffer = io.BytesIO()
+    try:
+        _ParserPickler(buffer, built).dump(built)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, buffer.getvalue())
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        pass  # not kept: the next process builds it again
+
+
+def _read_parser(path: Path) -> Lark | None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    callbacks: dict[str, Any] = {}
+    try:
+        loaded = _ParserUnpickler(io.BytesIO(data), callbacks).load()
+        if not isinstance(loaded, Lark):
+            return None
+        loaded._prepare_callbacks()  # closures: made again, into the dict the parser holds
+    except Exception:  # a damaged or foreign file: built again
+        return None
+    callbacks.update(loaded._callbacks)
+    loaded._callbacks = callbacks
+    return loaded
 
 
 _WARM_UP = (
