@@ -286,6 +286,47 @@ def test_queries_reach_the_engine_at_most_workers_at_a_time(tmp_path: Path) -> N
             conn.close()
 
 
+def test_pages_send_the_engine_at_most_workers_queries_at_a_time(tmp_path: Path) -> None:
+    """One query slot: of two pages asked at once, one query reaches the (silent) engine;
+    the other page waits for the slot, and past the queue time is refused 503 busy."""
+    listener, url = _silent_engine()
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    settings = Settings(query_workers=1, query_timeout=4, queue_timeout=1, backend_refresh=0)
+    live = start_server(create_app(_tiny(tmp_path), settings, BackendStore(RemoteStore(url))))
+    answers: list[httpx.Response] = []
+
+    def page(name: str) -> None:
+        answers.append(httpx.get(f"{live.url}/resource/{name}", timeout=60))
+
+    clients = [threading.Thread(target=page, args=(n,)) for n in ("tiny-person", "tiny-group")]
+    try:
+        for client in clients:
+            client.start()
+        deadline = time.monotonic() + 3
+        while not accepted and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # room for a second connection to arrive
+        assert len(accepted) == 1
+        for client in clients:
+            client.join(timeout=60)
+        codes = sorted((a.status_code, a.json()["code"]) for a in answers)
+        assert codes == [(503, "busy"), (504, "engine-timeout")], codes
+    finally:
+        stop_server(live)
+        listener.close()
+        for conn in accepted:
+            conn.close()
+
+
 def test_without_a_copy_pages_read_the_engine_and_the_rest_says_503(
     backend: tuple[LiveServer, RemoteStore],
 ) -> None:

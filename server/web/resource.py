@@ -8,6 +8,7 @@ variants have their own addresses, ``/resource/{name}.ttl`` (``.nt``, ``.jsonld`
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -139,11 +140,25 @@ def _kg(request: Request) -> KnowledgeGraph:
     return kg
 
 
+_SLOTS_MADE = threading.Lock()
+
+
 def _engine(request: Request) -> Any:
-    """Over an engine (``serve --backend``), the store pages read, with the query time
-    limit (``RemoteStore.bounded``); else None."""
+    """Over an engine (``serve --backend``), the store pages read: each query with the query
+    time limit (``RemoteStore.bounded``), at most ``query_workers`` of them at once for all
+    pages (``resource_engine.Slotted``, waiting up to ``queue_timeout`` for a slot); else
+    None."""
     engine = getattr(request.app.state, "engine", None)
-    return None if engine is None else engine.bounded(request.app.state.settings.query_timeout)
+    if engine is None:
+        return None
+    from karabakh_kg.server.web.resource_engine import Slotted
+
+    state, settings = request.app.state, request.app.state.settings
+    with _SLOTS_MADE:
+        slots = getattr(state, "_engine_slots", None)
+        if slots is None:
+            slots = state._engine_slots = threading.BoundedSemaphore(settings.query_workers)
+    return Slotted(engine.bounded(settings.query_timeout), slots, settings.queue_timeout)
 
 
 def _describer(request: Request) -> Describer:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from typing import Protocol, TypeVar
 
 import pyoxigraph as ox
 
@@ -34,11 +35,11 @@ from karabakh_kg.graph import (
     PERSPECTIVE_GRAPHS,
     PROVENANCE,
     SUPPORT,
-    GraphStore,
     KnowledgeGraph,
     is_evidence_graph,
 )
 from karabakh_kg.ontology import vocab
+from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web.resource_data import (
     RDFS_LABEL,
     SKOS_PREF,
@@ -47,6 +48,9 @@ from karabakh_kg.server.web.resource_data import (
     Fact,
     ResourceView,
 )
+
+T = TypeVar("T")
+Row = dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]
 
 PAGE_QUADS = 10_000
 """Most quads one section of a page reads from the engine (the largest resource of the
@@ -92,6 +96,48 @@ _USED = (
 )
 
 
+class PageStore(Protocol):
+    """What pages need of the store they read: its address and SELECT and ASK queries."""
+
+    location: str
+
+    def select(self, sparql: str) -> list[Row]: ...
+
+    def ask(self, sparql: str) -> bool: ...
+
+
+class Slotted:
+    """``engine`` with at most as many page queries at once as ``slots`` allows (one
+    semaphore per server, so pages never load the engine with more queries than the
+    server has query slots, whatever the number of requests); a query that cannot get a
+    slot within ``wait`` seconds is refused, 503 ``busy``."""
+
+    def __init__(self, engine: PageStore, slots: threading.Semaphore, wait: float) -> None:
+        self.engine = engine
+        self.location = engine.location
+        self.slots = slots
+        self.wait = wait
+
+    def _run(self, call: Callable[[], T]) -> T:
+        if not self.slots.acquire(timeout=self.wait):
+            raise Problem(
+                503,
+                "busy",
+                f"every slot for queries to {self.location} stayed taken for {self.wait:g} s",
+                {"Retry-After": "1"},
+            )
+        try:
+            return call()
+        finally:
+            self.slots.release()
+
+    def select(self, sparql: str) -> list[Row]:
+        return self._run(lambda: self.engine.select(sparql))
+
+    def ask(self, sparql: str) -> bool:
+        return self._run(lambda: self.engine.ask(sparql))
+
+
 class PageQuads:
     """The quads of one page, read from the engine into a store of their own."""
 
@@ -114,7 +160,7 @@ def _quads(rows: Iterable[dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]]) 
     return quads
 
 
-def read_page(engine: GraphStore, first_query: str, limit: int = PAGE_QUADS) -> PageQuads:
+def read_page(engine: PageStore, first_query: str, limit: int = PAGE_QUADS) -> PageQuads:
     """The quads ``first_query`` selects (``?g ?s ?p ?o``, at most ``limit``), the
     descriptions of the evidence graphs among them and the labels of every IRI they name."""
     found = _quads(engine.select(first_query.replace("@LIMIT@", str(limit + 1))))
@@ -180,7 +226,7 @@ class EngineDescriber(Describer):
     module. What it does not override (labels of explanations, the ontology page) reads
     ``kg``, the local copy."""
 
-    def __init__(self, kg: KnowledgeGraph, engine: GraphStore, limit: int = PAGE_QUADS) -> None:
+    def __init__(self, kg: KnowledgeGraph, engine: PageStore, limit: int = PAGE_QUADS) -> None:
         super().__init__(kg)
         self.engine = engine
         self.limit = limit
@@ -241,7 +287,7 @@ def holds_copy(kg: KnowledgeGraph) -> bool:
     return not isinstance(kg, EngineOutline)
 
 
-def engine_counts(engine: GraphStore) -> tuple[dict[str, int], int]:
+def engine_counts(engine: PageStore) -> tuple[dict[str, int], int]:
     """Triples per named graph and the number of typed ``kg:`` entities of the asserted
     graph, counted by the engine (two queries; the home page keeps them per data version)."""
     sizes = {
@@ -257,6 +303,8 @@ def engine_counts(engine: GraphStore) -> tuple[dict[str, int], int]:
 __all__ = [
     "PAGE_QUADS",
     "EngineDescriber",
+    "PageStore",
+    "Slotted",
     "engine_counts",
     "evidence_query",
     "holds_copy",
