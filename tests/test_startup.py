@@ -402,6 +402,14 @@ def test_a_warm_query_imports_no_heavy_library(tmp_path: Path) -> None:
     assert "karabakh_kg.server.sparql.pool" not in warm  # nor a pool of query workers
     assert not {"rich", "xml.sax.saxutils"} & warm  # an ASK prints no table, no XML
     assert not {"asyncio", "anyio", "prometheus_client"} & warm  # the server's side only
+    # The SPARQL parser is read back from the cache folder, not built from the grammar.
+    assert list(tmp_path.glob("reasoned/sparql-parser-*.pickle"))
+    unbuilt = (
+        "import karabakh_kg.server.sparql.inspect as reading\n"
+        "def refused():\n    raise RuntimeError('the parser was built')\n"
+        "reading.build_parser = refused\n"
+    )
+    assert "karabakh_kg.server.sparql.inspect" in loaded_modules(unbuilt + run, env)
 
 
 def test_a_warm_query_answers_from_the_store_on_disk(tmp_path: Path) -> None:
