@@ -11,6 +11,12 @@ over its processes), then how long our server takes to start with the curated gr
     pip install -e '.[bench]'
     python bench/server.py --size 100k --seconds 9 [--skip rdflib-endpoint] [--cache both]
     python bench/server.py --size 10k --workers 2,4,8     # compare worker counts
+    python bench/server.py --size 100k --against /tmp/base  # and another checkout's server
+    python bench/server.py --size 100k --copies   # and ours with a copy of the data per worker
+
+``--against DIR`` serves the same data with the package of another checkout (a ``git
+worktree`` of an earlier commit, say) as ``karabakh-kg (DIR)``, in the same interleaved run,
+so that a change is measured against what it replaces.
 """
 
 from __future__ import annotations
@@ -319,6 +325,18 @@ def serve_ours(
     return command, f"http://127.0.0.1:{port}/sparql", environment
 
 
+def checkout_environment(checkout: Path, folder: Path) -> dict[str, str]:
+    """The environment that makes ``karabakh-kg`` run the package of ``checkout`` (its
+    ``ontology``, ``graph`` and ``server`` folders, linked under ``folder`` as the
+    ``karabakh_kg`` namespace and put first on ``PYTHONPATH``)."""
+    package = folder / "karabakh_kg"
+    package.mkdir(parents=True, exist_ok=True)
+    for name in ("ontology", "graph", "server"):
+        if not (package / name).exists():
+            (package / name).symlink_to(checkout.resolve() / name)
+    return {"PYTHONPATH": str(folder)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="100k", help="generated graph size (10k, 100k ...)")
@@ -339,6 +357,16 @@ def main() -> None:
     )
     parser.add_argument(
         "--no-start", action="store_true", help="do not time the start with the curated graph"
+    )
+    parser.add_argument(
+        "--copies",
+        action="store_true",
+        help="serve ours also with a copy of the data per worker (KARABAKH_KG_WORKER_COPIES)",
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="a checkout of another version, served too (as 'karabakh-kg (DIR)')",
     )
     args = parser.parse_args()
     skipped = {name for name in args.skip.split(",") if name}
@@ -371,6 +399,18 @@ def main() -> None:
                 label = "karabakh-kg" + (f" ({workers} workers)" if workers else "")
                 label += " cache" if cache else ""
                 commands[label] = serve_ours(triples, free_port(), workers, cache)
+                if args.copies:
+                    command, url, env = serve_ours(triples, free_port(), workers, cache)
+                    env["KARABAKH_KG_WORKER_COPIES"] = "true"
+                    commands[label + " copies"] = (command, url, env)
+                if args.against is not None:
+                    command, url, env = serve_ours(triples, free_port(), workers, cache)
+                    env.update(checkout_environment(args.against, folder / "against"))
+                    commands[label.replace("karabakh-kg", f"karabakh-kg ({args.against.name})")] = (
+                        command,
+                        url,
+                        env,
+                    )
         with contextlib.ExitStack() as stack:
             servers: dict[str, Server] = {}
             for name, (command, url, env) in commands.items():

@@ -78,6 +78,12 @@ HEADER_START = b"# "
 STORE_FORMAT = "karabakh-kg reasoned store on disk 1"
 """The layout of an on-disk entry (``KEY.store/``): the engine's files and :data:`MANIFEST`."""
 STORE_SUFFIX = ".store"
+WORKERS_SUFFIX = ".workers"
+"""The query workers' shared on-disk copy of a served store (``KEY.workers/``, keyed by
+:func:`workers_key`)."""
+WORKERS_FORMAT = "karabakh-kg query workers' store 1"
+"""The layout of the workers' copy (``server/sparql/worker.py: build_shared_store``);
+changing that layout means changing this."""
 MANIFEST = "karabakh-kg-entry.json"
 STALE_SECONDS = 3600
 """Age after which a temporary folder left by a build that crashed is removed."""
@@ -89,6 +95,15 @@ the engine may append to), so they are not in the manifest."""
 def entry_key(data_version: str) -> str:
     """The key of the entry for ``data_version`` with this code."""
     return hashlib.sha256(f"{FORMAT}\0{data_version}\0{code_version()}".encode()).hexdigest()
+
+
+def workers_key(data_version: str, union: list[str], quads: int) -> str:
+    """The key of the query workers' on-disk copy of a served store: its data version
+    (``kg.version``), the number of its quads (which tells a reasoned store from the same
+    files not reasoned), the graphs whose union its default graph holds, and the code that
+    lays it out (:func:`entry_key`'s), so that a copy is reused only for the same content."""
+    parts = (WORKERS_FORMAT, entry_key(data_version), *union, str(quads))
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 class ReasonedCache:
@@ -109,7 +124,20 @@ class ReasonedCache:
     def open_read_only(self, key: str) -> ox.Store | None:
         """The on-disk store kept under ``key``, opened read-only, or None when there is none
         or it cannot be trusted (another key; a file missing, added or changed)."""
-        folder = self.store_path(key)
+        folder = self.trusted_folder(key, STORE_SUFFIX)
+        if folder is None:
+            return None
+        try:
+            return ox.Store.read_only(str(folder))
+        except OSError:
+            return None
+
+    def trusted_folder(self, key: str, suffix: str) -> Path | None:
+        """The engine's folder kept under ``key`` (``KEY`` + ``suffix``: the reasoned store,
+        :data:`STORE_SUFFIX`, or the query workers' copy, :data:`WORKERS_SUFFIX`), marked as
+        recently used, or None when there is none or it cannot be trusted (its manifest names
+        another key; a file missing, added or changed)."""
+        folder = self.folder / f"{key}{suffix}"
         try:
             manifest = json.loads((folder / MANIFEST).read_bytes())
             files = manifest["files"] if isinstance(manifest, dict) else None
@@ -125,13 +153,50 @@ class ReasonedCache:
             return None
         if not trusted:
             return None
-        try:
-            store = ox.Store.read_only(str(folder))
-        except OSError:
-            return None
         with contextlib.suppress(OSError):
             os.utime(folder)  # recently used: kept longest
-        return store
+        return folder
+
+    def keep_folder(self, key: str, suffix: str, source: Path) -> None:
+        """Keep a copy of the engine's folder ``source`` (closed, not changing) under ``key``
+        (see :meth:`trusted_folder`): copied into a temporary folder, given its manifest, then
+        renamed into place. Skipped, never an error, when the cache cannot be written."""
+        building = self._building(key)
+        if building is None:
+            return
+        try:
+            for name in _data_files(source):
+                shutil.copyfile(source / name, building / name)
+            self._seal(key, building, self.folder / f"{key}{suffix}")
+        except OSError:
+            shutil.rmtree(building, ignore_errors=True)
+        else:
+            self.prune()
+
+    def _building(self, key: str) -> Path | None:
+        """A new temporary folder for an entry of ``key``, or None when the cache cannot be
+        written."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            return Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".part", dir=self.folder))
+        except OSError:
+            return None
+
+    def _seal(self, key: str, building: Path, final: Path) -> None:
+        """Give the engine's folder ``building`` its manifest (size and CRC-32 of each data
+        file), sync it and rename it to ``final`` (an entry there, damaged since it was not
+        read, is moved aside and removed)."""
+        files = {name: _size_and_crc(building / name) for name in _data_files(building)}
+        manifest = {"format": STORE_FORMAT, "key": key, "files": files}
+        for name in files:
+            _fsync(building / name)
+        write_atomic(building / MANIFEST, json.dumps(manifest, sort_keys=True))
+        if final.exists():
+            aside = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".old", dir=self.folder))
+            os.replace(final, aside / final.name)
+            shutil.rmtree(aside, ignore_errors=True)
+        os.replace(building, final)
+        sync_folder(self.folder)
 
     def write_read_only(self, key: str, store: ox.Store) -> None:
         """Keep ``store`` under ``key`` as an on-disk store (built in a temporary folder,
@@ -139,10 +204,8 @@ class ReasonedCache:
         cannot be written."""
         payload = store.dump(format=ox.RdfFormat.N_QUADS)
         assert isinstance(payload, bytes)
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            building = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".part", dir=self.folder))
-        except OSError:
+        building = self._building(key)
+        if building is None:
             return
         try:
             disk = ox.Store(str(building))
@@ -150,18 +213,7 @@ class ReasonedCache:
             disk.flush()
             del disk
             gc.collect()  # the engine closes its files once the store is gone
-            files = {name: _size_and_crc(building / name) for name in _data_files(building)}
-            manifest = {"format": STORE_FORMAT, "key": key, "files": files}
-            for name in files:
-                _fsync(building / name)
-            write_atomic(building / MANIFEST, json.dumps(manifest, sort_keys=True))
-            final = self.store_path(key)
-            if final.exists():  # damaged (it was not read): moved aside, then removed
-                aside = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".old", dir=self.folder))
-                os.replace(final, aside / final.name)
-                shutil.rmtree(aside, ignore_errors=True)
-            os.replace(building, final)
-            sync_folder(self.folder)
+            self._seal(key, building, self.store_path(key))
         except (OSError, ValueError, SyntaxError):
             shutil.rmtree(building, ignore_errors=True)
 
@@ -230,6 +282,13 @@ class ReasonedCache:
             with contextlib.suppress(OSError):
                 self.path(key).unlink(missing_ok=True)
             shutil.rmtree(self.store_path(key), ignore_errors=True)
+        copies = sorted(
+            self.folder.glob(f"*{WORKERS_SUFFIX}"),
+            key=lambda path: path.stat().st_mtime if path.exists() else 0.0,
+            reverse=True,
+        )
+        for old in copies[self.keep :]:  # keyed by their content: kept apart
+            shutil.rmtree(old, ignore_errors=True)
         for left in (*self.folder.glob(".*.part"), *self.folder.glob(".*.old")):
             with contextlib.suppress(OSError):  # a build that crashed, over an hour ago
                 if left.is_dir() and time.time() - left.stat().st_mtime > STALE_SECONDS:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from karabakh_kg.graph import KnowledgeGraph
+from karabakh_kg.graph import KnowledgeGraph, QuadChange
 from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql.execute import Endpoint
 from karabakh_kg.server.sparql.pool import (
@@ -364,7 +364,108 @@ def test_the_endpoint_passes_the_private_memory_setting(kg: KnowledgeGraph) -> N
     try:
         store = endpoint.store()
         assert isinstance(store, PooledStore) and store.pool.private_mb == 7
+        assert store.pool.shared  # a read-only server: one on-disk copy for its workers
     finally:
         endpoint.close()
+    writable = Endpoint(kg, Settings(query_workers=1, enable_updates=True, update_token="t" * 32))
+    try:
+        store = writable.store()
+        assert isinstance(store, PooledStore) and not store.pool.shared  # changes in place
+    finally:
+        writable.close()
+    copies = Endpoint(kg, Settings.from_env({"KARABAKH_KG_WORKER_COPIES": "true"}))
+    try:
+        store = copies.store()
+        assert isinstance(store, PooledStore) and not store.pool.shared
+    finally:
+        copies.close()
     with pytest.raises(ValueError, match="WORKER_PRIVATE_MB"):
         Settings.from_env({"KARABAKH_KG_WORKER_PRIVATE_MB": "-1"})
+
+
+def shared_pool(store: ox.Store, size: int = 2, version: str | None = None) -> PooledStore:
+    pooled = PooledStore(store, size, 0, [GRAPH], private_mb=0, shared=True, version=version)
+    wait_idle(pooled.pool, size)
+    return pooled
+
+
+def test_shared_workers_read_one_on_disk_copy_and_hold_little_of_their_own() -> None:
+    """100 000 quads: a worker of an in-memory copy that scans them all holds about 33 MiB
+    of its own afterwards (reading pyoxigraph's in-memory store writes its reference
+    counts, so the pages become the worker's); a worker of the shared on-disk copy holds
+    what the engine caches of it, some 17 MiB, and has that copy's files open."""
+    store = ox.Store()
+    store.extend(quad(f"s{i}", f"v{i}") for i in range(100_000))
+    pooled = shared_pool(store)
+    try:
+        for _ in range(2):  # the scans go to either worker, one at a time
+            assert values(pooled, "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }") == [
+                '"100000"^^<http://www.w3.org/2001/XMLSchema#integer>'
+            ]
+            assert values(pooled, f"SELECT (COUNT(*) AS ?n) {{ GRAPH <{GRAPH}> {{ ?s ?p ?o }} }}")
+        wait_idle(pooled.pool, 2)
+        folder = pooled.pool._zygote.shared
+        assert folder is not None
+        for pid in idle_pids(pooled.pool):
+            opened = {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()}
+            assert any(path.startswith(str(folder)) for path in opened)
+            assert private_memory_mb(pid) < 25, private_memory_mb(pid)
+    finally:
+        pooled.close()
+    assert not folder.exists()  # the pool's copy goes with it
+
+
+def test_a_change_reaches_shared_workers_through_a_new_copy() -> None:
+    """The shared copy is read-only: a change gives the workers a new one, before their
+    next job, in the default graph (the union) as in the named graph."""
+    store = ox.Store()
+    store.extend(quad(f"s{i}", f"v{i}") for i in range(50))
+    shared = shared_pool(store)
+    try:
+        before = shared.pool._zygote
+        store.add(quad("new", "added"))
+        store.remove(quad("s0", "v0"))
+        shared.refresh(QuadChange(added=[quad("new", "added")], removed=[quad("s0", "v0")]))
+        for _ in range(2):
+            assert values(shared, f"SELECT ?o {{ <{EX}new> ?p ?o }}") == ['"added"']
+            assert not ask(shared, f"ASK {{ GRAPH <{GRAPH}> {{ <{EX}s0> ?p ?o }} }}")
+        assert shared.pool._zygote is not before
+    finally:
+        shared.close()
+
+
+def test_the_shared_copy_is_kept_for_the_next_start_of_the_same_content() -> None:
+    """Kept by the cache under the data version and the number of quads: a second pool of
+    the same content opens it without building one (and leaves it there); a store of the
+    same version with other content gets a copy of its own."""
+    from karabakh_kg.graph.cache import WORKERS_SUFFIX, reasoned_cache, workers_key
+
+    cache = reasoned_cache()
+    assert cache is not None
+    version = f"test {time.time()}"
+    store = ox.Store()
+    store.extend(quad(f"s{i}", f"v{i}") for i in range(50))
+    key = workers_key(version, [GRAPH], 50)
+    first = shared_pool(store, 1, version)
+    try:
+        deadline = time.monotonic() + 60
+        while cache.trusted_folder(key, WORKERS_SUFFIX) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        kept = cache.trusted_folder(key, WORKERS_SUFFIX)
+        assert kept is not None
+    finally:
+        first.close()
+    second = shared_pool(store, 1, version)
+    try:
+        assert second.pool._zygote.shared == kept
+        assert len(values(second, "SELECT ?s { ?s ?p ?o }")) == 50
+    finally:
+        second.close()
+    assert cache.trusted_folder(key, WORKERS_SUFFIX) == kept
+    store.add(quad("s50", "v50"))
+    other = shared_pool(store, 1, version)
+    try:
+        assert other.pool._zygote.shared != kept
+        assert len(values(other, "SELECT ?s { ?s ?p ?o }")) == 51
+    finally:
+        other.close()

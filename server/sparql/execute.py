@@ -219,6 +219,8 @@ class Endpoint:
                     self.default_graphs(True),
                     memory_mb=self.settings.worker_memory_mb,
                     private_mb=self.settings.worker_private_mb,
+                    shared=not (self.settings.enable_updates or self.settings.worker_copies),
+                    version=self.kg.version,
                 )
             return self._store
 

@@ -42,6 +42,7 @@ import contextlib
 import itertools
 import os
 import queue
+import shutil
 import signal
 import socket
 import subprocess
@@ -59,6 +60,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from karabakh_kg.graph import QuadChange
+from karabakh_kg.graph.cache import WORKERS_SUFFIX, reasoned_cache, workers_key
 from karabakh_kg.server.sparql.protocol import (
     CHUNK_BYTES,
     AnswerStream,
@@ -69,7 +71,13 @@ from karabakh_kg.server.sparql.protocol import (
     difference_from,
     update_job,
 )
-from karabakh_kg.server.sparql.worker import MEMORY_VARIABLE, EncodedChange, encode_change
+from karabakh_kg.server.sparql.worker import (
+    MEMORY_VARIABLE,
+    SHARED_OPTION,
+    EncodedChange,
+    encode_change,
+    write_dump,
+)
 
 WORKER_MODULE = "karabakh_kg.server.sparql.worker"
 START_TIMEOUT = 120.0
@@ -131,16 +139,32 @@ class Zygote:
         dump: Path,
         union: list[str],
         memory_mb: int = 0,
+        shared: Path | None = None,
+        owned: bool = True,
     ) -> None:
         env = {**os.environ, "RUST_BACKTRACE": "0"}  # an allocation failure: one line, not 30
         if memory_mb:
             env[MEMORY_VARIABLE] = str(memory_mb)  # each forked worker bounds itself
+        self.shared = shared
+        """The folder of the on-disk store its workers share (built there unless it exists;
+        removed once this process has ended if ``owned``), or None when they share its
+        in-memory copy."""
+        self._owned = owned
+        options = [SHARED_OPTION, str(shared)] if shared is not None else []
         ours, theirs = socket.socketpair()
         # A fresh interpreter (not fork: the server has threads and locks, and not
         # multiprocessing's spawn, which re-imports the caller's main module).
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", WORKER_MODULE, str(theirs.fileno()), str(dump), *union],
+                [
+                    sys.executable,
+                    "-m",
+                    WORKER_MODULE,
+                    str(theirs.fileno()),
+                    str(dump),
+                    *options,
+                    *union,
+                ],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 close_fds=True,
@@ -182,6 +206,8 @@ class Zygote:
         with contextlib.suppress(Exception):
             self.process.wait(timeout=5)
         self._close_channels()
+        if self.shared is not None and self._owned:  # its workers ended before it
+            shutil.rmtree(self.shared, ignore_errors=True)
 
     def _close_channels(self) -> None:
         for channel in (self._connection, self._socket):
@@ -357,11 +383,7 @@ def remove_stale_folders(parent: Path) -> None:
                     continue
             except OSError:
                 continue
-        for path in folder.glob("*"):
-            with contextlib.suppress(OSError):
-                path.unlink()
-        with contextlib.suppress(OSError):
-            folder.rmdir()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class WorkerPool:
@@ -375,8 +397,20 @@ class WorkerPool:
         union: list[str] | None = None,
         memory_mb: int = 0,
         private_mb: int = RECYCLE_ABOVE_MB,
+        shared: bool = False,
+        version: str | None = None,
     ) -> None:
         self.size = size
+        self.shared = shared
+        """The workers share one on-disk copy, read-only (:func:`~karabakh_kg.server.sparql.
+        worker.build_shared_store`): memory flat in their number, and a change starts a
+        new zygote with a new copy (:meth:`reload`) instead of being applied in place."""
+        self._kept_key: str | None = None
+        """The key under which the reasoned-store cache keeps that copy for the next start
+        (from ``version``, the data version of ``store``), until the store changes."""
+        if shared and version is not None and reasoned_cache() is not None:
+            self._kept_key = workers_key(version, list(union or []), len(store))
+        self._zygote_numbers = itertools.count()
         self.private_mb = private_mb
         """Replace a worker holding more than this many MiB of its own (0: never)."""
         self.union = list(union or [])
@@ -406,10 +440,12 @@ class WorkerPool:
         """The number of the first change in ``_changes`` (those before it, which the
         zygote has, were dropped; workers count changes from the dump: ``applied``)."""
         self._store = store
-        self._dump = self._write_dump(store, 0)
+        self._dump = self._folder / "store-0.nq"
+        self._dumped = False
+        """Whether ``_dump`` was written (not needed while the cache keeps the workers' copy)."""
         self._closed = False
         self._processes: set[ForkedProcess] = set()
-        self._zygote = Zygote(self._dump, self.union, memory_mb)
+        self._zygote = self._new_zygote()
         self._zygotes = [self._zygote]
         self.timeouts = 0
         for _ in range(size):
@@ -418,8 +454,31 @@ class WorkerPool:
     # -- lifecycle -------------------------------------------------------------------
     def _write_dump(self, store: ox.Store, generation: int) -> Path:
         path = self._folder / f"store-{generation}.nq"
-        store.dump(path, format=ox.RdfFormat.N_QUADS)
+        write_dump(store, path, self.union)
+        self._dumped = True
         return path
+
+    def _new_zygote(self) -> Zygote:
+        """A zygote of the current dump; when shared, with the on-disk copy the cache keeps
+        for this content, or one it builds (and the cache then keeps, off the request path)."""
+        cache, key = reasoned_cache(), self._kept_key
+        kept = cache.trusted_folder(key, WORKERS_SUFFIX) if cache and key else None
+        if kept is not None:
+            return Zygote(self._dump, self.union, self.memory_mb, kept, owned=False)
+        if not self._dumped:
+            self._dump = self._write_dump(self._store, self._generation)
+        if not self.shared:
+            return Zygote(self._dump, self.union, self.memory_mb)
+        built = self._folder / f"shared-{next(self._zygote_numbers)}"
+        zygote = Zygote(self._dump, self.union, self.memory_mb, built)
+        if cache is not None and key is not None:
+
+            def keep() -> None:
+                if zygote.wait_ready(START_TIMEOUT) and key == self._kept_key:
+                    cache.keep_folder(key, WORKERS_SUFFIX, built)
+
+            threading.Thread(target=keep, daemon=True, name="karabakh-kg-keep-copy").start()
+        return zygote
 
     def _track(self, process: ForkedProcess) -> None:
         with self._lock:
@@ -466,7 +525,7 @@ class WorkerPool:
             if not trimmed:
                 self._generation += 1
                 # The log stays: the new zygote loads the dump and gets every logged change.
-                self._zygote = Zygote(self._dump, self.union, self.memory_mb)
+                self._zygote = self._new_zygote()
                 self._zygotes = [z for z in self._zygotes if z.alive] + [self._zygote]
         if trimmed:  # the log no longer goes back to the dump: a fresh one
             self.reload(self._store)
@@ -475,12 +534,13 @@ class WorkerPool:
         """Serve ``store``'s new content: every worker is replaced by one forked from a
         zygote holding a fresh copy (the old zygote ends with its last worker)."""
         with self._lock:
+            self._kept_key = None  # the content is no longer that of the data version
             self._generation += 1
             old = self._dump
             self._dump = self._write_dump(store, self._generation)
             self._changes, self._logged, self._base = [], 0, 0
             retired = self._zygote
-            self._zygote = Zygote(self._dump, self.union, self.memory_mb)
+            self._zygote = self._new_zygote()
             self._zygotes = [z for z in self._zygotes if z.alive] + [self._zygote]
         retired.retire()
         with contextlib.suppress(OSError):
@@ -500,6 +560,9 @@ class WorkerPool:
         The change is encoded once (:func:`~karabakh_kg.server.sparql.worker.encode_change`)
         and logged; each worker gets what it lacks with its next job, the zygote
         :data:`ZYGOTE_BATCH` changes at a time and the rest before it forks."""
+        if self.shared:  # the workers' copy takes no change: a new one
+            self.reload(store)
+            return
         encoded = encode_change(added, removed)
         with self._lock:
             self._changes.append(encoded)
@@ -575,11 +638,7 @@ class WorkerPool:
                 zygote.retire()  # ends once its busy workers are stopped
             else:
                 zygote.stop()
-        for path in self._folder.glob("*"):
-            with contextlib.suppress(OSError):
-                path.unlink()
-        with contextlib.suppress(OSError):
-            os.rmdir(self._folder)
+        shutil.rmtree(self._folder, ignore_errors=True)
 
     # -- queries ---------------------------------------------------------------------
     def run(
@@ -755,9 +814,13 @@ class PooledStore:
         union: list[str] | None = None,
         memory_mb: int = 0,
         private_mb: int = RECYCLE_ABOVE_MB,
+        shared: bool = False,
+        version: str | None = None,
     ) -> None:
         self.store = store
-        self.pool = WorkerPool(store, size, max_queued, union, memory_mb, private_mb)
+        self.pool = WorkerPool(
+            store, size, max_queued, union, memory_mb, private_mb, shared, version
+        )
         self.revision = 0
         """Bumped each time the workers are told of a change (answers of an earlier
         revision may not hold any more)."""

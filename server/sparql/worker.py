@@ -20,26 +20,45 @@ import signal
 import socket
 import sys
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 import pyoxigraph as ox
 
 from karabakh_kg.server.sparql.protocol import Spoiled, StandingCopy, run_job, run_update_job
 
 
-def load_store(dump_path: str, union: list[str]) -> ox.Store:
-    """A fresh in-memory store with the N-Quads dump at ``dump_path``, whose (otherwise
-    empty) default graph receives the union of the ``union`` graphs."""
+def write_dump(store: ox.Store, path: Path, union: list[str]) -> None:
+    """Write ``store`` to ``path`` as the workers load it: its quads as N-Quads, then the
+    triples of each of the ``union`` graphs again, in the default graph (N-Triples lines),
+    so that loading the file gives a default graph holding their union in one pass of the
+    engine (where adding it quad by quad in Python took longer than the load)."""
+    with path.open("wb") as output:
+        store.dump(output, format=ox.RdfFormat.N_QUADS)
+        for name in union:
+            store.dump(output, format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(name))
+
+
+def load_store(dump_path: str) -> ox.Store:
+    """A fresh in-memory store with the dump at ``dump_path`` (:func:`write_dump`)."""
     store = ox.Store()
     # Lenient: the server wrote the dump from its own store, so there is nothing to check;
     # about half the time of bulk_load (which validates, and suits on-disk stores) in memory.
     store.load(path=dump_path, format=ox.RdfFormat.N_QUADS, lenient=True)
-    for name in union:
-        graph = ox.NamedNode(name)
-        store.extend(
-            ox.Quad(q.subject, q.predicate, q.object)
-            for q in store.quads_for_pattern(None, None, None, graph)
-        )
     return store
+
+
+def build_shared_store(dump_path: str, folder: str) -> None:
+    """Write the dump at ``dump_path`` (:func:`write_dump`) as an on-disk store in ``folder``
+    (pyoxigraph's RocksDB). Workers open it read-only (:func:`open_shared_store`): its
+    pages are the kernel's page cache, one copy for all."""
+    store = ox.Store(folder)
+    store.bulk_load(path=dump_path, format=ox.RdfFormat.N_QUADS, lenient=True)
+    store.flush()
+
+
+def open_shared_store(folder: str) -> ox.Store:
+    """The store :func:`build_shared_store` wrote, opened read-only (a few milliseconds)."""
+    return ox.Store.read_only(folder)
 
 
 EncodedChange = tuple[bytes, bytes]
@@ -95,6 +114,8 @@ def _warm_up_guard() -> None:
         warm_up()
 
 
+SHARED_OPTION = "--shared"
+"""The zygote's option naming the folder of the on-disk store its workers share."""
 MEMORY_VARIABLE = "KARABAKH_KG_WORKER_ADDRESS_SPACE_MB"
 """How the pool tells a worker its memory bound (the worker sets RLIMIT_AS itself)."""
 
@@ -155,9 +176,10 @@ def serve_jobs(inbox: Connection, outbox: Connection, store: ox.Store, union: li
 
 
 def _fork_worker(
-    inherited: tuple[socket.socket, Connection], store: ox.Store, union: list[str]
+    inherited: tuple[socket.socket, Connection], store: ox.Store | str, union: list[str]
 ) -> tuple[int, int]:
-    """Fork one query worker sharing ``store``; (its pid, the server's end of its pipe).
+    """Fork one query worker sharing ``store`` (or the on-disk store in that folder, which
+    it opens read-only); (its pid, the server's end of its pipe).
 
     The child closes the zygote's ``inherited`` channels, answers jobs on its end of a new
     socket pair and never returns."""
@@ -170,14 +192,32 @@ def _fork_worker(
                 channel.close()
             limit_address_space()
             connection = Connection(worker_end.detach())
-            status = serve_jobs(connection, connection, store, union)
+            # Opened here, not in the zygote: the engine's threads would not survive a fork.
+            opened = open_shared_store(store) if isinstance(store, str) else store
+            status = serve_jobs(connection, connection, opened, union)
         finally:
             os._exit(status)
     worker_end.close()
     return pid, server_end.detach()
 
 
-def zygote_main(control: socket.socket, dump_path: str, union: list[str]) -> int:
+def _build_in_child(dump_path: str, folder: str) -> bool:
+    """:func:`build_shared_store` in a child process, so that the engine's write buffers and
+    threads never live in the zygote (whose pages its workers share); whether it worked."""
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            build_shared_store(dump_path, folder)
+            status = 0
+        finally:
+            os._exit(status)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
+def zygote_main(
+    control: socket.socket, dump_path: str, union: list[str], shared: str | None = None
+) -> int:
     """Load the data once, then fork query workers that share it, until the server closes
     ``control``; the exit status.
 
@@ -190,13 +230,26 @@ def zygote_main(control: socket.socket, dump_path: str, union: list[str]) -> int
     ``("patch", changes)`` (a logged change, applied here so that later workers start with
     it; ``applied`` counts them) and ``("retire",)`` (fork no more; exit once every worker
     has ended). The exit of every worker is reported as ``("exited", pid, returncode)``.
+
+    ``shared``: the folder of an on-disk store (:func:`build_shared_store`, from the dump
+    unless the folder exists) that every worker opens read-only instead of sharing this
+    process's copy: reading pyoxigraph's in-memory store writes to it (reference counts),
+    so each worker would soon hold a copy of its own, where the on-disk store's pages are
+    one copy in the page cache. Such a store takes no change (``patch`` is refused: the
+    pool starts a new zygote instead).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     connection = Connection(os.dup(control.fileno()))
-    try:
-        store = load_store(dump_path, union)
-    except OSError:
-        return 1  # the server stopped (and removed the dump) meanwhile
+    store: ox.Store | str
+    if shared is not None:
+        if not os.path.isdir(shared) and not _build_in_child(dump_path, shared):
+            return 1  # the server stopped (and removed the dump), or the disk is full
+        store = shared
+    else:
+        try:
+            store = load_store(dump_path)
+        except OSError:
+            return 1  # the server stopped (and removed the dump) meanwhile
     gc.collect()
     gc.freeze()  # the collector then leaves the shared objects' pages alone
     warmed = False
@@ -226,7 +279,7 @@ def zygote_main(control: socket.socket, dump_path: str, union: list[str]) -> int
                 connection.send(("forked", message[1], pid, applied))
                 socket.send_fds(control, [b"w"], [fd])
                 os.close(fd)
-            elif message[0] == "patch":
+            elif message[0] == "patch" and not isinstance(store, str):
                 apply_patch(store, decode_changes(message[1]), union)
                 applied += len(message[1])
             elif message[0] == "retire":
@@ -237,9 +290,14 @@ def zygote_main(control: socket.socket, dump_path: str, union: list[str]) -> int
 
 
 def main(argv: list[str]) -> None:
-    """``python -m karabakh_kg.server.sparql.worker <control-fd> <dump> [graph…]``."""
+    """``python -m karabakh_kg.server.sparql.worker <control-fd> <dump> [--shared FOLDER]
+    [graph…]``."""
     control = socket.socket(fileno=int(argv[0]))
-    sys.exit(zygote_main(control, argv[1], argv[2:]))
+    shared = None
+    graphs = argv[2:]
+    if graphs[:1] == [SHARED_OPTION]:
+        shared, graphs = graphs[1], graphs[2:]
+    sys.exit(zygote_main(control, argv[1], graphs, shared))
 
 
 if __name__ == "__main__":
