@@ -256,14 +256,20 @@ def _support_nodes(
         yield SUPPORT_NODES + digest, members, voices
 
 
-def support_quads(r: Reasoner, t: Triple, supports: Masks | None = None) -> list[ox.Quad]:
+def support_quads(
+    r: Reasoner,
+    t: Triple,
+    supports: Masks | None = None,
+    memo: dict[int, UnitText] | None = None,
+) -> list[ox.Quad]:
     """The ``kgo:Support`` nodes of one inferred triple (for ``supports``, by default the
-    triple's current ones)."""
+    triple's current ones; ``memo``: the units of supports seen before, see
+    :func:`_unit_text`)."""
     s, p, o = r.decode(t)
     terms = r.perspectives.unit_terms
     out: list[ox.Quad] = []
     chosen = r.support.of.get(t, ()) if supports is None else supports
-    for iri, members, voices in _support_nodes(r, f"{s} {p} {o}|", chosen):
+    for iri, members, voices in _support_nodes(r, f"{s} {p} {o}|", chosen, memo):
         node = ox.NamedNode(iri)
         out += (
             ox.Quad(node, _TYPE, _SUPPORT_CLASS, SUPPORT),
@@ -417,14 +423,15 @@ def changed_quads(
     base_units_of, supports_of = r.support.base_units, r.support.of
     added: list[ox.Quad] = []
     removed: list[ox.Quad] = []
+    memo: dict[int, UnitText] = {}
     for t, before in previous.items():
         if t in was_inferred:
-            old = set(support_quads(r, t, before))
-            new = set(support_quads(r, t)) if t in output else set()
+            old = set(support_quads(r, t, before, memo))
+            new = set(support_quads(r, t, None, memo)) if t in output else set()
             removed += old - new
             added += new - old
         elif t in output:
-            added += support_quads(r, t)  # every node is new, and none twice
+            added += support_quads(r, t, None, memo)  # every node is new, and none twice
         wanted: set[ox.NamedNode] = set()
         units = base_units_of.get(t)
         supports = supports_of.get(t, ())

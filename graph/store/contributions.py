@@ -59,6 +59,15 @@ JOURNAL = "journal.json"
 _PROV = vocab.PREFIXES["prov"]
 _RDF_TYPE = ox.NamedNode(vocab.PREFIXES["rdf"] + "type")
 _XSD = vocab.PREFIXES["xsd"]
+_ACTIVITY = ox.NamedNode(_PROV + "Activity")
+_AGENT = ox.NamedNode(_PROV + "Agent")
+_ASSOCIATED = ox.NamedNode(_PROV + "wasAssociatedWith")
+_STARTED = ox.NamedNode(_PROV + "startedAtTime")
+_VALUE = ox.NamedNode(_PROV + "value")
+_ATTRIBUTED = ox.NamedNode(_PROV + "wasAttributedTo")
+_DATE_TIME = ox.NamedNode(_XSD + "dateTime")
+_LABEL = ox.NamedNode(vocab.PREFIXES["rdfs"] + "label")
+_COMMENT = ox.NamedNode(vocab.PREFIXES["rdfs"] + "comment")
 
 
 def contributions_graph(name: str) -> ox.NamedNode:
@@ -116,6 +125,8 @@ class RecordingStore:
         self.change = QuadChange()
         self._new = set(new)
         """Quads the caller knows are not in the store (not looked up)."""
+        self._rewritten: dict[object, bool] = {}
+        """Graph name -> :func:`_rewritten_by_reasoning`."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
@@ -128,11 +139,15 @@ class RecordingStore:
         # Not looked up for the graphs reasoning writes (on disk, a lookup per quad cost as
         # much as writing them): the incremental reasoner writes there only what is new,
         # and an undo rewrites them whole (``_undo``), so listing one twice is harmless.
-        items = [
-            q
-            for q in quads
-            if q in self._new or _rewritten_by_reasoning(q.graph_name) or q not in self._store
-        ]
+        rewritten = self._rewritten
+        items = []
+        for q in quads:
+            graph = q.graph_name
+            found = rewritten.get(graph)
+            if found is None:
+                found = rewritten[graph] = _rewritten_by_reasoning(graph)
+            if found or q in self._new or q not in self._store:
+                items.append(q)
         self._store.extend(items)
         self.change.added.extend(items)
 
@@ -263,8 +278,7 @@ def next_version(version: str, activity: str) -> str:
 def activities(store: ox.Store) -> list[tuple[str, float]]:
     """(IRI, POSIX time) of every recorded change, oldest first."""
     found = []
-    started = ox.NamedNode(_PROV + "startedAtTime")
-    for quad in store.quads_for_pattern(None, started, None, CONTRIBUTION_LOG):
+    for quad in store.quads_for_pattern(None, _STARTED, None, CONTRIBUTION_LOG):
         when = datetime.fromisoformat(cast(ox.Literal, quad.object).value)
         found.append((cast(ox.NamedNode, quad.subject).value, when.timestamp()))
     return sorted(found, key=lambda item: (item[1], item[0]))
@@ -286,26 +300,18 @@ def _activity_quads(
     iri: ox.NamedNode, contributor: str, when: datetime, text: str, added: int, removed: int
 ) -> list[ox.Quad]:
     agent = ox.NamedNode(CONTRIBUTOR_PREFIX + contributor)
-    graph = contributions_graph(contributor)
-    label = ox.NamedNode(vocab.PREFIXES["rdfs"] + "label")
-    comment = ox.NamedNode(vocab.PREFIXES["rdfs"] + "comment")
-
-    def quad(s: Any, p: Any, o: Any) -> ox.Quad:
-        return ox.Quad(s, p, o, CONTRIBUTION_LOG)
-
+    log = CONTRIBUTION_LOG
     return [
-        quad(iri, _RDF_TYPE, ox.NamedNode(_PROV + "Activity")),
-        quad(iri, ox.NamedNode(_PROV + "wasAssociatedWith"), agent),
-        quad(
-            iri,
-            ox.NamedNode(_PROV + "startedAtTime"),
-            ox.Literal(when.isoformat(), datatype=ox.NamedNode(_XSD + "dateTime")),
+        ox.Quad(iri, _RDF_TYPE, _ACTIVITY, log),
+        ox.Quad(iri, _ASSOCIATED, agent, log),
+        ox.Quad(iri, _STARTED, ox.Literal(when.isoformat(), datatype=_DATE_TIME), log),
+        ox.Quad(iri, _VALUE, ox.Literal(text), log),
+        ox.Quad(
+            iri, _COMMENT, ox.Literal(f"added {added}, removed {removed} asserted triples"), log
         ),
-        quad(iri, ox.NamedNode(_PROV + "value"), ox.Literal(text)),
-        quad(iri, comment, ox.Literal(f"added {added}, removed {removed} asserted triples")),
-        quad(agent, _RDF_TYPE, ox.NamedNode(_PROV + "Agent")),
-        quad(agent, label, ox.Literal(contributor)),
-        quad(graph, ox.NamedNode(_PROV + "wasAttributedTo"), agent),
+        ox.Quad(agent, _RDF_TYPE, _AGENT, log),
+        ox.Quad(agent, _LABEL, ox.Literal(contributor), log),
+        ox.Quad(contributions_graph(contributor), _ATTRIBUTED, agent, log),
     ]
 
 
