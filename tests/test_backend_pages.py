@@ -219,7 +219,11 @@ def test_an_engine_gone_mid_run_is_a_502_naming_it(tmp_path: Path) -> None:
             engine.stop()
             for path, params in (
                 ("/resource/tiny-group", {}),
+                ("/evidence/tiny-unit.nq", {}),
+                ("/ontology", {}),
+                ("/", {}),
                 ("/sparql", {"query": "ASK { ?s ?p ?o }"}),
+                ("/rdf-graphs/service", {"graph": KGE + "tiny-unit"}),
             ):
                 answer = httpx.get(live.url + path, params=params, timeout=30)
                 assert answer.status_code == 502, answer.text
