@@ -277,3 +277,24 @@ def test_over_deep_data_updates_are_refused_before_evaluation(writable: Any, tex
     assert version(writable) == before
     quick = update(writable, f"INSERT DATA {{ <{PERSON}-9-{len(text)}> a kgo:Person }}")
     assert quick.status_code == 200 and quick.json()["added"] == 1
+
+
+def test_updates_run_on_uvloop(writable: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn serves on uvloop, the dependency installed for it (README): asyncio's own
+    loop costs a quarter to half a millisecond more CPU per update (bench/README.md)."""
+    import asyncio
+
+    import uvloop
+
+    from karabakh_kg.server.sparql import routes
+
+    loops: list[object] = []
+    real = routes.data_only
+
+    def recording(text: str) -> str | None:
+        loops.append(asyncio.get_running_loop())
+        return real(text)
+
+    monkeypatch.setattr(routes, "data_only", recording)
+    assert update(writable, f"INSERT DATA {{ <{PERSON}-10> a kgo:Person }}").status_code == 200
+    assert len(loops) == 1 and isinstance(loops[0], uvloop.Loop)
