@@ -30,6 +30,11 @@ class Watched:
 
 @pytest.fixture
 def watched(browser: Any) -> Iterator[Watched]:
+    yield from _watched_page(browser)
+
+
+def _watched_page(browser: Any) -> Iterator[Watched]:
+    """A page of its own browser context, watched, closed after use."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     watch = Watched(page)
@@ -126,16 +131,24 @@ def test_home_and_not_found_pages_render_offline(live_server: LiveServer, watche
     assert watched.errors == [], f"console errors: {watched.errors}"
 
 
-def test_construct_results_are_drawn_as_a_graph(live_server: LiveServer, watched: Watched) -> None:
-    page = watched.page
-    page.goto(live_server.url + "/query?example=network")
-    page.locator(".yasr table.dataTable tbody tr").first.wait_for(timeout=20_000)
-    page.click(".yasr button.select_graph")
-    page.locator(".kg-result-graph canvas").first.wait_for(timeout=20_000)
+@pytest.fixture(scope="module")
+def network_graph(browser: Any, live_server: LiveServer) -> Iterator[Watched]:
+    """The network example's CONSTRUCT answer drawn as a graph (the tests only read it)."""
+    for watched in _watched_page(browser):
+        page = watched.page
+        page.goto(live_server.url + "/query?example=network")
+        page.locator(".yasr table.dataTable tbody tr").first.wait_for(timeout=20_000)
+        page.click(".yasr button.select_graph")
+        page.locator(".kg-result-graph canvas").first.wait_for(timeout=20_000)
+        yield watched
+
+
+def test_construct_results_are_drawn_as_a_graph(network_graph: Watched) -> None:
+    page = network_graph.page
     assert page.locator(".kg-result-graph canvas").count() > 0
     _screenshot(page, "query-ui-graph.png")
-    assert watched.external == [], f"requests left the server: {watched.external}"
-    assert watched.errors == [], f"console errors: {watched.errors}"
+    assert network_graph.external == [], f"requests left the server: {network_graph.external}"
+    assert network_graph.errors == [], f"console errors: {network_graph.errors}"
 
 
 @pytest.mark.parametrize(
@@ -181,12 +194,8 @@ def _overlaps(page: Any) -> list[list[str]]:
     )
 
 
-def test_result_graph_labels_do_not_overlap(live_server: LiveServer, watched: Watched) -> None:
-    page = watched.page
-    page.goto(live_server.url + "/query?example=network")
-    page.locator(".yasr table.dataTable tbody tr").first.wait_for(timeout=20_000)
-    page.click(".yasr button.select_graph")
-    page.locator(".kg-result-graph canvas").first.wait_for(timeout=20_000)
+def test_result_graph_labels_do_not_overlap(network_graph: Watched) -> None:
+    page = network_graph.page
     # communicatedWith is symmetric: each pair is one edge, drawn without an arrow.
     pairs = page.evaluate(
         "window.karabakhResultGraph.edges().map(e => [e.source().data('label'), "
@@ -194,6 +203,7 @@ def test_result_graph_labels_do_not_overlap(live_server: LiveServer, watched: Wa
     )
     assert "Emmanuel Macron / Ilham Aliyev" in pairs and len(pairs) == len(set(pairs))
     assert _overlaps(page) == []
+    assert network_graph.errors == [], f"console errors: {network_graph.errors}"
 
 
 def _run_in_editor(page: Any, query: str) -> None:
