@@ -327,6 +327,10 @@ def data_difference(
         if ox.Quad(q.subject, q.predicate, q.object, graph) in store:
             before.add(ox.Triple(q.subject, q.predicate, q.object))
             scratch.add(ox.Quad(q.subject, q.predicate, q.object))
+    if named == update and not any(True for _ in listed.named_graphs()):
+        # INSERT DATA alone: it adds what the graph lacks and removes nothing
+        listed_triples = {ox.Triple(q.subject, q.predicate, q.object) for q in listed}
+        return sorted(listed_triples - before, key=str), []
     evaluate_update(scratch, update, prefixes)
     if any(True for _ in scratch.named_graphs()):
         raise QueryFailed("named-graph", NAMED_GRAPH_REFUSED)
