@@ -366,6 +366,7 @@ def test_without_a_copy_pages_read_the_engine_and_the_rest_says_503(
         health = httpx.get(live.url + "/health", timeout=30).json()
         assert health["local_copy"] is False and health["triples"] is None
         for path, params in (
+            ("/sparql", {"query": "ASK { ?s ?p ?o }", "perspective": "curated"}),
             ("/graph/neighbours", {"node": "kg:tiny-person"}),
             ("/explain", {"s": "kg:tiny-person", "p": "a", "o": "kgo:Agent"}),
             ("/export/graphml", {}),

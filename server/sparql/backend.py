@@ -38,7 +38,7 @@ from karabakh_kg.graph import (
     published_version,
     read_published,
 )
-from karabakh_kg.server.problems import problem_response
+from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.settings import PREFIX, Settings
 from karabakh_kg.server.sparql.inspect import inspect
 from karabakh_kg.server.sparql.protocol import (
@@ -132,7 +132,26 @@ def published_copy(engine: RemoteStore, max_triples: int) -> KnowledgeGraph:
     for name in manifest:
         store.add_graph(ox.NamedNode(name))
     version = publication_version(manifest)
-    return EngineOutline(store=store, version=version, files=[], triples_over=max_triples)
+    outline = EngineOutline(store=store, version=version, files=[], triples_over=max_triples)
+
+    def no_reasoner() -> None:
+        # The reasoner (explanations, perspectives, the network's events) needs the whole
+        # graph: asked for over an outline, it answers what NeedsCopy answers.
+        raise needs_copy("reasoning", engine.location, max_triples)
+
+    outline.views.defer(no_reasoner)
+    return outline
+
+
+def needs_copy(what: str, location: str, bound: int) -> Problem:
+    """The 503 of a feature that needs the whole graph, on a server without a copy."""
+    return Problem(
+        503,
+        "needs-local-copy",
+        f"{what} needs the whole graph, and this server holds no local copy of the "
+        f"publication on {location} (more than {bound} triples: "
+        f"{PREFIX}BACKEND_COPY_MAX_TRIPLES); query /sparql, or read /resource/{{name}} pages",
+    )
 
 
 ENGINE_PATHS = (
@@ -173,14 +192,9 @@ class NeedsCopy:
         path = scope.get("path", "")
         held = scope["app"].state.kg if scope["type"] == "http" else None
         if isinstance(held, EngineOutline) and path != "/" and not path.startswith(ENGINE_PATHS):
-            message = (
-                f"{path} needs the whole graph, and this server holds no local copy of the "
-                f"publication on {self.engine.location} (more than "
-                f"{held.triples_over} triples: {PREFIX}BACKEND_COPY_MAX_TRIPLES); query "
-                "/sparql, or read /resource/{name} pages"
+            await needs_copy(path, self.engine.location, held.triples_over).response()(
+                scope, receive, send
             )
-            response = problem_response(503, "needs-local-copy", message)
-            await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

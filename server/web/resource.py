@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from karabakh_kg.graph import KnowledgeGraph, formats, parse_term
 from karabakh_kg.graph import explain as explain_triple
 from karabakh_kg.ontology import vocab
-from karabakh_kg.server.problems import Problem, problem_response
+from karabakh_kg.server.problems import problem_response
 from karabakh_kg.server.sparql import conneg
 from karabakh_kg.server.terms import TermError, resolve_term
 from karabakh_kg.server.web import pages
@@ -191,13 +191,10 @@ def _says_who(request: Request, iri: str) -> dict[str, Any]:
 
         if not holds_copy(kg):
             if name not in (None, "", "all"):
-                raise Problem(
-                    503,
-                    "needs-local-copy",
-                    "perspectives need the whole graph, and this server holds no local copy "
-                    f"of the publication on {engine.location} "
-                    "(KARABAKH_KG_BACKEND_COPY_MAX_TRIPLES)",
-                )
+                from karabakh_kg.server.sparql.backend import needs_copy
+
+                bound = getattr(kg, "triples_over", 0)
+                raise needs_copy("a perspective", engine.location, bound)
             return {
                 "perspectives": [],
                 "perspective": "all",
