@@ -101,6 +101,37 @@ def test_pages_and_traversal(served: LiveServer) -> None:
     assert str(vocab.KG) + "tiny-group" in found
 
 
+def test_explanations_and_perspectives(served: LiveServer) -> None:
+    """kg:tiny-person is a kgo:Agent because the ontology makes every kgo:Person one, and the
+    unit kge:tiny-unit says it is a person; that unit is the article's, so the curated and
+    article perspectives both hold its membership."""
+    why = httpx.get(
+        served.url + "/explain",
+        params={"s": "kg:tiny-person", "p": "a", "o": "kgo:Agent", "all": "true"},
+        headers={"Accept": "application/json"},
+        timeout=60,
+    )
+    assert why.status_code == 200, why.text
+    explanation = why.json()
+    assert explanation["status"] == "derived"
+    # one of its derivations: sub-class, from the asserted kgo:Person of kge:tiny-unit
+    by_rule = {d["rule"]: d for d in explanation["derivations"]}
+    premises = {p["object"]: p for p in by_rule["cax-sco"]["premises"]}
+    person = premises[f"<{KGO}Person>"]
+    assert person["status"] == "asserted"
+    assert [e["graph"] for e in person["evidence"]] == [f"<{KGE}tiny-unit>"]
+    member = "ASK { kg:tiny-person kgo:memberOf kg:tiny-group }"
+    for name in ("curated", "article"):
+        answer = httpx.get(
+            served.url + "/sparql", params={"query": member, "perspective": name}, timeout=60
+        )
+        assert answer.status_code == 200 and answer.json()["boolean"] is True, answer.text
+        page = httpx.get(
+            served.url + "/resource/tiny-person", params={"perspective": name}, timeout=60
+        )
+        assert page.status_code == 200 and "tiny-group" in page.text
+
+
 def documented_gaps(engine: str) -> set[str]:
     """The features docs/deployment.md says ``engine`` lacks (its table of gaps)."""
     text = DEPLOYMENT.read_text(encoding="utf-8")
