@@ -115,7 +115,7 @@ class Settings:
     """Seconds between checks of the engine's publication manifest (``serve --backend``):
     pages, traversal, explanations and ETags follow a new publish within this time; 0: never
     (the copy taken at start is served until a restart)."""
-    backend_copy_max_triples: int = 2_000_000
+    backend_copy_max_triples: int = 1_000_000
     """Largest publication (triples in the engine's named graphs) of which ``serve --backend``
     keeps a local copy, for the features that need the whole graph (explanations, traversal,
     exports, the explorer, perspectives); above it, or at 0, no copy is taken: the endpoint,
