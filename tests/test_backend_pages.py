@@ -5,7 +5,10 @@ server's bound. Real engines (tests/engines.py), never mocks."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -380,3 +383,39 @@ def test_without_a_copy_pages_read_the_engine_and_the_rest_says_503(
             assert remote.location in refused.json()["detail"]
     finally:
         stop_server(live)
+
+
+def test_serve_backend_without_a_copy_from_the_command_line(
+    oxigraph_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``karabakh-kg serve --backend URL`` with KARABAKH_KG_BACKEND_COPY_MAX_TRIPLES=0."""
+    from conftest import free_port
+    from test_cli_serve import interrupt
+
+    remote = oxigraph_engine.store()
+    assert isinstance(remote, RemoteStore)
+    publish(_tiny(tmp_path), remote)
+    monkeypatch.setenv("KARABAKH_KG_BACKEND_COPY_MAX_TRIPLES", "0")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    command = [sys.executable, "-m", "karabakh_kg.server", "serve", "--port", str(port)]
+    command += ["--backend", oxigraph_engine.query_url]
+    command += ["--backend-gsp-url", oxigraph_engine.gsp_url]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url + "health", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.1)
+        health = httpx.get(url + "health", timeout=30).json()
+        assert health["local_copy"] is False
+        page = httpx.get(url + "resource/tiny-person", timeout=30)
+        assert page.status_code == 200 and "tiny-group" in page.text
+        assert httpx.get(url + "graph/components", timeout=30).status_code == 503
+    finally:
+        output = interrupt(process)
+    assert "Traceback" not in output, output
