@@ -365,6 +365,17 @@ def test_command_table_names_each_module_of_its_commands() -> None:
     assert registered == COMMANDS
 
 
+def test_a_command_is_built_alone() -> None:
+    """Running one command builds that command only (typer reads the signature of each
+    command it builds), whichever module holds it, and ``--help`` still lists them all."""
+    for name in COMMANDS:
+        group = typer.main.get_group(app)
+        command = group.get_command(None, name)  # type: ignore[arg-type]
+        assert command is not None and command.name == name
+        assert set(group.commands) == {"version", name}
+    assert set(COMMANDS) <= set(typer.main.get_group(app).list_commands(None))  # type: ignore[arg-type]
+
+
 def test_unknown_command_still_suggests() -> None:
     result = CliRunner().invoke(app, ["qurey", "ASK {}"])
     assert result.exit_code != 0

@@ -35,10 +35,24 @@ listed here loads every module (``tests/test_startup.py`` checks the table)."""
 class LazyCommands(TyperGroup):
     """The root group: a feature's commands are added when first looked up."""
 
-    def _add_module(self, name: str) -> None:
+    def _add_module(self, name: str, only: str | None = None) -> None:
+        """Add the commands of module ``name`` (``only``: just that one, as typer reads the
+        signature of each command it builds, a few milliseconds each)."""
         module: Any = importlib.import_module(f"{__name__}.{name}")
         features = typer.Typer(add_completion=False)
         module.register(features)
+        if only is not None:
+            features.registered_commands = [
+                info
+                for info in features.registered_commands
+                if (
+                    info.name or typer.main.get_command_name(getattr(info.callback, "__name__", ""))
+                )
+                == only
+            ]
+            features.registered_groups = [
+                info for info in features.registered_groups if info.name == only
+            ]
         for command_name, command in typer.main.get_group(features).commands.items():
             self.commands.setdefault(command_name, command)
 
@@ -49,7 +63,7 @@ class LazyCommands(TyperGroup):
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in self.commands:
             module = COMMANDS.get(cmd_name)
-            self._add_module(module) if module else self._add_all()
+            self._add_module(module, cmd_name) if module else self._add_all()
         return self.commands.get(cmd_name)
 
     def list_commands(self, ctx: Any) -> list[str]:
