@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 from reasoning_support import HERE, RULES, make_kg, supports_of
 
 from karabakh_kg.graph import reasoning
-from karabakh_kg.graph.dataset import ASSERTED, INFERRED, ONTOLOGY, PROVENANCE, KnowledgeGraph
+from karabakh_kg.graph.dataset import (
+    ASSERTED,
+    CONTRIBUTIONS_GRAPHS,
+    INFERRED,
+    ONTOLOGY,
+    PROVENANCE,
+    KnowledgeGraph,
+)
 from karabakh_kg.graph.reasoning import perspectives as views
 from karabakh_kg.graph.reasoning.support import within
 from karabakh_kg.ontology import vocab
@@ -421,3 +428,19 @@ def test_more_supports_than_the_limit_is_a_data_error(monkeypatch: pytest.Monkey
     kg = make_kg(ontology=vocab.ontology_file(), data=WORLD, rules=RULES)
     with pytest.raises(DataError, match="minimal supports"):
         reasoning.materialize(kg)
+
+
+def test_the_kept_perspective_graphs_follow_a_new_unit() -> None:
+    """The perspectives' masks kept between changes take in a unit numbered after them (a
+    curated unit counts in the curated perspective, a contributor's in none)."""
+    kg = _world()
+    r = reasoning.reasoner(kg)
+    named = r.perspectives.named()
+    curated = named.index(views.CURATED_PERSPECTIVE)
+    graphs, units = r.perspectives.graphs()
+    assert graphs == [(r.perspectives.mask(p), p.asserted_graph, p.inferred_graph) for p in named]
+    late = r.support.unit(KGE + "unit-numbered-late")
+    contributed = r.support.unit(CONTRIBUTIONS_GRAPHS + "someone")
+    graphs, units = r.perspectives.graphs()
+    assert graphs[curated][0] & (1 << late) and units & (1 << late)
+    assert not units & (1 << contributed)

@@ -281,9 +281,8 @@ async def apply(request: Request, change: Any) -> JSONResponse:
 @functools.cache
 def _updater() -> ThreadPoolExecutor:
     """The one thread changes are applied in (they take the update lock in turn anyway):
-    handing a change to an executor's thread costs half the CPU ``anyio.to_thread`` does,
-    its capacity limiter and cancel scope included (52 against 116 µs, measured
-    2026-12-01)."""
+    handing a change to an executor's thread costs about half the CPU ``anyio.to_thread``
+    does, its capacity limiter and cancel scope included (bench/README.md, Storage)."""
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="karabakh-kg-updates")
 
 
