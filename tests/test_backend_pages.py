@@ -368,7 +368,8 @@ def test_without_a_copy_pages_read_the_engine_and_the_rest_says_503(
         assert graphs.status_code == 200, graphs.text
         found = {row["g"]["value"] for row in graphs.json()["results"]["bindings"]}
         assert {KGE + "tiny-unit", ASSERTED} <= found
-        assert httpx.get(live.url + "/", timeout=30).status_code == 200
+        for served in ("/", "/query", "/ontology", "/evidence/tiny-unit", "/openapi.json"):
+            assert httpx.get(live.url + served, timeout=30).status_code == 200, served
         health = httpx.get(live.url + "/health", timeout=30).json()
         assert health["local_copy"] is False and health["triples"] is None
         for path, params in (
