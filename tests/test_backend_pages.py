@@ -372,6 +372,18 @@ def test_without_a_copy_pages_read_the_engine_and_the_rest_says_503(
             assert httpx.get(live.url + served, timeout=30).status_code == 200, served
         health = httpx.get(live.url + "/health", timeout=30).json()
         assert health["local_copy"] is False and health["triples"] is None
+        remote.update(LATE_DATA)
+        try:  # "did you mean" from the engine's names
+            unknown = httpx.get(
+                live.url + "/resource/late-clu",
+                headers={"Accept": "application/json"},
+                timeout=30,
+            )
+            assert unknown.status_code == 404
+            suggested = [s["iri"] for s in unknown.json()["suggestions"]]
+            assert suggested[:1] == [KG + "late-club"], unknown.text
+        finally:
+            remote.update(LATE_REMOVED)
         for path, params in (
             ("/sparql", {"query": "ASK { ?s ?p ?o }", "perspective": "curated"}),
             ("/graph/neighbours", {"node": "kg:tiny-person"}),

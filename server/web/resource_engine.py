@@ -42,6 +42,7 @@ from karabakh_kg.ontology import vocab
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web.resource_data import (
     RDFS_LABEL,
+    SKOS_ALT,
     SKOS_PREF,
     Describer,
     EvidenceInfo,
@@ -91,6 +92,12 @@ _GRAPH_SIZES = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP
 _ENTITIES = """SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{
   GRAPH <{asserted}> {{ ?s a ?type }} FILTER(STRSTARTS(STR(?s), "{namespace}"))
 }}"""
+_NAMED_LIKE = """SELECT ?g ?s ?p ?o WHERE {{
+  VALUES ?g {{ <{asserted}> }} VALUES ?p {{ <{label}> <{pref}> <{alt}> }}
+  GRAPH ?g {{ ?s ?p ?o }} FILTER({matches})
+}} LIMIT {limit}"""
+SUGGESTION_CANDIDATES = 200
+"""Names one "did you mean" reads from the engine, to be ranked here."""
 _USED = (
     "ASK {{ GRAPH ?g {{ {{ {node} ?p ?o }} UNION {{ ?s ?p {node} }} UNION {{ ?s {node} ?o }} }} }}"
 )
@@ -277,6 +284,32 @@ class EngineDescriber(Describer):
     def ontology_source(self) -> Describer:
         page, _ = self._page("ontology", lambda _: _ONTOLOGY.format(ontology=ONTOLOGY.value), "")
         return page
+
+    def suggest(self, text: str, limit: int = 8) -> list[tuple[str, str]]:
+        """Close matches for a name nobody knows. With a local copy, its index of every
+        name; without, the names of the engine's asserted graph that contain the first
+        letters of one of the words (:data:`SUGGESTION_CANDIDATES` at most), ranked by
+        :func:`karabakh_kg.graph.lookup.suggest` over them and the ontology."""
+        if holds_copy(self.kg):
+            return super().suggest(text, limit)
+        from karabakh_kg.graph import lookup
+
+        stems = sorted({word[:4] for word in lookup.normalize(text).split() if len(word) > 2})
+        if not stems:
+            return []
+        matches = " || ".join(f'CONTAINS(LCASE(STR(?o)), "{stem}")' for stem in stems)
+        query = _NAMED_LIKE.format(
+            asserted=ASSERTED.value,
+            label=RDFS_LABEL.value,
+            pref=SKOS_PREF.value,
+            alt=SKOS_ALT.value,
+            matches=matches,
+            limit=SUGGESTION_CANDIDATES,
+        )
+        names = ox.Store()
+        names.extend(self.ontology_source().store.quads_for_pattern(None, None, None, None))
+        names.extend(_quads(self.engine.select(query)))
+        return list(lookup.suggest(KnowledgeGraph(store=names, version=self.version), text, limit))
 
 
 def holds_copy(kg: KnowledgeGraph) -> bool:
