@@ -18,7 +18,9 @@ server with its worker processes at its first answer), which a loaded machine in
 With ``--baseline TREE`` (a checkout of another version, e.g. ``git worktree add
 /tmp/baseline HEAD``) every ``karabakh-kg`` case also runs that version, interleaved in the
 same rounds, with this environment's libraries and a cache folder of its own, and the
-ratios of the two versions are printed.
+ratios of the two versions are printed; ``--tree TREE`` runs this version from a copy too
+(an edit of the working tree during the run, by anyone, would change the reasoned store's
+cache key and make a warm case cold).
 
     python bench/startup.py --rounds 5
     python bench/startup.py --rounds 5 --baseline /tmp/baseline
@@ -105,11 +107,11 @@ def to_first_answer(command: list[str], port: int, env: dict[str, str], case: st
     return server.start_seconds
 
 
-def baseline_command(tree: Path, work: Path) -> str:
+def baseline_command(tree: Path, work: Path, name: str = "baseline") -> str:
     """A ``karabakh-kg`` command running the checkout ``tree``: a virtual environment that
     reads this one's libraries and maps the ``karabakh_kg`` packages to ``tree`` (through the
     editable install's finder, so its worker processes run ``tree`` too)."""
-    venv = work / "baseline-venv"
+    venv = work / f"{name}-venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     ours = Path(sysconfig.get_paths()["purelib"])
     finders = sorted(ours.glob("__editable___karabakh_kg_*_finder.py"))
@@ -137,6 +139,13 @@ def main() -> None:
         "--baseline", type=Path, metavar="TREE", help="a checkout of the version to compare with"
     )
     parser.add_argument(
+        "--tree",
+        type=Path,
+        metavar="TREE",
+        help="run this version from a copy of its tree (as the baseline is run), so that "
+        "edits made to the working tree during the run do not reach it",
+    )
+    parser.add_argument(
         "--warm-only",
         action="store_true",
         help="only the cases that start warm (a shorter run): query and serve with a warm "
@@ -149,6 +158,8 @@ def main() -> None:
     counter = iter(range(10**6))
     versions = {"": KARABAKH}
     try:
+        if args.tree is not None:
+            versions[""] = baseline_command(args.tree.resolve(), work, "this")
         if args.baseline is not None:
             versions[" [baseline]"] = baseline_command(args.baseline.resolve(), work)
         dump = work / "reasoned.nq"
