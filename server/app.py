@@ -161,12 +161,15 @@ def _published_copy(
     config: Settings,
     replace: Callable[[KnowledgeGraph], None],
 ) -> PublishedCopy | None:
-    """Over an engine (``serve --backend``), what keeps the local copy current."""
-    if store is None or config.backend_refresh <= 0:
+    """Over an engine (``serve --backend``), what keeps the local copy current (and takes
+    it, for a server started before it was read)."""
+    if store is None:
         return None
     from karabakh_kg.server.sparql.backend import BackendStore, PublishedCopy  # httpx
 
     if not isinstance(store, BackendStore):
+        return None
+    if config.backend_refresh <= 0 and not PublishedCopy.pending(kg):
         return None
     every, most = config.backend_refresh, config.backend_copy_max_triples
     return PublishedCopy(store.engine, kg, replace, every, most)

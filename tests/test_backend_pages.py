@@ -33,6 +33,7 @@ from karabakh_kg.server.sparql.backend import (
     EngineOutline,
     PublishedCopy,
     larger_than,
+    needs_copy,
     published_copy,
 )
 from karabakh_kg.server.web.resource_data import Describer, _graph_stats, ontology_terms
@@ -142,7 +143,7 @@ def test_a_page_reads_at_most_its_limit_and_says_so(kg: KnowledgeGraph) -> None:
 @pytest.fixture(scope="module", params=["oxigraph", "virtuoso"])
 def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[LiveServer, RemoteStore]]:
+) -> Iterator[tuple[LiveServer, Engine]]:
     """Our server over an engine holding the small curated folder, as published."""
     folder = tmp_path_factory.mktemp("data")
     (folder / "tiny.trig").write_text(TINY_DATA, encoding="utf-8")
@@ -152,12 +153,13 @@ def backend(
     publish(load_graph(folder), remote)
     settings = Settings(query_workers=1, backend_refresh=0)
     live = start_server(create_app(read_published(remote), settings, BackendStore(remote)))
-    yield live, remote
+    yield live, engine
     stop_server(live)
 
 
-def test_pages_show_what_the_engine_holds_now(backend: tuple[LiveServer, RemoteStore]) -> None:
-    live, remote = backend
+def test_pages_show_what_the_engine_holds_now(backend: tuple[LiveServer, Engine]) -> None:
+    live, engine = backend
+    remote = _store(engine)
     remote.update(LATE_DATA)
     try:
         page = httpx.get(live.url + "/resource/tiny-person", timeout=30)
@@ -186,6 +188,12 @@ def test_pages_show_what_the_engine_holds_now(backend: tuple[LiveServer, RemoteS
     finally:
         remote.update(LATE_REMOVED)
         assert not remote.ask(f"ASK {{ {LATE_MATCH} }}")  # the publication as it was
+
+
+def _store(engine: Engine) -> RemoteStore:
+    store = engine.store()
+    assert isinstance(store, RemoteStore)
+    return store
 
 
 def _silent_engine() -> tuple[socket.socket, str]:
@@ -338,11 +346,11 @@ def test_pages_send_the_engine_at_most_workers_queries_at_a_time(tmp_path: Path)
 
 
 def test_without_a_copy_pages_read_the_engine_and_the_rest_says_503(
-    backend: tuple[LiveServer, RemoteStore],
+    backend: tuple[LiveServer, Engine],
 ) -> None:
     """A publication above KARABAKH_KG_BACKEND_COPY_MAX_TRIPLES is not copied: the endpoint
     and the pages still answer from the engine; what needs the whole graph says so."""
-    _, remote = backend
+    remote = _store(backend[1])  # its own: a server closes its store when it stops
     assert larger_than(remote, 10) and not larger_than(remote, 10_000_000)
     copy = published_copy(remote, 10_000_000)
     assert not isinstance(copy, EngineOutline)
@@ -435,3 +443,36 @@ def test_serve_backend_without_a_copy_from_the_command_line(
     finally:
         output = interrupt(process)
     assert "Traceback" not in output, output
+
+
+def test_a_server_answers_before_its_copy_is_read(
+    backend: tuple[LiveServer, Engine],
+) -> None:
+    """``serve --backend`` starts on the outline and reads the copy on its own thread: the
+    endpoint and pages answer at once, the whole-graph features once the copy is in."""
+    remote = _store(backend[1])  # its own: a server closes its store when it stops
+    outline = published_copy(remote, 10_000_000, wait=False)
+    assert isinstance(outline, EngineOutline) and outline.loading
+    waiting = needs_copy("/graph/path", remote.location, outline)
+    assert waiting.status == 503 and waiting.headers.get("Retry-After")
+    assert "reading its local copy" in waiting.detail
+    settings = Settings(query_workers=1, backend_refresh=0)
+    live = start_server(create_app(outline, settings, BackendStore(remote)))
+    try:
+        page = httpx.get(live.url + "/resource/tiny-person", timeout=30)
+        assert page.status_code == 200 and "tiny-group" in page.text
+        deadline = time.monotonic() + 60
+        while True:
+            neighbours = httpx.get(
+                live.url + "/graph/neighbours", params={"node": "kg:tiny-person"}, timeout=30
+            )
+            if neighbours.status_code != 503 or time.monotonic() > deadline:
+                break
+            assert neighbours.json()["code"] == "needs-local-copy"
+            time.sleep(0.2)
+        assert neighbours.status_code == 200, neighbours.text
+        found = {n["iri"] for n in neighbours.json()["neighbours"]}
+        assert KG + "tiny-group" in found
+        assert httpx.get(live.url + "/health", timeout=30).json()["local_copy"] is True
+    finally:
+        stop_server(live)

@@ -156,7 +156,8 @@ def backend_app(settings: Settings) -> object:
             password=settings.backend_password or None,
             auth=settings.backend_auth,
         )
-        kg = published_copy(engine, settings.backend_copy_max_triples)
+        # At once: the copy, if any, is read once the server answers (PublishedCopy).
+        kg = published_copy(engine, settings.backend_copy_max_triples, wait=False)
         gaps = probe(engine, write=False)
     except StoreError as error:
         fail(str(error))

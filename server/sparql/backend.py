@@ -105,11 +105,14 @@ class BackendStore:
 
 @dataclass
 class EngineOutline(KnowledgeGraph):
-    """What a server over an engine holds of a publication too large to copy: the names of
-    its graphs (empty, so the endpoint's dataset names them all) and its data version."""
+    """What a server over an engine holds of a publication too large to copy, or while its
+    copy is read: the names of its graphs (empty, so the endpoint's dataset names them all)
+    and its data version."""
 
     triples_over: int = 0
     """The bound the publication passed (``KARABAKH_KG_BACKEND_COPY_MAX_TRIPLES``)."""
+    loading: bool = False
+    """The publication is within the bound: its copy is being read (:class:`PublishedCopy`)."""
 
 
 def larger_than(engine: RemoteStore, triples: int) -> bool:
@@ -122,34 +125,49 @@ def larger_than(engine: RemoteStore, triples: int) -> bool:
     return bool(rows)
 
 
-def published_copy(engine: RemoteStore, max_triples: int) -> KnowledgeGraph:
+def published_copy(engine: RemoteStore, max_triples: int, *, wait: bool = True) -> KnowledgeGraph:
     """The local copy of what is published on ``engine`` (:func:`read_published`), or, when
-    it holds more than ``max_triples`` triples, its :class:`EngineOutline`."""
+    it holds more than ``max_triples`` triples, its :class:`EngineOutline`. ``wait=False``:
+    the outline in any case, ``loading`` when the copy is to be taken (``serve``, which
+    answers at once and takes the copy on :class:`PublishedCopy`'s thread)."""
     manifest = published_manifest(engine)
-    if not manifest or not larger_than(engine, max_triples):
+    if not manifest:
         return read_published(engine)  # (which names an engine where nothing is published)
+    small = not larger_than(engine, max_triples)
+    if small and wait:
+        return read_published(engine)
     store = ox.Store()
     for name in manifest:
         store.add_graph(ox.NamedNode(name))
     version = publication_version(manifest)
-    outline = EngineOutline(store=store, version=version, files=[], triples_over=max_triples)
+    outline = EngineOutline(
+        store=store, version=version, files=[], triples_over=max_triples, loading=small
+    )
 
     def no_reasoner() -> None:
         # The reasoner (explanations, perspectives, the network's events) needs the whole
         # graph: asked for over an outline, it answers what NeedsCopy answers.
-        raise needs_copy("reasoning", engine.location, max_triples)
+        raise needs_copy("reasoning", engine.location, outline)
 
     outline.views.defer(no_reasoner)
     return outline
 
 
-def needs_copy(what: str, location: str, bound: int) -> Problem:
+def needs_copy(what: str, location: str, outline: EngineOutline) -> Problem:
     """The 503 of a feature that needs the whole graph, on a server without a copy."""
+    if outline.loading:
+        return Problem(
+            503,
+            "needs-local-copy",
+            f"{what} needs the whole graph: this server is reading its local copy of the "
+            f"publication on {location}; try again in a few seconds",
+            {"Retry-After": "5"},
+        )
     return Problem(
         503,
         "needs-local-copy",
         f"{what} needs the whole graph, and this server holds no local copy of the "
-        f"publication on {location} (more than {bound} triples: "
+        f"publication on {location} (more than {outline.triples_over} triples: "
         f"{PREFIX}BACKEND_COPY_MAX_TRIPLES); query /sparql, or read /resource/{{name}} pages",
     )
 
@@ -192,9 +210,7 @@ class NeedsCopy:
         path = scope.get("path", "")
         held = scope["app"].state.kg if scope["type"] == "http" else None
         if isinstance(held, EngineOutline) and path != "/" and not path.startswith(ENGINE_PATHS):
-            await needs_copy(path, self.engine.location, held.triples_over).response()(
-                scope, receive, send
-            )
+            await needs_copy(path, self.engine.location, held).response()(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -206,7 +222,8 @@ class PublishedCopy:
     publish changed it, the graphs are read again and ``replace`` swaps the new copy in
     whole (pages never see half of a publication), with the new data version, so ETags of
     pages and of SPARQL answers change too. An engine that cannot be read keeps the copy
-    as it was (logged) until a later check succeeds.
+    as it was (logged) until a later check succeeds. A server started on an outline still
+    ``loading`` takes the copy at once (and then, with ``every`` 0, never checks again).
     """
 
     def __init__(
@@ -219,23 +236,31 @@ class PublishedCopy:
     ) -> None:
         self.engine = engine
         self.version = current.version
+        self.loading = self.pending(current)
         self.replace = replace
         self.every = every
         self.max_triples = max_triples
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @staticmethod
+    def pending(kg: KnowledgeGraph) -> bool:
+        """Whether ``kg`` is an outline whose copy is still to be taken."""
+        return isinstance(kg, EngineOutline) and kg.loading
+
     def check(self) -> bool:
-        """Read the manifest; take a new copy if it changed. Whether the copy was replaced."""
+        """Read the manifest; take a new copy if it changed (or none was taken yet). Whether
+        the copy was replaced."""
         try:
             version = published_version(self.engine)
-            if version is None or version == self.version:
+            if version is None or (version == self.version and not self.loading):
                 return False
             copy = published_copy(self.engine, self.max_triples)
         except StoreError as error:
             LOG.warning("cannot read the publication on %s: %s", self.engine.location, error)
             return False
         self.version = copy.version
+        self.loading = False
         self.replace(copy)
         LOG.info("new publication on %s: data version %s", self.engine.location, copy.version)
         return True
@@ -244,7 +269,9 @@ class PublishedCopy:
         """Check in a background thread until :meth:`stop`."""
 
         def loop() -> None:
-            while not self._stop.wait(self.every):
+            if self.loading:
+                self.check()
+            while self.every > 0 and not self._stop.wait(self.every):
                 self.check()
 
         self._thread = threading.Thread(target=loop, name="published-copy", daemon=True)

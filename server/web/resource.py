@@ -187,14 +187,11 @@ def _says_who(request: Request, iri: str) -> dict[str, Any]:
     name = request.query_params.get("perspective")
     engine = _engine(request)
     if engine is not None:
-        from karabakh_kg.server.web.resource_engine import holds_copy
+        from karabakh_kg.server.sparql.backend import EngineOutline, needs_copy
 
-        if not holds_copy(kg):
+        if isinstance(kg, EngineOutline):
             if name not in (None, "", "all"):
-                from karabakh_kg.server.sparql.backend import needs_copy
-
-                bound = getattr(kg, "triples_over", 0)
-                raise needs_copy("a perspective", engine.location, bound)
+                raise needs_copy("a perspective", engine.location, kg)
             return {
                 "perspectives": [],
                 "perspective": "all",
