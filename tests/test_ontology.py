@@ -373,9 +373,13 @@ def test_a_planted_modelling_error_is_an_inconsistency(
     )
 
 
-def test_the_same_entities_without_the_error_are_consistent(ontology: Graph, data: Graph) -> None:
-    graph = owl_rl(union(ontology, described(data, PLANTED_ABOUT)))
-    assert clashes(graph) == []
+def test_the_same_entities_without_the_error_are_consistent(closure: Graph, data: Graph) -> None:
+    # Without the planted triples, the planted closure's input (the ontology and the curated
+    # description of the entities) is part of the ontology with all curated data, whose
+    # closure has no clash; OWL 2 RL only adds to its input (it is monotone), so the part's
+    # closure has none either: each planted clash comes from a planted triple.
+    assert set(described(data, PLANTED_ABOUT)) <= set(data)
+    assert clashes(closure) == []
 
 
 # --- SHACL -----------------------------------------------------------------------------------
