@@ -95,6 +95,7 @@ def slug(case: str) -> str:
 
 def plant_all(folder: Path, texts: Mapping[str, str]) -> dict[str, Path]:
     """The real data with one planted file per case, each with its own names; the files."""
+    assert len({slug(case) for case in texts}) == len(texts), "two cases, one file name"
     shutil.copytree(vocab.curated_data_dir(), folder)
     files = {}
     for case, text in texts.items():
