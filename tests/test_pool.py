@@ -21,6 +21,7 @@ from karabakh_kg.server.sparql.execute import Endpoint
 from karabakh_kg.server.sparql.pool import (
     DEMOTED_NICENESS,
     KEPT_BEHIND,
+    SHARED_RECYCLE_ABOVE_MB,
     ZYGOTE_BATCH,
     PooledStore,
     WorkerPool,
@@ -377,8 +378,16 @@ def test_the_endpoint_passes_the_private_memory_setting(kg: KnowledgeGraph) -> N
     try:
         store = copies.store()
         assert isinstance(store, PooledStore) and not store.pool.shared
+        assert store.pool.private_mb == 64  # the default bound
     finally:
         copies.close()
+    shared = Endpoint(kg, Settings(query_workers=1))
+    try:
+        store = shared.store()
+        # shared-copy workers are cheap to replace: a lower bound than the default
+        assert isinstance(store, PooledStore) and store.pool.private_mb == SHARED_RECYCLE_ABOVE_MB
+    finally:
+        shared.close()
     with pytest.raises(ValueError, match="WORKER_PRIVATE_MB"):
         Settings.from_env({"KARABAKH_KG_WORKER_PRIVATE_MB": "-1"})
 
