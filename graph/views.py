@@ -2,9 +2,17 @@
 
 Each :class:`~karabakh_kg.graph.dataset.KnowledgeGraph` owns one :class:`DerivedViews`
 (``kg.views``): the class hierarchy, the lookup index, the projections and whatever else a
-module derives from the data. A view is kept for the data it was built from (the data version
-and the store's size), so a change of the data drops them all; at most :data:`MAX_VIEWS` are
-kept, the least recently used going first, so filters chosen by clients cannot grow the cache.
+module derives from the data. A view is kept for the data it was built from, so a change of the
+data drops them all; at most :data:`MAX_VIEWS` are kept, the least recently used going first,
+so filters chosen by clients cannot grow the cache.
+
+What "the data it was built from" means depends on who writes the store. By default it is the
+data version and the store's size, so a write straight to ``kg.store`` is noticed too; but
+pyoxigraph counts a store's quads one by one (about 15-35 ms for the curated graph, 0.3 s at a
+million), and a page asks for several views. A graph whose every write goes through
+:func:`~karabakh_kg.graph.store.contributions.apply_change` (the server's: the endpoint calls
+:meth:`DerivedViews.follow_version`) is keyed by its version and by :meth:`DerivedViews.changed`,
+which that function calls once a change is over, written or undone.
 
 The reasoner's state is not a view: it follows changes incrementally, so it is kept apart, in
 :attr:`DerivedViews.reasoner`, and a change of the data does not drop it. For a store that
@@ -41,6 +49,8 @@ class DerivedViews:
         self._fingerprint: Hashable = None
         self._views: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._follows_version = False
+        self._changes = 0
 
     @property
     def reasoner(self) -> Reasoner | None:
@@ -106,7 +116,26 @@ class DerivedViews:
     def __len__(self) -> int:
         return len(self._views)
 
+    def follow_version(self) -> None:
+        """Key views by the data version and :meth:`changed` instead of counting the store:
+        for a graph written only through ``apply_change``, which changes the version."""
+        self._follows_version = True
+
+    def changed(self) -> None:
+        """The store was written (or a write undone): views built before are not used again.
+
+        Also those built while the change was under way, which a change that is undone
+        leaves under the same version."""
+        with self._lock:
+            self._changes += 1
+
+    def fingerprint(self, kg: KnowledgeGraph) -> Hashable:
+        """What the views of ``kg`` are kept for (see the module's docstring)."""
+        if self._follows_version:
+            return (kg.version, self._changes)
+        return (kg.version, self._changes, len(kg.store))
+
 
 def view(kg: KnowledgeGraph, key: Hashable, build: Callable[[], T]) -> T:
     """The view ``key`` of ``kg``'s current data (see :class:`DerivedViews`)."""
-    return kg.views.get((kg.version, len(kg.store)), key, build)
+    return kg.views.get(kg.views.fingerprint(kg), key, build)

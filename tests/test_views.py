@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import cast
 
 import pyoxigraph as ox
+import pytest
 from graph_sample import KG, sample_kg
 
 from karabakh_kg.graph import lookup, reasoning
-from karabakh_kg.graph.dataset import ASSERTED, KnowledgeGraph
+from karabakh_kg.graph.dataset import ASSERTED, KnowledgeGraph, UpdateError
 from karabakh_kg.graph.projection import ProjectionOptions, project
+from karabakh_kg.graph.store.contributions import apply_change
 from karabakh_kg.graph.views import MAX_VIEWS
 
 
@@ -68,3 +71,81 @@ def test_attaching_a_reasoner_writes_nothing_and_updates_stay_incremental() -> N
     reopened.store.add(ox.Quad(*newcomer, ASSERTED))
     report = reasoning.update(reopened, [newcomer], [])
     assert not report.full and report.inferred_added > 0
+
+
+class Uncounted:
+    """A store that must not be counted (pyoxigraph counts quads one by one): the views of a
+    graph that follows its version ask for its size never."""
+
+    def __init__(self, store: ox.Store) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    def __contains__(self, quad: object) -> bool:
+        return quad in self._store
+
+    def __iter__(self) -> object:
+        return iter(self._store)
+
+    def __len__(self) -> int:
+        raise AssertionError("the store was counted")
+
+
+GENEVA = ox.Triple(
+    ox.NamedNode(KG + "geneva"),
+    ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
+    ox.Literal("Geneva", language="en"),
+)
+
+
+def served_sample() -> KnowledgeGraph:
+    """The sample as the endpoint holds it: written through changes, views keyed by version."""
+    sample = sample_kg()
+    served = KnowledgeGraph(store=cast(ox.Store, Uncounted(sample.store)), version=sample.version)
+    served.views.follow_version()
+    return served
+
+
+def test_views_of_a_graph_following_its_version_follow_each_change_without_counting() -> None:
+    served = served_sample()
+    with pytest.raises(lookup.UnknownEntityError):
+        lookup.resolve(served, "Geneva")
+    apply_change(served, [GENEVA], [])
+    assert lookup.resolve(served, "geneva") == KG + "geneva"
+    apply_change(served, [], [GENEVA])
+    with pytest.raises(lookup.UnknownEntityError):
+        lookup.resolve(served, "Geneva")
+
+
+def test_views_read_during_a_change_that_is_undone_are_not_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    served = served_sample()  # no index built yet: the first page builds it
+    read: list[str] = []
+
+    def read_then_fail(
+        kg: KnowledgeGraph, *_: object, pending: list[ox.Quad], **__: object
+    ) -> None:
+        kg.store.extend(pending)  # the change is in the store when a page reads it
+        read.append(lookup.resolve(kg, "geneva"))
+        raise RuntimeError("reasoner stopped")
+
+    monkeypatch.setattr(reasoning, "update", read_then_fail)
+    with pytest.raises(UpdateError, match="undone"):
+        apply_change(served, [GENEVA], [])
+    monkeypatch.undo()
+    assert read == [KG + "geneva"]
+    with pytest.raises(lookup.UnknownEntityError):  # the version is the same: not the view
+        lookup.resolve(served, "Geneva")
+
+
+def test_the_endpoint_keys_its_graphs_views_by_version() -> None:
+    from karabakh_kg.server.settings import Settings
+    from karabakh_kg.server.sparql.execute import Endpoint
+
+    sample = sample_kg()
+    kg = KnowledgeGraph(store=cast(ox.Store, Uncounted(sample.store)), version=sample.version)
+    Endpoint(kg, Settings())
+    assert KG + "sergei-lavrov" in lookup.index(kg).entities  # counting the store would raise

@@ -426,6 +426,7 @@ def apply_change(
         if journaled:
             assert folder is not None
             clear_journal(folder)
+        kg.views.changed()  # written or undone: views read during the change are stale
     if at_once:  # the change itself was written through the recorder: listed once
         written = set(change.added)
         recorder.change.added = [q for q in recorder.change.added if q not in written]

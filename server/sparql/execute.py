@@ -190,6 +190,7 @@ class Endpoint:
         self, kg: KnowledgeGraph, settings: Settings, store: SparqlStore | None = None
     ) -> None:
         self.kg = kg
+        kg.views.follow_version()  # the endpoint writes only through apply_change
         self.settings = settings
         self.metrics = Metrics()
         self._store = store
