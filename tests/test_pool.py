@@ -446,7 +446,8 @@ def test_a_change_reaches_shared_workers_through_a_new_copy() -> None:
 def test_the_shared_copy_is_kept_for_the_next_start_of_the_same_content() -> None:
     """Kept by the cache under the data version and the number of quads: a second pool of
     the same content opens it without building one (and leaves it there); a store of the
-    same version with other content gets a copy of its own."""
+    same version with other content gets a copy of its own, and so does one whose kept copy
+    was damaged."""
     from karabakh_kg.graph.cache import WORKERS_SUFFIX, reasoned_cache, workers_key
 
     cache = reasoned_cache()
@@ -471,6 +472,15 @@ def test_the_shared_copy_is_kept_for_the_next_start_of_the_same_content() -> Non
     finally:
         second.close()
     assert cache.trusted_folder(key, WORKERS_SUFFIX) == kept
+    damaged = max((path for path in kept.iterdir() if path.suffix == ".sst"), key=os.path.getsize)
+    data = damaged.read_bytes()
+    damaged.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))  # one byte changed: not reused
+    again = shared_pool(store, 1, version)
+    try:
+        assert again.pool._zygote.shared != kept
+        assert len(values(again, "SELECT ?s { ?s ?p ?o }")) == 50
+    finally:
+        again.close()
     store.add(quad("s50", "v50"))
     other = shared_pool(store, 1, version)
     try:
