@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -52,16 +53,19 @@ class Engine:
     auth: str = "basic"
     process: subprocess.Popen[bytes] | None = None
 
-    def store(self) -> object:
+    def store(self, kind: Any = None, **options: Any) -> Any:
+        """A :class:`RemoteStore` on this engine (or of the sub-class ``kind``), with
+        ``options`` (``timeout``, ``upload_triples``)."""
         from karabakh_kg.graph.store.remote import RemoteStore
 
-        return RemoteStore(
+        return (kind or RemoteStore)(
             self.query_url,
             update_url=self.update_url,
             gsp_url=self.gsp_url,
             user=self.user,
             password=self.password,
             auth=self.auth,
+            **options,
         )
 
     def stop(self) -> None:
@@ -185,8 +189,10 @@ def _isql(sql_port: int, password: str, statements: str) -> None:
 
 
 VIRTUOSO_AFTER_IMAGE = 2_000_000_000
-"""Bytes one transaction may change (Virtuoso's default, 50 MB, is too little for the one
-update of a publish to move 1M triples in place; docs/deployment.md)."""
+"""Bytes one transaction may change. A publish needs no more than Virtuoso's default
+(50 MB): no request of it grows with the data (graph/store/publish.py). In-engine reasoning
+does: the first round writes each rule's conclusions over all the data in one update (at
+1M triples, more than 50 MB; docs/deployment.md)."""
 
 
 @contextlib.contextmanager

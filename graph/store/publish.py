@@ -6,15 +6,26 @@ inferred, and what contributors added) is written as it is. Publishing is
 * **idempotent**: the engine keeps a manifest (graph ``…/graph/publication``) with a digest
   of each published graph; graphs whose digest did not change are not sent again, so
   publishing twice changes nothing;
-* **all or nothing for readers**: changed graphs are first written to staging graphs, then
-  one SPARQL update moves them in place, drops the graphs that are gone and writes the new
-  manifest. A publish that fails before that update leaves the previous version as it was
-  (the staging graphs are dropped, or at the next publish: their names are written first in
-  the graph ``…/graph/publication-staging``, so finding them needs no scan of the store).
+* **all or nothing for readers**, in one small final update (the switch) that changes the
+  published graphs, drops the graphs that are gone and writes the new manifest. A changed
+  graph with blank nodes is written whole to a staging graph first and moved in place by
+  the switch; a changed graph without is compared with the engine's version and the switch
+  deletes and inserts the difference. A graph the engine does not hold yet (a first
+  publish) is written in place before the switch, in batches that commit one by one,
+  outside the manifest until the switch: no one transaction grows with the data (Virtuoso
+  refused to move 1M triples in one). A publish that fails before the switch leaves the
+  previous version as it was: the staging graphs and the graphs it wrote in place are
+  dropped, or at the next publish (their names are written first in the graph
+  ``…/graph/publication-staging``, so finding them needs no scan of the store).
+
+One exception, for sizes: when the differences come to more than :data:`SWITCH_DIFFERENCE`
+triples, the largest graphs' differences are applied before the switch, in batches; if the
+publish fails meanwhile, such a graph is left partly changed (the manifest still names the
+previous version, which a server over the engine keeps serving from its copy) until the
+next publish, which compares again and completes it.
 
 Large graphs are sent in batches (:data:`karabakh_kg.graph.store.remote.UPLOAD_TRIPLES`);
-the one update that moves them in place may take longer than a query
-(:data:`SWITCH_TRIPLES_PER_SECOND`).
+the switch may take longer than a query (:data:`SWITCH_TRIPLES_PER_SECOND`).
 """
 
 from __future__ import annotations
@@ -39,6 +50,12 @@ SWITCH_TRIPLES_PER_SECOND = 1_000
 """The slowest rate the update moving the staged graphs in place is allowed (the Oxigraph
 server moved about 4 000 triples a second on a loaded machine): its time limit is the
 store's or one second per this many triples moved, whichever is longer."""
+SWITCH_DIFFERENCE = 20_000
+"""Triples (added and removed, over all graphs) the switch applies at most; larger
+differences are applied before it, in batches of :data:`DIFFERENCE_BATCH`."""
+DIFFERENCE_BATCH = 10_000
+"""Triples per ``INSERT DATA`` / ``DELETE DATA`` of a difference applied before the switch
+(Virtuoso limits the size of one ``INSERT DATA``)."""
 _HAS_PART = vocab.PREFIXES["dcterms"] + "hasPart"
 _VERSION = vocab.PREFIXES["dcterms"] + "hasVersion"
 
@@ -88,9 +105,7 @@ def digest(triples: list[ox.Triple]) -> str:
     it is not canonicalized (most of the time of a publish that changes nothing, for large
     graphs)."""
     quads = [ox.Quad(t.subject, t.predicate, t.object) for t in triples]
-    if any(
-        isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples
-    ):
+    if has_blank_nodes(triples):
         dataset = ox.Dataset(quads)
         dataset.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
         quads = list(dataset)
@@ -126,17 +141,68 @@ def _manifest(digests: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def _drop_leftovers(target: GraphStore) -> None:
-    """Drop the staging graphs a failed publish left (named in :data:`STAGING_RECORD`)."""
+def _drop_leftovers(target: GraphStore, manifest: dict[str, str]) -> None:
+    """Drop what a failed publish left (named in :data:`STAGING_RECORD`): its staging graphs,
+    and the graphs it wrote in place that the ``manifest`` does not name (they were not
+    there before it)."""
     rows = target.select(
         f"SELECT ?g WHERE {{ GRAPH <{STAGING_RECORD}> {{ <{STAGING_RECORD}> <{_HAS_PART}> ?g }} }}"
     )
     for row in rows:
         name = row.get("g")
-        if isinstance(name, ox.NamedNode) and name.value.startswith(STAGING_PREFIX):
+        if isinstance(name, ox.NamedNode) and (
+            name.value.startswith(STAGING_PREFIX) or name.value not in manifest
+        ):
             target.drop_graph(name.value)
     if rows:
         target.drop_graph(STAGING_RECORD)
+
+
+def has_blank_nodes(triples: list[ox.Triple]) -> bool:
+    """Whether a triple of ``triples`` has a blank node."""
+    return any(
+        isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples
+    )
+
+
+@dataclass
+class _Difference:
+    """What turns the engine's version of one graph (``before`` triples) into the new one."""
+
+    added: list[ox.Triple]
+    removed: list[ox.Triple]
+    before: int = 0
+
+    @property
+    def size(self) -> int:
+        return len(self.added) + len(self.removed)
+
+    def operations(self, name: str) -> list[str]:
+        """``DELETE DATA`` then ``INSERT DATA`` (each when not empty)."""
+        found = []
+        for verb, triples in (("DELETE", self.removed), ("INSERT", self.added)):
+            if triples:
+                text = (ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"").decode()
+                found.append(f"{verb} DATA {{ GRAPH <{name}> {{\n{text}}} }}")
+        return found
+
+    def batches(self) -> list[_Difference]:
+        """This difference in parts of at most :data:`DIFFERENCE_BATCH` triples each."""
+        step = DIFFERENCE_BATCH
+        parts = [
+            _Difference([], self.removed[at : at + step])
+            for at in range(0, len(self.removed), step)
+        ]
+        parts += [
+            _Difference(self.added[at : at + step], []) for at in range(0, len(self.added), step)
+        ]
+        return parts
+
+
+def _difference(target: GraphStore, name: str, triples: list[ox.Triple]) -> _Difference:
+    """The difference between ``target``'s graph ``name`` and ``triples`` (no blank nodes)."""
+    new, old = set(triples), set(target.get_graph(name))
+    return _Difference(added=list(new - old), removed=list(old - new), before=len(old))
 
 
 def _switch(target: GraphStore, update: str, moved: int) -> None:
@@ -164,7 +230,7 @@ def publish(kg: KnowledgeGraph, target: GraphStore) -> PublishReport:
     graphs = dataset_graphs(kg)
     digests = {name: digest(triples) for name, triples in graphs.items()}
     before = published(target)
-    _drop_leftovers(target)
+    _drop_leftovers(target, before)
     changed = sorted(name for name, value in digests.items() if before.get(name) != value)
     gone = sorted(set(before) - set(digests))
     report = PublishReport(
@@ -177,26 +243,51 @@ def publish(kg: KnowledgeGraph, target: GraphStore) -> PublishReport:
         report.seconds = time.perf_counter() - started
         return report
     run = secrets.token_hex(4)
-    staged = {name: f"{STAGING_PREFIX}{run}/{index}" for index, name in enumerate(changed)}
-    record = "\n".join(f"<{STAGING_RECORD}> <{_HAS_PART}> <{g}> ." for g in staged.values())
-    target.update(f"INSERT DATA {{ GRAPH <{STAGING_RECORD}> {{\n{record}\n}} }}")
+    whole = [name for name in changed if has_blank_nodes(graphs[name])]
+    staged = {name: f"{STAGING_PREFIX}{run}/{index}" for index, name in enumerate(whole)}
+    differences = {
+        name: _difference(target, name, graphs[name]) for name in changed if name not in staged
+    }
+    # Graphs the engine lacks are written in place before the switch; the smallest
+    # differences go into the switch, as long as they fit; the others before it.
+    new = [name for name, change in differences.items() if not change.before]
+    fitting, budget = [], SWITCH_DIFFERENCE
+    for name in sorted(set(differences) - set(new), key=lambda n: differences[n].size):
+        if differences[name].size <= budget:
+            fitting.append(name)
+            budget -= differences[name].size
+    ahead = sorted(set(differences) - set(new) - set(fitting))
+    record = "\n".join(
+        f"<{STAGING_RECORD}> <{_HAS_PART}> <{g}> ." for g in [*staged.values(), *new]
+    )
+    if record:  # (Virtuoso refuses an empty INSERT DATA)
+        target.update(f"INSERT DATA {{ GRAPH <{STAGING_RECORD}> {{\n{record}\n}} }}")
     try:
         for name, staging in staged.items():
             target.put_graph(staging, graphs[name])
+        for name in new:
+            target.put_graph(name, graphs[name])
+        for name in ahead:
+            for part in differences[name].batches():
+                target.update(" ;\n".join(part.operations(name)))
         operations = [
             f"MOVE SILENT GRAPH <{staging}> TO GRAPH <{name}>" for name, staging in staged.items()
         ]
+        operations += [op for name in fitting for op in differences[name].operations(name)]
         operations += [f"DROP SILENT GRAPH <{name}>" for name in gone]
         operations += [f"DROP SILENT GRAPH <{name}>" for name in _stale_reasoning(changed + gone)]
         operations.append(f"DROP SILENT GRAPH <{PUBLICATION}>")
         operations.append(f"DROP SILENT GRAPH <{STAGING_RECORD}>")
         operations.append(f"INSERT DATA {{ GRAPH <{PUBLICATION}> {{\n{_manifest(digests)}\n}} }}")
-        moved = sum(len(graphs[name]) for name in changed)
+        moved = sum(len(graphs[name]) for name in whole)
+        moved += sum(differences[name].size for name in fitting)
         _switch(target, " ;\n".join(operations), moved)
     except StoreError:
         try:
-            for staging in [*staged.values(), STAGING_RECORD]:
-                target.drop_graph(staging)
+            # (A switch whose answer was lost may have been applied: then they are published.)
+            if published(target) != digests:
+                for written in [*staged.values(), *new, STAGING_RECORD]:
+                    target.drop_graph(written)
         except StoreError:
             pass  # the engine is gone: the next publish drops them, named in the record
         raise

@@ -1,0 +1,142 @@
+"""Publishing large graphs without one large transaction: graphs the engine lacks are
+written in place in batches before the switch, a small change goes into the switch (so
+readers see the previous version or the new one), a large one is applied in batches and
+completed by the next publish if it fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+import pytest
+from engines import Engine
+
+from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.graph.store import StoreError
+from karabakh_kg.graph.store import publish as publishing
+from karabakh_kg.graph.store.publish import (
+    PUBLICATION,
+    dataset_graphs,
+    digest,
+    publish,
+    published,
+)
+from karabakh_kg.graph.store.remote import RemoteStore
+from karabakh_kg.ontology import vocab
+
+RDF_TYPE = ox.NamedNode(vocab.PREFIXES["rdf"] + "type")
+CONTRIBUTIONS = vocab.BASE + "graph/contributions/"
+
+
+def people(names: range, kind: str = "Person") -> list[ox.Triple]:
+    kg, kgo = str(vocab.KG), str(vocab.KGO)
+    return [
+        ox.Triple(ox.NamedNode(f"{kg}switch-{i}"), RDF_TYPE, ox.NamedNode(kgo + kind))
+        for i in names
+    ]
+
+
+def dataset(graphs: dict[str, list[ox.Triple]]) -> KnowledgeGraph:
+    """A knowledge graph of these named graphs alone (what publish writes)."""
+    store = ox.Store()
+    for name, triples in graphs.items():
+        graph = ox.NamedNode(name)
+        store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+    return KnowledgeGraph(store=store, version=str(len(store)), files=[])
+
+
+def same_as_published(store: Any, kg: KnowledgeGraph) -> None:
+    for name, triples in dataset_graphs(kg).items():
+        assert digest(store.get_graph(name)) == digest(triples), name
+    assert set(published(store)) == set(dataset_graphs(kg))
+
+
+class Recording(RemoteStore):
+    """A remote store that keeps every update it sends and every graph it writes, and
+    refuses the updates ``refuse`` says."""
+
+    def __init__(self, *args: Any, **options: Any) -> None:
+        super().__init__(*args, **options)
+        self.sent: list[str] = []
+        self.refuse: Any = None
+
+    def update(self, sparql: str, *, timeout: float | None = None) -> None:
+        self.sent.append(sparql)
+        if self.refuse is not None and self.refuse(sparql):
+            raise StoreError(f"{self.location}: refused")
+        super().update(sparql, timeout=timeout)
+
+    def put_graph(self, name: str, triples: list[ox.Triple]) -> None:
+        self.sent.append(f"PUT <{name}>")
+        super().put_graph(name, triples)
+
+
+def test_a_small_change_reaches_the_graphs_only_in_the_switch(oxigraph_engine: Engine) -> None:
+    graph, other = CONTRIBUTIONS + "switch-small", CONTRIBUTIONS + "switch-other"
+    store = oxigraph_engine.store(Recording)
+    publish(dataset({graph: people(range(300)), other: people(range(1))}), store)
+    kg = dataset({graph: people(range(5, 305)), other: people(range(1))})
+    store.sent.clear()
+    report = publish(kg, store)
+    assert report.written == [graph]
+    touching = [sent for sent in store.sent if f"<{graph}>" in sent]
+    assert len(touching) == 1 and f"GRAPH <{PUBLICATION}>" in touching[0], touching
+    assert "DELETE DATA" in touching[0] and "INSERT DATA" in touching[0]
+    same_as_published(store, kg)
+
+
+def test_a_large_change_is_applied_in_batches_and_the_next_publish_completes_it(
+    oxigraph_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(publishing, "SWITCH_DIFFERENCE", 50)
+    monkeypatch.setattr(publishing, "DIFFERENCE_BATCH", 40)
+    graph = CONTRIBUTIONS + "switch-large"
+    store = oxigraph_engine.store(Recording)
+    publish(dataset({graph: people(range(200))}), store)
+    before = published(store)
+    # Every person becomes an organization: 200 triples out, 200 in.
+    kg = dataset({graph: people(range(200), "Organization")})
+    batches = [0]
+
+    def third_batch(sparql: str) -> bool:
+        if f"DATA {{ GRAPH <{graph}>" in sparql and PUBLICATION not in sparql:
+            batches[0] += 1
+        return batches[0] == 3
+
+    store.refuse = third_batch
+    with pytest.raises(StoreError, match="refused"):
+        publish(kg, store)
+    assert published(store) == before  # the manifest names the previous version
+    store.refuse = None
+    store.sent.clear()
+    publish(kg, store)
+    same_as_published(store, kg)
+    applied = [s for s in store.sent if f"DATA {{ GRAPH <{graph}>" in s and PUBLICATION not in s]
+    assert applied and all(s.count(" .\n") <= 40 for s in applied), applied
+
+
+def test_a_graph_larger_than_one_transaction_publishes_into_virtuoso(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Virtuoso whose ``TransactionAfterImageLimit`` (400 kB) is below what 8 000 new
+    triples need in one transaction: the publish, in batches of 1 000, succeeds; and so
+    does a change of 1 500 of them, in batches too."""
+    from engines import virtuoso_server
+
+    monkeypatch.setattr(publishing, "SWITCH_DIFFERENCE", 500)
+    monkeypatch.setattr(publishing, "DIFFERENCE_BATCH", 1_000)
+    graph = CONTRIBUTIONS + "switch-virtuoso"
+    (tmp_path / "virtuoso").mkdir()
+    with virtuoso_server(tmp_path / "virtuoso", "switch-password", after_image=400_000) as limited:
+        store = limited.store(Recording, upload_triples=1_000)
+        kg = dataset({graph: people(range(8_000))})
+        publish(kg, store)
+        same_as_published(store, kg)
+        kg = dataset({graph: people(range(1_500), "Organization") + people(range(1_500, 8_000))})
+        publish(kg, store)
+        same_as_published(store, kg)
+        # One transaction for it all is refused: the limit is real.
+        with pytest.raises(StoreError, match="TransactionAfterImageLimit"):
+            whole = limited.store(upload_triples=100_000)
+            whole.put_graph(vocab.BASE + "graph/switch-one-transaction", people(range(8_000)))
