@@ -260,6 +260,31 @@ def test_idle_keep_alive_connections_are_closed(timed: str) -> None:
     assert answer.startswith(b"HTTP/1.1 200")
 
 
+HEAD_LIMIT = 16 * 1024  # docs/sparql-endpoint.md, "Connections"
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * HEAD_LIMIT + b"\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"X-Many: 123456\r\n" * 1200 + b"\r\n",
+        b"GET /health?" + b"a" * HEAD_LIMIT + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    ],
+    ids=["one large header", "many headers", "a long target"],
+)
+def test_a_request_head_over_the_limit_is_a_400_and_closed(timed: str, head: bytes) -> None:
+    with connect(timed) as sock:
+        sock.sendall(head)
+        answer = closed_by_server(sock)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+
+
+def test_a_request_head_under_the_limit_is_answered(timed: str) -> None:
+    headers = {f"X-Header-{n}": "v" * 100 for n in range(HEAD_LIMIT // 200)}  # about 8 KiB
+    response = httpx.get(f"http://{timed}/health", headers=headers, timeout=30)
+    assert response.status_code == 200
+
+
 def test_a_prompt_client_is_unaffected(timed: str) -> None:
     response = httpx.get(f"http://{timed}/sparql", params={"query": CHEAP}, timeout=30)
     assert response.status_code == 200 and response.json()["boolean"] is True

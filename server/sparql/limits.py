@@ -1,19 +1,19 @@
 """Limits on requests and connections: body size (413), body read pauses (408), and the
 time a connection may take to send its headers or stay idle (closed).
 
-The first two are pure ASGI middleware; the last two need the HTTP protocol itself
-(:class:`TimedH11Protocol`, passed to uvicorn by ``karabakh-kg serve`` with
-:func:`uvicorn_options`).
+The first two are pure ASGI middleware; the last two, and the size of a request's head,
+need the HTTP protocol itself (:class:`TimedHttpToolsProtocol`, passed to uvicorn by
+``karabakh-kg serve`` with :func:`uvicorn_options`).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
-import h11
 from starlette.responses import Response
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from karabakh_kg.server.problems import problem_response
 from karabakh_kg.server.settings import PREFIX, Settings
@@ -141,52 +141,120 @@ class BodyReadTimeout(BodyGuard):
         )
 
 
-class TimedH11Protocol(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol, closing connections that take longer than
-    ``header_timeout`` seconds to send a request's headers, from their first byte (or from
-    the connection, for one that sends nothing). uvicorn bounds idle keep-alive connections
-    (``timeout_keep_alive``) but neither of these."""
+class HeaderTimer:
+    """Closes a connection that takes longer than ``seconds`` to send a request's headers,
+    from their first byte (or from the connection, for one that sends nothing). uvicorn
+    bounds idle keep-alive connections (``timeout_keep_alive``) but neither of these: the
+    protocol keeps one of these and tells it when the connection is ``reading_head``."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        transport: asyncio.Transport,
+        seconds: float,
+        reading_head: Callable[[], bool],
+    ) -> None:
+        self._loop = loop
+        self._transport = transport
+        self._seconds = seconds
+        self._reading_head = reading_head
+        self._timer: asyncio.TimerHandle | None = None
+        self._arm()
+
+    def data_received(self) -> None:
+        """After the protocol read ``data``: bounded from a head's start, until its end."""
+        if self._reading_head() and not self._transport.is_closing():
+            self._arm()
+        else:
+            self.cancel()
+
+    def cancel(self) -> None:
+        """A response is complete (the keep-alive timer takes over), or the connection lost."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _arm(self) -> None:
+        if self._timer is None:
+            self._timer = self._loop.call_later(self._seconds, self._late)
+
+    def _late(self) -> None:
+        self._timer = None
+        if self._reading_head() and not self._transport.is_closing():
+            self._transport.close()
+
+
+MAX_HEAD_BYTES = 16 * 1024
+"""The most bytes of target and headers a request may send (the limit of uvicorn's other
+protocol, h11, on a request's head)."""
+
+
+class HeadTooLarge(Exception):
+    """Raised in the parser's callbacks: the request's head is over :data:`MAX_HEAD_BYTES`
+    (httptools then reports a parser error, which uvicorn answers with 400 and a close)."""
+
+
+class TimedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol on httptools (llhttp, Node.js's C parser; about a third
+    less CPU per request than its pure-Python h11 protocol: bench/README.md), with a
+    :class:`HeaderTimer` and a limit on a request's head (:data:`MAX_HEAD_BYTES`), which
+    httptools does not have: without it a client could grow a head, and the server's
+    memory, for as long as the header timer lets it."""
 
     header_timeout = 10.0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._header_timer: asyncio.TimerHandle | None = None
-        self._arm_header_timer()
+        self._head_bytes = 0
+        self._head_complete = False
+        self._header_timer = HeaderTimer(
+            self.loop, transport, self.header_timeout, self._reading_head
+        )
+
+    def _reading_head(self) -> bool:
+        return not self._head_complete
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-            self._arm_header_timer()  # reading a request's head: bounded from its start
-        elif self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
+        self._header_timer.data_received()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_bytes = 0
+        self._head_complete = False
+
+    def on_url(self, url: bytes) -> None:
+        self._count_head(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_head(len(name) + len(value) + 4)  # ": " and CRLF
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._head_complete = True
+        super().on_headers_complete()
+
+    def _count_head(self, size: int) -> None:
+        self._head_bytes += size
+        if self._head_bytes > MAX_HEAD_BYTES:
+            raise HeadTooLarge(MAX_HEAD_BYTES)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if self._header_timer is not None:  # the keep-alive timer takes over
-            self._header_timer.cancel()
-            self._header_timer = None
+        self._header_timer.cancel()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
+        self._header_timer.cancel()
         super().connection_lost(exc)
-
-    def _arm_header_timer(self) -> None:
-        if self._header_timer is None:
-            self._header_timer = self.loop.call_later(self.header_timeout, self._headers_late)
-
-    def _headers_late(self) -> None:
-        self._header_timer = None
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-            self.transport.close()
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """What ``karabakh-kg serve`` passes to uvicorn: the connection time limits."""
+    """What ``karabakh-kg serve`` passes to uvicorn: its HTTP protocol, with the
+    connection time limits."""
     protocol = type(
-        "HeaderTimedH11Protocol", (TimedH11Protocol,), {"header_timeout": settings.header_timeout}
+        "HeaderTimedHttpToolsProtocol",
+        (TimedHttpToolsProtocol,),
+        {"header_timeout": settings.header_timeout},
     )
     return {"http": protocol, "timeout_keep_alive": settings.keepalive_timeout}
