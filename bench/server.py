@@ -6,7 +6,8 @@ each is driven at concurrency 1, 8 and 32 (simulated users, each from its own lo
 address), the servers taking turns (``--rounds``) so that the shared machine's load falls
 on all alike. Prints requests per second and p50/p95 latency, ratios to the Oxigraph server
 and to rdflib-endpoint measured in the same run, each server's memory (RSS and PSS summed
-over its processes), then how long our server takes to start with the curated graph.
+over its processes, then PSS, USS and private dirty memory per process at the end), then
+how long our server takes to start with the curated graph.
 
     pip install -e '.[bench]'
     python bench/server.py --size 100k --seconds 9 [--skip rdflib-endpoint] [--cache both]
@@ -105,6 +106,44 @@ def tree_memory(root: int) -> tuple[float, float, int]:
                 elif line.startswith("Pss:"):
                     pss += int(line.split()[1])
     return rss / 1024, pss / 1024, len(pids)
+
+
+def process_memory(root: int) -> list[tuple[int, str, float, float, float]]:
+    """Per process of ``root``'s tree: (pid, what it runs, PSS, USS, private dirty MiB), USS
+    being what it alone maps (private clean and dirty), private dirty what it wrote: its own
+    allocations and its copies of pages it shared. A process running the same command as
+    its parent is named a fork of it (our query workers, forks of the zygote)."""
+    rows = []
+    for pid in process_tree(root):
+        with contextlib.suppress(OSError, ValueError):
+            found: dict[str, int] = {}
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+                name, value, *_ = line.split()
+                found[name.rstrip(":")] = int(value)
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+            with contextlib.suppress(OSError):
+                if pid != root and Path(f"/proc/{parent}/cmdline").read_bytes() == command:
+                    command = f"fork of {parent}".encode()
+            words = [w.decode(errors="replace") for w in command.split(b"\0") if w]
+            if words and Path(words[0]).name.startswith("python"):
+                words = [w for w in words[1:] if w != "-m"]  # the program, not the interpreter
+            what = " ".join(Path(word).name.rsplit(".", 1)[-1] for word in words[:2])
+            private = found["Private_Clean"] + found["Private_Dirty"]
+            rows.append(
+                (pid, what, found["Pss"] / 1024, private / 1024, found["Private_Dirty"] / 1024)
+            )
+    return rows
+
+
+def print_process_memory(servers: dict[str, Server]) -> None:
+    """Each server's processes and their memory (:func:`process_memory`), now."""
+    print()
+    print(f"{'per process':40} {'PSS MiB':>8} {'USS MiB':>8} {'dirty MiB':>9}")
+    for name, server in servers.items():
+        for pid, what, pss, uss, dirty in process_memory(server.process.pid):
+            print(f"{name[:14]:14} {pid:>7} {what[-17:]:17} {pss:>8.1f} {uss:>8.1f} {dirty:>9.1f}")
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], limit: float = 300) -> None:
@@ -420,7 +459,8 @@ def main() -> None:
             results, memory = measure(
                 servers, levels, args.rounds, args.seconds, slow={"rdflib-endpoint"}
             )
-        print_results(results, memory, ["oxigraph", "rdflib-endpoint"])
+            print_results(results, memory, ["oxigraph", "rdflib-endpoint"])
+            print_process_memory(servers)
         print()
         if args.no_start:
             return
