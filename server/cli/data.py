@@ -26,6 +26,7 @@ from karabakh_kg.graph import (
     turtle,
 )
 from karabakh_kg.graph import load_graph as load_knowledge_graph
+from karabakh_kg.graph.entities import entity_count
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.cli.disputes import PerspectiveOption, in_perspective
 from karabakh_kg.server.cli.errors import fail, unreadable_files
@@ -281,12 +282,6 @@ def compute_stats(kg: KnowledgeGraph) -> dict[str, Any]:
         for g in kg.store.named_graphs()
         if g not in system and isinstance(g, ox.NamedNode) and g.value.startswith(str(vocab.KGE))
     ]
-    entities = kg.query(
-        "SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE { GRAPH ?g { ?e ?p ?o } "
-        f"FILTER(?g = <{ASSERTED.value}>) FILTER(STRSTARTS(STR(?e), STR(kg:))) }}"
-    )
-    assert isinstance(entities, ox.QuerySolutions)
-    entity_count = int(next(iter(entities))[0].value)
     sizes = kg.graph_sizes()
     return {
         "version": kg.version,
@@ -295,7 +290,7 @@ def compute_stats(kg: KnowledgeGraph) -> dict[str, Any]:
             for name in ("asserted", "inferred", "provenance", "ontology", "wikidata")
         },
         "evidence_units": len(evidence_graphs),
-        "entities": entity_count,
+        "entities": entity_count(kg),  # the home page's count too
         "entities_per_class": dict(
             _pairs(
                 kg,

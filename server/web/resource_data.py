@@ -23,6 +23,7 @@ from karabakh_kg.graph import (
     is_evidence_graph,
 )
 from karabakh_kg.graph import compact as curie
+from karabakh_kg.graph.entities import entity_count
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:
@@ -516,13 +517,7 @@ def _graph_stats(kg: KnowledgeGraph, engine: GraphStore | None) -> dict[str, int
             return {}
     else:
         sizes = kg.triples_per_graph()
-        entities = len(
-            {
-                q.subject.value
-                for q in kg.store.quads_for_pattern(None, RDF_TYPE, None, ASSERTED)
-                if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(KG)
-            }
-        )
+        entities = entity_count(kg)  # what ``karabakh-kg stats`` counts
     return {
         "asserted triples": sizes.get(ASSERTED.value, 0),
         "derived triples": sizes.get(INFERRED.value, 0),

@@ -38,7 +38,7 @@ from karabakh_kg.graph import (
     KnowledgeGraph,
     is_evidence_graph,
 )
-from karabakh_kg.ontology import vocab
+from karabakh_kg.graph.entities import ENTITY_COUNT_QUERY
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web.resource_data import (
     RDFS_LABEL,
@@ -89,9 +89,6 @@ _ONTOLOGY = """SELECT ?g ?s ?p ?o WHERE {{
   VALUES ?g {{ <{ontology}> }} GRAPH ?g {{ ?s ?p ?o }}
 }} LIMIT @LIMIT@"""
 _GRAPH_SIZES = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
-_ENTITIES = """SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{
-  GRAPH <{asserted}> {{ ?s a ?type }} FILTER(STRSTARTS(STR(?s), "{namespace}"))
-}}"""
 _NAMED_LIKE = """SELECT ?g ?s ?p ?o WHERE {{
   VALUES ?g {{ <{asserted}> }} VALUES ?p {{ <{label}> <{pref}> <{alt}> }}
   GRAPH ?g {{ ?s ?p ?o }} FILTER({matches})
@@ -321,14 +318,14 @@ def holds_copy(kg: KnowledgeGraph) -> bool:
 
 
 def engine_counts(engine: PageStore) -> tuple[dict[str, int], int]:
-    """Triples per named graph and the number of typed ``kg:`` entities of the asserted
-    graph, counted by the engine (two queries; the home page keeps them per data version)."""
+    """Triples per named graph and the number of entities (``graph.entities``), counted
+    by the engine (two queries; the home page keeps them per data version)."""
     sizes = {
         row["g"].value: int(row["n"].value)
         for row in engine.select(_GRAPH_SIZES)
         if isinstance(row.get("g"), ox.NamedNode) and "n" in row
     }
-    rows = engine.select(_ENTITIES.format(asserted=ASSERTED.value, namespace=vocab.KG))
+    rows = engine.select(ENTITY_COUNT_QUERY)  # the definition ``karabakh-kg stats`` counts by
     entities = int(rows[0]["n"].value) if rows and "n" in rows[0] else 0
     return sizes, entities
 
