@@ -114,7 +114,8 @@ def create_app(
         """FastAPI's document, with the SPARQL endpoint's parameters, limits and answers."""
         if app.openapi_schema is None:
             later.include()  # every route is documented
-            sparql_openapi.document(generated_openapi(), config)
+            served = getattr(app.state, "served", None)  # set by ``serve --data``
+            sparql_openapi.document(generated_openapi(), config, app.state.kg, served)
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph import ONTOLOGY, SYSTEM_GRAPHS, WIKIDATA, KnowledgeGraph, derived_view
+from karabakh_kg.graph import (
+    ASSERTED,
+    INFERRED,
+    ONTOLOGY,
+    PROVENANCE,
+    SYSTEM_GRAPHS,
+    WIKIDATA,
+    KnowledgeGraph,
+    derived_view,
+)
 from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql.conneg import GRAPH_FORMATS, RESULT_FORMATS
 
@@ -14,6 +23,11 @@ KGO = "https://w3id.org/karabakh-kg/ontology#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 DCTERMS_DESCRIPTION = ox.NamedNode("http://purl.org/dc/terms/description")
+DATA_FILES_NOTE = ox.Literal(
+    "Every triple of the data files served, whatever graph each file put it in "
+    "(karabakh-kg serve --data).",
+    language="en",
+)
 
 
 def _sd(name: str) -> ox.NamedNode:
@@ -51,19 +65,17 @@ def _describe(kg: KnowledgeGraph, settings: Settings, endpoint_url: str) -> list
         ox.Triple(
             default,
             DCTERMS_DESCRIPTION,
-            ox.Literal(
-                "The union of the asserted, provenance, ontology and inferred graphs"
-                + (", and the wikidata graph" if sizes.get(WIKIDATA.value) else "")
-                + " (infer=false leaves the inferred graph out of the dataset, "
-                "wikidata=false the wikidata graph).",
-                language="en",
-            ),
+            ox.Literal(default_graph_text(kg, sizes), language="en"),
         ),
     ]
     system = {graph.value for graph in SYSTEM_GRAPHS}
-    others = sorted(g.value for g in kg.store.named_graphs() if isinstance(g, ox.NamedNode))
+    present = {g.value for g in kg.store.named_graphs() if isinstance(g, ox.NamedNode)}
+    present |= set(sizes)
     for index, name in enumerate(
-        [*[g.value for g in SYSTEM_GRAPHS], *sorted(set(others) - system)]
+        [
+            *[g.value for g in SYSTEM_GRAPHS if g.value in present],
+            *sorted(present - system),
+        ]
     ):
         named = ox.BlankNode(f"ng{index}")
         graph = ox.BlankNode(f"g{index}")
@@ -82,12 +94,35 @@ def _describe(kg: KnowledgeGraph, settings: Settings, endpoint_url: str) -> list
                 ),
             ),
         ]
-        if name in system:  # what the ontology says each system graph holds
+        if name == ASSERTED.value and not sizes.get(PROVENANCE.value):
+            # no evidence graphs (``serve --data``): the ontology's note does not apply
+            triples.append(ox.Triple(named, DCTERMS_DESCRIPTION, DATA_FILES_NOTE))
+        elif name in system:  # what the ontology says each system graph holds
             for note in kg.store.quads_for_pattern(
                 ox.NamedNode(name), DCTERMS_DESCRIPTION, None, ONTOLOGY
             ):
                 triples.append(ox.Triple(named, DCTERMS_DESCRIPTION, note.object))
     return triples + _perspectives(kg, service)
+
+
+def default_graphs(kg: KnowledgeGraph, sizes: dict[str, int]) -> list[str]:
+    """The graphs the endpoint merges into the default graph (``Endpoint.default_graphs``)
+    that hold triples here, given the triples per graph ``sizes``."""
+    merged = [g.value for g in kg.default_graphs()] + [WIKIDATA.value]
+    return [name for name in merged if sizes.get(name)]
+
+
+def default_graph_text(kg: KnowledgeGraph, sizes: dict[str, int]) -> str:
+    """What the default graph is, named graph by named graph (the service description and
+    /openapi.json say it)."""
+    merged = default_graphs(kg, sizes)
+    named = ", ".join(f"<{name}>" for name in merged) or "no graph: it is empty"
+    left_out = [
+        f"{parameter}=false leaves <{graph.value}> out of the dataset"
+        for parameter, graph in (("infer", INFERRED), ("wikidata", WIKIDATA))
+        if graph.value in merged
+    ]
+    return f"The union of {named}" + (f" ({'; '.join(left_out)})." if left_out else ".")
 
 
 def _perspectives(kg: KnowledgeGraph, service: ox.NamedNode) -> list[ox.Triple]:

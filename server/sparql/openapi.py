@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from karabakh_kg.graph import INFERRED, WIKIDATA, KnowledgeGraph
 from karabakh_kg.server.problems import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
 from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql.conneg import GRAPH_FORMATS, RESULT_FORMATS
+from karabakh_kg.server.sparql.description import default_graph_text
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -61,10 +63,21 @@ UPDATE_ERRORS = {
 }
 
 
-def parameters(settings: Settings) -> list[dict[str, Any]]:
-    """The SPARQL Protocol's query parameters, with this server's ranges."""
+def parameters(
+    settings: Settings, kg: KnowledgeGraph | None = None, sizes: dict[str, int] | None = None
+) -> list[dict[str, Any]]:
+    """The SPARQL Protocol's query parameters, with this server's ranges; with ``kg`` and
+    its triples per named graph ``sizes``, what the default graph and ``infer`` and
+    ``wikidata`` are here."""
     formats = [f.name for f in (*RESULT_FORMATS, *GRAPH_FORMATS)]
     boolean = {"type": "boolean", "default": True}
+    default, infer, wikidata = "", "", ""
+    if kg is not None and sizes:
+        default = f" Without it: {default_graph_text(kg, sizes)}"
+        if not sizes.get(INFERRED.value):
+            infer = " Nothing is inferred here: it changes nothing."
+        if not sizes.get(WIKIDATA.value):
+            wikidata = " No Wikidata graph is loaded here: it changes nothing."
     return [
         {
             "name": "query",
@@ -77,7 +90,7 @@ def parameters(settings: Settings) -> list[dict[str, Any]]:
         {
             "name": "default-graph-uri",
             "in": "query",
-            "description": "Graphs of the default graph (absolute IRIs of local graphs).",
+            "description": "Graphs of the default graph (absolute IRIs of local graphs)." + default,
             "schema": {"type": "array", "items": {"type": "string", "format": "iri"}},
             "style": "form",
             "explode": True,
@@ -93,13 +106,13 @@ def parameters(settings: Settings) -> list[dict[str, Any]]:
         {
             "name": "infer",
             "in": "query",
-            "description": "false: the inferred graph is not in the dataset at all.",
+            "description": "false: the inferred graph is not in the dataset at all." + infer,
             "schema": boolean,
         },
         {
             "name": "wikidata",
             "in": "query",
-            "description": "false: the Wikidata graph is not in the dataset at all.",
+            "description": "false: the Wikidata graph is not in the dataset at all." + wikidata,
             "schema": boolean,
         },
         {
@@ -130,8 +143,22 @@ def responses(errors: dict[int, str], success: dict[str, Any]) -> dict[str, Any]
     return documented
 
 
-def document(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """Add the SPARQL endpoint's parameters, limits and answers to ``schema`` (in place)."""
+def document(
+    schema: dict[str, Any],
+    settings: Settings,
+    kg: KnowledgeGraph | None = None,
+    served: str | None = None,
+) -> dict[str, Any]:
+    """Add the SPARQL endpoint's parameters, limits and answers to ``schema`` (in place):
+    over ``kg``, its default graph as the endpoint builds it; ``served`` (what ``serve
+    --data`` serves) replaces the curated graph's description."""
+    if served:
+        schema.setdefault("info", {})["description"] = (
+            "karabakh-kg serving the data it was given (karabakh-kg serve --data), not the "
+            f"curated graph of the 2020 Nagorno-Karabakh war: {served}. A SPARQL 1.1 endpoint "
+            "at /sparql, resource pages, graph traversal and exports."
+        )
+    sizes = kg.triples_per_graph() if kg is not None else None
     schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     results: dict[str, Any] = {f.media_type: {} for f in RESULT_FORMATS}
     graphs: dict[str, Any] = {f.media_type: {} for f in GRAPH_FORMATS}
@@ -141,8 +168,9 @@ def document(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
         "content": {**results, **graphs},
     }
     paths = schema.get("paths", {})
+    query_parameters = parameters(settings, kg, sizes)
     for method, operation in paths.get("/sparql", {}).items():
-        operation["parameters"] = parameters(settings)
+        operation["parameters"] = query_parameters
         operation["responses"] = responses(QUERY_ERRORS, success)
         operation["responses"]["304"] = {"description": "Not modified (If-None-Match)"}
         if method == "post":
@@ -151,7 +179,9 @@ def document(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
                     "application/x-www-form-urlencoded": {
                         "schema": {
                             "type": "object",
-                            "properties": {p["name"]: p["schema"] for p in parameters(settings)},
+                            "properties": {
+                                p["name"]: p["schema"] for p in parameters(settings, kg, sizes)
+                            },
                         }
                     },
                     "application/sparql-query": {
@@ -179,7 +209,7 @@ def document(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
                 "schema": {"type": "string", "maxLength": 0},
                 "allowEmptyValue": True,
             },
-            next(p for p in parameters(settings) if p["name"] == "format"),
+            next(p for p in query_parameters if p["name"] == "format"),
         ]
         operation["responses"] = responses(
             GRAPH_STORE_ERRORS, {"description": "The graph", "content": graphs}

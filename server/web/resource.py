@@ -16,7 +16,7 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from karabakh_kg.graph import KnowledgeGraph, formats, parse_term
+from karabakh_kg.graph import ONTOLOGY, KnowledgeGraph, formats, parse_term
 from karabakh_kg.graph import explain as explain_triple
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.problems import problem_response
@@ -467,10 +467,33 @@ def _ontology(request: Request, explicit: Variant | None) -> Response:
             },
             headers=chosen.headers(alternates),
         )
+    kg = _kg(request)
     path = vocab.ontology_file()
+    if given_ontology(kg):
+        return chosen.rdf(serialize(served_ontology(kg), variant))
     if variant.key == "ttl":
         return chosen.rdf(path.read_bytes())  # the curated file itself, comments and all
     return chosen.rdf(serialize(list(ox.parse(path=path, format=ox.RdfFormat.TURTLE)), variant))
+
+
+def given_ontology(kg: KnowledgeGraph) -> bool:
+    """Whether ``kg`` was loaded with an ontology of the user's (``serve --data FILE
+    --ontology FILE``) in place of the project's: the project's file is not among the files
+    its data was read from. A graph read from an engine lists no files: the project's."""
+    return bool(kg.files) and vocab.ontology_file() not in kg.files
+
+
+def served_ontology(kg: KnowledgeGraph) -> list[ox.Triple]:
+    """The ontology graph of ``kg`` as served, without the project's domain rules (loaded
+    beside a given ontology unless ``--no-rules``): the given ontology's own triples."""
+    rules: set[ox.Triple] = set()
+    if vocab.rules_file() in kg.files:  # the rules have no blank nodes: compared as triples
+        rules = {q.triple for q in ox.parse(path=vocab.rules_file(), format=ox.RdfFormat.TURTLE)}
+    return [
+        q.triple
+        for q in kg.store.quads_for_pattern(None, None, None, ONTOLOGY)
+        if q.triple not in rules
+    ]
 
 
 # -- explanations ----------------------------------------------------------------------------
