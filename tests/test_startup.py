@@ -556,7 +556,7 @@ UNSERVED = ("rdflib", "owlrl", "pyshacl")
 the test client's httpx imports it)."""
 
 
-def test_a_server_answers_sparql_before_it_imports_its_pages() -> None:
+def test_a_server_answers_sparql_before_it_imports_its_pages(warm: ReasonedCache) -> None:
     """The app includes the SPARQL routes when built; the pages' routers (networkx, Jinja2,
     rapidfuzz) once a thread has imported them. A page request waits for them and is then
     routed by the whole app: the neighbours of Lavrov include the meeting of line 37, a 405
@@ -579,10 +579,9 @@ print(json.dumps({{"ask": ask["boolean"], "before": before, "included": app.stat
                   "status": put.status_code, "paths": paths,
                   "after": sorted(m for m in {PAGES!r} if m in sys.modules)}}))
 """
-    load_graph(cache=True)  # the reasoned store in the cache folder the probe reads
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=dict(os.environ)
-    )
+    env = {**os.environ, "KARABAKH_KG_CACHE_DIR": str(warm.folder.parent)}
+    env.pop(SWITCH_VARIABLE, None)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["ask"] is True
