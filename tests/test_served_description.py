@@ -119,6 +119,9 @@ def test_service_description_names_the_served_graphs_and_their_sizes(served: Ser
         assert f"<{graph.value}>" in default
     assert PROVENANCE.value not in default and WIKIDATA.value not in default
     assert not any("curators" in note for note in notes)  # the curated graph's note
+    # what the options put into the ontology graph; the project's note on the inferred one
+    assert "The ontology given with --ontology and the project's domain rules." in notes
+    assert "What reasoning derives (left out with infer=false)." in notes
 
 
 def test_openapi_describes_the_served_data(served: Served) -> None:
@@ -168,3 +171,12 @@ def test_home_page_and_stats_agree_on_the_curated_graph(live_server: Any) -> Non
     assert result.exit_code == 0, result.output
     counted = json.loads(result.output)["entities"]
     assert counted > 0 and home_entities(live_server.url + "/") == counted
+
+
+def test_curated_graph_keeps_the_ontology_notes_on_its_graphs(live_server: Any) -> None:
+    response = httpx.get(live_server.url + "/sparql", headers={"Accept": "text/turtle"}, timeout=30)
+    triples = list(ox.parse(response.content, format=ox.RdfFormat.TURTLE))
+    assert PROVENANCE.value in described_graphs(triples)
+    notes = {t.object.value for t in triples if t.predicate == DESCRIPTION}
+    assert "What the curators assert: the union of every evidence graph." in notes  # karabakh.ttl
+    assert not any("data files" in note for note in notes)

@@ -14,6 +14,7 @@ from karabakh_kg.graph import (
     KnowledgeGraph,
     derived_view,
 )
+from karabakh_kg.ontology import vocab
 from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql.conneg import GRAPH_FORMATS, RESULT_FORMATS
 
@@ -94,15 +95,46 @@ def _describe(kg: KnowledgeGraph, settings: Settings, endpoint_url: str) -> list
                 ),
             ),
         ]
-        if name == ASSERTED.value and not sizes.get(PROVENANCE.value):
-            # no evidence graphs (``serve --data``): the ontology's note does not apply
-            triples.append(ox.Triple(named, DCTERMS_DESCRIPTION, DATA_FILES_NOTE))
-        elif name in system:  # what the ontology says each system graph holds
-            for note in kg.store.quads_for_pattern(
-                ox.NamedNode(name), DCTERMS_DESCRIPTION, None, ONTOLOGY
-            ):
-                triples.append(ox.Triple(named, DCTERMS_DESCRIPTION, note.object))
+        if name in system:
+            for note in _notes(kg, name, data_files=not sizes.get(PROVENANCE.value)):
+                triples.append(ox.Triple(named, DCTERMS_DESCRIPTION, note))
     return triples + _perspectives(kg, service)
+
+
+def _notes(kg: KnowledgeGraph, name: str, *, data_files: bool) -> list[ox.Literal]:
+    """What the system graph ``name`` holds: the project ontology's note on it (read from
+    the project's file when another ontology was given); with ``data_files`` (no evidence
+    graphs: ``serve --data``), what the files and options put into the asserted and
+    ontology graphs instead."""
+    if data_files and name == ASSERTED.value:
+        return [DATA_FILES_NOTE]
+    if data_files and name == ONTOLOGY.value:
+        rules = " and the project's domain rules" if vocab.rules_file() in kg.files else ""
+        ontology = (
+            "The ontology given with --ontology" if given_ontology(kg) else "The project ontology"
+        )
+        return [ox.Literal(f"{ontology}{rules}.", language="en")]
+    if given_ontology(kg):
+        quads = ox.parse(path=vocab.ontology_file(), format=ox.RdfFormat.TURTLE)
+        return [
+            q.object
+            for q in quads
+            if q.subject.value == name
+            and q.predicate == DCTERMS_DESCRIPTION
+            and isinstance(q.object, ox.Literal)
+        ]
+    return [
+        q.object
+        for q in kg.store.quads_for_pattern(ox.NamedNode(name), DCTERMS_DESCRIPTION, None, ONTOLOGY)
+        if isinstance(q.object, ox.Literal)
+    ]
+
+
+def given_ontology(kg: KnowledgeGraph) -> bool:
+    """Whether ``kg`` was loaded with an ontology of the user's (``serve --data FILE
+    --ontology FILE``) in place of the project's: the project's file is not among the files
+    its data was read from. A graph read from an engine lists no files: the project's."""
+    return bool(kg.files) and vocab.ontology_file() not in kg.files
 
 
 def default_graphs(kg: KnowledgeGraph, sizes: dict[str, int]) -> list[str]:

@@ -21,6 +21,7 @@ from karabakh_kg.graph import explain as explain_triple
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.problems import problem_response
 from karabakh_kg.server.sparql import conneg
+from karabakh_kg.server.sparql.description import given_ontology
 from karabakh_kg.server.terms import TermError, resolve_term
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import (
@@ -474,13 +475,6 @@ def _ontology(request: Request, explicit: Variant | None) -> Response:
     if variant.key == "ttl":
         return chosen.rdf(path.read_bytes())  # the curated file itself, comments and all
     return chosen.rdf(serialize(list(ox.parse(path=path, format=ox.RdfFormat.TURTLE)), variant))
-
-
-def given_ontology(kg: KnowledgeGraph) -> bool:
-    """Whether ``kg`` was loaded with an ontology of the user's (``serve --data FILE
-    --ontology FILE``) in place of the project's: the project's file is not among the files
-    its data was read from. A graph read from an engine lists no files: the project's."""
-    return bool(kg.files) and vocab.ontology_file() not in kg.files
 
 
 def served_ontology(kg: KnowledgeGraph) -> list[ox.Triple]:
