@@ -12,7 +12,9 @@ For each size, one generated graph (``bench/generate.py``, one N-Triples file) i
 3. reasoned in each engine (``graph/store/reasoning.py``: OWL 2 RL and the domain rules as a
    fixpoint of SPARQL ``INSERT … WHERE``) and by the embedded reasoner on the same data
    (``reasoning.closure.compute``, what ``karabakh-kg reason FILE`` runs): time, ratio to
-   the embedded reasoner, and whether the engine's inferred graph is the embedded closure.
+   the embedded reasoner, and whether the engine's inferred graph is the embedded closure;
+   then a change of 10 added and 10 removed triples maintained in the engine, timed as a
+   fraction of the full run, its closure compared with the embedded reasoner's.
 
     python bench/backends.py --sizes 100k --rounds 3 --seconds 6
     python bench/backends.py --sizes 100k,1m --skip virtuoso --no-queries
@@ -125,9 +127,35 @@ def triple_keys(triples: Any) -> set[tuple[str, str, str]]:
     return {(str(t.subject), str(t.predicate), str(t.object)) for t in triples}
 
 
+def sample_change(kg: Any, size: int = 10) -> tuple[list[Any], list[Any]]:
+    """A change of the asserted graph: ``size`` asserted triples spread over it removed, and
+    copies of them about new subjects added (they derive what the removed ones did)."""
+    import pyoxigraph as ox
+
+    from karabakh_kg.graph.dataset import ASSERTED
+
+    asserted = [
+        ox.Triple(q.subject, q.predicate, q.object)
+        for q in kg.store.quads_for_pattern(None, None, None, ASSERTED)
+        if isinstance(q.subject, ox.NamedNode)
+    ]
+    removed = asserted[:: max(1, len(asserted) // size)][:size]
+    added = [
+        ox.Triple(ox.NamedNode(t.subject.value + "-added"), t.predicate, t.object)
+        for t in removed
+        if isinstance(t.subject, ox.NamedNode)
+    ]
+    return added, removed
+
+
 def reason(kg: Any, running: dict[str, Any], limit: float) -> None:
     """In-engine reasoning on each engine (at most ``limit`` seconds) against the embedded
-    reasoner, closures compared."""
+    reasoner, closures compared; then one change (:func:`sample_change`) maintained in the
+    engine (additions, then removals), timed against the full run, and the closure after it
+    compared with the embedded reasoner's on the changed data."""
+    import pyoxigraph as ox
+
+    from karabakh_kg.graph.dataset import ASSERTED
     from karabakh_kg.graph.reasoning import closure
 
     wall, cpu = time.perf_counter(), time.process_time()
@@ -135,45 +163,62 @@ def reason(kg: Any, running: dict[str, Any], limit: float) -> None:
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     expected = triple_keys(closure.triples(reasoner, inferred_only=True))
     del reasoner
+    added, removed = sample_change(kg)
+    for t in removed:
+        kg.store.remove(ox.Quad(t.subject, t.predicate, t.object, ASSERTED))
+    kg.store.extend(ox.Quad(t.subject, t.predicate, t.object, ASSERTED) for t in added)
+    changed = triple_keys(closure.triples(closure.compute(kg), inferred_only=True))
     print(f"\nembedded reasoner: {len(expected)} inferred triples, {wall:.2f} s ({cpu:.2f} s CPU)")
+    print(f"change: {len(added)} triples added, then {len(removed)} removed")
     header = (
         f"{'engine':10} {'wall s':>8} {'engine CPU s':>12} {'rounds':>6} {'inferred':>9} "
-        f"{'x embedded':>10} {'closure agrees':>15}"
+        f"{'x embedded':>10} {'closure agrees':>15} {'add s':>7} {'remove s':>8} "
+        f"{'x full':>12} {'agrees after':>13}"
     )
     print(header)
     print("-" * len(header))
     for name, engine in running.items():
         before = cpu_seconds(engine.process.pid)
-        outcome = in_engine(engine, limit)
+        outcome = in_engine(engine, limit, added, removed)
         used = cpu_seconds(engine.process.pid) - before
         if isinstance(outcome, str):
             print(f"{name:10} {outcome} (engine CPU {used:.2f} s)")
             continue
-        report, found = outcome
-        agrees = (
-            "yes"
-            if found == expected
-            else (f"no ({len(found - expected)} more, {len(expected - found)} fewer)")
-        )
+        report, found, adding, removing, after = outcome
         print(
             f"{name:10} {report.seconds:8.2f} {used:12.2f} {report.rounds:6d} "
-            f"{report.inferred:9d} {report.seconds / wall:10.1f} {agrees:>15}"
+            f"{report.inferred:9d} {report.seconds / wall:10.1f} {agreement(found, expected):>15} "
+            f"{adding.seconds:7.2f} {removing.seconds:8.2f} "
+            f"{adding.seconds / report.seconds:5.3f}/{removing.seconds / report.seconds:5.3f} "
+            f"{agreement(after, changed):>13}"
         )
 
 
-def in_engine(engine: Any, limit: float) -> tuple[Any, set[tuple[str, str, str]]] | str:
-    """``materialize_in_engine`` on ``engine`` in a process of its own, stopped after
-    ``limit`` seconds: (its report, the inferred graph it left), or why there is none."""
+def agreement(found: set[Any], expected: set[Any]) -> str:
+    if found == expected:
+        return "yes"
+    return f"no ({len(found - expected)} more, {len(expected - found)} fewer)"
+
+
+def in_engine(engine: Any, limit: float, added: list[Any], removed: list[Any]) -> Any:
+    """``materialize_in_engine`` on ``engine`` in a process of its own, then
+    ``update_in_engine`` with ``added``, then with ``removed``, all stopped after ``limit``
+    seconds: (the reports, the inferred graph after the first and after the change), or
+    why there is none."""
     import multiprocessing
 
     def run(answers: Any) -> None:
         from karabakh_kg.graph.dataset import INFERRED
-        from karabakh_kg.graph.store.reasoning import materialize_in_engine
+        from karabakh_kg.graph.store.reasoning import materialize_in_engine, update_in_engine
 
         store = engine.store()
         try:
             report = materialize_in_engine(store)
-            answers.put((report, triple_keys(store.get_graph(INFERRED.value))))
+            found = triple_keys(store.get_graph(INFERRED.value))
+            adding = update_in_engine(store, added, [])
+            removing = update_in_engine(store, [], removed)
+            after = triple_keys(store.get_graph(INFERRED.value))
+            answers.put((report, found, adding, removing, after))
         except Exception as error:  # reported: the other engines still run
             answers.put(f"failed: {error}")
 
@@ -182,7 +227,7 @@ def in_engine(engine: Any, limit: float) -> tuple[Any, set[tuple[str, str, str]]
     worker = context.Process(target=run, args=(answers,))
     worker.start()
     try:
-        return answers.get(timeout=limit)  # type: ignore[no-any-return]
+        return answers.get(timeout=limit)
     except queue.Empty:
         return f"did not finish in {limit:g} s"
     finally:

@@ -228,6 +228,23 @@ def test_removals_keep_what_still_has_a_derivation_and_nothing_else(store: Any) 
     assert keyed(before[4:]) <= keyed(store.get_graph(INFERRED.value))
 
 
+def test_a_removal_that_over_deletes_much_recomputes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the share of the closure where re-deriving costs more than a full run, the
+    removal recomputes, with the same closure."""
+    from karabakh_kg.graph.store import reasoning as in_engine
+
+    store = EmbeddedStore()
+    small(store, ":C rdfs:subClassOf :B . :B rdfs:subClassOf :A .", ":x a :C . :y a :C .")
+    materialize_in_engine(store)
+    monkeypatch.setattr(in_engine, "RECOMPUTE_MINIMUM", 1)
+    monkeypatch.setattr(in_engine, "RECOMPUTE_FRACTION", 0.5)  # of 4 inferred: 2
+    report = update_in_engine(store, [], [ex("y", "a", "C")])  # over-deletes 3
+    assert report.full and maintained(store)
+    assert keyed(store.get_graph(INFERRED.value)) == keyed([ex("x", "a", "B"), ex("x", "a", "A")])
+    report = update_in_engine(store, [], [ex("x", "a", "C")])
+    assert report.full and store.get_graph(INFERRED.value) == []
+
+
 def test_additions_join_what_the_noise_policy_withholds(store: Any) -> None:
     """x's type C makes it a member of a restriction (a blank node: a type the inferred
     graph leaves out, OWL 2 RL cax-sco); adding x's link p to y must still make y a D
