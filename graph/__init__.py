@@ -42,6 +42,9 @@ _SURFACE: dict[str, tuple[str, str | None]] = {
     "find_format": ("formats", "find"),
     "write_atomic": ("files", "write_atomic"),
     "reasoned_cache_folder": ("cache_folder", "cache_folder"),
+    "reasoned_cache": ("cache", "reasoned_cache"),
+    "WORKERS_SUFFIX": ("cache", "WORKERS_SUFFIX"),
+    "workers_key": ("cache", "workers_key"),
     # categories, projections and their traversal
     "hierarchy": ("categories", "hierarchy"),
     "GraphFilter": ("projection", "GraphFilter"),
@@ -130,6 +133,7 @@ __all__ = [
     "SYSTEM_GRAPHS",
     "WIKIDATA",
     "WIKIDATA_FACTS",
+    "WORKERS_SUFFIX",
     "DataError",
     "EngineTimeout",
     "Format",
@@ -191,6 +195,7 @@ __all__ = [
     "rdf_files",
     "read_links",
     "read_published",
+    "reasoned_cache",
     "reasoned_cache_folder",
     "reasoner",
     "reasoning",
@@ -201,6 +206,7 @@ __all__ = [
     "traversal",
     "turtle",
     "validate",
+    "workers_key",
     "write_atomic",
     "write_enrichment",
 ]
@@ -233,6 +239,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
         reconcile,
         traversal,
     )
+    from karabakh_kg.graph.cache import WORKERS_SUFFIX, reasoned_cache, workers_key
     from karabakh_kg.graph.cache_folder import cache_folder as reasoned_cache_folder
     from karabakh_kg.graph.categories import hierarchy
     from karabakh_kg.graph.dataset import (

@@ -59,8 +59,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph import QuadChange
-from karabakh_kg.graph.cache import WORKERS_SUFFIX, reasoned_cache, workers_key
+from karabakh_kg.graph import WORKERS_SUFFIX, QuadChange, reasoned_cache, workers_key
 from karabakh_kg.server.sparql.protocol import (
     CHUNK_BYTES,
     AnswerStream,
