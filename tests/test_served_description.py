@@ -180,3 +180,29 @@ def test_curated_graph_keeps_the_ontology_notes_on_its_graphs(live_server: Any) 
     notes = {t.object.value for t in triples if t.predicate == DESCRIPTION}
     assert "What the curators assert: the union of every evidence graph." in notes  # karabakh.ttl
     assert not any("data files" in note for note in notes)
+
+
+def test_data_not_reasoned_is_described_without_inference(files: list[Path]) -> None:
+    """``serve --data FILE --no-reason``, in process: no inferred graph is described, nor a
+    perspective (there are no evidence units), and describing it reasons nothing."""
+    from fastapi.testclient import TestClient
+
+    from karabakh_kg.server.cli.rdf_files import data_app
+    from karabakh_kg.server.settings import Settings
+
+    built, _ = data_app([files[1]], None, reason=False, rules=True, settings=Settings())
+    client = TestClient(built)  # type: ignore[arg-type]
+    response = client.get("/sparql", headers={"Accept": "text/turtle"})
+    assert response.status_code == 200, response.text
+    triples = list(ox.parse(response.content, format=ox.RdfFormat.TURTLE))
+    described = described_graphs(triples)
+    assert described[ASSERTED.value] == 2  # FAMILY's two triples
+    assert INFERRED.value not in described
+    assert not any(t.predicate.value == vocab.KGO + "perspective" for t in triples)
+    parameters = {
+        p["name"]: p["description"]
+        for p in client.get("/openapi.json").json()["paths"]["/sparql"]["get"]["parameters"]
+    }
+    assert "Nothing is inferred here" in parameters["infer"]
+    assert INFERRED.value not in parameters["default-graph-uri"]
+    assert INFERRED.value not in built.state.kg.triples_per_graph()  # type: ignore[attr-defined]

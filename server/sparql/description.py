@@ -98,6 +98,10 @@ def _describe(kg: KnowledgeGraph, settings: Settings, endpoint_url: str) -> list
         if name in system:
             for note in _notes(kg, name, data_files=not sizes.get(PROVENANCE.value)):
                 triples.append(ox.Triple(named, DCTERMS_DESCRIPTION, note))
+    if not sizes.get(PROVENANCE.value):
+        # no evidence units (``serve --data``): no perspective of ours applies (and building
+        # them would reason over data served with --no-reason)
+        return triples
     return triples + _perspectives(kg, service)
 
 
