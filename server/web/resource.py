@@ -16,7 +16,7 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from karabakh_kg.graph import ONTOLOGY, KnowledgeGraph, formats, parse_term
+from karabakh_kg.graph import ONTOLOGY, KnowledgeGraph, derived_view, formats, parse_term
 from karabakh_kg.graph import explain as explain_triple
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.problems import problem_response
@@ -479,7 +479,12 @@ def _ontology(request: Request, explicit: Variant | None) -> Response:
 
 def served_ontology(kg: KnowledgeGraph) -> list[ox.Triple]:
     """The ontology graph of ``kg`` as served, without the project's domain rules (loaded
-    beside a given ontology unless ``--no-rules``): the given ontology's own triples."""
+    beside a given ontology unless ``--no-rules``): the given ontology's own triples, read
+    once per data version."""
+    return derived_view(kg, "served-ontology", lambda: _served_ontology(kg))
+
+
+def _served_ontology(kg: KnowledgeGraph) -> list[ox.Triple]:
     rules: set[ox.Triple] = set()
     if vocab.rules_file() in kg.files:  # the rules have no blank nodes: compared as triples
         rules = {q.triple for q in ox.parse(path=vocab.rules_file(), format=ox.RdfFormat.TURTLE)}
