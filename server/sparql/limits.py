@@ -195,8 +195,8 @@ class HeadTooLarge(Exception):
 
 
 class TimedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP/1.1 protocol on httptools (llhttp, Node.js's C parser; about a third
-    less CPU per request than its pure-Python h11 protocol: bench/README.md), with a
+    """uvicorn's HTTP/1.1 protocol on httptools (llhttp, Node.js's C parser; 20-35 % less
+    event-loop CPU per request than its pure-Python h11 protocol: bench/README.md), with a
     :class:`HeaderTimer` and a limit on a request's head (:data:`MAX_HEAD_BYTES`), which
     httptools does not have: without it a client could grow a head, and the server's
     memory, for as long as the header timer lets it."""
