@@ -49,6 +49,8 @@ _SURFACE: dict[str, tuple[str, str | None]] = {
     "hierarchy": ("categories", "hierarchy"),
     "GraphFilter": ("projection", "GraphFilter"),
     "derived_view": ("views", "view"),
+    "entity_count": ("entities", "entity_count"),
+    "ENTITY_COUNT_QUERY": ("entities", "ENTITY_COUNT_QUERY"),
     # reasoning and explanations
     "reasoner": ("reasoning", "reasoner"),
     "check_consistency": ("reasoning.consistency", "check_consistency"),
@@ -122,6 +124,7 @@ __all__ = [
     "ASSERTED",
     "CONTRIBUTIONS_GRAPH_NAME",
     "DEFAULT_CONTRIBUTOR",
+    "ENTITY_COUNT_QUERY",
     "GRAPH_FORMATS",
     "INFERRED",
     "ONTOLOGY",
@@ -166,6 +169,7 @@ __all__ = [
     "disputes",
     "disputes_about",
     "enrich",
+    "entity_count",
     "entity_infos",
     "events",
     "expand",
@@ -257,6 +261,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
         is_evidence_graph,
     )
     from karabakh_kg.graph.dispute_records import disputes, disputes_about
+    from karabakh_kg.graph.entities import ENTITY_COUNT_QUERY, entity_count
     from karabakh_kg.graph.files import write_atomic
     from karabakh_kg.graph.formats import GRAPH_FORMATS, RESULT_FORMATS, Format
     from karabakh_kg.graph.formats import find as find_format

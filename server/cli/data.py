@@ -22,11 +22,11 @@ from karabakh_kg.graph import (
     WIKIDATA,
     DataError,
     KnowledgeGraph,
+    entity_count,
     formats,
     turtle,
 )
 from karabakh_kg.graph import load_graph as load_knowledge_graph
-from karabakh_kg.graph.entities import entity_count
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.cli.disputes import PerspectiveOption, in_perspective
 from karabakh_kg.server.cli.errors import fail, unreadable_files

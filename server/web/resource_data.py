@@ -20,10 +20,10 @@ from karabakh_kg.graph import (
     PROVENANCE,
     WIKIDATA,
     derived_view,
+    entity_count,
     is_evidence_graph,
 )
 from karabakh_kg.graph import compact as curie
-from karabakh_kg.graph.entities import entity_count
 from karabakh_kg.ontology import vocab
 
 if TYPE_CHECKING:

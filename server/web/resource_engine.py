@@ -30,6 +30,7 @@ import pyoxigraph as ox
 
 from karabakh_kg.graph import (
     ASSERTED,
+    ENTITY_COUNT_QUERY,
     INFERRED,
     ONTOLOGY,
     PERSPECTIVE_GRAPHS,
@@ -38,7 +39,6 @@ from karabakh_kg.graph import (
     KnowledgeGraph,
     is_evidence_graph,
 )
-from karabakh_kg.graph.entities import ENTITY_COUNT_QUERY
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web.resource_data import (
     RDFS_LABEL,
