@@ -42,6 +42,14 @@ PERSPECTIVE_GRAPHS = vocab.BASE + "graph/perspective/"
 """Prefix of the reasoner's per-perspective asserted and inferred graphs."""
 CONTRIBUTIONS_GRAPHS = vocab.BASE + "graph/contributions/"
 """Prefix of the contributors' graphs (karabakh_kg.graph.store.contributions)."""
+INFERRED_WITHHELD = ox.NamedNode(INFERRED.value + "/withheld")
+"""On an engine reasoning in place (karabakh_kg.graph.store.reasoning): derived triples the
+noise policy keeps out of the inferred graph, kept for later changes to join (with the
+inferred graph, the closure minus what is asserted)."""
+INFERRED_STATE = ox.NamedNode(INFERRED.value + "/state")
+"""On an engine reasoning in place: one triple, written at the end of a successful run: the
+inferred and withheld graphs are the closure of the asserted and ontology graphs, so a
+change can be maintained (a publish rewriting those graphs drops it)."""
 
 
 def is_evidence_graph(graph: object) -> bool:

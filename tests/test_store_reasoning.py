@@ -11,7 +11,13 @@ import pytest
 from engines import TINY_DATA
 
 from karabakh_kg.graph import reasoning
-from karabakh_kg.graph.dataset import ASSERTED, INFERRED, ONTOLOGY, KnowledgeGraph
+from karabakh_kg.graph.dataset import (
+    ASSERTED,
+    INFERRED,
+    INFERRED_WITHHELD,
+    ONTOLOGY,
+    KnowledgeGraph,
+)
 from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.graph.store import StoreError
 from karabakh_kg.graph.store.embedded import EmbeddedStore
@@ -19,7 +25,6 @@ from karabakh_kg.graph.store.publish import dataset_graphs, digest, forget, publ
 from karabakh_kg.graph.store.reasoning import (
     DELTA,
     SCRATCH,
-    WITHHELD,
     as_insert,
     engine_rule,
     maintained,
@@ -252,7 +257,7 @@ def test_additions_join_what_the_noise_policy_withholds(store: Any) -> None:
     small(store, ":C rdfs:subClassOf [ owl:allValuesFrom :D ; owl:onProperty :p ] .", ":x a :C .")
     materialize_in_engine(store)
     assert store.get_graph(INFERRED.value) == []
-    assert any(isinstance(t.object, ox.BlankNode) for t in store.get_graph(WITHHELD.value))
+    assert any(isinstance(t.object, ox.BlankNode) for t in store.get_graph(INFERRED_WITHHELD.value))
     report = update_in_engine(store, [ex("x", "p", "y")], [])
     assert not report.full
     assert keyed(store.get_graph(INFERRED.value)) == keyed([ex("y", "a", "D")])
@@ -362,4 +367,4 @@ def test_a_publish_after_in_engine_reasoning_rewrites_what_reasoning_changed(
         assert digest(store.get_graph(name)) == digest(expected), name
     # The published inferred graph is the embedded reasoner's: the engine's state of its
     # own closure is gone with it, so the next change recomputes.
-    assert not maintained(store) and WITHHELD.value not in store.graph_names()
+    assert not maintained(store) and INFERRED_WITHHELD.value not in store.graph_names()

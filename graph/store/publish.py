@@ -37,7 +37,14 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph.dataset import ASSERTED, INFERRED, ONTOLOGY, KnowledgeGraph
+from karabakh_kg.graph.dataset import (
+    ASSERTED,
+    INFERRED,
+    INFERRED_STATE,
+    INFERRED_WITHHELD,
+    ONTOLOGY,
+    KnowledgeGraph,
+)
 from karabakh_kg.graph.store import GraphStore, StoreError
 from karabakh_kg.graph.store.remote import RemoteStore
 from karabakh_kg.ontology import vocab
@@ -216,11 +223,9 @@ def _switch(target: GraphStore, update: str, moved: int) -> None:
 def _stale_reasoning(written: list[str]) -> list[str]:
     """The graphs in-engine reasoning keeps beside the inferred graph, when a publish
     rewrites a graph they follow from: the next change then recomputes the closure."""
-    from karabakh_kg.graph.store.reasoning import STATE, WITHHELD  # it imports this module
-
     if not {ASSERTED.value, ONTOLOGY.value, INFERRED.value} & set(written):
         return []
-    return [STATE.value, WITHHELD.value]
+    return [INFERRED_STATE.value, INFERRED_WITHHELD.value]
 
 
 def publish(kg: KnowledgeGraph, target: GraphStore) -> PublishReport:

@@ -15,13 +15,13 @@ repeat until one adds nothing.
 The noise policy of the embedded reasoner
 (:meth:`karabakh_kg.graph.reasoning.Reasoner.keep`) is applied round by round: derived
 statements about the rdf/rdfs/owl/xsd vocabularies, ``owl:Thing`` and ``rdfs:Resource``
-types and types that are blank nodes move from the inferred graph to :data:`WITHHELD`, and
+types and types that are blank nodes move from the inferred graph to :data:`INFERRED_WITHHELD`, and
 facts already asserted are not kept. The withheld triples stay on the engine because later
 changes may join them (a type that is a restriction, say). On the curated graph the
 inferred graph is the embedded reasoner's (tested).
 
 After a change of the asserted graph, :func:`update_in_engine` maintains the closure
-instead of recomputing it, when :data:`STATE` says the inferred and withheld graphs are
+instead of recomputing it, when :data:`INFERRED_STATE` says the inferred and withheld graphs are
 the closure of the graphs they come from (a run writes it at its end; a failed run, a
 publish or anything that writes those graphs leaves it out, and then the change
 recomputes):
@@ -50,7 +50,13 @@ from importlib import resources
 
 import pyoxigraph as ox
 
-from karabakh_kg.graph.dataset import ASSERTED, INFERRED, ONTOLOGY
+from karabakh_kg.graph.dataset import (
+    ASSERTED,
+    INFERRED,
+    INFERRED_STATE,
+    INFERRED_WITHHELD,
+    ONTOLOGY,
+)
 from karabakh_kg.graph.store import GraphStore, StoreError
 from karabakh_kg.graph.store.publish import forget
 from karabakh_kg.ontology import vocab
@@ -63,12 +69,6 @@ DELTA = (ox.NamedNode(INFERRED.value + "/delta/a"), ox.NamedNode(INFERRED.value 
 """The two graphs of semi-naive evaluation: one holds what the previous round added (read),
 the other collects what this round adds (written); they swap each round, and are dropped at
 the end of a run, after a failure and before a run (what a killed run left)."""
-WITHHELD = ox.NamedNode(INFERRED.value + "/withheld")
-"""Derived triples the noise policy keeps out of the inferred graph, kept on the engine for
-later changes to join (with the inferred graph, the closure minus what is asserted)."""
-STATE = ox.NamedNode(INFERRED.value + "/state")
-"""One triple, written at the end of a successful run: the inferred and withheld graphs are
-the closure of the asserted and ontology graphs, so a change can be maintained."""
 OVERDELETED = ox.NamedNode(INFERRED.value + "/overdeleted")
 """During a removal: every triple deleted so far (the removed ones and what they derived)."""
 CHANGE = ox.NamedNode(INFERRED.value + "/change")
@@ -82,9 +82,11 @@ more than the minimum) recomputes instead: re-deriving most of what was deleted 
 than a full run (10 triples removed from a generated 10k graph over-deleted 11% of its
 closure, and DRed took twice a full run on Virtuoso)."""
 """Rule updates reading a delta of at most this many triples go to the engine together."""
-DATA = (ASSERTED, ONTOLOGY, INFERRED, WITHHELD)
+DATA = (ASSERTED, ONTOLOGY, INFERRED, INFERRED_WITHHELD)
 """The graphs rule bodies read (their default graph)."""
-_MAINTAINED = f"<{INFERRED.value}> <{vocab.PREFIXES['dcterms']}hasPart> <{WITHHELD.value}> ."
+_MAINTAINED = (
+    f"<{INFERRED.value}> <{vocab.PREFIXES['dcterms']}hasPart> <{INFERRED_WITHHELD.value}> ."
+)
 
 
 @dataclass
@@ -124,7 +126,7 @@ def domain_rules(ontology: list[ox.Triple]) -> dict[str, str]:
 
 def _using(named: tuple[ox.NamedNode, ...]) -> str:
     graphs = [f"USING <{g.value}>" for g in DATA]
-    graphs += [f"USING NAMED <{g.value}>" for g in (ONTOLOGY, INFERRED, WITHHELD, *named)]
+    graphs += [f"USING NAMED <{g.value}>" for g in (ONTOLOGY, INFERRED, INFERRED_WITHHELD, *named)]
     return " ".join(graphs)
 
 
@@ -216,7 +218,10 @@ class EngineRule:
         using a triple of ``read`` (deleted in the previous round), over the data before the
         removal, not marked yet: marked in :data:`OVERDELETED` and in ``write``. A body that
         is not a basic graph pattern marks every derived conclusion it has."""
-        derived = f"{{ {_in(INFERRED, self.template)} }} UNION {{ {_in(WITHHELD, self.template)} }}"
+        derived = (
+            f"{{ {_in(INFERRED, self.template)} }} "
+            f"UNION {{ {_in(INFERRED_WITHHELD, self.template)} }}"
+        )
         condition = (
             f"FILTER EXISTS {{ {derived} }} "
             f"FILTER NOT EXISTS {{ {_in(OVERDELETED, self.template)} }}"
@@ -318,7 +323,7 @@ def _sweep(written: ox.NamedNode) -> str:
         f"DELETE {{ {_in(INFERRED, triple)} {_in(written, triple)} }} "
         f"WHERE {{ {_in(written, triple)} {{ {_in(ASSERTED, triple)} }} UNION "
         f"{{ {_in(ONTOLOGY, triple)} }} }} ;\n"
-        f"DELETE {{ {_in(INFERRED, triple)} }} INSERT {{ {_in(WITHHELD, triple)} }} "
+        f"DELETE {{ {_in(INFERRED, triple)} }} INSERT {{ {_in(INFERRED_WITHHELD, triple)} }} "
         f"WHERE {{ {_in(written, triple)} FILTER({noise}) }}"
     )
 
@@ -476,19 +481,19 @@ def _parsed(construct: str) -> tuple[EngineRule, ...]:
 
 def maintained(store: GraphStore) -> bool:
     """Whether the engine's inferred and withheld graphs are the closure that a change can
-    be maintained from (:data:`STATE`)."""
-    return store.ask(f"ASK {{ {_in(STATE, _MAINTAINED)} }}")
+    be maintained from (:data:`INFERRED_STATE`)."""
+    return store.ask(f"ASK {{ {_in(INFERRED_STATE, _MAINTAINED)} }}")
 
 
 def _start(store: GraphStore) -> None:
     """Before a run changes anything: no longer maintained until it ends; no scratch graph
     of a run that was killed."""
-    store.drop_graph(STATE.value)
+    store.drop_graph(INFERRED_STATE.value)
     _drop(store, SCRATCH)
 
 
 def _finish(store: GraphStore, report: EngineReasoningReport, started: float) -> None:
-    store.update(f"INSERT DATA {{ {_in(STATE, _MAINTAINED)} }}")
+    store.update(f"INSERT DATA {{ {_in(INFERRED_STATE, _MAINTAINED)} }}")
     report.inferred = _count(store, INFERRED)
     report.seconds = time.perf_counter() - started
 
@@ -500,7 +505,7 @@ def materialize_in_engine(store: GraphStore) -> EngineReasoningReport:
     _start(store)
     report = EngineReasoningReport(rounds=0, inferred=0, seconds=0.0, full=True)
     try:
-        _drop(store, (INFERRED, WITHHELD))
+        _drop(store, (INFERRED, INFERRED_WITHHELD))
         _rounds(store, report, _derive(engine_rules(store)), None, report.deltas)
     finally:
         _drop(store, SCRATCH, quiet=True)
@@ -542,7 +547,7 @@ def update_in_engine(
                 f"INSERT {{ {_in(seed, triple)} }} WHERE {{ {_in(CHANGE, triple)} "
                 f"FILTER NOT EXISTS {{ {present} }} }} ;\n"
                 f"INSERT {{ {_in(ASSERTED, triple)} }} WHERE {{ {_in(CHANGE, triple)} }} ;\n"
-                f"DELETE {{ {_in(INFERRED, triple)} {_in(WITHHELD, triple)} }} "
+                f"DELETE {{ {_in(INFERRED, triple)} {_in(INFERRED_WITHHELD, triple)} }} "
                 f"WHERE {{ {_in(CHANGE, triple)} }}"
             )
         _rounds(store, report, _derive(rules), seed, report.deltas)
@@ -590,7 +595,7 @@ def _remove(
     report.overdeleted = _count(store, OVERDELETED)
     store.update(
         f"DELETE DATA {{ {_in(ASSERTED, _ntriples(removed))} }} ;\n"
-        f"DELETE {{ {_in(INFERRED, triple)} {_in(WITHHELD, triple)} }} "
+        f"DELETE {{ {_in(INFERRED, triple)} {_in(INFERRED_WITHHELD, triple)} }} "
         f"WHERE {{ {_in(OVERDELETED, triple)} }}"
     )
 
