@@ -249,10 +249,13 @@ def publish(kg: KnowledgeGraph, target: GraphStore) -> PublishReport:
         return report
     run = secrets.token_hex(4)
     whole = [name for name in changed if has_blank_nodes(graphs[name])]
-    staged = {name: f"{STAGING_PREFIX}{run}/{index}" for index, name in enumerate(whole)}
     differences = {
-        name: _difference(target, name, graphs[name]) for name in changed if name not in staged
+        name: _difference(target, name, graphs[name]) for name in changed if name not in whole
     }
+    # DELETE DATA cannot name blank nodes: a graph holding some on the engine is moved whole.
+    whole += [name for name, change in differences.items() if has_blank_nodes(change.removed)]
+    differences = {name: change for name, change in differences.items() if name not in whole}
+    staged = {name: f"{STAGING_PREFIX}{run}/{index}" for index, name in enumerate(whole)}
     # Graphs the engine lacks are written in place before the switch; the smallest
     # differences go into the switch, as long as they fit; the others before it.
     new = [name for name, change in differences.items() if not change.before]
