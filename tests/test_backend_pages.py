@@ -204,6 +204,21 @@ def _silent_engine() -> tuple[socket.socket, str]:
     return listener, f"http://127.0.0.1:{listener.getsockname()[1]}/sparql"
 
 
+def _accepting(listener: socket.socket) -> list[socket.socket]:
+    """The connections ``listener`` takes from now on (accepted on a thread, never read)."""
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    return accepted
+
+
 def _an_older_copy() -> KnowledgeGraph:
     return KnowledgeGraph(store=ox.Store(), version="an older publication")
 
@@ -267,16 +282,7 @@ def test_queries_reach_the_engine_at_most_workers_at_a_time(tmp_path: Path) -> N
     """Two query slots: of three queries sent at once, two reach the (silent) engine, the
     third waits for a slot instead of opening another connection to it."""
     listener, url = _silent_engine()
-    accepted: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                accepted.append(listener.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
+    accepted = _accepting(listener)
     settings = Settings(query_workers=2, client_queries=2, query_timeout=2, backend_refresh=0)
     live = start_server(create_app(_tiny(tmp_path), settings, BackendStore(RemoteStore(url))))
     answers: list[int] = []
@@ -308,16 +314,7 @@ def test_pages_send_the_engine_at_most_workers_queries_at_a_time(tmp_path: Path)
     """One query slot: of two pages asked at once, one query reaches the (silent) engine;
     the other page waits for the slot, and past the queue time is refused 503 busy."""
     listener, url = _silent_engine()
-    accepted: list[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                accepted.append(listener.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
+    accepted = _accepting(listener)
     settings = Settings(query_workers=1, query_timeout=2.5, queue_timeout=1, backend_refresh=0)
     live = start_server(create_app(_tiny(tmp_path), settings, BackendStore(RemoteStore(url))))
     answers: list[httpx.Response] = []
