@@ -10,6 +10,7 @@ import time
 import pyoxigraph as ox
 import pytest
 
+from karabakh_kg.server.sparql import forked
 from karabakh_kg.server.sparql.forked import ForkedStore
 from karabakh_kg.server.sparql.protocol import LocalStore, QueryFailed, QueryJob
 
@@ -72,3 +73,19 @@ def test_a_reader_that_stops_early_stops_the_worker(store: ox.Store) -> None:
     assert children() != before  # still writing the rest
     stream.close()
     assert children() == before
+
+
+def test_a_query_whose_python_allocation_fails_is_said_to_need_more_memory(
+    store: ox.Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its bound an allocation fails in the engine (an abort) or in Python (a
+    MemoryError); either way the answer names the memory bound, not a mere crash."""
+
+    def greedy(*_: object, **__: object) -> object:
+        return bytearray(512 * 1024 * 1024)  # past the child's 64 MB
+
+    monkeypatch.setattr(forked, "run_job", greedy)  # the forked child runs it
+    with pytest.raises(QueryFailed) as failed:
+        ForkedStore(store, memory_mb=64).execute(QueryJob("ASK {}"), timeout=30)
+    assert failed.value.kind == "crashed"
+    assert "KARABAKH_KG_WORKER_MEMORY_MB" in " ".join(map(str, failed.value.args))

@@ -35,6 +35,7 @@ import pyoxigraph as ox
 from karabakh_kg.graph import QuadChange
 from karabakh_kg.server.sparql.protocol import (
     CHUNK_BYTES,
+    MEMORY_EXHAUSTED,
     AnswerStream,
     QueryAnswer,
     QueryFailed,
@@ -100,6 +101,8 @@ class ForkedStore:
                 _quiet_errors()
                 self._bound_memory()
                 status = _answer(self.store, job, writer)
+            except MemoryError:
+                status = MEMORY_EXHAUSTED
             finally:
                 os._exit(status)
         writer.close()
@@ -136,7 +139,7 @@ class ForkedStore:
 
     def _crashed(self, code: int) -> QueryFailed:
         """Why the child ended, with exit ``code``, without an answer."""
-        if code == -signal.SIGABRT and self.memory_mb:
+        if code in (-signal.SIGABRT, MEMORY_EXHAUSTED) and self.memory_mb:
             return QueryFailed("crashed", MEMORY_MESSAGE.format(mb=self.memory_mb))
         return QueryFailed("crashed", "the query worker stopped unexpectedly")
 

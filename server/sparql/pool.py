@@ -62,6 +62,7 @@ import pyoxigraph as ox
 from karabakh_kg.graph import WORKERS_SUFFIX, QuadChange, reasoned_cache, workers_key
 from karabakh_kg.server.sparql.protocol import (
     CHUNK_BYTES,
+    MEMORY_EXHAUSTED,
     AnswerStream,
     QueryAnswer,
     QueryFailed,
@@ -783,8 +784,8 @@ class WorkerPool:
     def _crash(self, worker: Worker) -> WorkerCrashed:
         """Replace a worker that died on a job; the error saying why it died."""
         with contextlib.suppress(subprocess.TimeoutExpired):
-            worker.process.wait(timeout=2)
-        aborted = worker.process.returncode == -signal.SIGABRT
+            worker.process.wait(timeout=5)
+        aborted = worker.process.returncode in (-signal.SIGABRT, MEMORY_EXHAUSTED)
         worker.stop()
         self._spawn_async()
         if aborted and self.memory_mb:

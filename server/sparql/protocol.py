@@ -84,6 +84,9 @@ class QueryAnswer:
     body: bytes
 
 
+MEMORY_EXHAUSTED = 3
+"""The exit status of a query worker whose Python allocation failed under its memory bound
+(one failing in the engine aborts it: SIGABRT). Either way the query needed more memory."""
 CHUNK_BYTES = 64 * 1024
 """Size of the chunks a streamed answer travels in (about a pipe's buffer)."""
 CHUNK_SECONDS = 0.25

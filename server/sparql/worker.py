@@ -24,7 +24,13 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from karabakh_kg.server.sparql.protocol import Spoiled, StandingCopy, run_job, run_update_job
+from karabakh_kg.server.sparql.protocol import (
+    MEMORY_EXHAUSTED,
+    Spoiled,
+    StandingCopy,
+    run_job,
+    run_update_job,
+)
 
 
 def write_dump(store: ox.Store, path: Path, union: list[str]) -> None:
@@ -192,6 +198,8 @@ def _fork_worker(
             limit_address_space()
             connection = Connection(worker_end.detach())
             status = serve_jobs(connection, connection, store, union)
+        except MemoryError:
+            status = MEMORY_EXHAUSTED
         finally:
             os._exit(status)
     worker_end.close()
