@@ -465,26 +465,23 @@ def test_the_shared_copy_is_kept_for_the_next_start_of_the_same_content() -> Non
         assert kept is not None
     finally:
         first.close()
-    second = shared_pool(store, 1, version)
-    try:
-        assert second.pool._zygote.shared == kept
-        assert len(values(second, "SELECT ?s { ?s ?p ?o }")) == 50
-    finally:
-        second.close()
+    assert copy_and_rows(store, version) == (kept, 50)
     assert cache.trusted_folder(key, WORKERS_SUFFIX) == kept
     damaged = max((path for path in kept.iterdir() if path.suffix == ".sst"), key=os.path.getsize)
     data = damaged.read_bytes()
     damaged.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))  # one byte changed: not reused
-    again = shared_pool(store, 1, version)
-    try:
-        assert again.pool._zygote.shared != kept
-        assert len(values(again, "SELECT ?s { ?s ?p ?o }")) == 50
-    finally:
-        again.close()
+    again, rows = copy_and_rows(store, version)
+    assert again != kept and rows == 50
     store.add(quad("s50", "v50"))
-    other = shared_pool(store, 1, version)
+    other, rows = copy_and_rows(store, version)
+    assert other != kept and rows == 51
+
+
+def copy_and_rows(store: ox.Store, version: str) -> tuple[object, int]:
+    """The on-disk copy a fresh one-worker shared pool of ``store`` opens, and the rows its
+    worker finds."""
+    pool = shared_pool(store, 1, version)
     try:
-        assert other.pool._zygote.shared != kept
-        assert len(values(other, "SELECT ?s { ?s ?p ?o }")) == 51
+        return pool.pool._zygote.shared, len(values(pool, "SELECT ?s { ?s ?p ?o }"))
     finally:
-        other.close()
+        pool.close()
