@@ -55,8 +55,13 @@ class LiveServer:
 
 
 def start_server(app: object) -> LiveServer:
+    """``app`` served as ``karabakh-kg serve`` serves it: the same HTTP protocol (its head
+    limit and header timer) and keep-alive limit (``uvicorn_options``), on a free port."""
+    from karabakh_kg.server.sparql.limits import uvicorn_options
+
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
+    options = uvicorn_options(app.state.settings)  # type: ignore[attr-defined]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)  # type: ignore[arg-type]
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
