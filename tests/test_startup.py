@@ -666,6 +666,39 @@ def test_the_parser_read_back_reads_as_the_one_built(
         reading.parser.cache_clear()
 
 
+def test_the_parser_read_back_compiles_no_lexer_pattern(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """lark builds a parser state's lexer when a text first reaches it; read back, the
+    parser hands the engine the kept code of each lexer's patterns, so Python's regular
+    expression compiler (about 2 ms a state) runs for none of them, and it still reads."""
+    import re
+
+    from karabakh_kg.server.sparql import inspect as reading
+
+    monkeypatch.setenv("KARABAKH_KG_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv(SWITCH_VARIABLE, raising=False)
+    try:
+        reading.parser.cache_clear()
+        reading.parser()  # built, and kept with its patterns' code
+        reading.parser.cache_clear()
+        compiled: list[str] = []
+        compile_in_python = re._compiler.compile  # type: ignore[attr-defined]
+
+        def recording(pattern: str, flags: int = 0) -> re.Pattern[str]:
+            compiled.append(pattern)
+            return compile_in_python(pattern, flags)  # type: ignore[no-any-return]
+
+        re.purge()
+        monkeypatch.setattr(re._compiler, "compile", recording)  # type: ignore[attr-defined]
+        read = [reading.inspect(text) for text in (*READINGS, *reading._WARM_UP)]
+        assert [pattern for pattern in compiled if "(?P<" in pattern] == []
+        assert read[0].form == "ASK" and [r.text for r in read[1].from_named] == ["<http://h/>"]
+        assert read[2].services[0].silent and read[5].loads and read[6].error
+    finally:
+        reading.parser.cache_clear()
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "foreign module"])
 def test_a_damaged_parser_file_is_built_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str

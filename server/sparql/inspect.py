@@ -43,6 +43,8 @@ text), so it runs on every query; the endpoint remembers the inspections of shor
 
 from __future__ import annotations
 
+import _sre
+import array
 import functools
 import hashlib
 import importlib
@@ -321,10 +323,11 @@ def parser() -> Lark:
     Why pickled whole rather than lark's own cache: lark's cache keeps its tables in a
     serialised form that it turns back into objects in Python at every start (about 0.04 s
     of CPU, near twice the import of lark), where pickle restores the objects themselves.
-    The parser is pickled as built, before any text is read (so no compiled pattern is
-    kept), with lark's closures left out and made again on loading, and the objects that
-    lark compares by identity (its Shift and Reduce actions) named, not copied. A file that
-    cannot be read back is ignored and replaced."""
+    The parser is pickled as built, before any text is read (so no lexer is built), with
+    lark's closures left out and made again on loading, the objects that lark compares by
+    identity (its Shift and Reduce actions) named, not copied, and the regular expressions
+    of its lexers kept compiled (:class:`KeptPatterns`). A file that cannot be read back is
+    ignored and replaced."""
     path = parser_file()
     if path is not None:
         loaded = _read_parser(path)
@@ -360,17 +363,128 @@ def _named(module_name: str, attribute: str | None = None) -> Any:
     return module if attribute is None else getattr(module, attribute)
 
 
+_Code = tuple[int, bytes, int, dict[str, int]]
+"""A pattern compiled: its flags, its code (32-bit words), its groups, their names."""
+
+
+class KeptPatterns:
+    """The ``re`` module as lark's lexers use it (``compile``, ``match``, ``error``), with
+    their patterns' compiled code kept, so a process reading the parser back compiles none.
+
+    Why: lark builds the lexer of each parser state the first time a text reaches that
+    state, and Python's ``re`` parses and compiles its alternation of the state's
+    terminals in Python, about 2 ms each: a query of a few lines reaches some tens of the
+    parser's two hundred states (0.1 s of a ``karabakh-kg query``), and reaching them all
+    takes 0.4 s. The code that ``re``'s compiler hands to its C engine is kept here, per
+    pattern and flags, as the parser's file is written, and handed to that engine again
+    (``_sre.compile``, what ``re`` itself calls) when lark asks for the pattern: some
+    microseconds. The file is written for one Python version (its name holds it), whose
+    compiler made the code, and the engine checks the code it is given; a pattern not
+    kept, or a code it refuses, is compiled by ``re`` as usual.
+    """
+
+    error = re.error
+
+    def __init__(self, codes: dict[tuple[str, int], _Code]):
+        self.codes = codes
+        """The compiled form of each pattern, per (pattern, flags)."""
+        self._compiled: dict[tuple[str, int], re.Pattern[str]] = {}
+
+    @staticmethod
+    def record(pattern: str, flags: int) -> _Code | None:
+        """The compiled form of ``pattern`` with ``flags`` (None where it cannot be kept)."""
+        from re import _compiler, _parser  # type: ignore[attr-defined]
+
+        words = array.array("I")
+        if not isinstance(pattern, str) or words.itemsize != 4:
+            return None
+        parsed = _parser.parse(pattern, flags)
+        words.extend(int(word) for word in _compiler._code(parsed, flags))
+        state = parsed.state
+        return flags | state.flags, words.tobytes(), state.groups - 1, dict(state.groupdict)
+
+    def compile(self, pattern: str, flags: int = 0) -> re.Pattern[str]:
+        compiled = self._compiled.get((pattern, flags))
+        if compiled is None:
+            compiled = self._compiled[pattern, flags] = self._compile(pattern, flags)
+        return compiled
+
+    def _compile(self, pattern: str, flags: int) -> re.Pattern[str]:
+        kept = self.codes.get((pattern, flags))
+        if kept is not None:
+            compiled_flags, code, groups, groupindex = kept
+            words = array.array("I")
+            words.frombytes(code)
+            names: list[str | None] = [None] * (groups + 1)
+            for name, index in groupindex.items():
+                names[index] = name
+            try:
+                return _sre.compile(
+                    pattern, compiled_flags, words.tolist(), groups, groupindex, tuple(names)
+                )
+            except Exception:  # refused: compiled as usual
+                pass
+        return re.compile(pattern, flags)
+
+    def match(self, pattern: str, text: str, flags: int = 0) -> re.Match[str] | None:
+        """``re.match`` (lark matches its string terminals with its pattern terminals)."""
+        return self.compile(pattern, flags).match(text)
+
+
+def _kept_patterns(
+    codes: dict[tuple[str, int], _Code],
+) -> KeptPatterns:
+    return KeptPatterns(codes)
+
+
+def _lexer_patterns(pickled: bytes) -> dict[tuple[str, int], _Code]:
+    """The compiled code of every pattern of the lexers of the parser ``pickled``: each
+    parser state's lexer built on a copy read back from it (so the parser kept has none)."""
+    copy = _read_parser_bytes(pickled)
+    codes: dict[tuple[str, int], _Code] = {}
+
+    class Recording:
+        error = re.error
+
+        def compile(self, pattern: str, flags: int = 0) -> re.Pattern[str]:
+            if (pattern, flags) not in codes:
+                kept = KeptPatterns.record(pattern, flags)
+                if kept is not None:
+                    codes[pattern, flags] = kept
+            return re.compile(pattern, flags)
+
+        def match(self, pattern: str, text: str, flags: int = 0) -> re.Match[str] | None:
+            return self.compile(pattern, flags).match(text)
+
+    contextual = getattr(copy.parser, "lexer", None) if copy is not None else None
+    lexers = list(getattr(contextual, "lexers", {}).values())
+    lexers.append(getattr(contextual, "root_lexer", None))
+    recording = Recording()
+    for lexer in {id(lexer): lexer for lexer in lexers if hasattr(type(lexer), "scanner")}.values():
+        lexer.re = recording
+        lexer.scanner  # noqa: B018  (built: its patterns compiled, and recorded)
+    return codes
+
+
 class _ParserPickler(pickle.Pickler):
-    def __init__(self, file: io.BytesIO, built: Lark) -> None:
+    def __init__(
+        self,
+        file: io.BytesIO,
+        built: Lark,
+        patterns: dict[tuple[str, int], _Code] | None = None,
+    ) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self._callbacks = built._callbacks
         self._named = _named_objects()
+        self._patterns = patterns
 
     def persistent_id(self, obj: Any) -> str | None:
         return "callbacks" if obj is self._callbacks else None
 
     def reducer_override(self, obj: Any) -> Any:
         # Named, and so restored once each (pickle remembers what a reduction made).
+        if obj is re and self._patterns is not None:  # the lexers' module: with their code
+            return _kept_patterns, (self._patterns,)
         if isinstance(obj, types.ModuleType):
             return _named, (obj.__name__,)
         if id(obj) in self._named:
@@ -400,9 +514,12 @@ def _keep_parser(built: Lark, path: Path) -> None:
     buffer = io.BytesIO()
     try:
         _ParserPickler(buffer, built).dump(built)
+        patterns = _lexer_patterns(buffer.getvalue())
+        buffer = io.BytesIO()
+        _ParserPickler(buffer, built, patterns).dump(built)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, buffer.getvalue())
-    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+    except (OSError, pickle.PicklingError, TypeError, AttributeError, re.error):
         pass  # not kept: the next process builds it again
 
 
@@ -411,6 +528,10 @@ def _read_parser(path: Path) -> Lark | None:
         data = path.read_bytes()
     except OSError:
         return None
+    return _read_parser_bytes(data)
+
+
+def _read_parser_bytes(data: bytes) -> Lark | None:
     callbacks: dict[str, Any] = {}
     try:
         loaded = _ParserUnpickler(io.BytesIO(data), callbacks).load()
