@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from karabakh_kg.graph import KnowledgeGraph, load_graph
 from karabakh_kg.server import problems
-from karabakh_kg.server.deferred import DeferredRouters, WaitForRouters
+from karabakh_kg.server.deferred import DeferredRouters, RouterImportError, WaitForRouters
 from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql import openapi as sparql_openapi
 from karabakh_kg.server.sparql.execute import Endpoint
@@ -146,7 +146,14 @@ LATER_ROUTE_MODULES = ROUTE_MODULES[len(FIRST_ROUTE_MODULES) :]
 
 def routers(names: Sequence[str] = ROUTE_MODULES) -> list[APIRouter]:
     """The router of each module ``names`` lists, its module imported on first use."""
-    return [importlib.import_module(f"karabakh_kg.server.{name}").router for name in names]
+    found = []
+    for name in names:
+        module = f"karabakh_kg.server.{name}"
+        try:
+            found.append(importlib.import_module(module).router)
+        except Exception as error:
+            raise RouterImportError(f"{module}: {type(error).__name__}: {error}") from error
+    return found
 
 
 def _mount_static_files(app: FastAPI) -> None:

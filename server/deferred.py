@@ -11,18 +11,29 @@ until the rest is included; it is then routed by the whole app, whose routes sta
 order they always had (``app.ROUTE_MODULES``), the static files last. Nothing is served
 differently: a request either meets a route that the whole app would also have chosen
 first, or waits for the whole app.
+
+Should the import fail (a library missing or broken), the SPARQL routes go on answering
+and every other request is answered 503 ``pages-unavailable``, naming the module and the
+error (logged once), rather than a 500 saying nothing.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
+
+from karabakh_kg.server.problems import problem_response
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
     from starlette.routing import BaseRoute
     from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+class RouterImportError(ImportError):
+    """A router's module could not be imported (its name, and the error, in the message)."""
 
 
 class DeferredRouters:
@@ -59,8 +70,18 @@ class DeferredRouters:
             self._routers = self._build()
         except BaseException as error:  # raised to every request that needed them
             self._error = error
+            logging.getLogger(__name__).error("the pages cannot be served", exc_info=error)
         finally:
             self._built.set()
+
+    @property
+    def failure(self) -> str | None:
+        """Why the routers could not be imported (None: they were, or are not yet)."""
+        if self._error is None:
+            return None
+        if isinstance(self._error, RouterImportError):
+            return str(self._error)
+        return f"{type(self._error).__name__}: {self._error}"
 
     def include(self) -> None:
         """Wait for the routers and include them (once)."""
@@ -99,7 +120,17 @@ class WaitForRouters:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         waits = not self.routers.included and scope["type"] in {"http", "websocket"}
         if waits and not self._taken_whole(scope):
-            await self.routers.wait()
+            try:
+                await self.routers.wait()
+            except Exception:
+                if scope["type"] != "http" or self.routers.failure is None:
+                    raise
+                detail = (
+                    f"the server's pages could not be loaded ({self.routers.failure}); "
+                    "the SPARQL endpoint at /sparql still answers"
+                )
+                await problem_response(503, "pages-unavailable", detail)(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
     def _taken_whole(self, scope: dict[str, Any] | Scope) -> bool:

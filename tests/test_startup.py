@@ -618,6 +618,34 @@ def test_routes_stand_in_the_order_of_their_modules(kg: KnowledgeGraph) -> None:
     assert style.status_code == 200 and "text/css" in style.headers["content-type"]
 
 
+def test_pages_that_cannot_be_imported_are_a_503_naming_the_failure(
+    kg: KnowledgeGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page module that fails to import (here one that does not exist, after one that
+    does): SPARQL still answers, and every other request, the API document included, is a
+    503 problem document naming the module and the error, not a 500 saying nothing."""
+    from starlette.testclient import TestClient
+
+    from karabakh_kg.server import app as application
+    from karabakh_kg.server.sparql.protocol import LocalStore
+
+    monkeypatch.setattr(application, "LATER_ROUTE_MODULES", ("web.ops", "web.missing_pages"))
+    app = application.create_app(kg, store=LocalStore(kg.store))
+    client = TestClient(app)
+    ask = client.get("/sparql", params={"query": "ASK { ?s ?p ?o }"})
+    assert ask.status_code == 200 and ask.json()["boolean"] is True
+    for path in ("/graph/neighbours?node=Lavrov", "/openapi.json", "/resource/sergei-lavrov"):
+        page = client.get(path)
+        assert page.status_code == 503, path
+        assert page.headers["content-type"].startswith("application/problem+json")
+        problem = page.json()
+        assert problem["code"] == "pages-unavailable" and problem["status"] == 503
+        assert "karabakh_kg.server.web.missing_pages" in problem["detail"]
+        assert "No module named" in problem["detail"]
+    again = client.get("/sparql", params={"query": "ASK { ?s ?p ?o }"})
+    assert again.status_code == 200
+
+
 READINGS = (
     "ASK {}",
     "PREFIX p: <http://p/> SELECT * FROM <http://g/> FROM NAMED <http://h/> WHERE { ?s p:x ?o }",
