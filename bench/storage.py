@@ -82,17 +82,35 @@ def running(
         process.wait(timeout=30)
 
 
-def cpu_seconds(group: int) -> float:
-    """CPU time (user + system) of the live processes of process group ``group``."""
-    total = 0
+def _ticks(stat: Path) -> tuple[int, int]:
+    """(process group, user + system clock ticks) from a ``/proc/…/stat`` file."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return int(fields[2]), int(fields[11]) + int(fields[12])
+
+
+def cpu_parts(group: int) -> tuple[float, float, float]:
+    """CPU time (user + system, seconds) of the live processes of process group ``group``,
+    in three parts: the main thread of its leader (our server's event loop), the leader's
+    other threads (our update thread among them), and the other processes (our zygote and
+    query workers)."""
+    main = leader = total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            owner, ticks = _ticks(stat)
+            if owner == group and stat.parent.name == str(group):
+                main = _ticks(stat.parent / "task" / str(group) / "stat")[1]
+                leader = ticks
         except OSError:
             continue
-        if int(fields[2]) == group:
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+        if owner == group:
+            total += ticks
+    tick = os.sysconf("SC_CLK_TCK")
+    return main / tick, (leader - main) / tick, (total - leader) / tick
+
+
+def cpu_seconds(group: int) -> float:
+    """CPU time (user + system) of the live processes of process group ``group``."""
+    return sum(cpu_parts(group))
 
 
 def drive(
@@ -282,6 +300,7 @@ def main() -> None:
                 )
         results: dict[str, list[float]] = {name: [] for name, *_ in runs}
         cpu = dict.fromkeys(results, 0.0)
+        parts = {name: [0.0, 0.0, 0.0] for name in results}
         with contextlib.ExitStack() as servers, httpx.Client(timeout=60) as client:
             groups = [
                 servers.enter_context(running(command, query_url, extra)).pid
@@ -293,9 +312,12 @@ def main() -> None:
             for first in range(0, args.updates, args.turn):
                 count = min(args.turn, args.updates - first)
                 for group, (name, _, update_url, _, headers, _) in zip(groups, runs, strict=True):
-                    before = cpu_seconds(group)
+                    before = cpu_parts(group)
                     results[name] += drive(client, update_url, first, count, headers)
-                    cpu[name] += cpu_seconds(group) - before
+                    after = cpu_parts(group)
+                    for i in range(3):
+                        parts[name][i] += after[i] - before[i]
+                    cpu[name] += sum(after) - sum(before)
             for _, _, _, query_url, *_ in runs:
                 check_arrived(client, query_url, args.updates)
         baseline = args.updates / sum(results[runs[0][0]])
@@ -319,6 +341,13 @@ def main() -> None:
                 f"{name:32} {rate:10.1f} {p50:8.1f} {p95:8.1f} {rate / baseline:12.2f} "
                 f"{per_update:14.2f} {ratio:16.1f}"
             )
+        print(
+            f"\n{'CPU ms/update by part':32} {'main thread':>12} {'other threads':>14} "
+            f"{'other processes':>16}"
+        )
+        for name, (main, threads, others) in parts.items():
+            ms = [part / len(results[name]) * 1000 for part in (main, threads, others)]
+            print(f"{name:32} {ms[0]:12.2f} {ms[1]:14.2f} {ms[2]:16.2f}")
         if not args.no_engines:
             engines_section(folder)
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import hashlib
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -202,6 +204,7 @@ class Endpoint:
         self.update_lock = threading.Lock()
         self.in_flight = 0
         self._named: tuple[str, list[str]] | None = None
+        self._frozen: weakref.ref[object] | None = None
         self.cache = ResultCache(settings.result_cache_mb * 1024 * 1024)
         self.admission = Admission(
             settings.query_workers,
@@ -245,6 +248,27 @@ class Endpoint:
             if self._store is not None:
                 self._store.close()
                 self._store = None
+        if self._frozen is not None:
+            self._frozen = None
+            gc.unfreeze()  # what this endpoint held may be garbage now: collectable again
+
+    def freeze_reasoner(self) -> None:
+        """After a change, once per reasoner: move everything the process holds out of the
+        cyclic collector's generations (``gc.freeze``). The reasoner's closure, supports
+        and indexes live as long as it does and change in place, and a full collection
+        walked them all about once every thousand updates (60-190 ms on the curated graph,
+        a stall of the update and of the event loop; bench/README.md, Storage). A new
+        reasoner (after a full recomputation) first unfreezes and collects, so the one it
+        replaced can be freed; :meth:`close` unfreezes."""
+        r = self.kg.views.reasoner
+        frozen = self._frozen() if self._frozen is not None else None
+        if r is None or frozen is r:
+            return
+        if self._frozen is not None:
+            gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        self._frozen = weakref.ref(r)
 
     # -- dataset ---------------------------------------------------------------------
     def named_graphs(self, include_inferred: bool, include_wikidata: bool = True) -> list[str]:

@@ -273,6 +273,7 @@ async def apply(request: Request, change: Any) -> JSONResponse:
             if report.change:
                 endpoint.store().refresh(report.change)
                 endpoint.metrics.updates.inc()
+                endpoint.freeze_reasoner()
             return report.to_dict()
 
     result = await asyncio.get_running_loop().run_in_executor(_updater(), run)
