@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
 
-import typer
-
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``error: message`` on standard error and exit with ``code``."""
+    import typer  # here: the fast path of ``query`` runs without typer until it fails
+
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
