@@ -87,7 +87,8 @@ def test_the_usual_forms_answer_without_typer() -> None:
     assert json.loads(who.stderr) == []
     refused = run(probe, ["query", "ASK {"])  # a failure: typer's own handling, so typer
     assert refused.returncode == 1 and refused.stderr.startswith(b"error: malformed query")
-    assert "typer" in refused.stderr.decode()
+    message, modules = refused.stderr.decode().split("\n")  # one line, then the probe's
+    assert "error at 1:6" in message and "typer" in json.loads(modules)
 
 
 def test_a_closed_output_ends_quietly_as_through_typer() -> None:

@@ -8,10 +8,13 @@ from typing import NoReturn
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print ``error: message`` on standard error and exit with ``code``."""
+    """Print ``error: message`` on standard error, on one line (a message's line breaks,
+    such as those of the SPARQL parser's list of what it expected, become spaces), and exit
+    with ``code``."""
     import typer  # here: the fast path of ``query`` runs without typer until it fails
 
-    typer.echo(f"error: {message}", err=True)
+    one_line = " ".join(part.strip() for part in message.strip().splitlines())
+    typer.echo(f"error: {one_line}", err=True)
     raise typer.Exit(code)
 
 
