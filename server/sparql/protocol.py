@@ -31,7 +31,7 @@ from typing import IO, Any, Protocol, cast
 import pyoxigraph as ox
 
 from karabakh_kg.graph import QuadChange, formats
-from karabakh_kg.server.sparql.results import PIECES
+from karabakh_kg.server.sparql.results import PIECES, RowCounter
 
 RDF_FORMATS = {f.name: f.rdf_format for f in formats.GRAPH_FORMATS if f.rdf_format}
 """Graph serializations by short name (see :mod:`karabakh_kg.graph.formats`)."""
@@ -503,6 +503,29 @@ class _WithinRows:
             yield item
 
 
+class _CountedRows:
+    """File-like ``write`` for ``QuerySolutions.serialize``: the bytes go to ``body``
+    (which holds the byte cap) and their rows are counted as they pass
+    (:class:`~karabakh_kg.server.sparql.results.RowCounter`), so that the row cap holds
+    exactly without turning rows into Python objects; passing a cap stops the serializer."""
+
+    def __init__(self, body: AnswerBody, format_name: str, max_rows: int) -> None:
+        self.body, self.max_rows = body, max_rows
+        self.rows = RowCounter(format_name)
+
+    def write(self, data: bytes) -> int:
+        self.body.reserve(len(data))
+        self.rows.feed(data)
+        if self.rows.rows > self.max_rows:
+            raise _Cut("too-many-rows")
+        self.body.pending += data
+        self.body.size += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        return None
+
+
 def _value_size(term: Any) -> int:
     """A lower bound of a term's length in any results format (its lexical value)."""
     return len(getattr(term, "value", "") or "") if term is not None else 0
@@ -585,6 +608,10 @@ def run_job(
             name = job.get("results_format")
             if name is None:
                 return ("error", "not-acceptable", "SELECT")
+            if body.emit is None:  # one piece: the engine's serializer, its rows counted
+                counted = _CountedRows(body, name, max_rows)
+                result.serialize(cast("IO[bytes]", counted), RESULT_FORMATS[name])
+                return ("ok", "SELECT", name, body.rest())
             variables = [variable.value for variable in result.variables]
             rows = _WithinRows((tuple(s) for s in result), max_rows, body, _row_size)
             for piece in PIECES[name](variables, rows):
