@@ -4,7 +4,8 @@ In one run, interleaved round by round (so a drift of the shared machine hits ev
 alike), it times from process start:
 
 * ``karabakh-kg query 'ASK {}'`` to its exit, with an empty cache (it reasons and writes
-  the reasoned store) and with a warm one (it reads it back);
+  the reasoned store) and with a warm one (it reads it back), and a SELECT of a few lines
+  with a warm cache;
 * ``karabakh-kg serve`` to its first SPARQL answer, in memory (cold and warm cache) and with
   ``--store DIR`` (a new store, and a restart on an existing one);
 * the baselines: ``python -c pass`` (the interpreter alone), and the Oxigraph server on the
@@ -13,7 +14,9 @@ alike), it times from process start:
 
 It prints the median and spread of each case, and ratios to the interpreter and to the
 Oxigraph server's restart, then the CPU seconds of each case (a command to its exit, a
-server with its worker processes at its first answer), which a loaded machine inflates less.
+server with its worker processes at its first answer), which a loaded machine inflates less,
+and the memory of each server at its first answer (the server process, and with its
+processes).
 
 With ``--baseline TREE`` (a checkout of another version, e.g. ``git worktree add
 /tmp/baseline HEAD``) every ``karabakh-kg`` case also runs that version, interleaved in the
@@ -50,6 +53,11 @@ BIN = Path(sys.executable).parent
 KARABAKH = str(BIN / "karabakh-kg")
 OXIGRAPH = shutil.which("oxigraph", path=str(BIN)) or "oxigraph"
 ASK = "ASK {}"
+SELECT = (
+    "SELECT ?who ?meeting WHERE { ?who kgo:participatedIn ?meeting ; kgo:actsFor kg:russia . "
+    "?meeting a kgo:Meeting FILTER(?who != kg:vladimir-putin) } ORDER BY ?who LIMIT 10"
+)
+"""A query of a few lines, as users type them (its reading reaches more parser states)."""
 
 
 CPU: dict[str, list[float]] = {}
@@ -69,6 +77,23 @@ def tree_cpu(root: int) -> float:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / TICKS
+
+
+MEMORY: dict[str, list[float]] = {}
+"""MiB resident, per server case at its first answer: the server process alone, and it with
+its processes (the query workers' zygote and workers)."""
+
+
+def resident_mib(pid: int) -> float:
+    """The resident set of process ``pid`` in MiB (0 when it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def children_cpu() -> float:
@@ -103,6 +128,10 @@ def to_first_answer(command: list[str], port: int, env: dict[str, str], case: st
         os.environ.update(saved)
     if case:
         CPU.setdefault(case, []).append(tree_cpu(server.process.pid))
+        parent = resident_mib(server.process.pid)
+        tree = sum(resident_mib(pid) for pid in process_tree(server.process.pid))
+        MEMORY.setdefault(case + ", server process", []).append(parent)
+        MEMORY.setdefault(case + ", with its processes", []).append(tree)
     stop(server)
     return server.start_seconds
 
@@ -154,6 +183,9 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="karabakh-kg-startup-"))
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("KARABAKH_KG_")}
+    # Compiled modules kept, as an installed package has them: without, every start would
+    # compile the modules it imports from their source.
+    base_env.pop("PYTHONDONTWRITEBYTECODE", None)
     base_env["KARABAKH_KG_QUERY_WORKERS"] = "2"
     counter = iter(range(10**6))
     versions = {"": KARABAKH}
@@ -267,6 +299,9 @@ def karabakh_cases(
         f"query ASK {{}}, warm cache{tag}": lambda: timed(
             [karabakh, "query", ASK], warm_env, "query warm" + tag
         ),
+        f"query SELECT, warm cache{tag}": lambda: timed(
+            [karabakh, "query", "--format", "csv", SELECT], warm_env, "query SELECT warm" + tag
+        ),
         f"serve, cold cache{tag}": serve(list, cold_env, "serve cold"),
         f"serve, warm cache{tag}": serve(list, lambda: warm_env, "serve warm"),
         f"serve --store, new store{tag}": serve(
@@ -296,6 +331,9 @@ def report(times: dict[str, list[float]], versions: dict[str, str]) -> None:
     print()
     for label, values in CPU.items():
         print(f"cpu s, {label:36} median {statistics.median(values):.3f}")
+    print()
+    for label, values in MEMORY.items():
+        print(f"MiB at first answer, {label:56} median {statistics.median(values):.0f}")
     baseline = next((tag for tag in versions if tag), None)
     if baseline is None:
         return
@@ -308,6 +346,12 @@ def report(times: dict[str, list[float]], versions: dict[str, str]) -> None:
         if label + baseline in CPU:
             ratio = statistics.median(CPU[label + baseline]) / statistics.median(values)
             print(f"cpu,  {label:36} {ratio:>6.2f}")
+    for label, values in MEMORY.items():
+        case, _, part = label.partition(", ")
+        theirs = MEMORY.get(f"{case}{baseline}, {part}")
+        if theirs and not case.endswith(baseline):
+            ratio = statistics.median(theirs) / statistics.median(values)
+            print(f"MiB,  {label:56} {ratio:>6.2f}")
 
 
 if __name__ == "__main__":
