@@ -8,12 +8,16 @@ run at once; one client sends ``INSERT DATA`` of one new triple at a time, in tu
 ``--turn`` updates to each server in rotation (so a change in the shared machine's load
 falls on all of them alike), then checks that every triple arrived. Prints updates per
 second and latency, the CPU time each server's processes (workers included) spent per
-update, and the ratios to the Oxigraph server in the same run.
+update (and in three parts: main thread, other threads, other processes), and the ratios to
+the Oxigraph server in the same run. Both servers commit each update to RocksDB without
+flushing it to the disk (the same durability: a killed server loses nothing). With
+``--store-costs``, the CPU that pyoxigraph's transactions of an update's quads take on disk
+and in memory, alone and ten at a time (what a group commit would save).
 Then, on the Oxigraph server and Virtuoso (started as the tests start them): how long
 ``karabakh-kg publish`` takes for the curated graph, and reasoning in the engine
 (``graph/store/reasoning.py``) against the embedded reasoner.
 
-    python bench/storage.py --updates 300 [--turn 50] [--no-engines]
+    python bench/storage.py --updates 300 [--turn 50] [--no-engines] [--store-costs]
     python bench/storage.py --updates 300 --size 10k   # on a generated graph
     python bench/storage.py --updates 300 --no-engines --baseline eb1613e  # before/after
 
@@ -36,6 +40,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -205,6 +210,82 @@ def engines_section(folder: Path) -> None:
             )
 
 
+def update_quads(n: int) -> list[Any]:
+    """Quads shaped like what one durable one-triple update writes (bench/README.md,
+    Storage): the triple in the asserted and the contributor's graph, five log quads, seven
+    inferred types and their seven support nodes of five quads each; numbered ``n``."""
+    import pyoxigraph as ox
+
+    base = "https://w3id.org/karabakh-kg/"
+    rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    node, graph = ox.NamedNode, lambda name: ox.NamedNode(base + "graph/" + name)
+    entity, kind = node(f"{base}resource/bench-{n}"), node(rdf + "type")
+    activity = node(f"{base}contribution/bench/{n:020d}")
+    quads = [
+        ox.Quad(entity, kind, node(base + "ontology#Person"), graph(g))
+        for g in ("asserted", "contributions/bench")
+    ]
+    quads += [
+        ox.Quad(
+            activity,
+            node(f"http://www.w3.org/ns/prov#p{i}"),
+            ox.Literal(f"value {n} {i}"),
+            graph("contribution-log"),
+        )
+        for i in range(5)
+    ]
+    for i in range(7):
+        cls = node(f"{base}ontology#Class{i}")
+        quads.append(ox.Quad(entity, kind, cls, graph("inferred")))
+        support = node(f"{base}support/{n:016x}{i:08x}")
+        quads += [
+            ox.Quad(support, kind, node(base + "ontology#Support"), graph("support")),
+            ox.Quad(support, node(rdf + "subject"), entity, graph("support")),
+            ox.Quad(support, node(rdf + "predicate"), kind, graph("support")),
+            ox.Quad(support, node(rdf + "object"), cls, graph("support")),
+            ox.Quad(
+                support,
+                node(base + "ontology#restsOn"),
+                graph("contributions/bench"),
+                graph("support"),
+            ),
+        ]
+    return quads
+
+
+def store_costs(folder: Path, dump: Path, updates: int = 200) -> None:
+    """CPU per update of writing its quads to pyoxigraph's on-disk store (RocksDB) and to
+    an in-memory one, each holding the served data, one transaction per update or one per
+    ten updates (a group commit), and rewriting quads already there: what the durable
+    store's transactions cost, and what coalescing them would save."""
+    import pyoxigraph as ox
+
+    print(f"\n{'Store.extend, one update = 49 quads':40} {'ms CPU/update':>14} {'us/quad':>8}")
+    for where in ("on disk", "in memory"):
+        store = ox.Store(str(folder / "costs")) if where == "on disk" else ox.Store()
+        store.bulk_load(path=str(dump), format=ox.RdfFormat.N_QUADS)
+        numbers = iter(range(10**9))
+        for label, group in (("one transaction per update", 1), ("one per ten updates", 10)):
+            batches = [
+                [q for _ in range(group) for q in update_quads(next(numbers))]
+                for _ in range(updates // group)
+            ]
+            start = time.process_time()
+            for batch in batches:
+                store.extend(batch)
+            spent = (time.process_time() - start) / updates
+            per_quad = spent / len(batches[0]) * group
+            print(f"{where + ', ' + label:40} {spent * 1000:14.3f} {per_quad * 1e6:8.1f}")
+        again = update_quads(0)
+        start = time.process_time()
+        for _ in range(updates):
+            store.extend(again)
+        spent = (time.process_time() - start) / updates
+        label = f"{where}, the same quads again"
+        print(f"{label:40} {spent * 1000:14.3f} {spent / len(again) * 1e6:8.1f}")
+        del store
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--updates", type=int, default=300)
@@ -216,6 +297,11 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-engines", action="store_true", help="skip publish and reasoning")
+    parser.add_argument(
+        "--store-costs",
+        action="store_true",
+        help="also time pyoxigraph's transactions of update-shaped quads, on disk and in memory",
+    )
     parser.add_argument(
         "--baseline",
         default="",
@@ -348,6 +434,8 @@ def main() -> None:
         for name, (main, threads, others) in parts.items():
             ms = [part / len(results[name]) * 1000 for part in (main, threads, others)]
             print(f"{name:32} {ms[0]:12.2f} {ms[1]:14.2f} {ms[2]:16.2f}")
+        if args.store_costs:
+            store_costs(folder, dump)
         if not args.no_engines:
             engines_section(folder)
 
