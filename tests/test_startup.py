@@ -549,6 +549,34 @@ def test_serve_with_a_wikidata_file_starts_from_the_cache(
     assert graph_size(emptied, WIKIDATA) == 0 and not emptied.views.reasoner_deferred
 
 
+def test_a_read_only_server_reads_the_store_on_disk(
+    warm: ReasonedCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without updates, ``serve`` opens the cache's on-disk copy of the reasoned store
+    read-only (kept by the first start), as ``query`` does, instead of parsing it into
+    memory; it answers what reasoning derives from line 37 and writes nothing there. With
+    updates, the store is in memory and takes changes."""
+    from karabakh_kg.server.cli.serve import apply_settings, build_app
+
+    monkeypatch.setenv("KARABAKH_KG_CACHE_DIR", str(warm.folder.parent))
+    monkeypatch.delenv(SWITCH_VARIABLE, raising=False)
+    assert not list(warm.folder.glob("*.store"))
+    build_app(None, apply_settings({}))  # the entry's store is parsed, and kept on disk too
+    (folder,) = warm.folder.glob("*.store")
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    served = build_app(None, apply_settings({})).state.kg  # type: ignore[attr-defined]
+    assert ask(served, PARTICIPATED) and ask(served, ACTS_FOR_RUSSIA)
+    change = ox.Quad(ox.NamedNode(LAVROV), ox.NamedNode(KGO + "metWith"), ox.NamedNode(MEETING))
+    with pytest.raises(RuntimeError, match="read-write"):
+        served.store.add(change)
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+    monkeypatch.setenv("KARABAKH_KG_UPDATE_TOKEN", "a-token-of-sixteen-chars-or-more")
+    updating = apply_settings({"enable_updates": True, "ephemeral_updates": True})
+    in_memory = build_app(None, updating).state.kg  # type: ignore[attr-defined]
+    assert ask(in_memory, ACTS_FOR_RUSSIA)
+    in_memory.store.add(change)  # takes changes
+
+
 PAGES = ("networkx", "jinja2", "rapidfuzz")
 """What only the pages need: the app imports them after it can answer SPARQL."""
 UNSERVED = ("rdflib", "owlrl", "pyshacl")

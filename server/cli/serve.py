@@ -177,8 +177,9 @@ def build_app(data_dir: Path | None, settings: Settings, *, start_workers: bool 
 
 
 def load_curated(data_dir: Path | None, settings: Settings) -> KnowledgeGraph:
-    """The curated graph as the settings serve it: a durable store (``--store``), or in
-    memory from the cache, with the settings' Wikidata enrichment file if any."""
+    """The curated graph as the settings serve it: a durable store (``--store``), the
+    cache's on-disk copy opened read-only (a read-only server), or in memory from the cache
+    (with updates, or the settings' Wikidata enrichment file)."""
     from karabakh_kg.graph import DataError
     from karabakh_kg.graph import load_graph as load_knowledge_graph
     from karabakh_kg.server.cli.data import load_graph
@@ -194,7 +195,10 @@ def load_curated(data_dir: Path | None, settings: Settings) -> KnowledgeGraph:
         except DataError as error:
             fail(f"{error} (run 'karabakh-kg validate' for details)")
     if wikidata is None:
-        return load_graph(data_dir)
+        # A read-only server reads the cache's on-disk copy of the store, as ``query`` does,
+        # instead of parsing the whole store into memory (0.2 s of CPU, 24 MiB for the
+        # curated graph, which the query workers hold anyway).
+        return load_graph(data_dir, read_only=not settings.enable_updates)
     try:
         with unreadable_files():
             return load_knowledge_graph(data_dir, wikidata=wikidata, cache=True)
