@@ -75,6 +75,7 @@ def pooled() -> Iterator[PooledStore]:
     store = ox.Store()
     store.extend(quad(f"s{i}", f"v{i}") for i in range(50))
     pooled = PooledStore(store, 2, 4, [GRAPH])
+    pooled.pool.cores = 0  # as if every job contended for the CPU (see the lone job's test)
     wait_idle(pooled.pool, 2)
     yield pooled
     pooled.close()
@@ -133,6 +134,42 @@ def test_a_long_job_is_lowered_in_priority_meanwhile(pooled: PooledStore) -> Non
     after = idle_pids(pool)
     assert len(after & before) == 1  # the short query's worker; the stopped one is gone
     assert all(os.getpriority(os.PRIO_PROCESS, pid) == 0 for pid in after)
+
+
+def test_a_long_job_is_lowered_only_once_queries_contend_for_the_cores(
+    pooled: PooledStore,
+) -> None:
+    """With one core for the pool, a long job alone keeps its priority (lowering it would
+    only give its CPU to other programs); once a second query runs, both are lowered."""
+    pool = pooled.pool
+    pool.cores = 1
+    before = idle_pids(pool)
+    outcome: list[BaseException] = []
+
+    def slow() -> None:
+        try:
+            pooled.execute(QueryJob(SLOW), timeout=2.5)
+        except Exception as error:  # the timeout
+            outcome.append(error)
+
+    first = threading.Thread(target=slow)
+    first.start()
+    time.sleep(0.6)  # well past DEMOTE_AFTER
+    busy = before - idle_pids(pool)
+    assert len(busy) == 1 and _priority(next(iter(busy))) == 0
+    second = threading.Thread(target=slow)
+    second.start()
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline and not all(
+        _priority(pid) == DEMOTED_NICENESS for pid in busy | (before - idle_pids(pool))
+    ):
+        time.sleep(0.02)
+    lowered = before - idle_pids(pool)
+    assert len(lowered) == 2
+    assert all(_priority(pid) == DEMOTED_NICENESS for pid in lowered)
+    first.join(timeout=30)
+    second.join(timeout=30)
+    assert len(outcome) == 2
 
 
 def test_a_long_job_that_ends_leaves_a_worker_at_normal_priority(pooled: PooledStore) -> None:
