@@ -420,8 +420,14 @@ def test_every_acknowledged_update_survives_kill_9(tmp_path: Path, data: Path) -
     process = start(folder, data, port)
     for _round in range(3):
         stop = threading.Event()
-        sender = threading.Thread(target=stream, args=(port, first, acknowledged, stop))
-        sender.start()
+        # Two clients at once, so that updates also wait for one another when the kill
+        # comes: each acknowledged one must be there all the same.
+        senders = [
+            threading.Thread(target=stream, args=(port, begin, acknowledged, stop))
+            for begin in (first, first + 1_000_000)
+        ]
+        for sender in senders:
+            sender.start()
         # Kill at a random point once updates flow (the first after a start may wait for
         # the reasoner), so that every round kills some acknowledged and some pending ones.
         deadline, seen = time.monotonic() + 60, len(acknowledged)
@@ -431,7 +437,8 @@ def test_every_acknowledged_update_survives_kill_9(tmp_path: Path, data: Path) -
         os.killpg(process.pid, signal.SIGKILL)  # the server and its query workers
         process.wait()
         stop.set()
-        sender.join()
+        for sender in senders:
+            sender.join()
         port = free_port()
         process = start(folder, data, port)
         graph = contributions_graph("dana").value
