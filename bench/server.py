@@ -7,7 +7,9 @@ address), the servers taking turns (``--rounds``) so that the shared machine's l
 on all alike. Prints requests per second and p50/p95 latency, ratios to the Oxigraph server
 and to rdflib-endpoint measured in the same run, each server's memory (RSS and PSS summed
 over its processes, then PSS, USS and private dirty memory per process at the end), then
-how long our server takes to start with the curated graph.
+how long our server takes to start with the curated graph. CPU ms per request sums user and
+system time over all of a server's processes (the machine's other load is not in it, so it
+compares servers more steadily than throughput does on a shared machine).
 
     pip install -e '.[bench]'
     python bench/server.py --size 100k --seconds 9 [--skip rdflib-endpoint] [--cache both]
@@ -106,6 +108,17 @@ def tree_memory(root: int) -> tuple[float, float, int]:
                 elif line.startswith("Pss:"):
                     pss += int(line.split()[1])
     return rss / 1024, pss / 1024, len(pids)
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds (user and system) used so far by ``root`` and its descendants, with the
+    children they have reaped (our query workers, reaped by their zygote when replaced)."""
+    total = 0
+    for pid in process_tree(root):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def process_memory(root: int) -> list[tuple[int, str, float, float, float]]:
@@ -230,11 +243,15 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def answer_sizes(url: str) -> list[object]:
-    """Rows (or the boolean) of each query, to check that every server does the same work."""
+    """Rows (or the boolean) of each query, to check that every server does the same work
+    (waiting as long as :func:`drive` does: at 1M triples a query takes more than 5 s)."""
     sizes: list[object] = []
     for query in QUERIES:
         response = httpx.get(
-            url, params={"query": query}, headers={"Accept": "application/sparql-results+json"}
+            url,
+            params={"query": query},
+            headers={"Accept": "application/sparql-results+json"},
+            timeout=60,
         )
         response.raise_for_status()
         body = response.json()
@@ -242,8 +259,9 @@ def answer_sizes(url: str) -> list[object]:
     return sizes
 
 
-Results = dict[tuple[str, int], tuple[float, float, float, int]]
-"""(server, concurrency) → (requests per second, p50 ms, p95 ms, errors)."""
+Results = dict[tuple[str, int], tuple[float, float, float, int, float]]
+"""(server, concurrency) → (requests per second, p50 ms, p95 ms, errors, CPU ms per
+request, over all the server's processes)."""
 Memory = dict[str, tuple[float, float, int]]
 """server → the largest (RSS MiB, PSS MiB, processes) seen between turns."""
 
@@ -270,12 +288,15 @@ def measure(
     memory: Memory = {}
     for level in levels:
         runs: dict[str, list[tuple[float, list[float], int]]] = {n: [] for n in servers}
+        cpu = dict.fromkeys(servers, 0.0)
         for _ in range(rounds):
             for name, server in servers.items():
                 turn = seconds / rounds
                 if name in slow and level > 8:
                     turn = max(turn, 10 / rounds)
+                used = tree_cpu_seconds(server.process.pid)
                 runs[name].append(asyncio.run(drive(server.url, level, turn)))
+                cpu[name] += tree_cpu_seconds(server.process.pid) - used
                 rss, pss, count = tree_memory(server.process.pid)
                 before = memory.get(name, (0.0, 0.0, 0))
                 memory[name] = max(before, (rss, pss, count), key=lambda m: m[1])
@@ -287,6 +308,7 @@ def measure(
                 percentile(latencies, 50) * 1000,
                 percentile(latencies, 95) * 1000,
                 sum(errors for _, _, errors in parts),
+                cpu[name] * 1000 / len(latencies) if latencies else float("nan"),
             )
     return results, memory
 
@@ -296,16 +318,17 @@ def print_results(results: Results, memory: Memory, baselines: list[str]) -> Non
     same concurrency, then each server's memory."""
     print()
     header = f"{'server':28} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6} "
+    header += f"{'CPU ms/req':>10} "
     header += " ".join(f"{'vs ' + name[:12]:>15}" for name in baselines)
     print(header)
     print("-" * len(header))
-    for (name, level), (rps, p50, p95, errors) in results.items():
+    for (name, level), (rps, p50, p95, errors, cpu) in results.items():
         ratios = []
         for baseline in baselines:
             other = results.get((baseline, level), (float("nan"),))[0]
             ratios.append(f"{rps / other:>15.2f}" if other else f"{'-':>15}")
         print(
-            f"{name:28} {level:>4} {rps:>9.1f} {p50:>8.1f} {p95:>8.1f} {errors:>6} "
+            f"{name:28} {level:>4} {rps:>9.1f} {p50:>8.1f} {p95:>8.1f} {errors:>6} {cpu:>10.1f} "
             + " ".join(ratios)
         )
     print()
