@@ -259,7 +259,9 @@ class Endpoint:
         walked them all about once every thousand updates (60-190 ms on the curated graph,
         a stall of the update and of the event loop; bench/README.md, Storage). A new
         reasoner (after a full recomputation) first unfreezes and collects, so the one it
-        replaced can be freed; :meth:`close` unfreezes."""
+        replaced can be freed; :meth:`close` unfreezes. What was alive when frozen and
+        later becomes garbage in a reference cycle (a derived view dropped since) waits for
+        that unfreeze: bounded by what the process held at the freeze."""
         r = self.kg.views.reasoner
         frozen = self._frozen() if self._frozen is not None else None
         if r is None or frozen is r:
