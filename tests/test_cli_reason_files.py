@@ -7,6 +7,7 @@ and from the domain rules as ``ontology/rules.ttl`` states them, never from our 
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import os
@@ -551,3 +552,25 @@ def test_a_closure_read_without_a_store_is_the_one_read_through_it(
     without = read_triples(tmp_path / "out.nt", ground=True)
     assert (EX + "tom", EX + "hasUncle", EX + "bob") in without  # the chain, with its list
     assert without == through_store
+
+
+def test_a_large_closure_is_kept_out_of_the_collectors_generations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # above the threshold, the read triples and the closure are frozen (gc.freeze), so no
+    # collection walks them; below it, nothing is
+    from karabakh_kg.graph.reasoning import closure
+
+    gc.unfreeze()
+    try:
+        encoded = closure.read([MINI_DATA], [MINI_ONTOLOGY])
+        closure.compute(encoded.kg, rules=False, encoded=encoded)
+        assert gc.get_freeze_count() == 0
+        monkeypatch.setattr(closure, "FREEZE_ABOVE", 0)
+        encoded = closure.read([MINI_DATA], [MINI_ONTOLOGY])
+        assert gc.get_freeze_count() > 0
+        gc.unfreeze()
+        r = closure.compute(encoded.kg, rules=False, encoded=encoded)
+        assert gc.get_freeze_count() > len(r.engine.facts)  # each fact is a tracked tuple
+    finally:
+        gc.unfreeze()

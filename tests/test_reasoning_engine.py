@@ -3,6 +3,8 @@ FILTERs as SPARQL reads them (a conjunction of triple patterns, FILTER over the 
 
 from __future__ import annotations
 
+import gc
+
 from karabakh_kg.graph.reasoning.engine import Engine, Rule, Triple
 
 TYPE, SAME_AS = 0, 1
@@ -122,3 +124,20 @@ def test_without_premises_the_closure_is_the_same_and_records_name_the_rule_only
     assert bare.facts == set(rest) | closure([chain, inverse], rest)
     assert (A, Q, E) in bare.facts
     assert all(body == () for _, body in bare.derivations.values())
+
+
+def test_a_dropped_engine_is_freed_by_reference_counting_alone() -> None:
+    # the closure's indexes must not wait for (or, once frozen, escape) the cyclic collector
+    chain = Rule("chain", ((X, P, Y), (Y, R, Z)), ((X, Q, Z),))
+    gc.collect()
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        engine = Engine([chain], TYPE, SAME_AS, set())
+        engine.run([(A, P, B), (B, R, E)])
+        assert engine.facts - {(A, P, B), (B, R, E)} == {(A, Q, E)}  # the generated join ran
+        del engine
+        assert gc.collect() == 0
+    finally:
+        if paused:
+            gc.enable()

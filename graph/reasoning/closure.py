@@ -23,6 +23,7 @@ triples are read from the rules file, not reasoned over, so they never enter the
 
 from __future__ import annotations
 
+import gc
 import gzip
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ from karabakh_kg.graph.dataset import (
     parse_file,
 )
 from karabakh_kg.graph.files import write_atomic
-from karabakh_kg.graph.reasoning import Reasoner, _encode_graphs, _no_gc
+from karabakh_kg.graph.reasoning import FREEZE_ABOVE, Reasoner, _encode_graphs, _no_gc
 from karabakh_kg.graph.reasoning.engine import TermTable, Triple
 from karabakh_kg.graph.reasoning.rules import read_domain_rules
 from karabakh_kg.ontology import vocab
@@ -87,6 +88,7 @@ def read(data: Sequence[Path], ontologies: Sequence[Path] | None = None) -> Enco
             if paths is ontology_files:
                 ontology_subjects = {t[0] for t in seen}
             sizes.append(len(seen))
+        _freeze_if_large(len(base))
     files = [*data, *ontology_files]
     kg = KnowledgeGraph(store=ox.Store(), version=content_hash(files), files=files)
     return Encoded(kg, table, base, ontology_subjects, sizes[1], sizes[0])
@@ -115,7 +117,19 @@ def compute(
         else:
             table = TermTable()
             base, ontology_subjects = _encode_graphs(kg.store, table, (ONTOLOGY, ASSERTED))
-        return Reasoner(table, base, domain_rules, ontology_subjects, premises=False)
+        r = Reasoner(table, base, domain_rules, ontology_subjects, premises=False)
+        _freeze_if_large(len(r.engine.facts))
+    return r
+
+
+def _freeze_if_large(objects: int) -> None:
+    """Move what is alive out of the collector's generations (``gc.freeze``) when that is
+    more than :data:`~karabakh_kg.graph.reasoning.FREEZE_ABOVE` triples. Made while the
+    collector was paused, they would all be walked by the first collection after it resumes
+    (2.7 s of the 16 s of the closure at 1M asserted triples). They hold no cycles, so
+    reference counting still frees them."""
+    if objects > FREEZE_ABOVE:
+        gc.freeze()
 
 
 @dataclass

@@ -270,7 +270,9 @@ def _compile_trigger(
         "literals": engine.literals,
     }
     exec("\n".join(lines), namespace)  # the source holds integers only
-    fire: JoinFunction = namespace["fire"]
+    # taken out of its own globals: a function in the namespace it closes over is a cycle,
+    # which would keep the closure's indexes alive until a collection (forever once frozen)
+    fire: JoinFunction = namespace.pop("fire")
     return fire
 
 
