@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -79,12 +80,30 @@ UPDATE_KINDS: dict[str, tuple[str, str | None]] = {
 The last is the stress case: hundreds of inferred triples depend on the type of a state."""
 
 
-def _digest(triples: set[tuple[str, str, str]]) -> str:
-    h = hashlib.sha256()
-    for t in sorted(triples):
-        h.update("\t".join(t).encode())
-        h.update(b"\n")
-    return h.hexdigest()[:16]
+def _digest(triples: Iterable[tuple[str, str, str]], schema: set[str]) -> dict[str, Any]:
+    """The instance-level triples of ``triples`` (each once: a set, or a closure file, which
+    holds each triple once) counted, and their digest: the sum of each triple's hash, which
+    needs neither the whole closure in memory nor a sort (reading the 1M closures back into
+    sorted sets took minutes). Filtered by ``support.instance_level`` in chunks."""
+    count = total = 0
+    chunk: list[tuple[str, str, str]] = []
+
+    def flush() -> None:
+        nonlocal count, total
+        level = support.instance_level(chunk, schema)
+        count += len(level)
+        for t in level:
+            total += int.from_bytes(
+                hashlib.blake2b("\t".join(t).encode(), digest_size=16).digest(), "big"
+            )
+        chunk.clear()
+
+    for t in triples:
+        chunk.append(t)
+        if len(chunk) >= 100_000:
+            flush()
+    flush()
+    return {"instance_triples": count, "digest": f"{total % (1 << 128):032x}"[:16]}
 
 
 def _peak_mb() -> float:
@@ -111,8 +130,7 @@ def _input_triples(kg: Any) -> list[ox.Triple]:
 
 
 def _summary(kg: Any, closure: set[tuple[str, str, str]]) -> dict[str, Any]:
-    level = support.instance_level(closure, support.ontology_subjects(kg))
-    return {"instance_triples": len(level), "digest": _digest(level)}
+    return _digest(closure, support.ontology_subjects(kg))
 
 
 def _schema_subjects() -> set[str]:
@@ -129,9 +147,9 @@ def _parse(path: Path) -> Any:
 
 
 def _file_summary(path: Path) -> dict[str, Any]:
-    closure = {(str(q.subject), str(q.predicate), str(q.object)) for q in _parse(path)}
-    level = support.instance_level(closure, _schema_subjects())
-    return {"instance_triples": len(level), "digest": _digest(level)}
+    """The digest of a closure file, streamed (it holds each triple once)."""
+    closure = ((str(q.subject), str(q.predicate), str(q.object)) for q in _parse(path))
+    return _digest(closure, _schema_subjects())
 
 
 def run_command(data: Path, rules: bool, out: Path) -> dict[str, Any]:
@@ -249,6 +267,7 @@ def run_sparql(size: int, rules: bool) -> dict[str, Any]:
     cpu = time.process_time()
     report = sparql_rules.fixpoint(store, updates)
     cpu = time.process_time() - cpu
+    peak = _peak_mb()  # before the closure is read back to be compared
     closure = {
         (str(q.subject), str(q.predicate), str(q.object))
         for q in store
@@ -260,7 +279,7 @@ def run_sparql(size: int, rules: bool) -> dict[str, Any]:
         "derived": report.triples,
         "rounds": report.rounds,
         **_summary(kg, closure),
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak,
     }
 
 
@@ -283,13 +302,14 @@ def run_owlrl(size: int) -> dict[str, Any]:
     owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(graph)
     seconds = time.perf_counter() - start
     cpu = time.process_time() - cpu
+    peak = _peak_mb()
     closure = {(s.n3(), p.n3(), o.n3()) for s, p, o in graph if not isinstance(s, rdflib.BNode)}
     return {
         "seconds": seconds,
         "cpu": cpu,
         "derived": len(graph),
         **_summary(kg, closure),
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak,
     }
 
 
@@ -306,6 +326,7 @@ def run_reasonable(size: int) -> dict[str, Any]:
     triples = r.reason()
     seconds = time.perf_counter() - start
     cpu = time.process_time() - cpu
+    peak = _peak_mb()
     closure = {
         (s.n3(), p.n3(), o.n3()) for s, p, o in triples if not isinstance(s, rdflib.BNode)
     } | {(s.n3(), p.n3(), o.n3()) for s, p, o in graph if not isinstance(s, rdflib.BNode)}
@@ -314,7 +335,7 @@ def run_reasonable(size: int) -> dict[str, Any]:
         "cpu": cpu,
         "derived": len(triples),
         **_summary(kg, closure),
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak,
     }
 
 
@@ -417,7 +438,8 @@ def print_table(size: int, results: dict[str, dict[str, Any]]) -> None:
             continue
 
         memory = f"{r['peak_mb'] / store['peak_mb']:7.1f}" if "peak_mb" in store else "      -"
-        extra = f", {r['rounds']} rounds" if "rounds" in r else ""
+        extra = f", digest {r['digest']}" if "digest" in r else ""
+        extra += f", {r['rounds']} rounds" if "rounds" in r else ""
         if "command_seconds" in r:
             extra += f", command {r['command_seconds']:.1f} s in all"
         if "phases" in r:
@@ -472,6 +494,7 @@ def main() -> None:
         default="",
         help="comma-separated engine names or: owlrl, reasonable, sparql, served, store",
     )
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args()
     size = generate.parse_size(args.size)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -490,6 +513,8 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
     print_table(size, results)
     print_updates(results.get(OURS_SERVED, {}))
+    if args.json:
+        args.json.write_text(json.dumps({"size": size, "results": results}, indent=2))
 
 
 if __name__ == "__main__":
