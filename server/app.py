@@ -65,7 +65,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         endpoint.store()  # start the query workers now, in the background
-        later.start()  # and import the pages' routers on a thread
+        later.start_later()  # the pages' routers: after the first answer (deferred.py)
         if follower is not None:
             follower.start()
         yield

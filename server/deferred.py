@@ -4,13 +4,18 @@ Importing the pages' modules makes FastAPI build the routes of some eighty opera
 parameter becomes a pydantic field) and imports networkx, Jinja2 and rapidfuzz: about 0.4 s
 of CPU, which ``serve`` used to spend before it listened. The app includes the SPARQL
 endpoint's router when it is built and the others once :class:`DeferredRouters` has
-imported them on a thread of its own (started with the server's lifespan, or by the first
-request that needs them). Meanwhile :class:`WaitForRouters` lets a request through that a
-route already included takes whole (path and method: ``/sparql``), and holds any other
-until the rest is included; it is then routed by the whole app, whose routes stand in the
-order they always had (``app.ROUTE_MODULES``), the static files last. Nothing is served
-differently: a request either meets a route that the whole app would also have chosen
-first, or waits for the whole app.
+imported them on a thread of its own, started once the server has answered its first
+request, or :data:`IDLE_START` seconds after it started, or by the first request that
+needs them, whichever comes first: the import holds the interpreter for most of its 0.4 s,
+and a request the event loop serves meanwhile waits for it at each turn (started with the
+server, the import delayed its first SPARQL answer by 8-17 % in two runs on a loaded
+machine, and added 13 MiB to the server at that answer; bench/README.md, Start-up). Meanwhile
+:class:`WaitForRouters` lets a request through that a route already included takes whole
+(path and method: ``/sparql``), and holds any other until the rest is included; it is then
+routed by the whole app, whose routes stand in the order they always had
+(``app.ROUTE_MODULES``), the static files last. Nothing is served differently: a request
+either meets a route that the whole app would also have chosen first, or waits for the
+whole app.
 
 Should the import fail (a library missing or broken), the SPARQL routes go on answering
 and every other request is answered 503 ``pages-unavailable``, naming the module and the
@@ -30,6 +35,10 @@ if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
     from starlette.routing import BaseRoute
     from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+IDLE_START = 2.0
+"""Seconds after the server starts at which the routers are imported if no request came."""
 
 
 class RouterImportError(ImportError):
@@ -58,12 +67,25 @@ class DeferredRouters:
 
     def start(self) -> None:
         """Start importing the routers (once; at once if already started)."""
+        if self._thread is not None:
+            return
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="karabakh-kg-routes", daemon=True
                 )
                 self._thread.start()
+
+    def start_later(self) -> None:
+        """:meth:`start` in :data:`IDLE_START` seconds, unless a request has by then."""
+        timer = threading.Timer(IDLE_START, self.start)
+        timer.daemon = True
+        timer.start()
+
+    @property
+    def started(self) -> bool:
+        """Whether the import has started."""
+        return self._thread is not None
 
     def _run(self) -> None:
         try:
@@ -109,8 +131,8 @@ class DeferredRouters:
 
 
 class WaitForRouters:
-    """ASGI middleware: a request that one of ``ready`` takes whole goes on; any other
-    waits until ``routers`` are included."""
+    """ASGI middleware: a request that one of ``ready`` takes whole goes on (and, once
+    answered, starts the routers' import); any other waits until ``routers`` are included."""
 
     def __init__(self, app: ASGIApp, routers: DeferredRouters, ready: Sequence[BaseRoute]) -> None:
         self.app = app
@@ -119,7 +141,13 @@ class WaitForRouters:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         waits = not self.routers.included and scope["type"] in {"http", "websocket"}
-        if waits and not self._taken_whole(scope):
+        if waits and self._taken_whole(scope):
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.routers.start()  # answered: the pages' turn
+            return
+        if waits:
             try:
                 await self.routers.wait()
             except Exception:

@@ -586,23 +586,37 @@ the test client's httpx imports it)."""
 
 def test_a_server_answers_sparql_before_it_imports_its_pages(warm: ReasonedCache) -> None:
     """The app includes the SPARQL routes when built; the pages' routers (networkx, Jinja2,
-    rapidfuzz) once a thread has imported them. A page request waits for them and is then
-    routed by the whole app: the neighbours of Lavrov include the meeting of line 37, a 405
-    names the methods of every route of the path, and the API document lists the pages."""
+    rapidfuzz) once a thread, started when the first SPARQL answer is sent, has imported
+    them. A page request waits for them and is then routed by the whole app: the neighbours
+    of Lavrov include the meeting of line 37, a 405 names the methods of every route of the
+    path, and the API document lists the pages."""
     probe = f"""
 import json, sys, warnings
 warnings.simplefilter("ignore")
 from starlette.testclient import TestClient
+from karabakh_kg.server import deferred
 from karabakh_kg.server.cli.serve import apply_settings, build_app
+starts = []
+def loaded():
+    return sorted(m for m in sys.modules if m.split(".")[0] in {PAGES + UNSERVED!r}
+                  or m.startswith("karabakh_kg.server.web.graph"))
+run = deferred.DeferredRouters._run
+def recorded(self):
+    starts.append(loaded())  # what was imported when the pages' thread began
+    run(self)
+deferred.DeferredRouters._run = recorded
 app = build_app(None, apply_settings({{}}))
 client = TestClient(app)  # no lifespan: nothing starts the pages' thread but a request
+assert not app.state.routers.started
 ask = client.get("/sparql", params={{"query": "ASK {{ ?s ?p ?o }}"}}).json()
-before = sorted(m for m in sys.modules if m.split(".")[0] in {PAGES + UNSERVED!r}
-                or m.startswith("karabakh_kg.server.web.graph"))
+started = app.state.routers.started  # by the answer
+app.state.routers._built.wait(60)
+before = starts[0]
 near = client.get("/graph/neighbours", params={{"node": "Lavrov"}}).json()
 put = client.put("/sparql")
 paths = sorted(app.openapi()["paths"])
-print(json.dumps({{"ask": ask["boolean"], "before": before, "included": app.state.routers.included,
+print(json.dumps({{"ask": ask["boolean"], "before": before, "started": started,
+                  "starts": len(starts), "included": app.state.routers.included,
                   "near": [n["iri"] for n in near["neighbours"]], "allow": put.headers["allow"],
                   "status": put.status_code, "paths": paths,
                   "after": sorted(m for m in {PAGES!r} if m in sys.modules)}}))
@@ -613,12 +627,31 @@ print(json.dumps({{"ask": ask["boolean"], "before": before, "included": app.stat
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["ask"] is True
+    assert seen["started"] is True and seen["starts"] == 1  # once, by the first answer
     assert seen["before"] == []  # answered before any page's module was imported
     assert seen["included"] is True
     assert MEETING in seen["near"]
     assert seen["status"] == 405 and seen["allow"] == "GET, HEAD, POST"
     assert {"/sparql", "/graph/neighbours", "/resource/{name}"} <= set(seen["paths"])
     assert seen["after"] == sorted(PAGES)
+
+
+def test_without_requests_the_pages_are_imported_soon_after_start(
+    kg: KnowledgeGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server nobody has asked anything yet imports its pages a moment after it starts
+    (so that the first page request need not wait for them)."""
+    from starlette.testclient import TestClient
+
+    from karabakh_kg.server import deferred
+    from karabakh_kg.server.app import create_app
+    from karabakh_kg.server.sparql.protocol import LocalStore
+
+    monkeypatch.setattr(deferred, "IDLE_START", 0.2)
+    app = create_app(kg, store=LocalStore(kg.store))
+    with TestClient(app):  # the lifespan: the server runs, and is asked nothing
+        assert app.state.routers._built.wait(60)  # imported without any request
+        assert app.state.routers.started and not app.state.routers.included
 
 
 def test_routes_stand_in_the_order_of_their_modules(kg: KnowledgeGraph) -> None:
