@@ -136,13 +136,13 @@ def test_a_long_job_is_lowered_in_priority_meanwhile(pooled: PooledStore) -> Non
     assert all(os.getpriority(os.PRIO_PROCESS, pid) == 0 for pid in after)
 
 
-def test_a_long_job_is_lowered_only_once_queries_contend_for_the_cores(
+def test_a_long_job_is_lowered_only_once_long_jobs_take_the_cores(
     pooled: PooledStore,
 ) -> None:
-    """With one core for the pool, a long job alone keeps its priority (lowering it would
-    only give its CPU to other programs); once a second query runs, both are lowered."""
+    """With two cores for the pool, one long job keeps its priority (lowering it would only
+    give its CPU to other programs); once long jobs take both cores, both are lowered."""
     pool = pooled.pool
-    pool.cores = 1
+    pool.cores = 2
     before = idle_pids(pool)
     outcome: list[BaseException] = []
 

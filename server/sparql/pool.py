@@ -101,11 +101,11 @@ every update, and an update never waits for it to read them."""
 DEMOTE_AFTER = 0.1
 """Seconds after which a running job's worker gets a lower CPU priority, so that short
 queries on the other workers keep their speed under heavy load (the short lane), once
-the pool holds more queries than cores (:attr:`WorkerPool.cores`): a long job with the
-cores to itself keeps its priority, since lowering it would only hand its CPU to other
-programs on the machine (one client on a machine loaded by other work, 100k triples:
-0.53 of the Oxigraph server's throughput when lowered, 0.91 when not, in one run). Once the job
-ends the worker gets its priority back, or, where the server may not raise a priority
+queries contend for the cores (:meth:`WorkerPool._contended`). A long job that leaves a
+core free keeps its priority: lowering it would only hand its CPU to other programs on
+the machine (one client, 100k triples, a machine loaded by other work: 0.53 of the
+Oxigraph server's throughput when lowered, 0.91 when not, in one run). Once the job ends
+the worker gets its priority back, or, where the server may not raise a priority
 (unprivileged, without CAP_SYS_NICE), is replaced by a new one."""
 DEMOTED_NICENESS = 19
 CONTENDED_CHECK = 0.05
@@ -445,6 +445,8 @@ class WorkerPool:
         """Held while logged changes are sent to the zygote: one sender at a time, in order."""
         threading.Thread(target=self._feed_zygote, daemon=True, name="karabakh-kg-feed").start()
         self._pending = 0
+        self._long_running = 0
+        """Jobs running past :data:`DEMOTE_AFTER` (or known to run long) now."""
         self._generation = 0
         self._long_texts: OrderedDict[str, None] = OrderedDict()
         """Texts whose jobs ran past DEMOTE_AFTER (the last REMEMBERED_LONG)."""
@@ -742,6 +744,7 @@ class WorkerPool:
         if remembered:
             demote_at = started  # it ran long before: in the low lane from the start
         running = True  # until the worker is released or replaced
+        long = False  # counted in _long_running
         try:
             worker.outbox.send(sent)
             while (remaining := deadline - time.monotonic()) > 0:
@@ -753,6 +756,10 @@ class WorkerPool:
                         if not remembered:
                             self._remember_long(text)
                             remembered = True
+                        if not long:
+                            long = True
+                            with self._lock:
+                                self._long_running += 1
                         if self._contended():
                             self._demote(worker)
                     continue
@@ -768,6 +775,9 @@ class WorkerPool:
             running = False
             raise self._crash(worker) from None
         finally:
+            if long:
+                with self._lock:
+                    self._long_running -= 1
             if running:  # it overran its time limit, or the caller stopped reading
                 worker.stop()
                 with contextlib.suppress(subprocess.TimeoutExpired):
@@ -777,9 +787,11 @@ class WorkerPool:
         raise QueryTimeout(f"the query did not finish within {timeout:g} s and was stopped")
 
     def _contended(self) -> bool:
-        """Whether the pool holds more queries (running or waiting) than :attr:`cores`."""
+        """Whether queries contend for the cores: the pool holds more queries (running or
+        waiting) than :attr:`cores`, or long ones take them all (a short query arriving
+        would find none free, and cheap queries come and go between two looks)."""
         with self._lock:
-            return self._pending > self.cores
+            return self._pending > self.cores or self._long_running >= self.cores
 
     def _ran_long(self, text: str) -> bool:
         with self._lock:
