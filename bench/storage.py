@@ -4,12 +4,12 @@ Each server starts on the same data (the curated graph, reasoned, dumped as N-Qu
 on a durable store (``serve --store``, incremental reasoning after every update, the
 journal, the query workers following the change) and in memory (``--ephemeral-updates``);
 the Oxigraph server (``oxigraph serve``, RocksDB, no reasoning) as the baseline. All three
-run at once; one client sends ``INSERT DATA`` of one new triple at a time, in turns of
-``--turn`` updates to each server in rotation (so a change in the shared machine's load
-falls on all of them alike), then checks that every triple arrived. Prints updates per
-second and latency, the CPU time each server's processes (workers included) spent per
-update (and in three parts: main thread, other threads, other processes), and the ratios to
-the Oxigraph server in the same run. Both servers commit each update to RocksDB without
+run at once; one client sends ``INSERT DATA`` of one new triple at a time (``--clients N``:
+N at once, to every server alike), in turns of ``--turn`` updates to each server in
+rotation (so a change in the shared machine's load falls on all of them alike), then checks
+that every triple arrived. Prints updates per second and latency, the CPU time each
+server's processes (workers included) spent per update (and in three parts: main thread,
+other threads, other processes), and the ratios to the Oxigraph server in the same run. Both servers commit each update to RocksDB without
 flushing it to the disk (the same durability: a killed server loses nothing). With
 ``--store-costs``, the CPU that pyoxigraph's transactions of an update's quads take on disk
 and in memory, alone and ten at a time (what a group commit would save).
@@ -17,7 +17,7 @@ Then, on the Oxigraph server and Virtuoso (started as the tests start them): how
 ``karabakh-kg publish`` takes for the curated graph, and reasoning in the engine
 (``graph/store/reasoning.py``) against the embedded reasoner.
 
-    python bench/storage.py --updates 300 [--turn 50] [--no-engines] [--store-costs]
+    python bench/storage.py --updates 300 [--turn 50] [--no-engines] [--store-costs] [--clients 4]
     python bench/storage.py --updates 300 --size 10k   # on a generated graph
     python bench/storage.py --updates 300 --no-engines --baseline eb1613e  # before/after
 
@@ -138,6 +138,42 @@ def drive(
         latencies.append(time.perf_counter() - start)
         if response.status_code not in (200, 204):
             raise SystemExit(f"{update_url}: HTTP {response.status_code}: {response.text}")
+    return latencies
+
+
+def drive_concurrently(
+    update_url: str, first: int, count: int, headers: dict[str, str], clients: int
+) -> list[float]:
+    """:func:`drive` with ``clients`` connections each sending its next update as soon as
+    its last one is answered (one asyncio client: threads of a Python client slowed every
+    server down, the client's own interpreter lock being the bottleneck)."""
+    import asyncio
+
+    numbers = iter(range(first, first + count))
+    latencies: list[float] = []
+
+    async def one_client(client: httpx.AsyncClient) -> None:
+        for n in numbers:
+            text = (
+                f"INSERT DATA {{ <https://w3id.org/karabakh-kg/resource/bench-{n}> "
+                "a <https://w3id.org/karabakh-kg/ontology#Person> }"
+            )
+            start = time.perf_counter()
+            response = await client.post(
+                update_url,
+                content=text.encode(),
+                headers={"Content-Type": "application/sparql-update", **headers},
+            )
+            latencies.append(time.perf_counter() - start)
+            if response.status_code not in (200, 204):
+                raise SystemExit(f"{update_url}: HTTP {response.status_code}: {response.text}")
+
+    async def run() -> None:
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+            await asyncio.gather(*(one_client(client) for _ in range(clients)))
+
+    asyncio.run(run())
     return latencies
 
 
@@ -296,6 +332,12 @@ def main() -> None:
         "--warm-up", type=int, default=20, help="updates sent to each server first, not counted"
     )
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=1,
+        help="updates in flight at once, for every server alike (default 1: one in a row)",
+    )
     parser.add_argument("--no-engines", action="store_true", help="skip publish and reasoning")
     parser.add_argument(
         "--store-costs",
@@ -385,6 +427,7 @@ def main() -> None:
                     )
                 )
         results: dict[str, list[float]] = {name: [] for name, *_ in runs}
+        walls = dict.fromkeys(results, 0.0)
         cpu = dict.fromkeys(results, 0.0)
         parts = {name: [0.0, 0.0, 0.0] for name in results}
         with contextlib.ExitStack() as servers, httpx.Client(timeout=60) as client:
@@ -399,17 +442,26 @@ def main() -> None:
                 count = min(args.turn, args.updates - first)
                 for group, (name, _, update_url, _, headers, _) in zip(groups, runs, strict=True):
                     before = cpu_parts(group)
-                    results[name] += drive(client, update_url, first, count, headers)
+                    started = time.perf_counter()
+                    if args.clients > 1:
+                        results[name] += drive_concurrently(
+                            update_url, first, count, headers, args.clients
+                        )
+                    else:
+                        results[name] += drive(client, update_url, first, count, headers)
+                    walls[name] += time.perf_counter() - started
                     after = cpu_parts(group)
                     for i in range(3):
                         parts[name][i] += after[i] - before[i]
                     cpu[name] += sum(after) - sum(before)
             for _, _, _, query_url, *_ in runs:
                 check_arrived(client, query_url, args.updates)
-        baseline = args.updates / sum(results[runs[0][0]])
+        baseline = args.updates / walls[runs[0][0]]
         base_cpu = cpu[runs[0][0]]
         print(
-            f"{args.updates} one-triple INSERT DATA in a row, one client, turns of {args.turn} "
+            f"{args.updates} one-triple INSERT DATA, "
+            + ("in a row, one client" if args.clients == 1 else f"{args.clients} at once")
+            + f", turns of {args.turn} "
             f"(load average {load:.1f} before, {os.getloadavg()[0]:.1f} after)"
         )
         print(
@@ -417,7 +469,7 @@ def main() -> None:
             f"{'CPU ms/update':>14} {'CPU vs oxigraph':>16}"
         )
         for name, latencies in results.items():
-            rate = len(latencies) / sum(latencies)
+            rate = len(latencies) / walls[name]
             ordered = sorted(latencies)
             p50 = statistics.median(ordered) * 1000
             p95 = ordered[int(0.95 * (len(ordered) - 1))] * 1000
