@@ -9,10 +9,11 @@ N at once, to every server alike), in turns of ``--turn`` updates to each server
 rotation (so a change in the shared machine's load falls on all of them alike), then checks
 that every triple arrived. Prints updates per second and latency, the CPU time each
 server's processes (workers included) spent per update (and in three parts: main thread,
-other threads, other processes), and the ratios to the Oxigraph server in the same run. Both servers commit each update to RocksDB without
-flushing it to the disk (the same durability: a killed server loses nothing). With
-``--store-costs``, the CPU that pyoxigraph's transactions of an update's quads take on disk
-and in memory, alone and ten at a time (what a group commit would save).
+other threads, other processes), and the ratios to the Oxigraph server in the same run.
+Both servers commit each update to RocksDB without flushing it to the disk (the same
+durability: a killed server loses nothing). With ``--store-costs``, the CPU that
+pyoxigraph's transactions of an update's quads take on disk and in memory, alone and ten at
+a time (what a group commit would save).
 Then, on the Oxigraph server and Virtuoso (started as the tests start them): how long
 ``karabakh-kg publish`` takes for the curated graph, and reasoning in the engine
 (``graph/store/reasoning.py``) against the embedded reasoner.
