@@ -53,6 +53,7 @@ _SURFACE: dict[str, tuple[str, str | None]] = {
     "ENTITY_COUNT_QUERY": ("entities", "ENTITY_COUNT_QUERY"),
     # reasoning and explanations
     "reasoner": ("reasoning", "reasoner"),
+    "build_reasoner": ("reasoning", "build"),
     "check_consistency": ("reasoning.consistency", "check_consistency"),
     "contradictions": ("reasoning.consistency", "contradictions"),
     "explain": ("reasoning.explain", "explain"),
@@ -156,6 +157,7 @@ __all__ = [
     "WikidataError",
     "Window",
     "apply_change",
+    "build_reasoner",
     "check_consistency",
     "check_links",
     "closure",

@@ -43,7 +43,8 @@ def _check_node(graph: nx.MultiDiGraph, node: str) -> None:
         raise TraversalError(f"{compact(node)} is not in the projected graph (check the filters)")
 
 
-def _check_range(name: str, value: int, low: int, high: int) -> None:
+def check_range(name: str, value: int, low: int, high: int) -> None:
+    """A parameter within its bounds, or :class:`TraversalError` naming them."""
     if not low <= value <= high:
         raise TraversalError(f"{name} must be between {low} and {high}, not {value}")
 
@@ -113,7 +114,7 @@ def neighbours(
     neighbourhood that was followed (respecting ``direction`` and ``predicates``).
     """
     _check_node(graph, node)
-    _check_range("k", k, 1, MAX_K)
+    check_range("k", k, 1, MAX_K)
     view = _view(graph, direction, predicates)
     distances = nx.single_source_shortest_path_length(view, node, cutoff=k)
     found = [
@@ -183,8 +184,8 @@ def all_paths(
     """Simple paths up to ``max_length`` edges, shortest first, at most ``limit`` of them."""
     _check_node(graph, source)
     _check_node(graph, target)
-    _check_range("max_length", max_length, 1, MAX_PATH_LENGTH)
-    _check_range("limit", limit, 1, MAX_PATHS)
+    check_range("max_length", max_length, 1, MAX_PATH_LENGTH)
+    check_range("limit", limit, 1, MAX_PATHS)
     if source == target:
         raise TraversalError("source and target are the same entity")
     simple = nx.Graph(_view(graph, "both", predicates))
@@ -209,7 +210,7 @@ def ego_network(
 ) -> nx.MultiDiGraph:
     """The subgraph of every node within ``radius`` hops of ``node`` (either direction)."""
     _check_node(graph, node)
-    _check_range("radius", radius, 1, MAX_K)
+    check_range("radius", radius, 1, MAX_K)
     view = _view(graph, "both", predicates)
     keep = nx.single_source_shortest_path_length(view, node, cutoff=radius)
     sub = graph.subgraph(keep)
@@ -239,7 +240,7 @@ def centrality(
     graph: nx.MultiDiGraph, *, measure: Measure = "degree", top: int = 20
 ) -> list[dict[str, Any]]:
     """The ``top`` nodes by degree, betweenness or PageRank (undirected, simple graph)."""
-    _check_range("top", top, 1, MAX_TOP)
+    check_range("top", top, 1, MAX_TOP)
     simple = nx.Graph(graph.to_undirected(as_view=True))
     if measure == "degree":
         scores = nx.degree_centrality(simple) if len(simple) > 1 else dict.fromkeys(simple, 0.0)

@@ -22,6 +22,7 @@ graphs, which the reasoner itself needs, are in :mod:`.perspective_graphs`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
@@ -46,7 +47,9 @@ from karabakh_kg.graph.reasoning.perspective_graphs import (
     CURATED,
     CURATED_PERSPECTIVE,
     KG,
+    KGO,
     PERSPECTIVE_GRAPHS,
+    RDF,
     SUPPORT,
     UNCURATED,
     Perspective,
@@ -54,6 +57,7 @@ from karabakh_kg.graph.reasoning.perspective_graphs import (
     UnknownPerspective,
     is_perspective_graph,
 )
+from karabakh_kg.graph.reasoning.perspective_graphs import _name as claimant_name
 from karabakh_kg.graph.reasoning.support import within
 from karabakh_kg.graph.views import view as derived
 
@@ -75,7 +79,10 @@ __all__ = [
     "holds",
     "is_perspective_graph",
     "perspectives",
+    "recorded",
+    "recorded_single_claimants",
     "resolve",
+    "resolve_among",
     "single_claimants",
     "view",
 ]
@@ -89,7 +96,31 @@ def perspectives(kg: KnowledgeGraph) -> Perspectives:
 def resolve(kg: KnowledgeGraph, text: str | None) -> Perspective:
     """The perspective named ``text``: ``all`` (also for None or ""), ``curated``,
     ``article``, or a claimant by CURIE, IRI or label. Raises :class:`UnknownPerspective`."""
-    views = perspectives(kg)
+    return resolve_among(perspectives(kg), kg, text)
+
+
+@dataclass
+class _Units:
+    units: list[str]
+
+
+def recorded(
+    attributions: Iterable[ox.Quad], labels: Iterable[ox.Quad], units: Iterable[str]
+) -> tuple[Perspectives, KnowledgeGraph]:
+    """The perspectives of a publication, as the reasoner names them, from what the
+    engine holds, without a reasoner: the provenance graph's ``prov:wasAttributedTo``
+    quads, the claimants' ``rdfs:label`` quads and the evidence units; and the small graph
+    of their names, which :func:`resolve_among` looks claimants up in."""
+    store = ox.Store()
+    store.extend(ox.Quad(q.subject, q.predicate, q.object, PROVENANCE) for q in attributions)
+    store.extend(ox.Quad(q.subject, q.predicate, q.object, ASSERTED) for q in labels)
+    names = KnowledgeGraph(store=store, version="perspectives")
+    views = Perspectives(names, _Units(sorted(set(units))))
+    return views, names
+
+
+def resolve_among(views: Perspectives, kg: KnowledgeGraph, text: str | None) -> Perspective:
+    """:func:`resolve` among ``views`` (claimant labels looked up in ``kg``)."""
     raw = (text or "").strip()
     if not raw or raw.lower() == ALL:
         return ALL_PERSPECTIVE
@@ -153,6 +184,49 @@ def single_claimants(
         who = r.perspectives.single_claimant(inside)
         if who is not None:
             found[(s, p, o)] = who
+    return found
+
+
+def recorded_single_claimants(
+    kg: KnowledgeGraph,
+    triples: Iterable[tuple[Any, Any, Any]],
+    units: frozenset[str] | None = None,
+) -> dict[tuple[Any, Any, Any], tuple[str, str]]:
+    """:func:`single_claimants` in the ``all`` perspective, read from the support graph as
+    the reasoner wrote it (each ``kgo:Support`` node of a triple and its ``kgo:voice``s),
+    without a reasoner: for a part of the graph read from an engine, holding the support
+    nodes of its derived triples. Each triple resting on one claimant alone, with that
+    claimant's IRI and label (as :class:`Perspectives` names it). ``units``: those of
+    the perspective (None: ``all``), whose supports alone count."""
+    store = kg.store
+    terms = {name: ox.NamedNode(RDF + name) for name in ("subject", "predicate", "object")}
+    voice = ox.NamedNode(KGO + "voice")
+    rests = ox.NamedNode(KGO + "restsOn")
+    label = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+    found: dict[tuple[Any, Any, Any], tuple[str, str]] = {}
+    for s, p, o in triples:
+        nodes: set[Any] | None = None
+        for name, term in (("subject", s), ("predicate", p), ("object", o)):
+            have = {q.subject for q in store.quads_for_pattern(None, terms[name], term, SUPPORT)}
+            nodes = have if nodes is None else nodes & have
+        inside = [
+            n
+            for n in sorted(nodes or (), key=str)
+            if units is None
+            or all(
+                q.object.value in units for q in store.quads_for_pattern(n, rests, None, SUPPORT)
+            )
+        ]
+        sides = [
+            {q.object.value for q in store.quads_for_pattern(n, voice, None, SUPPORT)}
+            - ARTICLE_VOICES
+            for n in inside
+        ]
+        if not sides or any(len(side) != 1 for side in sides) or any(x != sides[0] for x in sides):
+            continue
+        who = next(iter(sides[0]))
+        named = next(iter(store.quads_for_pattern(ox.NamedNode(who), label, None, None)), None)
+        found[(s, p, o)] = (who, named.object.value if named else claimant_name(who))
     return found
 
 

@@ -8,12 +8,15 @@ The engine's time is bounded by the request's time limit (the HTTP call is aband
 engine's own limit, such as Virtuoso's ``MaxQueryExecutionTime``, stops the work there).
 
 Resource, evidence, ontology and home pages read the engine too
-(:mod:`karabakh_kg.server.web.resource_engine`). What needs the whole graph at hand (the
-reasoner's explanations and perspectives, traversal, exports, the explorer, the analyst
-views) reads a local copy of the published graphs, which :class:`PublishedCopy` keeps
-current after a new publish. A publication larger than the server's bound
-(``KARABAKH_KG_BACKEND_COPY_MAX_TRIPLES``) is not copied: :func:`published_copy` gives an
-:class:`EngineOutline` (the graphs' names and the data version) and :class:`NeedsCopy`
+(:mod:`karabakh_kg.server.web.resource_engine`), and so do traversals, look-ups and
+exports around nodes and the explorer page, in bounded slices, in any perspective
+(:mod:`karabakh_kg.server.web.engine_graph`). What needs the whole graph at hand (the
+reasoner's explanations, the perspectives of pages and of ``perspective=`` queries, the
+whole-graph traversals and exports, the analyst views) reads a local copy of the
+published graphs, which :class:`PublishedCopy` keeps current after a new publish. A
+publication larger than the server's bound (``KARABAKH_KG_BACKEND_COPY_MAX_TRIPLES``) is
+not copied: :func:`published_copy` gives an :class:`EngineOutline` (the graphs' names and
+the data version) and :class:`NeedsCopy`
 answers those features 503 instead of answers from an empty graph.
 """
 
@@ -180,6 +183,13 @@ ENGINE_PATHS = (
     "/resource/",
     "/evidence/",
     "/ontology",
+    "/graph/lookup",
+    "/graph/search",
+    "/graph/neighbours",
+    "/graph/path",
+    "/graph/ego",
+    "/export/",
+    "/explorer",
     "/query",
     "/health",
     "/metrics",
@@ -189,7 +199,13 @@ ENGINE_PATHS = (
     "/static/",
 )
 """What a server over an engine answers without a local copy (and ``/``): the endpoint and
-the Graph Store, and the pages that read the engine."""
+the Graph Store, the pages that read the engine, and the traversals and exports that read
+slices of it (:mod:`karabakh_kg.server.web.engine_graph`; an export of the whole graph
+answers 503 there)."""
+
+
+COPY_PATHS = ("/export/events",)
+"""Under :data:`ENGINE_PATHS`, what still needs the local copy (the events table)."""
 
 
 class NeedsCopy:
@@ -209,7 +225,8 @@ class NeedsCopy:
     ) -> None:
         path = scope.get("path", "")
         held = scope["app"].state.kg if scope["type"] == "http" else None
-        if isinstance(held, EngineOutline) and path != "/" and not path.startswith(ENGINE_PATHS):
+        local = path.startswith(COPY_PATHS) or not path.startswith(ENGINE_PATHS)
+        if isinstance(held, EngineOutline) and path != "/" and local:
             await needs_copy(path, self.engine.location, held).response()(scope, receive, send)
             return
         await self.app(scope, receive, send)

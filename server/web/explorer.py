@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import pyoxigraph as ox
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from karabakh_kg.graph import KnowledgeGraph, hierarchy, perspectives
 from karabakh_kg.graph import export as exports
-from karabakh_kg.graph import hierarchy, perspectives
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import get_and_head
+from karabakh_kg.server.web.engine_graph import engine_graph
 
 router = APIRouter(tags=["explorer"])
 
@@ -26,7 +28,15 @@ def explorer(
     ] = "all",
 ) -> HTMLResponse:
     """Search entities, expand neighbours, filter, follow paths, download the view."""
-    display = hierarchy(request.app.state.kg)  # categories and colours: the ontology's
+    kg = request.app.state.kg
+    engine = engine_graph(request)
+    if engine is None:
+        listed = perspectives.perspectives(kg).listed()
+    else:  # over an engine without a local copy: its ontology and perspectives, read there
+        kg = KnowledgeGraph(store=ox.Store(), version=engine.version)
+        kg.store.extend(engine.ontology)
+        listed = engine.perspective_list()[0].listed()
+    display = hierarchy(kg)  # categories and colours: the ontology's
     return pages.render(
         request,
         "explorer.html",
@@ -35,7 +45,7 @@ def explorer(
             "formats": list(exports.REGISTRY.values()),
             "categories": display.category_names(),
             "colours": display.colours(),
-            "perspectives": perspectives.perspectives(request.app.state.kg).listed(),
+            "perspectives": listed,
             "perspective": perspective,
         },
     )

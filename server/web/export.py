@@ -22,7 +22,6 @@ from karabakh_kg.server.web.graph import (
     Filters,
     Seen,
     answer,
-    resolve,
     traverse,
 )
 
@@ -33,6 +32,15 @@ MAX_DRAWN_EDGES = 300
 with edges (seconds at 300, more than a minute for the whole graph's 900)."""
 
 _FORMATS = ", ".join(f"`{e.name}` ({e.media_type})" for e in exports.REGISTRY.values())
+
+
+def _nodes(seen: Seen, names: list[str]) -> set[str]:
+    """The IRIs of the ``node=`` parameters (at most :data:`MAX_NODES`)."""
+    if len(names) > MAX_NODES:
+        raise Problem(
+            400, "too-many-nodes", f"at most {MAX_NODES} node parameters, not {len(names)}"
+        )
+    return {seen.resolve(name) for name in names}
 
 
 @get_and_head(
@@ -78,9 +86,19 @@ def export_graph(
         except exports.ExportError as error:
             raise Problem(404, "unknown-format", str(error)) from None
         kg = seen.kg
+        if seen.engine is not None:  # over an engine: the slice around what is exported
+            if focus is not None:
+                traverse(traversal.check_range, "radius", radius, 1, traversal.MAX_K)
+                kg = seen.around([seen.resolve(focus)], radius)
+            elif node and network is None:
+                kg = seen.around(_nodes(seen, node), 0)
+            else:
+                raise seen.engine.needs_copy(
+                    "an export of the whole graph, or of a network, without focus="
+                )
         graph = filters.project(kg)
         if focus is not None:
-            graph = traverse(traversal.ego_network, graph, resolve(kg, focus), radius=radius)
+            graph = traverse(traversal.ego_network, graph, seen.resolve(focus), radius=radius)
         if network is not None:
             graph = traversal.negotiation_network(graph, level=network, unrealised=unrealised)
         elif unrealised:
@@ -88,11 +106,7 @@ def export_graph(
                 400, "bad-parameter", "unrealised applies to the negotiation network only"
             )
         if node:
-            if len(node) > MAX_NODES:
-                raise Problem(
-                    400, "too-many-nodes", f"at most {MAX_NODES} node parameters, not {len(node)}"
-                )
-            keep = {resolve(kg, name) for name in node}
+            keep = _nodes(seen, node)
             graph = nx.MultiDiGraph(graph.subgraph(keep & set(graph)))
         if exporter.media_type.startswith("image/") and graph.number_of_edges() > MAX_DRAWN_EDGES:
             raise Problem(

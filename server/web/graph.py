@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import networkx as nx
 import pyoxigraph as ox
@@ -20,6 +20,9 @@ from karabakh_kg.graph import GraphFilter, KnowledgeGraph, lookup, perspectives,
 from karabakh_kg.graph import export as exports
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web.common import MAX_NAME_LENGTH, check_name, get_and_head
+
+if TYPE_CHECKING:
+    from karabakh_kg.server.web.engine_graph import EngineGraph, Scope
 
 router = APIRouter(prefix="/graph", tags=["graph"])
 
@@ -68,29 +71,64 @@ def resolve(kg: KnowledgeGraph, name: str) -> str:
 @dataclass(frozen=True)
 class View:
     """The knowledge graph as the request sees it: ``kg`` from ``perspective`` (a view of
-    the application's ``whole`` graph; ``whole`` itself for ``all``)."""
+    the application's ``whole`` graph; ``whole`` itself for ``all``). Over an engine
+    without a local copy (``serve --backend``), ``engine`` reads the parts of the graph a
+    request needs (:mod:`karabakh_kg.server.web.engine_graph`)."""
 
     kg: KnowledgeGraph
     whole: KnowledgeGraph
     perspective: perspectives.Perspective
+    engine: EngineGraph | None = None
+    scope: Scope | None = None
+    """Over an engine, the graphs of ``perspective`` its slices read."""
 
-    def elements(self, graph: nx.MultiDiGraph) -> dict[str, Any]:
+    def resolve(self, name: str) -> str:
+        """The IRI of the entity ``name`` designates (a name too long to look up: 414)."""
+        if self.engine is None:
+            return resolve(self.kg, name)
+        return self.engine.resolve(check_name(name, "entity name"), self.reading)
+
+    @property
+    def reading(self) -> Scope:
+        from karabakh_kg.server.web.engine_graph import EVERY_SOURCE
+
+        return self.scope or EVERY_SOURCE
+
+    def around(self, starts: Iterable[str], radius: int) -> KnowledgeGraph:
+        """What a traversal within ``radius`` hops of ``starts`` reads: the graph itself,
+        or, over an engine, the slice of it holding every node within ``radius`` hops."""
+        if self.engine is None:
+            return self.kg
+        what = f"the graph within {radius} hop{'' if radius == 1 else 's'}" if radius else "it"
+        return self.engine.ball(starts, radius, what, self.reading)
+
+    def described(self, iris: Iterable[str]) -> KnowledgeGraph:
+        """What describing ``iris`` reads (the graph, or the engine's slice about them)."""
+        return self.kg if self.engine is None else self.engine.described(iris, self.reading)
+
+    def elements(self, graph: nx.MultiDiGraph, read: KnowledgeGraph | None = None) -> Any:
         """Cytoscape.js elements of ``graph`` (what the explorer draws), each derived edge
         resting on one claimant alone in this perspective marked (``single_claimant``,
-        ``single_claimant_label``, the class ``single-claimant``)."""
+        ``single_claimant_label``, the class ``single-claimant``). ``read``: the graph
+        ``graph`` was projected from (over an engine, its slice, whose support nodes say
+        who each derived triple rests on)."""
         found = exports.cytoscape_elements(graph)
         derived = [
             (edge, tuple(ox.NamedNode(edge["data"][k]) for k in ("source", "predicate", "target")))
             for edge in found.get("edges", [])
             if edge["data"].get("kind") == "derived" and "predicate" in edge["data"]
         ]
-        marks = perspectives.single_claimants(self.whole, (t for _, t in derived), self.perspective)
-        labels = {p.iri: p.label for p in perspectives.perspectives(self.whole).claimants}
+        triples = [t for _, t in derived]
+        if self.engine is not None and read is not None:
+            marks = perspectives.recorded_single_claimants(read, triples, self.reading.units)
+        else:
+            ones = perspectives.single_claimants(self.whole, triples, self.perspective)
+            labels = {p.iri: p.label for p in perspectives.perspectives(self.whole).claimants}
+            marks = {t: (who, labels.get(who, who)) for t, who in ones.items()}
         for edge, triple in derived:
-            who = marks.get(triple)
-            if who is not None:
-                edge["data"]["single_claimant"] = who
-                edge["data"]["single_claimant_label"] = labels.get(who, who)
+            mark = marks.get(triple)
+            if mark is not None:
+                edge["data"]["single_claimant"], edge["data"]["single_claimant_label"] = mark
                 edge["classes"] = f"{edge.get('classes', '')} single-claimant".strip()
         return found
 
@@ -110,6 +148,18 @@ def view_of(
     (``all`` by default; an unknown one answers 400 naming it). A dependency, so every
     route that takes it declares ``perspective`` in the OpenAPI document."""
     whole: KnowledgeGraph = request.app.state.kg
+    if getattr(request.app.state, "engine", None) is not None:
+        from karabakh_kg.server.web.engine_graph import engine_graph
+
+        engine = engine_graph(request)
+        if engine is not None:  # no local copy: slices of the engine's graphs
+            try:
+                chosen, scope = engine.scope(
+                    check_name(perspective, "perspective") if perspective else None
+                )
+            except perspectives.UnknownPerspective as error:
+                raise Problem(400, "unknown-perspective", str(error)) from None
+            return View(whole, whole, chosen, engine, scope)
     try:
         chosen = perspectives.resolve(
             whole, check_name(perspective, "perspective") if perspective else None
@@ -202,6 +252,25 @@ def _subgraph(
     return sub
 
 
+def _shortest(
+    seen: View, filters: GraphFilter, a: str, b: str
+) -> tuple[KnowledgeGraph, nx.MultiDiGraph, dict[str, Any] | None]:
+    """The shortest path between ``a`` and ``b``, with the graph and projection it was
+    found in. Over an engine, balls of growing radius ``r`` around both ends (1 to
+    ``traversal.MAX_K``): one holds every path of at most ``2r + 1`` edges, so a path
+    found that short is a shortest one; longer paths are not looked for."""
+    if seen.engine is None:
+        graph = filters.project(seen.kg)
+        return seen.kg, graph, traverse(traversal.shortest_path, graph, a, b)
+    for radius in range(1, traversal.MAX_K + 1):
+        kg = seen.around([a, b], radius)
+        graph = filters.project(kg)
+        found = traverse(traversal.shortest_path, graph, a, b)
+        if found is not None and found["length"] <= 2 * radius + 1:
+            return kg, graph, found
+    return kg, graph, None
+
+
 @get_and_head(router, "/lookup", responses=ERROR_RESPONSES, summary="Resolve a name to one entity")
 def graph_lookup(
     seen: Seen,
@@ -213,7 +282,12 @@ def graph_lookup(
     ],
 ) -> Any:
     """The entity a name designates, with its IRI, CURIE, label, types and Wikidata ids."""
-    return answer(lambda: lookup.describe(seen.kg, resolve(seen.kg, name)))
+
+    def run() -> Any:
+        iri = seen.resolve(name)
+        return lookup.describe(seen.described([iri]), iri)
+
+    return answer(run)
 
 
 @get_and_head(router, "/search", responses=ERROR_RESPONSES, summary="Entities whose names match")
@@ -229,8 +303,11 @@ def graph_search(
     limit: Annotated[int, Query(ge=1, le=50, description="Most results.")] = 10,
 ) -> Any:
     """Entities ranked by how well a name matches: exact, prefix, words, then close spellings."""
-    found = lookup.search(seen.kg, check_name(q, "search text"), limit)
-    return {"query": q, "results": [lookup.describe(seen.kg, e.iri) for e in found]}
+    text = check_name(q, "search text")
+    names = seen.kg if seen.engine is None else seen.engine.names(text, seen.reading)
+    found = lookup.search(names, text, limit)
+    about = seen.described(e.iri for e in found)
+    return {"query": q, "results": [lookup.describe(about, e.iri) for e in found]}
 
 
 @get_and_head(router, "/neighbours", responses=ERROR_RESPONSES, summary="Neighbours within k hops")
@@ -248,18 +325,20 @@ def graph_neighbours(
     """
 
     def run() -> Any:
-        iri = resolve(seen.kg, node)
-        graph = filters.project(seen.kg, predicates=False)
+        iri = seen.resolve(node)
+        traverse(traversal.check_range, "k", k, 1, traversal.MAX_K)
+        kg = seen.around([iri], k)
+        graph = filters.project(kg, predicates=False)
         result = traverse(
             traversal.neighbours,
             graph,
             iri,
             k=k,
             direction=direction,
-            predicates=filters.predicate_iris(seen.kg),
+            predicates=filters.predicate_iris(kg),
         )
         keep = {iri} | {n["iri"] for n in result["neighbours"]}
-        result["elements"] = seen.elements(_subgraph(graph, keep, result["edges"]))
+        result["elements"] = seen.elements(_subgraph(graph, keep, result["edges"]), kg)
         return result
 
     return answer(run)
@@ -285,17 +364,22 @@ def graph_path(
     direction and quote. ``paths`` is empty when the entities are not connected."""
 
     def run() -> Any:
-        a, b = resolve(seen.kg, source), resolve(seen.kg, target)
-        graph = filters.project(seen.kg)
+        a, b = seen.resolve(source), seen.resolve(target)
         if all_paths:
+            traverse(traversal.check_range, "max_length", max_length, 1, traversal.MAX_PATH_LENGTH)
+            # every path of at most max_length edges lies within max_length // 2 hops of an end
+            kg = seen.around([a, b], max_length // 2)
+            graph = filters.project(kg)
             result = traverse(traversal.all_paths, graph, a, b, max_length=max_length, limit=limit)
         else:
-            found = traverse(traversal.shortest_path, graph, a, b)
+            kg, graph, found = _shortest(seen, filters, a, b)
             result = {"paths": [found] if found else [], "truncated": False}
+            if seen.engine is not None:
+                result["max_length"] = 2 * traversal.MAX_K + 1
         paths = result["paths"]
         nodes = {info["iri"]: None for p in paths for info in p["nodes"]}
         edges = [step["edge"] for p in paths for step in p["steps"]]
-        result["elements"] = seen.elements(_subgraph(graph, nodes, edges))
+        result["elements"] = seen.elements(_subgraph(graph, nodes, edges), kg)
         return result
 
     return answer(run)
@@ -311,9 +395,11 @@ def graph_ego(
     """Every node within ``radius`` hops and every edge among them, as Cytoscape.js elements."""
 
     def run() -> Any:
-        iri = resolve(seen.kg, node)
-        ego = traverse(traversal.ego_network, filters.project(seen.kg), iri, radius=radius)
-        return {"node": iri, "radius": radius, "elements": seen.elements(ego)}
+        iri = seen.resolve(node)
+        traverse(traversal.check_range, "radius", radius, 1, traversal.MAX_K)
+        kg = seen.around([iri], radius)
+        ego = traverse(traversal.ego_network, filters.project(kg), iri, radius=radius)
+        return {"node": iri, "radius": radius, "elements": seen.elements(ego, kg)}
 
     return answer(run)
 

@@ -90,7 +90,7 @@ _ONTOLOGY = """SELECT ?g ?s ?p ?o WHERE {{
 }} LIMIT @LIMIT@"""
 _GRAPH_SIZES = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
 _NAMED_LIKE = """SELECT ?g ?s ?p ?o WHERE {{
-  VALUES ?g {{ <{asserted}> }} VALUES ?p {{ <{label}> <{pref}> <{alt}> }}
+  VALUES ?g {{ {graphs} }} VALUES ?p {{ <{label}> <{pref}> <{alt}> }}
   GRAPH ?g {{ ?s ?p ?o }} FILTER({matches})
 }} LIMIT {limit}"""
 SUGGESTION_CANDIDATES = 200
@@ -150,7 +150,8 @@ class PageQuads:
         self.truncated = truncated
 
 
-def _quads(rows: Iterable[dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]]) -> list[ox.Quad]:
+def quads_of(rows: Iterable[Row]) -> list[ox.Quad]:
+    """The ``?g ?s ?p ?o`` solutions as quads (others left out)."""
     quads = []
     for row in rows:
         g, s, p, o = row.get("g"), row.get("s"), row.get("p"), row.get("o")
@@ -167,11 +168,18 @@ def _quads(rows: Iterable[dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]]) 
 def read_page(engine: PageStore, first_query: str, limit: int = PAGE_QUADS) -> PageQuads:
     """The quads ``first_query`` selects (``?g ?s ?p ?o``, at most ``limit``), the
     descriptions of the evidence graphs among them and the labels of every IRI they name."""
-    found = _quads(engine.select(first_query.replace("@LIMIT@", str(limit + 1))))
+    found = quads_of(engine.select(first_query.replace("@LIMIT@", str(limit + 1))))
     truncated = len(found) > limit
-    found = found[:limit]
     store = ox.Store()
-    store.extend(found)
+    store.extend(found[:limit])
+    complete_page(engine, store, limit)
+    return PageQuads(store, truncated)
+
+
+def complete_page(engine: PageStore, store: ox.Store, limit: int = PAGE_QUADS) -> None:
+    """Add to ``store`` the descriptions of the evidence graphs it holds and the labels of
+    every IRI its quads name (queries of at most ``limit`` rows each)."""
+    found = list(store)
     evidence = sorted(
         {
             q.graph_name.value
@@ -179,9 +187,9 @@ def read_page(engine: PageStore, first_query: str, limit: int = PAGE_QUADS) -> P
             if isinstance(q.graph_name, ox.NamedNode) and is_evidence_graph(q.graph_name)
         }
     )
-    for nodes in _chunks(evidence):
+    for nodes in chunks(evidence):
         query = _DESCRIPTIONS.format(nodes=nodes, provenance=PROVENANCE.value, limit=limit)
-        described = _quads(engine.select(query))
+        described = quads_of(engine.select(query))
         store.extend(described)
         found += described
     named = sorted(
@@ -193,7 +201,7 @@ def read_page(engine: PageStore, first_query: str, limit: int = PAGE_QUADS) -> P
         }
     )
     graphs = " ".join(f"<{g.value}>" for g in _LABEL_GRAPHS)
-    for nodes in _chunks(named):
+    for nodes in chunks(named):
         query = _LABELS.format(
             nodes=nodes,
             label=RDFS_LABEL.value,
@@ -201,13 +209,13 @@ def read_page(engine: PageStore, first_query: str, limit: int = PAGE_QUADS) -> P
             graphs=graphs,
             limit=limit,
         )
-        store.extend(_quads(engine.select(query)))
-    return PageQuads(store, truncated)
+        store.extend(quads_of(engine.select(query)))
 
 
-def _chunks(iris: list[str]) -> Iterable[str]:
-    for start in range(0, len(iris), LABELS_PER_QUERY):
-        yield " ".join(f"<{iri}>" for iri in iris[start : start + LABELS_PER_QUERY])
+def chunks(iris: list[str], size: int = LABELS_PER_QUERY) -> Iterable[str]:
+    """``iris`` as ``VALUES`` lists of at most ``size`` IRIs."""
+    for start in range(0, len(iris), size):
+        yield " ".join(f"<{iri}>" for iri in iris[start : start + size])
 
 
 def resource_query(iri: str) -> str:
@@ -291,22 +299,40 @@ class EngineDescriber(Describer):
             return super().suggest(text, limit)
         from karabakh_kg.graph import lookup
 
-        stems = sorted({word[:4] for word in lookup.normalize(text).split() if len(word) > 2})
-        if not stems:
+        if not any(len(word) > 2 for word in lookup.normalize(text).split()):
             return []
-        matches = " || ".join(f'CONTAINS(LCASE(STR(?o)), "{stem}")' for stem in stems)
-        query = _NAMED_LIKE.format(
-            asserted=ASSERTED.value,
-            label=RDFS_LABEL.value,
-            pref=SKOS_PREF.value,
-            alt=SKOS_ALT.value,
-            matches=matches,
-            limit=SUGGESTION_CANDIDATES,
-        )
         names = ox.Store()
+        names.extend(named_like(self.engine, text, [ASSERTED.value]))
         names.extend(self.ontology_source().store.quads_for_pattern(None, None, None, None))
-        names.extend(_quads(self.engine.select(query)))
         return list(lookup.suggest(KnowledgeGraph(store=names, version=self.version), text, limit))
+
+
+def named_like(
+    engine: PageStore, text: str, graphs: list[str], limit: int = SUGGESTION_CANDIDATES
+) -> list[ox.Quad]:
+    """The names (``rdfs:label``, ``skos:prefLabel``, ``skos:altLabel``) in ``graphs``
+    that contain the first four letters of a word of ``text``, or whose resource's IRI
+    does: at most ``limit`` candidates, for :mod:`karabakh_kg.graph.lookup` to rank (it
+    folds accents, which the engine's ``LCASE`` does not: ``text`` is tried both ways)."""
+    from karabakh_kg.graph import lookup
+
+    words = lookup.normalize(text).split() + text.lower().split()
+    stems = sorted({w[:4] for w in words if len(w) > 2} or set(words))
+    stems = [s for s in stems if s and '"' not in s and "\\" not in s]
+    if not stems:
+        return []
+    matches = " || ".join(
+        f'CONTAINS(LCASE(STR(?o)), "{s}") || CONTAINS(LCASE(STR(?s)), "{s}")' for s in stems
+    )
+    query = _NAMED_LIKE.format(
+        graphs=" ".join(f"<{g}>" for g in graphs),
+        label=RDFS_LABEL.value,
+        pref=SKOS_PREF.value,
+        alt=SKOS_ALT.value,
+        matches=matches,
+        limit=limit,
+    )
+    return quads_of(engine.select(query))
 
 
 def holds_copy(kg: KnowledgeGraph) -> bool:
@@ -335,9 +361,13 @@ __all__ = [
     "EngineDescriber",
     "PageStore",
     "Slotted",
+    "chunks",
+    "complete_page",
     "engine_counts",
     "evidence_query",
     "holds_copy",
+    "named_like",
+    "quads_of",
     "read_page",
     "resource_query",
 ]

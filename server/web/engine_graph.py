@@ -1,0 +1,448 @@
+"""Traversal and exports read from the engine (``serve --backend``), without a local copy.
+
+A neighbourhood, an ego network, a shortest path or an export around one entity is made
+from a *slice* of the engine's graphs, read in bounded hops through the
+:class:`~karabakh_kg.graph.GraphStore` interface:
+
+1. hop by hop from the start (or both ends of a path), every quad with a node of the
+   frontier as subject or object, in the asserted and inferred graphs and the evidence
+   graphs (one ``SELECT`` per :data:`FRONTIER_PER_QUERY` nodes); the next frontier is the
+   resources those quads link to. A ball of radius ``r`` reads the quads of every node within
+   ``r`` hops, so every edge between them, and so every path of length at most ``r`` from
+   the start, is in the slice;
+2. the supports (``graph/support``) of the derived triples read, and the evidence units
+   they rest on, with their triples: the premises of each derivation, so the events a
+   derived relation rests on are found as over the whole graph;
+3. the descriptions of the evidence units and the labels of every IRI named
+   (:func:`karabakh_kg.server.web.resource_engine.complete_page`), and the ontology graph
+   (read once per data version with the ontology page).
+
+In a perspective (:class:`Scope`), the slice reads the perspective's own asserted and
+inferred graphs in place of the graphs of every source, and its evidence units alone, as
+the perspective's view of the whole graph holds them; the perspectives (who each unit is
+attributed to) are read from the provenance graph once per data version.
+
+The slice is a small :class:`~karabakh_kg.graph.KnowledgeGraph` whose reasoner is built
+over it (without writing anything), and the one projection and traversal code runs on it,
+so an answer from the engine is the answer over the whole graph. Every query has the
+server's query time limit and the slice its bound (:data:`SLICE_QUADS`): a neighbourhood
+larger than that answers 400 ``too-large`` naming the bound, instead of a partial answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+from fastapi import Request
+
+from karabakh_kg.graph import (
+    ASSERTED,
+    INFERRED,
+    ONTOLOGY,
+    PERSPECTIVE_GRAPHS,
+    PROVENANCE,
+    SUPPORT,
+    WIKIDATA,
+    KnowledgeGraph,
+    build_reasoner,
+    expand,
+    is_evidence_graph,
+    lookup,
+    perspectives,
+)
+from karabakh_kg.ontology import vocab
+from karabakh_kg.server.problems import Problem
+from karabakh_kg.server.web.resource_data import RDFS_LABEL
+
+if TYPE_CHECKING:
+    from karabakh_kg.server.sparql.backend import EngineOutline
+
+from karabakh_kg.server.web.resource_engine import (
+    PageStore,
+    chunks,
+    complete_page,
+    named_like,
+    quads_of,
+)
+
+SLICE_QUADS = 50_000
+"""Most quads one traversal reads from the engine (the whole curated graph's asserted,
+inferred and evidence graphs hold about 4 600)."""
+FRONTIER_PER_QUERY = 500
+"""Nodes one hop query asks about (a ``VALUES`` list; a larger frontier takes more
+queries, each within the slice's bound)."""
+NAME_CANDIDATES = 200
+"""Names one look-up reads from the engine, to resolve the name among them."""
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+KGO = str(vocab.KGO)
+_TERMS = (
+    KGO,
+    str(vocab.WD),
+    RDF,
+    "http://www.w3.org/2000/01/rdf-schema#",
+    "http://www.w3.org/2002/07/owl#",
+    "http://www.w3.org/2001/XMLSchema#",
+    "http://www.w3.org/2004/02/skos/core#",
+)
+"""Namespaces of vocabulary terms and external ids, never traversed (thousands of
+resources are of type ``kgo:Person``)."""
+
+_HOP = """SELECT ?g ?s ?p ?o WHERE {{
+  {{ VALUES ?s {{ {nodes} }} GRAPH ?g {{ ?s ?p ?o }} }}
+  UNION
+  {{ VALUES ?o {{ {nodes} }} GRAPH ?g {{ ?s ?p ?o }} }}
+  FILTER({graphs})
+}} LIMIT {limit}"""
+_SUPPORTS = """SELECT ?g ?s ?p ?o WHERE {{
+  VALUES (?a ?b ?c) {{ {triples} }}
+  GRAPH <{support}> {{ ?s <{rdf}subject> ?a ; <{rdf}predicate> ?b ; <{rdf}object> ?c ; ?p ?o }}
+  BIND(<{support}> AS ?g)
+}} LIMIT {limit}"""
+_UNITS = """SELECT ?g ?s ?p ?o WHERE {{
+  VALUES ?g {{ {units} }} GRAPH ?g {{ ?s ?p ?o }}
+}} LIMIT {limit}"""
+_ABOUT_NAME = """SELECT ?g ?s ?p ?o WHERE {{
+  VALUES ?g {{ <{asserted}> <{inferred}> }}
+  {{ VALUES ?s {{ {node} }} GRAPH ?g {{ ?s ?p ?o }} }}
+  UNION {{ VALUES ?o {{ {node} }} GRAPH ?g {{ ?s ?p ?o }} }}
+}} LIMIT {limit}"""
+_TYPES = """SELECT ?g ?s ?p ?o WHERE {{
+  VALUES ?g {{ <{asserted}> <{inferred}> }} VALUES ?s {{ {nodes} }} VALUES ?p {{ <{type}> }}
+  GRAPH ?g {{ ?s ?p ?o }}
+}} LIMIT {limit}"""
+_ATTRIBUTED = """SELECT ?u ?w WHERE {{
+  GRAPH <{provenance}> {{ ?u <http://www.w3.org/ns/prov#wasAttributedTo> ?w }}
+}} LIMIT {limit}"""
+_CLAIMANT_LABELS = """SELECT ?g ?s ?p ?o WHERE {{
+  VALUES ?s {{ {nodes} }} VALUES ?p {{ <{label}> }} GRAPH ?g {{ ?s ?p ?o }}
+}} LIMIT {limit}"""
+ATTRIBUTED = ox.NamedNode("http://www.w3.org/ns/prov#wasAttributedTo")
+GRAPHS = vocab.BASE + "graph/"
+_WIKIDATA_ID = re.compile(r"^(?:wd:)?(Q[1-9][0-9]*)$", re.IGNORECASE)
+_WIKIDATA_URL = re.compile(r"^https?://(?:www\.)?wikidata\.org/(?:wiki|entity)/(Q[1-9][0-9]*)$")
+
+
+def _named_iri(text: str) -> str | None:
+    """The IRI ``text`` gives (an IRI, a CURIE, or a Wikidata id as the Wikidata entity
+    whose ``skos:exactMatch`` names it), or None for a name; an IRI that is not one is
+    None too (then looked up as a name, and unknown)."""
+    text = text.strip()
+    iri = text[1:-1] if text.startswith("<") and text.endswith(">") else text
+    wikidata = _WIKIDATA_ID.match(iri) or _WIKIDATA_URL.match(iri)
+    if wikidata:
+        iri = f"{vocab.WD}{wikidata.group(1).upper()}"
+    elif not (re.match(r"^[a-z][a-z0-9+.-]*://", iri, re.IGNORECASE) or iri.startswith("urn:")):
+        iri = expand(iri) or ""
+    if not iri:
+        return None
+    try:
+        ox.NamedNode(iri)
+    except ValueError:
+        return None
+    return None if any(c in iri for c in '<>"{}|^`\\ ') else iri
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The graphs a slice reads: by default every source's (``all``); for a perspective,
+    its own asserted and inferred graphs, read as the asserted and inferred graphs, and
+    its evidence units alone (``units``), as the perspective's view of the whole graph
+    holds them (:func:`karabakh_kg.graph.perspectives.view`)."""
+
+    asserted: str = ASSERTED.value
+    inferred: str = INFERRED.value
+    units: frozenset[str] | None = None
+
+    def hop_filter(self) -> str:
+        """The ``FILTER`` of a hop query: the scope's graphs and the evidence graphs."""
+        skipped = [PROVENANCE.value, SUPPORT.value, ONTOLOGY.value, WIKIDATA.value]
+        own = ""
+        if self.asserted != ASSERTED.value:
+            skipped += [ASSERTED.value, INFERRED.value]
+            own = f" || ?g IN (<{self.asserted}>, <{self.inferred}>)"
+        names = ", ".join(f"<{g}>" for g in skipped)
+        return (
+            f'?g NOT IN ({names}) && (!STRSTARTS(STR(?g), "{PERSPECTIVE_GRAPHS}"){own})'
+            f' && !STRSTARTS(STR(?g), "{INFERRED.value}/")'
+        )
+
+    def read(self, quads: Iterable[ox.Quad]) -> list[ox.Quad]:
+        """``quads`` as the scope's view holds them: its graphs renamed, other units out."""
+        rename = {self.asserted: ASSERTED, self.inferred: INFERRED}
+        found = []
+        for q in quads:
+            graph = q.graph_name
+            if isinstance(graph, ox.NamedNode) and graph.value in rename:
+                found.append(ox.Quad(q.subject, q.predicate, q.object, rename[graph.value]))
+            elif (
+                self.units is None
+                or not is_evidence_graph(graph)
+                or (isinstance(graph, ox.NamedNode) and graph.value in self.units)
+            ):
+                found.append(q)
+        return found
+
+
+EVERY_SOURCE = Scope()
+
+
+def _resources(quads: Iterable[ox.Quad]) -> set[str]:
+    """The resources ``quads`` of the asserted and inferred graphs relate (the next hop):
+    subjects and objects of links between IRIs, not types nor vocabulary terms."""
+    return {
+        term.value
+        for q in quads
+        if q.graph_name in (ASSERTED, INFERRED)
+        and q.predicate.value != RDF_TYPE
+        and isinstance(q.object, ox.NamedNode)
+        for term in (q.subject, q.object)
+        if isinstance(term, ox.NamedNode) and not term.value.startswith(_TERMS)
+    }
+
+
+def too_large(what: str, limit: int) -> Problem:
+    """The answer to a traversal whose slice would pass ``limit`` quads."""
+    return Problem(
+        400,
+        "too-large",
+        f"{what} reaches more than {limit} quads on the engine; ask for fewer hops or "
+        "follow fewer predicates (predicate=), or query /sparql",
+        limit=limit,
+    )
+
+
+class EngineGraph:
+    """Slices of what ``engine`` holds, for one data version (``outline``: its version,
+    ``ontology``: its ontology graph's quads)."""
+
+    def __init__(
+        self,
+        engine: PageStore,
+        version: str,
+        ontology: Iterable[ox.Quad],
+        limit: int = SLICE_QUADS,
+        outline: EngineOutline | None = None,
+    ) -> None:
+        self.engine = engine
+        self.version = version
+        self.ontology = list(ontology)
+        self.limit = limit
+        self.outline = outline
+        self._perspectives: tuple[perspectives.Perspectives, KnowledgeGraph] | None = None
+
+    def needs_copy(self, what: str) -> Problem:
+        """The 503 of a feature that still needs the whole graph at hand."""
+        from karabakh_kg.server.sparql.backend import EngineOutline, needs_copy
+
+        outline = self.outline or EngineOutline(store=ox.Store(), version=self.version)
+        return needs_copy(what, self.engine.location, outline)
+
+    def _select(self, query: str, budget: int, what: str) -> list[ox.Quad]:
+        budget = max(budget, 0)
+        found = quads_of(self.engine.select(query.replace("@LIMIT@", str(budget + 1))))
+        if len(found) > budget:
+            raise too_large(what, self.limit)
+        return found
+
+    def ball(
+        self, starts: Iterable[str], radius: int, what: str, scope: Scope = EVERY_SOURCE
+    ) -> KnowledgeGraph:
+        """The slice holding every quad of every node within ``radius`` hops of ``starts``
+        (either direction), with what a projection of it needs (see the module)."""
+        quads: set[ox.Quad] = set()
+        seen: set[str] = set()
+        frontier = sorted(set(starts))
+        for _ in range(radius + 1):
+            seen.update(frontier)
+            found = self._hop(frontier, self.limit - len(quads), what, scope)
+            quads.update(found)
+            frontier = sorted(_resources(found) - seen)
+        premises = self._premises(quads, what, scope)
+        quads.update(premises)
+        # what the premises are about (the events a relation rests on), described whole:
+        # their types and dates, not only what the supporting units say of them
+        about = _resources(premises) - seen
+        quads.update(self._hop(about, self.limit - len(quads), what, scope))
+        return self._slice(quads)
+
+    def _hop(
+        self, nodes: Iterable[str], budget: int, what: str, scope: Scope = EVERY_SOURCE
+    ) -> list[ox.Quad]:
+        """Every quad with one of ``nodes`` as subject or object (see the module)."""
+        found: list[ox.Quad] = []
+        for chunk in chunks(sorted(nodes), FRONTIER_PER_QUERY):
+            query = _HOP.format(nodes=chunk, graphs=scope.hop_filter(), limit="@LIMIT@")
+            found += scope.read(self._select(query, budget - len(found), what))
+        return found
+
+    def _premises(self, quads: set[ox.Quad], what: str, scope: Scope) -> list[ox.Quad]:
+        """The supports of the derived triples among ``quads`` (their ``kgo:Support``
+        nodes) and the triples of the evidence units they rest on, in their unit graphs and
+        in the asserted graph (where the whole graph has them)."""
+        derived = sorted(
+            {
+                f"(<{q.subject.value}> <{q.predicate.value}> <{q.object.value}>)"
+                for q in quads
+                if q.graph_name == INFERRED
+                and isinstance(q.subject, ox.NamedNode)
+                and isinstance(q.object, ox.NamedNode)
+                and q.predicate.value != RDF_TYPE
+            }
+        )
+        supports: list[ox.Quad] = []
+        for start in range(0, len(derived), FRONTIER_PER_QUERY):
+            query = _SUPPORTS.format(
+                triples=" ".join(derived[start : start + FRONTIER_PER_QUERY]),
+                support=SUPPORT.value,
+                rdf=RDF,
+                limit="@LIMIT@",
+            )
+            supports += self._select(query, self.limit - len(quads) - len(supports), what)
+        units = sorted(
+            {
+                q.object.value
+                for q in supports
+                if q.predicate.value == KGO + "restsOn"
+                and isinstance(q.object, ox.NamedNode)
+                and (scope.units is None or q.object.value in scope.units)
+            }
+        )
+        budget = self.limit - len(quads) - len(supports)
+        found: list[ox.Quad] = []
+        for names in chunks(units, FRONTIER_PER_QUERY):
+            query = _UNITS.format(units=names, limit="@LIMIT@")
+            found += self._select(query, budget - len(found), what)
+        asserted = [ox.Quad(q.subject, q.predicate, q.object, ASSERTED) for q in found]
+        return supports + found + asserted
+
+    def _slice(self, quads: Iterable[ox.Quad]) -> KnowledgeGraph:
+        store = ox.Store()
+        store.extend(quads)
+        complete_page(self.engine, store, self.limit)
+        store.extend(self.ontology)
+        kg = KnowledgeGraph(store=store, version=self.version)
+        kg.views.reasoner = build_reasoner(kg)  # over the slice, writing nothing
+        return kg
+
+    def described(self, iris: Iterable[str], scope: Scope = EVERY_SOURCE) -> KnowledgeGraph:
+        """A slice with what the engine's asserted and inferred graphs say about ``iris``
+        (as subject, or as object), with the ontology: enough to describe them."""
+        store = ox.Store()
+        store.extend(self.ontology)
+        for nodes in chunks(sorted(set(iris)), FRONTIER_PER_QUERY):
+            query = _ABOUT_NAME.format(
+                asserted=scope.asserted,
+                inferred=scope.inferred,
+                node=nodes,
+                limit=NAME_CANDIDATES * 5,
+            )
+            store.extend(scope.read(quads_of(self.engine.select(query))))
+        return KnowledgeGraph(store=store, version=self.version)
+
+    def names(self, text: str, scope: Scope = EVERY_SOURCE) -> KnowledgeGraph:
+        """A slice for resolving or searching ``text`` as
+        :func:`karabakh_kg.graph.lookup.resolve` does: for an IRI, a CURIE or a Wikidata id,
+        what the engine says about it (:meth:`described`); for a name, the names of the
+        engine's asserted and inferred graphs that contain the first letters of one of its
+        words, or whose IRI does (:data:`NAME_CANDIDATES` at most); with the ontology."""
+        node = _named_iri(text)
+        if node is not None:
+            return self.described([node], scope)
+        store = ox.Store()
+        store.extend(self.ontology)
+        graphs = [scope.asserted, scope.inferred]
+        named = scope.read(named_like(self.engine, text, graphs, NAME_CANDIDATES))
+        store.extend(named)
+        # and their types, which rank them (a secondary kind of entity comes later)
+        candidates = sorted({q.subject.value for q in named if isinstance(q.subject, ox.NamedNode)})
+        for nodes in chunks(candidates, FRONTIER_PER_QUERY):
+            query = _TYPES.format(
+                asserted=scope.asserted,
+                inferred=scope.inferred,
+                nodes=nodes,
+                type=RDF_TYPE,
+                limit=NAME_CANDIDATES * 20,
+            )
+            store.extend(scope.read(quads_of(self.engine.select(query))))
+        return KnowledgeGraph(store=store, version=self.version)
+
+    def resolve(self, text: str, scope: Scope = EVERY_SOURCE) -> str:
+        """The IRI ``text`` names (:func:`karabakh_kg.graph.lookup.resolve` over
+        :meth:`names`: the same errors, with suggestions)."""
+        return lookup.resolve(self.names(text, scope), text)
+
+    def perspective_list(self) -> tuple[perspectives.Perspectives, KnowledgeGraph]:
+        """The publication's perspectives as the reasoner names them
+        (:func:`karabakh_kg.graph.perspectives.recorded`), read from the engine once: who
+        each evidence unit is attributed to (at most :data:`SLICE_QUADS` attributions),
+        the claimants' labels, and the evidence units among the outline's graph names."""
+        if self._perspectives is None:
+            rows = self.engine.select(
+                _ATTRIBUTED.format(provenance=PROVENANCE.value, limit=self.limit + 1)
+            )
+            if len(rows) > self.limit:
+                raise too_large("the perspectives' attributions", self.limit)
+            attributed = [
+                ox.Quad(r["u"], ATTRIBUTED, r["w"], PROVENANCE)
+                for r in rows
+                if isinstance(r.get("u"), ox.NamedNode) and isinstance(r.get("w"), ox.NamedNode)
+            ]
+            claimants = sorted({r["w"].value for r in rows if isinstance(r.get("w"), ox.NamedNode)})
+            labels: list[ox.Quad] = []
+            for nodes in chunks(claimants, FRONTIER_PER_QUERY):
+                query = _CLAIMANT_LABELS.format(
+                    nodes=nodes, label=RDFS_LABEL.value, limit=self.limit
+                )
+                labels += quads_of(self.engine.select(query))
+            held = self.outline.store.named_graphs() if self.outline is not None else []
+            units = {r["u"].value for r in rows if isinstance(r.get("u"), ox.NamedNode)} | {
+                g.value
+                for g in held
+                if is_evidence_graph(g)
+                and not g.value.startswith(GRAPHS)  # (contributions: in no perspective but all)
+            }
+            self._perspectives = perspectives.recorded(attributed, labels, units)
+        return self._perspectives
+
+    def scope(self, name: str | None) -> tuple[perspectives.Perspective, Scope]:
+        """The perspective ``name`` (as :func:`karabakh_kg.graph.perspectives.resolve`
+        takes it; :class:`~karabakh_kg.graph.perspectives.UnknownPerspective` otherwise)
+        and the graphs a slice of it reads."""
+        views, names = self.perspective_list()
+        chosen = perspectives.resolve_among(views, names, name)
+        if chosen.name == perspectives.ALL:
+            return chosen, EVERY_SOURCE
+        units = frozenset(views.units(chosen))
+        return chosen, Scope(chosen.asserted_graph.value, chosen.inferred_graph.value, units)
+
+
+def engine_graph(request: Request) -> EngineGraph | None:
+    """Over an engine without a local copy (``serve --backend`` above the copy's bound),
+    what reads its slices for the current data version (its queries within the pages'
+    slots and time limit); else None (the graph is at hand)."""
+    from karabakh_kg.server.sparql.backend import EngineOutline
+    from karabakh_kg.server.web.resource import _describer, _engine
+
+    state = request.app.state
+    kg = state.kg
+    if not isinstance(kg, EngineOutline):
+        return None
+    engine = _engine(request)
+    if engine is None:
+        return None
+    cached = getattr(state, "_engine_graph", None)
+    if cached is None or cached.outline is not kg:
+        ontology = _describer(request).ontology_source().store
+        quads = ontology.quads_for_pattern(None, None, None, ONTOLOGY)
+        cached = state._engine_graph = EngineGraph(engine, kg.version, quads, outline=kg)
+    found: EngineGraph = cached
+    return found
+
+
+__all__ = ["FRONTIER_PER_QUERY", "SLICE_QUADS", "EngineGraph", "engine_graph", "too_large"]

@@ -1,0 +1,357 @@
+"""``serve --backend`` without a local copy: traversal, look-up and exports around a node
+read bounded slices of the engine (server/web/engine_graph.py) and answer what the
+embedded store answers over the whole curated graph, on the embedded store, the Oxigraph
+server and Virtuoso (real engines, tests/engines.py, never mocks)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyoxigraph as ox
+import pytest
+from conftest import LiveServer, free_port, start_server, stop_server
+from engines import Engine
+
+from karabakh_kg.graph import ONTOLOGY, GraphFilter, KnowledgeGraph, perspectives, traversal
+from karabakh_kg.graph.store.embedded import EmbeddedStore
+from karabakh_kg.graph.store.publish import PUBLICATION, publish, published
+from karabakh_kg.graph.store.remote import RemoteStore
+from karabakh_kg.ontology import vocab
+from karabakh_kg.server.app import create_app
+from karabakh_kg.server.settings import Settings
+from karabakh_kg.server.sparql.backend import BackendStore, EngineOutline, published_copy
+from karabakh_kg.server.web.engine_graph import EngineGraph
+
+KG = str(vocab.KG)
+KGO = str(vocab.KGO)
+# Nodes of every kind and size: states (kg:azerbaijan is the hub: 118 facts), people, an
+# organisation, a place, an event.
+NODES = [KG + "armenia", KG + "emmanuel-macron", KG + "shusha", KG + "geneva-meeting"]
+PAIRS = [
+    (KG + "emmanuel-macron", KG + "ilham-aliyev"),
+    (KG + "sergei-lavrov", KG + "shusha"),
+    (KG + "nikol-pashinyan", KG + "geneva-meeting"),
+]
+
+
+@pytest.fixture(scope="module", params=["embedded", "oxigraph", "virtuoso"])
+def holding(
+    request: pytest.FixtureRequest, kg: KnowledgeGraph
+) -> Iterator[tuple[Any, Engine | None]]:
+    """A store holding the curated graph as ``karabakh-kg publish`` writes it, and its
+    engine (None: the embedded store)."""
+    if request.param == "embedded":
+        yield EmbeddedStore(store=kg.store), None
+        return
+    engine: Engine = request.getfixturevalue(f"{request.param}_engine")
+    remote = engine.store()
+    assert isinstance(remote, RemoteStore)
+    publish(kg, remote)
+    USED.append(engine)
+    yield remote, engine
+    remote.close()
+
+
+USED: list[Engine] = []
+"""The shared engines this module published the curated graph into."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def unpublished() -> Iterator[None]:
+    """At the end of the module, the shared engines as the next module expects them:
+    nothing published (a publish switching from the curated graph to another changes more
+    than one Virtuoso update can take: SP030, memory exhausted)."""
+    yield
+    for engine in USED:
+        remote = engine.store()
+        for name in [*published(remote), PUBLICATION]:
+            remote.drop_graph(name)
+        remote.close()
+
+
+@pytest.fixture(scope="module")
+def store(holding: tuple[Any, Engine | None]) -> Any:
+    return holding[0]
+
+
+def _reader(kg: KnowledgeGraph, store: Any, **options: Any) -> EngineGraph:
+    """What a server without a copy reads slices with: the engine, the ontology, and the
+    outline (the publication's graph names)."""
+    ontology = kg.store.quads_for_pattern(None, None, None, ONTOLOGY)
+    outline = EngineOutline(store=ox.Store(), version=kg.version, files=[])
+    for name in kg.store.named_graphs():
+        outline.store.add_graph(name)
+    return EngineGraph(store, kg.version, ontology, outline=outline, **options)
+
+
+def test_traversals_over_slices_are_the_whole_graphs(
+    kg: KnowledgeGraph, holding: tuple[Any, Engine | None]
+) -> None:
+    """Neighbours (1 and 2 hops, filtered too), ego networks, shortest and all paths and
+    the single-claimant marks, read from the store in slices, are those of the whole
+    graph, node for node, edge for edge, quote for quote (every sample on the embedded
+    store; on the engines, which answer over HTTP, a hub, an event and one path)."""
+    store, engine = holding
+    reader = _reader(kg, store)
+    whole = GraphFilter().project(kg, predicates=False)
+    nodes = NODES if engine is None else [KG + "armenia", KG + "geneva-meeting"]
+    for node in nodes:
+        assert node in whole, node
+        for k in (1, 2) if engine is None else (1,) if node == nodes[0] else (2,):
+            part = reader.ball([node], k, "test")
+            assert len(part.store) < len(kg.store) / 2  # a slice, not the graph
+            got = traversal.neighbours(GraphFilter().project(part, predicates=False), node, k=k)
+            assert got == traversal.neighbours(whole, node, k=k), (node, k)
+            if k == 1:
+                _same_ego_and_marks(kg, part, node)
+    _same_in_perspectives(kg, reader, engine is None)
+    dated = GraphFilter(start="2020-10-01", end="2020-10-31", classes=("kgo:Person", "kgo:Event"))
+    part = reader.ball([KG + "ilham-aliyev"], 1, "test")
+    assert traversal.neighbours(dated.project(part), KG + "ilham-aliyev", k=1) == (
+        traversal.neighbours(dated.project(kg), KG + "ilham-aliyev", k=1)
+    )
+    for a, b in PAIRS[:2] if engine is None else PAIRS[:1]:
+        expected_path = traversal.shortest_path(whole, a, b)
+        assert expected_path is not None and expected_path["length"] <= 5, (a, b)
+        radius = (expected_path["length"] + 1) // 2
+        part = reader.ball([a, b], max(radius, 2), "test")
+        found = traversal.shortest_path(GraphFilter().project(part), a, b)
+        assert found == expected_path, (a, b)
+        assert traversal.all_paths(GraphFilter().project(part), a, b, max_length=4) == (
+            traversal.all_paths(GraphFilter().project(kg), a, b, max_length=4)
+        )
+
+
+def _same_in_perspectives(kg: KnowledgeGraph, reader: EngineGraph, every: bool) -> None:
+    """Perspectives named, resolved and read from the store (their own asserted and
+    inferred graphs, their evidence units alone) as the reasoner has them."""
+    views, _ = reader.perspective_list()
+    expected = perspectives.perspectives(kg)
+    assert [(p.name, p.label) for p in views.listed()] == [
+        (p.name, p.label) for p in expected.listed()
+    ]
+    assert len(views.listed()) > 20  # all, curated, article and the claimants
+    names = ["kg:azerbaijan-defence-ministry", "article"]
+    for name in names if every else names[:1]:
+        chosen, scope = reader.scope(name)
+        assert chosen == perspectives.resolve(kg, name)
+        assert sorted(scope.units or ()) == sorted(expected.units(chosen))
+        view = perspectives.view(kg, chosen)
+        node = KG + "armenia"
+        part = reader.ball([node], 1, "test", scope)
+        got = traversal.neighbours(GraphFilter().project(part, predicates=False), node, k=1)
+        whole = traversal.neighbours(GraphFilter().project(view, predicates=False), node, k=1)
+        assert got == whole, name
+        ego = traversal.ego_network(GraphFilter().project(part), node, radius=1)
+        derived = [
+            tuple(ox.NamedNode(x) for x in (s, d["predicate"], o))
+            for s, o, d in ego.edges(data=True)
+            if d["kind"] == "derived"
+        ]
+        marks = perspectives.recorded_single_claimants(part, derived, scope.units)
+        ones = perspectives.single_claimants(kg, derived, chosen)
+        assert {t: who for t, (who, _) in marks.items()} == ones, name
+
+
+def _same_ego_and_marks(kg: KnowledgeGraph, part: KnowledgeGraph, node: str) -> None:
+    ego = traversal.ego_network(GraphFilter().project(part), node, radius=1)
+    expected = traversal.ego_network(GraphFilter().project(kg), node, radius=1)
+    assert _edges(ego) == _edges(expected) and dict(ego.nodes) == dict(expected.nodes)
+    derived = [
+        tuple(ox.NamedNode(x) for x in (s, d["predicate"], o))
+        for s, o, d in ego.edges(data=True)
+        if d["kind"] == "derived"
+    ]
+    marks = perspectives.recorded_single_claimants(part, derived)
+    ones = perspectives.single_claimants(kg, derived)
+    assert {t: who for t, (who, _) in marks.items()} == ones, node
+    # (20 derived relations around kg:armenia rest on one claimant alone)
+    assert len(ones) == 20 if node == KG + "armenia" else True
+
+
+def _edges(graph: Any) -> dict[tuple[str, str, str], Any]:
+    return {(s, o, k): d for s, o, k, d in graph.edges(keys=True, data=True)}
+
+
+def test_a_slice_larger_than_its_bound_is_refused(kg: KnowledgeGraph, store: Any) -> None:
+    from karabakh_kg.server.problems import Problem
+
+    with pytest.raises(Problem) as refused:
+        _reader(kg, store, limit=100).ball([KG + "azerbaijan"], 1, "the graph within 1 hops")
+    assert refused.value.status == 400 and refused.value.code == "too-large"
+    assert "100 quads" in refused.value.detail
+
+
+def test_names_resolve_over_the_store_as_over_the_whole_graph(
+    kg: KnowledgeGraph, store: Any
+) -> None:
+    from karabakh_kg.graph import lookup
+
+    reader = _reader(kg, store)
+    for name in ("Macron", "Emmanuel Macron", "kg:sergei-lavrov", f"<{KG}armenia>", "Lavrov"):
+        assert reader.resolve(name) == lookup.resolve(kg, name), name
+    with pytest.raises(lookup.EntityLookupError) as unknown:
+        reader.resolve("Macrom")
+    assert [iri for iri, _ in unknown.value.suggestions][:1] == [KG + "emmanuel-macron"]
+    assert [e.iri for e in lookup.search(reader.names("macron"), "macron", 5)] == [
+        e.iri for e in lookup.search(kg, "macron", 5)
+    ]
+
+
+# -- over HTTP: a server on an engine without a copy, against the embedded server ---------
+
+
+@pytest.fixture(scope="module", params=["oxigraph", "virtuoso"])
+def outline_server(request: pytest.FixtureRequest, kg: KnowledgeGraph) -> Iterator[LiveServer]:
+    """``serve --backend`` on an engine holding the curated graph, with the copy disabled
+    (bound 0): it holds the graphs' names (``outline_server.version``: the publication's
+    data version)."""
+    engine: Engine = request.getfixturevalue(f"{request.param}_engine")
+    remote = engine.store()  # its own: a server closes its store when it stops
+    assert isinstance(remote, RemoteStore)
+    publish(kg, remote)  # (nothing to send when the traversal tests published it)
+    outline = published_copy(remote, 0)
+    assert isinstance(outline, EngineOutline) and len(outline.store) == 0
+    settings = Settings(query_workers=2, backend_refresh=0, backend_copy_max_triples=0)
+    live = start_server(create_app(outline, settings, BackendStore(remote)))
+    live.version = outline.version  # type: ignore[attr-defined]
+    USED.append(engine)
+    yield live
+    stop_server(live)
+
+
+REQUESTS = [
+    ("/graph/lookup", {"name": "Lavrov"}),
+    ("/graph/search", {"q": "macron", "limit": "5"}),
+    ("/graph/neighbours", {"node": "kg:armenia", "direction": "out", "predicate": "kgo:metWith"}),
+    ("/graph/path", {"from": "Emmanuel Macron", "to": "kg:ilham-aliyev"}),
+    ("/graph/path", {"from": "Sergei Lavrov", "to": "kg:shusha", "all": "true", "max_length": "3"}),
+    ("/graph/ego", {"node": "kg:nikol-pashinyan"}),
+    ("/export/gexf", {"focus": "kg:minsk-group", "network": "person"}),
+    ("/export/dot", {"node": ["kg:armenia", "kg:azerbaijan", "kg:minsk-group"]}),
+    # perspectives: the claimant's, the article's own voice, the curated files
+    ("/graph/neighbours", {"node": "kg:armenia", "perspective": "kg:azerbaijan-defence-ministry"}),
+    ("/graph/ego", {"node": "Emmanuel Macron", "perspective": "article"}),
+    ("/graph/lookup", {"name": "Aliyev", "perspective": "curated"}),
+]
+
+
+def test_traversal_and_exports_over_http_are_the_embedded_servers(
+    outline_server: LiveServer, live_server: LiveServer, kg: KnowledgeGraph
+) -> None:
+    """The same answers, byte for byte (exports name the data version: the publication's
+    over the engine)."""
+    version = outline_server.version.encode()  # type: ignore[attr-defined]
+    for path, params in REQUESTS:
+        over_engine = httpx.get(outline_server.url + path, params=params, timeout=60)
+        local = httpx.get(live_server.url + path, params=params, timeout=60)
+        assert local.status_code == 200, (path, local.text)
+        assert over_engine.status_code == 200, (path, params, over_engine.text)
+        if over_engine.headers["content-type"].startswith("application/json"):
+            got, expected = over_engine.json(), local.json()
+            if path == "/graph/path" and "all" not in params:
+                assert got.pop("max_length") == 2 * traversal.MAX_K + 1
+            assert json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True), path
+        else:
+            same = over_engine.content.replace(version, kg.version.encode())
+            assert same == local.content, (path, params)
+    macron = httpx.get(
+        outline_server.url + "/graph/neighbours", params={"node": "Macron"}, timeout=60
+    ).json()
+    assert KG + "ilham-aliyev" in {n["iri"] for n in macron["neighbours"]}
+
+
+def test_the_explorer_page_over_the_engine_is_the_embedded_servers(
+    outline_server: LiveServer, live_server: LiveServer
+) -> None:
+    """The explorer page (its perspectives, categories and colours read from the engine);
+    what it asks for then (search, neighbours, paths, exports around nodes) is above."""
+    params = {"focus": "kg:armenia", "perspective": "article"}
+    over_engine = httpx.get(outline_server.url + "/explorer", params=params, timeout=60)
+    local = httpx.get(live_server.url + "/explorer", params=params, timeout=60)
+    assert over_engine.status_code == local.status_code == 200, over_engine.text
+    assert "kg:azerbaijan-defence-ministry" in over_engine.text
+    assert '<option value="article" selected>' in over_engine.text
+
+    def body(text: str) -> str:  # (the footer names the data version and its time)
+        return text[text.index("<main") : text.index("</main>")]
+
+    assert body(over_engine.text) == body(local.text)
+
+
+def test_what_still_needs_the_whole_graph_says_so(outline_server: LiveServer) -> None:
+    for path, params in (
+        ("/graph/components", {}),
+        ("/graph/centrality", {}),
+        ("/graph/network", {}),
+        ("/export/graphml", {}),
+        ("/export/graphml", {"node": "kg:armenia", "network": "state"}),
+        ("/export/events.csv", {}),
+        ("/explain", {"s": "kg:armenia", "p": "kgo:negotiatedWith", "o": "kg:azerbaijan"}),
+        ("/sparql", {"query": "ASK { ?s ?p ?o }", "perspective": "curated"}),
+    ):
+        refused = httpx.get(outline_server.url + path, params=params, timeout=30)
+        assert refused.status_code == 503, (path, refused.text)
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["code"] == "needs-local-copy", refused.text
+
+
+def test_bad_input_over_the_engine_is_the_embedded_servers_problem(
+    outline_server: LiveServer, live_server: LiveServer
+) -> None:
+    for path, params in (
+        ("/graph/neighbours", {"node": "Nobody Atall"}),
+        ("/graph/neighbours", {"node": "kg:armenia", "k": "9"}),
+        ("/graph/ego", {"node": "kg:armenia", "radius": "0"}),
+        (
+            "/graph/path",
+            {"from": "kg:armenia", "to": "kg:azerbaijan", "all": "1", "max_length": "99"},
+        ),
+        ("/graph/neighbours", {"node": "kg:armenia", "predicate": "kgo:noSuchThing"}),
+        ("/graph/neighbours", {"node": "kg:armenia", "perspective": "nobody's"}),
+    ):
+        over_engine = httpx.get(outline_server.url + path, params=params, timeout=30)
+        local = httpx.get(live_server.url + path, params=params, timeout=30)
+        assert over_engine.status_code == local.status_code, (path, params, over_engine.text)
+        assert over_engine.status_code in (400, 404), (path, params)
+        assert over_engine.json()["code"] == local.json()["code"], (path, params)
+
+
+def test_an_engine_failing_under_a_traversal_is_one_problem_naming_it(tmp_path: Path) -> None:
+    """A silent engine: 504 ``engine-timeout`` within the query time limit; an engine gone:
+    502 ``engine-failed``; both problem documents naming the engine's URL."""
+    from test_backend_pages import _silent_engine
+
+    outline = EngineOutline(store=ox.Store(), version="a publication", files=[])
+    listener, url = _silent_engine()
+    settings = Settings(query_workers=1, query_timeout=0.5, backend_refresh=0)
+    live = start_server(create_app(outline, settings, BackendStore(RemoteStore(url))))
+    try:
+        for path, params in TRAVERSALS:
+            answer = httpx.get(live.url + path, params=params, timeout=30)
+            assert answer.status_code == 504, (path, answer.text)
+            assert answer.headers["content-type"].startswith("application/problem+json")
+            assert answer.json()["code"] == "engine-timeout" and url in answer.json()["detail"]
+    finally:
+        stop_server(live)
+        listener.close()
+    gone = f"http://127.0.0.1:{free_port()}/query"  # nothing listens there
+    live = start_server(create_app(outline, settings, BackendStore(RemoteStore(gone))))
+    try:
+        for path, params in TRAVERSALS:
+            answer = httpx.get(live.url + path, params=params, timeout=30)
+            assert answer.status_code == 502, (path, answer.text)
+            assert answer.json()["code"] == "engine-failed" and gone in answer.json()["detail"]
+    finally:
+        stop_server(live)
+
+
+TRAVERSALS = [
+    ("/graph/neighbours", {"node": "kg:armenia"}),
+    ("/graph/path", {"from": "kg:armenia", "to": "Aliyev"}),
+    ("/export/graphml", {"focus": "kg:armenia"}),
+]
