@@ -140,3 +140,25 @@ def test_a_graph_larger_than_one_transaction_publishes_into_virtuoso(
         with pytest.raises(StoreError, match="TransactionAfterImageLimit"):
             whole = limited.store(upload_triples=100_000)
             whole.put_graph(vocab.BASE + "graph/switch-one-transaction", people(range(8_000)))
+
+
+def test_language_tagged_literals_leave_every_graph_they_are_removed_from(
+    virtuoso_engine: Engine,
+) -> None:
+    """Virtuoso 7.2 leaves a language-tagged literal in place when one ``DELETE DATA``
+    names several graphs (``capabilities.probe``: docs/deployment.md, known gaps): a change
+    removing labels from two graphs at once reaches both."""
+    first, second = CONTRIBUTIONS + "switch-label-a", CONTRIBUTIONS + "switch-label-b"
+    label = ox.Triple(
+        ox.NamedNode(f"{vocab.KG}switch-0"),
+        ox.NamedNode(vocab.PREFIXES["rdfs"] + "label"),
+        ox.Literal("Switch Zero", language="en"),
+    )
+    store = virtuoso_engine.store()
+    kept = people(range(20))
+    publish(dataset({first: [*kept, label], second: [*kept, label]}), store)
+    kg = dataset({first: kept, second: kept})
+    publish(kg, store)
+    same_as_published(store, kg)
+    for name in (first, second):
+        assert label not in store.get_graph(name), name

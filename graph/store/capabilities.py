@@ -16,6 +16,7 @@ from karabakh_kg.graph.store import GraphStore, StoreError
 from karabakh_kg.ontology import vocab
 
 SCRATCH = vocab.BASE + "graph/probe"
+SCRATCH_OTHER = SCRATCH + "/other"
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,12 @@ FEATURES = [
 ]
 """What the project's queries, pages and rules rely on."""
 
+LABEL = '<urn:probe:a> <urn:probe:label> "a label"@en .'
+SEVERAL_GRAPHS = f"GRAPH <{SCRATCH}> {{ {LABEL} }} GRAPH <{SCRATCH_OTHER}> {{ {LABEL} }}"
+"""A language-tagged literal in two graphs: Virtuoso 7.2's ``DELETE DATA`` naming both
+leaves it in both (one graph a ``DELETE DATA`` works), so the project's own deletions name
+one graph each (``graph/store/publish.py``, ``graph/store/reasoning.py``)."""
+
 SCRATCH_DATA = (
     "<urn:probe:a> <urn:probe:p> <urn:probe:b> . <urn:probe:b> <urn:probe:p> <urn:probe:c> . "
     '<urn:probe:a> <urn:probe:label> "a"@en . <urn:probe:a> <urn:probe:count> 2 .'
@@ -95,9 +102,10 @@ SCRATCH_DATA = (
 def probe(store: GraphStore, *, write: bool = True) -> dict[str, str]:
     """Feature name → what went wrong, for each feature ``store`` does not get right.
 
-    With ``write`` the probe writes, then drops, the scratch graph ``…/graph/probe`` (and
-    also checks ``INSERT DATA`` and ``DELETE WHERE`` with ``GRAPH``); without, the features
-    that read it are left out (they would fail on the missing graph, not on the engine)."""
+    With ``write`` the probe writes, then drops, the scratch graphs ``…/graph/probe`` and
+    ``…/graph/probe/other`` (and also checks ``INSERT DATA``, ``DELETE WHERE`` with
+    ``GRAPH`` and ``DELETE DATA`` over several graphs); without, the features that read
+    them are left out (they would fail on the missing graph, not on the engine)."""
     failed: dict[str, str] = {}
     if write:
         try:
@@ -115,6 +123,7 @@ def probe(store: GraphStore, *, write: bool = True) -> dict[str, str]:
                 failed[feature.name] = str(error)
     finally:
         if write:
+            _delete_data(store, failed)
             try:
                 store.update(f"DELETE WHERE {{ GRAPH <{SCRATCH}> {{ ?s ?p ?o }} }}")
                 if store.ask(f"ASK {{ GRAPH <{SCRATCH}> {{ ?s ?p ?o }} }}"):
@@ -122,4 +131,18 @@ def probe(store: GraphStore, *, write: bool = True) -> dict[str, str]:
             except StoreError as error:
                 failed["DELETE WHERE in a named graph"] = str(error)
             store.drop_graph(SCRATCH)
+            store.drop_graph(SCRATCH_OTHER)
     return failed
+
+
+def _delete_data(store: GraphStore, failed: dict[str, str]) -> None:
+    """``DELETE DATA`` of :data:`SEVERAL_GRAPHS` removes it from both graphs."""
+    name = "DELETE DATA over several graphs"
+    try:
+        store.update(f"INSERT DATA {{ {SEVERAL_GRAPHS} }}")
+        store.update(f"DELETE DATA {{ {SEVERAL_GRAPHS} }}")
+        left = f"ASK {{ GRAPH ?g {{ {LABEL} }} FILTER(?g IN (<{SCRATCH}>, <{SCRATCH_OTHER}>)) }}"
+        if store.ask(left):
+            failed[name] = "language-tagged literals stayed"
+    except StoreError as error:
+        failed[name] = str(error)
