@@ -153,8 +153,8 @@ CheckpointInterval = 60
 CaseMode = 2
 DirsAllowed = ., {dir}, {vad}
 VADInstallDir = {vad}/
-NumberOfBuffers = 10000
-MaxDirtyBuffers = 6000
+NumberOfBuffers = {buffers}
+MaxDirtyBuffers = {dirty_buffers}
 ThreadsPerQuery = 2
 TransactionAfterImageLimit = {after_image}
 
@@ -195,13 +195,23 @@ does: the first round writes each rule's conclusions over all the data in one up
 1M triples, more than 50 MB; docs/deployment.md)."""
 
 
+VIRTUOSO_BUFFERS = 10_000
+"""Pages of 8 kB Virtuoso keeps in memory (80 MB): enough for the tests' data. At 100k
+triples and more, in-engine reasoning outgrows them and waits on the disk (the benchmark
+gives Virtuoso more; Virtuoso's own guide: about two thirds of the memory it may use)."""
+
+
 @contextlib.contextmanager
 def virtuoso_server(
-    folder: Path, password: str, after_image: int = VIRTUOSO_AFTER_IMAGE
+    folder: Path,
+    password: str,
+    after_image: int = VIRTUOSO_AFTER_IMAGE,
+    buffers: int = VIRTUOSO_BUFFERS,
 ) -> Iterator[Engine]:
     """Virtuoso on a fresh database in ``folder``: its own ports, a new ``dba`` password and
     a user ``karabakh`` (that ``password`` too) allowed SPARQL updates, over digest auth;
-    ``after_image``: its ``TransactionAfterImageLimit``."""
+    ``after_image``: its ``TransactionAfterImageLimit``; ``buffers``: its
+    ``NumberOfBuffers`` (pages of 8 kB held in memory)."""
     sql_port, http_port = _free_port(), _free_port()
     (folder / "virtuoso.ini").write_text(
         VIRTUOSO_INI.format(
@@ -211,6 +221,8 @@ def virtuoso_server(
             vad=VIRTUOSO_VAD,
             vsp=VIRTUOSO_VSP,
             after_image=after_image,
+            buffers=buffers,
+            dirty_buffers=buffers * 3 // 5,
         )
     )
     log = (folder / "virtuoso.out").open("wb")
