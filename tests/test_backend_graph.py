@@ -355,3 +355,30 @@ TRAVERSALS = [
     ("/graph/path", {"from": "kg:armenia", "to": "Aliyev"}),
     ("/export/graphml", {"focus": "kg:armenia"}),
 ]
+
+
+def test_a_triple_two_claimants_support_apart_rests_on_one_in_its_perspective() -> None:
+    """The recorded single-claimant marks follow ``single_claimants``' promise: a triple two
+    claimants support apart rests on neither alone in ``all``, and on one of them in a
+    perspective holding only that one's unit (which no triple of the curated graph shows)."""
+    support, rdf = vocab.BASE + "graph/support", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    s, p, o = (ox.NamedNode(KG + "a"), ox.NamedNode(KGO + "metWith"), ox.NamedNode(KG + "b"))
+    store = ox.Store()
+    for side in ("one", "other"):
+        node, graph = ox.NamedNode(f"{vocab.BASE}support/{side}"), ox.NamedNode(support)
+        store.extend(
+            ox.Quad(node, predicate, value, graph)
+            for predicate, value in (
+                (ox.NamedNode(rdf + "subject"), s),
+                (ox.NamedNode(rdf + "predicate"), p),
+                (ox.NamedNode(rdf + "object"), o),
+                (ox.NamedNode(KGO + "restsOn"), ox.NamedNode(f"{vocab.KGE}unit-{side}")),
+                (ox.NamedNode(KGO + "voice"), ox.NamedNode(f"{KG}claimant-{side}")),
+                (ox.NamedNode(KGO + "voice"), ox.NamedNode(KG + "seed-article")),
+            )
+        )
+    part = KnowledgeGraph(store=store, version="test")
+    assert perspectives.recorded_single_claimants(part, [(s, p, o)]) == {}
+    only = frozenset({f"{vocab.KGE}unit-one"})
+    marks = perspectives.recorded_single_claimants(part, [(s, p, o)], only)
+    assert marks == {(s, p, o): (KG + "claimant-one", "kg:claimant-one")}
