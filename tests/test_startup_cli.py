@@ -45,6 +45,7 @@ CASES = [
     (["query", "--no-infer", WHO, "--format", "tsv"], {}),  # Lavrov's acting for: inferred
     (["query", WHO], {}),  # a table
     (["query", 'SELECT ?x WHERE { BIND("a\\u001B[31mb" AS ?x) }'], {}),  # an escape in a cell
+    (["query", 'SELECT ?x WHERE { BIND("Ağdam, Şuşa" AS ?x) }'], {}),  # beyond ASCII
     (["query", "ASK {"], {}),  # malformed
     (["query", ""], {}),  # empty
     (["query", "--format", "turtle", "ASK {}"], {}),  # a graph format for ASK
