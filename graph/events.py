@@ -327,7 +327,8 @@ SELECT ?event ?g ?p ?o WHERE {
   ?event a kgo:Event .
   GRAPH ?g { ?event ?p ?o }
   ?g a kgo:Evidence .
-}"""
+}
+ORDER BY ?event ?g ?p ?o"""
 
 _ABOUT = """
 SELECT ?event ?g ?claim ?p ?claimant ?quantity ?unit WHERE {

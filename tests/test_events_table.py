@@ -246,3 +246,18 @@ def test_annotations_use_the_published_codes(kg: KnowledgeGraph) -> None:
             assert codes["cameoCode"].isdigit() and 3 <= len(codes["cameoCode"]) <= 4, cls
         if "ploverEventType" in codes:
             assert codes["ploverEventType"] in PLOVER, cls
+
+
+def test_the_csv_is_the_same_bytes_in_every_process() -> None:
+    """Analysts diff exports between downloads: the same graph gives the same file, whatever
+    order the store happens to list an event's facts in (it differs between processes)."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "karabakh_kg.server", "events", "--format", "csv"]
+    outputs = {
+        subprocess.run(command, capture_output=True, check=True, timeout=120).stdout
+        for _ in range(3)
+    }
+    assert len(outputs) == 1
+    assert next(iter(outputs)).count(b"\n") > 50  # one row per event, every time
