@@ -574,3 +574,36 @@ def test_a_large_closure_is_kept_out_of_the_collectors_generations(
         assert gc.get_freeze_count() > len(r.engine.facts)  # each fact is a tracked tuple
     finally:
         gc.unfreeze()
+
+
+def test_n_triples_are_written_as_pyoxigraphs_serializer_writes_them(
+    tmp_path: Path, ontology: Path
+) -> None:
+    # the closure's N-Triples are written line by line from each term's text: byte for byte
+    # what the serializer makes of the same triples (escapes, language tags, datatypes,
+    # blank nodes), plain and gzip-compressed
+    from karabakh_kg.graph.reasoning import closure
+
+    data = tmp_path / "data.ttl"
+    note = '"say \\"hi\\"\\nthen\\ttab \\\\ é \\u0007"@en-GB'
+    number = '"5"^^<http://www.w3.org/2001/XMLSchema#integer>'
+    data.write_text(
+        DATA["ttl"] + f"\n:tom :note {note} , {number} , [ :hasParent :ann ] .\n",
+        encoding="utf-8",
+    )
+    encoded = closure.read([data], [ontology])
+    r = closure.compute(encoded.kg, rules=False, encoded=encoded)
+    for inferred_only in (False, True):
+        expected = ox.serialize(
+            closure.triples(r, inferred_only=inferred_only), format=ox.RdfFormat.N_TRIPLES
+        )
+        for name, read in (("out.nt", Path.read_bytes), ("out.nt.gz", _gunzip)):
+            written = closure.write(encoded.kg, r, tmp_path / name, inferred_only=inferred_only)
+            assert read(tmp_path / name) == expected
+            assert written.statements == expected.count(b"\n")
+        # the literal is asserted of :tom, and inferred of :thomas (owl:sameAs)
+        assert b'"say \\"hi\\"\\nthen\\ttab \\\\ \xc3\xa9 \\u0007"@en-gb .' in expected.lower()
+
+
+def _gunzip(path: Path) -> bytes:
+    return gzip.decompress(path.read_bytes())

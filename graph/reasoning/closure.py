@@ -27,6 +27,7 @@ import gc
 import gzip
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import BinaryIO
 
@@ -157,6 +158,23 @@ def triples(r: Reasoner, *, inferred_only: bool = False) -> Iterator[ox.Triple]:
     yield from _decoded(r, r.output)
 
 
+def _ntriples(r: Reasoner, *, inferred_only: bool) -> Iterator[tuple[int, bytes]]:
+    """The lines :func:`triples` would serialise as N-Triples, in chunks (with their line
+    counts): each term's text is made once, by pyoxigraph (``str`` of a term is its
+    N-Triples form), instead of a pyoxigraph triple per line, which took 10.4 of the 14.5 s
+    of CPU that writing the 1M closure took, and grew faster than the closure."""
+    text = [str(term) for term in r.table.terms]
+    statements = r.output if inferred_only else chain(r.engine.base, r.output)
+    lines: list[str] = []
+    for s, p, o in statements:
+        lines.append(f"{text[s]} {text[p]} {text[o]} .\n")
+        if len(lines) == 65_536:
+            yield len(lines), "".join(lines).encode()
+            lines.clear()
+    if lines:
+        yield len(lines), "".join(lines).encode()
+
+
 def quads(kg: KnowledgeGraph, r: Reasoner, *, inferred_only: bool = False) -> Iterator[ox.Quad]:
     """The closure as a dataset: the input's named graphs, ``graph/asserted``,
     ``graph/ontology`` and ``graph/inferred`` (or only the last)."""
@@ -194,12 +212,21 @@ def write(kg: KnowledgeGraph, r: Reasoner, path: Path, *, inferred_only: bool = 
 
     prefixes = dict(vocab.PREFIXES)  # Turtle, TriG, RDF/XML and JSON-LD use them
 
+    def to(out: BinaryIO) -> None:
+        if syntax == ox.RdfFormat.N_TRIPLES:
+            nonlocal count
+            for lines, chunk in _ntriples(r, inferred_only=inferred_only):
+                count += lines
+                out.write(chunk)
+            return
+        ox.serialize(counted(statements), out, syntax, prefixes=prefixes)  # type: ignore[arg-type]
+
     def serialize(out: BinaryIO) -> None:
         if not formats.is_gzip(path):
-            ox.serialize(counted(statements), out, syntax, prefixes=prefixes)  # type: ignore[arg-type]
+            to(out)
             return
         with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as compressed:
-            ox.serialize(counted(statements), compressed, syntax, prefixes=prefixes)  # type: ignore[arg-type]
+            to(compressed)  # type: ignore[arg-type]
 
     write_atomic(path, serialize)
     return Written(path=path, format=found, statements=count, inferred_only=inferred_only)
