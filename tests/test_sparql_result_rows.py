@@ -142,3 +142,29 @@ def test_a_streamed_answer_is_byte_for_byte_the_one_in_one_piece(name: str) -> N
     whole = run_job(made, QueryJob(query, results_format=name).to_dict())
     assert streamed[0] == whole[0] == "ok" and len(chunks) > 1
     assert b"".join(chunks) + streamed[3] == whole[3]
+
+
+CONSTRUCT_ALL = f"CONSTRUCT {{ ?s <{EX}q> ?o }} WHERE {{ ?s <{EX}p> ?o }}"
+
+
+@pytest.mark.parametrize("name", ["ntriples", "nquads"])
+def test_graph_answers_in_lines_are_the_engines_with_exact_caps(store: ox.Store, name: str) -> None:
+    """N-Triples and N-Quads write a triple per line: the engine's serializer, the lines
+    counted for the row cap (every literal above holds escaped line breaks)."""
+    graph = QueryJob(CONSTRUCT_ALL, graph_format=name, results_format=None)
+    whole = LocalStore(store).execute(graph, timeout=30).body
+    rdf_format = ox.RdfFormat.N_TRIPLES if name == "ntriples" else ox.RdfFormat.N_QUADS
+    assert whole == store.query(CONSTRUCT_ALL).serialize(format=rdf_format)
+    assert len(list(ox.parse(whole, format=rdf_format))) == ROWS
+    capped = QueryJob(CONSTRUCT_ALL, graph_format=name, max_rows=ROWS - 1)
+    with pytest.raises(QueryFailed) as failed:
+        LocalStore(store).execute(capped, timeout=30)
+    assert failed.value.kind == "too-many-rows"
+    assert LocalStore(store).execute(
+        QueryJob(CONSTRUCT_ALL, graph_format=name, max_rows=ROWS, max_bytes=len(whole)), 30
+    )
+    with pytest.raises(QueryFailed) as failed:
+        LocalStore(store).execute(
+            QueryJob(CONSTRUCT_ALL, graph_format=name, max_bytes=len(whole) - 1), 30
+        )
+    assert failed.value.kind == "too-large"

@@ -31,7 +31,7 @@ from typing import IO, Any, Protocol, cast
 import pyoxigraph as ox
 
 from karabakh_kg.graph import QuadChange, formats
-from karabakh_kg.server.sparql.results import PIECES, RowCounter
+from karabakh_kg.server.sparql.results import PIECES, ROW_MARKS, RowCounter
 
 RDF_FORMATS = {f.name: f.rdf_format for f in formats.GRAPH_FORMATS if f.rdf_format}
 """Graph serializations by short name (see :mod:`karabakh_kg.graph.formats`)."""
@@ -622,8 +622,12 @@ def run_job(
         name = job.get("graph_format")
         if name is None:
             return ("error", "not-acceptable", "CONSTRUCT")
-        triples = _WithinRows(result, max_rows, body, _triple_size)
         rdf_format = RDF_FORMATS[name]
+        if body.emit is None and name in ROW_MARKS and isinstance(result, ox.QueryTriples):
+            # a line per triple: the engine's serializer, its lines counted
+            result.serialize(cast("IO[bytes]", _CountedRows(body, name, max_rows)), rdf_format)
+            return ("ok", "CONSTRUCT", name, body.rest())
+        triples = _WithinRows(result, max_rows, body, _triple_size)
         items: Iterable[Any] = triples
         if rdf_format in (ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS):
             items = (ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)

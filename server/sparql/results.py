@@ -5,7 +5,8 @@ An answer sent in one piece (the endpoint's) is written by pyoxigraph's serializ
 (``QuerySolutions.serialize``) into a writer that counts the rows as the bytes go by
 (:class:`RowCounter`: the serialization's own row marks, outside quoted strings), so that
 the row cap holds exactly without a Python object per row, and the byte cap is checked on
-the same bytes. A streamed answer (``karabakh-kg query``) must be cut where a row ends, in
+the same bytes; so are CONSTRUCT and DESCRIBE answers in N-Triples and N-Quads (a line per
+triple). A streamed answer (``karabakh-kg query``) must be cut where a row ends, in
 chunks of at most a given size, which needs each row's place: ``PIECES[name]`` yields the
 document's head, one piece per row and its tail, in the W3C formats: JSON
 (sparql11-results-json), XML (rdf-sparql-XMLres), CSV and TSV (sparql11-results-csv-tsv);
@@ -226,6 +227,9 @@ ROW_MARKS: dict[str, RowMarks] = {
     "csv": RowMarks(b"\r\n", quoted=True, header=1),
     # A line per row after the header line; terms escape their line breaks.
     "tsv": RowMarks(b"\n", header=1),
+    # CONSTRUCT and DESCRIBE answers: a line per triple (literals escape line breaks).
+    "ntriples": RowMarks(b"\n"),
+    "nquads": RowMarks(b"\n"),
 }
 
 
