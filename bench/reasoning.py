@@ -8,16 +8,17 @@ bench/generate.py), one after the other; the table shows the reasoning's CPU tim
 ratios use it: on a shared machine a process waiting for a core has a long wall time that
 says nothing of the engine) and wall time, peak memory (the process's max RSS), the number
 of instance-level triples in the closure, the speed ratios to owlrl and to reasonable, and
-whether the closures agree (compared as a hash of the sorted instance-level triples, with the
-same noise filter as tests/reasoning_support.py):
+whether the closures agree (compared by a digest of the instance-level triples, the sum of
+each one's hash, streamed from the closure file, with the same noise filter as
+tests/reasoning_support.py; each engine's digest is printed, to compare runs):
 OWL 2 RL closures with owlrl's, closures with the domain rules with each other. An engine
 that does not finish in its time limit is stopped and reported as such, with the memory it
 had reached.
 
 Our closures are computed as users compute them, by the public command
 ``karabakh-kg reason FILE [--no-rules] --no-consistency --output closure.nt --format json`` on
-the generated TriG file (its reported reasoning time and peak memory; the closure read back
-from the file).
+the generated TriG file (its reported reasoning time and peak memory; the closure's digest
+streamed from the file).
 The memory baseline is a pyoxigraph store holding that OWL 2 RL closure (loaded from the
 same file in a process of its own). "ours (+ rules, served)" is what the server does:
 ``reasoning.materialize`` with the supports of every derived triple and the perspective
