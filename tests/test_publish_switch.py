@@ -162,3 +162,14 @@ def test_language_tagged_literals_leave_every_graph_they_are_removed_from(
     same_as_published(store, kg)
     for name in (first, second):
         assert label not in store.get_graph(name), name
+
+
+def test_a_change_of_thousands_of_triples_reaches_virtuoso(virtuoso_engine: Engine) -> None:
+    """Virtuoso 7.2 refuses an ``INSERT DATA`` of 5 000 triples or more (``SP030``): a
+    change of 6 000 triples, within what the switch applies, is sent in smaller operations."""
+    graph = CONTRIBUTIONS + "switch-thousands"
+    store = virtuoso_engine.store()
+    publish(dataset({graph: people(range(10))}), store)
+    kg = dataset({graph: people(range(10)) + people(range(6_000), "Organization")})
+    publish(kg, store)
+    same_as_published(store, kg)

@@ -63,6 +63,10 @@ differences are applied before it, in batches of :data:`DIFFERENCE_BATCH`."""
 DIFFERENCE_BATCH = 10_000
 """Triples per ``INSERT DATA`` / ``DELETE DATA`` of a difference applied before the switch
 (Virtuoso limits the size of one ``INSERT DATA``)."""
+DATA_OPERATION_TRIPLES = 4_000
+"""Triples per ``INSERT DATA`` / ``DELETE DATA`` operation (a request may hold several):
+Virtuoso 7.2's SPARQL compiler refuses one of 5 000 triples or more (``SP030 … memory
+exhausted``), whatever their terms."""
 _HAS_PART = vocab.PREFIXES["dcterms"] + "hasPart"
 _VERSION = vocab.PREFIXES["dcterms"] + "hasVersion"
 
@@ -185,11 +189,14 @@ class _Difference:
         return len(self.added) + len(self.removed)
 
     def operations(self, name: str) -> list[str]:
-        """``DELETE DATA`` then ``INSERT DATA`` (each when not empty)."""
+        """``DELETE DATA`` then ``INSERT DATA`` (each when not empty), in operations of at
+        most :data:`DATA_OPERATION_TRIPLES` triples."""
         found = []
+        step = DATA_OPERATION_TRIPLES
         for verb, triples in (("DELETE", self.removed), ("INSERT", self.added)):
-            if triples:
-                text = (ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"").decode()
+            for at in range(0, len(triples), step):
+                part = triples[at : at + step]
+                text = (ox.serialize(part, format=ox.RdfFormat.N_TRIPLES) or b"").decode()
                 found.append(f"{verb} DATA {{ GRAPH <{name}> {{\n{text}}} }}")
         return found
 
