@@ -390,7 +390,6 @@ def test_without_a_copy_pages_read_the_engine_and_the_rest_says_503(
         finally:
             remote.update(LATE_REMOVED)
         for path, params in (
-            ("/sparql", {"query": "ASK { ?s ?p ?o }", "perspective": "curated"}),
             ("/graph/components", {}),
             ("/explain", {"s": "kg:tiny-person", "p": "a", "o": "kgo:Agent"}),
             ("/export/graphml", {}),

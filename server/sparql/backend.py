@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +116,61 @@ class EngineOutline(KnowledgeGraph):
     """The bound the publication passed (``KARABAKH_KG_BACKEND_COPY_MAX_TRIPLES``)."""
     loading: bool = False
     """The publication is within the bound: its copy is being read (:class:`PublishedCopy`)."""
+    perspectives_of: Callable[[], tuple[Any, KnowledgeGraph]] | None = None
+    """The publication's perspectives, read from the engine on first use
+    (:func:`read_perspectives`), for ``perspective=`` queries without the reasoner."""
+
+
+ATTRIBUTIONS = 100_000
+"""Most ``prov:wasAttributedTo`` statements :func:`read_perspectives` reads."""
+_ATTRIBUTED = """SELECT ?u ?w WHERE {{
+  GRAPH <{provenance}> {{ ?u <http://www.w3.org/ns/prov#wasAttributedTo> ?w }}
+}} LIMIT {limit}"""
+_LABELS = """SELECT ?g ?s ?o WHERE {{
+  VALUES ?s {{ {nodes} }} GRAPH ?g {{ ?s <http://www.w3.org/2000/01/rdf-schema#label> ?o }}
+}} LIMIT {limit}"""
+
+
+def read_perspectives(
+    engine: Any, graph_names: Iterable[ox.NamedNode | ox.BlankNode | ox.DefaultGraph]
+) -> tuple[Any, KnowledgeGraph]:
+    """The perspectives of the publication on ``engine`` as the reasoner names them
+    (:func:`karabakh_kg.graph.perspectives.recorded`), in bounded queries: who each
+    evidence unit is attributed to (at most :data:`ATTRIBUTIONS`; more is 503
+    ``needs-local-copy``), the claimants' labels (500 a query), and the evidence units
+    among ``graph_names`` (the publication's)."""
+    from karabakh_kg.graph import ASSERTED, PROVENANCE, is_evidence_graph, perspectives
+
+    rows = engine.select(_ATTRIBUTED.format(provenance=PROVENANCE.value, limit=ATTRIBUTIONS + 1))
+    if len(rows) > ATTRIBUTIONS:
+        raise Problem(
+            503,
+            "needs-local-copy",
+            f"the perspectives of the publication on {engine.location} attribute more than "
+            f"{ATTRIBUTIONS} evidence units: they need the local copy",
+        )
+    pairs = [
+        (r["u"], r["w"])
+        for r in rows
+        if isinstance(r.get("u"), ox.NamedNode) and isinstance(r.get("w"), ox.NamedNode)
+    ]
+    attributed = ox.NamedNode("http://www.w3.org/ns/prov#wasAttributedTo")
+    quads = [ox.Quad(u, attributed, w, PROVENANCE) for u, w in pairs]
+    claimants = sorted({w.value for _, w in pairs})
+    label = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+    labels = []
+    for start in range(0, len(claimants), 500):
+        nodes = " ".join(f"<{c}>" for c in claimants[start : start + 500])
+        for row in engine.select(_LABELS.format(nodes=nodes, limit=ATTRIBUTIONS)):
+            if isinstance(row.get("s"), ox.NamedNode) and isinstance(row.get("o"), ox.Literal):
+                labels.append(ox.Quad(row["s"], label, row["o"], ASSERTED))
+    system = ASSERTED.value.rsplit("/", 1)[0] + "/"
+    units = {u.value for u, _ in pairs} | {
+        g.value
+        for g in graph_names
+        if is_evidence_graph(g) and isinstance(g, ox.NamedNode) and not g.value.startswith(system)
+    }  # (contributions, under graph/, are in no perspective but all)
+    return perspectives.recorded(quads, labels, units)
 
 
 def larger_than(engine: RemoteStore, triples: int) -> bool:
@@ -153,6 +208,14 @@ def published_copy(engine: RemoteStore, max_triples: int, *, wait: bool = True) 
         raise needs_copy("reasoning", engine.location, outline)
 
     outline.views.defer(no_reasoner)
+    kept: list[tuple[Any, KnowledgeGraph]] = []
+
+    def perspectives_of() -> tuple[Any, KnowledgeGraph]:
+        if not kept:
+            kept.append(read_perspectives(engine, store.named_graphs()))
+        return kept[0]
+
+    outline.perspectives_of = perspectives_of
     return outline
 
 

@@ -37,8 +37,13 @@ def perspective_dataset(
             f"the perspective is {len(name)} characters long; perspective names are at most "
             f"{MAX_PERSPECTIVE_LENGTH} characters",
         )
+    recorded = getattr(kg, "perspectives_of", None)  # over an engine, without a copy
+    found, names = recorded() if recorded is not None else (None, kg)
     try:
-        perspective = views.resolve(kg, name)
+        if found is None:
+            perspective = views.resolve(kg, name)
+        else:
+            perspective = views.resolve_among(found, names, name)
     except views.UnknownPerspective as error:
         raise Problem(400, "unknown-perspective", str(error)) from None
     if perspective.name == views.ALL:
@@ -56,5 +61,6 @@ def perspective_dataset(
     own = [perspective.asserted_graph.value, PROVENANCE.value, ONTOLOGY.value]
     if include_inferred:
         own.append(perspective.inferred_graph.value)
-    units = [u for u in views.perspectives(kg).units(perspective) if u != views.UNCURATED]
+    listed = found if found is not None else views.perspectives(kg)
+    units = [u for u in listed.units(perspective) if u != views.UNCURATED]
     return (default, sorted(units) + own, False), perspective.name

@@ -56,7 +56,6 @@ from karabakh_kg.graph import (
 )
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.problems import Problem
-from karabakh_kg.server.web.resource_data import RDFS_LABEL
 
 if TYPE_CHECKING:
     from karabakh_kg.server.sparql.backend import EngineOutline
@@ -116,14 +115,6 @@ _TYPES = """SELECT ?g ?s ?p ?o WHERE {{
   VALUES ?g {{ <{asserted}> <{inferred}> }} VALUES ?s {{ {nodes} }} VALUES ?p {{ <{type}> }}
   GRAPH ?g {{ ?s ?p ?o }}
 }} LIMIT {limit}"""
-_ATTRIBUTED = """SELECT ?u ?w WHERE {{
-  GRAPH <{provenance}> {{ ?u <http://www.w3.org/ns/prov#wasAttributedTo> ?w }}
-}} LIMIT {limit}"""
-_CLAIMANT_LABELS = """SELECT ?g ?s ?p ?o WHERE {{
-  VALUES ?s {{ {nodes} }} VALUES ?p {{ <{label}> }} GRAPH ?g {{ ?s ?p ?o }}
-}} LIMIT {limit}"""
-ATTRIBUTED = ox.NamedNode("http://www.w3.org/ns/prov#wasAttributedTo")
-GRAPHS = vocab.BASE + "graph/"
 _WIKIDATA_ID = re.compile(r"^(?:wd:)?(Q[1-9][0-9]*)$", re.IGNORECASE)
 _WIKIDATA_URL = re.compile(r"^https?://(?:www\.)?wikidata\.org/(?:wiki|entity)/(Q[1-9][0-9]*)$")
 
@@ -380,34 +371,14 @@ class EngineGraph:
     def perspective_list(self) -> tuple[perspectives.Perspectives, KnowledgeGraph]:
         """The publication's perspectives as the reasoner names them
         (:func:`karabakh_kg.graph.perspectives.recorded`), read from the engine once: who
-        each evidence unit is attributed to (at most :data:`SLICE_QUADS` attributions),
-        the claimants' labels, and the evidence units among the outline's graph names."""
+        each evidence unit is attributed to, the claimants' labels, and the evidence units
+        among the outline's graph names
+        (:func:`karabakh_kg.server.sparql.backend.read_perspectives`)."""
         if self._perspectives is None:
-            rows = self.engine.select(
-                _ATTRIBUTED.format(provenance=PROVENANCE.value, limit=self.limit + 1)
-            )
-            if len(rows) > self.limit:
-                raise too_large("the perspectives' attributions", self.limit)
-            attributed = [
-                ox.Quad(r["u"], ATTRIBUTED, r["w"], PROVENANCE)
-                for r in rows
-                if isinstance(r.get("u"), ox.NamedNode) and isinstance(r.get("w"), ox.NamedNode)
-            ]
-            claimants = sorted({r["w"].value for r in rows if isinstance(r.get("w"), ox.NamedNode)})
-            labels: list[ox.Quad] = []
-            for nodes in chunks(claimants, FRONTIER_PER_QUERY):
-                query = _CLAIMANT_LABELS.format(
-                    nodes=nodes, label=RDFS_LABEL.value, limit=self.limit
-                )
-                labels += quads_of(self.engine.select(query))
+            from karabakh_kg.server.sparql.backend import read_perspectives
+
             held = self.outline.store.named_graphs() if self.outline is not None else []
-            units = {r["u"].value for r in rows if isinstance(r.get("u"), ox.NamedNode)} | {
-                g.value
-                for g in held
-                if is_evidence_graph(g)
-                and not g.value.startswith(GRAPHS)  # (contributions: in no perspective but all)
-            }
-            self._perspectives = perspectives.recorded(attributed, labels, units)
+            self._perspectives = read_perspectives(self.engine, held)
         return self._perspectives
 
     def scope(self, name: str | None) -> tuple[perspectives.Perspective, Scope]:
