@@ -168,7 +168,7 @@ def _ntriples(r: Reasoner, *, inferred_only: bool) -> Iterator[tuple[int, bytes]
     lines: list[str] = []
     for s, p, o in statements:
         lines.append(f"{text[s]} {text[p]} {text[o]} .\n")
-        if len(lines) == 65_536:
+        if len(lines) == 4096:
             yield len(lines), "".join(lines).encode()
             lines.clear()
     if lines:
