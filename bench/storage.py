@@ -119,6 +119,24 @@ def cpu_seconds(group: int) -> float:
     return sum(cpu_parts(group))
 
 
+def update_text(n: int) -> bytes:
+    """Update number ``n``: one new triple."""
+    return (
+        f"INSERT DATA {{ <https://w3id.org/karabakh-kg/resource/bench-{n}> "
+        "a <https://w3id.org/karabakh-kg/ontology#Person> }"
+    ).encode()
+
+
+def update_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {"Content-Type": "application/sparql-update", **headers}
+
+
+def check_answer(update_url: str, response: httpx.Response) -> None:
+    """Stop the run on an update a server did not accept."""
+    if response.status_code not in (200, 204):
+        raise SystemExit(f"{update_url}: HTTP {response.status_code}: {response.text}")
+
+
 def drive(
     client: httpx.Client, update_url: str, first: int, count: int, headers: dict[str, str]
 ) -> list[float]:
@@ -126,19 +144,10 @@ def drive(
     of each (seconds)."""
     latencies = []
     for n in range(first, first + count):
-        text = (
-            f"INSERT DATA {{ <https://w3id.org/karabakh-kg/resource/bench-{n}> "
-            "a <https://w3id.org/karabakh-kg/ontology#Person> }"
-        )
         start = time.perf_counter()
-        response = client.post(
-            update_url,
-            content=text.encode(),
-            headers={"Content-Type": "application/sparql-update", **headers},
-        )
+        response = client.post(update_url, content=update_text(n), headers=update_headers(headers))
         latencies.append(time.perf_counter() - start)
-        if response.status_code not in (200, 204):
-            raise SystemExit(f"{update_url}: HTTP {response.status_code}: {response.text}")
+        check_answer(update_url, response)
     return latencies
 
 
@@ -155,19 +164,12 @@ def drive_concurrently(
 
     async def one_client(client: httpx.AsyncClient) -> None:
         for n in numbers:
-            text = (
-                f"INSERT DATA {{ <https://w3id.org/karabakh-kg/resource/bench-{n}> "
-                "a <https://w3id.org/karabakh-kg/ontology#Person> }"
-            )
             start = time.perf_counter()
             response = await client.post(
-                update_url,
-                content=text.encode(),
-                headers={"Content-Type": "application/sparql-update", **headers},
+                update_url, content=update_text(n), headers=update_headers(headers)
             )
             latencies.append(time.perf_counter() - start)
-            if response.status_code not in (200, 204):
-                raise SystemExit(f"{update_url}: HTTP {response.status_code}: {response.text}")
+            check_answer(update_url, response)
 
     async def run() -> None:
         limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
