@@ -417,22 +417,43 @@ def serve(
     else:
         app, served = build_app(data_dir, settings, start_workers=True), "the curated graph"
     url = f"http://{_url_host(host)}:{number}/"
-    typer.echo(
-        f"karabakh-kg serving {url} (query UI {url}query, SPARQL {url}sparql): {served}, "
-        f"loaded in {time.monotonic() - started:.1f} s; {storage_mode(settings)}; "
-        "Ctrl-C stops"
-    )
     import uvicorn
 
     from karabakh_kg.server.sparql.limits import uvicorn_options
 
-    uvicorn.run(
-        app,  # type: ignore[arg-type]
-        host=host,
-        port=number,
-        log_level=log_level.lower(),
-        **uvicorn_options(settings),  # header, body and keep-alive time limits
-    )
+    servers: list[uvicorn.Server] = []
+    interrupted: list[int] = []
+
+    def stop_soon(signum: int, frame: object) -> None:
+        """Ctrl-C once the banner says it stops the server, before uvicorn takes the signal
+        over (or given back by uvicorn after its shutdown): the server stops, instead of a
+        KeyboardInterrupt in whatever runs then (uvicorn configuring its logging, for one,
+        which then fails on a lock half taken: a traceback)."""
+        interrupted.append(signum)
+        for server in servers:
+            server.should_exit = True
+
+    previous = signal.signal(signal.SIGINT, stop_soon)
+    try:
+        typer.echo(
+            f"karabakh-kg serving {url} (query UI {url}query, SPARQL {url}sparql): {served}, "
+            f"loaded in {time.monotonic() - started:.1f} s; {storage_mode(settings)}; "
+            "Ctrl-C stops"
+        )
+        config = uvicorn.Config(
+            app,  # type: ignore[arg-type]
+            host=host,
+            port=number,
+            log_level=log_level.lower(),
+            **uvicorn_options(settings),  # header, body and keep-alive time limits
+        )
+        servers.append(uvicorn.Server(config))
+        if not interrupted:
+            servers[0].run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if not interrupted and not servers[0].started:
+        raise typer.Exit(3)  # as uvicorn.run: the server could not start
 
 
 def check_data_options(data_dir: Path | None, settings: Settings) -> None:
