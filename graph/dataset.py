@@ -38,6 +38,9 @@ WIKIDATA = ox.NamedNode(vocab.BASE + "graph/wikidata")
 SYSTEM_GRAPHS = (ASSERTED, INFERRED, ONTOLOGY, PROVENANCE, WIKIDATA)
 SUPPORT = ox.NamedNode(vocab.BASE + "graph/support")
 """The reasoner's graph of kgo:Support nodes (see karabakh_kg.graph.reasoning.perspectives)."""
+DERIVATIONS = ox.NamedNode(vocab.BASE + "graph/derivation")
+"""On an engine: the recorded derivation of each derived triple, which ``publish`` writes
+for explanations over the engine (karabakh_kg.graph.reasoning.explain)."""
 PERSPECTIVE_GRAPHS = vocab.BASE + "graph/perspective/"
 """Prefix of the reasoner's per-perspective asserted and inferred graphs."""
 CONTRIBUTIONS_GRAPHS = vocab.BASE + "graph/contributions/"
@@ -54,11 +57,11 @@ change can be maintained (a publish rewriting those graphs drops it)."""
 
 def is_evidence_graph(graph: object) -> bool:
     """Whether a named graph is an evidence unit: neither a system graph nor one of the
-    reasoner's support and perspective graphs."""
+    reasoner's support, perspective and derivation graphs."""
     return (
         isinstance(graph, ox.NamedNode)
         and graph not in SYSTEM_GRAPHS
-        and graph != SUPPORT
+        and graph not in (SUPPORT, DERIVATIONS)
         and not graph.value.startswith(PERSPECTIVE_GRAPHS)
     )
 
