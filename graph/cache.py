@@ -30,6 +30,16 @@ Why an entry can be trusted:
   names another key, with a file missing, added, of another size or checksum, is ignored
   and built again (a checksum detects damage, which is what can happen to a cache: anyone
   who could forge an entry could as well edit the data files);
+* reading and checksumming every file at every start cost 20-60 ms of a ``query``, so the
+  manifest also keeps each file's identity as the file system reports it when its checksum
+  was last verified (device, inode, size, modification and status-change times in
+  nanoseconds, :func:`_identity`): while every file still has that identity, none was
+  written since (any write, truncation, replacement or ``touch`` sets the status-change
+  time to the clock's, which no user can set back), so the checksums are not read again;
+  a file whose identity differs (a copied folder, an edited file) is checksummed, and the
+  new identities are written to the manifest once they match. What the file system does
+  not see (a disk flipping bits under it) is left to the engine's own block checksums,
+  which it verifies on each read;
 * entries are written with :func:`karabakh_kg.graph.files.write_atomic`, and the on-disk
   store in a temporary folder renamed into place once whole, so two processes racing or a
   crash leave either the old entry, or a whole new one, never half of one.
@@ -141,14 +151,20 @@ class ReasonedCache:
         try:
             manifest = json.loads((folder / MANIFEST).read_bytes())
             files = manifest["files"] if isinstance(manifest, dict) else None
+            if not isinstance(files, dict):
+                return None
             trusted = (
                 manifest.get("format") == STORE_FORMAT
                 and manifest.get("key") == key
-                and isinstance(files, dict)
                 and bool(files)
                 and set(files) == set(_data_files(folder))
-                and all(_size_and_crc(folder / name) == files[name] for name in files)
             )
+            if trusted:
+                seen = {name: _identity(folder / name) for name in files}
+                if manifest.get("seen") != seen:  # written since last verified: checksums
+                    trusted = all(_size_and_crc(folder / name) == files[name] for name in files)
+                    if trusted:
+                        _note_seen(folder, manifest, seen)
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return None
         if not trusted:
@@ -187,9 +203,10 @@ class ReasonedCache:
         file), sync it and rename it to ``final`` (an entry there, damaged since it was not
         read, is moved aside and removed)."""
         files = {name: _size_and_crc(building / name) for name in _data_files(building)}
-        manifest = {"format": STORE_FORMAT, "key": key, "files": files}
         for name in files:
             _fsync(building / name)
+        seen = {name: _identity(building / name) for name in files}
+        manifest = {"format": STORE_FORMAT, "key": key, "files": files, "seen": seen}
         write_atomic(building / MANIFEST, json.dumps(manifest, sort_keys=True))
         if final.exists():
             aside = Path(tempfile.mkdtemp(prefix=f".{key}.", suffix=".old", dir=self.folder))
@@ -296,18 +313,38 @@ class ReasonedCache:
 
 
 def _data_files(folder: Path) -> list[str]:
-    """The files of an engine's folder that hold data (all but :data:`UNCHECKED` ones and
-    the manifest)."""
+    """The files of an engine's folder that hold data (all but :data:`UNCHECKED` ones, the
+    manifest and a new manifest being written by another process, :func:`_note_seen`)."""
     return sorted(
         path.name
         for path in folder.iterdir()
-        if path.name != MANIFEST and not path.name.startswith(UNCHECKED)
+        if path.name != MANIFEST and not path.name.startswith((*UNCHECKED, f".{MANIFEST}."))
     )
 
 
 def _size_and_crc(path: Path) -> list[int]:
     data = path.read_bytes()
     return [len(data), zlib.crc32(data)]
+
+
+def _identity(path: Path) -> list[int]:
+    """What the file system says of the file ``path`` without reading it: device, inode,
+    size, modification and status-change times (ns). A write of any kind changes the last."""
+    status = path.stat()
+    return [
+        status.st_dev,
+        status.st_ino,
+        status.st_size,
+        status.st_mtime_ns,
+        status.st_ctime_ns,
+    ]
+
+
+def _note_seen(folder: Path, manifest: dict[str, object], seen: dict[str, list[int]]) -> None:
+    """Keep ``seen``, the identities of the files just verified, in ``folder``'s manifest,
+    so the next start need not read them (skipped when the folder cannot be written)."""
+    with contextlib.suppress(OSError):
+        write_atomic(folder / MANIFEST, json.dumps({**manifest, "seen": seen}, sort_keys=True))
 
 
 def _fsync(path: Path) -> None:

@@ -24,6 +24,7 @@ import typer
 from typer.testing import CliRunner
 
 from karabakh_kg.graph import INFERRED, KnowledgeGraph, explain, load_graph
+from karabakh_kg.graph import cache as graph_cache
 from karabakh_kg.graph.cache import MANIFEST, ReasonedCache, entry_key, load_reasoned
 from karabakh_kg.graph.cache_folder import SWITCH_VARIABLE, cache_folder
 from karabakh_kg.graph.dataset import SUPPORT, content_hash, input_files
@@ -244,6 +245,42 @@ def test_a_damaged_on_disk_store_is_not_opened_and_is_rebuilt(
     reopened = cache.open_read_only(key)  # and the store was written again, whole
     assert reopened is not None
     assert set(reopened.named_graphs()) == set(kg.store.named_graphs())
+
+
+def test_a_verified_on_disk_store_opens_again_without_reading_its_files(
+    tmp_path: Path, on_disk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(on_disk, tmp_path / "reasoned")
+    cache = ReasonedCache(tmp_path / "reasoned")
+    (folder,) = cache.folder.glob("*.store")
+    assert cache.open_read_only(folder.stem) is not None  # copied: checksummed, then noted
+
+    def read(path: Path) -> list[int]:
+        raise AssertionError(f"{path.name} was read again")
+
+    monkeypatch.setattr(graph_cache, "_size_and_crc", read)
+    assert cache.open_read_only(folder.stem) is not None
+
+
+def test_a_file_changed_in_place_is_caught_though_its_size_and_time_are_kept(
+    tmp_path: Path, on_disk: Path
+) -> None:
+    """A store opened once (its files' identities noted) and then damaged, one bit flipped
+    with the file's size and modification time put back as they were: refused."""
+    shutil.copytree(on_disk, tmp_path / "reasoned")
+    cache = ReasonedCache(tmp_path / "reasoned")
+    (folder,) = cache.folder.glob("*.store")
+    assert cache.open_read_only(folder.stem) is not None
+    largest = max(folder.glob("*.sst"), key=lambda path: path.stat().st_size)
+    before = largest.stat()
+    data = bytearray(largest.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    largest.write_bytes(bytes(data))
+    os.utime(largest, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert largest.stat().st_size == before.st_size
+    assert largest.stat().st_mtime_ns == before.st_mtime_ns
+    assert cache.open_read_only(folder.stem) is None
+    assert cache.open_read_only(folder.stem) is None  # not noted as whole meanwhile
 
 
 def test_pruning_removes_a_key_in_both_forms(tmp_path: Path) -> None:
