@@ -42,6 +42,7 @@ The engine keeps evaluating: this module only needs a :class:`GraphStore`.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import time
 from collections.abc import Callable
@@ -82,6 +83,20 @@ more than the minimum) recomputes instead: re-deriving most of what was deleted 
 than a full run (10 triples removed from a generated 10k graph over-deleted 11% of its
 closure, and DRed took twice a full run on Virtuoso)."""
 """Rule updates reading a delta of at most this many triples go to the engine together."""
+PARTS = 256
+"""Buckets of subjects (the first two hex digits of the MD5 of a term's string; blank
+nodes, which have none, in the first): a rule update reading much is sent in parts, each
+for a range of buckets (:func:`subject_part`)."""
+PART_ABOVE = 200_000
+"""A rule update reading more triples than this (all the asserted data in a first round, a
+delta graph later) is sent in parts: one request running past the client's time limit
+(:data:`karabakh_kg.graph.store.remote.TIMEOUT`, 120 s) failed the whole run at 1M
+triples on Virtuoso."""
+PART_TRIPLES = 100_000
+"""Triples read per part at first: a rule over 1M asserted triples starts in 10 parts."""
+PART_SECONDS = 30.0
+"""A part that took longer than this (a quarter of the client's limit) makes the next
+parts of that update smaller in proportion."""
 DATA = (ASSERTED, ONTOLOGY, INFERRED, INFERRED_WITHHELD)
 """The graphs rule bodies read (their default graph)."""
 _MAINTAINED = (
@@ -94,13 +109,16 @@ class EngineReasoningReport:
     """What one in-engine run did: ``full``, the closure recomputed from all the data;
     ``updates``, the rule updates sent; ``deltas``, the size of each delta graph joined, the
     first being what the run started from (the added triples the data lacked, with what a
-    removal derived again); ``overdeleted`` and ``rederived``, for removals."""
+    removal derived again); ``requests``, the requests they took (several updates share
+    one after a small delta; one reading much is sent in parts); ``overdeleted`` and
+    ``rederived``, for removals."""
 
     rounds: int
     inferred: int
     seconds: float
     full: bool
     updates: int = 0
+    requests: int = 0
     deltas: list[int] = field(default_factory=list)
     overdeleted: int = 0
     rederived: int = 0
@@ -134,6 +152,38 @@ def _in(graph: ox.NamedNode, pattern: str) -> str:
     return f"GRAPH <{graph.value}> {{ {pattern} }}"
 
 
+def subject_part(variable: str, low: int, high: int) -> str:
+    """A ``FILTER`` keeping the solutions whose ``variable`` falls in the buckets
+    ``[low, high)`` of :data:`PARTS`. The ranges compare strings, the first without a
+    lower bound and the last without an upper one, so consecutive ranges from 0 to
+    :data:`PARTS` take every solution exactly once whatever an engine's MD5 gives."""
+    bucket = f"SUBSTR(MD5(STR({variable})), 1, 2)"
+    bounds = [f'{bucket} >= "{low:02x}"'] if low > 0 else []
+    bounds += [f'{bucket} < "{high:02x}"'] if high < PARTS else []
+    test = " && ".join(bounds) or "true"
+    return f"FILTER(isBlank({variable}) || ({test}))" if low == 0 else f"FILTER({test})"
+
+
+class RuleUpdate(str):
+    """The text of one rule update, which can also be sent in parts: ``subject`` is the
+    variable partitioning its solutions (the template's subject, so parts write disjoint
+    conclusions; None: not partitioned), and :meth:`part` the update for one range of
+    buckets, ``parted`` its text around the part's filter."""
+
+    subject: str | None
+    parted: tuple[str, str]
+
+    def __new__(cls, text: str, subject: str | None, parted: tuple[str, str]) -> RuleUpdate:
+        update = super().__new__(cls, text)
+        update.subject, update.parted = subject, parted
+        return update
+
+    def part(self, low: int, high: int) -> str:
+        assert self.subject is not None
+        before, after = self.parted
+        return f"{before}{subject_part(self.subject, low, high)}{after}"
+
+
 @dataclass
 class EngineRule:
     """One rule ready for the engine: its template (one triple pattern, after
@@ -164,11 +214,16 @@ class EngineRule:
         write: tuple[ox.NamedNode, ...],
         condition: str,
         named: tuple[ox.NamedNode, ...] = (),
-    ) -> str:
+        in_parts: str | None = None,
+    ) -> RuleUpdate:
+        """``in_parts``: the condition when sent in parts, if not ``condition``."""
         targets = " ".join(_in(graph, self.template) for graph in write)
-        return (
-            f"{self.prologue}INSERT {{ {targets} }} {_using(named)} "
-            f"WHERE {{ {where} {self.filters} {condition} }}"
+        head = f"{self.prologue}INSERT {{ {targets} }} {_using(named)} WHERE {{ {where} "
+        subject = self.template.split(" ")[0]
+        return RuleUpdate(
+            f"{head}{self.filters} {condition} }}",
+            subject if subject[:1] in "?$" else None,
+            (f"{head}{self.filters} {in_parts or condition} ", " }"),
         )
 
     def _variants(self, read: ox.NamedNode, predicates: set[str]) -> list[str] | None:
@@ -190,7 +245,7 @@ class EngineRule:
     def _body(self) -> str:
         return f"{self.schema} {self.data if self.atoms is None else ' '.join(self.atoms)}"
 
-    def full(self, write: ox.NamedNode) -> str:
+    def full(self, write: ox.NamedNode) -> RuleUpdate:
         """The update of a round that reads everything (the first): it adds to the
         inferred graph and to ``write`` the template's solutions the inferred graph lacks."""
         # Only what is lacking: writing a triple again costs an engine about as much as a
@@ -199,10 +254,15 @@ class EngineRule:
         # each (NOT EXISTS), since the Oxigraph server evaluates a MINUS over the whole
         # graph (a 10k graph's later rounds: 1.0 s with MINUS, 0.2 s with NOT EXISTS;
         # Virtuoso 0.1 s both).
+        # In parts, each part has a share of the solutions: checked one by one (NOT
+        # EXISTS), not against all of the inferred graph each time (MINUS).
         lacking = f"MINUS {{ {_in(INFERRED, self.template)} }}"
-        return self._update(self._body(), (INFERRED, write), lacking)
+        each = f"FILTER NOT EXISTS {{ {_in(INFERRED, self.template)} }}"
+        return self._update(self._body(), (INFERRED, write), lacking, in_parts=each)
 
-    def seminaive(self, read: ox.NamedNode, write: ox.NamedNode, predicates: set[str]) -> list[str]:
+    def seminaive(
+        self, read: ox.NamedNode, write: ox.NamedNode, predicates: set[str]
+    ) -> list[RuleUpdate]:
         """The updates of a later round: each solution uses at least one triple of
         ``read`` (what the previous round added), and its conclusion is not in the data."""
         bodies = self._variants(read, predicates)
@@ -213,7 +273,7 @@ class EngineRule:
 
     def overdelete(
         self, read: ox.NamedNode, write: ox.NamedNode, predicates: set[str]
-    ) -> list[str]:
+    ) -> list[RuleUpdate]:
         """Over-deletion (DRed): the derived conclusions (inferred or withheld) of solutions
         using a triple of ``read`` (deleted in the previous round), over the data before the
         removal, not marked yet: marked in :data:`OVERDELETED` and in ``write``. A body that
@@ -232,7 +292,7 @@ class EngineRule:
         named = (read, OVERDELETED)
         return [self._update(body, (OVERDELETED, write), condition, named) for body in bodies]
 
-    def rederive(self, write: ox.NamedNode) -> str:
+    def rederive(self, write: ox.NamedNode) -> RuleUpdate:
         """Re-derivation (DRed): the over-deleted conclusions that have a derivation from
         what is left, back into the inferred graph and into ``write``."""
         where = f"{_in(OVERDELETED, self.template)} {self._body()}"
@@ -308,11 +368,12 @@ def _count(store: GraphStore, graph: ox.NamedNode) -> int:
     return int(term.value) if isinstance(term, ox.Literal) else 0
 
 
-def _sweep(written: ox.NamedNode) -> str:
+def _sweep(written: ox.NamedNode, part: tuple[int, int] | None = None) -> str:
     """The noise policy of the embedded reasoner on what a round wrote: a fact that is
     asserted (or in the ontology) is neither inferred nor new; noise moves to the withheld
-    graph (still a fact to join)."""
+    graph (still a fact to join). ``part``: only the subjects of that range of buckets."""
     triple = "?s ?p ?o"
+    only = subject_part("?s", *part) if part else ""
     builtin = " || ".join(f'STRSTARTS(STR(?s), "{vocab.PREFIXES[p]}")' for p in BUILTIN)
     noise_types = f"<{vocab.PREFIXES['owl']}Thing>, <{vocab.PREFIXES['rdfs']}Resource>"
     noise = (
@@ -321,11 +382,29 @@ def _sweep(written: ox.NamedNode) -> str:
     )
     return (
         f"DELETE {{ {_in(INFERRED, triple)} {_in(written, triple)} }} "
-        f"WHERE {{ {_in(written, triple)} {{ {_in(ASSERTED, triple)} }} UNION "
+        f"WHERE {{ {_in(written, triple)} {only} {{ {_in(ASSERTED, triple)} }} UNION "
         f"{{ {_in(ONTOLOGY, triple)} }} }} ;\n"
         f"DELETE {{ {_in(INFERRED, triple)} }} INSERT {{ {_in(INFERRED_WITHHELD, triple)} }} "
-        f"WHERE {{ {_in(written, triple)} FILTER({noise}) }}"
+        f"WHERE {{ {_in(written, triple)} {only} FILTER({noise}) }}"
     )
+
+
+def _swept(store: GraphStore, written: ox.NamedNode) -> None:
+    """:func:`_sweep` of ``written``, in parts when it holds more than :data:`PART_ABOVE`."""
+    size = _count(store, written)
+    parts = 1 if size <= PART_ABOVE else -(-size // PART_TRIPLES)
+    if parts == 1:
+        store.update(_sweep(written))
+        return
+    bounds = part_bounds(parts)
+    for low, high in itertools.pairwise(bounds):
+        store.update(_sweep(written, (low, high)))
+
+
+def part_bounds(parts: int) -> list[int]:
+    """The first bucket of each of ``parts`` ranges of about equal size, then :data:`PARTS`."""
+    parts = min(max(parts, 1), PARTS)
+    return [PARTS * index // parts for index in range(parts)] + [PARTS]
 
 
 def _predicates(store: GraphStore, graph: ox.NamedNode) -> set[str]:
@@ -344,7 +423,7 @@ def _drop(store: GraphStore, graphs: tuple[ox.NamedNode, ...], quiet: bool = Fal
             raise
 
 
-Round = Callable[[ox.NamedNode | None, ox.NamedNode, set[str]], list[str]]
+Round = Callable[[ox.NamedNode | None, ox.NamedNode, set[str]], list[RuleUpdate]]
 """The updates of one round: from what the previous one added (None: the first round of a
 recomputation, reading everything), with the predicates found there, into the graph given."""
 
@@ -373,9 +452,10 @@ def _rounds(
             raise StoreError(f"{store.location}: reasoning did not converge in {MAX_ROUNDS} rounds")
         write = DELTA[1] if read == DELTA[0] else DELTA[0]
         predicates = set() if read is None else _predicates(store, read)
-        _send(store, report, updates(read, write, predicates), 0 if read is None else sizes[-1])
+        reading = _count(store, ASSERTED) if read is None else sizes[-1]
+        _send(store, report, updates(read, write, predicates), reading, read is None)
         if sweep:
-            store.update(_sweep(write))
+            _swept(store, write)
         if read is not None:
             store.drop_graph(read.value)
         size = _count(store, write)
@@ -387,17 +467,48 @@ def _rounds(
         read = write
 
 
-def _send(store: GraphStore, report: EngineReasoningReport, updates: list[str], read: int) -> None:
-    """The rule updates of one round: one request when they read a delta of at most
+def _send(
+    store: GraphStore,
+    report: EngineReasoningReport,
+    updates: list[RuleUpdate],
+    read: int,
+    everything: bool = False,
+) -> None:
+    """The rule updates of one round, reading ``read`` triples (``everything``: a first
+    round, reading all the data): one request when they read a delta of at most
     :data:`BATCH` triples (then each is little work, and a request each would cost more
-    than the work: on Virtuoso a round of about 100 updates took 2 s one by one), else one
-    request each (one transaction each, within the engine's limits)."""
-    if 0 < read <= BATCH and updates:
-        store.update(" ;\n".join(updates))
-    else:
-        for update in updates:
-            store.update(update)
+    than the work: on Virtuoso a round of about 100 updates took 2 s one by one); past
+    :data:`PART_ABOVE`, each in parts (:func:`_in_parts`); else one request each (one
+    transaction each, within the engine's limits)."""
     report.updates += len(updates)
+    if not everything and 0 < read <= BATCH and updates:
+        store.update(" ;\n".join(updates))
+        report.requests += 1
+        return
+    for update in updates:
+        if read > PART_ABOVE and update.subject is not None:
+            report.requests += _in_parts(store, update, read)
+        else:
+            store.update(update)
+            report.requests += 1
+
+
+def _in_parts(store: GraphStore, update: RuleUpdate, read: int) -> int:
+    """``update`` sent as consecutive ranges of subject buckets, each at first of about
+    :data:`PART_TRIPLES` of the ``read`` triples, smaller after a part that took more than
+    :data:`PART_SECONDS`; the requests sent."""
+    step = max(1, PARTS * PART_TRIPLES // read)
+    low, sent = 0, 0
+    while low < PARTS:
+        high = min(PARTS, low + step)
+        started = time.perf_counter()
+        store.update(update.part(low, high))
+        took = time.perf_counter() - started
+        sent += 1
+        low = high
+        if took > PART_SECONDS:
+            step = max(1, int(step * PART_SECONDS / took))
+    return sent
 
 
 class _Recompute(Exception):
@@ -407,7 +518,9 @@ class _Recompute(Exception):
 def _derive(rules: list[EngineRule]) -> Round:
     """Semi-naive rounds of the rules (all of the data in a first round without ``read``)."""
 
-    def updates(read: ox.NamedNode | None, write: ox.NamedNode, predicates: set[str]) -> list[str]:
+    def updates(
+        read: ox.NamedNode | None, write: ox.NamedNode, predicates: set[str]
+    ) -> list[RuleUpdate]:
         if read is None:
             return [rule.full(write) for rule in rules]
         return [u for rule in rules for u in rule.seminaive(read, write, predicates)]
@@ -418,7 +531,9 @@ def _derive(rules: list[EngineRule]) -> Round:
 def _overdelete(rules: list[EngineRule]) -> Round:
     """Over-deletion rounds of the rules, from the triples deleted in the previous one."""
 
-    def updates(read: ox.NamedNode | None, write: ox.NamedNode, predicates: set[str]) -> list[str]:
+    def updates(
+        read: ox.NamedNode | None, write: ox.NamedNode, predicates: set[str]
+    ) -> list[RuleUpdate]:
         assert read is not None
         return [u for rule in rules for u in rule.overdelete(read, write, predicates)]
 
@@ -606,5 +721,5 @@ def _rederive(
     """Re-derivation: the over-deleted triples with a derivation from what is left, back in
     the inferred graph (or withheld) and in ``write``, for the rounds that follow to join."""
     _send(store, report, [rule.rederive(write) for rule in rules], report.overdeleted)
-    store.update(_sweep(write))
+    _swept(store, write)
     return _count(store, write)
