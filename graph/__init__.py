@@ -116,6 +116,7 @@ _SURFACE: dict[str, tuple[str, str | None]] = {
     "closure": ("reasoning.closure", None),
     "rdf_files": ("rdf_files", None),
     "perspectives": ("reasoning.perspectives", None),
+    "explanations": ("reasoning.explain", None),
     "reconcile": ("reconcile", None),
     "traversal": ("traversal", None),
 }
@@ -176,6 +177,7 @@ __all__ = [
     "events",
     "expand",
     "explain",
+    "explanations",
     "export",
     "export_updates",
     "find_format",
@@ -271,6 +273,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
     from karabakh_kg.graph.prefixes import compact, expand, shorten, turtle
     from karabakh_kg.graph.projection import GraphFilter
     from karabakh_kg.graph.reasoning import closure, perspectives, reasoner
+    from karabakh_kg.graph.reasoning import explain as explanations
     from karabakh_kg.graph.reasoning.consistency import check_consistency, contradictions
     from karabakh_kg.graph.reasoning.explain import Term, explain, parse_term
     from karabakh_kg.graph.reasoning.rules import RuleError

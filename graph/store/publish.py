@@ -96,7 +96,8 @@ class PublishReport:
 
 
 def dataset_graphs(kg: KnowledgeGraph) -> dict[str, list[ox.Triple]]:
-    """Every non-empty named graph of ``kg`` with its triples."""
+    """Every non-empty named graph of ``kg`` with its triples, and the derivation records
+    of its reasoner (``graph/derivation``: explanations over the engine)."""
     graphs: dict[str, list[ox.Triple]] = {}
     for graph in kg.store.named_graphs():
         if not isinstance(graph, ox.NamedNode):
@@ -107,6 +108,9 @@ def dataset_graphs(kg: KnowledgeGraph) -> dict[str, list[ox.Triple]]:
         ]
         if triples:
             graphs[graph.value] = triples
+    from karabakh_kg.graph.reasoning.explain import derivation_graph
+
+    graphs.update(derivation_graph(kg))  # the reasoner's derivations, for explanations
     return graphs
 
 
