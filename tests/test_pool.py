@@ -21,6 +21,7 @@ from karabakh_kg.server.sparql.execute import Endpoint
 from karabakh_kg.server.sparql.pool import (
     DEMOTED_NICENESS,
     KEPT_BEHIND,
+    MEMORY_LOOK_EVERY,
     SHARED_RECYCLE_ABOVE_MB,
     ZYGOTE_BATCH,
     PooledStore,
@@ -215,6 +216,25 @@ def may_raise_priority() -> bool:
     return True
 
 
+def test_a_text_that_ran_long_once_is_forgotten_when_it_runs_short(pooled: PooledStore) -> None:
+    """Admission's long lane follows the pool's record: a text remembered as long (as a
+    cheap one is when a busy machine once delayed it) that then ends within DEMOTE_AFTER
+    is no longer known as long; a text never seen long is not."""
+    pool = pooled.pool
+    pool.cores = 99  # no demotion: the job runs at full speed
+    text = "ASK { ?s ?p ?o }"
+    for _ in range(4):  # each worker's first job (lazy imports) is behind us
+        assert ask(pooled, text)
+    assert not pool.known_long(text)
+    forgotten = 0
+    for _ in range(5):  # a noisy machine may delay one run past DEMOTE_AFTER, not five
+        pool._remember_long(text)
+        assert pooled.known_long(text)
+        assert ask(pooled, text)
+        forgotten += not pooled.known_long(text)
+    assert forgotten
+
+
 def test_a_short_job_keeps_its_worker(pooled: PooledStore) -> None:
     before = idle_pids(pooled.pool)
     for _ in range(5):
@@ -233,6 +253,42 @@ def test_a_worker_holding_too_much_of_its_own_is_replaced(pooled: PooledStore) -
     assert ask(pooled, "ASK { ?s ?p ?o }")
     wait_idle(pooled.pool, 2)
     assert len(idle_pids(pooled.pool) & before) == 1
+
+
+def test_a_worker_is_looked_at_after_long_jobs_and_now_and_then_after_short_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reading a worker's memory costs the server a third of a cheap query's CPU: after its
+    first job, a worker is read after every job of TRIM_AFTER or more and after every
+    MEMORY_LOOK_EVERY-th."""
+    import karabakh_kg.server.sparql.pool as pool_module
+
+    looked: list[int] = []
+
+    def counted(pid: int) -> float:
+        looked.append(pid)
+        return private_memory_mb(pid)
+
+    monkeypatch.setattr(pool_module, "private_memory_mb", counted)
+    store = ox.Store()
+    store.extend(quad(f"s{i}", f"v{i}") for i in range(50))
+    pooled = PooledStore(store, 1, 0, [GRAPH], private_mb=1000)
+    pooled.pool.cores = 99  # never demoted: the short jobs stay short
+    try:
+        wait_idle(pooled.pool, 1)
+        for _ in range(MEMORY_LOOK_EVERY):
+            assert ask(pooled, "ASK { ?s ?p ?o }")
+            wait_idle(pooled.pool, 1)
+        assert len(looked) == 2  # the first job and the MEMORY_LOOK_EVERY-th
+        million = (
+            "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . "
+            "{ SELECT ?j { ?j ?k ?l } LIMIT 8 } }"
+        )
+        assert values(pooled, million) == ["1000000"]  # about half a second: looked at
+        wait_idle(pooled.pool, 1)
+        assert len(looked) == 3
+    finally:
+        pooled.close()
 
 
 def each_worker(pool: WorkerPool) -> Iterator[None]:

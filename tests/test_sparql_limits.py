@@ -149,6 +149,43 @@ def test_waiting_in_line_never_kills_a_worker(shared: Any) -> None:
     assert pool.timeouts == timeouts + 1
 
 
+def test_queries_known_to_run_long_leave_a_worker_to_cheap_ones(shared: Any) -> None:
+    """The long lane: a text that ran long once takes at most every worker but one, so with
+    long queries from every client waiting, a cheap query from another is answered while
+    they run, before any of them ends (each ends only at its own 2 s limit)."""
+    endpoint = shared.server.config.app.state.sparql
+    pool = endpoint.store().pool
+    wait_for_workers(shared, 2)
+    with from_address("127.0.0.5") as first:  # runs long once: stopped at 0.3 s
+        assert get(shared.url, CARTESIAN, first, timeout="0.3").status_code == 503
+    assert pool.known_long(CARTESIAN)
+    wait_for_workers(shared, 2)  # the stopped worker's successor
+    finished: list[str] = []
+    lock = threading.Lock()
+
+    def send(address: str, query: str, label: str) -> None:
+        with from_address(address) as client:
+            response = get(shared.url, query, client, timeout="2")
+        with lock:
+            finished.append(f"{label} {response.status_code}")
+
+    heavy = [
+        threading.Thread(target=send, args=(address, CARTESIAN, "long"))
+        for address in ("127.0.0.6", "127.0.0.7")
+    ]
+    for thread in heavy:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while endpoint.in_flight < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    admission = endpoint.admission
+    assert (admission.long_in_use, admission.queued) == (1, 1)  # one runs, one waits
+    send("127.0.0.8", CHEAP, "cheap")
+    for thread in heavy:
+        thread.join(timeout=60)
+    assert finished == ["cheap 200", "long 503", "long 503"]
+
+
 def test_one_client_cannot_queue_without_bound(shared: Any) -> None:
     wait_for_workers(shared, 2)
     answers: list[httpx.Response] = []

@@ -7,6 +7,11 @@ happens here, in the event loop, without a thread, and has its own bound (``wait
 query's time limit starts when it reaches a worker, so a worker is never killed for time a
 query spent in line.
 
+The long lane: a query known to run long (its text ran long before, by the pool's record)
+may take every slot but the last (:attr:`Admission.long_slots`), so that however many long
+queries arrive, a cheap one always finds a worker, as it would on a server running every
+request at once; the long ones wait in line meanwhile (not counted in their time limit).
+
 Own code rather than a library: the limits are per client and the order is fair across
 clients, which neither ``asyncio.Semaphore`` nor anyio's capacity limiter offer.
 """
@@ -38,29 +43,36 @@ class Admission:
         self.per_client_waiting = per_client_waiting
         self.max_waiting = max_waiting
         self.running: Counter[str] = Counter()
-        self.waiting: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()
+        self.waiting: OrderedDict[str, deque[tuple[asyncio.Future[None], bool]]] = OrderedDict()
         self.in_use = 0
+        self.long_slots = slots - 1 if slots > 1 else slots
+        """Slots queries known to run long may take at once: all but one."""
+        self.long_in_use = 0
 
     @property
     def queued(self) -> int:
         return sum(len(line) for line in self.waiting.values())
 
     @asynccontextmanager
-    async def admit(self, client: str, wait: float) -> AsyncIterator[None]:
-        """Hold a worker slot for ``client`` (waiting at most ``wait`` seconds)."""
-        await self._enter(client, wait)
+    async def admit(self, client: str, wait: float, long: bool = False) -> AsyncIterator[None]:
+        """Hold a worker slot for ``client`` (waiting at most ``wait`` seconds); ``long``:
+        the query is known to run long (the long lane)."""
+        await self._enter(client, wait, long)
         try:
             yield
         finally:
-            self._leave(client)
+            self._leave(client, long)
 
-    async def _enter(self, client: str, wait: float) -> None:
+    def _free_for(self, long: bool) -> bool:
+        return self.in_use < self.slots and (not long or self.long_in_use < self.long_slots)
+
+    async def _enter(self, client: str, wait: float, long: bool = False) -> None:
         import asyncio  # here: the command line builds an endpoint but never waits in line
 
         line = self.waiting.get(client)
         mine = len(line) if line else 0
-        if self.in_use < self.slots and self.running[client] < self.per_client and not mine:
-            self._take(client)
+        if self._free_for(long) and self.running[client] < self.per_client and not mine:
+            self._take(client, long)
             return
         if mine >= self.per_client_waiting:
             raise Problem(
@@ -80,15 +92,15 @@ class Admission:
                 {"Retry-After": "1"},
             )
         ticket: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiting.setdefault(client, deque()).append(ticket)
+        self.waiting.setdefault(client, deque()).append((ticket, long))
         try:
             await asyncio.wait_for(asyncio.shield(ticket), wait)
             return
         except asyncio.CancelledError:  # the client went away
-            self._abandon(client, ticket)
+            self._abandon(client, ticket, long)
             raise
         except TimeoutError:
-            self._abandon(client, ticket)
+            self._abandon(client, ticket, long)
         raise Problem(
             503,
             "busy",
@@ -96,52 +108,58 @@ class Admission:
             {"Retry-After": "1"},
         )
 
-    def _abandon(self, client: str, ticket: asyncio.Future[None]) -> None:
+    def _abandon(self, client: str, ticket: asyncio.Future[None], long: bool) -> None:
         if ticket.done() and not ticket.cancelled():
-            self._leave(client)  # admitted at the last moment: pass the slot on
+            self._leave(client, long)  # admitted at the last moment: pass the slot on
         else:
             ticket.cancel()
-            self._forget(client, ticket)
+            self._forget(client, ticket, long)
 
-    def _leave(self, client: str) -> None:
+    def _leave(self, client: str, long: bool = False) -> None:
         self.in_use -= 1
+        self.long_in_use -= long
         self.running[client] -= 1
         if self.running[client] <= 0:
             del self.running[client]
         self._dispatch()
 
-    def _take(self, client: str) -> None:
+    def _take(self, client: str, long: bool = False) -> None:
         self.in_use += 1
+        self.long_in_use += long
         self.running[client] += 1
 
-    def _forget(self, client: str, ticket: asyncio.Future[None]) -> None:
+    def _forget(self, client: str, ticket: asyncio.Future[None], long: bool) -> None:
         line = self.waiting.get(client)
         if line is None:
             return
         with contextlib.suppress(ValueError):
-            line.remove(ticket)
+            line.remove((ticket, long))
         if not line:
             del self.waiting[client]
 
     def _dispatch(self) -> None:
-        """Give free slots to waiting clients, one query per client in turn."""
+        """Give free slots to waiting clients, one query per client in turn (a client
+        whose next query is long waits while the long lane is full)."""
         while self.in_use < self.slots and self.waiting:
             for client in list(self.waiting):
                 if self.running[client] >= self.per_client:
                     continue
                 line = self.waiting[client]
-                while line and line[0].done():
+                while line and line[0][0].done():
                     line.popleft()  # timed out or cancelled meanwhile
                 if not line:
                     del self.waiting[client]
                     continue
-                ticket = line.popleft()
+                ticket, long = line[0]
+                if not self._free_for(long):
+                    continue
+                line.popleft()
                 if not line:
                     del self.waiting[client]
                 else:
                     self.waiting.move_to_end(client)  # the next turn goes to someone else
-                self._take(client)
+                self._take(client, long)
                 ticket.set_result(None)
                 break
             else:
-                return  # every waiting client is at its own limit
+                return  # every waiting client is at its own limit, or long in a full lane

@@ -474,7 +474,10 @@ class Endpoint:
                 return cached
             import asyncio  # here: the command line never runs the event loop's path
 
-            async with self.admission.admit(client, self.settings.queue_timeout):
+            # The long lane (admission.py): texts the store saw run long leave a slot free.
+            known_long = getattr(store, "known_long", None)
+            long = bool(known_long and known_long(prepared.job.sparql))
+            async with self.admission.admit(client, self.settings.queue_timeout, long):
                 # The thread only waits for the worker that admission has left free.
                 answer = await asyncio.get_running_loop().run_in_executor(
                     self._waiting, store.execute, prepared.job, prepared.timeout

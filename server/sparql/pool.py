@@ -74,6 +74,7 @@ from karabakh_kg.server.sparql.protocol import (
 from karabakh_kg.server.sparql.worker import (
     MEMORY_VARIABLE,
     SHARED_OPTION,
+    TRIM_AFTER,
     EncodedChange,
     encode_change,
     write_dump,
@@ -123,9 +124,18 @@ SHARED_RECYCLE_ABOVE_MB = 12
 cache of that copy and what its queries left on the heap, and a fresh fork costs no
 copying, so replacing it is cheap (at 100k triples, four workers: 158 instead of 181 MiB
 PSS for the server, at the same throughput)."""
+MEMORY_LOOK_EVERY = 16
+"""After a job shorter than :data:`~karabakh_kg.server.sparql.worker.TRIM_AFTER`, a worker's
+own memory is read only every this many jobs (and after its first): reading
+``smaps_rollup`` costs the server about 0.5 ms, a third of its CPU for a cheap query, and a
+short job adds little to what a worker holds (the engine's cache of the blocks it read), so
+the bound is still kept within a few jobs' worth."""
 REMEMBERED_LONG = 256
 """Texts remembered as having run long: their next jobs start at the lower priority (a
-client repeating a heavy query does not get the first :data:`DEMOTE_AFTER` each time)."""
+client repeating a heavy query does not get the first :data:`DEMOTE_AFTER` each time), and
+admission keeps them to every worker but one (:meth:`WorkerPool.known_long`). A text
+remembered so whose job then ends within :data:`DEMOTE_AFTER` is forgotten (it ran long
+once because the machine was busy)."""
 
 
 class PoolBusy(RuntimeError):
@@ -350,6 +360,10 @@ class Worker:
     applied: int = 0
     """How many logged changes this worker's copy holds."""
     demoted: bool = False
+    jobs: int = 0
+    """Jobs it answered."""
+    held_mb: float | None = None
+    """Its own memory when last read (None: not read yet)."""
     """Its priority was lowered while it ran a long job (:data:`DEMOTE_AFTER`)."""
 
     def is_alive(self) -> bool:
@@ -437,7 +451,7 @@ class WorkerPool:
         (self._folder / OWNER_FILE).write_text(str(os.getpid()))
         self._lock = threading.Lock()
         self._idle: queue.Queue[Worker] = queue.Queue()
-        self._returning: queue.Queue[Worker | None] = queue.Queue()
+        self._returning: queue.Queue[tuple[Worker, bool] | None] = queue.Queue()
         threading.Thread(target=self._keep, daemon=True, name="karabakh-kg-keeper").start()
         self._feed = threading.Event()
         """Set when the zygote lacks :data:`ZYGOTE_BATCH` logged changes (or the pool closes)."""
@@ -704,7 +718,9 @@ class WorkerPool:
             worker.stop()  # stale data, too far behind the log, or dead: replace it
             self._spawn_async()
 
-    def _release(self, worker: Worker) -> None:
+    def _release(self, worker: Worker, short: bool = False) -> None:
+        """Back to the idle ones, or replaced; ``short``: the job ended within
+        :data:`TRIM_AFTER` (its memory need not be read, :data:`MEMORY_LOOK_EVERY`)."""
         if worker.demoted:
             try:
                 os.setpriority(os.PRIO_PROCESS, worker.process.pid, 0)
@@ -714,7 +730,9 @@ class WorkerPool:
         if self._closed or worker.generation != self._generation or worker.demoted:
             self._replace(worker)
         else:
-            self._returning.put(worker)  # back to the idle ones once its memory is read
+            worker.jobs += 1
+            look = not short or worker.held_mb is None or worker.jobs % MEMORY_LOOK_EVERY == 0
+            self._returning.put((worker, look))  # back to the idle ones once looked at
 
     def _replace(self, worker: Worker) -> None:
         worker.stop()
@@ -724,11 +742,12 @@ class WorkerPool:
     def _keep(self) -> None:
         """Return released workers to the idle ones, replacing those that hold too much
         memory of their own (reading it takes a millisecond or two: not on the request's
-        path)."""
-        while (worker := self._returning.get()) is not None:
-            if self._closed or (
-                self.private_mb and private_memory_mb(worker.process.pid) > self.private_mb
-            ):
+        path; after short jobs only now and then, :data:`MEMORY_LOOK_EVERY`)."""
+        while (returned := self._returning.get()) is not None:
+            worker, look = returned
+            if look and self.private_mb and not self._closed:
+                worker.held_mb = private_memory_mb(worker.process.pid)
+            if self._closed or (self.private_mb and (worker.held_mb or 0.0) > self.private_mb):
                 self._replace(worker)
             else:
                 self._idle.put(worker)
@@ -767,7 +786,10 @@ class WorkerPool:
                 if message[0] != "chunk":
                     worker.applied = applied
                     running = False
-                    self._release(worker)
+                    took = time.monotonic() - started
+                    self._release(worker, short=took < TRIM_AFTER)
+                    if remembered and took < DEMOTE_AFTER:
+                        self._forget_long(text)
                     yield message
                     return
                 yield message
@@ -792,6 +814,16 @@ class WorkerPool:
         would find none free, and cheap queries come and go between two looks)."""
         with self._lock:
             return self._pending > self.cores or self._long_running >= self.cores
+
+    def known_long(self, text: str) -> bool:
+        """Whether a job of ``text`` ran past :data:`DEMOTE_AFTER` lately (the last
+        :data:`REMEMBERED_LONG` such texts): admission's long lane."""
+        with self._lock:
+            return text in self._long_texts
+
+    def _forget_long(self, text: str) -> None:
+        with self._lock:
+            self._long_texts.pop(text, None)
 
     def _ran_long(self, text: str) -> bool:
         with self._lock:
@@ -871,6 +903,10 @@ class PooledStore:
         if job.union_default and self.pool.union and job.exclude_graphs is None:
             sent["default_graph"] = sent["named_graphs"] = None
         return sent
+
+    def known_long(self, text: str) -> bool:
+        """Whether a query of ``text`` ran long lately (:meth:`WorkerPool.known_long`)."""
+        return self.pool.known_long(text)
 
     def execute(self, job: QueryJob, timeout: float) -> QueryAnswer:
         try:
