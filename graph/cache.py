@@ -8,12 +8,14 @@ instead of reasoning; the reasoner itself (for explanations, perspectives, the n
 updates) is then built on first use from the stored graphs
 (:func:`defer_reasoner`).
 
-A start that only evaluates SPARQL (``karabakh-kg query``) need not even parse that file:
-with ``read_only=True`` the entry also keeps the store as pyoxigraph writes it on disk
+A start that never changes the store (``karabakh-kg query``, and ``serve`` without updates)
+need not even parse that file: with ``read_only=True`` the entry also keeps the store as
+pyoxigraph writes it on disk
 (``KEY.store/``, RocksDB), which opens read-only in a few milliseconds whatever its size and
 is shared through the page cache by every process that opens it. Reading it back into Python
 objects is slower than from memory (every term is looked up on disk), so commands that walk
-the graph in Python load the N-Quads file into memory instead.
+the graph in Python load the N-Quads file into memory instead (a read-only server's pages
+read the on-disk store, a few terms a page).
 
 Why an entry can be trusted:
 
@@ -386,8 +388,8 @@ def load_reasoned(
 
     The report is None when the store came from the cache: its reasoner is then built on
     first use (:func:`defer_reasoner`). ``read_only``: the store may be the entry's on-disk
-    store opened read-only (for SPARQL; changes raise), which is kept for the next start if
-    the entry did not hold it yet.
+    store opened read-only (for callers that never change it; a change raises), which is
+    kept for the next start if the entry did not hold it yet.
     """
     files = input_files(data_dir) + ([wikidata] if wikidata else [])
     version = content_hash(files)

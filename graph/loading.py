@@ -31,7 +31,10 @@ def load_graph(
     (:mod:`karabakh_kg.graph.cache`); True for the cache the settings name
     (``KARABAKH_KG_CACHE_DIR``, off with ``KARABAKH_KG_REASONING_CACHE=off``). The reasoner
     of a store read from the cache is built on first use. ``read_only``: the cached store
-    may be opened from disk, read-only (for callers that only evaluate SPARQL).
+    may be opened from disk, read-only, for callers that never change it (``query``, and
+    ``serve`` without updates, whose pages read it too): opened in milliseconds instead of
+    parsed into memory, but each term read from it in Python is looked up on disk, and a
+    change raises.
     """
     if reason and cache is not False:
         from karabakh_kg.graph.cache import load_reasoned, reasoned_cache

@@ -40,12 +40,15 @@ def __getattr__(name: str) -> Any:
 
 def main() -> None:
     """Entry point of the console script."""
-    from karabakh_kg.server.cli.query import fast_path
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["query"]:  # only then: the module imports the SPARQL reading (lark)
+        from karabakh_kg.server.cli.query import fast_path
 
-    if not fast_path(sys.argv[1:]):
-        from karabakh_kg.server.cli.root import app
+        if fast_path(arguments):
+            return
+    from karabakh_kg.server.cli.root import app
 
-        app()
+    app()
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from karabakh_kg.graph import KnowledgeGraph
     from karabakh_kg.server.settings import Settings
+    from karabakh_kg.server.sparql.execute import Endpoint
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -220,14 +221,15 @@ def app_over(
     would without the other), and the workers' process, started from it, does not take a
     Ctrl-C meant for the server before it ignores it.
     """
-    from karabakh_kg.server.sparql.execute import Endpoint
-
     done: list[Endpoint] = []
     failed: list[BaseException] = []
 
     def endpoint() -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
+            # Imported here, not before the thread starts: the workers start sooner.
+            from karabakh_kg.server.sparql.execute import Endpoint
+
             made = Endpoint(load(), settings)
             if start_workers:
                 made.store()
