@@ -115,7 +115,7 @@ def problem_document(status: int, code: str, detail: str, **extensions: Any) -> 
 
 @functools.cache
 def _response_class() -> type[JSONResponse]:
-    from fastapi.responses import JSONResponse
+    from starlette.responses import JSONResponse  # FastAPI's is this one
 
     class ProblemResponse(JSONResponse):
         media_type = MEDIA_TYPE
@@ -235,14 +235,25 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     """Answer every error of ``app`` as a problem document."""
     from fastapi.exceptions import RequestValidationError
+
+    for error, handler in handlers().items():
+        app.add_exception_handler(error, handler)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+
+
+def handlers() -> dict[type[Exception], Any]:
+    """The handlers :func:`install` adds but FastAPI's request validation's (raised by
+    FastAPI's routes alone), importing no FastAPI: also those of the Starlette app that
+    answers SPARQL before FastAPI is imported (``server/deferred.py: FirstAnswers``)."""
     from starlette.exceptions import HTTPException
     from starlette.formparsers import MultiPartException
 
     from karabakh_kg.graph import StoreError
 
-    app.add_exception_handler(Problem, handle_problem)
-    app.add_exception_handler(HTTPException, handle_http_exception)
-    app.add_exception_handler(MultiPartException, handle_form_error)
-    app.add_exception_handler(RequestValidationError, handle_validation_error)
-    app.add_exception_handler(StoreError, handle_store_error)
-    app.add_exception_handler(Exception, handle_unexpected)
+    return {
+        Problem: handle_problem,
+        HTTPException: handle_http_exception,
+        MultiPartException: handle_form_error,
+        StoreError: handle_store_error,
+        Exception: handle_unexpected,
+    }

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from starlette.requests import Request  # FastAPI's are these: the SPARQL routes import this
+from starlette.responses import Response  # module before FastAPI (server/deferred.py)
 
 from karabakh_kg.server.problems import Problem
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
