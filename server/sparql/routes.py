@@ -319,7 +319,13 @@ async def sparql_update(request: Request) -> Response:
         if inspection.form in {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}:
             raise Problem(400, "query-on-update-endpoint", "this is a query; send it to /sparql")
         endpoint.check_depth(inspection)
-    timeout = endpoint.timeout_of(multi(request.query_params))
+    # No query string (the usual case): no parameters to read, so no time limit asked for.
+    query_string = request.scope.get("query_string")
+    timeout = (
+        endpoint.timeout_of(multi(request.query_params))
+        if query_string
+        else endpoint.settings.query_timeout
+    )
     # SERVICE and LOAD are checked in the worker, from the parse, before evaluation.
     kg = endpoint.kg
 
@@ -472,3 +478,79 @@ router.routes[:0] = [
         ("/update", sparql_update, ["POST"], None),
     )
 ]
+
+
+class UpdateLane:
+    """ASGI middleware, the application's outermost: a ``POST /sparql/update`` (or
+    ``/update``) of ``application/sparql-update`` text goes straight to
+    :func:`sparql_update`, past the rest of the middleware and the router, which do nothing
+    for it and cost most of an update's event-loop CPU (bench/README.md, Storage).
+
+    What they do for it is done here the same way: the body's size limit and read time
+    limit (the same :class:`~karabakh_kg.server.sparql.limits.BodyGuard` classes), and
+    errors answered by the application's own exception handlers (any other exception is
+    raised to the server's error middleware, which answers 500 as for any route), and once
+    answered the pages' routers' import started (:mod:`karabakh_kg.server.deferred`). A
+    request with an ``Origin`` header (CORS) and any other request take the whole way."""
+
+    PATHS = frozenset({"/sparql/update", "/update"})
+
+    def __init__(self, app: Any, max_bytes: int, body_timeout: float) -> None:
+        from karabakh_kg.server.sparql.limits import BodyReadTimeout, BodySizeLimit
+
+        self.app = app
+        self.guarded = BodyReadTimeout(BodySizeLimit(self.answer, max_bytes), body_timeout)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"] in self.PATHS
+            and self.takes(scope)
+        ):
+            await self.guarded(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    @staticmethod
+    def takes(scope: Any) -> bool:
+        """Whether the request is SPARQL Update text without ``Origin``, and the pages'
+        routers are in (so that nothing the rest of the stack does is left undone)."""
+        kind = b""
+        for name, value in scope["headers"]:
+            if name == b"origin":
+                return False
+            if name == b"content-type":
+                kind = value
+        return kind[: len(UPDATE_TYPE)].lower() == UPDATE_TYPE.encode()
+
+    async def answer(self, scope: Any, receive: Any, send: Any) -> None:
+        app = scope["app"]
+        request = Request(scope, receive)
+        try:
+            response = await sparql_update(request)
+        except Exception as error:
+            handler = _exception_handler(app, error)
+            if handler is None:
+                raise
+            response = await handler(request, error)
+        # What the CORS middleware adds to an answer to a request without Origin.
+        response.headers["Vary"] = ", ".join([*response.headers.getlist("Vary"), "Origin"])
+        try:
+            await response(scope, receive, send)
+        finally:
+            routers = getattr(app.state, "routers", None)
+            if routers is not None:
+                routers.start()  # answered: the pages' turn, as WaitForRouters does
+
+
+def _exception_handler(app: Any, error: Exception) -> Any:
+    """The handler ``app`` has for ``error`` (by its class, nearest first), as its
+    exception middleware finds it; None for what only the error middleware answers."""
+    handlers = app.exception_handlers
+    for cls in type(error).__mro__:
+        if cls is Exception:
+            return None
+        if cls in handlers:
+            return handlers[cls]
+    return None
