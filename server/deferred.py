@@ -20,21 +20,38 @@ whole app.
 Should the import fail (a library missing or broken), the SPARQL routes go on answering
 and every other request is answered 503 ``pages-unavailable``, naming the module and the
 error (logged once), rather than a 500 saying nothing.
+
+``serve`` goes one step further (:class:`FirstAnswers`): FastAPI itself is imported after the
+first answer. Importing it costs about 0.2-0.45 s of CPU (pydantic building FastAPI's own
+models, OpenTelemetry's API), which held the first answer back, although the SPARQL queries
+and updates are plain Starlette routes whose handlers take the bare request. Their module
+declares its FastAPI routes (for the API document and the methods the plain routes do not
+take) on a :class:`DeclaredRouter`, which records them without importing FastAPI, so those
+plain routes can answer from a Starlette app with the same middleware, in the same order, and
+the same error handlers (``app.first_app``) while a thread builds the FastAPI app and
+imports the pages; then the FastAPI app answers everything. What FastAPI adds around a
+request besides (its OpenTelemetry spans and metrics, a per-request exit stack for uploaded
+files, its own body limit, off by default) does nothing for those routes unless
+OpenTelemetry is set up, so when the environment asks for it (``OTEL_*``,
+``FASTAPI_OTEL_AUTO_CONFIGURE``) ``serve`` builds the FastAPI app before it listens, as before.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from karabakh_kg.server.problems import problem_response
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
+    from starlette.applications import Starlette
     from starlette.routing import BaseRoute
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 IDLE_START = 2.0
@@ -165,3 +182,243 @@ class WaitForRouters:
         from starlette.routing import Match
 
         return any(route.matches(scope)[0] is Match.FULL for route in self.ready)
+
+
+class DeclaredRouter:
+    """Routes declared as on FastAPI's ``APIRouter`` (its ``get``, ``head``, ``post``,
+    ``put``, ``delete`` and ``api_route`` decorators, and plain Starlette routes placed in
+    :attr:`routes`, ahead of them), recorded without importing FastAPI; :meth:`build` makes
+    the ``APIRouter``, the declarations replayed in their order, the plain routes first."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+        self.routes: list[BaseRoute] = []
+        """The plain Starlette routes, which answer without FastAPI (:class:`FirstAnswers`)."""
+        self._declared: list[tuple[str, tuple[Any, ...], dict[str, Any], Callable[..., Any]]] = []
+        self._lock = threading.Lock()
+        self._built: APIRouter | None = None
+
+    def _declare(self, method: str, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+            self._declared.append((method, args, kwargs, handler))
+            return handler
+
+        return register
+
+    def get(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        return self._declare("get", *args, **kwargs)
+
+    def head(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        return self._declare("head", *args, **kwargs)
+
+    def post(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        return self._declare("post", *args, **kwargs)
+
+    def put(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        return self._declare("put", *args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        return self._declare("delete", *args, **kwargs)
+
+    def api_route(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        return self._declare("api_route", *args, **kwargs)
+
+    def build(self) -> APIRouter:
+        """The ``APIRouter`` (made once)."""
+        with self._lock:
+            if self._built is None:
+                from fastapi import APIRouter
+
+                router = APIRouter(**self.options)
+                for method, args, kwargs, handler in self._declared:
+                    getattr(router, method)(*args, **kwargs)(handler)
+                router.routes[:0] = self.routes
+                self._built = router
+            return self._built
+
+
+def api_router(router: Any) -> APIRouter:
+    """A module's ``router``: FastAPI's, or the one a :class:`DeclaredRouter` builds."""
+    return router.build() if isinstance(router, DeclaredRouter) else router
+
+
+def telemetry_requested(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the environment sets up OpenTelemetry (``OTEL_*``, FastAPI's
+    ``FASTAPI_OTEL_AUTO_CONFIGURE``), whose spans FastAPI makes around every request: then
+    the FastAPI app is built before the server listens (no :class:`FirstAnswers`)."""
+    names = os.environ if environ is None else environ
+    return any(name.startswith("OTEL_") or name == "FASTAPI_OTEL_AUTO_CONFIGURE" for name in names)
+
+
+class FirstAnswers:
+    """The ASGI app ``serve`` starts with: ``first`` (a Starlette app holding the SPARQL
+    endpoint's plain routes, the same middleware and error handlers as the whole app)
+    answers the requests one of its routes takes whole, but a ``GET``/``HEAD`` without a
+    query (the service description, or the query UI, a page); ``build()`` (the FastAPI
+    app, its pages included) runs on a thread started once the first answer is sent, or
+    :data:`IDLE_START` seconds after the server started, or by a request ``first`` does
+    not take, which waits for it. Once built, its lifespan is started (the server's own was
+    acknowledged at once) and it answers every request; at shutdown its lifespan ends, or
+    ``close()`` runs if it never started. If ``build()`` fails, ``first`` goes on answering
+    and every other request is answered 503 ``pages-unavailable`` naming the error."""
+
+    def __init__(
+        self, first: Starlette, build: Callable[[], ASGIApp], close: Callable[[], None]
+    ) -> None:
+        self.first = first
+        self.state = first.state
+        """The app's state (what ``build()`` makes is given what is set here, ``served``)."""
+        self._build = build
+        self._close = close
+        self._ready = tuple(first.router.routes)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._built = threading.Event()
+        self._whole: ASGIApp | None = None
+        self._error: BaseException | None = None
+        self.app: ASGIApp | None = None
+        """The whole app, once it answers (None before)."""
+        self._switching: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lifespan_scope: Scope | None = None
+        self._inner: tuple[asyncio.Task[None], asyncio.Queue[Message], asyncio.Queue[Message]]
+        self._inner_started = False
+        self._stopping = False
+
+    # -- building the whole app -----------------------------------------------------
+    def start(self) -> None:
+        """Start building the whole app (once)."""
+        if self._thread is not None:
+            return
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="karabakh-kg-app", daemon=True
+                )
+                self._thread.start()
+
+    @property
+    def started(self) -> bool:
+        """Whether the whole app is being (or was) built."""
+        return self._thread is not None
+
+    def _run(self) -> None:
+        try:
+            self._whole = self._build()
+        except BaseException as error:  # answered 503 to the requests that need it
+            self._error = error
+            logging.getLogger(__name__).error("the server's app cannot be built", exc_info=error)
+        finally:
+            self._built.set()
+
+    def _started_by_timer(self) -> None:
+        self.start()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._switch_soon)
+
+    def _switch_soon(self) -> None:
+        """Switch to the whole app once it is built, without a request waiting for it."""
+        if self._switching is None:
+            self._switching = asyncio.ensure_future(self._switch())
+
+    async def _switch(self) -> None:
+        import anyio.to_thread
+
+        self.start()
+        await anyio.to_thread.run_sync(self._built.wait)
+        if self._whole is None or self.app is not None or self._stopping:
+            return
+        await self._start_inner_lifespan(self._whole)
+        self.app = self._whole
+
+    async def _whole_app(self) -> ASGIApp | None:
+        """The whole app, built and started (None: it could not be built)."""
+        if self.app is None:
+            self._switch_soon()
+            assert self._switching is not None
+            try:
+                await asyncio.shield(self._switching)
+            except Exception:
+                logging.getLogger(__name__).exception("the server's app cannot be started")
+        return self.app
+
+    # -- the lifespan ---------------------------------------------------------------
+    async def _start_inner_lifespan(self, app: ASGIApp) -> None:
+        if self._lifespan_scope is None:
+            return  # the server runs no lifespan (a test client used without its context)
+        inbox: asyncio.Queue[Message] = asyncio.Queue()
+        outbox: asyncio.Queue[Message] = asyncio.Queue()
+        await inbox.put({"type": "lifespan.startup"})
+        task = asyncio.ensure_future(app(dict(self._lifespan_scope), inbox.get, outbox.put))
+        self._inner = (task, inbox, outbox)
+        self._inner_started = True
+        getting = asyncio.ensure_future(outbox.get())
+        await asyncio.wait([getting, task], return_when=asyncio.FIRST_COMPLETED)
+        if not getting.done():  # its lifespan ended (raised) without a word
+            getting.cancel()
+            task.result()
+            raise RuntimeError("the server's app ended its lifespan before it started")
+        message = getting.result()
+        if message["type"] != "lifespan.startup.complete":
+            raise RuntimeError(f"the server's app did not start: {message.get('message', '')}")
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self._lifespan_scope = scope
+        self._loop = asyncio.get_running_loop()
+        await receive()  # lifespan.startup
+        timer = threading.Timer(IDLE_START, self._started_by_timer)
+        timer.daemon = True
+        timer.start()
+        await send({"type": "lifespan.startup.complete"})
+        await receive()  # lifespan.shutdown
+        self._stopping = True
+        timer.cancel()
+        if self._switching is not None and not self._switching.done():
+            await asyncio.wait([self._switching])
+        if self._inner_started:
+            task, inbox, _ = self._inner
+            if not task.done():
+                await inbox.put({"type": "lifespan.shutdown"})
+                await task  # returns once its shutdown is complete
+        else:
+            self._close()
+        await send({"type": "lifespan.shutdown.complete"})
+
+    # -- requests -------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(scope, receive, send)
+            return
+        app = self.app
+        if app is None:
+            if self._takes(scope):
+                try:
+                    await self.first(scope, receive, send)
+                finally:
+                    self._switch_soon()  # answered: the whole app's turn
+                return
+            app = await self._whole_app()
+        if app is None:
+            if scope["type"] != "http":
+                raise RuntimeError("the server's app could not be built") from self._error
+            detail = (
+                f"the server's pages could not be loaded ({type(self._error).__name__}: "
+                f"{self._error}); the SPARQL endpoint at /sparql still answers"
+            )
+            await problem_response(503, "pages-unavailable", detail)(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+    def _takes(self, scope: Scope) -> bool:
+        """Whether ``first`` answers the request as the whole app would: one of its routes
+        takes it whole, and it is not a GET or HEAD without a query (a page)."""
+        from starlette.datastructures import QueryParams
+        from starlette.routing import Match
+
+        if scope["type"] != "http":
+            return False
+        if not any(route.matches(scope)[0] is Match.FULL for route in self._ready):
+            return False
+        if scope["method"] in {"GET", "HEAD"}:
+            return "query" in QueryParams(scope.get("query_string", b""))
+        return True
