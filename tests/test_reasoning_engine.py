@@ -126,6 +126,41 @@ def test_without_premises_the_closure_is_the_same_and_records_name_the_rule_only
     assert all(body == () for _, body in bare.derivations.values())
 
 
+def test_without_premises_no_record_is_made_until_one_is_asked_for() -> None:
+    chain = Rule("chain", ((X, P, Y), (Y, R, Z)), ((X, Q, Z),))
+    typed = Rule("typed", ((X, Q, Y),), ((X, TYPE, C),))
+    base = [(B, R, E), (A, P, B), (A, P, F), (F, R, E)]
+    full = Engine([chain, typed], TYPE, SAME_AS, set())
+    full.run(base)
+    bare = Engine([chain, typed], TYPE, SAME_AS, set(), premises=False)
+    bare.run(base)
+    assert set(bare.derived()) == set(full.derived()) == {(A, Q, E), (A, TYPE, C)}
+    assert bare.rule_counts({(A, Q, E), (A, TYPE, C)}) == {0: 1, 1: 1}
+    assert full.rule_counts({(A, TYPE, C)}) == {1: 1}
+    assert bare._derivations == {}  # the per-rule lists alone so far
+    assert bare.derivations == {(A, Q, E): (0, ()), (A, TYPE, C): (1, ())}
+    # once made, the records are kept up to date by later changes
+    bare.update([(E, P, B), (B, R, F)], [])
+    assert bare.derivations == {t: (rule, ()) for t, (rule, _) in full.derivations.items()} | {
+        (E, Q, E): (0, ()),
+        (E, Q, F): (0, ()),
+        (E, TYPE, C): (1, ()),
+        (A, Q, F): (0, ()),
+    }
+
+
+def test_derived_without_drops_the_named_subjects_and_classes_only() -> None:
+    inverse = Rule("inverse", ((X, P, Y),), ((Y, Q, X),))
+    typed = Rule("typed", ((X, P, Y),), ((X, TYPE, C), (Y, TYPE, D)))
+    base = [(A, P, B), (B, P, E), (E, TYPE, C)]
+    for premises in (True, False):
+        engine = Engine([inverse, typed], TYPE, SAME_AS, set(), premises=premises)
+        engine.run(base)
+        # every triple whose subject is B, every type C (the asserted one is not derived)
+        assert engine.derived_without({B}, {C}) == {(E, Q, B), (E, TYPE, D)}
+        assert engine.derived_without(set(), set()) == set(engine.derived())
+
+
 def test_a_dropped_engine_is_freed_by_reference_counting_alone() -> None:
     # the closure's indexes must not wait for (or, once frozen, escape) the cyclic collector
     chain = Rule("chain", ((X, P, Y), (Y, R, Z)), ((X, Q, Z),))

@@ -4,10 +4,13 @@ check is pinned in test_reasoning_consistency.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyoxigraph as ox
 
 from karabakh_kg.graph import reasoning
 from karabakh_kg.graph.dataset import INFERRED, KnowledgeGraph
+from karabakh_kg.graph.reasoning import closure
 from karabakh_kg.graph.reasoning.explain import explain
 from karabakh_kg.ontology import vocab
 
@@ -32,6 +35,49 @@ def test_no_blank_node_class_reaches_the_inferred_graph(kg: KnowledgeGraph) -> N
         if t[1] == r.type_id and isinstance(r.table.decode(t[2]), ox.BlankNode)
     ]
     assert len(closure_blank) > 10
+
+
+NOISY_ONTOLOGY = """
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix ex: <http://example.org/> .
+ex:Person a owl:Class ; rdfs:subClassOf owl:Thing , [ a owl:Restriction ;
+    owl:onProperty ex:knows ; owl:someValuesFrom ex:Person ] .
+ex:knows a owl:ObjectProperty ; rdfs:domain ex:Person .
+"""
+NOISY_DATA = """
+@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix ex: <http://example.org/> .
+ex:ann ex:knows ex:bob .
+owl:Nothing ex:knows ex:bob .
+"""
+
+
+def test_the_inferred_triples_are_the_derived_ones_the_noise_policy_keeps(
+    kg: KnowledgeGraph, tmp_path: Path
+) -> None:
+    # Kept in bulk (through the indexes), they are exactly those ``keep`` keeps one by one:
+    # not ``x a owl:Thing``, not a blank node class, nothing about the OWL vocabulary; with
+    # derivations recorded (the served reasoner) and kept apart per rule (``reason FILE``).
+    (tmp_path / "o.ttl").write_text(NOISY_ONTOLOGY)
+    (tmp_path / "d.ttl").write_text(NOISY_DATA)
+    encoded = closure.read([tmp_path / "d.ttl"], [tmp_path / "o.ttl"])
+    computed = closure.compute(encoded.kg, rules=False, encoded=encoded)
+    recorded = reasoning.Reasoner(encoded.table, encoded.base, [], encoded.ontology_subjects)
+    decoded = {tuple(str(x) for x in computed.decode(t)) for t in computed.output}
+    ex, owl = "<http://example.org/", "<http://www.w3.org/2002/07/owl#"
+    assert (f"{ex}ann>", f"<{RDF_TYPE.value}>", f"{ex}Person>") in decoded
+    for r in (computed, recorded):
+        derived = set(r.engine.derived())
+        assert r.output == {t for t in derived if r.keep(t)}
+        dropped = {tuple(str(x) for x in r.decode(t)) for t in derived - r.output}
+        kept = {tuple(str(x) for x in r.decode(t)) for t in r.output}
+        assert (f"{ex}ann>", f"<{RDF_TYPE.value}>", f"{owl}Thing>") not in kept
+        assert (f"{owl}Nothing>", f"<{RDF_TYPE.value}>", f"{ex}Person>") in dropped
+        assert any(o.startswith("_:") for _, _, o in dropped)  # the restriction
+    assert computed.engine._derivations == {}  # no record was made for that
+    served = reasoning.reasoner(kg)
+    assert served.output == {t for t in served.engine.derivations if served.keep(t)}
 
 
 def _cites(explanation: object, triple: tuple[str, str, str]) -> bool:

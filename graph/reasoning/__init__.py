@@ -111,7 +111,7 @@ class Reasoner:
         self._noise = {table.encode(ox.NamedNode(c)) for c in NOISE_CLASSES}
         self._builtin: dict[int, bool] = {}
         self.engine.run(base)
-        self.output: set[Triple] = {t for t in self.engine.derivations if self.keep(t)}
+        self.output: set[Triple] = self._kept()
         self.support = SupportIndex(self.engine, table)
         self.perspectives: Perspectives
 
@@ -140,6 +140,19 @@ class Reasoner:
             p == self.type_id
             and (o in self._noise or isinstance(self.table.decode(o), ox.BlankNode))
         )
+
+    def _kept(self) -> set[Triple]:
+        """The derived triples :meth:`keep` keeps, filtered in bulk: the terms it drops
+        found once in the term table, their triples through the indexes (1.5 s of method
+        calls per triple at 1M before, 0.7 s now)."""
+        builtin: set[int] = set()
+        noise = set(self._noise)
+        for number, term in enumerate(self.table.terms):
+            if isinstance(term, ox.BlankNode):
+                noise.add(number)
+            elif isinstance(term, ox.NamedNode) and term.value.startswith(BUILTIN_NAMESPACES):
+                builtin.add(number)
+        return self.engine.derived_without(builtin, noise)
 
     def rule_id(self, rule_index: int) -> str:
         """The W3C OWL 2 RL rule name or the CURIE of the domain rule."""
@@ -170,10 +183,8 @@ class Reasoner:
 
     def by_rule(self) -> dict[str, int]:
         """How many kept derived triples each rule produced."""
-        derivations = self.engine.derivations
-        by_index = Counter(derivations[t][0] for t in self.output)
         counts: Counter[str] = Counter()
-        for index, n in by_index.items():
+        for index, n in self.engine.rule_counts(self.output).items():
             counts[self.rule_id(index)] += n
         return dict(counts)
 
