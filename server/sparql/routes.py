@@ -17,13 +17,13 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio.to_thread
 import pyoxigraph as ox
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
 from python_multipart.multipart import parse_options_header
+from starlette.requests import Request  # FastAPI's Request and responses are Starlette's
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from karabakh_kg.graph import (
@@ -34,6 +34,7 @@ from karabakh_kg.graph import (
     contributions_graph,
 )
 from karabakh_kg.ontology import vocab
+from karabakh_kg.server.deferred import DeclaredRouter
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.settings import PREFIX
 from karabakh_kg.server.sparql.conneg import GRAPH_FORMATS, NotAcceptable, accepts_html, negotiate
@@ -43,7 +44,11 @@ from karabakh_kg.server.sparql.inspect import inspect
 from karabakh_kg.server.sparql.protocol import QueryJob
 from karabakh_kg.server.web.common import get_and_head, not_modified
 
-router = APIRouter(tags=["SPARQL"])
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+# Declared without importing FastAPI, so that the plain routes below answer first (deferred.py).
+router = cast("APIRouter", DeclaredRouter(tags=["SPARQL"]))
 
 Params = dict[str, list[str]]
 FORM = "application/x-www-form-urlencoded"
