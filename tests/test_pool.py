@@ -217,9 +217,9 @@ def may_raise_priority() -> bool:
 
 
 def test_a_text_that_ran_long_once_is_forgotten_when_it_runs_short(pooled: PooledStore) -> None:
-    """Admission's long lane follows the pool's record: a text remembered as long (as a
-    cheap one is when a busy machine once delayed it) that then ends within DEMOTE_AFTER
-    is no longer known as long; a text never seen long is not."""
+    """Admission's long lane follows the pool's record: a text remembered as long whose
+    job then uses less than LONG_CPU is no longer known as long; a text never seen long is
+    not."""
     pool = pooled.pool
     pool.cores = 99  # no demotion: the job runs at full speed
     text = "ASK { ?s ?p ?o }"

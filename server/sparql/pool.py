@@ -12,8 +12,8 @@ only the last changes the zygote has (a worker further behind is replaced by a f
 fork), and one the zygote lags far behind is folded into a new dump and a new zygote. A
 query that overruns its limit gets its worker killed (SIGKILL) and replaced, so the work
 really stops and other clients keep being served by the other workers. A job still
-running after :data:`DEMOTE_AFTER` (or whose text ran that long before) has its worker's
-CPU priority lowered while the pool holds more queries than cores, so that short queries
+running after :data:`DEMOTE_AFTER` (or whose text used :data:`LONG_CPU` before) has its
+worker's CPU priority lowered while the pool holds more queries than cores, so that short queries
 keep their speed while long ones run (it gets its priority back afterwards, or is
 replaced where the server may not raise a priority).
 The pool bounds how many queries run (one per worker) and wait. A job with
@@ -109,6 +109,7 @@ Oxigraph server's throughput when lowered, 0.91 when not, in one run). Once the 
 the worker gets its priority back, or, where the server may not raise a priority
 (unprivileged, without CAP_SYS_NICE), is replaced by a new one."""
 DEMOTED_NICENESS = 19
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 CONTENDED_CHECK = 0.05
 """Seconds between two looks, while a long job runs at normal priority, at whether other
 queries now contend with it for the CPU (:attr:`WorkerPool.cores`)."""
@@ -130,12 +131,15 @@ own memory is read only every this many jobs (and after its first): reading
 ``smaps_rollup`` costs the server about 0.5 ms, a third of its CPU for a cheap query, and a
 short job adds little to what a worker holds (the engine's cache of the blocks it read), so
 the bound is still kept within a few jobs' worth."""
+LONG_CPU = 0.2
+"""CPU seconds (the worker's own, so not the time a busy machine kept it waiting) from
+which a job's text counts as long: its next jobs start at the lower priority (a client
+repeating a heavy query does not get the first :data:`DEMOTE_AFTER` each time), and
+admission keeps them to every worker but one (:meth:`WorkerPool.known_long`). A text whose
+job then uses less is no longer long. At 100k triples on disk, the co-participation
+query of the benchmark's mix uses about 0.6 s, the others 0.12 s or less."""
 REMEMBERED_LONG = 256
-"""Texts remembered as having run long: their next jobs start at the lower priority (a
-client repeating a heavy query does not get the first :data:`DEMOTE_AFTER` each time), and
-admission keeps them to every worker but one (:meth:`WorkerPool.known_long`). A text
-remembered so whose job then ends within :data:`DEMOTE_AFTER` is forgotten (it ran long
-once because the machine was busy)."""
+"""Texts remembered as long (:data:`LONG_CPU`), the most recent."""
 
 
 class PoolBusy(RuntimeError):
@@ -336,6 +340,16 @@ def private_memory_mb(pid: int) -> float:
         if line.startswith("Private_Dirty:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) process ``pid`` has used, in seconds; 0 when it cannot
+    be read (``/proc/PID/stat``, about 20 µs)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def _exists(pid: int) -> bool:
@@ -759,6 +773,7 @@ class WorkerPool:
         started = time.monotonic()
         deadline, demote_at = started + timeout, started + DEMOTE_AFTER
         text = job.get("sparql") or job.get("update") or ""
+        cpu_began = cpu_seconds(worker.process.pid)
         remembered = self._ran_long(text)
         if remembered:
             demote_at = started  # it ran long before: in the low lane from the start
@@ -772,9 +787,6 @@ class WorkerPool:
                     remaining = min(remaining, max(0.0, due if due > 0 else CONTENDED_CHECK))
                 if not worker.inbox.poll(remaining):
                     if not worker.demoted and time.monotonic() >= demote_at:
-                        if not remembered:
-                            self._remember_long(text)
-                            remembered = True
                         if not long:
                             long = True
                             with self._lock:
@@ -787,9 +799,8 @@ class WorkerPool:
                     worker.applied = applied
                     running = False
                     took = time.monotonic() - started
+                    self._note_cost(text, remembered, worker, cpu_began, took)
                     self._release(worker, short=took < TRIM_AFTER)
-                    if remembered and took < DEMOTE_AFTER:
-                        self._forget_long(text)
                     yield message
                     return
                 yield message
@@ -801,6 +812,7 @@ class WorkerPool:
                 with self._lock:
                     self._long_running -= 1
             if running:  # it overran its time limit, or the caller stopped reading
+                self._note_cost(text, remembered, worker, cpu_began, time.monotonic() - started)
                 worker.stop()
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     worker.process.wait(timeout=2)  # the work has really stopped
@@ -816,14 +828,23 @@ class WorkerPool:
             return self._pending > self.cores or self._long_running >= self.cores
 
     def known_long(self, text: str) -> bool:
-        """Whether a job of ``text`` ran past :data:`DEMOTE_AFTER` lately (the last
+        """Whether the last job of ``text`` used :data:`LONG_CPU` or more (among the last
         :data:`REMEMBERED_LONG` such texts): admission's long lane."""
         with self._lock:
             return text in self._long_texts
 
-    def _forget_long(self, text: str) -> None:
-        with self._lock:
-            self._long_texts.pop(text, None)
+    def _note_cost(
+        self, text: str, remembered: bool, worker: Worker, cpu_began: float, took: float
+    ) -> None:
+        """Remember ``text`` as long, or forget it, by the CPU its job used on ``worker``
+        (:data:`LONG_CPU`; a job shorter than that in wall time cannot have used more)."""
+        used = cpu_seconds(worker.process.pid) - cpu_began if took >= LONG_CPU else 0.0
+        if used >= LONG_CPU:
+            if not remembered:
+                self._remember_long(text)
+        elif remembered:
+            with self._lock:
+                self._long_texts.pop(text, None)
 
     def _ran_long(self, text: str) -> bool:
         with self._lock:
