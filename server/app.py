@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, FastAPI
-from fastapi.middleware.cors import CORSMiddleware
-
 from karabakh_kg.graph import KnowledgeGraph, load_graph
 from karabakh_kg.server import problems
-from karabakh_kg.server.deferred import DeferredRouters, RouterImportError, WaitForRouters
+from karabakh_kg.server.deferred import (
+    DeferredRouters,
+    FirstAnswers,
+    RouterImportError,
+    WaitForRouters,
+    api_router,
+)
 from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql import openapi as sparql_openapi
 from karabakh_kg.server.sparql.execute import Endpoint
@@ -21,6 +25,9 @@ from karabakh_kg.server.sparql.limits import BodyReadTimeout, BodySizeLimit
 from karabakh_kg.server.sparql.protocol import SparqlStore
 
 if TYPE_CHECKING:
+    from fastapi import APIRouter, FastAPI
+    from starlette.applications import Starlette
+
     from karabakh_kg.server.sparql.backend import PublishedCopy
 
 DESCRIPTION = (
@@ -43,6 +50,8 @@ def create_app(
     endpoint over this ``kg`` with these ``settings``, when the caller made it already (to
     start its workers while the application is built: ``serve``).
     """
+    from fastapi import FastAPI
+
     config = settings or Settings.from_env()
     if kg is None:
         wikidata = Path(config.wikidata_file) if config.wikidata_file else None
@@ -94,20 +103,7 @@ def create_app(
     later = DeferredRouters(app, lambda: routers(LATER_ROUTE_MODULES), _mount_static_files)
     app.state.routers = later
     app.add_middleware(WaitForRouters, routers=later, ready=app.router.routes[before:])
-    if app.state.engine is not None:  # what needs the whole graph, without a local copy: 503
-        from karabakh_kg.server.sparql.backend import NeedsCopy
-
-        app.add_middleware(NeedsCopy, engine=app.state.engine)
-    app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
-    app.add_middleware(BodyReadTimeout, seconds=config.body_timeout)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=list(config.cors_origins),
-        allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
-        allow_headers=["*"],
-        expose_headers=["ETag", "Last-Modified", "X-Data-Version", "Retry-After"],
-        max_age=600,
-    )
+    add_outer_middleware(app, config, app.state.engine)
     generated_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -120,6 +116,62 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def add_outer_middleware(app: Starlette, config: Settings, engine: object | None) -> None:
+    """The middleware around the routes (and :class:`WaitForRouters`), innermost first:
+    :func:`create_app`'s, and the same for :func:`first_app`'s routes."""
+    from starlette.middleware.cors import CORSMiddleware  # FastAPI's is this one
+
+    if engine is not None:  # what needs the whole graph, without a local copy: 503
+        from karabakh_kg.server.sparql.backend import NeedsCopy
+
+        app.add_middleware(NeedsCopy, engine=engine)
+    app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(BodyReadTimeout, seconds=config.body_timeout)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(config.cors_origins),
+        allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=["ETag", "Last-Modified", "X-Data-Version", "Retry-After"],
+        max_age=600,
+    )
+
+
+def first_app(endpoint: Endpoint, config: Settings) -> Starlette:
+    """A Starlette app of the SPARQL endpoint's plain routes (``sparql/routes.py``), with
+    the error handlers and the middleware of :func:`create_app`, in the same order, which
+    answers before FastAPI is imported (``serve``: :class:`FirstAnswers`)."""
+    from starlette.applications import Starlette
+
+    from karabakh_kg.server.sparql import routes
+
+    app = Starlette(routes=list(routes.router.routes), exception_handlers=problems.handlers())
+    app.state.kg = endpoint.kg
+    app.state.settings = config
+    app.state.sparql = endpoint
+    app.state.engine = None
+    add_outer_middleware(app, config, None)
+    return app
+
+
+def first_answers(endpoint: Endpoint, config: Settings) -> FirstAnswers:
+    """The app ``serve`` starts with: :func:`first_app` answers SPARQL while a thread
+    builds :func:`create_app`'s, its pages included (:class:`FirstAnswers`)."""
+    first = first_app(endpoint, config)
+
+    def build() -> FastAPI:
+        app = create_app(endpoint.kg, settings=config, endpoint=endpoint)
+        served = getattr(first.state, "served", None)  # set by ``serve --data``
+        if served is not None:
+            app.state.served = served
+        # A failure is logged, and its routes answer 503 pages-unavailable (deferred.py).
+        with contextlib.suppress(Exception):
+            app.state.routers.include()
+        return app
+
+    return FirstAnswers(first, build, endpoint.close)
 
 
 ROUTE_MODULES = (
@@ -150,7 +202,7 @@ def routers(names: Sequence[str] = ROUTE_MODULES) -> list[APIRouter]:
     for name in names:
         module = f"karabakh_kg.server.{name}"
         try:
-            found.append(importlib.import_module(module).router)
+            found.append(api_router(importlib.import_module(module).router))
         except Exception as error:
             raise RouterImportError(f"{module}: {type(error).__name__}: {error}") from error
     return found
