@@ -47,7 +47,9 @@ def holding(
     store's reached through the same remote store as Virtuoso, is left to the tests over
     HTTP below, to keep the file's share of the suite small."""
     if request.param == "embedded":
-        yield EmbeddedStore(store=kg.store), None
+        published_here = EmbeddedStore(store=ox.Store())
+        publish(kg, published_here)
+        yield published_here, None
         return
     engine: Engine = request.getfixturevalue(f"{request.param}_engine")
     remote = engine.store()
@@ -84,10 +86,9 @@ def _reader(kg: KnowledgeGraph, store: Any, **options: Any) -> EngineGraph:
     """What a server without a copy reads slices with: the engine, the ontology, and the
     outline (the publication's graph names)."""
     ontology = kg.store.quads_for_pattern(None, None, None, ONTOLOGY)
-    outline = EngineOutline(store=ox.Store(), version=kg.version, files=[])
-    for name in kg.store.named_graphs():
-        outline.store.add_graph(name)
-    return EngineGraph(store, kg.version, ontology, outline=outline, **options)
+    outline = published_copy(store, 0)
+    assert isinstance(outline, EngineOutline)
+    return EngineGraph(store, outline.version, ontology, outline=outline, **options)
 
 
 def test_traversals_over_slices_are_the_whole_graphs(
@@ -204,6 +205,130 @@ def test_names_resolve_over_the_store_as_over_the_whole_graph(
     ]
 
 
+def _explained_samples(kg: KnowledgeGraph) -> list[tuple[Any, Any, Any]]:
+    """Triples of every kind an explanation meets: derived five levels deep through a
+    domain rule and a property chain (an ontology axiom with a blank node among its
+    premises), derived several ways, withheld by the noise policy (a blank node object),
+    asserted with a blank node (a place's geometry), with a literal, an ontology axiom,
+    and one that does not hold."""
+    from karabakh_kg.graph import reasoner
+
+    r = reasoner(kg)
+    withheld = next(t for t in sorted(r.engine.derivations) if t not in r.output)
+    blank = next(
+        q.triple
+        for q in kg.store.quads_for_pattern(
+            ox.NamedNode(KG + "geneva"),
+            ox.NamedNode("http://www.opengis.net/ont/geosparql#hasGeometry"),
+            None,
+            ox.NamedNode(vocab.BASE + "graph/asserted"),
+        )
+    )
+    named = [
+        (KG + "russia", KGO + "communicatedWith", KG + "azerbaijan"),
+        (KG + "armenia", "http://www.w3.org/1999/02/22-rdf-syntax-ns#type", KGO + "Agent"),
+        (KG + "mnatsakanyan-lavrov-meeting", KGO + "location", KG + "moscow"),
+        (
+            KGO + "metWith",
+            "http://www.w3.org/2000/01/rdf-schema#subPropertyOf",
+            KGO + "communicatedWith",
+        ),
+        (KG + "armenia", KGO + "metWith", KG + "armenia"),
+    ]
+    found = [tuple(ox.NamedNode(x) for x in triple) for triple in named]
+    date = ox.Literal("2020-10-12", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#date"))
+    found.append(
+        (ox.NamedNode(KG + "mnatsakanyan-lavrov-meeting"), ox.NamedNode(KGO + "date"), date)
+    )
+    found.append(r.decode(withheld))
+    found.append((blank.subject, blank.predicate, blank.object))
+    return found
+
+
+def test_explanations_read_from_the_store_are_the_embedded_ones(
+    kg: KnowledgeGraph, holding: tuple[Any, Engine | None]
+) -> None:
+    """``/explain`` without a copy: the derivations ``publish`` recorded, read back in
+    bounded queries, give the embedded reasoner's explanation, rule for rule and quote for
+    quote, with and without every one-step derivation (on the embedded store, one fact in
+    eight of the curated graph besides the samples)."""
+    from karabakh_kg.graph import explain, reasoner
+    from karabakh_kg.server.web.engine_explain import explain_over_engine
+
+    store, engine = holding
+    reader = _reader(kg, store)
+    samples = _explained_samples(kg)
+    if engine is None:
+        r = reasoner(kg)
+        samples += [r.decode(t) for t in sorted(r.engine.facts)[::8]]
+    for s, p, o in samples:
+        for every in (False, True):
+            expected = explain(kg, s, p, o, all_derivations=every).to_dict()
+            got, _ = explain_over_engine(
+                reader, str(s), str(p), str(o), all_derivations=every, page=False
+            )
+            assert got.to_dict() == expected, (s, p, o, every)
+    # what the article says: the quote, its line and who says it, from the store
+    meeting, _ = explain_over_engine(
+        reader,
+        "kg:mnatsakanyan-lavrov-meeting",
+        "kgo:location",
+        "Moscow",
+        all_derivations=False,
+        page=False,
+    )
+    assert meeting.status == "asserted"
+    (unit,) = [e for e in meeting.evidence if e.graph.endswith("L37-mnatsakanyan-lavrov-meeting>")]
+    assert unit.quote == (
+        "It was announced that Mnatsakanyan would instead meet with Russian Foreign "
+        "Minister Sergei Lavrov in Moscow on Monday."
+    )
+    assert unit.line == 37 and unit.attributed_to == [f"<{KG}seed-article>"]
+    derived, _ = explain_over_engine(
+        reader,
+        "kg:russia",
+        "kgo:communicatedWith",
+        "kg:azerbaijan",
+        all_derivations=True,
+        page=False,
+    )
+    assert derived.status == "derived" and derived.rule == "prp-spo1"
+    # metWith implies it (sub-property), and so does the converse (a symmetric property)
+    assert [d.rule for d in derived.derivations] == ["prp-spo1", "prp-symp"]
+
+
+def test_an_explanation_past_its_bound_or_without_records_is_refused(
+    kg: KnowledgeGraph, store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from karabakh_kg.graph.dataset import DERIVATIONS
+    from karabakh_kg.server.problems import Problem
+    from karabakh_kg.server.web import engine_explain
+
+    reader = _reader(kg, store)
+    monkeypatch.setattr(engine_explain, "EXPLANATION_TRIPLES", 5)
+    with pytest.raises(Problem) as refused:
+        engine_explain.explain_over_engine(
+            reader,
+            "kg:russia",
+            "kgo:communicatedWith",
+            "kg:azerbaijan",
+            all_derivations=False,
+            page=False,
+        )
+    assert refused.value.status == 400 and refused.value.code == "too-large"
+    assert reader.outline is not None
+    older = EngineOutline(store=ox.Store(), version="older", files=[])
+    for name in reader.outline.store.named_graphs():
+        if name != DERIVATIONS:
+            older.store.add_graph(name)
+    reader.outline = older
+    with pytest.raises(Problem) as refused:
+        engine_explain.explain_over_engine(
+            reader, "kg:armenia", "a", "kgo:State", all_derivations=False, page=False
+        )
+    assert refused.value.status == 503 and "publish" in refused.value.detail
+
+
 # -- over HTTP: a server on an engine without a copy, against the embedded server ---------
 
 
@@ -264,6 +389,79 @@ def test_traversal_and_exports_over_http_are_the_embedded_servers(
     assert KG + "ilham-aliyev" in {n["iri"] for n in macron["neighbours"]}
 
 
+EXPLAINED = [
+    {"s": "kg:russia", "p": "kgo:communicatedWith", "o": "kg:azerbaijan", "all": "true"},
+    {"s": "Lavrov", "p": "kgo:holdsPost", "o": "kg:foreign-minister-of-russia"},
+    {"s": "kg:mnatsakanyan-lavrov-meeting", "p": "kgo:date", "o": '"2020-10-12"^^xsd:date'},
+    {"s": "kg:armenia", "p": "a", "o": "kgo:Agent", "all": "1"},
+    {"s": "kgo:metWith", "p": "rdfs:subPropertyOf", "o": "kgo:communicatedWith"},
+    {"s": "kg:armenia", "p": "kgo:metWith", "o": "kg:armenia"},  # (does not hold: 404)
+    {"s": "kg:armenia", "p": "kgo:metWith", "o": "Nobody Atall"},  # (no such term: 400)
+]
+
+
+def test_explanations_over_http_are_the_embedded_servers(
+    outline_server: LiveServer, live_server: LiveServer
+) -> None:
+    """``/explain`` without a copy, as JSON and as the page: the embedded server's answer
+    (the page's terms named by their labels, its quotes described, as there)."""
+    json_only = {"accept": "application/json"}
+    for params in EXPLAINED:
+        over_engine = httpx.get(
+            outline_server.url + "/explain", params=params, headers=json_only, timeout=60
+        )
+        local = httpx.get(
+            live_server.url + "/explain", params=params, headers=json_only, timeout=60
+        )
+        assert over_engine.status_code == local.status_code, (params, over_engine.text)
+        assert over_engine.json() == local.json(), params
+    labels = ["Co-chairs of the OSCE Minsk Group", "Foreign Minister of Russia"]
+    for params, label in zip(EXPLAINED[:2], labels, strict=True):
+        page = {**params, "format": "html"}
+        over_engine = httpx.get(outline_server.url + "/explain", params=page, timeout=60)
+        local = httpx.get(live_server.url + "/explain", params=page, timeout=60)
+        assert over_engine.status_code == local.status_code == 200, over_engine.text
+        assert label in over_engine.text  # (a label, read from the engine)
+
+        def body(text: str) -> str:  # (the footer names the data version and its time)
+            return text[text.index("<main") : text.index("</main>")]
+
+        assert body(over_engine.text) == body(local.text), params
+
+
+PAGES = [
+    ("/resource/gazanchetsots-cathedral", {}),  # a dispute beside the facts
+    ("/resource/armenia", {"perspective": "curated"}),  # derived facts on one claimant
+    ("/resource/nagorno-karabakh", {"perspective": "kg:azerbaijan-defence-ministry"}),
+    ("/resource/armenia", {"perspective": "article"}),
+    ("/disputes", {}),
+]
+
+
+def test_perspectives_and_disputes_of_pages_over_the_engine_are_the_embedded_servers(
+    outline_server: LiveServer, live_server: LiveServer
+) -> None:
+    """Resource pages in a perspective (the perspective switch, the facts as that
+    perspective holds them, the derived facts resting on one claimant), their disputes, and
+    the ``/disputes`` page, read from the engine without a copy: the embedded server's."""
+
+    def body(text: str) -> str:  # (the footer names the data version and its time)
+        return text[text.index("<main") : text.index("</main>")]
+
+    for path, params in PAGES:
+        over_engine = httpx.get(outline_server.url + path, params=params, timeout=60)
+        local = httpx.get(live_server.url + path, params=params, timeout=60)
+        assert over_engine.status_code == local.status_code == 200, (path, over_engine.text)
+        assert body(over_engine.text) == body(local.text), (path, params)
+        if path == "/resource/gazanchetsots-cathedral":  # the article's words, L9
+            assert "artillery was fired at the historic Gaza" in over_engine.text
+            assert 'id="disputes"' in over_engine.text
+    unknown = {"perspective": "nobody's"}
+    for server in (outline_server, live_server):
+        refused = httpx.get(server.url + "/resource/armenia", params=unknown, timeout=60)
+        assert refused.status_code == 400, refused.text
+
+
 def test_the_explorer_page_over_the_engine_is_the_embedded_servers(
     outline_server: LiveServer, live_server: LiveServer
 ) -> None:
@@ -314,7 +512,6 @@ def test_what_still_needs_the_whole_graph_says_so(outline_server: LiveServer) ->
         ("/export/graphml", {}),
         ("/export/graphml", {"node": "kg:armenia", "network": "state"}),
         ("/export/events.csv", {}),
-        ("/explain", {"s": "kg:armenia", "p": "kgo:negotiatedWith", "o": "kg:azerbaijan"}),
     ):
         refused = httpx.get(outline_server.url + path, params=params, timeout=30)
         assert refused.status_code == 503, (path, refused.text)
@@ -348,7 +545,10 @@ def test_an_engine_failing_under_a_traversal_is_one_problem_naming_it(tmp_path: 
     502 ``engine-failed``; both problem documents naming the engine's URL."""
     from test_backend_pages import _silent_engine
 
+    from karabakh_kg.graph.dataset import DERIVATIONS
+
     outline = EngineOutline(store=ox.Store(), version="a publication", files=[])
+    outline.store.add_graph(DERIVATIONS)  # (explanations read the records)
     listener, url = _silent_engine()
     settings = Settings(query_workers=1, query_timeout=0.5, backend_refresh=0)
     live = start_server(create_app(outline, settings, BackendStore(RemoteStore(url))))
@@ -376,6 +576,7 @@ TRAVERSALS = [
     ("/graph/neighbours", {"node": "kg:armenia"}),
     ("/graph/path", {"from": "kg:armenia", "to": "Aliyev"}),
     ("/export/graphml", {"focus": "kg:armenia"}),
+    ("/explain", {"s": "kg:armenia", "p": "kgo:negotiatedWith", "o": "kg:azerbaijan"}),
 ]
 
 

@@ -389,11 +389,20 @@ def test_without_a_copy_pages_read_the_engine_and_the_rest_says_503(
             assert suggested[:1] == [KG + "late-club"], unknown.text
         finally:
             remote.update(LATE_REMOVED)
+        # explanations and perspectives read the engine too (test_backend_graph.py)
+        why = httpx.get(
+            live.url + "/explain",
+            params={"s": "kg:tiny-person", "p": "a", "o": "kgo:Agent"},
+            headers={"Accept": "application/json"},
+            timeout=30,
+        )
+        assert why.status_code == 200 and why.json()["status"] == "derived", why.text
+        curated = httpx.get(live.url + "/resource/tiny-person?perspective=curated", timeout=30)
+        assert curated.status_code == 200 and "tiny-group" in curated.text
         for path, params in (
             ("/graph/components", {}),
-            ("/explain", {"s": "kg:tiny-person", "p": "a", "o": "kgo:Agent"}),
             ("/export/graphml", {}),
-            ("/resource/tiny-person", {"perspective": "curated"}),
+            ("/export/events.csv", {}),
         ):
             refused = httpx.get(live.url + path, params=params, timeout=30)
             assert refused.status_code == 503, (path, refused.text)

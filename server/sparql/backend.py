@@ -251,6 +251,8 @@ ENGINE_PATHS = (
     "/graph/neighbours",
     "/graph/path",
     "/graph/ego",
+    "/explain",
+    "/disputes",
     "/export/",
     "/explorer",
     "/query",

@@ -64,6 +64,8 @@ from karabakh_kg.server.web.resource_engine import (
     PageStore,
     chunks,
     complete_page,
+    descriptions,
+    labels,
     named_like,
     quads_of,
 )
@@ -115,6 +117,24 @@ _TYPES = """SELECT ?g ?s ?p ?o WHERE {{
   VALUES ?g {{ <{asserted}> <{inferred}> }} VALUES ?s {{ {nodes} }} VALUES ?p {{ <{type}> }}
   GRAPH ?g {{ ?s ?p ?o }}
 }} LIMIT {limit}"""
+_PAGE = """SELECT ?g ?s ?p ?o WHERE {{
+  {{ VALUES ?s {{ {node} }} GRAPH ?g {{ ?s ?p ?o }} }}
+  UNION
+  {{ VALUES ?o {{ {node} }} GRAPH ?g {{ ?s ?p ?o }} }}
+  FILTER(({graphs}) || ?g = <{wikidata}>)
+}} LIMIT {limit}"""
+_DISPUTES = """SELECT ?g ?s ?p ?o WHERE {{
+  GRAPH <{provenance}> {{ ?s a <https://w3id.org/karabakh-kg/ontology#Dispute> }}
+  VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?s ?p ?o }}
+}} LIMIT {limit}"""
+_DESCRIBED = """SELECT ?g ?s ?p ?o WHERE {{
+  VALUES ?s {{ {nodes} }} VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?s ?p ?o }}
+}} LIMIT {limit}"""
+_CLAIMED = """SELECT ?g ?s ?p ?o WHERE {{
+  VALUES ?s {{ {nodes} }} VALUES ?p {{ <{type}> }} VALUES ?o {{ <{claim}> }}
+  GRAPH ?g {{ ?s ?p ?o }}
+}} LIMIT {limit}"""
+_CLAIM = ox.NamedNode(KGO + "Claim")
 _WIKIDATA_ID = re.compile(r"^(?:wd:)?(Q[1-9][0-9]*)$", re.IGNORECASE)
 _WIKIDATA_URL = re.compile(r"^https?://(?:www\.)?wikidata\.org/(?:wiki|entity)/(Q[1-9][0-9]*)$")
 
@@ -226,6 +246,7 @@ class EngineGraph:
         self.limit = limit
         self.outline = outline
         self._perspectives: tuple[perspectives.Perspectives, KnowledgeGraph] | None = None
+        self._disputes: KnowledgeGraph | None = None
 
     def needs_copy(self, what: str) -> Problem:
         """The 503 of a feature that still needs the whole graph at hand."""
@@ -276,25 +297,18 @@ class EngineGraph:
         """The supports of the derived triples among ``quads`` (their ``kgo:Support``
         nodes) and the triples of the evidence units they rest on, in their unit graphs and
         in the asserted graph (where the whole graph has them)."""
-        derived = sorted(
-            {
-                f"(<{q.subject.value}> <{q.predicate.value}> <{q.object.value}>)"
+        supports = self.supports(
+            (
+                q.triple
                 for q in quads
                 if q.graph_name == INFERRED
                 and isinstance(q.subject, ox.NamedNode)
                 and isinstance(q.object, ox.NamedNode)
                 and q.predicate.value != RDF_TYPE
-            }
+            ),
+            self.limit - len(quads),
+            what,
         )
-        supports: list[ox.Quad] = []
-        for start in range(0, len(derived), FRONTIER_PER_QUERY):
-            query = _SUPPORTS.format(
-                triples=" ".join(derived[start : start + FRONTIER_PER_QUERY]),
-                support=SUPPORT.value,
-                rdf=RDF,
-                limit="@LIMIT@",
-            )
-            supports += self._select(query, self.limit - len(quads) - len(supports), what)
         units = sorted(
             {
                 q.object.value
@@ -311,6 +325,133 @@ class EngineGraph:
             found += self._select(query, budget - len(found), what)
         asserted = [ox.Quad(q.subject, q.predicate, q.object, ASSERTED) for q in found]
         return supports + found + asserted
+
+    def supports(self, triples: Iterable[ox.Triple], budget: int, what: str) -> list[ox.Quad]:
+        """The ``kgo:Support`` nodes of ``triples`` (those without a blank node), in
+        queries of :data:`FRONTIER_PER_QUERY` triples, at most ``budget`` quads."""
+        derived = sorted(
+            {
+                f"({t.subject} {t.predicate} {t.object})"
+                for t in triples
+                if not isinstance(t.subject, ox.BlankNode)
+                and not isinstance(t.object, ox.BlankNode)
+            }
+        )
+        found: list[ox.Quad] = []
+        for start in range(0, len(derived), FRONTIER_PER_QUERY):
+            query = _SUPPORTS.format(
+                triples=" ".join(derived[start : start + FRONTIER_PER_QUERY]),
+                support=SUPPORT.value,
+                rdf=RDF,
+                limit="@LIMIT@",
+            )
+            found += self._select(query, budget - len(found), what)
+        return found
+
+    def inferred_about(self, iri: str) -> list[ox.Triple]:
+        """The triples of the inferred graph (every source's) with ``iri`` as subject or
+        object."""
+        query = _ABOUT_NAME.format(
+            asserted=INFERRED.value, inferred=INFERRED.value, node=f"<{iri}>", limit="@LIMIT@"
+        )
+        return [q.triple for q in self._select(query, self.limit, f"the derived facts of <{iri}>")]
+
+    def page(self, iri: str, scope: Scope) -> KnowledgeGraph:
+        """What a resource page shows of ``iri`` in the perspective of ``scope``, as its
+        view of the whole graph holds it: the quads with ``iri`` in the perspective's
+        asserted and inferred graphs, its evidence units and the Wikidata graph; the
+        descriptions of those units; the labels in the perspective's graphs."""
+        query = _PAGE.format(
+            node=f"<{iri}>", graphs=scope.hop_filter(), wikidata=WIKIDATA.value, limit="@LIMIT@"
+        )
+        store = ox.Store()
+        store.extend(scope.read(self._select(query, self.limit, f"the page of <{iri}>")))
+        units = {
+            q.graph_name.value
+            for q in store
+            if isinstance(q.graph_name, ox.NamedNode) and is_evidence_graph(q.graph_name)
+        }
+        store.extend(descriptions(self.engine, units, self.limit))
+        named = {
+            term.value
+            for q in store
+            for term in (q.subject, q.predicate, q.object)
+            if isinstance(term, ox.NamedNode)
+        }
+        graphs = (scope.asserted, ONTOLOGY.value, scope.inferred, PROVENANCE.value)
+        store.extend(scope.read(labels(self.engine, named, self.limit, graphs)))
+        return KnowledgeGraph(store=store, version=self.version)
+
+    def disputes(self) -> KnowledgeGraph:
+        """The ``kgo:Dispute`` records as :func:`karabakh_kg.graph.disputes` reads them
+        (the default graph's statements of the disputes, their positions, kinds and
+        concerns; the claims' evidence units and their descriptions; the labels), read
+        once per data version in bounded queries: the disputes of every page and of
+        ``/disputes`` (more than the slice's bound answers 503 ``needs-local-copy``)."""
+        if self._disputes is None:
+            self._disputes = self._read_disputes()
+        return self._disputes
+
+    def _read_disputes(self) -> KnowledgeGraph:
+        what = "the disputes"
+        default = f"<{ASSERTED.value}> <{PROVENANCE.value}> <{ONTOLOGY.value}>"
+        try:
+            quads = self._select(
+                _DISPUTES.format(graphs=default, provenance=PROVENANCE.value, limit="@LIMIT@"),
+                self.limit,
+                what,
+            )
+            named = {
+                q.object.value
+                for q in quads
+                if q.predicate.value in (KGO + "position", KGO + "concerns", KGO + "disputeKind")
+                and isinstance(q.object, ox.NamedNode)
+            }
+            found: list[ox.Quad] = []
+            for nodes in chunks(sorted(named), FRONTIER_PER_QUERY):
+                found += self._select(
+                    _DESCRIBED.format(nodes=nodes, graphs=default, limit="@LIMIT@"),
+                    self.limit - len(quads) - len(found),
+                    what,
+                )
+                found += self._select(
+                    _CLAIMED.format(
+                        nodes=nodes, type=RDF_TYPE, claim=KGO + "Claim", limit="@LIMIT@"
+                    ),
+                    self.limit - len(quads) - len(found),
+                    what,
+                )
+        except Problem as refused:
+            if refused.code != "too-large":
+                raise
+            raise self.needs_copy(f"disputes of more than {self.limit} quads") from None
+        quads += found
+        positions = {
+            q.object.value
+            for q in quads
+            if q.predicate.value == KGO + "position" and isinstance(q.object, ox.NamedNode)
+        }
+        claims = {
+            q.subject.value
+            for q in found
+            if q.object == _CLAIM and isinstance(q.subject, ox.NamedNode)
+        }
+        units = {
+            q.graph_name.value
+            for q in found
+            if isinstance(q.graph_name, ox.NamedNode) and is_evidence_graph(q.graph_name)
+        } | (positions - claims)  # (a position that is no claim is an evidence unit)
+        quads += descriptions(self.engine, units, self.limit)
+        iris = {
+            term.value
+            for q in quads
+            for term in (q.subject, q.object)
+            if isinstance(term, ox.NamedNode)
+        }
+        quads += labels(self.engine, iris, self.limit)
+        store = ox.Store()
+        store.extend(quads)
+        return KnowledgeGraph(store=store, version=self.version)
 
     def _slice(self, quads: Iterable[ox.Quad]) -> KnowledgeGraph:
         store = ox.Store()

@@ -182,23 +182,17 @@ def _describer(request: Request) -> Describer:
 
 def _says_who(request: Request, iri: str) -> dict[str, Any]:
     """The perspectives and disputes of a resource page (``says_who``): the reasoner's, over
-    the whole graph. A server over an engine without a local copy has none, and shows the
-    facts of every source (the ``all`` perspective), or 503 for another."""
+    the whole graph; over an engine without a local copy, read from it in bounded queries
+    (``says_who_over_engine``)."""
     kg = _kg(request)
     name = request.query_params.get("perspective")
-    engine = _engine(request)
-    if engine is not None:
-        from karabakh_kg.server.sparql.backend import EngineOutline, needs_copy
+    from karabakh_kg.server.web.engine_graph import engine_graph
 
-        if isinstance(kg, EngineOutline):
-            if name not in (None, "", "all"):
-                raise needs_copy("a perspective", engine.location, kg)
-            return {
-                "perspectives": [],
-                "perspective": "all",
-                "disputes": [],
-                "single_claimants": {},
-            }
+    over_engine = engine_graph(request)
+    if over_engine is not None:  # serve --backend without a local copy: read from the engine
+        from karabakh_kg.server.web.says_who import says_who_over_engine
+
+        return says_who_over_engine(over_engine, iri, name)
     return says_who(kg, iri, name)
 
 
@@ -566,16 +560,28 @@ def explain(
             "name-too-long",
             f"{too_long[0]} is longer than {MAX_TERM_LENGTH} characters",
         )
+    from karabakh_kg.server.web.engine_graph import engine_graph
+
     kg = _kg(request)
+    every_derivation = flag in ("true", "1", "yes")
+    over_engine = engine_graph(request)
+    describer: Describer | None = None
     try:
-        triple = (
-            resolve_term(kg, s),
-            resolve_term(kg, p, predicate=True),
-            resolve_term(kg, o),
-        )
+        if over_engine is not None:  # serve --backend, no local copy: the published records
+            from karabakh_kg.server.web.engine_explain import explain_over_engine
+
+            result, describer = explain_over_engine(
+                over_engine, s, p, o, all_derivations=every_derivation, page=_wants_html(request)
+            )
+        else:
+            triple = (
+                resolve_term(kg, s),
+                resolve_term(kg, p, predicate=True),
+                resolve_term(kg, o),
+            )
+            result = explain_triple(kg, *triple, all_derivations=every_derivation)
     except TermError as error:
         return _error(request, 400, "bad-term", f"cannot read the triple: {error}")
-    result = explain_triple(kg, *triple, all_derivations=flag in ("true", "1", "yes"))
     data: dict[str, Any] = result.to_dict()
     status = 200 if result.holds else 404
     if not _wants_html(request):
@@ -595,7 +601,7 @@ def explain(
         request,
         "explain.html",
         {
-            "tree": _explanation_view(_describer(request), data),
+            "tree": _explanation_view(describer or _describer(request), data),
             "text": result.to_text(),
             "holds": result.holds,
         },

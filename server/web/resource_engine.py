@@ -63,6 +63,7 @@ KEPT_PAGES = 64
 reload, do not ask the engine again (the least recently used go first)."""
 
 _LABEL_GRAPHS = (ASSERTED, ONTOLOGY, INFERRED, PROVENANCE)
+_LABEL_GRAPH_NAMES = tuple(graph.value for graph in _LABEL_GRAPHS)
 # Graphs a resource page never reads its facts from (the descriptions of evidence graphs
 # are read by their names, in the second query).
 _NOT_PAGE_GRAPHS = f"<{PROVENANCE.value}>, <{SUPPORT.value}>, <{ONTOLOGY.value}>"
@@ -187,21 +188,39 @@ def complete_page(engine: PageStore, store: ox.Store, limit: int = PAGE_QUADS) -
             if isinstance(q.graph_name, ox.NamedNode) and is_evidence_graph(q.graph_name)
         }
     )
-    for nodes in chunks(evidence):
+    described = descriptions(engine, evidence, limit)
+    store.extend(described)
+    found += described
+    named = {
+        term.value
+        for quad in found
+        for term in (quad.subject, quad.predicate, quad.object)
+        if isinstance(term, ox.NamedNode)
+    }
+    store.extend(labels(engine, named, limit))
+
+
+def descriptions(engine: PageStore, units: Iterable[str], limit: int = PAGE_QUADS) -> list[ox.Quad]:
+    """What the provenance graph says of the evidence units ``units`` (IRIs): quote,
+    line, who says it, stance (queries of at most ``limit`` rows each)."""
+    found: list[ox.Quad] = []
+    for nodes in chunks(sorted(set(units))):
         query = _DESCRIPTIONS.format(nodes=nodes, provenance=PROVENANCE.value, limit=limit)
-        described = quads_of(engine.select(query))
-        store.extend(described)
-        found += described
-    named = sorted(
-        {
-            term.value
-            for quad in found
-            for term in (quad.subject, quad.predicate, quad.object)
-            if isinstance(term, ox.NamedNode)
-        }
-    )
-    graphs = " ".join(f"<{g.value}>" for g in _LABEL_GRAPHS)
-    for nodes in chunks(named):
+        found += quads_of(engine.select(query))
+    return found
+
+
+def labels(
+    engine: PageStore,
+    iris: Iterable[str],
+    limit: int = PAGE_QUADS,
+    graphs_read: Iterable[str] = _LABEL_GRAPH_NAMES,
+) -> list[ox.Quad]:
+    """The labels of ``iris`` in the graphs :meth:`Describer.label_of` reads (or in
+    ``graphs_read``: a perspective's own asserted and inferred graphs in their place)."""
+    found: list[ox.Quad] = []
+    graphs = " ".join(f"<{g}>" for g in graphs_read)
+    for nodes in chunks(sorted(set(iris))):
         query = _LABELS.format(
             nodes=nodes,
             label=RDFS_LABEL.value,
@@ -209,7 +228,8 @@ def complete_page(engine: PageStore, store: ox.Store, limit: int = PAGE_QUADS) -
             graphs=graphs,
             limit=limit,
         )
-        store.extend(quads_of(engine.select(query)))
+        found += quads_of(engine.select(query))
+    return found
 
 
 def chunks(iris: list[str], size: int = LABELS_PER_QUERY) -> Iterable[str]:
@@ -363,9 +383,11 @@ __all__ = [
     "Slotted",
     "chunks",
     "complete_page",
+    "descriptions",
     "engine_counts",
     "evidence_query",
     "holds_copy",
+    "labels",
     "named_like",
     "quads_of",
     "read_page",
