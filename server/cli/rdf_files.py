@@ -88,9 +88,10 @@ def data_app(
     rules: bool,
     settings: Settings,
     start_workers: bool = False,
+    first_answers: bool = False,
 ) -> tuple[object, str]:
     """The app serving ``data`` (``serve --data``), reasoned unless not ``reason``, and what
-    it serves, for the banner (``start_workers``: see ``serve.app_over``)."""
+    it serves, for the banner (``start_workers``, ``first_answers``: see ``serve.app_over``)."""
     from karabakh_kg.graph import ASSERTED, RuleError, rdf_files, reasoning
     from karabakh_kg.server.cli.serve import app_over
 
@@ -112,6 +113,6 @@ def data_app(
         served = f"{files}, {report.derived} inferred by {how})"
         return kg
 
-    app = app_over(load, settings, start_workers=start_workers)
+    app = app_over(load, settings, start_workers=start_workers, first_answers=first_answers)
     app.state.served = served  # the home page says it too
     return app, served

@@ -8,6 +8,7 @@ here rather than by typer so that a bad value is one ``error:`` line, like every
 from __future__ import annotations
 
 import errno
+import importlib
 import os
 import signal
 import socket
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from karabakh_kg.graph import KnowledgeGraph
+    from karabakh_kg.server.deferred import FirstAnswers
     from karabakh_kg.server.settings import Settings
     from karabakh_kg.server.sparql.execute import Endpoint
 
@@ -167,14 +169,25 @@ def backend_app(settings: Settings) -> object:
     return create_app(kg, settings=settings, store=BackendStore(engine))
 
 
-def build_app(data_dir: Path | None, settings: Settings, *, start_workers: bool = False) -> object:
+def build_app(
+    data_dir: Path | None,
+    settings: Settings,
+    *,
+    start_workers: bool = False,
+    first_answers: bool = False,
+) -> object:
     """Load the graph (with the settings' Wikidata enrichment file) and build the app
-    (``start_workers``: see :func:`app_over`)."""
+    (``start_workers``, ``first_answers``: see :func:`app_over`)."""
     if settings.backend_url:
         return backend_app(settings)
     if data_dir is not None and not data_dir.is_dir():
         fail(f"data folder {data_dir} does not exist")
-    return app_over(lambda: load_curated(data_dir, settings), settings, start_workers=start_workers)
+    return app_over(
+        lambda: load_curated(data_dir, settings),
+        settings,
+        start_workers=start_workers,
+        first_answers=first_answers,
+    )
 
 
 def load_curated(data_dir: Path | None, settings: Settings) -> KnowledgeGraph:
@@ -208,13 +221,20 @@ def load_curated(data_dir: Path | None, settings: Settings) -> KnowledgeGraph:
 
 
 def app_over(
-    load: Callable[[], KnowledgeGraph], settings: Settings, *, start_workers: bool = False
-) -> FastAPI:
+    load: Callable[[], KnowledgeGraph],
+    settings: Settings,
+    *,
+    start_workers: bool = False,
+    first_answers: bool = False,
+) -> FastAPI | FirstAnswers:
     """The app over the graph ``load()`` gives.
 
     The graph is loaded on another thread while this one imports FastAPI and the SPARQL
     routes (the others are imported once the server runs: :mod:`karabakh_kg.server.deferred`):
     pyoxigraph parses without holding the interpreter, so on two cores both proceed at once.
+    ``first_answers`` (``serve``): the SPARQL routes alone, without FastAPI, which the app
+    returned (:class:`~karabakh_kg.server.deferred.FirstAnswers`) imports once it has
+    answered (unless the environment sets up OpenTelemetry, whose spans FastAPI makes).
     ``start_workers`` (``serve``): that thread then starts the query workers, whose process
     loads its copy of the data while the app is built; otherwise they start with the app's
     lifespan, as for any app. The thread blocks SIGINT, so Ctrl-C reaches this thread (as it
@@ -241,11 +261,18 @@ def app_over(
     loading = threading.Thread(target=endpoint, name="karabakh-kg-load", daemon=True)
     loading.start()
     from karabakh_kg.server import app as application
+    from karabakh_kg.server.deferred import telemetry_requested
 
-    application.routers(application.FIRST_ROUTE_MODULES)
+    first_answers = first_answers and not telemetry_requested()
+    if first_answers:
+        importlib.import_module("karabakh_kg.server.sparql.routes")  # FastAPI not imported
+    else:
+        application.routers(application.FIRST_ROUTE_MODULES)
     loading.join()
     if failed:
         raise failed[0]
+    if first_answers:
+        return application.first_answers(done[0], settings)
     return application.create_app(done[0].kg, settings=settings, endpoint=done[0])
 
 
@@ -415,9 +442,11 @@ def serve(
             rules=not no_rules,
             settings=settings,
             start_workers=True,
+            first_answers=True,
         )
     else:
-        app, served = build_app(data_dir, settings, start_workers=True), "the curated graph"
+        app = build_app(data_dir, settings, start_workers=True, first_answers=True)
+        served = "the curated graph"
     url = f"http://{_url_host(host)}:{number}/"
     import uvicorn
 
