@@ -187,6 +187,39 @@ def test_queries_known_to_run_long_leave_a_worker_to_cheap_ones(shared: Any) -> 
     assert finished == ["cheap 200", "long 503", "long 503"]
 
 
+def test_long_queries_take_at_most_one_worker_per_core_and_never_the_last() -> None:
+    """Eight workers, eight clients each sending a long query: at most one runs per core
+    (more would only share the cores, each nearer its time limit), never on the last free
+    worker; a cheap query then runs at once, and the long ones waiting all run in turn."""
+    import asyncio
+
+    from karabakh_kg.server.sparql.admission import Admission
+
+    cores = len(os.sched_getaffinity(0))
+    admission = Admission(8, 1, 4, 64)
+    ran: list[str] = []
+
+    async def scenario() -> None:
+        release = asyncio.Event()
+
+        async def query(client: str, long: bool) -> None:
+            async with admission.admit(client, 30, long):
+                ran.append(client)
+                await release.wait()
+
+        waiting = [asyncio.create_task(query(f"long {i}", True)) for i in range(8)]
+        await asyncio.sleep(0.05)
+        assert len(ran) == admission.long_in_use == min(7, cores)
+        cheap = asyncio.create_task(query("cheap", False))
+        await asyncio.sleep(0.05)
+        assert "cheap" in ran and admission.queued == 8 - min(7, cores)
+        release.set()
+        await asyncio.gather(*waiting, cheap)
+
+    asyncio.run(scenario())
+    assert len(ran) == 9 and admission.in_use == admission.long_in_use == 0
+
+
 def test_one_client_cannot_queue_without_bound(shared: Any) -> None:
     wait_for_workers(shared, 2)
     answers: list[httpx.Response] = []

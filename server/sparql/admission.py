@@ -7,10 +7,12 @@ happens here, in the event loop, without a thread, and has its own bound (``wait
 query's time limit starts when it reaches a worker, so a worker is never killed for time a
 query spent in line.
 
-The long lane: a query known to run long (its text ran long before, by the pool's record)
-may take every slot but the last (:attr:`Admission.long_slots`), so that however many long
-queries arrive, a cheap one always finds a worker, as it would on a server running every
-request at once; the long ones wait in line meanwhile (not counted in their time limit).
+The long lane: queries known to run long (their text ran long before, by the pool's
+record) take every slot but the last, and at most one per core (:attr:`Admission.
+long_slots`), so that however many long queries arrive, a cheap one always finds a worker,
+as it would on a server running every request at once, and long ones running side by side
+do not merely share the cores, each further from its end (their time limits run meanwhile);
+the others wait in line (not counted in their time limit).
 
 Own code rather than a library: the limits are per client and the order is fair across
 clients, which neither ``asyncio.Semaphore`` nor anyio's capacity limiter offer.
@@ -19,6 +21,7 @@ clients, which neither ``asyncio.Semaphore`` nor anyio's capacity limiter offer.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections import Counter, OrderedDict, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,8 +48,10 @@ class Admission:
         self.running: Counter[str] = Counter()
         self.waiting: OrderedDict[str, deque[tuple[asyncio.Future[None], bool]]] = OrderedDict()
         self.in_use = 0
-        self.long_slots = slots - 1 if slots > 1 else slots
-        """Slots queries known to run long may take at once: all but one."""
+        cores = len(os.sched_getaffinity(0))
+        self.long_slots = max(1, min(slots - 1, cores))
+        """Slots queries known to run long may take at once: all but one, and at most one
+        per core (more would only share the cores, each then nearer its time limit)."""
         self.long_in_use = 0
 
     @property
