@@ -149,6 +149,17 @@ def test_without_premises_no_record_is_made_until_one_is_asked_for() -> None:
     }
 
 
+def test_without_premises_the_base_is_read_back_in_its_order_until_a_change() -> None:
+    inverse = Rule("inverse", ((X, P, Y),), ((Y, Q, X),))
+    bare = Engine([inverse], TYPE, SAME_AS, set(), premises=False)
+    bare.run([(E, P, A), (A, P, B), (E, P, A), (B, Q, A)])  # (B q A) also follows
+    assert list(bare.base_in_order()) == [(E, P, A), (A, P, B), (B, Q, A)]
+    assert list(bare.derived()) == [(A, Q, E)]
+    bare.update([(B, P, E)], [(E, P, A)])
+    assert set(bare.base_in_order()) == bare.base == {(A, P, B), (B, Q, A), (B, P, E)}
+    assert set(bare.derived()) == {(E, Q, B)}
+
+
 def test_derived_without_drops_the_named_subjects_and_classes_only() -> None:
     inverse = Rule("inverse", ((X, P, Y),), ((Y, Q, X),))
     typed = Rule("typed", ((X, P, Y),), ((X, TYPE, C), (Y, TYPE, D)))
