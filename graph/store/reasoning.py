@@ -497,7 +497,7 @@ def _in_parts(store: GraphStore, update: RuleUpdate, read: int) -> int:
     """``update`` sent as consecutive ranges of subject buckets, each at first of about
     :data:`PART_TRIPLES` of the ``read`` triples, smaller after a part that took more than
     :data:`PART_SECONDS`; the requests sent."""
-    step = max(1, PARTS * PART_TRIPLES // read)
+    step = -(-PARTS // min(PARTS, -(-read // PART_TRIPLES)))  # equal parts, rounded up
     low, sent = 0, 0
     while low < PARTS:
         high = min(PARTS, low + step)
