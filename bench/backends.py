@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
+import itertools
 import os
 import queue
 import shutil
@@ -172,8 +174,63 @@ def query_mix(
     server.print_results(results, memory, ["embedded"])
 
 
-def triple_keys(triples: Any) -> set[tuple[str, str, str]]:
-    return {(str(t.subject), str(t.predicate), str(t.object)) for t in triples}
+PAGE_TRIPLES = 200_000
+"""Triples per page when an engine's inferred graph is read for the comparison: Virtuoso
+answers at most 1M rows (``ResultSetMaxRows``) and its Graph Store at most 1M triples
+(``FRVEC``), so the 4.2M inferred triples at 1M are read predicate by predicate, a large
+predicate in ranges of subjects (``reasoning.subject_part``)."""
+Digest = dict[str, tuple[int, int]]
+"""Per predicate: (triples, sum of their hashes modulo 2**128): a digest of a set that
+does not depend on the order its triples are read in, so pages in any order add up."""
+
+
+def _term(term: Any) -> str:
+    import pyoxigraph as ox
+
+    return "_:b" if isinstance(term, ox.BlankNode) else str(term)  # labels differ by store
+
+
+def _hash(subject: Any, obj: Any) -> int:
+    line = f"{_term(subject)} {_term(obj)}".encode()
+    return int.from_bytes(hashlib.blake2b(line, digest_size=16).digest(), "big")
+
+
+def closure_digest(triples: Any) -> Digest:
+    """The :data:`Digest` of ``triples``, streamed (at 1M triples, the embedded closure as a
+    set of strings took more than a gigabyte)."""
+    found: dict[str, list[int]] = {}
+    for t in triples:
+        entry = found.setdefault(str(t.predicate), [0, 0])
+        entry[0] += 1
+        entry[1] = (entry[1] + _hash(t.subject, t.object)) % 2**128
+    return {p: (n, h) for p, (n, h) in found.items()}
+
+
+def engine_digest(store: Any, graph: str) -> Digest:
+    """The :data:`Digest` of the engine's ``graph`` read in pages of at most
+    :data:`PAGE_TRIPLES` (about), each page checked against the predicate's count."""
+    from karabakh_kg.graph.store.reasoning import PARTS, part_bounds, subject_part
+
+    counts = store.select(
+        f"SELECT ?p (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} GROUP BY ?p"
+    )
+    found: Digest = {}
+    for row in counts:
+        predicate, size = row["p"], int(row["n"].value)
+        bounds = part_bounds(-(-size // PAGE_TRIPLES)) if size > PAGE_TRIPLES else [0, PARTS]
+        read, total = 0, 0
+        for low, high in itertools.pairwise(bounds):
+            rows = store.select(
+                f"SELECT ?s ?o WHERE {{ GRAPH <{graph}> {{ ?s {predicate} ?o }} "
+                f"{subject_part('?s', low, high)} }}"
+            )
+            read += len(rows)
+            for answer in rows:
+                total = (total + _hash(answer["s"], answer["o"])) % 2**128
+        if read != size:
+            raise RuntimeError(f"{predicate}: {read} triples read in pages, {size} counted")
+        found[str(predicate)] = (size, total)
+    return found
 
 
 def sample_change(kg: Any, size: int = 10) -> tuple[list[Any], list[Any]]:
@@ -210,21 +267,22 @@ def reason(kg: Any, running: dict[str, Any], limit: float, change: bool = True) 
     wall, cpu = time.perf_counter(), time.process_time()
     reasoner = closure.compute(kg)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    expected = triple_keys(closure.triples(reasoner, inferred_only=True))
+    expected = closure_digest(closure.triples(reasoner, inferred_only=True))
     del reasoner
     added, removed = sample_change(kg)
     for t in removed:
         kg.store.remove(ox.Quad(t.subject, t.predicate, t.object, ASSERTED))
     kg.store.extend(ox.Quad(t.subject, t.predicate, t.object, ASSERTED) for t in added)
     changed = (
-        triple_keys(closure.triples(closure.compute(kg), inferred_only=True)) if change else set()
+        closure_digest(closure.triples(closure.compute(kg), inferred_only=True)) if change else {}
     )
-    print(f"\nembedded reasoner: {len(expected)} inferred triples, {wall:.2f} s ({cpu:.2f} s CPU)")
+    inferred = sum(n for n, _ in expected.values())
+    print(f"\nembedded reasoner: {inferred} inferred triples, {wall:.2f} s ({cpu:.2f} s CPU)")
     print(f"change: {len(added)} triples added, then {len(removed)} removed")
     header = (
         f"{'engine':10} {'wall s':>8} {'engine CPU s':>12} {'rounds':>6} {'inferred':>9} "
         f"{'x embedded':>10} {'closure agrees':>15} {'add s':>7} {'remove s':>8} "
-        f"{'x full':>12} {'agrees after':>13}"
+        f"{'x full':>12} {'agrees after':>13} {'longest request s':>17}"
     )
     print(header)
     print("-" * len(header))
@@ -235,57 +293,88 @@ def reason(kg: Any, running: dict[str, Any], limit: float, change: bool = True) 
         if isinstance(outcome, str):
             print(f"{name:10} {outcome} (engine CPU {used:.2f} s)")
             continue
-        report, found, maintained = outcome
+        report, found, longest, maintained = outcome
         line = (
             f"{name:10} {report.seconds:8.2f} {used:12.2f} {report.rounds:6d} "
             f"{report.inferred:9d} {report.seconds / wall:10.1f} {agreement(found, expected):>15} "
         )
+        slowest = f"{longest[0]:17.2f} ({report.requests} requests; slowest: {longest[1]})"
         if isinstance(maintained, str):
-            print(f"{line}change: {maintained}")
+            print(f"{line}change: {maintained} {slowest}")
             continue
         adding, removing, after = maintained
         print(
             f"{line}{adding.seconds:7.2f} {removing.seconds:8.2f} "
             f"{adding.seconds / report.seconds:5.3f}/{removing.seconds / report.seconds:5.3f} "
-            f"{agreement(after, changed):>13}"
+            f"{agreement(after, changed):>13} {slowest}"
         )
 
 
-def agreement(found: set[Any] | str, expected: set[Any]) -> str:
+def agreement(found: Digest | str, expected: Digest) -> str:
     if isinstance(found, str):
         return found
     if found == expected:
         return "yes"
-    return f"no ({len(found - expected)} more, {len(expected - found)} fewer)"
+    differ = sorted(p for p in set(found) | set(expected) if found.get(p) != expected.get(p))
+    more = sum(found.get(p, (0, 0))[0] for p in differ)
+    fewer = sum(expected.get(p, (0, 0))[0] for p in differ)
+    return f"no ({len(differ)} predicates differ: {more} triples found, {fewer} expected)"
+
+
+class Timed:
+    """A store whose requests are timed: the longest, with the start of its text."""
+
+    def __init__(self, store: Any) -> None:
+        self.store, self.longest = store, (0.0, "")
+        for name in ("update", "select", "ask", "get_graph", "put_graph", "drop_graph"):
+            setattr(self, name, self._timed(getattr(store, name)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def _timed(self, method: Any) -> Any:
+        def timed(*args: Any, **options: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return method(*args, **options)
+            finally:
+                took = time.perf_counter() - started
+                if took > self.longest[0]:
+                    text = " ".join(str(args[0]).split()) if args else ""
+                    head = text[text.find("INSERT") :] if "INSERT" in text else text
+                    self.longest = (took, f"{method.__name__} {head[:90]}")
+
+        return timed
 
 
 def in_engine(engine: Any, limit: float, added: list[Any] | None, removed: list[Any]) -> Any:
     """``materialize_in_engine`` on ``engine`` in a process of its own, then (unless
     ``added`` is None) ``update_in_engine`` with ``added``, then with ``removed``, all
-    stopped after ``limit`` seconds: (the full run's report, its inferred graph, and the
-    change's reports with the inferred graph after it, or why there are none), or why
-    there is nothing."""
+    stopped after ``limit`` seconds: (the full run's report, its inferred graph's digest,
+    its longest request (seconds, what), and the change's reports with the digest after
+    it, or why there are none), or why there is nothing."""
     import multiprocessing
 
     def run(answers: Any) -> None:
         from karabakh_kg.graph.dataset import INFERRED
         from karabakh_kg.graph.store.reasoning import materialize_in_engine, update_in_engine
 
-        store = engine.store()
+        store = Timed(engine.store())
         try:
             report = materialize_in_engine(store)
+            longest = store.longest
             try:
-                found: Any = triple_keys(store.get_graph(INFERRED.value))
-            except Exception as error:  # Virtuoso's Graph Store reads at most 1M triples
+                found: Any = engine_digest(store.store, INFERRED.value)
+            except Exception as error:  # reported with the run's figures
                 found = f"not read back: {error}"
-            answers.put((report, found))
+            answers.put((report, found, longest))
             if isinstance(found, str):
                 return
             if added is None:
                 return
             adding = update_in_engine(store, added, [])
             removing = update_in_engine(store, [], removed)
-            answers.put((adding, removing, triple_keys(store.get_graph(INFERRED.value))))
+            answers.put((adding, removing, engine_digest(store.store, INFERRED.value)))
         except Exception as error:  # reported: the other engines still run
             answers.put(f"failed: {error}")
 
