@@ -84,11 +84,21 @@ def _assert_well_founded(kg: KnowledgeGraph) -> None:
                 stack.append((x, iter(derivations[x][1])))
 
 
+_FULL: dict[frozenset[ox.Quad], set[tuple[str, str, str]]] = {}
+"""Full recomputations by asserted graph: the examples come back to the same ones often
+(the data itself after a change that undoes another), and the answer depends on nothing
+else (the ontology and rules are the same throughout)."""
+
+
 def _recomputed(kg) -> set[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
-    fresh = make_kg(data=[], rules=RULES)
-    fresh.store.extend(kg.store.quads_for_pattern(None, None, None, ASSERTED))
-    reasoning.materialize(fresh)
-    return inferred(fresh)
+    asserted = frozenset(kg.store.quads_for_pattern(None, None, None, ASSERTED))
+    found = _FULL.get(asserted)
+    if found is None:
+        fresh = make_kg(data=[], rules=RULES)
+        fresh.store.extend(asserted)
+        reasoning.materialize(fresh)
+        found = _FULL[asserted] = inferred(fresh)
+    return found
 
 
 steps = st.lists(
@@ -96,12 +106,17 @@ steps = st.lists(
         st.lists(st.sampled_from(POOL), max_size=4, unique=True),
         st.lists(st.sampled_from(POOL), max_size=4, unique=True),
     ),
-    min_size=1,
-    max_size=3,
+    min_size=2,
+    max_size=5,
 )
+"""Sequences of two to five changes: each example reasons the data once, then checks every
+change of the sequence (so later changes start from incrementally maintained states). Thirty
+such examples found each of the breaks tried on purpose in the incremental path (no
+re-derivation after a deletion, a deletion's consequences or additions' saturation cut
+short, only the first of several deletions followed) in every run."""
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps)
 def test_updates_equal_full_recomputation(
     changes: list[tuple[list[ox.Triple], list[ox.Triple]]],
