@@ -137,6 +137,12 @@ def add_outer_middleware(app: Starlette, config: Settings, engine: object | None
         expose_headers=["ETag", "Last-Modified", "X-Data-Version", "Retry-After"],
         max_age=600,
     )
+    if engine is None:  # updates past the stack above, which does nothing for them
+        from karabakh_kg.server.sparql.routes import UpdateLane
+
+        app.add_middleware(
+            UpdateLane, max_bytes=config.max_body_bytes, body_timeout=config.body_timeout
+        )
 
 
 def first_app(endpoint: Endpoint, config: Settings) -> Starlette:
