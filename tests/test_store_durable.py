@@ -345,6 +345,9 @@ def test_updates_do_not_restart_the_query_workers(server_factory: Any, data: Pat
 # -- kill -9 ------------------------------------------------------------------------------
 
 
+ASK_NOTHING = {"query": "ASK {}"}
+
+
 def start(folder: Path, data: Path, port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -379,7 +382,9 @@ def start(folder: Path, data: Path, port: int) -> subprocess.Popen[bytes]:
         if process.poll() is not None:
             raise AssertionError(process.stdout.read().decode() if process.stdout else "")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+            # Ready once SPARQL answers (the pages, which /health is one of, load after).
+            ready = httpx.get(f"http://127.0.0.1:{port}/sparql", params=ASK_NOTHING, timeout=1)
+            if ready.status_code == 200:
                 assert process.stdout is not None
                 banner = process.stdout.readline().decode()
                 assert f"durable store {folder}" in banner, banner  # the mode is said
