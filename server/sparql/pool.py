@@ -131,13 +131,17 @@ own memory is read only every this many jobs (and after its first): reading
 ``smaps_rollup`` costs the server about 0.5 ms, a third of its CPU for a cheap query, and a
 short job adds little to what a worker holds (the engine's cache of the blocks it read), so
 the bound is still kept within a few jobs' worth."""
-LONG_CPU = 0.2
+LONG_CPU = 0.05
 """CPU seconds (the worker's own, so not the time a busy machine kept it waiting) from
 which a job's text counts as long: its next jobs start at the lower priority (a client
 repeating a heavy query does not get the first :data:`DEMOTE_AFTER` each time), and
-admission keeps them to every worker but one (:meth:`WorkerPool.known_long`). A text whose
-job then uses less is no longer long. At 100k triples on disk, the co-participation
-query of the benchmark's mix uses about 0.6 s, the others 0.12 s or less."""
+admission keeps them to every worker but one and one per core
+(:meth:`WorkerPool.known_long`). A text whose job then uses less is no longer long. At 100k
+triples on disk the benchmark's mix has one query of about 0.45 s of CPU, one of 0.08-0.11
+s, one of 0.03-0.05 s and three of a few milliseconds; at 32 clients on the loaded machine,
+10 s each, the co-participation query timed out 0 and 1 times with this bound, 5, 5 and 2
+times with 0.2 s (the 0.1 s query then shared the cheap workers with it at a higher
+priority)."""
 REMEMBERED_LONG = 256
 """Texts remembered as long (:data:`LONG_CPU`), the most recent."""
 
