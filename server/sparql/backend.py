@@ -9,9 +9,10 @@ engine's own limit, such as Virtuoso's ``MaxQueryExecutionTime``, stops the work
 
 Resource, evidence, ontology and home pages read the engine too
 (:mod:`karabakh_kg.server.web.resource_engine`), and so do traversals, look-ups and
-exports around nodes and the explorer page, in bounded slices, in any perspective
-(:mod:`karabakh_kg.server.web.engine_graph`). What needs the whole graph at hand (the
-reasoner's explanations, the perspectives of pages and of ``perspective=`` queries, the
+exports around nodes, the explorer page, the pages' perspectives and disputes, in
+bounded slices, in any perspective (:mod:`karabakh_kg.server.web.engine_graph`), and
+explanations, from the derivation records the publish wrote
+(:mod:`karabakh_kg.server.web.engine_explain`). What needs the whole graph at hand (the
 whole-graph traversals and exports, the analyst views) reads a local copy of the
 published graphs, which :class:`PublishedCopy` keeps current after a new publish. A
 publication larger than the server's bound (``KARABAKH_KG_BACKEND_COPY_MAX_TRIPLES``) is
