@@ -185,7 +185,8 @@ class Settings:
                 f"{PREFIX}ENABLE_UPDATES is set but {PREFIX}UPDATE_TOKEN is empty: "
                 "updates need a bearer token"
             )
-        self.contributors()
+        if self.update_token or self.update_tokens:  # (none: nothing to check, nor import)
+            self.contributors()
 
     def contributors(self) -> dict[str, str]:
         """Token → contributor name, from ``update_token`` and ``update_tokens``."""

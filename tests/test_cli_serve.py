@@ -50,6 +50,23 @@ def test_enable_update_needs_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "UPDATE_TOKEN" in result.output.strip()
 
 
+@pytest.mark.parametrize(
+    ("tokens", "message"),
+    [
+        ("Carol=secret-1", "is not 'name=token'"),  # upper case
+        ("carol", "is not 'name=token'"),
+        ("carol=secret-1,dana=secret-1", "two contributors share a token"),
+    ],
+)
+def test_bad_update_tokens_are_refused_at_start(tokens: str, message: str) -> None:
+    """Checked whenever tokens are given (with updates on or not), never echoed."""
+    from karabakh_kg.server.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"KARABAKH_KG_UPDATE_TOKENS": tokens})
+    assert message in str(refused.value) and "secret-1" not in str(refused.value)
+
+
 def test_busy_port_is_one_line() -> None:
     import socket
 
