@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,6 +151,17 @@ def process_memory(root: int) -> list[tuple[int, str, float, float, float]]:
     return rows
 
 
+def print_errors(servers: dict[str, Server]) -> None:
+    """Each server's error answers by query of the mix (1-6, in QUERIES' order) and kind."""
+    names = {server.url: name for name, server in servers.items()}
+    if not ERRORS:
+        return
+    print()
+    print(f"{'errors':28} {'query':>5} {'status':>6} {'code':16} {'count':>5}")
+    for (url, number, status, code), count in sorted(ERRORS.items()):
+        print(f"{names.get(url, url)[:28]:28} {number:>5} {status:>6} {code[:16]:16} {count:>5}")
+
+
 def print_process_memory(servers: dict[str, Server]) -> None:
     """Each server's processes and their memory (:func:`process_memory`), now."""
     print()
@@ -207,6 +219,17 @@ def running(
         stop(server)
 
 
+ERRORS: Counter[tuple[str, int, int, str]] = Counter()
+"""(server URL, query number, status, problem code) of every error answer, for the table of
+errors printed at the end (which query failed, and how)."""
+
+
+def problem_code(response: httpx.Response) -> str:
+    with contextlib.suppress(ValueError, AttributeError):
+        return str(response.json().get("code", ""))
+    return ""
+
+
 async def drive(url: str, concurrency: int, seconds: float) -> tuple[float, list[float], int]:
     """Send the query mix from ``concurrency`` tasks for ``seconds``; (rps, latencies, errors).
 
@@ -221,13 +244,14 @@ async def drive(url: str, concurrency: int, seconds: float) -> tuple[float, list
         nonlocal errors
         index = offset
         while time.perf_counter() < deadline:
-            query = QUERIES[index % len(QUERIES)]
+            number = index % len(QUERIES)
             index += 1
             began = time.perf_counter()
-            response = await client.get(url, params={"query": query})
+            response = await client.get(url, params={"query": QUERIES[number]})
             latencies.append(time.perf_counter() - began)
             if response.status_code != 200:
                 errors += 1
+                ERRORS[(url, number + 1, response.status_code, problem_code(response))] += 1
 
     async with contextlib.AsyncExitStack() as stack:
         clients = []
@@ -491,6 +515,7 @@ def main() -> None:
                 servers, levels, args.rounds, args.seconds, slow={"rdflib-endpoint"}
             )
             print_results(results, memory, ["oxigraph", "rdflib-endpoint"])
+            print_errors(servers)
             print_process_memory(servers)
         print()
         if args.no_start:
