@@ -519,8 +519,8 @@ class UpdateLane:
 
     @staticmethod
     def takes(scope: Any) -> bool:
-        """Whether the request is SPARQL Update text without ``Origin``, and the pages'
-        routers are in (so that nothing the rest of the stack does is left undone)."""
+        """Whether the request is SPARQL Update text without ``Origin`` (for which the rest
+        of the stack does nothing but what :meth:`answer` does)."""
         kind = b""
         for name, value in scope["headers"]:
             if name == b"origin":
