@@ -3,6 +3,8 @@ incremental reasoning, new data version."""
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,6 +15,7 @@ from karabakh_kg.graph.dataset import ASSERTED, INFERRED, KnowledgeGraph
 from karabakh_kg.graph.loading import load_graph
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.settings import Settings, SettingsError
+from karabakh_kg.server.sparql import routes
 from karabakh_kg.server.sparql.execute import Endpoint
 
 TOKEN = "test-token-7d1f"
@@ -25,7 +28,13 @@ def writable(server_factory: Any) -> Any:
     """A server with updates enabled, over its own copy of the graph."""
     return server_factory(
         load_graph(),
-        Settings(enable_updates=True, ephemeral_updates=True, update_token=TOKEN, max_rows=100_000),
+        Settings(
+            enable_updates=True,
+            ephemeral_updates=True,
+            update_token=TOKEN,
+            max_rows=100_000,
+            body_timeout=1.0,  # for the body that stops arriving
+        ),
     )
 
 
@@ -333,3 +342,137 @@ def test_the_reasoner_is_kept_out_of_the_collectors_sight_after_a_change(
     assert second is not first and frozen(second)
     endpoint.close()
     assert gc.get_freeze_count() == 0
+
+
+# -- updates past the middleware stack (routes.UpdateLane): the same answers as the whole way
+
+LANE = {"Content-Type": "application/sparql-update", "Authorization": f"Bearer {TOKEN}"}
+LIMIT = Settings().max_body_bytes
+
+
+@pytest.fixture
+def answered(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The paths the lane answered during the test (it calls the handler by its module's
+    name; the routes hold the function itself)."""
+    paths: list[str] = []
+    handler = routes.sparql_update
+
+    async def counting(request: Any) -> Any:
+        paths.append(request.url.path)
+        return await handler(request)
+
+    monkeypatch.setattr(routes, "sparql_update", counting)
+    yield paths
+
+
+def post(live: Any, body: bytes, headers: dict[str, str], path: str = "/sparql/update") -> Any:
+    return httpx.post(live.url + path, content=body, headers=headers, timeout=30)
+
+
+def test_an_update_takes_the_lane_and_is_applied(writable: Any, answered: list[str]) -> None:
+    text = "INSERT DATA { <https://w3id.org/karabakh-kg/resource/lane-1> a kgo:Person }"
+    response = post(writable, text.encode(), LANE)
+    assert response.status_code == 200 and response.json()["added"] == 1
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["vary"] == "Origin"  # as the CORS middleware says it
+    again = post(writable, text.replace("lane-1", "lane-2").encode(), LANE, "/update")
+    assert again.json()["added"] == 1
+    assert answered == ["/sparql/update", "/update"]
+    ask = httpx.get(
+        writable.url + "/sparql",
+        params={"query": "ASK { <https://w3id.org/karabakh-kg/resource/lane-2> a kgo:Agent }"},
+    )
+    assert ask.json()["boolean"] is True  # reasoned, as through the whole stack
+
+
+def test_a_request_with_an_origin_takes_the_whole_way(writable: Any, answered: list[str]) -> None:
+    text = b"INSERT DATA { <https://w3id.org/karabakh-kg/resource/lane-3> a kgo:Person }"
+    response = post(writable, text, {**LANE, "Origin": "https://yasgui.example"})
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert answered == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "code"),
+    [
+        ({"Content-Type": "application/sparql-update"}, b"INSERT DATA {}", 401, "unauthorized"),
+        ({**LANE, "Authorization": "Bearer wrong"}, b"INSERT DATA {}", 401, "unauthorized"),
+        (
+            {**LANE, "Content-Type": "application/sparql-update; charset=latin-1"},
+            b"INSERT DATA {}",
+            415,
+            "unsupported-media-type",
+        ),
+        (LANE, b"   ", 400, "missing-update"),
+        (LANE, b"INSERT DATA { <urn:a> <urn:b> ", 400, "update-failed"),
+        (LANE, b"SELECT * WHERE { ?s ?p ?o }", 400, "query-on-update-endpoint"),
+        (LANE, b"x" * (LIMIT + 1), 413, "body-too-large"),
+    ],
+)
+def test_refusals_are_the_one_problem_shape(
+    writable: Any, answered: list[str], headers: dict[str, str], body: bytes, status: int, code: str
+) -> None:
+    response = post(writable, body, headers)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json; charset=utf-8"
+    document = response.json()
+    assert document["code"] == code and document["status"] == status
+    assert document["type"].endswith("#" + code) and document["detail"]
+    if status == 401:
+        assert response.headers["www-authenticate"].startswith("Bearer")
+    if status != 413:  # refused by its Content-Length before any handler
+        assert answered == ["/sparql/update"]
+
+
+def raw(live: Any, request: bytes) -> bytes:
+    host, port = live.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+def test_a_chunked_body_over_the_limit_is_a_413(writable: Any) -> None:
+    chunk = b"x" * (LIMIT // 2 + 1)  # two of them are over the limit
+    size = f"{len(chunk):x}".encode()
+    answer = raw(
+        writable,
+        b"POST /sparql/update HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-update\r\n"
+        + f"Authorization: Bearer {TOKEN}\r\n".encode()
+        + b"Transfer-Encoding: chunked\r\n\r\n"
+        + (size + b"\r\n" + chunk + b"\r\n") * 2
+        + b"0\r\n\r\n",
+    )
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413")
+    assert b'"code":"body-too-large"' in body
+
+
+def test_a_body_that_stops_arriving_is_a_408(writable: Any) -> None:
+    answer = raw(
+        writable,
+        b"POST /sparql/update HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-update\r\n"
+        + f"Authorization: Bearer {TOKEN}\r\n".encode()
+        + b"Content-Length: 100\r\n\r\nINSERT DATA {",
+    )
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408")
+    assert b'"code":"request-timeout"' in body
+
+
+def test_an_unexpected_failure_is_a_500_problem(
+    writable: Any, answered: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(routes, "apply_change", broken)
+    text = b"INSERT DATA { <https://w3id.org/karabakh-kg/resource/lane-4> a kgo:Person }"
+    response = post(writable, text, LANE)
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal-error"
+    assert "disk on fire" not in response.text
+    assert answered == ["/sparql/update"]
