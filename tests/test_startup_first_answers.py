@@ -32,6 +32,7 @@ from karabakh_kg.server.sparql.protocol import LocalStore
 MEETING = str(vocab.KG) + "mnatsakanyan-lavrov-meeting"
 ASK = "ASK { ?s ?p ?o }"
 FORM = "application/x-www-form-urlencoded"
+UPDATE = "application/sparql-update"
 REQUESTS: list[tuple[str, str, dict[str, object]]] = [
     ("GET", "/sparql", {"params": {"query": ASK}}),
     ("HEAD", "/sparql", {"params": {"query": ASK}}),
@@ -42,6 +43,7 @@ REQUESTS: list[tuple[str, str, dict[str, object]]] = [
     ("POST", "/sparql", {"content": "x=1", "headers": {"content-type": FORM}}),  # no query
     ("POST", "/sparql", {"content": ASK, "headers": {"content-type": "text/plain"}}),  # 415
     ("POST", "/sparql/update", {"content": "CLEAR ALL", "headers": {"content-type": "x/y"}}),
+    ("POST", "/update", {"content": "CLEAR ALL", "headers": {"content-type": UPDATE}}),  # 403
 ]
 """Requests the plain routes take whole, answered or refused."""
 
