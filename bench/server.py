@@ -291,9 +291,9 @@ def answer_sizes(url: str) -> list[object]:
     return sizes
 
 
-Results = dict[tuple[str, int], tuple[float, float, float, int, float]]
+Results = dict[tuple[str, int], tuple[float, float, float, int, float, float]]
 """(server, concurrency) → (requests per second, p50 ms, p95 ms, errors, CPU ms per
-request, over all the server's processes)."""
+request, over all the server's processes, answers other than errors per second)."""
 Memory = dict[str, tuple[float, float, int]]
 """server → the largest (RSS MiB, PSS MiB, processes) seen between turns."""
 
@@ -341,24 +341,30 @@ def measure(
                 percentile(latencies, 95) * 1000,
                 sum(errors for _, _, errors in parts),
                 cpu[name] * 1000 / len(latencies) if latencies else float("nan"),
+                (len(latencies) - sum(e for _, _, e in parts)) / elapsed if elapsed else 0.0,
             )
     return results, memory
 
 
 def print_results(results: Results, memory: Memory, baselines: list[str]) -> None:
     """The table of :func:`measure`: throughput as ratios to each of ``baselines`` at the
-    same concurrency, then each server's memory."""
+    same concurrency (every answer counted, errors too: a 503 after waiting in line is an
+    answer), then answers without the errors per second and their ratio to the first
+    baseline's, then each server's memory."""
     print()
     header = f"{'server':28} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6} "
     header += f"{'CPU ms/req':>10} "
     header += " ".join(f"{'vs ' + name[:12]:>15}" for name in baselines)
+    header += f" {'ok/s':>7} {'ok vs ' + baselines[0][:9]:>15}"
     print(header)
     print("-" * len(header))
-    for (name, level), (rps, p50, p95, errors, cpu) in results.items():
+    for (name, level), (rps, p50, p95, errors, cpu, ok) in results.items():
         ratios = []
         for baseline in baselines:
             other = results.get((baseline, level), (float("nan"),))[0]
             ratios.append(f"{rps / other:>15.2f}" if other else f"{'-':>15}")
+        first_ok = results.get((baselines[0], level), (float("nan"),) * 6)[5]
+        ratios.append(f"{ok:>7.1f} " + (f"{ok / first_ok:>15.2f}" if first_ok else f"{'-':>15}"))
         print(
             f"{name:28} {level:>4} {rps:>9.1f} {p50:>8.1f} {p95:>8.1f} {errors:>6} {cpu:>10.1f} "
             + " ".join(ratios)
