@@ -357,6 +357,7 @@ def outline_server(request: pytest.FixtureRequest, kg: KnowledgeGraph) -> Iterat
     settings = Settings(query_workers=2, backend_refresh=0, backend_copy_max_triples=0)
     live = start_server(create_app(outline, settings, BackendStore(remote)))
     live.version = outline.version  # type: ignore[attr-defined]
+    live.engine = request.param  # type: ignore[attr-defined]
     USED.append(engine)
     yield live
     stop_server(live)
@@ -388,13 +389,27 @@ REQUESTS = [
 ]
 
 
+ON_VIRTUOSO = [
+    (path, params)
+    for path, params in REQUESTS
+    if path not in ("/graph/path", "/graph/ego") and "from" not in params
+]
+"""What Virtuoso answers of REQUESTS (a slow engine on the shared machine: 4 to 9 s a
+traversal): every kind of query a slice sends (names, a hub's ball with its supports and
+premises, a 2-hop ball over several queries, a perspective's graphs, exports around a
+focus and around nodes); the paths, the ego network and the dated filter, which read
+the same queries' slices, are compared on the Oxigraph server and, node for node, on
+the embedded store."""
+
+
 def test_traversal_and_exports_over_http_are_the_embedded_servers(
     outline_server: LiveServer, live_server: LiveServer, kg: KnowledgeGraph
 ) -> None:
     """The same answers, byte for byte (exports name the data version: the publication's
     over the engine)."""
     version = outline_server.version.encode()  # type: ignore[attr-defined]
-    for path, params in REQUESTS:
+    engine = outline_server.engine  # type: ignore[attr-defined]
+    for path, params in REQUESTS if engine == "oxigraph" else ON_VIRTUOSO:
         over_engine = httpx.get(outline_server.url + path, params=params, timeout=60)
         local = httpx.get(live_server.url + path, params=params, timeout=60)
         assert local.status_code == 200, (path, local.text)
