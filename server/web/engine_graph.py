@@ -109,7 +109,9 @@ SUPPORTS_PER_QUERY = 100
 """Triples one query asks the supports of: a ``UNION`` of one pattern per triple. As a
 ``VALUES`` table of triples, Virtuoso 7.2 answered the same 100 triples around
 kg:armenia in 0.9 s one time and 7.8 to 9 s (412 triples: 49 to 55 s) others, as its
-plan varied from run to run; the union took 0.65 s (2026-12-01)."""
+plan varied from run to run; the union took 0.65 s (2026-12-01). A union of 200 took
+2.5-3 s where two of 100 took 2-2.6, and one of 412 Virtuoso refuses (SP031: the SQL it
+generates passes 10 000 lines)."""
 _UNITS = """SELECT ?g ?s ?p ?o WHERE {{
   VALUES ?g {{ {units} }} GRAPH ?g {{ ?s ?p ?o }}
 }} LIMIT {limit}"""
