@@ -90,7 +90,7 @@ def test_workers_are_forked_from_one_process_and_share_its_copy() -> None:
     pooled = PooledStore(store, 3, 0, [GRAPH], private_mb=0)
     try:
         wait_idle(pooled.pool, 3)
-        for _ in range(3):  # one scan of every literal by each worker, one at a time
+        for _ in each_worker(pooled.pool):  # one scan of every literal by each worker
             assert values(pooled, "SELECT (SUM(STRLEN(?o)) AS ?n) { ?s ?p ?o }") == [
                 str(2_000 * 20_008)  # TSV writes an xsd:integer bare
             ]
@@ -233,6 +233,16 @@ def test_a_text_that_ran_long_once_is_forgotten_when_it_runs_short(pooled: Poole
         assert ask(pooled, text)
         forgotten += not pooled.known_long(text)
     assert forgotten
+
+
+def test_the_worker_that_answered_last_takes_the_next_job(pooled: PooledStore) -> None:
+    """Queries one after the other go to one worker, whose engine cache holds what the
+    previous ones read; the other stays idle (and small)."""
+    wait_idle(pooled.pool, 2)
+    for _ in range(6):
+        assert ask(pooled, "ASK { ?s ?p ?o }")
+        wait_idle(pooled.pool, 2)
+    assert sorted(worker.jobs for worker in list(pooled.pool._idle.queue)) == [0, 6]
 
 
 def test_a_short_job_keeps_its_worker(pooled: PooledStore) -> None:
