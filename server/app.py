@@ -166,6 +166,8 @@ def first_answers(endpoint: Endpoint, config: Settings) -> FirstAnswers:
     """The app ``serve`` starts with: :func:`first_app` answers SPARQL while a thread
     builds :func:`create_app`'s, its pages included (:class:`FirstAnswers`)."""
     first = first_app(endpoint, config)
+    if config.enable_updates:  # as create_app does: the first update does not wait for it
+        endpoint.kg.views.build_deferred()
 
     def build() -> FastAPI:
         app = create_app(endpoint.kg, settings=config, endpoint=endpoint)

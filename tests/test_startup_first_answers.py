@@ -158,3 +158,14 @@ def test_serve_answers_sparql_before_it_imports_fastapi(warm_cache: Path) -> Non
     assert MEETING in seen["near"]
     assert seen["whole"] == "FastAPI"
     assert {"/sparql", "/graph/neighbours", "/resource/{name}"} <= set(seen["paths"])
+
+
+def test_a_server_taking_updates_builds_its_reasoner_before_it_answers(warm_cache: Path) -> None:
+    """As the whole app does (create_app): a reasoner deferred by the cache is built before
+    the first answer, so that the first update does not wait for it."""
+    kg, report = load_reasoned(ReasonedCache(warm_cache / "reasoned"))
+    assert report is None and kg.views.reasoner_deferred  # read from the cache
+    settings = Settings(enable_updates=True, update_token="t0ken", ephemeral_updates=True)
+    endpoint = Endpoint(kg, settings, LocalStore(kg.store))
+    application.first_answers(endpoint, settings)
+    assert not kg.views.reasoner_deferred
