@@ -23,9 +23,9 @@ streamed from the file).
 The memory baselines are pyoxigraph stores holding that OWL 2 RL closure and our closure
 with the domain rules (each loaded from its file in a fresh interpreter). The run ends
 with the goals of issue 15 (``GOALS``) checked on its figures; ``--against`` a run at
-another size (its ``--json``) adds the time exponent between the two. "ours (+ rules, served)" is what the server does:
-``reasoning.materialize`` with the supports of every derived triple and the perspective
-graphs, its phases timed.
+another size (its ``--json``) adds the time exponent between the two.
+"ours (+ rules, served)" is what the server does: ``reasoning.materialize`` with the
+supports of every derived triple and the perspective graphs, its phases timed.
 
 Then, in that served reasoner's process, single asserted triples of four kinds (a
 participant, a post, a locatedIn, a type; plus the type of a state, the stress case) are
