@@ -362,12 +362,12 @@ def in_engine(engine: Any, limit: float, added: list[Any] | None, removed: list[
         store = Timed(engine.store())
         try:
             report = materialize_in_engine(store)
-            longest = store.longest
+            answers.put((report, store.longest))
             try:
                 found: Any = engine_digest(store.store, INFERRED.value)
             except Exception as error:  # reported with the run's figures
                 found = f"not read back: {error}"
-            answers.put((report, found, longest))
+            answers.put(found)
             if isinstance(found, str):
                 return
             if added is None:
@@ -382,21 +382,55 @@ def in_engine(engine: Any, limit: float, added: list[Any] | None, removed: list[
     answers = context.Queue()
     worker = context.Process(target=run, args=(answers,))
     worker.start()
-    deadline = time.perf_counter() + limit
     try:
-        full = answers.get(timeout=limit)
-        if isinstance(full, str) or added is None or isinstance(full[1], str):
-            return full if isinstance(full, str) else (*full, "not run")
+        ran = answers.get(timeout=limit)
+    except queue.Empty:
+        worker.kill()
+        worker.join()
+        return f"did not finish in {limit:g} s; {progress(engine)}"
+    try:
+        if isinstance(ran, str):
+            return ran
+        report, longest = ran
+        try:  # the read-back is not part of the run's time limit
+            found = answers.get(timeout=READ_BACK_SECONDS)
+        except queue.Empty:
+            found = f"not read back in {READ_BACK_SECONDS} s"
+        if added is None or isinstance(found, str):
+            return report, found, longest, "not run"
         try:
-            maintained = answers.get(timeout=max(0.0, deadline - time.perf_counter()))
+            maintained = answers.get(timeout=limit)
         except queue.Empty:
             maintained = f"did not finish in {limit:g} s"
-        return (*full, maintained)
-    except queue.Empty:
-        return f"did not finish in {limit:g} s"
+        return report, found, longest, maintained
     finally:
         worker.kill()
         worker.join()
+
+
+READ_BACK_SECONDS = 1_200
+
+
+def progress(engine: Any) -> str:
+    """How far a run stopped at its time limit had got: the sizes of the graphs it writes."""
+    from karabakh_kg.graph.dataset import INFERRED, INFERRED_WITHHELD
+    from karabakh_kg.graph.store.reasoning import DELTA
+
+    graphs = {"inferred": INFERRED, "withheld": INFERRED_WITHHELD}
+    graphs |= {g.value.rsplit("/", 1)[-1]: g for g in DELTA}
+    store = engine.store()
+    try:
+        sizes = store.select(
+            "SELECT ?g (COUNT(*) AS ?n) WHERE { VALUES ?g { "
+            + " ".join(f"<{g.value}>" for g in graphs.values())
+            + " } GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+        )
+    except Exception as error:  # the engine may be busy still
+        return f"graph sizes not read ({error})"
+    finally:
+        store.close()
+    names = {g.value: name for name, g in graphs.items()}
+    return ", ".join(f"{names[row['g'].value]} {row['n'].value}" for row in sizes)
 
 
 def main() -> None:
