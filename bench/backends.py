@@ -254,7 +254,13 @@ def sample_change(kg: Any, size: int = 10) -> tuple[list[Any], list[Any]]:
     return added, removed
 
 
-def reason(kg: Any, running: dict[str, Any], limit: float, change: bool = True) -> None:
+def reason(
+    kg: Any,
+    running: dict[str, Any],
+    limit: float,
+    change: bool = True,
+    request_seconds: float = 0,
+) -> None:
     """In-engine reasoning on each engine (at most ``limit`` seconds) against the embedded
     reasoner, closures compared; then one change (:func:`sample_change`) maintained in the
     engine (additions, then removals), timed against the full run, and the closure after it
@@ -288,7 +294,7 @@ def reason(kg: Any, running: dict[str, Any], limit: float, change: bool = True) 
     print("-" * len(header))
     for name, engine in running.items():
         before = cpu_seconds(engine.process.pid)
-        outcome = in_engine(engine, limit, added if change else None, removed)
+        outcome = in_engine(engine, limit, added if change else None, removed, request_seconds)
         used = cpu_seconds(engine.process.pid) - before
         if isinstance(outcome, str):
             print(f"{name:10} {outcome} (engine CPU {used:.2f} s)")
@@ -321,8 +327,13 @@ def agreement(found: Digest | str, expected: Digest) -> str:
     return f"no ({len(differ)} predicates differ: {more} triples found, {fewer} expected)"
 
 
+SLOW_REQUEST = 30.0
+"""Seconds past which a request of in-engine reasoning is printed when it ends."""
+
+
 class Timed:
-    """A store whose requests are timed: the longest, with the start of its text."""
+    """A store whose requests are timed: the longest, with the start of its text (and each
+    one longer than :data:`SLOW_REQUEST`, printed)."""
 
     def __init__(self, store: Any) -> None:
         self.store, self.longest = store, (0.0, "")
@@ -339,16 +350,27 @@ class Timed:
                 return method(*args, **options)
             finally:
                 took = time.perf_counter() - started
-                if took > self.longest[0]:
+                if took > self.longest[0] or took > SLOW_REQUEST:
                     text = " ".join(str(args[0]).split()) if args else ""
                     head = text[text.find("INSERT") :] if "INSERT" in text else text
-                    self.longest = (took, f"{method.__name__} {head[:90]}")
+                    what = f"{method.__name__} {head[:90]}"
+                    if took > self.longest[0]:
+                        self.longest = (took, what)
+                    if took > SLOW_REQUEST:  # seen during a long run, not only at its end
+                        print(f"  slow request, {took:.1f} s: {what}", flush=True)
 
         return timed
 
 
-def in_engine(engine: Any, limit: float, added: list[Any] | None, removed: list[Any]) -> Any:
-    """``materialize_in_engine`` on ``engine`` in a process of its own, then (unless
+def in_engine(
+    engine: Any,
+    limit: float,
+    added: list[Any] | None,
+    removed: list[Any],
+    request_seconds: float = 0,
+) -> Any:
+    """``materialize_in_engine`` on ``engine`` in a process of its own (each request allowed
+    ``request_seconds``, else the store's default), then (unless
     ``added`` is None) ``update_in_engine`` with ``added``, then with ``removed``, all
     stopped after ``limit`` seconds: (the full run's report, its inferred graph's digest,
     its longest request (seconds, what), and the change's reports with the digest after
@@ -359,7 +381,8 @@ def in_engine(engine: Any, limit: float, added: list[Any] | None, removed: list[
         from karabakh_kg.graph.dataset import INFERRED
         from karabakh_kg.graph.store.reasoning import materialize_in_engine, update_in_engine
 
-        store = Timed(engine.store())
+        options = {"timeout": request_seconds} if request_seconds else {}
+        store = Timed(engine.store(**options))
         try:
             report = materialize_in_engine(store)
             answers.put((report, store.longest))
@@ -454,6 +477,13 @@ def main() -> None:
     parser.add_argument(
         "--reasoning-limit", type=float, default=600, help="seconds of in-engine reasoning"
     )
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=0,
+        help="seconds the client gives each request of in-engine reasoning (default: "
+        "RemoteStore's, 120)",
+    )
     args = parser.parse_args()
     skipped = {name for name in args.skip.split(",") if name}
     if skipped - set(ENGINES):
@@ -484,7 +514,13 @@ def main() -> None:
                 if not args.no_queries:
                     query_mix(data, running, levels, args.rounds, args.seconds, args.query_timeout)
                 if not args.no_reasoning:
-                    reason(kg, running, args.reasoning_limit, not args.no_change)
+                    reason(
+                        kg,
+                        running,
+                        args.reasoning_limit,
+                        not args.no_change,
+                        args.request_timeout,
+                    )
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
