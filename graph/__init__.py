@@ -81,6 +81,7 @@ _SURFACE: dict[str, tuple[str, str | None]] = {
     "open_dataset": ("store.durable", "open_dataset"),
     "open_store_folder": ("store.durable", "open_store_folder"),
     "publish": ("store.publish", "publish"),
+    "PUBLICATION": ("store.publish", "PUBLICATION"),
     "published_version": ("store.publish", "published_version"),
     "published_manifest": ("store.publish", "published"),
     "publication_version": ("store.publish", "publication_version"),
@@ -132,6 +133,7 @@ __all__ = [
     "ONTOLOGY",
     "PERSPECTIVE_GRAPHS",
     "PROVENANCE",
+    "PUBLICATION",
     "RDF_FOLDER",
     "RESULT_FORMATS",
     "SUPPORT",
@@ -288,6 +290,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
     from karabakh_kg.graph.store.contributions import NAME as CONTRIBUTIONS_GRAPH_NAME
     from karabakh_kg.graph.store.durable import RDF_FOLDER, open_dataset, open_store_folder
     from karabakh_kg.graph.store.publish import (
+        PUBLICATION,
         publication_version,
         publish,
         published_version,
