@@ -365,11 +365,16 @@ SELECT ?place ?outer WHERE { ?place kgo:locatedIn ?outer }"""
 
 _POINTS = """
 PREFIX geo: <http://www.opengis.net/ont/geosparql#>
-SELECT ?place ?wkt ?source WHERE {
+PREFIX wgs: <http://www.w3.org/2003/01/geo/wgs84_pos#>
+SELECT ?place ?wkt ?lat ?long ?source WHERE {
   GRAPH ?g { ?place geo:hasGeometry ?geometry . ?geometry geo:asWKT ?wkt }
   ?g a kgo:Evidence .
+  OPTIONAL { GRAPH ?g { ?place wgs:lat ?lat ; wgs:long ?long } }
   OPTIONAL { ?g dcterms:source ?source }
 }"""
+# (wgs:lat and wgs:long, where the same evidence gives them, are the point's decimals as
+# written: Virtuoso keeps a geo:wktLiteral as its own geometry, in single precision, and
+# gives back POINT(6.1456899642944 46.202220916748) for POINT(6.14569 46.20222))
 
 _WKT_POINT = re.compile(
     r"^\s*(?:<[^>]*>\s*)?POINT\s*\(\s*(-?[0-9.]+)\s+(-?[0-9.]+)\s*\)\s*$", re.IGNORECASE
@@ -422,19 +427,18 @@ def provenance_labels(kg: KnowledgeGraph) -> dict[str, str]:
 
 
 def points(kg: KnowledgeGraph) -> dict[str, Point]:
-    """Place IRI -> its point from the gazetteer evidence (``geo:asWKT`` ``POINT(long lat)``)."""
+    """Place IRI -> its point from the gazetteer evidence (``geo:asWKT`` ``POINT(long lat)``;
+    its coordinates from ``wgs:lat`` and ``wgs:long`` where the same evidence gives them)."""
     found: dict[str, Point] = {}
     for row in select(kg, _POINTS):
         match = _WKT_POINT.match(str(row["wkt"].value))
         if not match:
             continue
+        latitude, longitude = float(match.group(2)), float(match.group(1))
+        if row["lat"] is not None and row["long"] is not None:
+            latitude, longitude = float(row["lat"].value), float(row["long"].value)
         place = str(row["place"].value)
-        found.setdefault(
-            place,
-            Point(
-                place, float(match.group(2)), float(match.group(1)), 1, term_value(row["source"])
-            ),
-        )
+        found.setdefault(place, Point(place, latitude, longitude, 1, term_value(row["source"])))
     return found
 
 

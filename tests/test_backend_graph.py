@@ -559,7 +559,6 @@ def test_what_still_needs_the_whole_graph_says_so(outline_server: LiveServer) ->
         ("/graph/network", {}),
         ("/export/graphml", {}),
         ("/export/graphml", {"node": "kg:armenia", "network": "state"}),
-        ("/export/events.csv", {}),
     ):
         refused = httpx.get(outline_server.url + path, params=params, timeout=30)
         assert refused.status_code == 503, (path, refused.text)

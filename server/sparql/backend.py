@@ -12,12 +12,14 @@ Resource, evidence, ontology and home pages read the engine too
 exports around nodes, the explorer page, the pages' perspectives and disputes, in
 bounded slices, in any perspective (:mod:`karabakh_kg.server.web.engine_graph`), and
 explanations, from the derivation records the publish wrote
-(:mod:`karabakh_kg.server.web.engine_explain`). What needs the whole graph at hand (the
-whole-graph traversals and exports, the analyst views) reads a local copy of the
-published graphs, which :class:`PublishedCopy` keeps current after a new publish. A
-publication larger than the server's bound (``KARABAKH_KG_BACKEND_COPY_MAX_TRIPLES``) is
-not copied: :func:`published_copy` gives an :class:`EngineOutline` (the graphs' names and
-the data version) and :class:`NeedsCopy`
+(:mod:`karabakh_kg.server.web.engine_explain`), and the analysts' views (the event table,
+the timeline, the map, reconciliation), from the graphs they read, read in bounded queries
+up to a bound of their own (:meth:`~karabakh_kg.server.web.engine_graph.EngineGraph.whole`).
+What still needs the whole graph at hand (the whole-graph traversals and exports) reads a
+local copy of the published graphs, which :class:`PublishedCopy` keeps current after a
+new publish. A publication larger than the server's bound
+(``KARABAKH_KG_BACKEND_COPY_MAX_TRIPLES``) is not copied: :func:`published_copy` gives an
+:class:`EngineOutline` (the graphs' names and the data version) and :class:`NeedsCopy`
 answers those features 503 instead of answers from an empty graph.
 """
 
@@ -255,6 +257,9 @@ ENGINE_PATHS = (
     "/explain",
     "/disputes",
     "/export/",
+    "/timeline",
+    "/map",
+    "/reconcile",
     "/explorer",
     "/query",
     "/health",
@@ -265,13 +270,14 @@ ENGINE_PATHS = (
     "/static/",
 )
 """What a server over an engine answers without a local copy (and ``/``): the endpoint and
-the Graph Store, the pages that read the engine, and the traversals and exports that read
-slices of it (:mod:`karabakh_kg.server.web.engine_graph`; an export of the whole graph
-answers 503 there)."""
+the Graph Store, the pages that read the engine, the traversals and exports that read
+slices of it, and the event table, the timeline, the map and reconciliation, which read
+the graph from it in bounded queries (:mod:`karabakh_kg.server.web.engine_graph`; an
+export of the whole graph answers 503 there)."""
 
 
-COPY_PATHS = ("/export/events",)
-"""Under :data:`ENGINE_PATHS`, what still needs the local copy (the events table)."""
+COPY_PATHS: tuple[str, ...] = ()
+"""Under :data:`ENGINE_PATHS`, what still needs the local copy (nothing)."""
 
 
 class NeedsCopy:

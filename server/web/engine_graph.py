@@ -32,9 +32,10 @@ larger than that answers 400 ``too-large`` naming the bound, instead of a partia
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 from fastapi import Request
@@ -53,7 +54,9 @@ from karabakh_kg.graph import (
     is_evidence_graph,
     lookup,
     perspectives,
+    reasoning,
 )
+from karabakh_kg.graph.store.publish import PUBLICATION
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.problems import Problem
 
@@ -78,6 +81,16 @@ FRONTIER_PER_QUERY = 500
 queries, each within the slice's bound)."""
 NAME_CANDIDATES = 200
 """Names one look-up reads from the engine, to resolve the name among them."""
+WHOLE_GRAPH_QUADS = 200_000
+"""Most quads a view of the whole graph reads from the engine (the whole-graph traversals
+and exports, the event table, the timeline, the map, reconciliation): the curated
+graph's asserted, inferred, evidence, provenance, ontology and Wikidata graphs hold about
+7 300. More answers 400 ``too-large`` naming the bound."""
+UNITS_PER_QUERY = 500
+"""Evidence units one query of a whole-graph read asks for (a ``VALUES`` list of graphs)."""
+KEPT_WHOLE = 2
+"""Whole-graph reads kept per data version (every source's and one perspective's: each is
+at most :data:`WHOLE_GRAPH_QUADS` quads, with its reasoner)."""
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -141,6 +154,10 @@ _CLAIMED = """SELECT ?g ?s ?p ?o WHERE {{
   VALUES ?s {{ {nodes} }} VALUES ?p {{ <{type}> }} VALUES ?o {{ <{claim}> }}
   GRAPH ?g {{ ?s ?p ?o }}
 }} LIMIT {limit}"""
+_GRAPHS = """SELECT ?g ?s ?p ?o WHERE {{
+  VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?s ?p ?o }}
+}} LIMIT {limit}"""
+_GRAPH_NAMES = "SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} LIMIT {limit}"
 _CLAIM = ox.NamedNode(KGO + "Claim")
 _WIKIDATA_ID = re.compile(r"^(?:wd:)?(Q[1-9][0-9]*)$", re.IGNORECASE)
 _WIKIDATA_URL = re.compile(r"^https?://(?:www\.)?wikidata\.org/(?:wiki|entity)/(Q[1-9][0-9]*)$")
@@ -176,6 +193,9 @@ class Scope:
     asserted: str = ASSERTED.value
     inferred: str = INFERRED.value
     units: frozenset[str] | None = None
+    name: str = perspectives.ALL
+    """The perspective's name (a whole-graph read names its data version after it, as
+    :func:`karabakh_kg.graph.perspectives.view` does)."""
 
     def hop_filter(self) -> str:
         """The ``FILTER`` of a hop query: the scope's graphs and the evidence graphs."""
@@ -246,12 +266,16 @@ class EngineGraph:
         ontology: Iterable[ox.Quad],
         limit: int = SLICE_QUADS,
         outline: EngineOutline | None = None,
+        whole_limit: int = WHOLE_GRAPH_QUADS,
     ) -> None:
         self.engine = engine
         self.version = version
         self.ontology = list(ontology)
         self.limit = limit
         self.outline = outline
+        self.whole_limit = whole_limit
+        self._wholes: list[tuple[Scope, KnowledgeGraph]] = []
+        self._whole_lock = threading.Lock()
         self._perspectives: tuple[perspectives.Perspectives, KnowledgeGraph] | None = None
         self._disputes: KnowledgeGraph | None = None
 
@@ -262,12 +286,89 @@ class EngineGraph:
         outline = self.outline or EngineOutline(store=ox.Store(), version=self.version)
         return needs_copy(what, self.engine.location, outline)
 
-    def _select(self, query: str, budget: int, what: str) -> list[ox.Quad]:
+    def _select(
+        self, query: str, budget: int, what: str, limit: int | None = None
+    ) -> list[ox.Quad]:
         budget = max(budget, 0)
         found = quads_of(self.engine.select(query.replace("@LIMIT@", str(budget + 1))))
         if len(found) > budget:
-            raise too_large(what, self.limit)
+            raise too_large(what, self.limit if limit is None else limit)
         return found
+
+    def whole(self, what: str, scope: Scope = EVERY_SOURCE) -> KnowledgeGraph:
+        """The graph as the views of the whole graph read it, in the perspective of
+        ``scope``, as :func:`karabakh_kg.graph.perspectives.view` holds it: the scope's
+        asserted and inferred graphs (as the asserted and inferred graphs), the provenance,
+        ontology and Wikidata graphs, and the scope's evidence units, in bounded queries
+        (one per :data:`UNITS_PER_QUERY` units), at most ``whole_limit`` quads in all
+        (more: 400 ``too-large``), with a reasoner built over it (writing nothing). The
+        last :data:`KEPT_WHOLE` reads are kept for the data version."""
+        with self._whole_lock:
+            for kept, kg in self._wholes:
+                if kept == scope:
+                    return kg
+        kg = self._read_whole(what, scope)
+        with self._whole_lock:
+            others = [pair for pair in self._wholes if pair[0] != scope]
+            self._wholes = [(scope, kg), *others][:KEPT_WHOLE]
+        return kg
+
+    def _read_whole(self, what: str, scope: Scope) -> KnowledgeGraph:
+        limit = self.whole_limit
+        quads: list[ox.Quad] = []
+
+        def read(graphs: Iterable[str]) -> None:
+            query = _GRAPHS.format(graphs=" ".join(f"<{g}>" for g in graphs), limit="@LIMIT@")
+            quads.extend(scope.read(self._select(query, limit - len(quads), what, limit)))
+
+        read([scope.asserted, scope.inferred, PROVENANCE.value, WIKIDATA.value])
+        units = sorted(
+            name
+            for name in self._graph_names(what)
+            if is_evidence_graph(ox.NamedNode(name))
+            and name != PUBLICATION
+            and (scope.units is None or name in scope.units)
+        )
+        for start in range(0, len(units), UNITS_PER_QUERY):
+            read(units[start : start + UNITS_PER_QUERY])
+        store = ox.Store()
+        store.extend(quads)
+        store.extend(self.ontology)
+        version = self.version if scope.name == perspectives.ALL else f"{self.version}:{scope.name}"
+        kg = KnowledgeGraph(store=store, version=version)
+        reasoning.attach(kg)  # over what was read, with its perspectives, writing nothing
+        return kg
+
+    def _graph_names(self, what: str) -> list[str]:
+        """The publication's named graphs: the outline's, or asked of the engine."""
+        if self.outline is not None:
+            held = self.outline.store.named_graphs()
+            return [g.value for g in held if isinstance(g, ox.NamedNode)]
+        rows = self.engine.select(_GRAPH_NAMES.format(limit=self.whole_limit + 1))
+        if len(rows) > self.whole_limit:
+            raise too_large(what, self.whole_limit)
+        return [r["g"].value for r in rows if isinstance(r.get("g"), ox.NamedNode)]
+
+    def marks(self, graph: Any, what: str) -> KnowledgeGraph:
+        """What marks the derived edges of ``graph`` (a projection) resting on one
+        claimant alone (:func:`karabakh_kg.graph.perspectives.recorded_single_claimants`):
+        their ``kgo:Support`` nodes and the labels of their voices, read from the engine
+        (the supports a whole-graph read leaves out)."""
+        triples = [
+            (ox.NamedNode(s), ox.NamedNode(data["predicate"]), ox.NamedNode(o))
+            for s, o, data in graph.edges(data=True)
+            if data.get("kind") == "derived" and "predicate" in data
+        ]
+        found = self.supports((ox.Triple(*t) for t in triples), self.whole_limit, what)
+        voices = {
+            q.object.value
+            for q in found
+            if q.predicate.value == KGO + "voice" and isinstance(q.object, ox.NamedNode)
+        }
+        store = ox.Store()
+        store.extend(found)
+        store.extend(labels(self.engine, voices, self.limit))
+        return KnowledgeGraph(store=store, version=self.version)
 
     def ball(
         self, starts: Iterable[str], radius: int, what: str, scope: Scope = EVERY_SOURCE
@@ -537,7 +638,9 @@ class EngineGraph:
         if chosen.name == perspectives.ALL:
             return chosen, EVERY_SOURCE
         units = frozenset(views.units(chosen))
-        return chosen, Scope(chosen.asserted_graph.value, chosen.inferred_graph.value, units)
+        return chosen, Scope(
+            chosen.asserted_graph.value, chosen.inferred_graph.value, units, chosen.name
+        )
 
 
 def engine_graph(request: Request) -> EngineGraph | None:
@@ -558,9 +661,31 @@ def engine_graph(request: Request) -> EngineGraph | None:
     if cached is None or cached.outline is not kg:
         ontology = _describer(request).ontology_source().store
         quads = ontology.quads_for_pattern(None, None, None, ONTOLOGY)
-        cached = state._engine_graph = EngineGraph(engine, kg.version, quads, outline=kg)
+        cached = state._engine_graph = EngineGraph(
+            engine, kg.version, quads, outline=kg, whole_limit=WHOLE_GRAPH_QUADS
+        )
     found: EngineGraph = cached
     return found
 
 
-__all__ = ["FRONTIER_PER_QUERY", "SLICE_QUADS", "EngineGraph", "engine_graph", "too_large"]
+def whole_graph(request: Request, what: str) -> KnowledgeGraph:
+    """The graph a view of the whole graph reads (the event table, the timeline, the map,
+    reconciliation): the application's, or over an engine without a local copy, what
+    :meth:`EngineGraph.whole` reads of it (every source's; the views choose their
+    perspective in it, as over the application's graph)."""
+    reader = engine_graph(request)
+    if reader is None:
+        found: KnowledgeGraph = request.app.state.kg
+        return found
+    return reader.whole(what)
+
+
+__all__ = [
+    "FRONTIER_PER_QUERY",
+    "SLICE_QUADS",
+    "WHOLE_GRAPH_QUADS",
+    "EngineGraph",
+    "engine_graph",
+    "too_large",
+    "whole_graph",
+]

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from karabakh_kg.graph import events as event_table
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web.common import check_name, get_and_head
+from karabakh_kg.server.web.engine_graph import whole_graph
 
 router = APIRouter(tags=["events"])
 
@@ -27,10 +28,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def records(request: Request, perspective: str) -> list[event_table.EventRecord]:
-    """The event records of the app's graph under ``perspective`` (400 when unknown)."""
+    """The event records of the app's graph under ``perspective`` (400 when unknown); over
+    an engine without a local copy, of the graph read from it (:func:`whole_graph`)."""
     try:
         return event_table.event_records(
-            request.app.state.kg, check_name(perspective, "perspective")
+            whole_graph(request, "the event table"), check_name(perspective, "perspective")
         )
     except event_table.UnknownPerspectiveError as error:
         raise Problem(400, "unknown-perspective", str(error)) from None
@@ -44,7 +46,7 @@ def records(request: Request, perspective: str) -> list[event_table.EventRecord]
 )
 def events_csv(request: Request, perspective: PerspectiveQ = event_table.ALL) -> Response:
     """One row per event in the columns of conflict-event datasets (docs/events.md)."""
-    kg = request.app.state.kg
+    kg = whole_graph(request, "the event table")
     body = event_table.csv_text(event_table.table_rows(kg, records(request, perspective)))
     return Response(
         body.encode("utf-8"),
@@ -61,5 +63,5 @@ def events_csv(request: Request, perspective: PerspectiveQ = event_table.ALL) ->
 )
 def events_json(request: Request, perspective: PerspectiveQ = event_table.ALL) -> JSONResponse:
     """The same rows as the CSV, many-valued columns as arrays."""
-    kg = request.app.state.kg
+    kg = whole_graph(request, "the event table")
     return JSONResponse(event_table.table_rows(kg, records(request, perspective)))

@@ -13,6 +13,7 @@ from karabakh_kg.graph import gazetteer
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import check_name, get_and_head
+from karabakh_kg.server.web.engine_graph import whole_graph
 from karabakh_kg.server.web.resource_data import local_path
 
 router = APIRouter(tags=["map"])
@@ -26,9 +27,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def layers(request: Request, perspective: str) -> dict[str, Any]:
-    """The map's places and events under ``perspective``, with local links (400 if unknown)."""
+    """The map's places and events under ``perspective``, with local links (400 if unknown);
+    over an engine without a local copy, from the graph read from it (:func:`whole_graph`)."""
+    kg = whole_graph(request, "the map")
     try:
-        found = gazetteer.map_places(request.app.state.kg, check_name(perspective, "perspective"))
+        found = gazetteer.map_places(kg, check_name(perspective, "perspective"))
     except event_table.UnknownPerspectiveError as error:
         raise Problem(400, "unknown-perspective", str(error)) from None
     for place in [*found["placed"], *found["unplaced"]]:
@@ -57,7 +60,7 @@ def map_page(request: Request, perspective: PerspectiveQ = event_table.ALL) -> H
         "map.html",
         {
             "layers": found,
-            "perspectives": event_table.perspective_names(request.app.state.kg),
+            "perspectives": event_table.perspective_names(whole_graph(request, "the map")),
             "chosen": perspective,
             "gazetteer": f"GeoNames via {gazetteer.PACKAGE} {gazetteer.package_version()}",
         },

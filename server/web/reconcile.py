@@ -24,11 +24,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from karabakh_kg.graph import lookup
+from karabakh_kg.graph import KnowledgeGraph, lookup
 from karabakh_kg.graph import reconcile as rc
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import MAX_NAME_LENGTH, get_and_head
+from karabakh_kg.server.web.engine_graph import whole_graph
 from karabakh_kg.server.web.resource_data import local_path
 
 router = APIRouter(prefix="/reconcile", tags=["reconciliation"])
@@ -42,6 +43,12 @@ DEFAULT_LIMIT = 5
 SUGGEST_PAGE = 10
 CORS = {"Access-Control-Allow-Origin": "*"}
 QUERY_MEMBERS = {"query", "type", "limit", "properties", "type_strict"}
+
+
+def _graph(request: Request) -> KnowledgeGraph:
+    """The graph reconciled against: the app's, or over an engine without a local copy,
+    the graph read from it (:func:`whole_graph`)."""
+    return whole_graph(request, "reconciliation")
 
 
 def _bad(detail: str) -> Problem:
@@ -182,11 +189,11 @@ def manifest(request: Request) -> dict[str, Any]:
 
 def answer(request: Request, queries: str | None, extend: str | None) -> JSONResponse:
     """The manifest, the results of a query batch or a data extension."""
-    kg = request.app.state.kg
     if queries is not None and extend is not None:
         raise _bad("send either queries or extend, not both")
     if queries is None and extend is None:
         return JSONResponse(manifest(request), headers=CORS)
+    kg = _graph(request)
     reconciler = rc.Reconciler(kg)
     if queries is not None:
         batch = parse_batch(_json(queries, "queries"), reconciler)
@@ -259,7 +266,7 @@ def _page(items: list[dict[str, Any]], cursor: int) -> JSONResponse:
 @get_and_head(router, "/suggest/entity", summary="Suggest entities (auto-complete)")
 def suggest_entity(request: Request, prefix: PrefixQ = "", cursor: CursorQ = 0) -> JSONResponse:
     """Entities whose names start with or contain ``prefix``; an id finds its entity."""
-    kg = request.app.state.kg
+    kg = _graph(request)
     reconciler = rc.Reconciler(kg)
     found = lookup.search(kg, prefix, cursor + SUGGEST_PAGE, fuzzy=False) if prefix else []
     items = []
@@ -279,13 +286,13 @@ def suggest_entity(request: Request, prefix: PrefixQ = "", cursor: CursorQ = 0) 
 @get_and_head(router, "/suggest/type", summary="Suggest types (auto-complete)")
 def suggest_type(request: Request, prefix: PrefixQ = "", cursor: CursorQ = 0) -> JSONResponse:
     """kgo: classes whose name or label matches ``prefix``."""
-    return _page(rc.type_suggestions(request.app.state.kg, prefix), cursor)
+    return _page(rc.type_suggestions(_graph(request), prefix), cursor)
 
 
 @get_and_head(router, "/suggest/property", summary="Suggest properties (auto-complete)")
 def suggest_property(request: Request, prefix: PrefixQ = "", cursor: CursorQ = 0) -> JSONResponse:
     """kgo: properties (and ``wikidata``) whose id or label matches ``prefix``."""
-    return _page(rc.property_suggestions(request.app.state.kg, prefix), cursor)
+    return _page(rc.property_suggestions(_graph(request), prefix), cursor)
 
 
 @get_and_head(router, "/propose_properties", summary="Properties to fetch for a type")
@@ -295,7 +302,7 @@ def propose_properties(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> JSONResponse:
     """The properties entities of ``type`` have, most used first."""
-    reconciler = rc.Reconciler(request.app.state.kg)
+    reconciler = rc.Reconciler(_graph(request))
     if type and rc.type_iri(type) not in reconciler.ontology.ancestors:
         raise _bad(f"unknown type {type!r} (see /reconcile/suggest/type)")
     body: dict[str, Any] = {
@@ -313,7 +320,7 @@ def preview(
     id: Annotated[str, Query(max_length=MAX_NAME_LENGTH)],
 ) -> HTMLResponse:
     """A small HTML page (for an iframe of 400 by 160 pixels) describing the entity."""
-    kg = request.app.state.kg
+    kg = _graph(request)
     reconciler = rc.Reconciler(kg)
     iri = rc.entity_iri(id)
     entity = reconciler.index.entities.get(iri)

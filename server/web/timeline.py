@@ -13,6 +13,7 @@ from karabakh_kg.graph import events as event_table
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import check_name, get_and_head
+from karabakh_kg.server.web.engine_graph import whole_graph
 from karabakh_kg.server.web.resource_data import local_path
 
 router = APIRouter(tags=["timeline"])
@@ -42,8 +43,9 @@ def items_for(
     kinds: list[str] | None,
     participants: list[str] | None,
 ) -> list[dict[str, Any]]:
-    """The timeline items for the request, or a problem naming the bad parameter."""
-    kg = request.app.state.kg
+    """The timeline items for the request, or a problem naming the bad parameter (over an
+    engine without a local copy, from the graph read from it: :func:`whole_graph`)."""
+    kg = whole_graph(request, "the timeline")
     try:
         window = Window.parse(start, end)
     except ValueError as error:
@@ -117,7 +119,7 @@ def timeline_page(
             "items": items,
             "kinds": kinds,
             "participants": sorted(agents.items(), key=lambda pair: pair[1].casefold()),
-            "perspectives": event_table.perspective_names(request.app.state.kg),
+            "perspectives": event_table.perspective_names(whole_graph(request, "the timeline")),
             "chosen": {
                 "from": start or "",
                 "to": end or "",

@@ -1,0 +1,256 @@
+"""``serve --backend`` without a local copy: the event table, the timeline, the map and
+reconciliation read the graph from the engine in bounded queries
+(:meth:`~karabakh_kg.server.web.engine_graph.EngineGraph.whole`) and answer what the
+embedded store answers over the curated graph, on the embedded store, the Oxigraph server
+and Virtuoso (real engines, tests/engines.py, never mocks)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+
+import httpx
+import pyoxigraph as ox
+import pytest
+from conftest import LiveServer, start_server, stop_server
+from engines import Engine
+
+from karabakh_kg.graph import (
+    ONTOLOGY,
+    GraphFilter,
+    KnowledgeGraph,
+    events,
+    gazetteer,
+    perspectives,
+    timeline_items,
+    traversal,
+)
+from karabakh_kg.graph import export as exports
+from karabakh_kg.graph import reconcile as rc
+from karabakh_kg.graph.store.embedded import EmbeddedStore
+from karabakh_kg.graph.store.publish import PUBLICATION, publish, published
+from karabakh_kg.graph.store.remote import RemoteStore
+from karabakh_kg.ontology import vocab
+from karabakh_kg.server.app import create_app
+from karabakh_kg.server.problems import Problem
+from karabakh_kg.server.settings import Settings
+from karabakh_kg.server.sparql.backend import BackendStore, EngineOutline, published_copy
+from karabakh_kg.server.web import engine_graph
+from karabakh_kg.server.web.engine_graph import EngineGraph
+
+KG = str(vocab.KG)
+# L37: "It was announced that Mnatsakanyan would instead meet with Russian Foreign
+# Minister Sergei Lavrov in Moscow on Monday." (Monday 12 October 2020)
+MOSCOW_QUOTE = "would instead meet with Russian Foreign Minister Sergei Lavrov in Moscow"
+CLAIMANT = "kg:azerbaijan-defence-ministry"
+
+
+@pytest.fixture(scope="module")
+def reader(kg: KnowledgeGraph) -> EngineGraph:
+    """What a server without a copy reads with, over the embedded store holding the curated
+    graph as ``karabakh-kg publish`` writes it."""
+    store = EmbeddedStore(store=ox.Store())
+    publish(kg, store)
+    outline = published_copy(store, 0)
+    assert isinstance(outline, EngineOutline)
+    ontology = kg.store.quads_for_pattern(None, None, None, ONTOLOGY)
+    return EngineGraph(store, outline.version, ontology, outline=outline)
+
+
+def test_views_over_the_graph_read_from_the_store_are_the_whole_graphs(
+    kg: KnowledgeGraph, reader: EngineGraph
+) -> None:
+    """The event table (every perspective kind), the timeline, the map, reconciliation and
+    the whole-graph traversals and exports over what ``whole`` reads from the store are
+    those of the curated graph, row for row and byte for byte (the data version aside)."""
+    whole = reader.whole("test")
+    assert len(whole.store) < len(kg.store) / 2  # not a copy of every graph
+    for name in ("all", "article", "curated", CLAIMANT):
+        got = events.table_rows(whole, events.event_records(whole, name))
+        assert got == events.table_rows(kg, events.event_records(kg, name)), name
+        assert got, name
+    assert events.perspective_names(whole) == events.perspective_names(kg)
+    assert timeline_items(whole) == timeline_items(kg)
+    assert timeline_items(whole, kinds=["Meeting"], participants=["Lavrov"]) == (
+        timeline_items(kg, kinds=["Meeting"], participants=["Lavrov"])
+    )
+    assert gazetteer.map_places(whole, "article") == gazetteer.map_places(kg, "article")
+    for text in ("Pashinian", "Shushi", "Q7747"):
+        query = rc.Query(text, [], "any", 3, [])
+        got_rc = [c.to_dict() for c in rc.Reconciler(whole).reconcile(query)]
+        assert got_rc == [c.to_dict() for c in rc.Reconciler(kg).reconcile(query)], text
+    by_post = rc.Query(None, ["Person"], "any", 5, [("holdsPost", ["President of Russia"])])
+    assert [c.iri for c in rc.Reconciler(whole).reconcile(by_post)] == [KG + "vladimir-putin"]
+    graph, expected = GraphFilter().project(whole), GraphFilter().project(kg)
+    assert traversal.components(graph) == traversal.components(expected)
+    assert traversal.centrality(graph, measure="betweenness", top=10) == (
+        traversal.centrality(expected, measure="betweenness", top=10)
+    )
+    network = traversal.negotiation_network(graph, level="state")
+    assert traversal.network_rows(network) == traversal.network_rows(
+        traversal.negotiation_network(expected, level="state")
+    )
+    graphml = exports.get("graphml")
+    written = graphml.write(graph, whole).replace(whole.version.encode(), kg.version.encode())
+    assert written == graphml.write(expected, kg)
+
+
+def test_a_perspective_read_from_the_store_is_its_view_of_the_whole_graph(
+    kg: KnowledgeGraph, reader: EngineGraph
+) -> None:
+    chosen, scope = reader.scope(CLAIMANT)
+    part, view = reader.whole("test", scope), perspectives.view(kg, chosen)
+    assert part.version.endswith(":" + chosen.name)
+    graph, expected = GraphFilter().project(part), GraphFilter().project(view)
+    assert traversal.components(graph) == traversal.components(expected)
+    gexf = exports.get("gexf")
+    renamed = gexf.write(graph, part).replace(part.version.encode(), view.version.encode())
+    assert renamed == gexf.write(expected, view)
+    # the marks of derived edges resting on one claimant alone, from the supports read
+    network = traversal.negotiation_network(GraphFilter().project(reader.whole("test")))
+    derived = [
+        (ox.NamedNode(s), ox.NamedNode(d["predicate"]), ox.NamedNode(o))
+        for s, o, d in network.edges(data=True)
+        if d.get("kind") == "derived"
+    ]
+    assert derived
+    marks = perspectives.recorded_single_claimants(reader.marks(network, "test"), derived)
+    assert {t: who for t, (who, _) in marks.items()} == perspectives.single_claimants(kg, derived)
+
+
+def test_a_whole_graph_read_past_its_bound_is_refused(kg: KnowledgeGraph) -> None:
+    store = EmbeddedStore(store=ox.Store())
+    publish(kg, store)
+    outline = published_copy(store, 0)
+    assert isinstance(outline, EngineOutline)
+    small = EngineGraph(store, outline.version, [], outline=outline, whole_limit=1000)
+    with pytest.raises(Problem) as refused:
+        small.whole("the event table")
+    assert refused.value.status == 400 and refused.value.code == "too-large"
+    assert "the event table" in refused.value.detail and "1000 quads" in refused.value.detail
+
+
+# -- over HTTP: a server on an engine without a copy, against the embedded server ---------
+
+USED: list[Engine] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def unpublished() -> Iterator[None]:
+    """At the end of the module, the shared engines as the next module expects them:
+    nothing published (as in tests/test_backend_graph.py)."""
+    yield
+    for engine in USED:
+        remote = engine.store()
+        for name in [*published(remote), PUBLICATION]:
+            remote.drop_graph(name)
+        remote.close()
+
+
+@pytest.fixture(scope="module", params=["oxigraph", "virtuoso"])
+def outline_server(request: pytest.FixtureRequest, kg: KnowledgeGraph) -> Iterator[LiveServer]:
+    """``serve --backend`` on an engine holding the curated graph, the copy disabled."""
+    engine: Engine = request.getfixturevalue(f"{request.param}_engine")
+    remote = engine.store()  # its own: a server closes its store when it stops
+    assert isinstance(remote, RemoteStore)
+    publish(kg, remote)
+    outline = published_copy(remote, 0)
+    assert isinstance(outline, EngineOutline)
+    settings = Settings(query_workers=2, backend_refresh=0, backend_copy_max_triples=0)
+    live = start_server(create_app(outline, settings, BackendStore(remote)))
+    live.version = outline.version  # type: ignore[attr-defined]
+    USED.append(engine)
+    yield live
+    stop_server(live)
+
+
+RECONCILE = {
+    "q0": {"query": "Pashinian", "limit": 3},
+    "q1": {"query": "Lachyn", "type": "Place", "limit": 3},
+    "q2": {"query": "Lavrov", "properties": [{"pid": "holdsPost", "v": "kg:nothing"}]},
+}
+VIEWS = [
+    ("/export/events.csv", {}),
+    ("/export/events.json", {"perspective": CLAIMANT}),
+    ("/timeline/items", {"from": "2020-10-01", "to": "2020-10-31", "participant": "Lavrov"}),
+    ("/timeline", {"perspective": "article"}),
+    ("/map/places", {}),
+    ("/map", {"perspective": CLAIMANT}),
+    ("/reconcile", {"queries": json.dumps(RECONCILE)}),
+    (
+        "/reconcile",
+        {"extend": json.dumps({"ids": ["vladimir-putin"], "properties": [{"id": "holdsPost"}]})},
+    ),
+    ("/reconcile/suggest/entity", {"prefix": "lavr"}),
+    ("/reconcile/propose_properties", {"type": "Person"}),
+    ("/reconcile/preview", {"id": "nikol-pashinyan"}),
+    # bad input: the embedded server's problems
+    ("/timeline/items", {"perspective": "nobody's"}),
+    ("/timeline/items", {"participant": "Nobody Atall"}),
+    ("/map/places", {"perspective": "nobody's"}),
+    ("/reconcile", {"queries": json.dumps({"q0": {"query": "x", "type": "Banana"}})}),
+]
+
+
+def _body(text: str) -> str:
+    """A page's main part (the footer names the data version and its time)."""
+    return text[text.index("<main") : text.index("</main>")] if "<main" in text else text
+
+
+def test_views_over_http_are_the_embedded_servers(
+    outline_server: LiveServer, live_server: LiveServer, kg: KnowledgeGraph
+) -> None:
+    """The same answers as the embedded server's, with the copy disabled (bound 0)."""
+    version = outline_server.version  # type: ignore[attr-defined]
+    for path, params in VIEWS:
+        over_engine = httpx.get(outline_server.url + path, params=params, timeout=120)
+        local = httpx.get(live_server.url + path, params=params, timeout=120)
+        assert over_engine.status_code == local.status_code, (path, params, over_engine.text)
+        kind = over_engine.headers["content-type"]
+        assert kind == local.headers["content-type"], path
+        if "json" in kind:
+            assert over_engine.json() == local.json(), (path, params)
+        else:
+            got = _body(over_engine.text.replace(version, kg.version))
+            assert got == _body(local.text), (path, params)
+    # what the article says, read from the engine: the meeting in Moscow, planned
+    table = httpx.get(outline_server.url + "/export/events.csv", timeout=120)
+    rows = list(csv.DictReader(io.StringIO(table.text)))
+    (moscow,) = [r for r in rows if MOSCOW_QUOTE in r["notes"]]
+    assert moscow["event_date"] == "2020-10-12" and "37" in moscow["line"].split(" | ")
+    assert moscow["location"] == "Moscow"
+
+
+def test_whole_graph_traversals_still_say_they_need_the_copy(outline_server: LiveServer) -> None:
+    """What the graph routes do not yet read from the engine (server/web/graph.py and
+    export.py: docs/deployment.md) answers 503 ``needs-local-copy``, never an empty graph."""
+    for path in ("/graph/components", "/export/graphml"):
+        refused = httpx.get(outline_server.url + path, timeout=60)
+        assert refused.status_code == 503, (path, refused.text)
+        assert refused.json()["code"] == "needs-local-copy"
+
+
+def test_a_view_past_the_bound_over_http_is_one_problem(
+    oxigraph_engine: Engine, kg: KnowledgeGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above ``WHOLE_GRAPH_QUADS`` the views answer 400 ``too-large`` naming the bound."""
+    monkeypatch.setattr(engine_graph, "WHOLE_GRAPH_QUADS", 500)
+    remote = oxigraph_engine.store()
+    assert isinstance(remote, RemoteStore)
+    publish(kg, remote)
+    USED.append(oxigraph_engine)
+    outline = published_copy(remote, 0)
+    settings = Settings(query_workers=1, backend_refresh=0, backend_copy_max_triples=0)
+    live = start_server(create_app(outline, settings, BackendStore(remote)))
+    try:
+        for path in ("/timeline/items", "/export/events.csv", "/map/places"):
+            refused = httpx.get(live.url + path, timeout=60)
+            assert refused.status_code == 400, (path, refused.text)
+            assert refused.json()["code"] == "too-large"
+            assert "500 quads" in refused.json()["detail"], refused.text
+        manifest = httpx.get(live.url + "/reconcile", timeout=60)
+        assert manifest.status_code == 200  # (the manifest reads nothing)
+    finally:
+        stop_server(live)
