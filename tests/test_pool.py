@@ -584,3 +584,41 @@ def copy_and_rows(store: ox.Store, version: str) -> tuple[object, int]:
         return pool.pool._zygote.shared, len(values(pool, "SELECT ?s { ?s ?p ?o }"))
     finally:
         pool.close()
+
+
+def test_a_read_only_server_reads_the_workers_copy_instead_of_its_graph_in_memory() -> None:
+    """Once the workers' on-disk copy is ready, the server's graph is that copy opened
+    read-only, with the same quads and an empty default graph (the workers' holds the
+    union), so the in-memory store it was loaded into can go; closed, the endpoint gives
+    the graph an in-memory store again, the same quads, writable. A graph already read from
+    disk keeps its store."""
+    loaded = ox.Store()
+    quads = {quad(f"s{i}", f"v{i}") for i in range(500)}
+    loaded.extend(quads)
+    kg = KnowledgeGraph(store=loaded, version=f"test {time.time()}")
+    endpoint = Endpoint(kg, Settings(query_workers=1))
+    try:
+        endpoint.store()
+        deadline = time.monotonic() + 60
+        while kg.store is loaded and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert kg.store is not loaded
+        assert set(kg.store) == quads
+        assert not list(kg.store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
+        with pytest.raises(RuntimeError, match="read-write"):
+            kg.store.add(quad("new", "refused"))
+        on_disk = kg.store
+        again = Endpoint(kg, Settings(query_workers=1))
+        try:
+            again.store()
+            wait_idle(again.store().pool, 1)  # type: ignore[attr-defined]
+            time.sleep(0.5)
+            assert kg.store is on_disk
+        finally:
+            again.close()
+        assert kg.store is on_disk  # not the one that endpoint swapped
+    finally:
+        endpoint.close()
+    assert set(kg.store) == quads
+    kg.store.add(quad("new", "added"))
+    assert len(kg.store) == 501

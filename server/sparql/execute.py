@@ -51,6 +51,8 @@ from karabakh_kg.server.sparql.protocol import (
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
+    from karabakh_kg.server.sparql.pool import PooledStore
+
 TRUE = {"true", "1", "yes", "on"}
 FALSE = {"false", "0", "no", "off"}
 
@@ -189,6 +191,18 @@ def parse_bool(params: Mapping[str, Sequence[str]], *names: str) -> bool | None:
     return None
 
 
+def _on_disk(kg: KnowledgeGraph) -> bool:
+    """Whether ``kg``'s store is read from disk: a durable store, or one opened read-only
+    (pyoxigraph says neither; flushing, a no-op in memory, is refused read-only)."""
+    if kg.store_dir is not None:
+        return True
+    try:
+        kg.store.flush()
+    except RuntimeError:
+        return True
+    return False
+
+
 class Endpoint:
     """The SPARQL endpoint's state: store, limits, metrics."""
 
@@ -201,6 +215,8 @@ class Endpoint:
         self.metrics = Metrics()
         self._store = store
         self._store_lock = threading.Lock()
+        self._plain: ox.Store | None = None
+        """The on-disk copy read instead of the graph's in-memory store (:meth:`_read_on_disk`)."""
         self.update_lock = threading.Lock()
         self.in_flight = 0
         self._named: tuple[str, list[str]] | None = None
@@ -231,20 +247,57 @@ class Endpoint:
             if self._store is None:
                 from karabakh_kg.server.sparql.pool import PooledStore
 
-                self._store = PooledStore(
+                shared = not (self.settings.enable_updates or self.settings.worker_copies)
+                pooled = PooledStore(
                     self.kg.store,
                     self.settings.query_workers,
                     self.settings.max_queued,
                     self.default_graphs(True),
                     memory_mb=self.settings.worker_memory_mb,
                     private_mb=self.settings.worker_private_mb,
-                    shared=not (self.settings.enable_updates or self.settings.worker_copies),
+                    shared=shared,
                     version=self.kg.version,
                 )
+                self._store = pooled
+                if shared:
+                    threading.Thread(
+                        target=self._read_on_disk,
+                        args=(pooled,),
+                        daemon=True,
+                        name="karabakh-kg-read-only",
+                    ).start()
             return self._store
+
+    def _read_on_disk(self, pooled: PooledStore) -> None:
+        """On a read-only server, once the workers' on-disk copy is ready: the pages and
+        this process read it too (:meth:`~karabakh_kg.server.sparql.pool.PooledStore.
+        read_only_store`), and the in-memory store the graph was loaded into is dropped, its
+        pages given back to the system (35 MiB at 100k triples). No update can come, so the
+        copy stays the data; a graph already read from disk (a cached curated graph) keeps
+        its store. :meth:`close` gives the graph an in-memory store again."""
+        if _on_disk(self.kg):
+            return
+        before = self.kg.store
+        plain = pooled.read_only_store()
+        with self._store_lock:
+            if plain is None or self.kg.store is not before or self._store is not pooled:
+                return
+            self.kg.store = self._plain = plain
+        del before
+        gc.collect()
+        from karabakh_kg.server.sparql.worker import release_free_heap
+
+        release_free_heap()
 
     def close(self) -> None:
         with self._store_lock:
+            if self._plain is not None and self.kg.store is self._plain:
+                # The copy goes with the pool: whoever holds the graph still may read it
+                # (and write it, as before it was served).
+                kept = ox.Store()
+                kept.load(self._plain.dump(format=ox.RdfFormat.N_QUADS), ox.RdfFormat.N_QUADS)
+                self.kg.store = kept
+            self._plain = None
             if self._store is not None:
                 self._store.close()
                 self._store = None
