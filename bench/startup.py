@@ -32,9 +32,12 @@ cache key and make a warm case cold).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -47,7 +50,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from server import free_port, process_tree, start, stop  # noqa: E402  (the server benchmark's helpers)
+from server import Server, free_port, process_tree, stop  # noqa: E402  (the server benchmark's helpers)
 
 BIN = Path(sys.executable).parent
 KARABAKH = str(BIN / "karabakh-kg")
@@ -112,28 +115,83 @@ def timed(command: list[str], env: dict[str, str], case: str = "") -> float:
     return wall
 
 
+PROBE_INTERVAL = 0.005
+"""Seconds between two attempts to connect to a starting server."""
+PROBE_LIMIT = 300.0
+"""Seconds a server is given to answer its first query."""
+
+
+def first_answer(port: int, path: str, process: subprocess.Popen[bytes]) -> None:
+    """Return once the server on ``port`` answers ``ASK {}`` at ``path`` with 200.
+
+    Why not the server benchmark's ``wait_ready``: it tries every 50 ms with a new httpx
+    client each time (building its TLS context costs the benchmark some 10-20 ms of CPU per
+    attempt, on the two cores the server starts on), so the first answer was seen up to
+    50 ms late and the server started beside a busy prober. Here a refused connection is
+    retried every :data:`PROBE_INTERVAL` seconds (a system call), and once one is accepted
+    a single plain HTTP/1.1 request waits for the answer."""
+    request = (
+        f"GET {path}?query=ASK%20%7B%7D HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        "Accept: application/sparql-results+json\r\nConnection: close\r\n\r\n"
+    ).encode()
+    deadline = time.monotonic() + PROBE_LIMIT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server on port {port} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=PROBE_LIMIT) as sock:
+                sock.sendall(request)
+                status = sock.recv(12)
+                while sock.recv(65536):  # the whole answer
+                    pass
+        except OSError:
+            time.sleep(PROBE_INTERVAL)
+            continue
+        if status.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200")):
+            return
+        time.sleep(PROBE_INTERVAL)
+    raise RuntimeError(f"the server on port {port} did not answer within {PROBE_LIMIT} s")
+
+
+def stop_all(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server started in a session of its own and wait until every process of that
+    session has ended (its query workers too), so that none is still exiting, and taking a
+    core, when the next case starts."""
+    group = process.pid
+    stop(Server("", "", process, 0.0))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.01)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+
+
 def to_first_answer(command: list[str], port: int, env: dict[str, str], case: str = "") -> float:
     """Seconds from start of the server ``command`` to its first answer to ``ASK {}``."""
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
+    began = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=env,
+    )
     try:
-        server = start(
-            command[0],
-            command,
-            f"http://127.0.0.1:{port}/" + ("query" if command[0] == OXIGRAPH else "sparql"),
-        )
+        first_answer(port, "/query" if command[0] == OXIGRAPH else "/sparql", process)
+        seconds = time.perf_counter() - began
+        if case:
+            CPU.setdefault(case, []).append(tree_cpu(process.pid))
+            parent = resident_mib(process.pid)
+            tree = sum(resident_mib(pid) for pid in process_tree(process.pid))
+            MEMORY.setdefault(case + ", server process", []).append(parent)
+            MEMORY.setdefault(case + ", with its processes", []).append(tree)
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    if case:
-        CPU.setdefault(case, []).append(tree_cpu(server.process.pid))
-        parent = resident_mib(server.process.pid)
-        tree = sum(resident_mib(pid) for pid in process_tree(server.process.pid))
-        MEMORY.setdefault(case + ", server process", []).append(parent)
-        MEMORY.setdefault(case + ", with its processes", []).append(tree)
-    stop(server)
-    return server.start_seconds
+        stop_all(process)
+    return seconds
 
 
 def baseline_command(tree: Path, work: Path, name: str = "baseline") -> str:
