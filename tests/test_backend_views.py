@@ -109,15 +109,16 @@ def test_a_perspective_read_from_the_store_is_its_view_of_the_whole_graph(
     renamed = gexf.write(graph, part).replace(part.version.encode(), view.version.encode())
     assert renamed == gexf.write(expected, view)
     # the marks of derived edges resting on one claimant alone, from the supports read
-    network = traversal.negotiation_network(GraphFilter().project(reader.whole("test")))
+    # (none in the negotiation network; 20 around kg:armenia: test_backend_graph.py)
+    every = GraphFilter().project(reader.whole("test"))
     derived = [
         (ox.NamedNode(s), ox.NamedNode(d["predicate"]), ox.NamedNode(o))
-        for s, o, d in network.edges(data=True)
+        for s, o, d in every.edges(data=True)
         if d.get("kind") == "derived"
     ]
-    assert derived
-    marks = perspectives.recorded_single_claimants(reader.marks(network, "test"), derived)
-    assert {t: who for t, (who, _) in marks.items()} == perspectives.single_claimants(kg, derived)
+    marks = perspectives.recorded_single_claimants(reader.marks(every, "test"), derived)
+    ones = perspectives.single_claimants(kg, derived)
+    assert {t: who for t, (who, _) in marks.items()} == ones and len(ones) > 20
 
 
 def test_a_whole_graph_read_past_its_bound_is_refused(kg: KnowledgeGraph) -> None:
@@ -161,9 +162,16 @@ def outline_server(request: pytest.FixtureRequest, kg: KnowledgeGraph) -> Iterat
     settings = Settings(query_workers=2, backend_refresh=0, backend_copy_max_triples=0)
     live = start_server(create_app(outline, settings, BackendStore(remote)))
     live.version = outline.version  # type: ignore[attr-defined]
+    live.engine = request.param  # type: ignore[attr-defined]
     USED.append(engine)
     yield live
     stop_server(live)
+
+
+VIRTUOSO_GAPS = {b'"172800.0"^^xsd:duration': b'"P2D"^^xsd:duration'}
+"""What Virtuoso 7.2 gives back otherwise than it was published (docs/deployment.md,
+"Known gaps"): an ``xsd:duration`` as seconds (the curated graph's one duration: the
+border clashes of August 2014, L59)."""
 
 
 RECONCILE = {
