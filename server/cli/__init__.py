@@ -3,7 +3,8 @@
 Each feature's module is imported when one of its commands runs (or for ``--help``), not
 before, so a command pays only for the imports it needs (:class:`~.root.LazyCommands`). The
 typer app itself is built in :mod:`.root`, imported by :func:`main` unless the command line
-is one of ``query``'s usual forms, which :func:`.query.fast_path` runs without typer.
+is one of ``query``'s usual forms, which :func:`.query.fast_path` runs without typer, or of
+``serve``'s, which :func:`.serve.fast_path` runs without typer.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-MODULES = ("data", "reasoning", "serve", "store", "graph", "link", "analyst", "disputes")
+MODULES = ("data", "reasoning", "serve_command", "store", "graph", "link", "analyst", "disputes")
 """The modules of ``karabakh_kg.server.cli`` whose ``register(app)`` adds commands."""
 COMMANDS = {
     **dict.fromkeys(("validate", "query", "stats"), "data"),
     **dict.fromkeys(("explain", "reason"), "reasoning"),
-    "serve": "serve",
+    "serve": "serve_command",
     **dict.fromkeys(("export-updates", "publish"), "store"),
     **dict.fromkeys(
         ("neighbours", "path", "centrality", "communities", "network", "export"), "graph"
@@ -45,6 +46,11 @@ def main() -> None:
         from karabakh_kg.server.cli.query import fast_path
 
         if fast_path(arguments):
+            return
+    elif arguments[:1] == ["serve"]:
+        from karabakh_kg.server.cli.serve import fast_path as serve_fast_path
+
+        if serve_fast_path(arguments):
             return
     from karabakh_kg.server.cli.root import app
 

@@ -1,7 +1,10 @@
-"""One way to stop the command line with a one-line message and a non-zero exit."""
+"""One way to stop the command line with a one-line message and a non-zero exit, and the
+output and exits of typer for the commands that run without it (``query`` and ``serve`` on
+their usual command lines: ``query.fast_path``, ``serve.fast_path``)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
@@ -29,3 +32,31 @@ def unreadable_files() -> Iterator[None]:
         fail(f"{error.filename} is a folder, not a data file")
     except OSError as error:
         fail(f"cannot read {error.filename or 'a data file'}: {error.strerror or error}")
+
+
+def echo(text: str, *, err: bool = False) -> None:
+    """``text`` and a newline on standard output (or error), as ``typer.echo`` writes it
+    (which strips terminal escapes when the output is not a terminal: typer does it, then)."""
+    if "\x1b" in text:
+        import typer
+
+        typer.echo(text, err=err)
+        return
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def as_typer_would(error: BaseException) -> None:
+    """Raise ``error`` from a typer command, so that typer handles it as it would have from
+    the command it came from: ``typer.Exit`` and ``fail`` exit with their status, Ctrl-C
+    with 130, a closed pipe quietly with 1, anything else as an uncaught exception."""
+    import typer
+
+    handler = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+    @handler.command()
+    def command() -> None:
+        raise error
+
+    handler([], prog_name="karabakh-kg")

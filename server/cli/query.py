@@ -27,7 +27,7 @@ import pyoxigraph as ox
 from karabakh_kg.graph import DataError, KnowledgeGraph, formats, turtle
 from karabakh_kg.graph import load_graph as load_knowledge_graph
 from karabakh_kg.ontology import vocab
-from karabakh_kg.server.cli.errors import fail, unreadable_files
+from karabakh_kg.server.cli.errors import as_typer_would, echo, fail, unreadable_files
 from karabakh_kg.server.cli.output import render_table
 from karabakh_kg.server.settings import Settings, SettingsError
 from karabakh_kg.server.sparql.guard import explain_syntax_error
@@ -290,18 +290,6 @@ def query(
     run_query(kg, text, output, infer=infer, limits=limits)
 
 
-def echo(text: str) -> None:
-    """``text`` and a newline on standard output, as ``typer.echo`` writes it (which
-    strips terminal escapes when the output is not a terminal: typer does it, then)."""
-    if "\x1b" in text:
-        import typer
-
-        typer.echo(text)
-        return
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
 def fast_path(arguments: Sequence[str]) -> bool:
     """Run ``karabakh-kg ARGUMENTS`` here when they are one of ``query``'s usual forms
     (True: done), else leave them to typer (False: nothing was done)."""
@@ -312,7 +300,7 @@ def fast_path(arguments: Sequence[str]) -> bool:
     try:
         query(text, output=output, infer=infer, limits=QueryLimits())
     except (Exception, KeyboardInterrupt) as error:
-        _handled_as_typer_would(error)
+        as_typer_would(error)
     return True
 
 
@@ -342,18 +330,3 @@ def _usual_query(arguments: Sequence[str]) -> tuple[str, OutputFormat | None, bo
     if text is None or (output is not None and output not in {name.value for name in OutputFormat}):
         return None
     return text, OutputFormat(output) if output is not None else None, infer is not False
-
-
-def _handled_as_typer_would(error: BaseException) -> None:
-    """Raise ``error`` from a typer command, so that typer handles it as it would have
-    from ``query``: ``typer.Exit`` and ``fail`` exit with their status, Ctrl-C with 130,
-    a closed pipe quietly with 1, anything else as an uncaught exception."""
-    import typer
-
-    handler = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-
-    @handler.command()
-    def query() -> None:
-        raise error
-
-    handler([], prog_name="karabakh-kg")

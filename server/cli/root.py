@@ -2,8 +2,9 @@
 module added when first looked up (:class:`LazyCommands`).
 
 Kept apart from :mod:`karabakh_kg.server.cli` so that the console script's entry point
-imports typer only when it builds this app (``query``'s usual forms run without it:
-:func:`karabakh_kg.server.cli.query.fast_path`).
+imports typer only when it builds this app (``query``'s and ``serve``'s usual forms run
+without it: :func:`karabakh_kg.server.cli.query.fast_path`,
+:func:`karabakh_kg.server.cli.serve.fast_path`).
 """
 
 from __future__ import annotations

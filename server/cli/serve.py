@@ -1,5 +1,8 @@
 """``karabakh-kg serve``: the web server (SPARQL endpoint, resource pages, query UI).
 
+The command's work, importing no typer: its typer declaration is :mod:`.serve_command`, and
+the console script runs the usual command lines here (:func:`fast_path`).
+
 Options set the same fields as the ``KARABAKH_KG_*`` environment variables of
 :mod:`karabakh_kg.server.settings`; an option wins over the variable. Numbers are read
 here rather than by typer so that a bad value is one ``error:`` line, like every command.
@@ -15,12 +18,9 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import typer
-
-from karabakh_kg.server.cli.errors import fail, unreadable_files
-from karabakh_kg.server.cli.rdf_files import NoRulesOption, OntologyOption, data_app
+from karabakh_kg.server.cli.errors import as_typer_would, echo, fail, unreadable_files
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -165,7 +165,7 @@ def backend_app(settings: Settings) -> object:
     except StoreError as error:
         fail(str(error))
     for feature, problem in gaps.items():
-        typer.echo(f"warning: {settings.backend_url} lacks {feature}: {problem}", err=True)
+        echo(f"warning: {settings.backend_url} lacks {feature}: {problem}", err=True)
     return create_app(kg, settings=settings, store=BackendStore(engine))
 
 
@@ -196,7 +196,7 @@ def load_curated(data_dir: Path | None, settings: Settings) -> KnowledgeGraph:
     (with updates, or the settings' Wikidata enrichment file)."""
     from karabakh_kg.graph import DataError
     from karabakh_kg.graph import load_graph as load_knowledge_graph
-    from karabakh_kg.server.cli.data import load_graph
+    from karabakh_kg.server.cli.query import load_graph  # not .data: it imports typer
 
     wikidata = Path(settings.wikidata_file) if settings.wikidata_file else None
     if settings.store_dir:
@@ -276,131 +276,32 @@ def app_over(
     return application.create_app(done[0].kg, settings=settings, endpoint=done[0])
 
 
-def serve(
-    host: Annotated[
-        str, typer.Option("--host", metavar="HOST", help="Interface to listen on.")
-    ] = "127.0.0.1",
-    port: Annotated[
-        str, typer.Option("--port", metavar="PORT", help="TCP port (1-65535).")
-    ] = "8000",
-    timeout: Annotated[
-        str | None,
-        typer.Option(
-            "--timeout",
-            metavar="SECONDS",
-            help="Default query timeout in seconds.",
-            show_default=False,
-        ),
-    ] = None,
-    max_rows: Annotated[
-        str | None, typer.Option("--max-rows", metavar="N", help="Most rows a query may return.")
-    ] = None,
-    workers: Annotated[
-        str | None, typer.Option("--workers", metavar="N", help="Queries evaluated at once.")
-    ] = None,
-    cors_origin: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--cors-origin",
-            metavar="ORIGIN",
-            help="Origin allowed by CORS (repeatable; '*' for any).",
-        ),
-    ] = None,
-    service_allow: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--service-allow",
-            metavar="ENDPOINT",
-            help="SPARQL endpoint a SERVICE clause may call (repeatable; a trailing * "
-            "allows a prefix). None by default.",
-        ),
-    ] = None,
-    enable_update: Annotated[
-        bool | None,
-        typer.Option(
-            "--enable-update/--disable-update",
-            help="Serve SPARQL Update and Graph Store writes; needs "
-            "KARABAKH_KG_UPDATE_TOKEN in the environment.",
-            show_default=False,
-        ),
-    ] = None,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option("--data-dir", help="Folder of curated TriG files (default: installed)."),
-    ] = None,
-    data: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--data",
-            metavar="FILE",
-            help="Serve this RDF file instead of the curated graph (repeatable; .ttl, .trig, "
-            ".nt, .nq, .rdf, .jsonld, each may end in .gz): every triple asserted, reasoned "
-            "with OWL 2 RL and the domain rules.",
-            show_default=False,
-        ),
-    ] = None,
-    ontology: OntologyOption = None,
-    no_rules: NoRulesOption = False,
-    no_reason: Annotated[
-        bool, typer.Option("--no-reason", help="Serve the --data files as they are, unreasoned.")
-    ] = False,
-    wikidata: Annotated[
-        Path | None,
-        typer.Option(
-            "--wikidata",
-            metavar="FILE",
-            help="Wikidata enrichment file ('karabakh-kg link enrich') to serve in the "
-            "graph/wikidata named graph (also KARABAKH_KG_WIKIDATA_FILE).",
-            show_default=False,
-        ),
-    ] = None,
-    store: Annotated[
-        Path | None,
-        typer.Option(
-            "--store",
-            metavar="DIR",
-            help="Keep the dataset and accepted updates in an on-disk store in DIR (created "
-            "on first start; also KARABAKH_KG_STORE_DIR). Default: in memory.",
-            show_default=False,
-            file_okay=False,
-        ),
-    ] = None,
-    ephemeral_updates: Annotated[
-        bool,
-        typer.Option(
-            "--ephemeral-updates",
-            help="Accept updates without --store, knowing they are lost when the server "
-            "stops (also KARABAKH_KG_EPHEMERAL_UPDATES).",
-        ),
-    ] = False,
-    backend: Annotated[
-        str | None,
-        typer.Option(
-            "--backend",
-            metavar="URL",
-            help="Answer queries from this SPARQL engine, which holds what 'karabakh-kg "
-            "publish' wrote (also KARABAKH_KG_BACKEND_URL; the password, if any, in "
-            "KARABAKH_KG_BACKEND_PASSWORD).",
-            show_default=False,
-        ),
-    ] = None,
-    backend_gsp_url: Annotated[
-        str | None,
-        typer.Option("--backend-gsp-url", metavar="URL", help="The engine's Graph Store URL."),
-    ] = None,
-    backend_user: Annotated[
-        str | None, typer.Option("--backend-user", metavar="NAME", help="User for the engine.")
-    ] = None,
-    backend_auth: Annotated[
-        str | None,
-        typer.Option("--backend-auth", metavar="KIND", help="basic (default) or digest."),
-    ] = None,
-    log_level: Annotated[
-        str,
-        typer.Option("--log-level", metavar="LEVEL", help="One of: " + ", ".join(LOG_LEVELS) + "."),
-    ] = "info",
+def run(
+    *,
+    host: str = "127.0.0.1",
+    port: str = "8000",
+    timeout: str | None = None,
+    max_rows: str | None = None,
+    workers: str | None = None,
+    cors_origin: list[str] | None = None,
+    service_allow: list[str] | None = None,
+    enable_update: bool | None = None,
+    data_dir: Path | None = None,
+    data: list[Path] | None = None,
+    ontology: list[Path] | None = None,
+    no_rules: bool = False,
+    no_reason: bool = False,
+    wikidata: Path | None = None,
+    store: Path | None = None,
+    ephemeral_updates: bool = False,
+    backend: str | None = None,
+    backend_gsp_url: str | None = None,
+    backend_user: str | None = None,
+    backend_auth: str | None = None,
+    log_level: str = "info",
 ) -> None:
-    """Serve the SPARQL endpoint, the resource pages and the query UI over HTTP."""
+    """Serve the SPARQL endpoint, the resource pages and the query UI over HTTP: the
+    work of ``serve`` (:mod:`.serve_command`), with its options as typer gives them."""
     number = parse_port(port)
     if log_level.lower() not in LOG_LEVELS:
         fail(f"--log-level must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
@@ -435,6 +336,8 @@ def serve(
     started = time.monotonic()
     app: object
     if data:
+        from karabakh_kg.server.cli.rdf_files import data_app
+
         app, served = data_app(
             data,
             ontology,
@@ -466,7 +369,7 @@ def serve(
 
     previous = signal.signal(signal.SIGINT, stop_soon)
     try:
-        typer.echo(
+        echo(
             f"karabakh-kg serving {url} (query UI {url}query, SPARQL {url}sparql): {served}, "
             f"loaded in {time.monotonic() - started:.1f} s; {storage_mode(settings)}; "
             "Ctrl-C stops"
@@ -484,6 +387,8 @@ def serve(
     finally:
         signal.signal(signal.SIGINT, previous)
     if not interrupted and not servers[0].started:
+        import typer
+
         raise typer.Exit(3)  # as uvicorn.run: the server could not start
 
 
@@ -510,6 +415,86 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def register(app: typer.Typer) -> None:
-    """Add the ``serve`` command to ``app``."""
-    app.command("serve")(serve)
+USUAL_VALUES = {
+    "--host": "host",
+    "--port": "port",
+    "--timeout": "timeout",
+    "--max-rows": "max_rows",
+    "--workers": "workers",
+    "--log-level": "log_level",
+    "--data-dir": "data_dir",
+    "--store": "store",
+}
+"""The options of ``serve``'s usual command lines that take a value, and :func:`run`'s
+parameter for each (given at most once each)."""
+USUAL_LISTS = {"--cors-origin": "cors_origin", "--service-allow": "service_allow"}
+"""The repeatable ones."""
+USUAL_FLAGS = {
+    "--enable-update": ("enable_update", True),
+    "--disable-update": ("enable_update", False),
+    "--ephemeral-updates": ("ephemeral_updates", True),
+}
+PATHS = {"data_dir", "store"}
+
+
+def fast_path(arguments: list[str]) -> bool:
+    """Run ``karabakh-kg ARGUMENTS`` here when they are one of ``serve``'s usual command
+    lines (True: done, the server has stopped), else leave them to typer (False: nothing
+    was done).
+
+    Why: building the typer app and reading the command line with it took about 0.045 s
+    of CPU before the loading thread could start (``import typer`` 0.035 s), and that
+    thread starts the query workers, whose start is the longest path to the first answer
+    (bench/README.md, Start-up). :func:`_usual_serve` reads only what it reads as typer
+    does; every exception goes to typer's own handling (:func:`.errors.as_typer_would`)."""
+    options = _usual_serve(arguments)
+    if options is None or any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ):
+        return False  # typer's own (or its shell completion's) to read
+    try:
+        run(**options)
+    except (Exception, KeyboardInterrupt) as error:
+        as_typer_would(error)
+    return True
+
+
+def _usual_serve(arguments: list[str]) -> dict[str, Any] | None:
+    """:func:`run`'s keyword arguments for ``serve`` followed by options of
+    :data:`USUAL_VALUES` (``--name VALUE`` or ``--name=VALUE``, each at most once, the value
+    neither empty nor beginning with ``-``; a path that does not exist or is a readable
+    folder), :data:`USUAL_LISTS` (repeatable) and :data:`USUAL_FLAGS` (at most one of each
+    pair); None for any other command line (``--help``, another option, an argument, a
+    path typer would refuse), which typer reads."""
+    if not arguments or arguments[0] != "serve":
+        return None
+    options: dict[str, Any] = {}
+    rest = list(arguments[1:])
+    while rest:
+        token = rest.pop(0)
+        name, equals, value = token.partition("=")
+        if token in USUAL_FLAGS:
+            flag_key, flag = USUAL_FLAGS[token]
+            if flag_key in options:
+                return None
+            options[flag_key] = flag
+            continue
+        key = USUAL_VALUES.get(name) or USUAL_LISTS.get(name)
+        if key is None:
+            return None
+        if not equals:
+            if not rest:
+                return None
+            value = rest.pop(0)
+        if not value or value.startswith("-"):
+            return None
+        if name in USUAL_LISTS:
+            options.setdefault(key, []).append(value)
+            continue
+        if key in options:
+            return None
+        if key in PATHS:
+            if os.path.exists(value) and not (os.path.isdir(value) and os.access(value, os.R_OK)):
+                return None
+            options[key] = Path(value)
+        else:
+            options[key] = value
+    return options
