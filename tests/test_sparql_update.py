@@ -4,6 +4,7 @@ incremental reasoning, new data version."""
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from karabakh_kg.graph.dataset import ASSERTED, INFERRED, KnowledgeGraph
 from karabakh_kg.graph.loading import load_graph
+from karabakh_kg.graph.store import contributions
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.settings import Settings, SettingsError
 from karabakh_kg.server.sparql import routes
@@ -104,6 +106,35 @@ def test_update_changes_data_version_and_reasons_incrementally(writable: Any) ->
     removed = update(writable, f"DELETE DATA {{ <{PERSON}> a kgo:Person }}")
     assert removed.json()["removed"] == 1
     assert not ask(writable, query)
+
+
+def test_what_is_read_after_an_answer_includes_the_update_s_inferences(
+    writable: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The derived quads of a change are written to the server's own store after its
+    answer: a request received after the answer waits for them, so a page read from that
+    store (the resource's triples, inferred types included) shows them, as a query does.
+    The write is slowed here so that a request not waiting would come first."""
+    ready = httpx.get(f"{writable.url}/resource/sergei-lavrov.nt", timeout=60)
+    assert ready.status_code == 200  # the pages' routers are in
+    real = contributions.DerivedWrite.__call__
+    written: list[float] = []
+
+    def slow(self: contributions.DerivedWrite) -> None:
+        time.sleep(0.5)
+        real(self)
+        written.append(time.monotonic())
+
+    monkeypatch.setattr(contributions.DerivedWrite, "__call__", slow)
+    name = "read-after-answer"
+    response = update(writable, f"INSERT DATA {{ kg:{name} a kgo:Person }}")
+    assert response.status_code == 200 and response.json()["added"] == 1
+    assert not written  # answered before the derived quads were written
+    page = httpx.get(f"{writable.url}/resource/{name}.nt", timeout=30)
+    assert page.status_code == 200, page.text
+    assert f"<{vocab.KGO}Agent>" in page.text
+    assert written
+    assert ask(writable, f"ASK {{ GRAPH <{INFERRED.value}> {{ kg:{name} a kgo:Agent }} }}")
 
 
 @pytest.mark.parametrize(

@@ -191,6 +191,86 @@ def test_a_change_that_removes_nothing_is_one_transaction_without_a_journal(
     assert has(kg.store, agent, ASSERTED) and not has(kg.store, agent, INFERRED)
 
 
+def test_derived_quads_written_after_the_answer_are_there_once_written_and_settled(
+    tmp_path: Path, data: Path
+) -> None:
+    """With ``later`` (the server), a change that removes nothing is written first alone
+    (asserted, contributor's graph, log) and what reasoning adds by the function handed
+    to ``later``; the change given to the query workers lists both at once. The store is
+    settled a second after changes stop, or when the server stops; a settled store is
+    reopened without re-reasoning, and holds a fresh load's closure."""
+    folder = tmp_path / "store"
+    kg, _ = open_dataset(folder, data)
+    writes: list[contributions.DerivedWrite] = []
+    added = person("written-later")
+    agent = ox.Triple(added.subject, RDF_TYPE, AGENT)
+    report = apply_change(kg, [added], [], contributor="hal", later=writes.append)
+    assert report.change is not None and len(writes) == 1
+    assert ox.Quad(added.subject, RDF_TYPE, AGENT, INFERRED) in report.change.added
+    assert has(kg.store, added, ASSERTED) and has(kg.store, added, contributions_graph("hal"))
+    assert not has(kg.store, agent, INFERRED)  # not yet: after the answer
+    assert (folder / contributions.DERIVED_LAGS).exists()  # before the change was written
+    writes[0]()
+    assert has(kg.store, agent, INFERRED)
+    # Changes stop: a second later the store is flushed and the file removed.
+    deadline = time.monotonic() + 30
+    while (folder / contributions.DERIVED_LAGS).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not (folder / contributions.DERIVED_LAGS).exists()
+    more = person("written-later-2")
+    apply_change(kg, [more], [], contributor="hal", later=writes.append)
+    assert (folder / contributions.DERIVED_LAGS).exists()  # made again
+    writes[1]()
+    writes[1].settle()  # as the server's shutdown does
+    assert not (folder / contributions.DERIVED_LAGS).exists()
+    memory = load_graph(data)
+    apply_change(memory, [added, more], [], contributor="hal")
+    del kg, writes
+    kg, report_open = open_dataset(folder, data)
+    assert not report_open.rereasoned and not report_open.recovered
+    assert inferred(kg) == inferred(memory)
+
+
+CRASH_AFTER_ANSWER = """
+import os, sys
+from pathlib import Path
+import pyoxigraph as ox
+from karabakh_kg.graph.store.contributions import apply_change
+from karabakh_kg.graph.store.durable import open_dataset
+
+kg, _ = open_dataset(Path(sys.argv[1]), Path(sys.argv[2]))
+added = ox.Triple(ox.NamedNode(sys.argv[3]), ox.NamedNode(sys.argv[4]), ox.NamedNode(sys.argv[5]))
+apply_change(kg, [added], [], contributor="hal", later=lambda write: None)
+os._exit(0)  # dies after the answer, before the derived quads are written
+"""
+
+
+def test_a_crash_before_the_derived_quads_are_written_is_reasoned_again(
+    tmp_path: Path, data: Path
+) -> None:
+    """A server killed after answering a change and before writing what reasoning added
+    (``derived-lags`` left behind): the next start re-reasons, and the store holds the
+    change and a fresh load's closure of it."""
+    folder = tmp_path / "store"
+    added = person("crashed-before-derived")
+    subprocess.run(
+        [sys.executable, "-c", CRASH_AFTER_ANSWER, str(folder), str(data)]
+        + [str(term.value) for term in (added.subject, RDF_TYPE, PERSON)],
+        check=True,
+    )
+    assert (folder / contributions.DERIVED_LAGS).exists()
+    kg, report = open_dataset(folder, data)
+    assert report.rereasoned and not report.recovered and not report.rebuilt
+    assert not (folder / contributions.DERIVED_LAGS).exists()
+    assert has(kg.store, added, ASSERTED)
+    assert has(kg.store, ox.Triple(added.subject, RDF_TYPE, AGENT), INFERRED)
+    memory = load_graph(data)
+    apply_change(memory, [added], [], contributor="hal")
+    assert inferred(kg) == inferred(memory)
+    support = {q for q in kg.store.quads_for_pattern(None, None, None, SUPPORT)}
+    assert support == set(memory.store.quads_for_pattern(None, None, None, SUPPORT))
+
+
 def test_a_failed_change_keeps_what_earlier_changes_recorded(
     data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

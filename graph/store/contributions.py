@@ -10,23 +10,32 @@ contributions and the log as TriG for a curator to review and merge.
 
 A change that removes nothing, and whose reasoning removes nothing (the usual one-triple
 ``INSERT DATA``), is written together with what reasoning adds in one store transaction,
-which the store applies wholly or not at all. On a durable store (:mod:`.durable`) any
-other change is first written to a journal file and flushed to disk (the commit point),
-then applied, then the journal is emptied and flushed again; a store opened with a journal
-left by a crash finishes the change and re-reasons, so a change is either wholly there or
-not at all.
+which the store applies wholly or not at all; or, when the caller takes the derived
+quads' write for later (``apply_change(..., later=...)``: the server, which answers
+first), the change itself (the asserted triples, the contributor's graph, the log) in one
+transaction and what reasoning adds (inferred, support and perspective graphs, which are
+recomputable from the rest) in a second one after it. A durable store's folder then holds
+the file ``derived-lags`` from before the first such change until the server stops
+cleanly (the store flushed); a store opened with it re-reasons. On a durable store
+(:mod:`.durable`) any other change is first written to a journal file and flushed to disk
+(the commit point), then applied, then the journal is emptied and flushed again; a store
+opened with a journal left by a crash finishes the change and re-reasons, so a change is
+either wholly there or not at all.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -55,6 +64,10 @@ NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 """Contributor names: lower-case ASCII kebab-case, as entity names (they end up in IRIs)."""
 DEFAULT_CONTRIBUTOR = "operator"
 JOURNAL = "journal.json"
+DERIVED_LAGS = "derived-lags"
+"""The file that says a durable store's derived graphs may lag its asserted ones."""
+
+log = logging.getLogger(__name__)
 
 _PROV = vocab.PREFIXES["prov"]
 _RDF_TYPE = ox.NamedNode(vocab.PREFIXES["rdf"] + "type")
@@ -120,13 +133,19 @@ class RecordingStore:
     subclassed, so this delegates).
     """
 
-    def __init__(self, store: ox.Store, new: Iterable[ox.Quad] = ()) -> None:
+    def __init__(
+        self, store: ox.Store, new: Iterable[ox.Quad] = (), *, defer: bool = False
+    ) -> None:
         self._store = store
         self.change = QuadChange()
         self._new = set(new)
         """Quads the caller knows are not in the store (not looked up)."""
         self._rewritten: dict[object, bool] = {}
         """Graph name -> :func:`_rewritten_by_reasoning`."""
+        self._defer = defer
+        self.deferred: list[ox.Quad] = []
+        """With ``defer``: quads of the graphs reasoning writes, recorded (the workers get
+        them with the change) but not yet written, while nothing was removed."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
@@ -148,22 +167,35 @@ class RecordingStore:
                 found = rewritten[graph] = _rewritten_by_reasoning(graph)
             if found or q in self._new or q not in self._store:
                 items.append(q)
-        self._store.extend(items)
         self.change.added.extend(items)
+        if self._defer and not self.change.removed and not self.change.reset:
+            self.deferred.extend(q for q in items if rewritten[q.graph_name])
+            items = [q for q in items if not rewritten[q.graph_name]]
+        self._store.extend(items)
 
     def bulk_extend(self, quads: Iterable[ox.Quad]) -> None:
         self.extend(quads)
 
+    def _write_deferred(self) -> None:
+        """Before anything is removed: what was held back first, in order."""
+        self._defer = False
+        if self.deferred:
+            self._store.extend(self.deferred)
+            self.deferred = []
+
     def remove(self, quad: ox.Quad) -> None:
+        self._write_deferred()
         if quad in self._store:
             self._store.remove(quad)
             self.change.removed.append(quad)
 
     def clear_graph(self, graph: Any) -> None:
+        self._write_deferred()
         self._store.clear_graph(graph)
         self.change.reset = True
 
     def clear(self) -> None:
+        self._write_deferred()
         self._store.clear()
         self.change.reset = True
 
@@ -178,11 +210,14 @@ def _rewritten_by_reasoning(graph: object) -> bool:
 
 
 @contextlib.contextmanager
-def recording(kg: KnowledgeGraph, new: Iterable[ox.Quad] = ()) -> Iterator[RecordingStore]:
+def recording(
+    kg: KnowledgeGraph, new: Iterable[ox.Quad] = (), *, defer: bool = False
+) -> Iterator[RecordingStore]:
     """Route ``kg``'s writes through a :class:`RecordingStore` for the ``with`` block
-    (``new``: quads known not to be in the store)."""
+    (``new``: quads known not to be in the store; ``defer``: hold back the derived
+    graphs' quads, :attr:`RecordingStore.deferred`)."""
     real = kg.store
-    recorder = RecordingStore(real, new)
+    recorder = RecordingStore(real, new, defer=defer)
     kg.store = cast(ox.Store, recorder)
     try:
         yield recorder
@@ -260,6 +295,102 @@ def pending_change(folder: Path) -> QuadChange | None:
     return QuadChange(added=quads(record["added"]), removed=quads(record["removed"]))
 
 
+SETTLE_AFTER = 1.0
+"""Seconds without a change after which a server settles its durable store."""
+
+
+class _Lag:
+    """A durable store whose derived graphs may lag (``derived-lags``, made by this
+    process): how many changes' derived writes are still to come, and when the last one
+    ended."""
+
+    def __init__(self, store: ox.Store) -> None:
+        self.pid, self.store = os.getpid(), store
+        self.outstanding = 0
+        self.last = time.monotonic()
+
+
+_lagging: dict[Path, _Lag] = {}
+_lag_lock = threading.Lock()
+_settler: threading.Thread | None = None
+
+
+def mark_lagging(folder: Path, store: ox.Store) -> None:
+    """Before a change whose derived quads are written after its answer: the file
+    ``derived-lags`` (made once and flushed to disk with its folder), so that a crash, or
+    a power failure, until :func:`settle` removes it leaves the next start re-reasoning
+    (:func:`.durable.open_dataset`); counted until :meth:`DerivedWrite.__call__` ends."""
+    global _settler
+    with _lag_lock:
+        lag = _lagging.get(folder)
+        if lag is None:
+            path = folder / DERIVED_LAGS
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+            try:
+                os.fsync(handle)
+            finally:
+                os.close(handle)
+            sync_folder(folder)
+            lag = _lagging[folder] = _Lag(store)
+        lag.outstanding += 1
+        if _settler is None:
+            atexit.register(settle_all)
+            _settler = threading.Thread(
+                target=_settle_when_idle, name="karabakh-kg-settler", daemon=True
+            )
+            _settler.start()
+
+
+def _written(folder: Path) -> None:
+    with _lag_lock:
+        lag = _lagging.get(folder)
+        if lag is not None:
+            lag.outstanding -= 1
+            lag.last = time.monotonic()
+
+
+def lagging(folder: Path) -> bool:
+    """Whether the derived graphs of the store in ``folder`` may lag its asserted ones."""
+    return (folder / DERIVED_LAGS).exists()
+
+
+def settle(folder: Path, store: ox.Store) -> None:
+    """The derived graphs are whole (no write of them is to come): flush the store to
+    disk, then remove ``derived-lags``."""
+    store.flush()
+    with contextlib.suppress(FileNotFoundError):
+        (folder / DERIVED_LAGS).unlink()
+    sync_folder(folder)
+
+
+def settle_all(idle: float = 0.0) -> None:
+    """:func:`settle` every store this process marked whose derived writes are all done
+    and whose last one ended ``idle`` seconds ago or more (at a clean exit, where the
+    interpreter has joined the thread that writes them before it runs ``atexit``
+    functions; and from a thread of its own once changes stop). Not in a forked child,
+    whose parent still writes."""
+    with _lag_lock:  # a change waits in mark_lagging meanwhile: its file stays until after
+        for folder, lag in list(_lagging.items()):
+            quiet = time.monotonic() - lag.last >= idle
+            if lag.pid != os.getpid() or lag.outstanding or not quiet:
+                continue
+            try:
+                settle(folder, lag.store)
+            except OSError as error:  # the next start re-reasons: nothing is lost
+                log.warning("could not settle the store in %s: %s", folder, error)
+                continue
+            del _lagging[folder]
+
+
+def _settle_when_idle() -> None:
+    """The settler thread: the store of a server whose changes stopped is settled, so
+    that a later crash does not cost the next start a re-reasoning."""
+    while True:
+        time.sleep(SETTLE_AFTER / 2)
+        if _lagging:
+            settle_all(SETTLE_AFTER)
+
+
 def apply_quads(store: ox.Store, change: QuadChange) -> None:
     """Apply ``change`` to ``store``; applying it twice is the same as once."""
     for quad in change.removed:
@@ -331,6 +462,7 @@ def apply_change(
     contributor: str = DEFAULT_CONTRIBUTOR,
     text: str = "",
     own_graph_only: bool = False,
+    later: Callable[[DerivedWrite], None] | None = None,
 ) -> ChangeReport:
     """Add and remove asserted triples on behalf of ``contributor``; all or nothing.
 
@@ -341,6 +473,12 @@ def apply_change(
     that graph, and to the asserted graph only when no other graph still holds the triple.
     Then the inferred graph is brought up to date; if that fails everything is put back.
     ``report.change`` lists every quad that changed.
+
+    ``later``: for a change that removes nothing (nor does its reasoning), the derived
+    graphs' new quads are not written here but by a function handed to ``later``, which
+    must run it before the next change (the server answers in between, on a durable store
+    once the change itself is written: what reasoning adds is recomputable from it, and
+    ``derived-lags`` says so until the store is settled; module docstring).
     """
     from karabakh_kg.graph import reasoning
 
@@ -404,11 +542,16 @@ def apply_change(
     # what reasoning adds in one store transaction: atomic without a journal. Any other
     # change is journaled before the store changes.
     at_once = not change.removed
+    defer = at_once and later is not None
+    if defer and folder is not None:
+        mark_lagging(folder, store)  # before the change is written
+    recorder: RecordingStore | None = None
+    written_whole = False
     try:
         if not at_once:
             commit()
             apply_quads(store, change)
-        with recording(kg, change.added if at_once else ()) as recorder:
+        with recording(kg, change.added if at_once else (), defer=defer) as recorder:
             try:
                 reasoning.update(
                     kg,
@@ -422,11 +565,14 @@ def apply_change(
                 raise UpdateError(
                     f"reasoning failed after the change, which was undone: {error}"
                 ) from None
+        written_whole = not recorder.deferred
     finally:
         if journaled:
             assert folder is not None
             clear_journal(folder)
         kg.views.changed()  # written or undone: views read during the change are stale
+        if defer and folder is not None and (recorder is None or written_whole):
+            _written(folder)  # no derived write to come
     if at_once:  # the change itself was written through the recorder: listed once
         written = set(change.added)
         recorder.change.added = [q for q in recorder.change.added if q not in written]
@@ -435,7 +581,38 @@ def apply_change(
     change.reset = recorder.change.reset
     kg.version = next_version(kg.version, iri.value)
     kg.modified = time.time()
+    if recorder.deferred:
+        assert later is not None
+        later(DerivedWrite(kg, store, recorder.deferred, folder))
     return ChangeReport(added=len(new), removed=len(gone), version=kg.version, change=change)
+
+
+class DerivedWrite:
+    """What reasoning added for a change already written, to be written later
+    (``apply_change(..., later=...)``): calling it writes the quads; :meth:`settle`, run
+    after it, says the store's derived graphs are whole again."""
+
+    def __init__(
+        self, kg: KnowledgeGraph, store: ox.Store, quads: list[ox.Quad], folder: Path | None
+    ) -> None:
+        self.kg, self.store, self.quads, self.folder = kg, store, quads, folder
+
+    def __call__(self) -> None:
+        """Write the quads. Should the store refuse, the next start re-reasons
+        (``derived-lags`` stays): logged, not raised, since the change was answered."""
+        try:
+            self.store.extend(self.quads)
+        except OSError as error:  # counted as outstanding for good: never settled
+            log.error("the store refused a change's derived quads (start re-reasons): %s", error)
+        else:
+            if self.folder is not None:
+                _written(self.folder)
+        finally:
+            self.kg.views.changed()  # views read before these quads were there are stale
+
+    def settle(self) -> None:
+        """Once this and every earlier write ran (the server stops): :func:`settle_all`."""
+        settle_all()
 
 
 def _undo(kg: KnowledgeGraph, change: QuadChange, reasoned: QuadChange) -> None:

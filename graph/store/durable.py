@@ -1,8 +1,9 @@
 """The served dataset in an on-disk pyoxigraph store (``karabakh-kg serve --store DIR``).
 
 Layout of ``DIR``: ``oxigraph/`` (the RocksDB store), ``state.json`` (the data version the
-curated graphs were built from) and, only while a change is being applied,
-``journal.json`` (:mod:`.contributions`).
+curated graphs were built from), only while a change is being applied,
+``journal.json``, and, while a server writes the derived quads of its changes after
+answering them, ``derived-lags`` (:mod:`.contributions`).
 
 The first start loads the ontology, the curated files and the reasoned graph. Later starts
 reuse them. When the curated files change (their content hash, the data version), the
@@ -32,8 +33,10 @@ from karabakh_kg.graph.store.contributions import (
     clear_journal,
     contribution_graphs,
     is_user_graph,
+    lagging,
     pending_change,
     replay_versions,
+    settle,
 )
 
 RDF_FOLDER = "oxigraph"
@@ -48,6 +51,9 @@ class OpenReport:
     """The curated graphs were (re)built: first start, or the curated files changed."""
     recovered: bool
     """A change interrupted by a crash was finished."""
+    rereasoned: bool
+    """The derived graphs were recomputed, since the last server on the store did not
+    stop cleanly while it wrote them after its answers (``derived-lags``)."""
     seconds: float
 
 
@@ -114,18 +120,23 @@ def open_dataset(
     pending = pending_change(folder)
     if pending is not None:
         apply_quads(store, pending)
+    lags = lagging(folder)
     rebuilt = _read_state(folder).get("curated_version") != curated_version
     if rebuilt:
         rebuild_curated(kg, data_dir, wikidata)
-    elif pending is not None:
+    elif pending is not None or lags:
         from karabakh_kg.graph import reasoning
 
-        reasoning.materialize(kg)  # the crash may have left the inferred graph half-updated
+        # The crash may have left the inferred graph half-updated, or without what
+        # reasoning added for the last changes answered.
+        reasoning.materialize(kg)
     else:
         attach_reasoner(kg)
     store.flush()
     if pending is not None:
         clear_journal(folder)
+    if lags:
+        settle(folder, store)
     if rebuilt:
         _write_state(folder, {"curated_version": curated_version})
     kg.modified = 0.0
@@ -133,5 +144,8 @@ def open_dataset(
     if not kg.modified:
         kg.modified = (folder / STATE_FILE).stat().st_mtime
     return kg, OpenReport(
-        rebuilt=rebuilt, recovered=pending is not None, seconds=time.perf_counter() - started
+        rebuilt=rebuilt,
+        recovered=pending is not None,
+        rereasoned=lags and not rebuilt,
+        seconds=time.perf_counter() - started,
     )

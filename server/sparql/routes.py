@@ -15,7 +15,7 @@ import asyncio
 import functools
 import hashlib
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any, cast
 
@@ -265,14 +265,33 @@ def require_writer(request: Request) -> str:
     return contributor
 
 
+_writing: Future[None] | None = None
+"""The write of the last change's derived quads while it may be under way: requests other
+than updates that arrive meanwhile wait for it (:class:`UpdateLane`)."""
+_last_write: Any = None
+"""The last change's derived write (``contributions.DerivedWrite``), whose ``settle`` the
+server's shutdown runs after it."""
+
+
+def _later(write: Any) -> None:
+    """Run ``write`` (a change's derived quads, ``apply_change(..., later=...)``) on the
+    update thread once the change is answered, before the next change: the answer then
+    waits for one store transaction, the change's own, instead of two (bench/README.md,
+    Storage). The query workers receive the whole change before the answer."""
+    global _writing, _last_write
+    _writing = _updater().submit(write)
+    _last_write = write
+
+
 async def apply(request: Request, change: Any) -> JSONResponse:
-    """Run ``change()`` (a function changing the knowledge graph) under the update lock."""
+    """Run ``change(later)`` (a function changing the knowledge graph, handing its derived
+    quads' write to ``later``) under the update lock."""
     endpoint = endpoint_of(request)
 
     def run() -> dict[str, object]:
         with endpoint.update_lock:
             try:
-                report = change()
+                report = change(_later)
             except UpdateError as error:
                 raise Problem(400, "update-failed", str(error)) from None
             if report.change:
@@ -334,10 +353,10 @@ async def sparql_update(request: Request) -> Response:
     # SERVICE and LOAD are checked in the worker, from the parse, before evaluation.
     kg = endpoint.kg
 
-    def change() -> Any:
+    def change(later: Any) -> Any:
         # Evaluated in a worker under the time limit; applied here only if it finished.
         added, removed = endpoint.update_difference(text, timeout, data)
-        return apply_change(kg, added, removed, contributor=contributor, text=text)
+        return apply_change(kg, added, removed, contributor=contributor, text=text, later=later)
 
     return await apply(request, change)
 
@@ -455,18 +474,24 @@ async def graph_store_write(request: Request) -> Response:
             for q in kg.store.quads_for_pattern(None, None, None, own)
         }
 
-    def write(added: Any, removed: Any) -> Any:
+    def write(added: Any, removed: Any, later: Any) -> Any:
         return apply_change(
-            kg, added, removed, contributor=contributor, text=text, own_graph_only=True
+            kg,
+            added,
+            removed,
+            contributor=contributor,
+            text=text,
+            own_graph_only=True,
+            later=later,
         )
 
     if request.method == "DELETE":
-        return await apply(request, lambda: write([], mine()))
+        return await apply(request, lambda later: write([], mine(), later))
     triples = await read_body_graph(request)
     if request.method == "POST":
-        return await apply(request, lambda: write(triples, []))
+        return await apply(request, lambda later: write(triples, [], later))
     new = set(triples)
-    return await apply(request, lambda: write(new - mine(), mine() - new))
+    return await apply(request, lambda later: write(new - mine(), mine() - new, later))
 
 
 # The protocol's busiest operations again, ahead of the routes above, as plain Starlette
@@ -496,7 +521,10 @@ class UpdateLane:
     errors answered by the application's own exception handlers (any other exception is
     raised to the server's error middleware, which answers 500 as for any route), and once
     answered the pages' routers' import started (:mod:`karabakh_kg.server.deferred`). A
-    request with an ``Origin`` header (CORS) and any other request take the whole way."""
+    request with an ``Origin`` header (CORS) and any other request take the whole way,
+    once the derived quads of the changes answered before it are in the store (``_later``):
+    what this process reads from its store after an update's answer includes its
+    inferences, as the query workers' answers do."""
 
     PATHS = frozenset({"/sparql/update", "/update"})
 
@@ -514,8 +542,29 @@ class UpdateLane:
             and self.takes(scope)
         ):
             await self.guarded(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self.app(scope, receive, self._settling(send))
         else:
+            # Received after an update's answer: it sees the update's inferences too, in
+            # the store of this process (the query workers have them already).
+            writing = _writing
+            if writing is not None and not writing.done():
+                await asyncio.wrap_future(writing)
             await self.app(scope, receive, send)
+
+    @staticmethod
+    def _settling(send: Any) -> Any:
+        """``send`` of the lifespan, which at shutdown, once every change's derived quads
+        are written, settles the durable store (``derived-lags`` removed, so the next
+        start does not re-reason)."""
+
+        async def settling(message: Any) -> None:
+            last = _last_write
+            if message["type"] == "lifespan.shutdown.complete" and last is not None:
+                await asyncio.wrap_future(_updater().submit(last.settle))
+            await send(message)
+
+        return settling
 
     @staticmethod
     def takes(scope: Any) -> bool:
