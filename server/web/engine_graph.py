@@ -157,6 +157,9 @@ _CLAIMED = """SELECT ?g ?s ?p ?o WHERE {{
 _GRAPHS = """SELECT ?g ?s ?p ?o WHERE {{
   VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?s ?p ?o }}
 }} LIMIT {limit}"""
+_SUBJECTS = """SELECT ?g ?s ?p ?o WHERE {{
+  VALUES ?g {{ {graphs} }} VALUES ?s {{ {nodes} }} GRAPH ?g {{ ?s ?p ?o }}
+}} LIMIT {limit}"""
 _GRAPH_NAMES = "SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} LIMIT {limit}"
 _CLAIM = ox.NamedNode(KGO + "Claim")
 _WIKIDATA_ID = re.compile(r"^(?:wd:)?(Q[1-9][0-9]*)$", re.IGNORECASE)
@@ -174,8 +177,11 @@ def _named_iri(text: str) -> str | None:
         iri = f"{vocab.WD}{wikidata.group(1).upper()}"
     elif not (re.match(r"^[a-z][a-z0-9+.-]*://", iri, re.IGNORECASE) or iri.startswith("urn:")):
         iri = expand(iri) or ""
-    if not iri:
-        return None
+    return _checked(iri) if iri else None
+
+
+def _checked(iri: str) -> str | None:
+    """``iri`` when it is one a query can name, else None."""
     try:
         ox.NamedNode(iri)
     except ValueError:
@@ -348,6 +354,65 @@ class EngineGraph:
         if len(rows) > self.whole_limit:
             raise too_large(what, self.whole_limit)
         return [r["g"].value for r in rows if isinstance(r.get("g"), ox.NamedNode)]
+
+    def reconciling(self, texts: Iterable[str], iris: Iterable[str] = ()) -> KnowledgeGraph:
+        """What reconciling ``texts`` and describing ``iris`` reads
+        (:class:`karabakh_kg.graph.reconcile.Reconciler`), at most ``limit`` quads (more:
+        400 ``too-large``): for each text, the names of the asserted and inferred graphs
+        that contain the first letters of one of its words, or whose IRI does
+        (:data:`NAME_CANDIDATES` at most a text), or, for an IRI, a CURIE or a Wikidata id,
+        what names it; then everything the asserted and inferred graphs say of the
+        resources found and of ``iris`` (their types, names, Wikidata ids and property
+        values), and of the values (their names and types, which properties are matched
+        by); with the ontology."""
+        what = "reconciliation"
+        graphs = [ASSERTED.value, INFERRED.value]
+        quads: list[ox.Quad] = []
+        named = {iri for iri in iris if _checked(iri)}  # (the others name nothing)
+        for text in texts:
+            node = _named_iri(text)
+            if node is None:
+                found = named_like(self.engine, text, graphs, NAME_CANDIDATES)
+            else:
+                query = _ABOUT_NAME.format(
+                    asserted=ASSERTED.value,
+                    inferred=INFERRED.value,
+                    node=f"<{node}>",
+                    limit="@LIMIT@",
+                )
+                found = self._select(query, self.limit - len(quads), what)
+                named.add(node)
+            quads += found
+            named |= {q.subject.value for q in found if isinstance(q.subject, ox.NamedNode)}
+        about = self._subjects(named, graphs, self.limit - len(quads), what)
+        values = {
+            q.object.value
+            for q in about
+            if isinstance(q.object, ox.NamedNode) and q.predicate.value.startswith(KGO)
+        }
+        quads += about
+        quads += self._subjects(values - named, graphs, self.limit - len(quads), what)
+        store = ox.Store()
+        store.extend(quads)
+        store.extend(self.ontology)
+        return KnowledgeGraph(store=store, version=self.version)
+
+    def _subjects(
+        self, iris: Iterable[str], graphs: list[str], budget: int, what: str
+    ) -> list[ox.Quad]:
+        """Every quad of ``graphs`` with one of ``iris`` as subject, at most ``budget``."""
+        found: list[ox.Quad] = []
+        names = " ".join(f"<{g}>" for g in graphs)
+        for nodes in chunks(sorted(iris), FRONTIER_PER_QUERY):
+            query = _SUBJECTS.format(graphs=names, nodes=nodes, limit="@LIMIT@")
+            found += self._select(query, budget - len(found), what)
+        return found
+
+    def ontology_graph(self) -> KnowledgeGraph:
+        """The ontology alone (what type and property suggestions read)."""
+        store = ox.Store()
+        store.extend(self.ontology)
+        return KnowledgeGraph(store=store, version=self.version)
 
     def marks(self, graph: Any, what: str) -> KnowledgeGraph:
         """What marks the derived edges of ``graph`` (a projection) resting on one

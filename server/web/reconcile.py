@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -29,7 +30,7 @@ from karabakh_kg.graph import reconcile as rc
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import MAX_NAME_LENGTH, get_and_head
-from karabakh_kg.server.web.engine_graph import whole_graph
+from karabakh_kg.server.web.engine_graph import engine_graph, whole_graph
 from karabakh_kg.server.web.resource_data import local_path
 
 router = APIRouter(prefix="/reconcile", tags=["reconciliation"])
@@ -45,10 +46,31 @@ CORS = {"Access-Control-Allow-Origin": "*"}
 QUERY_MEMBERS = {"query", "type", "limit", "properties", "type_strict"}
 
 
-def _graph(request: Request) -> KnowledgeGraph:
-    """The graph reconciled against: the app's, or over an engine without a local copy,
-    the graph read from it (:func:`whole_graph`)."""
-    return whole_graph(request, "reconciliation")
+def _graph(
+    request: Request, texts: list[str] | None = None, ids: Iterable[str] = ()
+) -> KnowledgeGraph:
+    """The graph reconciled against: the app's; over an engine without a local copy, what
+    reconciling ``texts`` and describing the entities ``ids`` reads of it
+    (:meth:`~karabakh_kg.server.web.engine_graph.EngineGraph.reconciling`), or, without
+    ``texts`` (a look among every entity), the graph read from it whole
+    (:func:`~karabakh_kg.server.web.engine_graph.whole_graph`)."""
+    reader = engine_graph(request)
+    if reader is None:
+        found: KnowledgeGraph = request.app.state.kg
+        return found
+    if texts is None:
+        return whole_graph(request, "reconciliation among every entity")
+    return reader.reconciling(texts, [rc.entity_iri(i) for i in ids])
+
+
+def _schema(request: Request) -> KnowledgeGraph:
+    """What type and property ids are checked against: the app's graph, or over an engine
+    without a local copy, its ontology."""
+    reader = engine_graph(request)
+    if reader is None:
+        found: KnowledgeGraph = request.app.state.kg
+        return found
+    return reader.ontology_graph()
 
 
 def _bad(detail: str) -> Problem:
@@ -193,10 +215,13 @@ def answer(request: Request, queries: str | None, extend: str | None) -> JSONRes
         raise _bad("send either queries or extend, not both")
     if queries is None and extend is None:
         return JSONResponse(manifest(request), headers=CORS)
-    kg = _graph(request)
-    reconciler = rc.Reconciler(kg)
+    schema = _schema(request)
     if queries is not None:
-        batch = parse_batch(_json(queries, "queries"), reconciler)
+        batch = parse_batch(_json(queries, "queries"), rc.Reconciler(schema))
+        texts = [query.text for query in batch.values() if query.text]
+        # (a query by properties alone looks among every entity)
+        every = any(query.text is None for query in batch.values())
+        reconciler = rc.Reconciler(_graph(request, None if every else texts))
         results = {
             key: {"result": [c.to_dict() for c in reconciler.reconcile(query)]}
             for key, query in batch.items()
@@ -216,7 +241,7 @@ def answer(request: Request, queries: str | None, extend: str | None) -> JSONRes
             CORS,
         )
     ids = [_string(i, "extend: ids[]") for i in body["ids"]]
-    known = rc.property_labels(kg)
+    known = rc.property_labels(schema)
     pids = []
     for number, prop in enumerate(body["properties"]):
         if not isinstance(prop, dict) or "id" not in prop:
@@ -225,7 +250,7 @@ def answer(request: Request, queries: str | None, extend: str | None) -> JSONRes
         if pid not in known:
             raise _bad(f"extend: unknown property {pid!r} (see /reconcile/propose_properties)")
         pids.append(pid)
-    meta, rows = reconciler.extend(ids, pids)
+    meta, rows = rc.Reconciler(_graph(request, [], ids)).extend(ids, pids)
     return JSONResponse({"meta": meta, "rows": rows}, headers=CORS)
 
 
@@ -266,7 +291,7 @@ def _page(items: list[dict[str, Any]], cursor: int) -> JSONResponse:
 @get_and_head(router, "/suggest/entity", summary="Suggest entities (auto-complete)")
 def suggest_entity(request: Request, prefix: PrefixQ = "", cursor: CursorQ = 0) -> JSONResponse:
     """Entities whose names start with or contain ``prefix``; an id finds its entity."""
-    kg = _graph(request)
+    kg = _graph(request, [prefix] if prefix else [])
     reconciler = rc.Reconciler(kg)
     found = lookup.search(kg, prefix, cursor + SUGGEST_PAGE, fuzzy=False) if prefix else []
     items = []
@@ -286,13 +311,13 @@ def suggest_entity(request: Request, prefix: PrefixQ = "", cursor: CursorQ = 0) 
 @get_and_head(router, "/suggest/type", summary="Suggest types (auto-complete)")
 def suggest_type(request: Request, prefix: PrefixQ = "", cursor: CursorQ = 0) -> JSONResponse:
     """kgo: classes whose name or label matches ``prefix``."""
-    return _page(rc.type_suggestions(_graph(request), prefix), cursor)
+    return _page(rc.type_suggestions(_schema(request), prefix), cursor)
 
 
 @get_and_head(router, "/suggest/property", summary="Suggest properties (auto-complete)")
 def suggest_property(request: Request, prefix: PrefixQ = "", cursor: CursorQ = 0) -> JSONResponse:
     """kgo: properties (and ``wikidata``) whose id or label matches ``prefix``."""
-    return _page(rc.property_suggestions(_graph(request), prefix), cursor)
+    return _page(rc.property_suggestions(_schema(request), prefix), cursor)
 
 
 @get_and_head(router, "/propose_properties", summary="Properties to fetch for a type")
@@ -320,8 +345,7 @@ def preview(
     id: Annotated[str, Query(max_length=MAX_NAME_LENGTH)],
 ) -> HTMLResponse:
     """A small HTML page (for an iframe of 400 by 160 pixels) describing the entity."""
-    kg = _graph(request)
-    reconciler = rc.Reconciler(kg)
+    reconciler = rc.Reconciler(_graph(request, [], [id]))
     iri = rc.entity_iri(id)
     entity = reconciler.index.entities.get(iri)
     if entity is None:
