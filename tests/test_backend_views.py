@@ -179,6 +179,31 @@ def test_a_whole_graph_read_past_its_bound_is_refused(kg: KnowledgeGraph) -> Non
     assert "the event table" in refused.value.detail and "1000 quads" in refused.value.detail
 
 
+def test_requests_arriving_during_a_whole_graph_read_wait_for_it(kg: KnowledgeGraph) -> None:
+    """Four requests at once read the graph once (the others wait, then find it kept)."""
+    import threading
+
+    from test_backend_pages import CountingStore
+
+    store = CountingStore(ox.Store())
+    publish(kg, store)
+    outline = published_copy(store, 0)
+    assert isinstance(outline, EngineOutline)
+
+    def queries_of(readers: int) -> int:
+        reader = EngineGraph(store, outline.version, [], outline=outline)
+        store.queries = 0
+        threads = [threading.Thread(target=reader.whole, args=("t",)) for _ in range(readers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return store.queries
+
+    one = queries_of(1)
+    assert one >= 2 and queries_of(4) == one
+
+
 # -- over HTTP: a server on an engine without a copy, against the embedded server ---------
 
 USED: list[Engine] = []

@@ -282,6 +282,7 @@ class EngineGraph:
         self.whole_limit = whole_limit
         self._wholes: list[tuple[Scope, KnowledgeGraph]] = []
         self._whole_lock = threading.Lock()
+        self._whole_reading = threading.Lock()
         self._perspectives: tuple[perspectives.Perspectives, KnowledgeGraph] | None = None
         self._disputes: KnowledgeGraph | None = None
 
@@ -308,16 +309,25 @@ class EngineGraph:
         ontology and Wikidata graphs, and the scope's evidence units, in bounded queries
         (one per :data:`UNITS_PER_QUERY` units), at most ``whole_limit`` quads in all
         (more: 400 ``too-large``), with a reasoner built over it (writing nothing). The
-        last :data:`KEPT_WHOLE` reads are kept for the data version."""
-        with self._whole_lock:
-            for kept, kg in self._wholes:
-                if kept == scope:
-                    return kg
-        kg = self._read_whole(what, scope)
-        with self._whole_lock:
-            others = [pair for pair in self._wholes if pair[0] != scope]
-            self._wholes = [(scope, kg), *others][:KEPT_WHOLE]
+        last :data:`KEPT_WHOLE` reads are kept for the data version; one read runs at a
+        time (requests arriving meanwhile wait for it, then find it kept), so the server
+        never holds more than :data:`KEPT_WHOLE` and one being read."""
+        found = self._kept(scope)
+        if found is not None:
+            return found
+        with self._whole_reading:
+            found = self._kept(scope)
+            if found is not None:
+                return found
+            kg = self._read_whole(what, scope)
+            with self._whole_lock:
+                others = [pair for pair in self._wholes if pair[0] != scope]
+                self._wholes = [(scope, kg), *others][:KEPT_WHOLE]
         return kg
+
+    def _kept(self, scope: Scope) -> KnowledgeGraph | None:
+        with self._whole_lock:
+            return next((kg for kept, kg in self._wholes if kept == scope), None)
 
     def _read_whole(self, what: str, scope: Scope) -> KnowledgeGraph:
         limit = self.whole_limit
