@@ -11,7 +11,10 @@ as the tests start it, ``tests/engines.py``), then served, in one run, by
 For each: seconds until the server answers, its memory (PSS of the process tree) once it
 has, and the latency of ``--pages`` resource pages (HTML) fetched one after the other, the
 first time (the engine is asked) and again (pages kept per data version), as ratios to
-the embedded store.
+the embedded store. Then the analysts' views (:data:`VIEWS`: the event table, the
+timeline, the map, reconciliation), each fetched twice, with their status (without the
+copy they read the graph from the engine, up to ``WHOLE_GRAPH_QUADS``: past it, 400), and
+the memory after them.
 
     python bench/backend_pages.py --size 100k --pages 40
 """
@@ -49,6 +52,29 @@ def page_latencies(base: str, names: list[str]) -> list[float]:
     return seconds
 
 
+VIEWS = [
+    "/timeline/items",
+    "/export/events.csv",
+    "/map/places",
+    "/reconcile?queries=" + '{"q0":{"query":"person 1","limit":3}}',
+]
+"""The views fetched: what reads every event or place, and one reconciliation batch."""
+
+
+def view_latencies(base: str) -> list[tuple[str, int, float, float]]:
+    """(path, status, seconds the first time, seconds again) of each of :data:`VIEWS`."""
+    found = []
+    with httpx.Client(timeout=600) as client:
+        for path in VIEWS:
+            times = []
+            for _ in range(2):
+                began = time.perf_counter()
+                response = client.get(base + path)
+                times.append(time.perf_counter() - began)
+            found.append((path.split("?")[0], response.status_code, times[0], times[1]))
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="100k", help="generated size, e.g. 10k, 100k")
@@ -76,6 +102,8 @@ def main() -> None:
             env["KARABAKH_KG_BACKEND_COPY_MAX_TRIPLES"] = "0"
             commands["backend, no copy"] = (command, url, env)
             rows = {}
+            views: dict[str, list[tuple[str, int, float, float]]] = {}
+            views_pss: dict[str, float] = {}
             for name, (command, url, env) in commands.items():
                 with server.running(name, command, url, env) as running:
                     _, pss, _ = server.tree_memory(running.process.pid)
@@ -83,6 +111,8 @@ def main() -> None:
                     first = page_latencies(base, names)
                     again = page_latencies(base, names)
                     rows[name] = (running.start_seconds, pss, first, again)
+                    views[name] = view_latencies(base)
+                    views_pss[name] = server.tree_memory(running.process.pid)[1]
         print(
             f"\n{'server':18} {'ready s':>8} {'PSS MiB':>8} {'page ms':>8} {'p90 ms':>7} "
             f"{'again ms':>8} {'ready x':>8} {'PSS x':>6} {'page x':>7}"
@@ -97,6 +127,17 @@ def main() -> None:
                 f"{server.percentile(again, 50) * 1000:8.1f} {ready / ready0:8.2f} "
                 f"{pss / pss0:6.2f} {ratio:7.2f}"
             )
+        print(
+            f"\n{'server':18} {'view':20} {'HTTP':>4} {'first s':>8} {'again s':>8} {'first x':>8}"
+        )
+        baseline = {path: first for path, _, first, _ in views["embedded"]}
+        for name, measured in views.items():
+            for path, status, first, again in measured:
+                print(
+                    f"{name:18} {path:20} {status:4} {first:8.2f} {again:8.2f} "
+                    f"{first / baseline[path]:8.2f}"
+                )
+            print(f"{name:18} {'PSS after, MiB':20} {views_pss[name]:13.0f}")
     finally:
         with contextlib.suppress(OSError):
             shutil.rmtree(folder, ignore_errors=True)
