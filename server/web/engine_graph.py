@@ -46,6 +46,7 @@ from karabakh_kg.graph import (
     ONTOLOGY,
     PERSPECTIVE_GRAPHS,
     PROVENANCE,
+    PUBLICATION,
     SUPPORT,
     WIKIDATA,
     KnowledgeGraph,
@@ -56,7 +57,6 @@ from karabakh_kg.graph import (
     perspectives,
     reasoning,
 )
-from karabakh_kg.graph.store.publish import PUBLICATION
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.problems import Problem
 
