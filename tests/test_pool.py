@@ -462,10 +462,10 @@ def test_a_zygote_that_dies_is_replaced(pooled: PooledStore) -> None:
 
 
 def test_the_endpoint_passes_the_private_memory_setting(kg: KnowledgeGraph) -> None:
-    endpoint = Endpoint(kg, Settings(query_workers=1, worker_private_mb=7))
+    endpoint = Endpoint(kg, Settings(query_workers=1, worker_private_mb=5))
     try:
         store = endpoint.store()
-        assert isinstance(store, PooledStore) and store.pool.private_mb == 7
+        assert isinstance(store, PooledStore) and store.pool.private_mb == 5
         assert store.pool.shared  # a read-only server: one on-disk copy for its workers
     finally:
         endpoint.close()

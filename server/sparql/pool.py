@@ -119,12 +119,17 @@ job (MiB) is replaced by a fresh fork. Reading pyoxigraph's in-memory store writ
 (reference counts), so the pages a worker's queries touch become its own copies; replacing
 it gives them back (at the price of copying them again: at 100k triples, about half the
 throughput of workers kept whatever they hold)."""
-SHARED_RECYCLE_ABOVE_MB = 12
+SHARED_RECYCLE_ABOVE_MB = 6
 """The most memory of its own a worker reading the shared on-disk copy keeps after a job
 (MiB; lower ``private_mb`` bounds win, 0 still means never): what it holds is the engine's
-cache of that copy and what its queries left on the heap, and a fresh fork costs no
-copying, so replacing it is cheap (at 100k triples, four workers: 158 instead of 181 MiB
-PSS for the server, at the same throughput)."""
+cache of that copy (pyoxigraph's own block cache, one per process, of a size Python cannot
+set) and what its queries left on the heap, and a fresh fork costs no copying, so
+replacing it is cheap. A worker idles at 2 MiB; after one of the benchmark's long queries
+it holds about 10.5, so with 12 MiB every worker that ran one kept it and the server's
+memory grew by that much per worker (100k triples, four workers, interleaved run of
+2026-12-02 01:14 UTC: 149 MiB PSS for the server with 12, 127 with 6, throughput 0.87,
+1.10 and 0.68 of the Oxigraph server's at 1, 8 and 32 clients with 12, 0.88, 1.05 and
+0.63 with 6; a fork's cold cache costs a few percent more CPU per request)."""
 MEMORY_LOOK_EVERY = 16
 """After a job shorter than :data:`~karabakh_kg.server.sparql.worker.TRIM_AFTER`, a worker's
 own memory is read only every this many jobs (and after its first): reading
