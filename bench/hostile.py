@@ -19,6 +19,12 @@ by source address because our per-client limits go by address (127.0.0.0/8 is al
 on Linux).
 
     python bench/hostile.py --size 10k --seconds 10 [--heavy-clients 2] [--in-flight 1]
+    python bench/hostile.py --size 100k --rounds 3 --against /tmp/base  # and another checkout
+
+``--against DIR`` serves ours a second time with the package of another checkout (as
+``bench/server.py --against`` does); ``--rounds`` has the servers take that many turns
+at each phase, one after the other, so that the shared machine's load falls on all alike
+(the latencies of all turns are pooled).
 """
 
 from __future__ import annotations
@@ -165,32 +171,57 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=int, default=0, help="our query workers (0: default)")
     parser.add_argument("--cache", action="store_true", help="our result cache on")
+    parser.add_argument("--rounds", type=int, default=1, help="turns each server gets per phase")
+    parser.add_argument(
+        "--against", type=Path, help="a checkout of another version, served too (as ours)"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="karabakh-bench-hostile-"))
     try:
         triples = bench.prepare_data(args.size, folder)
-        oxigraph = bench.serve_oxigraph(triples, folder / "oxigraph", bench.free_port())
-        ours = bench.serve_ours(triples, bench.free_port(), args.workers, args.cache)
-        phases: dict[str, tuple[Phase, Phase, Counter[int]]] = {}
-        with bench.running("oxigraph", *oxigraph) as oxi, bench.running("karabakh-kg", *ours) as kk:
-            servers = {"oxigraph": oxi, "karabakh-kg": kk}
-            query, took = calibrate(oxi.url, args.heavy_seconds)
-            began = time.perf_counter()
-            response = httpx.get(kk.url, params={"query": query}, headers=JSON, timeout=300)
-            ours_took = time.perf_counter() - began
-            print(
-                f"heavy query: {took:.2f} s on the Oxigraph server, {ours_took:.2f} s on ours "
-                f"(status {response.status_code}); {args.heavy_clients} clients x "
-                f"{args.in_flight} in flight"
+        commands = {
+            "oxigraph": bench.serve_oxigraph(triples, folder / "oxigraph", bench.free_port()),
+            "karabakh-kg": bench.serve_ours(triples, bench.free_port(), args.workers, args.cache),
+        }
+        if args.against is not None:
+            command, url, env = bench.serve_ours(
+                triples, bench.free_port(), args.workers, args.cache
             )
-            idle = {
-                name: asyncio.run(cheap_loop(s.url, args.seconds)) for name, s in servers.items()
+            env.update(bench.checkout_environment(args.against, folder / "against"))
+            commands[f"karabakh-kg ({args.against.name})"] = (command, url, env)
+        phases: dict[str, tuple[Phase, Phase, Counter[int]]] = {}
+        with contextlib.ExitStack() as stack:
+            servers = {
+                name: stack.enter_context(bench.running(name, *command))
+                for name, command in commands.items()
             }
+            query, took = calibrate(servers["oxigraph"].url, args.heavy_seconds)
+            print(f"heavy query: {took:.2f} s on the Oxigraph server", end="")
             for name, server in servers.items():
-                phase, heavy = asyncio.run(
-                    loaded(server.url, query, args.seconds, args.heavy_clients, args.in_flight)
+                if name == "oxigraph":
+                    continue
+                began = time.perf_counter()
+                response = httpx.get(server.url, params={"query": query}, headers=JSON, timeout=300)
+                print(
+                    f", {time.perf_counter() - began:.2f} s on {name} "
+                    f"(status {response.status_code})",
+                    end="",
                 )
-                phases[name] = (idle[name], phase, heavy)
+            print(f"; {args.heavy_clients} clients x {args.in_flight} in flight")
+            for name in servers:
+                phases[name] = (Phase(), Phase(), Counter())
+            for _ in range(args.rounds):
+                for name, server in servers.items():
+                    quiet = asyncio.run(cheap_loop(server.url, args.seconds))
+                    phases[name][0].latencies.extend(quiet.latencies)
+                    phases[name][0].statuses.update(quiet.statuses)
+                for name, server in servers.items():
+                    busy, heavy = asyncio.run(
+                        loaded(server.url, query, args.seconds, args.heavy_clients, args.in_flight)
+                    )
+                    phases[name][1].latencies.extend(busy.latencies)
+                    phases[name][1].statuses.update(busy.statuses)
+                    phases[name][2].update(heavy)
         print()
         print(
             f"{'cheap client':<34} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7} "
@@ -202,8 +233,13 @@ def main() -> None:
                     f"{name + ', ' + label:<34} {len(phase.latencies):>8} {phase.p(50):>8.1f} "
                     f"{phase.p(95):>8.1f} {phase.errors:>7} {phase.p(95) / quiet.p(95):>10.2f}x"
                 )
-        ratio = phases["karabakh-kg"][1].p(95) / phases["oxigraph"][1].p(95)
-        print(f"loaded cheap p95, ours / the Oxigraph server's: {ratio:.2f}x (goal: at most 2x)")
+        for name in phases:
+            if name != "oxigraph":
+                ratio = phases[name][1].p(95) / phases["oxigraph"][1].p(95)
+                print(
+                    f"loaded cheap p95, {name} / the Oxigraph server's: {ratio:.2f}x "
+                    "(goal: at most 2x)"
+                )
         for name, (_, _, heavy) in phases.items():
             shown = ", ".join(
                 f"{status or 'connection error'}: {n}" for status, n in sorted(heavy.items())
