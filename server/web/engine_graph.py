@@ -86,6 +86,11 @@ WHOLE_GRAPH_QUADS = 200_000
 and exports, the event table, the timeline, the map, reconciliation): the curated
 graph's asserted, inferred, evidence, provenance, ontology and Wikidata graphs hold about
 7 300. More answers 400 ``too-large`` naming the bound."""
+PAST_THE_BOUND = (
+    " Over an engine without a local copy (`serve --backend`), also a graph larger than"
+    " the bound it is read within (`too-large`, naming the bound)."
+)
+"""What the OpenAPI document adds to the 400 of a route reading the graph from an engine."""
 UNITS_PER_QUERY = 500
 """Evidence units one query of a whole-graph read asks for (a ``VALUES`` list of graphs)."""
 KEPT_WHOLE = 2
@@ -757,6 +762,7 @@ def whole_graph(request: Request, what: str) -> KnowledgeGraph:
 
 __all__ = [
     "FRONTIER_PER_QUERY",
+    "PAST_THE_BOUND",
     "SLICE_QUADS",
     "WHOLE_GRAPH_QUADS",
     "EngineGraph",

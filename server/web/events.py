@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from karabakh_kg.graph import events as event_table
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web.common import check_name, get_and_head
-from karabakh_kg.server.web.engine_graph import whole_graph
+from karabakh_kg.server.web.engine_graph import PAST_THE_BOUND, whole_graph
 
 router = APIRouter(tags=["events"])
 
@@ -23,7 +23,9 @@ PerspectiveQ = Annotated[
     Query(description="`all`, `article` (the article's own voice) or a claimant (`kg:armenia`)."),
 ]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "An unknown perspective; `detail` lists some known ones."},
+    400: {
+        "description": "An unknown perspective; `detail` lists some known ones." + PAST_THE_BOUND
+    },
 }
 
 

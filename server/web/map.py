@@ -13,7 +13,7 @@ from karabakh_kg.graph import gazetteer
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import check_name, get_and_head
-from karabakh_kg.server.web.engine_graph import whole_graph
+from karabakh_kg.server.web.engine_graph import PAST_THE_BOUND, whole_graph
 from karabakh_kg.server.web.resource_data import local_path
 
 router = APIRouter(tags=["map"])
@@ -22,7 +22,9 @@ PerspectiveQ = Annotated[
     str, Query(description="`all`, `article` or a claimant (`kg:armenia`, `Reuters`).")
 ]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "An unknown perspective; `detail` lists some known ones."},
+    400: {
+        "description": "An unknown perspective; `detail` lists some known ones." + PAST_THE_BOUND
+    },
 }
 
 

@@ -30,7 +30,7 @@ from karabakh_kg.graph import reconcile as rc
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import MAX_NAME_LENGTH, get_and_head
-from karabakh_kg.server.web.engine_graph import engine_graph, whole_graph
+from karabakh_kg.server.web.engine_graph import PAST_THE_BOUND, engine_graph, whole_graph
 from karabakh_kg.server.web.resource_data import local_path
 
 router = APIRouter(prefix="/reconcile", tags=["reconciliation"])
@@ -257,7 +257,10 @@ def answer(request: Request, queries: str | None, extend: str | None) -> JSONRes
 QueriesQ = Annotated[str | None, Query(description="A reconciliation query batch (JSON).")]
 ExtendQ = Annotated[str | None, Query(description="A data extension query (JSON).")]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "A malformed batch or extension; `detail` names the query and member."},
+    400: {
+        "description": "A malformed batch or extension; `detail` names the query and member."
+        + PAST_THE_BOUND
+    },
     413: {"description": f"More than {MAX_BATCH} queries in one batch."},
 }
 

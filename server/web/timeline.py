@@ -13,7 +13,7 @@ from karabakh_kg.graph import events as event_table
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import check_name, get_and_head
-from karabakh_kg.server.web.engine_graph import whole_graph
+from karabakh_kg.server.web.engine_graph import PAST_THE_BOUND, whole_graph
 from karabakh_kg.server.web.resource_data import local_path
 
 router = APIRouter(tags=["timeline"])
@@ -30,7 +30,9 @@ ParticipantQ = Annotated[
     list[str] | None, Query(description="Only events with this agent in some role (repeatable).")
 ]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "A bad date range, kind or perspective; `detail` names it."},
+    400: {
+        "description": "A bad date range, kind or perspective; `detail` names it." + PAST_THE_BOUND
+    },
     404: {"description": "No agent has the participant's name; `suggestions` lists close ones."},
 }
 
