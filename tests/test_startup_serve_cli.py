@@ -22,12 +22,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_startup_cli import CONSOLE_SCRIPT, TYPER_ALONE
 
 from karabakh_kg.server.cli.serve import _usual_serve
 
-NAMED = "import sys; sys.argv[0] = 'karabakh-kg'; "
-CONSOLE_SCRIPT = NAMED + "from karabakh_kg.server.cli import main; main()"
-TYPER_ALONE = NAMED + "from karabakh_kg.server.cli.root import app; app()"
 BUSY = "{busy port}"
 """Stands for a port a test socket listens on, so that a start that gets that far fails."""
 ASK_LAVROV = "ASK { kg:sergei-lavrov kgo:participatedIn kg:mnatsakanyan-lavrov-meeting }"
