@@ -337,7 +337,9 @@ def karabakh_cases(
 ) -> dict[str, Callable[[], float]]:
     """The cases of one version (``tag`` appended to their names)."""
 
-    def serve(extra: Callable[[], list[str]], env: Callable[[], dict[str, str]], case: str):  # type: ignore[no-untyped-def]
+    def serve(
+        extra: Callable[[], list[str]], env: Callable[[], dict[str, str]], case: str
+    ) -> Callable[[], float]:
         def run() -> float:
             port = free_port()
             return to_first_answer(
