@@ -9,12 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pyoxigraph as ox
 import pytest
+import test_backend_graph as shared
 from conftest import LiveServer, start_server, stop_server
 from engines import Engine
 
@@ -31,7 +31,7 @@ from karabakh_kg.graph import (
 from karabakh_kg.graph import export as exports
 from karabakh_kg.graph import reconcile as rc
 from karabakh_kg.graph.store.embedded import EmbeddedStore
-from karabakh_kg.graph.store.publish import PUBLICATION, publish, published
+from karabakh_kg.graph.store.publish import publish
 from karabakh_kg.graph.store.remote import RemoteStore
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.app import create_app
@@ -206,38 +206,11 @@ def test_requests_arriving_during_a_whole_graph_read_wait_for_it(kg: KnowledgeGr
 
 # -- over HTTP: a server on an engine without a copy, against the embedded server ---------
 
-USED: list[Engine] = []
-
-
-@pytest.fixture(scope="module", autouse=True)
-def unpublished() -> Iterator[None]:
-    """At the end of the module, the shared engines as the next module expects them:
-    nothing published (as in tests/test_backend_graph.py)."""
-    yield
-    for engine in USED:
-        remote = engine.store()
-        for name in [*published(remote), PUBLICATION]:
-            remote.drop_graph(name)
-        remote.close()
-
-
-@pytest.fixture(scope="module", params=["oxigraph", "virtuoso"])
-def outline_server(request: pytest.FixtureRequest, kg: KnowledgeGraph) -> Iterator[LiveServer]:
-    """``serve --backend`` on an engine holding the curated graph, the copy disabled."""
-    engine: Engine = request.getfixturevalue(f"{request.param}_engine")
-    remote = engine.store()  # its own: a server closes its store when it stops
-    assert isinstance(remote, RemoteStore)
-    publish(kg, remote)
-    outline = published_copy(remote, 0)
-    assert isinstance(outline, EngineOutline)
-    settings = Settings(query_workers=2, backend_refresh=0, backend_copy_max_triples=0)
-    live = start_server(create_app(outline, settings, BackendStore(remote)))
-    live.version = outline.version  # type: ignore[attr-defined]
-    live.engine = request.param  # type: ignore[attr-defined]
-    USED.append(engine)
-    yield live
-    stop_server(live)
-
+# The servers over each engine (the copy disabled) and the engines emptied at the end,
+# as tests/test_backend_graph.py has them
+outline_server = shared.outline_server
+unpublished = shared.unpublished
+USED = shared.USED
 
 VIRTUOSO_GAPS = {b'"172800.0"^^xsd:duration': b'"P2D"^^xsd:duration'}
 """What Virtuoso 7.2 gives back otherwise than it was published (docs/deployment.md,
