@@ -15,8 +15,10 @@ quads' write for later (``apply_change(..., later=...)``: the server, which answ
 first), the change itself (the asserted triples, the contributor's graph, the log) in one
 transaction and what reasoning adds (inferred, support and perspective graphs, which are
 recomputable from the rest) in a second one after it. A durable store's folder then holds
-the file ``derived-lags`` from before the first such change until the server stops
-cleanly (the store flushed); a store opened with it re-reasons. On a durable store
+the file ``derived-lags`` from before the first such change until the store is settled
+(flushed, a second after changes stop or at the server's shutdown), naming the last change
+and the derived quads it holds back; a store opened with it writes them, or re-reasons if
+the file cannot tell. On a durable store
 (:mod:`.durable`) any other change is first written to a journal file and flushed to disk
 (the commit point), then applied, then the journal is emptied and flushed again; a store
 opened with a journal left by a crash finishes the change and re-reasons, so a change is
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -134,7 +137,12 @@ class RecordingStore:
     """
 
     def __init__(
-        self, store: ox.Store, new: Iterable[ox.Quad] = (), *, defer: bool = False
+        self,
+        store: ox.Store,
+        new: Iterable[ox.Quad] = (),
+        *,
+        defer: bool = False,
+        holding: Callable[[list[ox.Quad]], None] | None = None,
     ) -> None:
         self._store = store
         self.change = QuadChange()
@@ -146,6 +154,8 @@ class RecordingStore:
         self.deferred: list[ox.Quad] = []
         """With ``defer``: quads of the graphs reasoning writes, recorded (the workers get
         them with the change) but not yet written, while nothing was removed."""
+        self._holding = holding
+        """Called with :attr:`deferred` before the quads written with them are."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
@@ -169,8 +179,12 @@ class RecordingStore:
                 items.append(q)
         self.change.added.extend(items)
         if self._defer and not self.change.removed and not self.change.reset:
-            self.deferred.extend(q for q in items if rewritten[q.graph_name])
-            items = [q for q in items if not rewritten[q.graph_name]]
+            held = [q for q in items if rewritten[q.graph_name]]
+            if held:
+                self.deferred.extend(held)
+                items = [q for q in items if not rewritten[q.graph_name]]
+                if self._holding is not None:
+                    self._holding(self.deferred)
         self._store.extend(items)
 
     def bulk_extend(self, quads: Iterable[ox.Quad]) -> None:
@@ -211,13 +225,17 @@ def _rewritten_by_reasoning(graph: object) -> bool:
 
 @contextlib.contextmanager
 def recording(
-    kg: KnowledgeGraph, new: Iterable[ox.Quad] = (), *, defer: bool = False
+    kg: KnowledgeGraph,
+    new: Iterable[ox.Quad] = (),
+    *,
+    defer: bool = False,
+    holding: Callable[[list[ox.Quad]], None] | None = None,
 ) -> Iterator[RecordingStore]:
     """Route ``kg``'s writes through a :class:`RecordingStore` for the ``with`` block
     (``new``: quads known not to be in the store; ``defer``: hold back the derived
-    graphs' quads, :attr:`RecordingStore.deferred`)."""
+    graphs' quads, :attr:`RecordingStore.deferred`, telling ``holding``)."""
     real = kg.store
-    recorder = RecordingStore(real, new, defer=defer)
+    recorder = RecordingStore(real, new, defer=defer, holding=holding)
     kg.store = cast(ox.Store, recorder)
     try:
         yield recorder
@@ -301,13 +319,15 @@ SETTLE_AFTER = 1.0
 
 class _Lag:
     """A durable store whose derived graphs may lag (``derived-lags``, made by this
-    process): how many changes' derived writes are still to come, and when the last one
-    ended."""
+    process, open): how many changes' derived writes are still to come, and when the last
+    one ended."""
 
-    def __init__(self, store: ox.Store) -> None:
-        self.pid, self.store = os.getpid(), store
+    def __init__(self, store: ox.Store, handle: int) -> None:
+        self.pid, self.store, self.handle = os.getpid(), store, handle
         self.outstanding = 0
         self.last = time.monotonic()
+        self.failed = False
+        """A derived write failed: the file names no change from then on."""
 
 
 _lagging: dict[Path, _Lag] = {}
@@ -318,20 +338,16 @@ _settler: threading.Thread | None = None
 def mark_lagging(folder: Path, store: ox.Store) -> None:
     """Before a change whose derived quads are written after its answer: the file
     ``derived-lags`` (made once and flushed to disk with its folder), so that a crash, or
-    a power failure, until :func:`settle` removes it leaves the next start re-reasoning
-    (:func:`.durable.open_dataset`); counted until :meth:`DerivedWrite.__call__` ends."""
+    a power failure, until :func:`settle` removes it leaves the next start catching up
+    (:func:`catch_up`); counted until :meth:`DerivedWrite.__call__` ends."""
     global _settler
     with _lag_lock:
         lag = _lagging.get(folder)
         if lag is None:
-            path = folder / DERIVED_LAGS
-            handle = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
-            try:
-                os.fsync(handle)
-            finally:
-                os.close(handle)
+            handle = os.open(folder / DERIVED_LAGS, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.fsync(handle)
             sync_folder(folder)
-            lag = _lagging[folder] = _Lag(store)
+            lag = _lagging[folder] = _Lag(store, handle)
         lag.outstanding += 1
         if _settler is None:
             atexit.register(settle_all)
@@ -349,9 +365,52 @@ def _written(folder: Path) -> None:
             lag.last = time.monotonic()
 
 
+def hold(folder: Path, activity: ox.NamedNode, quads: list[ox.Quad]) -> None:
+    """Before change ``activity`` is written: ``derived-lags`` says which derived quads it
+    holds back, written over the last change's (without a flush: the store's own log is
+    not flushed either; a record cut short, or one a power failure left stale, does not
+    name the log's last change, and the next start then re-reasons)."""
+    lag = _lagging.get(folder)
+    if lag is None or lag.failed:
+        return
+    record = json.dumps({"activity": activity.value, "quads": _nquads(quads)}).encode()
+    os.pwrite(lag.handle, record, 0)
+    os.ftruncate(lag.handle, len(record))
+
+
+def _failed(folder: Path) -> None:
+    """A change's derived quads were not written: the next start must re-reason, whatever
+    changes come after (the file's record is emptied and no longer written)."""
+    with _lag_lock:
+        lag = _lagging.get(folder)
+        if lag is not None:
+            lag.failed = True
+            os.ftruncate(lag.handle, 0)
+
+
 def lagging(folder: Path) -> bool:
     """Whether the derived graphs of the store in ``folder`` may lag its asserted ones."""
     return (folder / DERIVED_LAGS).exists()
+
+
+def catch_up(folder: Path, store: ox.Store) -> bool:
+    """With ``derived-lags`` left by a server that did not settle: write the derived quads
+    it names if they belong to the log's last change (every earlier change's were written
+    before the next change began), and say so; False if the record does not tell (the
+    caller re-reasons)."""
+    try:
+        record = json.loads((folder / DERIVED_LAGS).read_bytes())
+        activity, quads = record["activity"], record["quads"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return False
+    found = activities(store)
+    if not isinstance(activity, str) or not found or found[-1][0] != activity:
+        return False
+    try:
+        store.extend(ox.parse(quads.encode(), format=ox.RdfFormat.N_QUADS) if quads else [])
+    except (SyntaxError, ValueError, AttributeError):
+        return False
+    return True
 
 
 def settle(folder: Path, store: ox.Store) -> None:
@@ -376,15 +435,17 @@ def settle_all(idle: float = 0.0) -> None:
                 continue
             try:
                 settle(folder, lag.store)
-            except OSError as error:  # the next start re-reasons: nothing is lost
+            except OSError as error:  # the next start catches up: nothing is lost
                 log.warning("could not settle the store in %s: %s", folder, error)
-                continue
-            del _lagging[folder]
+            finally:  # the next change makes the file again
+                del _lagging[folder]
+                with contextlib.suppress(OSError):
+                    os.close(lag.handle)
 
 
 def _settle_when_idle() -> None:
     """The settler thread: the store of a server whose changes stopped is settled, so
-    that a later crash does not cost the next start a re-reasoning."""
+    that a later crash leaves the next start nothing to catch up."""
     while True:
         time.sleep(SETTLE_AFTER / 2)
         if _lagging:
@@ -551,7 +612,10 @@ def apply_change(
         if not at_once:
             commit()
             apply_quads(store, change)
-        with recording(kg, change.added if at_once else (), defer=defer) as recorder:
+        holding = functools.partial(hold, folder, iri) if defer and folder is not None else None
+        with recording(
+            kg, change.added if at_once else (), defer=defer, holding=holding
+        ) as recorder:
             try:
                 reasoning.update(
                     kg,
@@ -604,6 +668,8 @@ class DerivedWrite:
             self.store.extend(self.quads)
         except OSError as error:  # counted as outstanding for good: never settled
             log.error("the store refused a change's derived quads (start re-reasons): %s", error)
+            if self.folder is not None:
+                _failed(self.folder)
         else:
             if self.folder is not None:
                 _written(self.folder)

@@ -30,6 +30,7 @@ from karabakh_kg.graph.files import write_atomic
 from karabakh_kg.graph.store import StoreError
 from karabakh_kg.graph.store.contributions import (
     apply_quads,
+    catch_up,
     clear_journal,
     contribution_graphs,
     is_user_graph,
@@ -51,9 +52,12 @@ class OpenReport:
     """The curated graphs were (re)built: first start, or the curated files changed."""
     recovered: bool
     """A change interrupted by a crash was finished."""
+    caught_up: bool
+    """The last server on the store stopped without settling it (``derived-lags``), and
+    the derived quads of its last change were written from that file."""
     rereasoned: bool
-    """The derived graphs were recomputed, since the last server on the store did not
-    stop cleanly while it wrote them after its answers (``derived-lags``)."""
+    """The same, but the file did not name the log's last change (cut short, or a power
+    failure), so the derived graphs were recomputed."""
     seconds: float
 
 
@@ -122,9 +126,10 @@ def open_dataset(
         apply_quads(store, pending)
     lags = lagging(folder)
     rebuilt = _read_state(folder).get("curated_version") != curated_version
+    caught_up = lags and not rebuilt and pending is None and catch_up(folder, store)
     if rebuilt:
         rebuild_curated(kg, data_dir, wikidata)
-    elif pending is not None or lags:
+    elif pending is not None or (lags and not caught_up):
         from karabakh_kg.graph import reasoning
 
         # The crash may have left the inferred graph half-updated, or without what
@@ -146,6 +151,7 @@ def open_dataset(
     return kg, OpenReport(
         rebuilt=rebuilt,
         recovered=pending is not None,
-        rereasoned=lags and not rebuilt,
+        caught_up=caught_up,
+        rereasoned=lags and not rebuilt and not caught_up,
         seconds=time.perf_counter() - started,
     )

@@ -556,7 +556,7 @@ class UpdateLane:
     def _settling(send: Any) -> Any:
         """``send`` of the lifespan, which at shutdown, once every change's derived quads
         are written, settles the durable store (``derived-lags`` removed, so the next
-        start does not re-reason)."""
+        start has nothing to catch up)."""
 
         async def settling(message: Any) -> None:
             last = _last_write
