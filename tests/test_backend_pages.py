@@ -480,3 +480,50 @@ def test_a_server_answers_before_its_copy_is_read(
         assert httpx.get(live.url + "/health", timeout=30).json()["local_copy"] is True
     finally:
         stop_server(live)
+
+
+MEETING = """@prefix kg: <https://w3id.org/karabakh-kg/resource/> .
+@prefix kge: <https://w3id.org/karabakh-kg/evidence/> .
+@prefix kgo: <https://w3id.org/karabakh-kg/ontology#> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+kge:tiny-meeting {
+  kg:tiny-talks a kgo:Meeting ; rdfs:label "Tiny talks"@en ;
+    kgo:date "2020-10-30"^^xsd:date ; kgo:participant kg:tiny-person .
+}
+kge:tiny-meeting a kgo:Evidence ; prov:value "They met on Friday." ;
+  prov:wasAttributedTo kg:seed-article ; kgo:stance kgo:ArticleStatement .
+"""
+
+
+def test_views_over_the_engine_follow_a_publish(oxigraph_engine: Engine, tmp_path: Path) -> None:
+    """Without a copy, the event table and the timeline read what is published now: a
+    publish that adds a meeting shows it within the refresh period (the graph read for
+    the previous publication is not kept for the next)."""
+    remote = oxigraph_engine.store()
+    assert isinstance(remote, RemoteStore)
+    publish(_tiny(tmp_path), remote)
+    settings = Settings(query_workers=1, backend_refresh=0.2, backend_copy_max_triples=0)
+    served = oxigraph_engine.store()  # its own: a server closes its store when it stops
+    live = start_server(create_app(published_copy(remote, 0), settings, BackendStore(served)))
+    try:
+        before = httpx.get(live.url + "/timeline/items", timeout=30)
+        assert before.status_code == 200 and before.json()["count"] == 0, before.text
+        (tmp_path / "data" / "meeting.trig").write_text(MEETING, encoding="utf-8")
+        publish(load_graph(tmp_path / "data"), remote)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            items = httpx.get(live.url + "/timeline/items", timeout=30).json()["items"]
+            if items:
+                break
+            time.sleep(0.2)
+        assert [(i["label"], i["date"]) for i in items] == [("Tiny talks", "2020-10-30")]
+        assert items[0]["evidence"][0]["quote"] == "They met on Friday."
+        table = httpx.get(live.url + "/export/events.csv", timeout=30).text
+        assert "Tiny talks" in table and "They met on Friday." in table
+        assert httpx.get(live.url + "/health", timeout=30).json()["local_copy"] is False
+    finally:
+        stop_server(live)
+        (tmp_path / "again").mkdir()
+        publish(_tiny(tmp_path / "again"), remote)  # (as the module's other tests have it)
