@@ -624,6 +624,8 @@ TRAVERSALS = [
     ("/graph/path", {"from": "kg:armenia", "to": "Aliyev"}),
     ("/export/graphml", {"focus": "kg:armenia"}),
     ("/explain", {"s": "kg:armenia", "p": "kgo:negotiatedWith", "o": "kg:azerbaijan"}),
+    ("/timeline/items", {}),  # (the analysts' views: test_backend_views.py)
+    ("/reconcile", {"queries": '{"q0": {"query": "Lavrov"}}'}),
 ]
 
 
