@@ -108,7 +108,14 @@ the machine (one client, 100k triples, a machine loaded by other work: 0.53 of t
 Oxigraph server's throughput when lowered, 0.91 when not, in one run). Once the job ends
 the worker gets its priority back, or, where the server may not raise a priority
 (unprivileged, without CAP_SYS_NICE), is replaced by a new one."""
-DEMOTED_NICENESS = 19
+DEMOTED_NICENESS = 5
+"""The niceness of a lowered worker: cheap queries at niceness 0 beside it get about three
+quarters of a core they share with it (CPU weights 1024 against 335), while it keeps a
+share of the machine against other programs. At 19 (weight 15) a long job on a machine
+loaded by other work hardly ran, so long queries waited in line and ran out of time: with
+every worker but one open to long jobs (admission), 0.89 and 1.18 of the Oxigraph server's
+throughput at 8 clients against 0.72 and 0.93, and a cheap client's p95 beside two heavy
+ones 1.01 of the Oxigraph server's against 1.05 (bench/README.md, 2026-12-02)."""
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 CONTENDED_CHECK = 0.05
 """Seconds between two looks, while a long job runs at normal priority, at whether other
@@ -119,17 +126,18 @@ job (MiB) is replaced by a fresh fork. Reading pyoxigraph's in-memory store writ
 (reference counts), so the pages a worker's queries touch become its own copies; replacing
 it gives them back (at the price of copying them again: at 100k triples, about half the
 throughput of workers kept whatever they hold)."""
-SHARED_RECYCLE_ABOVE_MB = 6
+SHARED_RECYCLE_ABOVE_MB = 9
 """The most memory of its own a worker reading the shared on-disk copy keeps after a job
 (MiB; lower ``private_mb`` bounds win, 0 still means never): what it holds is the engine's
 cache of that copy (pyoxigraph's own block cache, one per process, of a size Python cannot
 set) and what its queries left on the heap, and a fresh fork costs no copying, so
-replacing it is cheap. A worker idles at 2 MiB; after one of the benchmark's long queries
-it holds about 10.5, so with 12 MiB every worker that ran one kept it and the server's
-memory grew by that much per worker (100k triples, four workers, interleaved run of
-2026-12-02 01:14 UTC: 149 MiB PSS for the server with 12, 127 with 6, throughput 0.87,
-1.10 and 0.68 of the Oxigraph server's at 1, 8 and 32 clients with 12, 0.88, 1.05 and
-0.63 with 6; a fork's cold cache costs a few percent more CPU per request)."""
+replacing it is cheap. A worker idles at 2 MiB and holds 5-8 after its first cheap query
+on the curated graph (kept: the bound is above that); after one of the benchmark's long
+queries at 100k it holds about 10.5, so with 12 MiB every worker that ran one kept it and
+the server's memory grew by that much per worker (100k triples, four workers, interleaved
+run of 2026-12-02 01:14 UTC: 149 MiB PSS for the server with 12, 127 with 6, throughput
+0.87, 1.10 and 0.68 of the Oxigraph server's at 1, 8 and 32 clients with 12, 0.88, 1.05
+and 0.63 with 6; a fork's cold cache costs a few percent more CPU per request)."""
 MEMORY_LOOK_EVERY = 16
 """After a job shorter than :data:`~karabakh_kg.server.sparql.worker.TRIM_AFTER`, a worker's
 own memory is read only every this many jobs (and after its first): reading
@@ -140,13 +148,12 @@ LONG_CPU = 0.05
 """CPU seconds (the worker's own, so not the time a busy machine kept it waiting) from
 which a job's text counts as long: its next jobs start at the lower priority (a client
 repeating a heavy query does not get the first :data:`DEMOTE_AFTER` each time), and
-admission keeps them to every worker but one and one per core
-(:meth:`WorkerPool.known_long`). A text whose job then uses less is no longer long. At 100k
-triples on disk the benchmark's mix has one query of about 0.45 s of CPU, one of 0.08-0.11
-s, one of 0.03-0.05 s and three of a few milliseconds; at 32 clients on the loaded machine,
-10 s each, the co-participation query timed out 0 and 1 times with this bound, 5, 5 and 2
-times with 0.2 s (the 0.1 s query then shared the cheap workers with it at a higher
-priority)."""
+admission keeps them to every worker but one (:meth:`WorkerPool.known_long`). A text whose
+job then uses less is no longer long. At 100k triples on disk the benchmark's mix has one
+query of about 0.45 s of CPU, one of 0.08-0.11 s, one of 0.03-0.05 s and three of a few
+milliseconds; at 32 clients on the loaded machine, 10 s each, the co-participation query
+timed out 0 and 1 times with this bound, 5, 5 and 2 times with 0.2 s (the 0.1 s query then
+shared the cheap workers with it at a higher priority)."""
 REMEMBERED_LONG = 256
 """Texts remembered as long (:data:`LONG_CPU`), the most recent."""
 
