@@ -4,6 +4,7 @@ incremental reasoning, new data version."""
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -135,6 +136,53 @@ def test_what_is_read_after_an_answer_includes_the_update_s_inferences(
     assert f"<{vocab.KGO}Agent>" in page.text
     assert written
     assert ask(writable, f"ASK {{ GRAPH <{INFERRED.value}> {{ kg:{name} a kgo:Agent }} }}")
+
+
+def test_a_change_waiting_for_the_update_thread_follows_the_derived_write_before_it(
+    writable: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Changes that queue while one is applied (three clients at once, each change slowed)
+    each find the derived quads of the one before in the store: a derived write runs
+    before the next change, even one that was waiting first."""
+    names = [f"queued-change-{i}" for i in range(3)]
+    kg_base = str(vocab.KG)
+    kinds = ox.NamedNode(vocab.PREFIXES["rdf"] + "type")
+    person = ox.NamedNode(str(vocab.KGO) + "Person")
+    present: list[int] = []
+    real_write = contributions.DerivedWrite.__call__
+    real_apply = routes.apply_change
+
+    def count(store: Any) -> int:
+        quads = [ox.Quad(ox.NamedNode(kg_base + n), kinds, person, ASSERTED) for n in names]
+        return sum(q in store for q in quads)
+
+    def write(self: contributions.DerivedWrite) -> None:
+        present.append(count(self.store))  # how many changes were written when it runs
+        real_write(self)
+
+    def slow_apply(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.3)  # the other clients' changes queue meanwhile
+        return real_apply(*args, **kwargs)
+
+    monkeypatch.setattr(contributions.DerivedWrite, "__call__", write)
+    monkeypatch.setattr(routes, "apply_change", slow_apply)
+    answers: list[int] = []
+    senders = [
+        threading.Thread(
+            target=lambda n=n: answers.append(
+                update(writable, f"INSERT DATA {{ kg:{n} a kgo:Person }}").status_code
+            )
+        )
+        for n in names
+    ]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+    assert answers == [200, 200, 200]
+    # A request after the answers waits for the last derived write.
+    assert all(ask(writable, f"ASK {{ kg:{n} a kgo:Agent }}") for n in names)
+    assert present == [1, 2, 3]
 
 
 @pytest.mark.parametrize(

@@ -240,6 +240,28 @@ def test_derived_quads_written_after_the_answer_are_there_once_written_and_settl
     assert inferred(kg) == inferred(memory)
 
 
+def test_a_failed_change_leaves_nothing_to_wait_for(
+    tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change whose reasoning fails hands no derived write to ``later``, and the store
+    is settled all the same once nothing else is to come."""
+    folder = tmp_path / "store"
+    kg, _ = open_dataset(folder, data)
+    writes: list[contributions.DerivedWrite] = []
+
+    def failing(*_: object, **__: object) -> None:
+        raise RuntimeError("reasoner stopped")
+
+    monkeypatch.setattr(reasoning, "update", failing)
+    with pytest.raises(UpdateError, match="undone"):
+        apply_change(kg, [person("failed-later")], [], contributor="hal", later=writes.append)
+    monkeypatch.undo()
+    assert not writes and (folder / contributions.DERIVED_LAGS).exists()
+    contributions.settle_all()
+    assert not (folder / contributions.DERIVED_LAGS).exists()
+    assert not has(kg.store, person("failed-later"), ASSERTED)
+
+
 CRASH_AFTER_ANSWER = """
 import os, sys
 from pathlib import Path

@@ -606,8 +606,7 @@ def apply_change(
     defer = at_once and later is not None
     if defer and folder is not None:
         mark_lagging(folder, store)  # before the change is written
-    recorder: RecordingStore | None = None
-    written_whole = False
+    completed = written_whole = False
     try:
         if not at_once:
             commit()
@@ -629,14 +628,14 @@ def apply_change(
                 raise UpdateError(
                     f"reasoning failed after the change, which was undone: {error}"
                 ) from None
-        written_whole = not recorder.deferred
+        written_whole, completed = not recorder.deferred, True
     finally:
         if journaled:
             assert folder is not None
             clear_journal(folder)
         kg.views.changed()  # written or undone: views read during the change are stale
-        if defer and folder is not None and (recorder is None or written_whole):
-            _written(folder)  # no derived write to come
+        if defer and folder is not None and (written_whole or not completed):
+            _written(folder)  # no derived write to come (the change failed, or held none)
     if at_once:  # the change itself was written through the recorder: listed once
         written = set(change.added)
         recorder.change.added = [q for q in recorder.change.added if q not in written]

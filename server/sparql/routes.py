@@ -273,14 +273,26 @@ _last_write: Any = None
 server's shutdown runs after it."""
 
 
+_held: list[Any] = []
+"""Derived writes handed over and not yet run (read and changed on the update thread only)."""
+
+
 def _later(write: Any) -> None:
     """Run ``write`` (a change's derived quads, ``apply_change(..., later=...)``) on the
-    update thread once the change is answered, before the next change: the answer then
-    waits for one store transaction, the change's own, instead of two (bench/README.md,
-    Storage). The query workers receive the whole change before the answer."""
+    update thread once the change is answered, and before the next change in any case
+    (a change already waiting for the thread runs it first): the answer then waits for one
+    store transaction, the change's own, instead of two (bench/README.md, Storage). The
+    query workers receive the whole change before the answer."""
     global _writing, _last_write
-    _writing = _updater().submit(write)
+    _held.append(write)
+    _writing = _updater().submit(_write_held)
     _last_write = write
+
+
+def _write_held() -> None:
+    """Run the derived writes handed over, oldest first (on the update thread)."""
+    while _held:
+        _held.pop(0)()
 
 
 async def apply(request: Request, change: Any) -> JSONResponse:
@@ -290,6 +302,7 @@ async def apply(request: Request, change: Any) -> JSONResponse:
 
     def run() -> dict[str, object]:
         with endpoint.update_lock:
+            _write_held()  # the changes before this one are whole in the store first
             try:
                 report = change(_later)
             except UpdateError as error:
