@@ -8,9 +8,11 @@ query's time limit starts when it reaches a worker, so a worker is never killed 
 query spent in line.
 
 The long lane: queries known to run long (their text ran long before, by the pool's
-record) take every slot but the last (:attr:`Admission.long_slots`), so that however many
-long queries arrive, a cheap one always finds a worker, as it would on a server running
-every request at once; the others wait in line (not counted in their time limit).
+record) take every slot but the last, and at most two per core (:attr:`Admission.
+long_slots`), so that however many long queries arrive, a cheap one always finds a worker,
+as it would on a server running every request at once, and long ones running side by side
+do not run out of time merely sharing the cores; the others wait in line (not counted in
+their time limit).
 
 Own code rather than a library: the limits are per client and the order is fair across
 clients, which neither ``asyncio.Semaphore`` nor anyio's capacity limiter offer.
@@ -19,6 +21,7 @@ clients, which neither ``asyncio.Semaphore`` nor anyio's capacity limiter offer.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections import Counter, OrderedDict, deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,15 +48,16 @@ class Admission:
         self.running: Counter[str] = Counter()
         self.waiting: OrderedDict[str, deque[tuple[asyncio.Future[None], bool]]] = OrderedDict()
         self.in_use = 0
-        self.long_slots = max(1, slots - 1)
-        """Slots queries known to run long may take at once: all but one. Not one per core
-        any more: on a machine shared with other programs, long queries that wait in line
-        leave the cores to those programs, and with the pool's milder lowering of long jobs
-        (:data:`~karabakh_kg.server.sparql.pool.DEMOTED_NICENESS`) they no longer run out
-        of time side by side (100k triples, four workers, two interleaved runs of
-        2026-12-02 01:22-01:30 UTC: 0.89 and 1.18 of the Oxigraph server's throughput at 8
-        clients against 0.72 and 0.93 with one per core and niceness 19, 0.78 and 0.74
-        against 0.77 and 0.75 at 32, no error against 0 and 3)."""
+        self.long_slots = max(1, min(slots - 1, 2 * len(os.sched_getaffinity(0))))
+        """Slots queries known to run long may take at once: all but one, and at most two
+        per core. One per core left the cores, on a machine shared with other programs, to
+        those programs while long queries waited in line; more than two per core had them
+        run out of time side by side, each lowered in priority beside the others' load
+        (100k triples, 2 cores, 2026-12-02 01:22-01:42 UTC, interleaved with the Oxigraph
+        server: with four workers, every one but the last, 0.89, 1.18 and 0.84 of its
+        throughput at 8 clients against 0.72 and 0.93 with one per core, and 0.78, 0.74
+        and 0.59 at 32 against 0.77 and 0.75; with eight workers and seven long slots, 25
+        of the co-participation query's answers at 32 clients were 503 timeouts)."""
         self.long_in_use = 0
 
     @property

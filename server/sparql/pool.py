@@ -148,7 +148,8 @@ LONG_CPU = 0.05
 """CPU seconds (the worker's own, so not the time a busy machine kept it waiting) from
 which a job's text counts as long: its next jobs start at the lower priority (a client
 repeating a heavy query does not get the first :data:`DEMOTE_AFTER` each time), and
-admission keeps them to every worker but one (:meth:`WorkerPool.known_long`). A text whose
+admission keeps them to every worker but one, two per core at most
+(:meth:`WorkerPool.known_long`). A text whose
 job then uses less is no longer long. At 100k triples on disk the benchmark's mix has one
 query of about 0.45 s of CPU, one of 0.08-0.11 s, one of 0.03-0.05 s and three of a few
 milliseconds; at 32 clients on the loaded machine, 10 s each, the co-participation query
