@@ -274,8 +274,10 @@ class Endpoint:
         read_only_store`), and the in-memory store the graph was loaded into is dropped, its
         pages given back to the system (35 MiB at 100k triples). No update can come, so the
         copy stays the data; a graph already read from disk (a cached curated graph) keeps
-        its store. :meth:`close` gives the graph an in-memory store again."""
-        if _on_disk(self.kg):
+        its store, and so does a graph without its reasoner (``serve --data --no-reason``),
+        whose pages would write one into the store on first use. :meth:`close` gives the
+        graph an in-memory store again."""
+        if _on_disk(self.kg) or self.kg.views.reasoner is None:
             return
         before = self.kg.store
         plain = pooled.read_only_store()
@@ -295,7 +297,7 @@ class Endpoint:
                 # The copy goes with the pool: whoever holds the graph still may read it
                 # (and write it, as before it was served).
                 kept = ox.Store()
-                kept.load(self._plain.dump(format=ox.RdfFormat.N_QUADS), ox.RdfFormat.N_QUADS)
+                kept.extend(self._plain)  # blank nodes keep their labels (load renames them)
                 self.kg.store = kept
             self._plain = None
             if self._store is not None:
