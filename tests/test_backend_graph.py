@@ -552,20 +552,6 @@ def test_perspective_queries_over_the_engine_are_the_embedded_servers(
     assert refused.status_code == 400 and refused.json()["code"] == "unknown-perspective"
 
 
-def test_what_still_needs_the_whole_graph_says_so(outline_server: LiveServer) -> None:
-    for path, params in (
-        ("/graph/components", {}),
-        ("/graph/centrality", {}),
-        ("/graph/network", {}),
-        ("/export/graphml", {}),
-        ("/export/graphml", {"node": "kg:armenia", "network": "state"}),
-    ):
-        refused = httpx.get(outline_server.url + path, params=params, timeout=30)
-        assert refused.status_code == 503, (path, refused.text)
-        assert refused.headers["content-type"].startswith("application/problem+json")
-        assert refused.json()["code"] == "needs-local-copy", refused.text
-
-
 def test_bad_input_over_the_engine_is_the_embedded_servers_problem(
     outline_server: LiveServer, live_server: LiveServer
 ) -> None:

@@ -102,6 +102,13 @@ class View:
         what = f"the graph within {radius} hop{'' if radius == 1 else 's'}" if radius else "it"
         return self.engine.ball(starts, radius, what, self.reading)
 
+    def whole_graph(self, what: str) -> KnowledgeGraph:
+        """What a whole-graph traversal or export reads: the graph itself, or, over an
+        engine, the graph read from it in this perspective, in bounded queries
+        (:meth:`~karabakh_kg.server.web.engine_graph.EngineGraph.whole`; past its bound,
+        400 ``too-large`` naming ``what``)."""
+        return self.kg if self.engine is None else self.engine.whole(what, self.reading)
+
     def described(self, iris: Iterable[str]) -> KnowledgeGraph:
         """What describing ``iris`` reads (the graph, or the engine's slice about them)."""
         return self.kg if self.engine is None else self.engine.described(iris, self.reading)
@@ -407,7 +414,13 @@ def graph_ego(
 @get_and_head(router, "/components", responses=ERROR_RESPONSES, summary="Connected components")
 def graph_components(seen: Seen, filters: Filters) -> Any:
     """Weakly connected components, largest first."""
-    return answer(lambda: {"components": traversal.components(filters.project(seen.kg))})
+    return answer(
+        lambda: {
+            "components": traversal.components(
+                filters.project(seen.whole_graph("the connected components"))
+            )
+        }
+    )
 
 
 @get_and_head(router, "/centrality", responses=ERROR_RESPONSES, summary="Most central entities")
@@ -420,7 +433,7 @@ def graph_centrality(
     """The ``top`` entities by degree, betweenness or PageRank."""
 
     def run() -> Any:
-        graph = filters.project(seen.kg)
+        graph = filters.project(seen.whole_graph("the centrality of every entity"))
         ranked = traverse(traversal.centrality, graph, measure=measure, top=top)
         return {"measure": measure, "results": ranked}
 
@@ -436,7 +449,7 @@ def graph_communities(
     """Communities by Louvain (fixed seed) or greedy modularity, largest first."""
 
     def run() -> Any:
-        graph = filters.project(seen.kg)
+        graph = filters.project(seen.whole_graph("the communities"))
         return {"method": method, "communities": traversal.communities(graph, method=method)}
 
     return answer(run)
@@ -458,13 +471,16 @@ def graph_network(
     are added as their own edges ("planned meeting")."""
 
     def run() -> Any:
-        graph = filters.project(seen.kg)
+        what = "the negotiation network"
+        graph = filters.project(seen.whole_graph(what))
         network = traversal.negotiation_network(graph, level=level, unrealised=unrealised)
+        # over an engine, the supports that mark derived edges resting on one claimant
+        marks = None if seen.engine is None else seen.engine.marks(network, what)
         return {
             "level": level,
             "unrealised": unrealised,
             "rows": traversal.network_rows(network),
-            "elements": seen.elements(network),
+            "elements": seen.elements(network, marks),
         }
 
     return answer(run)
