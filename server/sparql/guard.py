@@ -44,10 +44,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from karabakh_kg.server.sparql.inspect import Reference, inspect
-from karabakh_kg.server.sparql.inspect import warm_up as warm_up_reading
+if TYPE_CHECKING:
+    from karabakh_kg.server.sparql.inspect import Reference
 
 MENTIONS_SERVICE = re.compile("service", re.IGNORECASE)
 MENTIONS_LOAD = re.compile("load", re.IGNORECASE)
@@ -137,6 +138,8 @@ def may_call_out(text: str, *, update: bool) -> bool:
 def warm_up() -> None:
     """Build the parser and read texts of each kind, so that a worker's first check is not
     slow (workers call it in a background thread once they are ready)."""
+    from karabakh_kg.server.sparql.inspect import warm_up as warm_up_reading
+
     warm_up_reading()
     parse("SELECT * WHERE { SERVICE SILENT <urn:x:y> { ?s ?p ?o } } LIMIT 1", {})
 
@@ -148,6 +151,10 @@ def parse(text: str, prefixes: Mapping[str, str], *, update: bool = False) -> Pa
     Raises :class:`GuardError` saying why when the text does not follow the grammar, is
     not of the kind asked for, or uses a prefix that is declared nowhere.
     """
+    # Imported here: a worker's first job, for a text that cannot call out, needs no
+    # grammar (lark and the pickled parser cost 0.05-0.14 s at a server's first answer).
+    from karabakh_kg.server.sparql.inspect import inspect
+
     inspection = inspect(text)
     if inspection.error is not None:
         raise GuardError(inspection.error)
