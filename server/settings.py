@@ -117,10 +117,13 @@ class Settings:
     (the copy taken at start is served until a restart)."""
     backend_copy_max_triples: int = 1_000_000
     """Largest publication (triples in the engine's named graphs) of which ``serve --backend``
-    keeps a local copy, for the features that need the whole graph (explanations, traversal,
-    exports, the explorer, perspectives); above it, or at 0, no copy is taken: the endpoint,
-    resource, evidence, ontology and home pages read the engine, and those features answer
-    503 ``needs-local-copy`` (docs/deployment.md)."""
+    keeps a local copy in memory, which the pages and views then read; above it, or at 0, no
+    copy is taken and every feature reads the engine in bounded queries, the views of the
+    whole graph within :attr:`backend_whole_max_quads` (docs/deployment.md)."""
+    backend_whole_max_quads: int = 200_000
+    """Most quads the views of the whole graph (event table, timeline, map, whole-graph
+    traversals and exports) read from an engine without a local copy, held in memory while
+    they answer; a larger graph is answered 400 ``too-large`` naming this bound."""
     wikidata_file: str = ""
     """A Wikidata enrichment file (``karabakh-kg link enrich``) to load into the
     ``graph/wikidata`` named graph; queries include it unless they ask ``wikidata=false``."""
@@ -178,6 +181,8 @@ class Settings:
             raise SettingsError(f"{PREFIX}BACKEND_REFRESH must be 0 (never) or more seconds")
         if self.backend_copy_max_triples < 0:
             raise SettingsError(f"{PREFIX}BACKEND_COPY_MAX_TRIPLES must be 0 (no copy) or more")
+        if self.backend_whole_max_quads < 1:
+            raise SettingsError(f"{PREFIX}BACKEND_WHOLE_MAX_QUADS must be 1 or more")
         if self.backend_auth not in {"basic", "digest"}:
             raise SettingsError(f"{PREFIX}BACKEND_AUTH must be basic or digest")
         if self.enable_updates and not (self.update_token or self.update_tokens):

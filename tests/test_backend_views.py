@@ -38,7 +38,6 @@ from karabakh_kg.server.app import create_app
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.settings import Settings
 from karabakh_kg.server.sparql.backend import BackendStore, EngineOutline, published_copy
-from karabakh_kg.server.web import engine_graph
 from karabakh_kg.server.web.engine_graph import EngineGraph
 
 KG = str(vocab.KG)
@@ -315,16 +314,21 @@ def test_whole_graph_traversals_and_exports_over_http_are_the_embedded_servers(
 
 
 def test_a_view_past_the_bound_over_http_is_one_problem(
-    oxigraph_engine: Engine, kg: KnowledgeGraph, monkeypatch: pytest.MonkeyPatch
+    oxigraph_engine: Engine, kg: KnowledgeGraph
 ) -> None:
-    """Above ``WHOLE_GRAPH_QUADS`` the views answer 400 ``too-large`` naming the bound."""
-    monkeypatch.setattr(engine_graph, "WHOLE_GRAPH_QUADS", 500)
+    """Above ``KARABAKH_KG_BACKEND_WHOLE_MAX_QUADS`` the views answer 400 ``too-large``
+    naming the bound."""
     remote = oxigraph_engine.store()
     assert isinstance(remote, RemoteStore)
     publish(kg, remote)
     USED.append(oxigraph_engine)
     outline = published_copy(remote, 0)
-    settings = Settings(query_workers=1, backend_refresh=0, backend_copy_max_triples=0)
+    settings = Settings.from_env(
+        {"KARABAKH_KG_BACKEND_WHOLE_MAX_QUADS": "500"},
+        query_workers=1,
+        backend_refresh=0,
+        backend_copy_max_triples=0,
+    )
     live = start_server(create_app(outline, settings, BackendStore(remote)))
     try:
         for path in ("/timeline/items", "/export/events.csv", "/graph/components"):

@@ -59,6 +59,7 @@ from karabakh_kg.graph import (
 )
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.problems import Problem
+from karabakh_kg.server.settings import Settings
 
 if TYPE_CHECKING:
     from karabakh_kg.server.sparql.backend import EngineOutline
@@ -81,11 +82,12 @@ FRONTIER_PER_QUERY = 500
 queries, each within the slice's bound)."""
 NAME_CANDIDATES = 200
 """Names one look-up reads from the engine, to resolve the name among them."""
-WHOLE_GRAPH_QUADS = 200_000
-"""Most quads a view of the whole graph reads from the engine (the whole-graph traversals
-and exports, the event table, the timeline, the map, reconciliation): the curated
-graph's asserted, inferred, evidence, provenance, ontology and Wikidata graphs hold about
-7 300. More answers 400 ``too-large`` naming the bound."""
+WHOLE_GRAPH_QUADS = Settings.backend_whole_max_quads
+"""Most quads a view of the whole graph reads from the engine by default (the whole-graph
+traversals and exports, the event table, the timeline, the map, reconciliation; the
+server's is ``KARABAKH_KG_BACKEND_WHOLE_MAX_QUADS``): the curated graph's asserted,
+inferred, evidence, provenance, ontology and Wikidata graphs hold about 7 300. More
+answers 400 ``too-large`` naming the bound."""
 PAST_THE_BOUND = (
     " Over an engine without a local copy (`serve --backend`), also a graph larger than"
     " the bound it is read within (`too-large`, naming the bound)."
@@ -742,7 +744,11 @@ def engine_graph(request: Request) -> EngineGraph | None:
         ontology = _describer(request).ontology_source().store
         quads = ontology.quads_for_pattern(None, None, None, ONTOLOGY)
         cached = state._engine_graph = EngineGraph(
-            engine, kg.version, quads, outline=kg, whole_limit=WHOLE_GRAPH_QUADS
+            engine,
+            kg.version,
+            quads,
+            outline=kg,
+            whole_limit=state.settings.backend_whole_max_quads,
         )
     found: EngineGraph = cached
     return found
