@@ -309,6 +309,59 @@ def test_a_crash_before_the_derived_quads_are_written_is_caught_up_at_the_next_s
     assert graph_sizes(kg) == graph_sizes(memory)
 
 
+REFUSED_THEN_CRASH = """
+import os, sys
+from pathlib import Path
+import pyoxigraph as ox
+from karabakh_kg.graph.store.contributions import apply_change
+from karabakh_kg.graph.store.durable import open_dataset
+
+class Refusing:  # a store failing as pyoxigraph does for errors other than I/O
+    def extend(self, quads):
+        raise RuntimeError("the storage refused the write")
+
+kg, _ = open_dataset(Path(sys.argv[1]), Path(sys.argv[2]))
+kind = ox.NamedNode(sys.argv[3]), ox.NamedNode(sys.argv[4])
+writes = []
+for name in sys.argv[5:]:
+    added = ox.Triple(ox.NamedNode(name), *kind)
+    apply_change(kg, [added], [], contributor="hal", later=writes.append)
+    if len(writes) == 1:
+        writes[0].store = Refusing()
+        writes[0]()  # refused: logged, not raised (the change was answered)
+os._exit(0)  # dies after the second answer, before its derived quads are written
+"""
+
+
+def test_a_refused_derived_write_is_repaired_at_the_next_start(tmp_path: Path, data: Path) -> None:
+    """The store refuses a change's derived quads (a ``RuntimeError``, as pyoxigraph
+    raises for a storage error other than I/O), the server answers a second change and dies
+    before writing its own: the next start re-reasons, so the first change's inferences are
+    there too, not only the last change's."""
+    folder = tmp_path / "store"
+    refused, last = person("refused-derived"), person("after-the-refusal")
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            REFUSED_THEN_CRASH,
+            str(folder),
+            str(data),
+            RDF_TYPE.value,
+            PERSON.value,
+            refused.subject.value,
+            last.subject.value,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    kg, report = open_dataset(folder, data)
+    assert report.rereasoned and not report.caught_up
+    for added in (refused, last):
+        assert has(kg.store, added, ASSERTED)
+        assert has(kg.store, ox.Triple(added.subject, RDF_TYPE, AGENT), INFERRED)
+
+
 def test_a_failed_change_keeps_what_earlier_changes_recorded(
     data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -665,7 +665,9 @@ class DerivedWrite:
         (``derived-lags`` stays): logged, not raised, since the change was answered."""
         try:
             self.store.extend(self.quads)
-        except OSError as error:  # counted as outstanding for good: never settled
+        except Exception as error:  # pyoxigraph raises OSError or RuntimeError
+            # The change was answered: whatever refused, the record says the next start
+            # re-reasons, and it is counted as outstanding for good (never settled).
             log.error("the store refused a change's derived quads (start re-reasons): %s", error)
             if self.folder is not None:
                 _failed(self.folder)

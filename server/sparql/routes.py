@@ -562,7 +562,8 @@ class UpdateLane:
             # the store of this process (the query workers have them already).
             writing = _writing
             if writing is not None and not writing.done():
-                await asyncio.wrap_future(writing)
+                # Waited for, not raised: a write's failure is the next start's to repair.
+                await asyncio.wait([asyncio.wrap_future(writing)])
             await self.app(scope, receive, send)
 
     @staticmethod
