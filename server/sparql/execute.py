@@ -277,7 +277,9 @@ class Endpoint:
         its store, and so does a graph without its reasoner (``serve --data --no-reason``),
         whose pages would write one into the store on first use. :meth:`close` gives the
         graph an in-memory store again."""
-        if _on_disk(self.kg) or self.kg.views.reasoner is None:
+        views = self.kg.views
+        # (a deferred reasoner, built from the graphs without writing, is not built here)
+        if _on_disk(self.kg) or not (views.reasoner_deferred or views.reasoner is not None):
             return
         before = self.kg.store
         plain = pooled.read_only_store()
