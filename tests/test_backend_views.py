@@ -203,6 +203,36 @@ def test_requests_arriving_during_a_whole_graph_read_wait_for_it(kg: KnowledgeGr
     assert one >= 2 and queries_of(4) == one
 
 
+def test_reads_kept_are_every_sources_and_the_last_perspectives_and_past_the_bound_none(
+    kg: KnowledgeGraph,
+) -> None:
+    """Perspectives read in turn do not push every source's read out (the event table and
+    the timeline of everyone stay answered without reading the engine again), and a graph
+    found past the bound is refused again without reading it."""
+    from test_backend_pages import CountingStore
+
+    store = CountingStore(ox.Store())
+    publish(kg, store)
+    outline = published_copy(store, 0)
+    assert isinstance(outline, EngineOutline)
+    reader = EngineGraph(store, outline.version, [], outline=outline)
+    reader.whole("the event table")
+    for name in (CLAIMANT, "article", CLAIMANT):
+        reader.whole("the timeline", reader.scope(name)[1])
+    store.queries = 0
+    reader.whole("the event table")
+    reader.whole("the timeline", reader.scope(CLAIMANT)[1])
+    assert store.queries == 0
+    small = EngineGraph(store, outline.version, [], outline=outline, whole_limit=1000)
+    with pytest.raises(Problem):
+        small.whole("the event table")
+    store.queries = 0
+    with pytest.raises(Problem) as again:
+        small.whole("the map")
+    assert again.value.code == "too-large" and "the map" in again.value.detail
+    assert store.queries == 0
+
+
 # -- over HTTP: a server on an engine without a copy, against the embedded server ---------
 
 # The servers over each engine (the copy disabled) and the engines emptied at the end,

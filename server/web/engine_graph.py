@@ -288,6 +288,8 @@ class EngineGraph:
         self.outline = outline
         self.whole_limit = whole_limit
         self._wholes: list[tuple[Scope, KnowledgeGraph]] = []
+        self._too_large: list[Scope] = []
+        """Scopes whose read passed ``whole_limit``: answered 400 without reading again."""
         self._whole_lock = threading.Lock()
         self._whole_reading = threading.Lock()
         self._perspectives: tuple[perspectives.Perspectives, KnowledgeGraph] | None = None
@@ -319,21 +321,34 @@ class EngineGraph:
         last :data:`KEPT_WHOLE` reads are kept for the data version; one read runs at a
         time (requests arriving meanwhile wait for it, then find it kept), so the server
         never holds more than :data:`KEPT_WHOLE` and one being read."""
-        found = self._kept(scope)
+        found = self._kept(scope, what)
         if found is not None:
             return found
         with self._whole_reading:
-            found = self._kept(scope)
+            found = self._kept(scope, what)
             if found is not None:
                 return found
-            kg = self._read_whole(what, scope)
+            try:
+                kg = self._read_whole(what, scope)
+            except Problem as problem:
+                if problem.code == "too-large":  # the same for this version: not read again
+                    with self._whole_lock:
+                        self._too_large.append(scope)
+                raise
             with self._whole_lock:
-                others = [pair for pair in self._wholes if pair[0] != scope]
-                self._wholes = [(scope, kg), *others][:KEPT_WHOLE]
+                # Every source's read stays; the other kept one is the latest perspective's.
+                kept = [(scope, kg), *(pair for pair in self._wholes if pair[0] != scope)]
+                while len(kept) > KEPT_WHOLE:
+                    oldest = max(i for i, pair in enumerate(kept) if pair[0] != EVERY_SOURCE)
+                    del kept[oldest]
+                self._wholes = kept
         return kg
 
-    def _kept(self, scope: Scope) -> KnowledgeGraph | None:
+    def _kept(self, scope: Scope, what: str) -> KnowledgeGraph | None:
+        """The read of ``scope`` kept, if any; a scope found too large raises at once."""
         with self._whole_lock:
+            if scope in self._too_large:
+                raise too_large(what, self.whole_limit)
             return next((kg for kept, kg in self._wholes if kept == scope), None)
 
     def _read_whole(self, what: str, scope: Scope) -> KnowledgeGraph:
