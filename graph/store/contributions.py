@@ -435,7 +435,7 @@ def settle_all(idle: float = 0.0) -> None:
                 continue
             try:
                 settle(folder, lag.store)
-            except OSError as error:  # the next start catches up: nothing is lost
+            except Exception as error:  # (OSError or RuntimeError) the next start catches up
                 log.warning("could not settle the store in %s: %s", folder, error)
             finally:  # the next change makes the file again
                 del _lagging[folder]

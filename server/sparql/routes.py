@@ -573,9 +573,11 @@ class UpdateLane:
         start has nothing to catch up)."""
 
         async def settling(message: Any) -> None:
+            global _last_write
             last = _last_write
             if message["type"] == "lifespan.shutdown.complete" and last is not None:
                 await asyncio.wrap_future(_updater().submit(last.settle))
+                _last_write = None  # nor its graph and store kept once the server stopped
             await send(message)
 
         return settling
