@@ -138,6 +138,29 @@ def test_what_is_read_after_an_answer_includes_the_update_s_inferences(
     assert ask(writable, f"ASK {{ GRAPH <{INFERRED.value}> {{ kg:{name} a kgo:Agent }} }}")
 
 
+def test_another_server_does_not_wait_for_a_change_s_derived_write(
+    writable: Any, live_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Servers in one process each wait for their own store's derived writes only: while
+    one's write is under way (slowed), another server's request is answered first."""
+    real = contributions.DerivedWrite.__call__
+    written: list[bool] = []
+
+    def slow(self: contributions.DerivedWrite) -> None:
+        time.sleep(3)
+        real(self)
+        written.append(True)
+
+    monkeypatch.setattr(contributions.DerivedWrite, "__call__", slow)
+    response = update(writable, "INSERT DATA { kg:another-server-s-change a kgo:Person }")
+    assert response.status_code == 200 and not written
+    other = httpx.get(f"{live_server.url}/health", timeout=30)
+    assert other.status_code == 200
+    assert not written  # answered while the first server's write was still under way
+    mine = httpx.get(f"{writable.url}/health", timeout=30)
+    assert mine.status_code == 200 and written  # that server's own request waited for it
+
+
 def test_a_change_waiting_for_the_update_thread_follows_the_derived_write_before_it(
     writable: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import weakref
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from email.utils import formatdate
@@ -265,46 +266,58 @@ def require_writer(request: Request) -> str:
     return contributor
 
 
-_writing: Future[None] | None = None
-"""The write of the last change's derived quads while it may be under way: requests other
-than updates that arrive meanwhile wait for it (:class:`UpdateLane`)."""
-_last_write: Any = None
-"""The last change's derived write (``contributions.DerivedWrite``), whose ``settle`` the
-server's shutdown runs after it."""
+class DerivedWrites:
+    """The derived writes of one endpoint's changes (``apply_change(..., later=...)``),
+    run on the update thread once each change is answered, and before the next change in
+    any case (a change already waiting for the thread runs them first): the answer then
+    waits for one store transaction, the change's own, instead of two (bench/README.md,
+    Storage). The query workers receive the whole change before the answer. One per
+    endpoint, so that servers in one process wait for and settle their own stores only."""
+
+    def __init__(self) -> None:
+        self.held: list[Any] = []
+        """Handed over and not yet run (read and changed on the update thread only)."""
+        self.writing: Future[None] | None = None
+        """The last hand-over's run while it may be under way: requests other than
+        updates that arrive meanwhile wait for it (:class:`UpdateLane`)."""
+        self.last: Any = None
+        """The last write (``contributions.DerivedWrite``), whose ``settle`` the server's
+        shutdown runs after it."""
+
+    def hand_over(self, write: Any) -> None:
+        self.held.append(write)
+        self.writing = _updater().submit(self.run_held)
+        self.last = write
+
+    def run_held(self) -> None:
+        """Run the writes handed over, oldest first (on the update thread)."""
+        while self.held:
+            self.held.pop(0)()
 
 
-_held: list[Any] = []
-"""Derived writes handed over and not yet run (read and changed on the update thread only)."""
+_derived_writes: weakref.WeakKeyDictionary[Endpoint, DerivedWrites] = weakref.WeakKeyDictionary()
 
 
-def _later(write: Any) -> None:
-    """Run ``write`` (a change's derived quads, ``apply_change(..., later=...)``) on the
-    update thread once the change is answered, and before the next change in any case
-    (a change already waiting for the thread runs it first): the answer then waits for one
-    store transaction, the change's own, instead of two (bench/README.md, Storage). The
-    query workers receive the whole change before the answer."""
-    global _writing, _last_write
-    _held.append(write)
-    _writing = _updater().submit(_write_held)
-    _last_write = write
-
-
-def _write_held() -> None:
-    """Run the derived writes handed over, oldest first (on the update thread)."""
-    while _held:
-        _held.pop(0)()
+def derived_writes(endpoint: Endpoint) -> DerivedWrites:
+    """``endpoint``'s :class:`DerivedWrites` (made on first use, on the event loop's
+    thread; the apps answering for one endpoint, ``serve``'s first one included, share it)."""
+    found = _derived_writes.get(endpoint)
+    if found is None:
+        found = _derived_writes[endpoint] = DerivedWrites()
+    return found
 
 
 async def apply(request: Request, change: Any) -> JSONResponse:
     """Run ``change(later)`` (a function changing the knowledge graph, handing its derived
     quads' write to ``later``) under the update lock."""
     endpoint = endpoint_of(request)
+    writes = derived_writes(endpoint)
 
     def run() -> dict[str, object]:
         with endpoint.update_lock:
-            _write_held()  # the changes before this one are whole in the store first
+            writes.run_held()  # the changes before this one are whole in the store first
             try:
-                report = change(_later)
+                report = change(writes.hand_over)
             except UpdateError as error:
                 raise Problem(400, "update-failed", str(error)) from None
             if report.change:
@@ -535,9 +548,9 @@ class UpdateLane:
     raised to the server's error middleware, which answers 500 as for any route), and once
     answered the pages' routers' import started (:mod:`karabakh_kg.server.deferred`). A
     request with an ``Origin`` header (CORS) and any other request take the whole way,
-    once the derived quads of the changes answered before it are in the store (``_later``):
-    what this process reads from its store after an update's answer includes its
-    inferences, as the query workers' answers do."""
+    once the derived quads of the changes answered before it are in the store
+    (:class:`DerivedWrites`): what this process reads from its store after an update's
+    answer includes its inferences, as the query workers' answers do."""
 
     PATHS = frozenset({"/sparql/update", "/update"})
 
@@ -556,28 +569,30 @@ class UpdateLane:
         ):
             await self.guarded(scope, receive, send)
         elif scope["type"] == "lifespan":
-            await self.app(scope, receive, self._settling(send))
+            await self.app(scope, receive, self._settling(scope, send))
         else:
             # Received after an update's answer: it sees the update's inferences too, in
             # the store of this process (the query workers have them already).
-            writing = _writing
+            writes = _derived_writes.get(scope["app"].state.sparql) if "app" in scope else None
+            writing = None if writes is None else writes.writing
             if writing is not None and not writing.done():
                 # Waited for, not raised: a write's failure is the next start's to repair.
                 await asyncio.wait([asyncio.wrap_future(writing)])
             await self.app(scope, receive, send)
 
     @staticmethod
-    def _settling(send: Any) -> Any:
+    def _settling(scope: Any, send: Any) -> Any:
         """``send`` of the lifespan, which at shutdown, once every change's derived quads
         are written, settles the durable store (``derived-lags`` removed, so the next
         start has nothing to catch up)."""
 
         async def settling(message: Any) -> None:
-            global _last_write
-            last = _last_write
-            if message["type"] == "lifespan.shutdown.complete" and last is not None:
-                await asyncio.wrap_future(_updater().submit(last.settle))
-                _last_write = None  # nor its graph and store kept once the server stopped
+            endpoint = getattr(scope["app"].state, "sparql", None) if "app" in scope else None
+            writes = None if endpoint is None else _derived_writes.get(endpoint)
+            done = message["type"] == "lifespan.shutdown.complete"
+            if done and writes is not None and writes.last is not None:
+                await asyncio.wrap_future(_updater().submit(writes.last.settle))
+                writes.last = None  # nor its graph and store kept once the server stopped
             await send(message)
 
         return settling
