@@ -233,6 +233,46 @@ def test_reads_kept_are_every_sources_and_the_last_perspectives_and_past_the_bou
     assert store.queries == 0
 
 
+def test_first_requests_at_once_to_a_server_read_the_graph_once(kg: KnowledgeGraph) -> None:
+    """Four first requests at once to a server over an engine without a copy cost the
+    engine what one costs: one reader is made for the data version, whose read the others
+    wait for."""
+    import threading
+
+    from test_backend_pages import CountingStore
+
+    class CountingEngine(CountingStore):
+        def bounded(self, timeout: float) -> CountingEngine:
+            return self  # (a remote store's copy with a request time limit)
+
+    def queries_of(requests: int) -> int:
+        store = CountingEngine(ox.Store())
+        publish(kg, store)
+        outline = published_copy(store, 0)
+        assert isinstance(outline, EngineOutline)
+        settings = Settings(query_workers=1, backend_refresh=0, backend_copy_max_triples=0)
+        live = start_server(create_app(outline, settings, BackendStore(store)))
+        try:
+            assert httpx.get(live.url + "/health", timeout=60).status_code == 200
+            store.queries = 0
+            answers: list[int] = []
+
+            def fetch() -> None:
+                answers.append(httpx.get(live.url + "/timeline/items", timeout=120).status_code)
+
+            threads = [threading.Thread(target=fetch) for _ in range(requests)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert answers == [200] * requests
+            return store.queries
+        finally:
+            stop_server(live)
+
+    assert queries_of(4) == queries_of(1)
+
+
 # -- over HTTP: a server on an engine without a copy, against the embedded server ---------
 
 # The servers over each engine (the copy disabled) and the engines emptied at the end,

@@ -756,17 +756,24 @@ def engine_graph(request: Request) -> EngineGraph | None:
         return None
     cached = getattr(state, "_engine_graph", None)
     if cached is None or cached.outline is not kg:
-        ontology = _describer(request).ontology_source().store
-        quads = ontology.quads_for_pattern(None, None, None, ONTOLOGY)
-        cached = state._engine_graph = EngineGraph(
-            engine,
-            kg.version,
-            quads,
-            outline=kg,
-            whole_limit=state.settings.backend_whole_max_quads,
-        )
+        with _making:  # one per data version, so its reads run one at a time (``whole``)
+            cached = getattr(state, "_engine_graph", None)
+            if cached is None or cached.outline is not kg:
+                ontology = _describer(request).ontology_source().store
+                quads = ontology.quads_for_pattern(None, None, None, ONTOLOGY)
+                cached = state._engine_graph = EngineGraph(
+                    engine,
+                    kg.version,
+                    quads,
+                    outline=kg,
+                    whole_limit=state.settings.backend_whole_max_quads,
+                )
     found: EngineGraph = cached
     return found
+
+
+_making = threading.Lock()
+"""Held while an application's :class:`EngineGraph` for a new data version is made."""
 
 
 def whole_graph(request: Request, what: str) -> KnowledgeGraph:
