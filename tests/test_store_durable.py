@@ -309,6 +309,25 @@ def test_a_crash_before_the_derived_quads_are_written_is_caught_up_at_the_next_s
     assert graph_sizes(kg) == graph_sizes(memory)
 
 
+def test_a_crash_after_a_change_that_held_nothing_back_needs_no_re_reasoning(
+    tmp_path: Path, data: Path
+) -> None:
+    """A change whose reasoning adds nothing (a predicate no rule reads) is written whole
+    in one transaction; a crash right after it leaves a record naming it with nothing held
+    back, so the next start catches up (writes nothing) instead of re-reasoning."""
+    folder = tmp_path / "store"
+    plain = ox.Triple(ox.NamedNode(KG + "plain-fact"), ox.NamedNode("urn:x:note"), PERSON)
+    subprocess.run(
+        [sys.executable, "-c", CRASH_AFTER_ANSWER, str(folder), str(data)]
+        + [str(term.value) for term in (plain.subject, plain.predicate, plain.object)],
+        check=True,
+    )
+    assert (folder / contributions.DERIVED_LAGS).exists()
+    kg, report = open_dataset(folder, data)
+    assert (report.caught_up, report.rereasoned) == (True, False)
+    assert has(kg.store, plain, ASSERTED)
+
+
 REFUSED_THEN_CRASH = """
 import os, sys
 from pathlib import Path

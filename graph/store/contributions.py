@@ -606,6 +606,9 @@ def apply_change(
     defer = at_once and later is not None
     if defer and folder is not None:
         mark_lagging(folder, store)  # before the change is written
+        # Named, holding nothing yet (reasoning rewrites it before the change is written if
+        # it holds quads back): a crash after a change that held none needs no re-reasoning.
+        hold(folder, iri, [])
     completed = written_whole = False
     try:
         if not at_once:
