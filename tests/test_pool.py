@@ -628,3 +628,30 @@ def test_a_read_only_server_reads_the_workers_copy_instead_of_its_graph_in_memor
     assert set(kg.store) == quads
     kg.store.add(quad("new", "added"))
     assert len(kg.store) == 502
+
+
+def test_a_graph_served_unreasoned_is_read_from_the_copy_until_its_pages_reason() -> None:
+    """``serve --data --no-reason``: the server reads the workers' copy too, and a page that
+    needs the reasoner (built on first use, writing its graphs) is given an in-memory copy
+    to reason in, so it answers; the workers keep serving the data unreasoned."""
+    loaded = ox.Store()
+    quads = {quad(f"s{i}", f"v{i}") for i in range(50)}
+    loaded.extend(quads)
+    kg = KnowledgeGraph(store=loaded, version=f"unreasoned {time.time()}")
+    endpoint = Endpoint(kg, Settings(query_workers=1))
+    try:
+        endpoint.store()
+        deadline = time.monotonic() + 60
+        while kg.store is loaded and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert kg.store is not loaded
+        with pytest.raises(RuntimeError, match="read-write"):
+            kg.store.add(quad("new", "refused"))  # the workers' copy, read-only
+        assert reasoning.reasoner(kg) is not None  # what a page does first
+        kg.store.add(quad("new", "accepted"))  # reasoned in a store of its own
+        assert quads <= set(kg.store)
+        pooled = endpoint.store()
+        assert isinstance(pooled, PooledStore)
+        assert len(values(pooled, "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }")) == len(quads)
+    finally:
+        endpoint.close()

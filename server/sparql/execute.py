@@ -215,6 +215,8 @@ class Endpoint:
         self.metrics = Metrics()
         self._store = store
         self._store_lock = threading.Lock()
+        self._reasoning_here = False
+        """The pages' reasoner was built in this process (:meth:`_reason_in_memory`)."""
         self._plain: ox.Store | None = None
         """The on-disk copy read instead of the graph's in-memory store (:meth:`_read_on_disk`)."""
         self.update_lock = threading.Lock()
@@ -260,6 +262,7 @@ class Endpoint:
                 )
                 self._store = pooled
                 if shared:
+                    self._defer_reasoning()
                     threading.Thread(
                         target=self._read_on_disk,
                         args=(pooled,),
@@ -274,17 +277,18 @@ class Endpoint:
         read_only_store`), and the in-memory store the graph was loaded into is dropped, its
         pages given back to the system (35 MiB at 100k triples). No update can come, so the
         copy stays the data; a graph already read from disk (a cached curated graph) keeps
-        its store, and so does a graph without its reasoner (``serve --data --no-reason``),
-        whose pages would write one into the store on first use. :meth:`close` gives the
-        graph an in-memory store again."""
-        views = self.kg.views
-        # (a deferred reasoner, built from the graphs without writing, is not built here)
-        if _on_disk(self.kg) or not (views.reasoner_deferred or views.reasoner is not None):
+        its store. A graph served without its reasoner (``serve --data --no-reason``), whose
+        pages reason on first use, is given a deferred one first that reasons in memory
+        (:meth:`_reason_in_memory`). :meth:`close` gives the graph an in-memory store
+        again."""
+        if _on_disk(self.kg):
             return
         before = self.kg.store
         plain = pooled.read_only_store()
         with self._store_lock:
             if plain is None or self.kg.store is not before or self._store is not pooled:
+                return
+            if self._reasoning_here:  # the pages' reasoner writes into the store it has
                 return
             self.kg.store = self._plain = plain
         del before
@@ -292,6 +296,31 @@ class Endpoint:
         from karabakh_kg.server.sparql.worker import release_free_heap
 
         release_free_heap()
+
+    def _defer_reasoning(self) -> None:
+        """For a graph served without its reasoner (``serve --data --no-reason``), whose
+        pages reason on first use: a deferred reasoner (:meth:`_reason_in_memory`), set
+        before the store may be swapped (:meth:`_read_on_disk`). A reasoner built or
+        deferred already (built from the graphs without writing) is left as it is."""
+        views = self.kg.views
+        if not views.reasoner_deferred and views.reasoner is None:
+            views.defer(self._reason_in_memory)
+
+    def _reason_in_memory(self) -> None:
+        """The deferred reasoner of a graph served unreasoned: reasoning writes its graphs,
+        so a graph reading the workers' copy (read-only) is first given an in-memory copy
+        of it, and one not swapped yet is no longer swapped (the pages then read what was
+        reasoned; the workers' answers stay the unreasoned data)."""
+        from karabakh_kg.graph import reasoning
+
+        with self._store_lock:
+            self._reasoning_here = True
+            plain = self._plain
+            if plain is not None and self.kg.store is plain:
+                kept = ox.Store()
+                kept.extend(plain)  # blank nodes keep their labels
+                self.kg.store = kept
+        reasoning.materialize(self.kg)
 
     def close(self) -> None:
         with self._store_lock:
