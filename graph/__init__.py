@@ -86,6 +86,7 @@ _SURFACE: dict[str, tuple[str, str | None]] = {
     "published_manifest": ("store.publish", "published"),
     "publication_version": ("store.publish", "publication_version"),
     "read_published": ("store.publish", "read_published"),
+    "materialize_in_engine": ("store.reasoning", "materialize_in_engine"),
     "EngineTimeout": ("store.remote", "EngineTimeout"),
     "RemoteStore": ("store.remote", "RemoteStore"),
     # Wikidata
@@ -191,6 +192,7 @@ __all__ = [
     "load_graph",
     "lookup",
     "mapping_csv",
+    "materialize_in_engine",
     "open_dataset",
     "open_store_folder",
     "parse_qid",
@@ -297,6 +299,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; nothing is imported at 
         read_published,
     )
     from karabakh_kg.graph.store.publish import published as published_manifest
+    from karabakh_kg.graph.store.reasoning import materialize_in_engine
     from karabakh_kg.graph.store.remote import EngineTimeout, RemoteStore
     from karabakh_kg.graph.timeline import Window, timeline_items
     from karabakh_kg.graph.validation import validate

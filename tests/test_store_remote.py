@@ -166,6 +166,29 @@ def test_publish_command_reports_what_it_did(oxigraph_engine: Engine, data: Path
     assert second.output.strip().startswith(f"{oxigraph_engine.query_url}: up to date")
 
 
+def test_reason_in_engine_command_recomputes_the_published_closure(
+    oxigraph_engine: Engine, data: Path
+) -> None:
+    """``reason-in-engine`` rebuilds the inferred graph in the engine, from what is
+    published there, as the embedded reasoner made it (here, with it dropped first); an
+    engine that is not there is one line naming it, and a non-zero exit."""
+    engine = ["--to", oxigraph_engine.query_url, "--update-url", oxigraph_engine.update_url]
+    engine += ["--gsp-url", oxigraph_engine.gsp_url]
+    published = runner.invoke(app, ["publish", *engine, "--data-dir", str(data)])
+    assert published.exit_code == 0, published.output
+    store = oxigraph_engine.store()
+    closure = keyed(store.get_graph(INFERRED.value))
+    assert closure
+    store.drop_graph(INFERRED.value)
+    result = runner.invoke(app, ["reason-in-engine", *engine])
+    assert result.exit_code == 0, result.output
+    assert keyed(store.get_graph(INFERRED.value)) == closure
+    assert result.output.startswith(f"{oxigraph_engine.query_url}: {len(closure)} inferred")
+    gone = runner.invoke(app, ["reason-in-engine", "--to", "http://127.0.0.1:9/sparql"])
+    lines = gone.output.strip().splitlines()
+    assert gone.exit_code == 1 and len(lines) == 1 and "127.0.0.1:9" in lines[0], gone.output
+
+
 def test_publish_from_a_durable_store_includes_contributions(
     oxigraph_engine: Engine, data: Path, tmp_path: Path
 ) -> None:

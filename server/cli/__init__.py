@@ -18,7 +18,7 @@ COMMANDS = {
     **dict.fromkeys(("validate", "query", "stats"), "data"),
     **dict.fromkeys(("explain", "reason"), "reasoning"),
     "serve": "serve_command",
-    **dict.fromkeys(("export-updates", "publish"), "store"),
+    **dict.fromkeys(("export-updates", "publish", "reason-in-engine"), "store"),
     **dict.fromkeys(
         ("neighbours", "path", "centrality", "communities", "network", "export"), "graph"
     ),

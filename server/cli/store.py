@@ -1,10 +1,11 @@
-"""Storage commands: ``export-updates`` (what users wrote, for review) and ``publish``."""
+"""Storage commands: ``export-updates`` (what users wrote, for review), ``publish`` and
+``reason-in-engine``."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -45,40 +46,67 @@ def export_updates(
         fail(f"cannot write {output}: {error.strerror or error}")
 
 
+EngineUrl = Annotated[
+    str, typer.Option("--to", metavar="URL", help="SPARQL query endpoint of the engine.")
+]
+UpdateUrl = Annotated[
+    str | None,
+    typer.Option("--update-url", metavar="URL", help="SPARQL update endpoint (default: --to)."),
+]
+GspUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--gsp-url",
+        metavar="URL",
+        help="Graph Store Protocol endpoint (default: graphs are written with SPARQL updates).",
+    ),
+]
+User = Annotated[
+    str | None, typer.Option("--user", metavar="NAME", help="User name for the engine.")
+]
+Password = Annotated[
+    str | None,
+    typer.Option(
+        "--password",
+        metavar="SECRET",
+        envvar="KARABAKH_KG_PUBLISH_PASSWORD",
+        help="Password for --user (better: KARABAKH_KG_PUBLISH_PASSWORD, which other "
+        "users cannot see in the process list).",
+        show_default=False,
+    ),
+]
+Auth = Annotated[
+    str, typer.Option("--auth", metavar="KIND", help="HTTP authentication: basic or digest.")
+]
+
+
+def _engine(
+    to: str,
+    update_url: str | None,
+    gsp_url: str | None,
+    user: str | None,
+    password: str | None,
+    auth: str,
+) -> Any:
+    """The engine the options name (a ``RemoteStore``), or one line saying why not."""
+    from karabakh_kg.graph import RemoteStore
+
+    if auth not in {"basic", "digest"}:
+        fail(f"--auth must be basic or digest, not {auth!r}")
+    if password is not None and user is None:
+        fail("--password (or KARABAKH_KG_PUBLISH_PASSWORD) needs --user")
+    return RemoteStore(
+        to, update_url=update_url, gsp_url=gsp_url, user=user, password=password, auth=auth
+    )
+
+
 def publish(
-    to: Annotated[
-        str,
-        typer.Option("--to", metavar="URL", help="SPARQL query endpoint of the engine."),
-    ],
-    update_url: Annotated[
-        str | None,
-        typer.Option("--update-url", metavar="URL", help="SPARQL update endpoint (default: --to)."),
-    ] = None,
-    gsp_url: Annotated[
-        str | None,
-        typer.Option(
-            "--gsp-url",
-            metavar="URL",
-            help="Graph Store Protocol endpoint (default: graphs are written with SPARQL updates).",
-        ),
-    ] = None,
-    user: Annotated[
-        str | None, typer.Option("--user", metavar="NAME", help="User name for the engine.")
-    ] = None,
-    password: Annotated[
-        str | None,
-        typer.Option(
-            "--password",
-            metavar="SECRET",
-            envvar="KARABAKH_KG_PUBLISH_PASSWORD",
-            help="Password for --user (better: KARABAKH_KG_PUBLISH_PASSWORD, which other "
-            "users cannot see in the process list).",
-            show_default=False,
-        ),
-    ] = None,
-    auth: Annotated[
-        str, typer.Option("--auth", metavar="KIND", help="HTTP authentication: basic or digest.")
-    ] = "basic",
+    to: EngineUrl,
+    update_url: UpdateUrl = None,
+    gsp_url: GspUrl = None,
+    user: User = None,
+    password: Password = None,
+    auth: Auth = "basic",
     store: Annotated[
         Path | None,
         typer.Option(
@@ -96,18 +124,12 @@ def publish(
 ) -> None:
     """Write the evidence graphs, provenance, ontology and inferred graph into a SPARQL 1.1
     engine, graph by graph; publishing again changes only what changed."""
-    from karabakh_kg.graph import DataError, RemoteStore, StoreError
+    from karabakh_kg.graph import DataError, StoreError
     from karabakh_kg.graph import publish as run
     from karabakh_kg.server.cli.data import load_graph
 
-    if auth not in {"basic", "digest"}:
-        fail(f"--auth must be basic or digest, not {auth!r}")
-    if password is not None and user is None:
-        fail("--password (or KARABAKH_KG_PUBLISH_PASSWORD) needs --user")
     try:
-        target = RemoteStore(
-            to, update_url=update_url, gsp_url=gsp_url, user=user, password=password, auth=auth
-        )
+        target = _engine(to, update_url, gsp_url, user, password, auth)
         if store is not None:
             from karabakh_kg.graph import open_dataset
 
@@ -122,7 +144,31 @@ def publish(
     typer.echo(f"{to}: {report.to_text()}")
 
 
+def reason_in_engine(
+    to: EngineUrl,
+    update_url: UpdateUrl = None,
+    gsp_url: GspUrl = None,
+    user: User = None,
+    password: Password = None,
+    auth: Auth = "basic",
+) -> None:
+    """Recompute the engine's inferred graph in the engine itself (OWL 2 RL and the domain
+    rules as SPARQL updates, to a fixpoint), from its asserted and ontology graphs: for
+    data too large to reason in one process. Its closure is the embedded reasoner's."""
+    from karabakh_kg.graph import StoreError, materialize_in_engine
+
+    try:
+        report = materialize_in_engine(_engine(to, update_url, gsp_url, user, password, auth))
+    except StoreError as error:
+        fail(str(error))
+    typer.echo(
+        f"{to}: {report.inferred} inferred triples in {report.rounds} rounds, "
+        f"{report.requests} requests, {report.seconds:.1f} s"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add the storage commands to ``app``."""
     app.command("export-updates")(export_updates)
     app.command("publish")(publish)
+    app.command("reason-in-engine")(reason_in_engine)
