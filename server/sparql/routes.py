@@ -573,12 +573,19 @@ class UpdateLane:
         else:
             # Received after an update's answer: it sees the update's inferences too, in
             # the store of this process (the query workers have them already).
-            writes = _derived_writes.get(scope["app"].state.sparql) if "app" in scope else None
+            writes = self._writes(scope)
             writing = None if writes is None else writes.writing
             if writing is not None and not writing.done():
                 # Waited for, not raised: a write's failure is the next start's to repair.
                 await asyncio.wait([asyncio.wrap_future(writing)])
             await self.app(scope, receive, send)
+
+    @staticmethod
+    def _writes(scope: Any) -> DerivedWrites | None:
+        """The derived writes of the endpoint of the app ``scope`` reached, if it has any."""
+        app = scope.get("app")
+        endpoint = None if app is None else getattr(app.state, "sparql", None)
+        return None if endpoint is None else _derived_writes.get(endpoint)
 
     @staticmethod
     def _settling(scope: Any, send: Any) -> Any:
@@ -587,8 +594,7 @@ class UpdateLane:
         start has nothing to catch up)."""
 
         async def settling(message: Any) -> None:
-            endpoint = getattr(scope["app"].state, "sparql", None) if "app" in scope else None
-            writes = None if endpoint is None else _derived_writes.get(endpoint)
+            writes = UpdateLane._writes(scope)
             done = message["type"] == "lifespan.shutdown.complete"
             if done and writes is not None and writes.last is not None:
                 await asyncio.wrap_future(_updater().submit(writes.last.settle))
