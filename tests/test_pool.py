@@ -586,6 +586,16 @@ def copy_and_rows(store: ox.Store, version: str) -> tuple[object, int]:
         pool.close()
 
 
+def read_from_the_copy(endpoint: Endpoint, loaded: ox.Store) -> None:
+    """Start ``endpoint``'s workers and wait until its graph reads their on-disk copy
+    instead of ``loaded``, the store it was given."""
+    endpoint.store()
+    deadline = time.monotonic() + 60
+    while endpoint.kg.store is loaded and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert endpoint.kg.store is not loaded
+
+
 def test_a_read_only_server_reads_the_workers_copy_instead_of_its_graph_in_memory() -> None:
     """Once the workers' on-disk copy is ready, the server's graph is that copy opened
     read-only, with the same quads and an empty default graph (the workers' holds the
@@ -604,11 +614,7 @@ def test_a_read_only_server_reads_the_workers_copy_instead_of_its_graph_in_memor
     reasoning.attach(kg)  # served reasoned: its pages write nothing into the store
     endpoint = Endpoint(kg, Settings(query_workers=1))
     try:
-        endpoint.store()
-        deadline = time.monotonic() + 60
-        while kg.store is loaded and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert kg.store is not loaded
+        read_from_the_copy(endpoint, loaded)
         assert set(kg.store) == quads
         assert not list(kg.store.quads_for_pattern(None, None, None, ox.DefaultGraph()))
         with pytest.raises(RuntimeError, match="read-write"):
@@ -640,11 +646,7 @@ def test_a_graph_served_unreasoned_is_read_from_the_copy_until_its_pages_reason(
     kg = KnowledgeGraph(store=loaded, version=f"unreasoned {time.time()}")
     endpoint = Endpoint(kg, Settings(query_workers=1))
     try:
-        endpoint.store()
-        deadline = time.monotonic() + 60
-        while kg.store is loaded and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert kg.store is not loaded
+        read_from_the_copy(endpoint, loaded)
         with pytest.raises(RuntimeError, match="read-write"):
             kg.store.add(quad("new", "refused"))  # the workers' copy, read-only
         assert reasoning.reasoner(kg) is not None  # what a page does first
