@@ -203,6 +203,14 @@ def _on_disk(kg: KnowledgeGraph) -> bool:
     return False
 
 
+def _in_memory(store: ox.Store) -> ox.Store:
+    """A writable in-memory copy of ``store``, its blank nodes keeping their labels (a dump
+    loaded with ``Store.load`` would rename them)."""
+    copy = ox.Store()
+    copy.extend(store)
+    return copy
+
+
 class Endpoint:
     """The SPARQL endpoint's state: store, limits, metrics."""
 
@@ -317,9 +325,7 @@ class Endpoint:
             self._reasoning_here = True
             plain = self._plain
             if plain is not None and self.kg.store is plain:
-                kept = ox.Store()
-                kept.extend(plain)  # blank nodes keep their labels
-                self.kg.store = kept
+                self.kg.store = _in_memory(plain)
         reasoning.materialize(self.kg)
 
     def close(self) -> None:
@@ -327,9 +333,7 @@ class Endpoint:
             if self._plain is not None and self.kg.store is self._plain:
                 # The copy goes with the pool: whoever holds the graph still may read it
                 # (and write it, as before it was served).
-                kept = ox.Store()
-                kept.extend(self._plain)  # blank nodes keep their labels (load renames them)
-                self.kg.store = kept
+                self.kg.store = _in_memory(self._plain)
             self._plain = None
             if self._store is not None:
                 self._store.close()
