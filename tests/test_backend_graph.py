@@ -242,7 +242,7 @@ def _published(kg: KnowledgeGraph) -> tuple[Callable[[Any], str], Callable[[Any]
     """How the publication names terms (blank nodes by their stable labels, which the
     derivation records use: ``BlankLabels``), and an embedded explanation (its JSON or
     its page's text) with its blank nodes so named."""
-    from karabakh_kg.graph.reasoning.explain import BlankLabels
+    from karabakh_kg.graph.reasoning.blank_labels import BlankLabels
 
     labels = BlankLabels(kg.store)
 

@@ -15,6 +15,7 @@ from karabakh_kg.graph.dataset import DERIVATIONS, PROVENANCE, SYSTEM_GRAPHS
 from karabakh_kg.graph.dataset import ONTOLOGY as ONTOLOGY_GRAPH
 from karabakh_kg.graph.prefixes import shorten
 from karabakh_kg.graph.reasoning import Reasoner, reasoner
+from karabakh_kg.graph.reasoning.blank_labels import BlankLabels
 from karabakh_kg.graph.reasoning.engine import Triple
 from karabakh_kg.graph.reasoning.perspective_graphs import is_perspective_graph
 from karabakh_kg.ontology import vocab
@@ -429,55 +430,6 @@ def derivation_records(kg: KnowledgeGraph) -> list[ox.Triple]:
         )
         for record in records
     ]
-
-
-class BlankLabels:
-    """Labels of the blank nodes of ``store`` that are the same whatever labels a parse
-    gave them, so the derivation records of the same data are the same from one load to
-    the next (and a second publish changes nothing): a digest of what the node says
-    (its triples, a blank object by its own digest) and of where it stands (the triples
-    naming it, a blank subject by its own label, up to the IRI a list or restriction
-    hangs from). Nodes that say the same in the same place get the same label: nothing
-    in the data tells them apart."""
-
-    def __init__(self, store: ox.Store) -> None:
-        self.store = store
-        self._said: dict[str, str] = {}
-        self._labels: dict[str, str] = {}
-
-    def _says(self, node: ox.BlankNode, depth: int = 0) -> str:
-        if node.value not in self._said:
-            lines = sorted(
-                f"{q.graph_name} {q.predicate} "
-                + (
-                    f"[{self._says(q.object, depth + 1)}]"
-                    if isinstance(q.object, ox.BlankNode) and depth < 16
-                    else str(q.object)
-                )
-                for q in self.store.quads_for_pattern(node, None, None, None)
-            )
-            self._said[node.value] = hashlib.sha256("\n".join(lines).encode()).hexdigest()
-        return self._said[node.value]
-
-    def label(self, node: ox.BlankNode, depth: int = 0) -> str:
-        """The stable label of ``node`` (without ``_:``)."""
-        if node.value not in self._labels:
-            standing = sorted(
-                f"{q.graph_name} {q.predicate} "
-                + (
-                    f"[{self.label(q.subject, depth + 1)}]"
-                    if isinstance(q.subject, ox.BlankNode) and depth < 16
-                    else str(q.subject)
-                )
-                for q in self.store.quads_for_pattern(None, None, node, None)
-            )
-            key = self._says(node) + "\n" + "\n".join(standing)
-            self._labels[node.value] = "b" + hashlib.sha256(key.encode()).hexdigest()[:32]
-        return self._labels[node.value]
-
-    def text(self, term: Any) -> str:
-        """``term``'s N-Triples text, a blank node by its stable label."""
-        return f"_:{self.label(term)}" if isinstance(term, ox.BlankNode) else str(term)
 
 
 def derivation_graph(kg: KnowledgeGraph) -> dict[str, list[ox.Triple]]:

@@ -16,7 +16,7 @@ interface:
 
 So the explanation over the engine is the embedded server's, rule for rule and quote for
 quote, its blank nodes named by the records' stable labels
-(:class:`karabakh_kg.graph.explanations.BlankLabels`) where the embedded server names
+(:class:`karabakh_kg.graph.reasoning.blank_labels.BlankLabels`) where the embedded server names
 them by its store's (``tests/test_backend_graph.py``). Every query has the server's query time limit
 and the pages' query slots; an explanation naming more than :data:`EXPLANATION_TRIPLES`
 triples answers 400 ``too-large``. A publication without the derivation graph (published
