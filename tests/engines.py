@@ -167,7 +167,7 @@ Charset = UTF-8
 EnabledGzipContent = 0
 
 [SPARQL]
-ResultSetMaxRows = 1000000
+ResultSetMaxRows = {max_rows}
 MaxQueryExecutionTime = 120
 MaxQueryCostEstimationTime = 0
 """
@@ -201,17 +201,24 @@ triples and more, in-engine reasoning outgrows them and waits on the disk (the b
 gives Virtuoso more; Virtuoso's own guide: about two thirds of the memory it may use)."""
 
 
+VIRTUOSO_MAX_ROWS = 1_000_000
+"""Rows Virtuoso puts in one answer at most (``ResultSetMaxRows``; 10 000 in its default
+configuration): more than the server's bounds on what it reads (docs/deployment.md)."""
+
+
 @contextlib.contextmanager
 def virtuoso_server(
     folder: Path,
     password: str,
     after_image: int = VIRTUOSO_AFTER_IMAGE,
     buffers: int = VIRTUOSO_BUFFERS,
+    max_rows: int = VIRTUOSO_MAX_ROWS,
 ) -> Iterator[Engine]:
     """Virtuoso on a fresh database in ``folder``: its own ports, a new ``dba`` password and
     a user ``karabakh`` (that ``password`` too) allowed SPARQL updates, over digest auth;
     ``after_image``: its ``TransactionAfterImageLimit``; ``buffers``: its
-    ``NumberOfBuffers`` (pages of 8 kB held in memory)."""
+    ``NumberOfBuffers`` (pages of 8 kB held in memory); ``max_rows``: its
+    ``[SPARQL] ResultSetMaxRows`` (the most rows of one answer)."""
     sql_port, http_port = _free_port(), _free_port()
     (folder / "virtuoso.ini").write_text(
         VIRTUOSO_INI.format(
@@ -223,6 +230,7 @@ def virtuoso_server(
             after_image=after_image,
             buffers=buffers,
             dirty_buffers=buffers * 3 // 5,
+            max_rows=max_rows,
         )
     )
     log = (folder / "virtuoso.out").open("wb")

@@ -2,7 +2,8 @@
 Store Protocol for whole graphs, optional HTTP basic or digest credentials (httpx).
 
 Every failure is a :class:`~karabakh_kg.graph.store.StoreError` of one line that names the
-URL and what went wrong (unreachable, credentials refused, updates refused, a bad answer).
+URL and what went wrong (unreachable, credentials refused, updates refused, a bad answer,
+an answer the engine cut at its row limit: :class:`AnswerCut`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,27 @@ or the engine's limits on one request (the Oxigraph server stores about 5 000 tr
 second through the Graph Store Protocol on a loaded machine; Virtuoso limits ``INSERT DATA``)."""
 RESULTS = "application/sparql-results+json"
 NTRIPLES = "application/n-triples"
+MAX_ROWS_HEADER = "X-SPARQL-MaxRows"
+"""What Virtuoso adds to a SELECT answer it cut at its ``ResultSetMaxRows`` (the cap's value;
+also to an answer of exactly that many rows, which cannot be told from a cut one)."""
+VIRTUOSO_MAX_ROWS = (
+    "SELECT ?rows WHERE { BIND(bif:virtuoso_ini_item_value('SPARQL', 'ResultSetMaxRows') "
+    "AS ?rows) }"
+)
+"""Virtuoso's ``ResultSetMaxRows``, asked once per engine: a graph answer (CONSTRUCT,
+DESCRIBE, a Graph Store read) it cut has one triple more than the cap and no header."""
+
+
+class AnswerCut(StoreError):
+    """The engine cut an answer at its limit on rows: working on the rest would be working
+    on partial data."""
+
+    def __init__(self, url: str, cap: int) -> None:
+        super().__init__(
+            f"{url}: the engine cut its answer at its limit of {cap} rows (Virtuoso: raise "
+            "[SPARQL] ResultSetMaxRows in virtuoso.ini above the bounds of docs/deployment.md)"
+        )
+        self.cap = cap
 
 
 def parse_results(body: bytes) -> ox.QuerySolutions | ox.QueryBoolean:
@@ -101,6 +123,9 @@ class RemoteStore:
         self.timeout = timeout
         self.upload_triples = upload_triples
         self.client = httpx.Client(auth=credentials, timeout=timeout, follow_redirects=True)
+        self._row_cap: dict[str, int | None] = {}
+        """The engine's limit on the rows of one answer, once known (shared by the
+        :meth:`bounded` views)."""
 
     def bounded(self, timeout: float) -> RemoteStore:
         """The same engine (and connections) whose requests each take at most ``timeout``
@@ -148,6 +173,7 @@ class RemoteStore:
     # -- queries ---------------------------------------------------------------------------
     def select(self, sparql: str) -> list[Row]:
         response = self._query(sparql, RESULTS)
+        self._check_rows(response)
         try:
             solutions = parse_results(response.content)
             assert isinstance(solutions, ox.QuerySolutions)
@@ -165,7 +191,49 @@ class RemoteStore:
 
     def construct(self, sparql: str) -> list[ox.Triple]:
         response = self._query(sparql, NTRIPLES)
-        return self._triples(response, self.query_url)
+        return self._checked(self._triples(response, self.query_url), response)
+
+    # -- answers cut at the engine's row limit ---------------------------------------------
+    def _check_rows(self, response: httpx.Response) -> None:
+        """:class:`AnswerCut` when a results answer says it was cut (and remember the cap)."""
+        value = response.headers.get(MAX_ROWS_HEADER)
+        if value is None:
+            return
+        cap = int(value) if value.strip().isdigit() else 0
+        if cap:
+            self._row_cap["rows"] = cap
+        raise AnswerCut(str(response.url), cap or self.row_cap(response) or 0)
+
+    def _checked(self, triples: list[ox.Triple], response: httpx.Response) -> list[ox.Triple]:
+        """``triples``, or :class:`AnswerCut` when there are more than the engine's cap:
+        Virtuoso cuts a graph answer at the cap and one, without a header."""
+        cap = self.row_cap(response)
+        if cap is not None and len(triples) > cap:
+            raise AnswerCut(str(response.url), cap)
+        return triples
+
+    def row_cap(self, response: httpx.Response | None = None) -> int | None:
+        """The most rows the engine puts in one answer, when it has such a limit and says
+        it (Virtuoso, asked once when ``response`` is Virtuoso's); None otherwise."""
+        if "rows" in self._row_cap:
+            return self._row_cap["rows"]
+        if response is None or not response.headers.get("server", "").startswith("Virtuoso"):
+            return None
+        cap: int | None = None
+        try:
+            asked = self._send(
+                "asking its ResultSetMaxRows",
+                "POST",
+                self.query_url,
+                data={"query": VIRTUOSO_MAX_ROWS},
+                headers={"Accept": RESULTS},
+            )
+            rows = json.loads(asked.content)["results"]["bindings"]
+            cap = int(rows[0]["rows"]["value"])
+        except (StoreError, ValueError, KeyError, IndexError, TypeError):
+            cap = None  # not said: graph answers cannot be checked (docs/deployment.md)
+        self._row_cap["rows"] = cap
+        return cap
 
     def _triples(self, response: httpx.Response, url: str) -> list[ox.Triple]:
         kind = response.headers.get("content-type", NTRIPLES).split(";")[0].strip().lower()
@@ -234,9 +302,13 @@ class RemoteStore:
         if response.status_code >= 400:
             raise OSError(f"{self.query_url}: HTTP {response.status_code}: {detail}")
         kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        if "sparql-results" in kind or kind == "application/json":
-            return parse_results(response.content)
-        return self._triples(response, self.query_url)
+        try:
+            if "sparql-results" in kind or kind == "application/json":
+                self._check_rows(response)
+                return parse_results(response.content)
+            return self._checked(self._triples(response, self.query_url), response)
+        except StoreError as error:  # a cut answer is the engine's failure, not the query's
+            raise OSError(str(error)) from None
 
     # -- graphs ----------------------------------------------------------------------------
     def graph_names(self) -> set[str]:
@@ -257,7 +329,7 @@ class RemoteStore:
                 if "HTTP 404" in str(error):
                     return []
                 raise
-            return self._triples(response, self.gsp_url)
+            return self._checked(self._triples(response, self.gsp_url), response)
         return self.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{name}> {{ ?s ?p ?o }} }}")
 
     def put_graph(self, name: str, triples: list[ox.Triple]) -> None:
