@@ -40,6 +40,31 @@ def test_sparql_errors_are_problems(base: str) -> None:
     problem(httpx.get(base + "/sparql?query=ASK%7B%7D&query=ASK%7B%7D"), 400, "repeated-parameter")
 
 
+@pytest.mark.parametrize(
+    ("text", "where", "names"),
+    [
+        # A query starts with its prologue or its form (SPARQL 1.1 Query, 19.8, [2] Query).
+        ("SELEC ?s WHERE { ?s ?p ?o }", "line 1, column 1", ["'ASK'", "'CONSTRUCT'"]),
+        # A triple pattern has an object after its predicate ([75] TriplesSameSubject).
+        ("SELECT * WHERE { ?s ?p }", "line 1, column 24", ["a variable", "an IRI"]),
+        # A group opened is closed ([53] GroupGraphPattern).
+        ("ASK {", "at the end of the text", ["'FILTER'", "'OPTIONAL'"]),
+    ],
+)
+def test_a_syntax_error_says_where_and_what_would_fit_on_one_line(
+    base: str, text: str, where: str, names: list[str]
+) -> None:
+    """The engine's own message stops where its parser did, often past the mistake, and
+    names character classes by their Unicode ranges, over several lines; the detail adds
+    the first token that does not fit and the tokens that would."""
+    detail = problem(httpx.get(base + "/sparql", params={"query": text}), 400, "malformed-query")[
+        "detail"
+    ]
+    assert detail.startswith("malformed query: error at 1:")
+    assert where in detail and all(name in detail for name in names), detail
+    assert "\n" not in detail and "..=" not in detail and "[_]" not in detail, detail
+
+
 def test_starlette_not_found_and_method_errors_are_problems(base: str) -> None:
     missing = problem(httpx.get(base + "/no/such/page"), 404, "not-found")
     assert "/no/such/page" in missing["detail"]

@@ -298,20 +298,45 @@ def query_dataset(text: str, prefixes: Mapping[str, str]) -> Parsed | None:
 
 
 _POSITION = re.compile(r"^error at (\d+):(\d+): ")
+_DIGITS = re.compile(r"\['0'\s*\.\.=\s*'9'\]")
+_NAME_CHARACTERS = re.compile(r"\['A'\s*\.\.=\s*'Z'[^\]]*\]")
+_ANY_CHARACTER = re.compile(r"(?:, )?\[_\]")
+
+
+def _tidy_expectations(message: str) -> str:
+    """pyoxigraph's expectations in words, on one line: its parser names character classes
+    by their Unicode ranges (several lines of them for the letters a name may start with)
+    and any character as ``[_]``."""
+    message = _NAME_CHARACTERS.sub("a letter", _DIGITS.sub("a digit", message))
+    message = _ANY_CHARACTER.sub("", message)
+    message = re.sub(r"expected(?: one of)?\s*$", "expected more text", message.rstrip())
+    return " ".join(message.split())
+
+
 _PNAME_BEFORE = re.compile(r"([A-Za-z][\w.\-]*)?:[\w.\-%\\]*$")
 
 
 def explain_syntax_error(message: str, text: str, prefixes: Mapping[str, str]) -> str:
-    """pyoxigraph's syntax error, with a readable message for an undeclared prefix.
+    """pyoxigraph's syntax error, made readable: an undeclared prefix named, and any other
+    error followed by the SPARQL 1.1 grammar's reading of the text where it has one.
 
     pyoxigraph reports an unknown prefix as "expected one of Prefix not found" and a dump
     of character ranges; this names the prefix, where it is, and the prefixes that may be
-    used without declaring them. Other messages are returned unchanged. (Shared by the
-    endpoint and the command line.)
+    used without declaring them. Its other messages name where its parser stopped, which
+    is often past the mistake, and what it expected there as character classes (``SELEC``
+    gives "error at 1:6: expected [_]"); the grammar's reading
+    (:attr:`~karabakh_kg.server.sparql.inspect.Inspection.error`) names the first token
+    that does not fit and the tokens that would. The engine's message comes first: it
+    decides what is SPARQL (it reads some syntax beyond 1.1). (Shared by the endpoint and
+    the command line.)
     """
     position = _POSITION.match(message)
     if position is None or "Prefix not found" not in message:
-        return message
+        from karabakh_kg.server.sparql.inspect import inspect
+
+        reading = inspect(text).error
+        message = _tidy_expectations(message)
+        return message if reading is None else f"{message} ({reading})"
     line_number, column = int(position.group(1)), int(position.group(2))
     lines = text.splitlines() or [""]
     line = lines[line_number - 1] if 0 < line_number <= len(lines) else ""
