@@ -486,6 +486,13 @@ def event_records(kg: KnowledgeGraph, perspective: str = ALL) -> list[EventRecor
     return views.view(kg, ("event-records", chosen.name), lambda: _build(kg, set(units)))
 
 
+def page_events(iris: Iterable[str], offset: int, limit: int) -> list[str]:
+    """The events of one page of a view: ``limit`` of ``iris`` from ``offset``, in the
+    order of their IRIs (an order a store can give without reading the events; each page
+    lists its events in date order)."""
+    return sorted(set(iris))[offset : offset + limit]
+
+
 def _build(kg: KnowledgeGraph, allowed: set[str]) -> list[EventRecord]:
     index = lookup.index(kg)
     labels = provenance_labels(kg)

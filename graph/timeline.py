@@ -12,7 +12,7 @@ quotes and claimants of its evidence.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,7 @@ def timeline_items(
     perspective: str = ALL,
     kinds: Iterable[str] = (),
     participants: Iterable[str] = (),
+    resolve: Callable[[str], str] | None = None,
 ) -> list[dict[str, Any]]:
     """The items of every dated event in ``window`` under ``perspective``, in date order.
 
@@ -65,13 +66,15 @@ def timeline_items(
     of agents (any name :func:`lookup.resolve` knows) one of whom must take part in the
     event in some role. Raises ValueError for an unknown kind, LookupError for an unknown
     participant, :class:`~karabakh_kg.graph.events.UnknownPerspectiveError` for an unknown
-    perspective.
+    perspective. ``resolve`` names participants' IRIs (by default :func:`lookup.resolve`
+    over ``kg``; over a part of a graph, the whole graph's look-up).
     """
     view = window or Window()
     records = event_records(kg, perspective)
     wanted_kinds = _check_kinds(kg, kinds, records)
     index = lookup.index(kg)
-    wanted_agents = {lookup.resolve(kg, name) for name in _bounded(participants, "participants")}
+    named = resolve or (lambda name: lookup.resolve(kg, name))
+    wanted_agents = {named(name) for name in _bounded(participants, "participants")}
     items: list[dict[str, Any]] = []
     for record in records:
         if wanted_kinds and not wanted_kinds & record.kinds:

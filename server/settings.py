@@ -121,9 +121,10 @@ class Settings:
     copy is taken and every feature reads the engine in bounded queries, the views of the
     whole graph within :attr:`backend_whole_max_quads` (docs/deployment.md)."""
     backend_whole_max_quads: int = 200_000
-    """Most quads the views of the whole graph (event table, timeline, map, whole-graph
-    traversals and exports) read from an engine without a local copy, held in memory while
-    they answer; a larger graph is answered 400 ``too-large`` naming this bound."""
+    """Most quads the views of the whole graph (whole-graph traversals and exports,
+    reconciliation by properties) read from an engine without a local copy, held in memory
+    while they answer; a larger graph is answered 400 ``too-large`` naming this bound (the
+    event table, timeline and map read pages of events instead)."""
     wikidata_file: str = ""
     """A Wikidata enrichment file (``karabakh-kg link enrich``) to load into the
     ``graph/wikidata`` named graph; queries include it unless they ask ``wikidata=false``."""

@@ -22,6 +22,15 @@ inferred graphs in place of the graphs of every source, and its evidence units a
 the perspective's view of the whole graph holds them; the perspectives (who each unit is
 attributed to) are read from the provenance graph once per data version.
 
+The event views (the event table, the timeline, the map) read one page of events
+(:meth:`EngineGraph.events`): the events a perspective's evidence units speak of are
+listed by name (:meth:`EngineGraph.event_index`), and of the page's events the quads the
+graph-layer code reads of them (their facts and the claims about them in every unit,
+the types and names of what those name, the places' containers and points, the units'
+descriptions and who each unit is attributed to), so their rows are those over the whole
+graph at any size. The whole-graph traversals and exports, and reconciliation by
+properties, read the whole graph within a bound instead (:meth:`EngineGraph.whole`).
+
 The slice is a small :class:`~karabakh_kg.graph.KnowledgeGraph` whose reasoner is built
 over it (without writing anything), and the one projection and traversal code runs on it,
 so an answer from the engine is the answer over the whole graph. Every query has the
@@ -84,10 +93,10 @@ NAME_CANDIDATES = 200
 """Names one look-up reads from the engine, to resolve the name among them."""
 WHOLE_GRAPH_QUADS = Settings.backend_whole_max_quads
 """Most quads a view of the whole graph reads from the engine by default (the whole-graph
-traversals and exports, the event table, the timeline, the map, reconciliation; the
-server's is ``KARABAKH_KG_BACKEND_WHOLE_MAX_QUADS``): the curated graph's asserted,
-inferred, evidence, provenance, ontology and Wikidata graphs hold about 7 300. More
-answers 400 ``too-large`` naming the bound."""
+traversals and exports, reconciliation by properties; the server's is
+``KARABAKH_KG_BACKEND_WHOLE_MAX_QUADS``; the event views read pages of events instead):
+the curated graph's asserted, inferred, evidence, provenance, ontology and Wikidata graphs
+hold about 7 300. More answers 400 ``too-large`` naming the bound."""
 PAST_THE_BOUND = (
     " Over an engine without a local copy (`serve --backend`), also a graph larger than"
     " the bound it is read within (`too-large`, naming the bound)."
@@ -98,6 +107,18 @@ UNITS_PER_QUERY = 500
 KEPT_WHOLE = 2
 """Whole-graph reads kept per data version (every source's and one perspective's: each is
 at most :data:`WHOLE_GRAPH_QUADS` quads, with its reasoner)."""
+
+EVENTS_INDEXED = 200_000
+"""Most events the event views list the pages of (the events a perspective's evidence
+units speak of, read by name alone; more answers 400 ``too-large``)."""
+EVENT_PAGE_QUADS = 200_000
+"""Most quads one page of the event views reads from the engine (more answers 400
+``too-large``, naming ``limit=``: ask for fewer events a page)."""
+KEPT_EVENT_PAGES = 4
+"""Pages of the event views kept per data version, with their reasoners."""
+CAUSE_DEPTH = 8
+"""Most links of ``kgo:causedBy`` chains followed back from a page's events (the deaths
+an event caused count as its fatalities)."""
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -168,7 +189,35 @@ _SUBJECTS = """SELECT ?g ?s ?p ?o WHERE {{
   VALUES ?g {{ {graphs} }} VALUES ?s {{ {nodes} }} GRAPH ?g {{ ?s ?p ?o }}
 }} LIMIT {limit}"""
 _GRAPH_NAMES = "SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} LIMIT {limit}"
+_EVENTS_OF = """SELECT DISTINCT ?event WHERE {{
+  VALUES ?g {{ {units} }}
+  {{ GRAPH ?g {{ ?event ?p ?o }} }}
+  UNION
+  {{ VALUES ?p {{ <{kgo}about> <{kgo}denies> }} GRAPH ?g {{ ?claim ?p ?event }} }}
+  VALUES ?t {{ {defaults} }} GRAPH ?t {{ ?event a <{kgo}Event> }}
+  VALUES ?d {{ {defaults} }} GRAPH ?d {{ ?g a <{kgo}Evidence> }}
+}} LIMIT {limit}"""
+_NAMING = """SELECT ?g ?s ?p ?o WHERE {{
+  VALUES ?s {{ {nodes} }} VALUES ?p {{ {predicates} }} VALUES ?g {{ {graphs} }}
+  GRAPH ?g {{ ?s ?p ?o }}
+}} LIMIT {limit}"""
+_GEOMETRIES = """SELECT ?g ?s ?p ?o WHERE {{
+  {places}
+  {{ GRAPH ?g {{ ?place <{geo}hasGeometry> ?s . ?s ?p ?o }} }}
+  UNION
+  {{ VALUES ?p {{ <{geo}hasGeometry> <{wgs}lat> <{wgs}long> }}
+     GRAPH ?g {{ ?place <{geo}hasGeometry> ?geometry . ?place ?p ?o }} BIND(?place AS ?s) }}
+  FILTER({graphs})
+}} LIMIT {limit}"""
+_ANY_LABEL = """SELECT ?g ?s ?p ?o WHERE {{
+  VALUES ?s {{ {nodes} }} VALUES ?p {{ <{label}> }} GRAPH ?g {{ ?s ?p ?o }}
+}} LIMIT {limit}"""
+_TYPED = """SELECT ?g ?s ?p ?o WHERE {{
+  VALUES ?g {{ {defaults} }} VALUES ?p {{ <{type}> }} VALUES ?o {{ {classes} }}
+  GRAPH ?g {{ ?s ?p ?o }}
+}} LIMIT {limit}"""
 _CLAIM = ox.NamedNode(KGO + "Claim")
+_PLACE = ox.NamedNode(KGO + "Place")
 _WIKIDATA_ID = re.compile(r"^(?:wd:)?(Q[1-9][0-9]*)$", re.IGNORECASE)
 _WIKIDATA_URL = re.compile(r"^https?://(?:www\.)?wikidata\.org/(?:wiki|entity)/(Q[1-9][0-9]*)$")
 
@@ -257,15 +306,49 @@ def _resources(quads: Iterable[ox.Quad]) -> set[str]:
     }
 
 
-def too_large(what: str, limit: int) -> Problem:
+def too_large(
+    what: str,
+    limit: int,
+    advice: str = "ask for fewer hops or follow fewer predicates (predicate=)",
+) -> Problem:
     """The answer to a traversal whose slice would pass ``limit`` quads."""
     return Problem(
         400,
         "too-large",
-        f"{what} reaches more than {limit} quads on the engine; ask for fewer hops or "
-        "follow fewer predicates (predicate=), or query /sparql",
+        f"{what} reaches more than {limit} quads on the engine; {advice}, or query /sparql",
         limit=limit,
     )
+
+
+_DEFAULT_GRAPHS = " ".join(f"<{g.value}>" for g in (ASSERTED, PROVENANCE, ONTOLOGY, INFERRED))
+"""The graphs of the default graph the graph-layer code queries (``KnowledgeGraph.query``)."""
+_NAMING_PREDICATES = " ".join(
+    f"<{p}>"
+    for p in (
+        RDF_TYPE,
+        "http://www.w3.org/2000/01/rdf-schema#label",
+        "http://www.w3.org/2004/02/skos/core#prefLabel",
+        "http://www.w3.org/2004/02/skos/core#altLabel",
+        KGO + "locatedIn",
+        KGO + "country",
+    )
+)
+"""What the event views read of the resources they name: their types and names (the
+look-up index's labels), and of places what they lie in and their country."""
+_GEO = "http://www.opengis.net/ont/geosparql#"
+_WGS = "http://www.w3.org/2003/01/geo/wgs84_pos#"
+_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+_PROV_ATTRIBUTED = "http://www.w3.org/ns/prov#wasAttributedTo"
+
+
+def _named(quads: Iterable[ox.Quad]) -> set[str]:
+    """The resources ``quads`` name as subject or object (not vocabulary terms)."""
+    return {
+        term.value
+        for q in quads
+        for term in (q.subject, q.object)
+        if isinstance(term, ox.NamedNode) and not term.value.startswith(_TERMS)
+    }
 
 
 class EngineGraph:
@@ -293,6 +376,10 @@ class EngineGraph:
         self._whole_lock = threading.Lock()
         self._whole_reading = threading.Lock()
         self._perspectives: tuple[perspectives.Perspectives, KnowledgeGraph] | None = None
+        self._event_indexes: dict[Scope, list[str]] = {}
+        self._event_pages: list[tuple[tuple[tuple[str, ...], bool], KnowledgeGraph]] = []
+        self._pages_reading = threading.Lock()
+        self._perspectives_reading = threading.Lock()
         self._disputes: KnowledgeGraph | None = None
 
     def needs_copy(self, what: str) -> Problem:
@@ -386,6 +473,224 @@ class EngineGraph:
         if len(rows) > self.whole_limit:
             raise too_large(what, self.whole_limit)
         return [r["g"].value for r in rows if isinstance(r.get("g"), ox.NamedNode)]
+
+    def event_index(self, scope: Scope, what: str) -> list[str]:
+        """The events the evidence units of ``scope`` speak of, as
+        :func:`karabakh_kg.graph.events.event_records` finds them (a ``kgo:Event`` with a
+        fact in a unit, or a claim of a unit about or denying it), by IRI in order: one
+        query per :data:`UNITS_PER_QUERY` units, at most :data:`EVENTS_INDEXED` events
+        (more: 400 ``too-large``), kept per scope for the data version."""
+        with self._whole_lock:
+            found = self._event_indexes.get(scope)
+        if found is not None:
+            return found
+        with self._pages_reading:  # one read at a time: requests meanwhile find it kept
+            with self._whole_lock:
+                found = self._event_indexes.get(scope)
+            if found is not None:
+                return found
+            return self._read_event_index(scope, what)
+
+    def _read_event_index(self, scope: Scope, what: str) -> list[str]:
+        views, _ = self.perspective_list()
+        every = views.units(perspectives.ALL_PERSPECTIVE) if scope.units is None else scope.units
+        events: set[str] = set()
+        for units in chunks(sorted(every), UNITS_PER_QUERY):
+            query = _EVENTS_OF.format(
+                units=units, kgo=KGO, defaults=_DEFAULT_GRAPHS, limit=EVENTS_INDEXED + 1
+            )
+            rows = self.engine.select(query)
+            events.update(r["event"].value for r in rows if isinstance(r["event"], ox.NamedNode))
+            if len(rows) > EVENTS_INDEXED or len(events) > EVENTS_INDEXED:
+                raise Problem(
+                    400,
+                    "too-large",
+                    f"{what} speaks of more than {EVENTS_INDEXED} events on the engine; "
+                    "query /sparql",
+                    limit=EVENTS_INDEXED,
+                )
+        index = sorted(events)
+        with self._whole_lock:
+            if len(self._event_indexes) >= KEPT_EVENT_PAGES:
+                self._event_indexes.pop(next(iter(self._event_indexes)))
+            self._event_indexes[scope] = index
+        return index
+
+    def events(self, page: list[str], what: str, places: bool = False) -> KnowledgeGraph:
+        """What the graph-layer code of the event views reads of the events ``page``
+        (:meth:`_read_events`; with ``places``, also every place, as the map lists them),
+        with a reasoner built over it (writing nothing, for its perspectives). The last
+        :data:`KEPT_EVENT_PAGES` are kept for the data version; one is read at a time."""
+        key = (tuple(page), places)
+        found = self._kept_page(key)
+        if found is not None:
+            return found
+        with self._pages_reading:
+            found = self._kept_page(key)
+            if found is not None:
+                return found
+            try:
+                kg = self._read_events(page, what, places)
+            except Problem as refused:
+                if refused.code != "too-large":
+                    raise
+                raise too_large(what, EVENT_PAGE_QUADS, "ask for fewer events (limit=)") from None
+            with self._whole_lock:
+                self._event_pages = [(key, kg), *self._event_pages][:KEPT_EVENT_PAGES]
+        return kg
+
+    def _kept_page(self, key: tuple[tuple[str, ...], bool]) -> KnowledgeGraph | None:
+        with self._whole_lock:
+            return next((kg for kept, kg in self._event_pages if kept == key), None)
+
+    def _read_events(self, page: list[str], what: str, places: bool) -> KnowledgeGraph:
+        """In bounded queries, at most :data:`EVENT_PAGE_QUADS` quads: every quad of the
+        events in the asserted, inferred and evidence graphs (every source's: the views
+        choose their perspective in what was read, as over the whole graph), and of the
+        events that were caused by them (:data:`CAUSE_DEPTH` links back: their deaths
+        are the events' fatalities), and of the claims about them; the types, names,
+        containing places and countries of every resource those name, of the places
+        they lie in and of the claimants; the places' points (their geometries in the
+        gazetteer's evidence); the descriptions of every evidence unit read and who each
+        unit of the publication is attributed to (the perspectives); the ontology. With
+        ``places``, also every place and state, with their names and points."""
+        quads: list[ox.Quad] = []
+
+        def budget() -> int:
+            return EVENT_PAGE_QUADS - len(quads)
+
+        def hop(nodes: Iterable[str]) -> list[ox.Quad]:
+            found = self._hop(nodes, budget(), what)
+            quads.extend(found)
+            return found
+
+        def naming(nodes: Iterable[str], graphs: str | None = None) -> list[ox.Quad]:
+            found: list[ox.Quad] = []
+            for chunk in chunks(sorted(set(nodes)), FRONTIER_PER_QUERY):
+                query = _NAMING.format(
+                    nodes=chunk,
+                    predicates=_NAMING_PREDICATES,
+                    graphs=graphs or _DEFAULT_GRAPHS,
+                    limit="@LIMIT@",
+                )
+                found += self._select(query, budget() - len(found), what)
+            quads.extend(found)
+            return found
+
+        def geometries(nodes: Iterable[str] | None) -> list[ox.Quad]:
+            found: list[ox.Quad] = []
+            lists = [""] if nodes is None else list(chunks(sorted(set(nodes)), FRONTIER_PER_QUERY))
+            for chunk in lists:
+                query = _GEOMETRIES.format(
+                    places=f"VALUES ?place {{ {chunk} }}" if chunk else "",
+                    geo=_GEO,
+                    wgs=_WGS,
+                    graphs=EVERY_SOURCE.hop_filter(),
+                    limit="@LIMIT@",
+                )
+                found += self._select(query, budget() - len(found), what)
+            quads.extend(found)
+            return found
+
+        events = set(page)
+        frontier = sorted(events)
+        for depth in range(CAUSE_DEPTH + 1):
+            found = hop(frontier)
+            if depth == CAUSE_DEPTH:
+                break
+            reached = set(frontier)
+            caused = {
+                q.subject.value
+                for q in found
+                if q.predicate.value == KGO + "causedBy"
+                and isinstance(q.subject, ox.NamedNode)
+                and isinstance(q.object, ox.NamedNode)
+                and q.object.value in reached
+            }
+            frontier = sorted(caused - events)
+            events |= caused
+            if not frontier:
+                break
+        claims = {
+            q.subject.value
+            for q in quads
+            if q.predicate.value in (KGO + "about", KGO + "denies")
+            and isinstance(q.subject, ox.NamedNode)
+            and isinstance(q.object, ox.NamedNode)
+            and q.object.value in events
+        }
+        hop(claims - events)
+        named = _named(quads) | events
+        found = naming(named)
+        # the places they lie in (transitive: the inferred graph), and what those lie in
+        for _ in range(CAUSE_DEPTH):
+            outer = {
+                q.object.value
+                for q in found
+                if q.predicate.value == KGO + "locatedIn" and isinstance(q.object, ox.NamedNode)
+            } - named
+            if not outer:
+                break
+            named |= outer
+            found = naming(outer)
+        typed_places = {
+            q.subject.value
+            for q in quads
+            if q.predicate.value == RDF_TYPE
+            and q.object == _PLACE
+            and isinstance(q.subject, ox.NamedNode)
+        }
+        geometries(typed_places)
+        if places:
+            layer = self._select(
+                _TYPED.format(
+                    defaults=_DEFAULT_GRAPHS,
+                    type=RDF_TYPE,
+                    classes=f"<{KGO}Place> <{KGO}State>",
+                    limit="@LIMIT@",
+                ),
+                budget(),
+                what,
+            )
+            quads.extend(layer)
+            drawn = geometries(None)
+            every = _named(layer) | {
+                q.subject.value
+                for q in drawn
+                if q.predicate.value == _GEO + "hasGeometry" and isinstance(q.subject, ox.NamedNode)
+            }
+            naming(every - named)
+            named |= every
+        units = {
+            q.graph_name.value
+            for q in quads
+            if isinstance(q.graph_name, ox.NamedNode) and is_evidence_graph(q.graph_name)
+        }
+        described = descriptions(self.engine, units, budget())
+        quads.extend(described)
+        # who each unit is attributed to, and the claimants' names (the perspectives)
+        names = self.perspective_list()[1]
+        attributions = list(
+            names.store.quads_for_pattern(None, ox.NamedNode(_PROV_ATTRIBUTED), None, PROVENANCE)
+        )
+        quads.extend(attributions)
+        claimants = {
+            q.object.value
+            for q in [*described, *attributions]
+            if q.predicate.value == _PROV_ATTRIBUTED and isinstance(q.object, ox.NamedNode)
+        }
+        naming(claimants - named)
+        for chunk in chunks(sorted(claimants), FRONTIER_PER_QUERY):  # (in every graph)
+            query = _ANY_LABEL.format(nodes=chunk, label=_LABEL, limit="@LIMIT@")
+            quads.extend(self._select(query, budget(), what))
+        if len(quads) > EVENT_PAGE_QUADS:
+            raise too_large(what, EVENT_PAGE_QUADS)
+        store = ox.Store()
+        store.extend(quads)
+        store.extend(self.ontology)
+        kg = KnowledgeGraph(store=store, version=self.version)
+        reasoning.attach(kg)  # over what was read, with its perspectives, writing nothing
+        return kg
 
     def reconciling(self, texts: Iterable[str], iris: Iterable[str] = ()) -> KnowledgeGraph:
         """What reconciling ``texts`` and describing ``iris`` reads
@@ -719,12 +1024,13 @@ class EngineGraph:
         each evidence unit is attributed to, the claimants' labels, and the evidence units
         among the outline's graph names
         (:func:`karabakh_kg.server.sparql.backend.read_perspectives`)."""
-        if self._perspectives is None:
-            from karabakh_kg.server.sparql.backend import read_perspectives
+        with self._perspectives_reading:  # (first requests at once read them once)
+            if self._perspectives is None:
+                from karabakh_kg.server.sparql.backend import read_perspectives
 
-            held = self.outline.store.named_graphs() if self.outline is not None else []
-            self._perspectives = read_perspectives(self.engine, held)
-        return self._perspectives
+                held = self.outline.store.named_graphs() if self.outline is not None else []
+                self._perspectives = read_perspectives(self.engine, held)
+            return self._perspectives
 
     def scope(self, name: str | None) -> tuple[perspectives.Perspective, Scope]:
         """The perspective ``name`` (as :func:`karabakh_kg.graph.perspectives.resolve`
@@ -777,8 +1083,8 @@ _making = threading.Lock()
 
 
 def whole_graph(request: Request, what: str) -> KnowledgeGraph:
-    """The graph a view of the whole graph reads (the event table, the timeline, the map,
-    reconciliation): the application's, or over an engine without a local copy, what
+    """The graph a view of the whole graph reads (reconciliation among every entity): the
+    application's, or over an engine without a local copy, what
     :meth:`EngineGraph.whole` reads of it (every source's; the views choose their
     perspective in it, as over the application's graph)."""
     reader = engine_graph(request)
