@@ -235,3 +235,38 @@ def test_explain_page_all_true(live_server) -> None:  # type: ignore[no-untyped-
         url, params={**query, "all": "maybe"}, headers={"Accept": "application/json"}, timeout=10
     )
     assert bad.status_code == 400 and "all must be true or false" in bad.json()["detail"]
+
+
+def test_blank_node_labels_do_not_depend_on_the_store_nor_on_the_order_asked() -> None:
+    """The same list of 40 members (deeper than the 16 levels a label follows), stored
+    with other blank node labels and in the reverse order, labelled by asking its nodes
+    in opposite orders: each node has the same label in both (a label cut short at one
+    depth was kept for every depth, so a node asked first from far away got another)."""
+    import pyoxigraph as ox
+
+    from karabakh_kg.graph.reasoning.blank_labels import BlankLabels
+
+    rdf = vocab.PREFIXES["rdf"]
+    graph = ox.NamedNode(vocab.BASE + "graph/asserted")
+    holder = ox.NamedNode(vocab.BASE + "resource/list-holder")
+    members = ox.NamedNode(vocab.BASE + "ontology#members")
+
+    def stored(prefix: str, order: int) -> tuple[ox.Store, list[ox.BlankNode]]:
+        nodes = [ox.BlankNode(f"{prefix}{i}") for i in range(40)]
+        quads = [ox.Quad(holder, members, nodes[0], graph)]
+        for i, node in enumerate(nodes):
+            rest = nodes[i + 1] if i + 1 < len(nodes) else ox.NamedNode(rdf + "nil")
+            quads.append(ox.Quad(node, ox.NamedNode(rdf + "first"), ox.Literal(str(i)), graph))
+            quads.append(ox.Quad(node, ox.NamedNode(rdf + "rest"), rest, graph))
+        store = ox.Store()
+        store.extend(quads[::order])
+        return store, nodes
+
+    first, first_nodes = stored("a", 1)
+    second, second_nodes = stored("z", -1)
+    first_labels = BlankLabels(first, [graph])
+    second_labels = BlankLabels(second, [graph])
+    from_head = [first_labels.label(node) for node in first_nodes]
+    from_tail = [second_labels.label(node) for node in reversed(second_nodes)][::-1]
+    assert from_head == from_tail
+    assert len(set(from_head)) == 40  # every member stands elsewhere in the list

@@ -18,6 +18,8 @@ import pyoxigraph as ox
 
 DEPTH = 16
 """How deep nested blank nodes are followed (lists and restrictions nest a few levels)."""
+CUT = DEPTH + 1
+"""The height of a node read cut short (more levels of blank nodes than were followed)."""
 
 
 class BlankLabels:
@@ -25,7 +27,9 @@ class BlankLabels:
     gave them: a digest of what the node says (its triples, a blank object by its own
     digest) and of where it stands (the triples naming it, a blank subject by its own
     label, up to the IRI a list or restriction hangs from). Nodes that say the same in
-    the same place get the same label: nothing in the data tells them apart.
+    the same place get the same label: nothing in the data tells them apart. Blank nodes
+    are followed :data:`DEPTH` levels (a longer list or a cycle is cut there, the same way
+    in every store and whatever was labelled before).
 
     ``graphs``: read only these named graphs (else every graph of ``store``), so that
     what other graphs say (the inferred graph, written after reasoning) does not change
@@ -34,8 +38,10 @@ class BlankLabels:
     def __init__(self, store: ox.Store, graphs: Iterable[ox.NamedNode] | None = None) -> None:
         self.store = store
         self.graphs = list(graphs) if graphs is not None else None
-        self._said: dict[str, str] = {}
-        self._labels: dict[str, str] = {}
+        self._said: dict[str, tuple[str, int]] = {}
+        self._labels: dict[str, tuple[str, int]] = {}
+        self._said_cut: dict[tuple[str, int], str] = {}
+        self._labels_cut: dict[tuple[str, int], str] = {}
 
     def _quads(self, subject: Any, obj: Any) -> Iterator[ox.Quad]:
         if self.graphs is None:
@@ -44,35 +50,60 @@ class BlankLabels:
         for graph in self.graphs:
             yield from self.store.quads_for_pattern(subject, None, obj, graph)
 
-    def _says(self, node: ox.BlankNode, depth: int = 0) -> str:
-        if node.value not in self._said:
-            lines = sorted(
-                f"{q.graph_name} {q.predicate} "
-                + (
-                    f"[{self._says(q.object, depth + 1)}]"
-                    if isinstance(q.object, ox.BlankNode) and depth < DEPTH
-                    else str(q.object)
-                )
-                for q in self._quads(node, None)
-            )
-            self._said[node.value] = hashlib.sha256("\n".join(lines).encode()).hexdigest()
-        return self._said[node.value]
+    def _says(self, node: ox.BlankNode) -> str:
+        """The digest of what ``node`` says, :data:`DEPTH` levels of blank objects deep."""
+        return self._read(node, DEPTH, self._said, self._said_cut, below=True)[0]
 
-    def label(self, node: ox.BlankNode, depth: int = 0) -> str:
+    def _read(
+        self,
+        node: ox.BlankNode,
+        levels: int,
+        whole: dict[str, tuple[str, int]],
+        cut: dict[tuple[str, int], str],
+        *,
+        below: bool,
+    ) -> tuple[str, int]:
+        """A node's digest (``below``: of what it says, its blank objects by their own; else
+        its label: what it says and the triples naming it, their blank subjects by their
+        own labels), following blank nodes at most ``levels`` levels. A digest cut short
+        differs from one read whole, so each read gives what a fresh read at that depth
+        would, whatever was read before: a whole digest serves every read with levels to
+        spare, a cut one only reads of the same depth."""
+        found = whole.get(node.value)
+        if found is not None and found[1] <= levels:
+            return found
+        kept = cut.get((node.value, levels))
+        if kept is not None:
+            return kept, CUT
+        height = 0
+        lines = []
+        quads = self._quads(node, None) if below else self._quads(None, node)
+        for q in quads:
+            other = q.object if below else q.subject
+            text = str(other)
+            if isinstance(other, ox.BlankNode):
+                if levels > 0:
+                    digest, levels_below = self._read(other, levels - 1, whole, cut, below=below)
+                    text = f"[{digest}]"
+                    height = max(height, levels_below + 1)
+                else:
+                    text, height = "[]", CUT  # not its label: another store names it otherwise
+            lines.append(f"{q.graph_name} {q.predicate} {text}")
+        joined = "\n".join(sorted(lines))
+        if below:
+            digest = hashlib.sha256(joined.encode()).hexdigest()
+        else:
+            key = self._says(node) + "\n" + joined
+            digest = "b" + hashlib.sha256(key.encode()).hexdigest()[:32]
+        if height >= CUT:
+            cut[(node.value, levels)] = digest
+            return digest, CUT
+        whole[node.value] = (digest, height)
+        return digest, height
+
+    def label(self, node: ox.BlankNode) -> str:
         """The stable label of ``node`` (without ``_:``)."""
-        if node.value not in self._labels:
-            standing = sorted(
-                f"{q.graph_name} {q.predicate} "
-                + (
-                    f"[{self.label(q.subject, depth + 1)}]"
-                    if isinstance(q.subject, ox.BlankNode) and depth < DEPTH
-                    else str(q.subject)
-                )
-                for q in self._quads(None, node)
-            )
-            key = self._says(node) + "\n" + "\n".join(standing)
-            self._labels[node.value] = "b" + hashlib.sha256(key.encode()).hexdigest()[:32]
-        return self._labels[node.value]
+        return self._read(node, DEPTH, self._labels, self._labels_cut, below=False)[0]
 
     def text(self, term: Any) -> str:
         """``term``'s N-Triples text, a blank node by its stable label."""
