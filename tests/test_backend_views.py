@@ -1,14 +1,17 @@
-"""``serve --backend`` without a local copy: the event table, the timeline, the map and
-reconciliation read the graph from the engine in bounded queries
-(:meth:`~karabakh_kg.server.web.engine_graph.EngineGraph.whole`) and answer what the
-embedded store answers over the curated graph, on the embedded store, the Oxigraph server
-and Virtuoso (real engines, tests/engines.py, never mocks)."""
+"""``serve --backend`` without a local copy: the event table, the timeline and the map read
+one page of events from the engine
+(:meth:`~karabakh_kg.server.web.engine_graph.EngineGraph.events`), at any size (past the
+whole-graph bound too), reconciliation and the whole-graph views the graph in bounded
+queries (:meth:`~karabakh_kg.server.web.engine_graph.EngineGraph.whole`), and they answer
+what the embedded store answers over the curated graph, on the embedded store, the
+Oxigraph server and Virtuoso (real engines, tests/engines.py, never mocks)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -111,6 +114,43 @@ def _strong(candidates: list[Any]) -> list[dict[str, Any]]:
 
 # test_reconcile.py's names: the article's spellings, other romanisations, a Wikidata id
 SPELLINGS = ["Pashinian", "Mnatsakanian", "Shushi", "Lachyn", "Lacin", "Mingechevir", "Q7747"]
+
+
+def test_event_pages_read_from_the_store_are_the_whole_graphs(
+    kg: KnowledgeGraph, reader: EngineGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The events a perspective's evidence speaks of, read by name, are those of the event
+    table over the whole graph; over what is read of a page of them (all, or 20 from the
+    11th), the rows of the event table, the timeline items and the map's places and events
+    are the whole graph's for those events; a page past its bound of quads is refused,
+    naming the bound and ``limit=``."""
+    from karabakh_kg.server.web import engine_graph
+
+    for name in ("all", CLAIMANT):
+        expected = events.event_records(kg, name)
+        index = reader.event_index(reader.scope(name)[1], "test")
+        assert index == sorted(r.iri for r in expected) and len(index) > 50, name
+        for offset, limit in ((0, 1000), (10, 20)):
+            page = set(events.page_events(index, offset, limit))
+            assert len(page) == min(limit, len(index) - offset)
+            part = reader.events(sorted(page), "test", places=True)
+            got = [r for r in events.event_records(part, name) if r.iri in page]
+            want = [r for r in expected if r.iri in page]
+            assert events.table_rows(part, got) == events.table_rows(kg, want), name
+            assert events.perspective_names(part) == events.perspective_names(kg)
+            items = [i for i in timeline_items(part, perspective=name) if i["event"] in page]
+            assert items == [i for i in timeline_items(kg, perspective=name) if i["event"] in page]
+            assert items or offset
+            placed, whole = gazetteer.map_places(part, name), gazetteer.map_places(kg, name)
+            for found in (placed, whole):
+                for place in found["placed"] + found["unplaced"]:
+                    place["events"] = [e for e in place["events"] if e["event"] in page]
+            assert placed == whole, name
+    monkeypatch.setattr(engine_graph, "EVENT_PAGE_QUADS", 1000)
+    with pytest.raises(Problem) as refused:
+        reader.events(index[:30], "the event table")
+    assert refused.value.code == "too-large" and "1000 quads" in refused.value.detail
+    assert "limit=" in refused.value.detail
 
 
 def test_reconciliation_over_what_it_reads_is_the_whole_graphs(
@@ -386,8 +426,9 @@ def test_whole_graph_traversals_and_exports_over_http_are_the_embedded_servers(
 def test_a_view_past_the_bound_over_http_is_one_problem(
     oxigraph_engine: Engine, kg: KnowledgeGraph
 ) -> None:
-    """Above ``KARABAKH_KG_BACKEND_WHOLE_MAX_QUADS`` the views answer 400 ``too-large``
-    naming the bound."""
+    """Above ``KARABAKH_KG_BACKEND_WHOLE_MAX_QUADS`` the whole-graph views answer 400
+    ``too-large`` naming the bound; the event views, which read their page of events
+    alone, answer."""
     remote = oxigraph_engine.store()
     assert isinstance(remote, RemoteStore)
     publish(kg, remote)
@@ -401,12 +442,125 @@ def test_a_view_past_the_bound_over_http_is_one_problem(
     )
     live = start_server(create_app(outline, settings, BackendStore(remote)))
     try:
-        for path in ("/timeline/items", "/export/events.csv", "/graph/components"):
-            refused = httpx.get(live.url + path, timeout=60)
-            assert refused.status_code == 400, (path, refused.text)
-            assert refused.json()["code"] == "too-large"
-            assert "500 quads" in refused.json()["detail"], refused.text
+        refused = httpx.get(live.url + "/graph/components", timeout=60)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["code"] == "too-large"
+        assert "500 quads" in refused.json()["detail"], refused.text
+        for path in ("/timeline/items", "/export/events.csv", "/map/places"):
+            answered = httpx.get(live.url + path, timeout=60)
+            assert answered.status_code == 200, (path, answered.text)
         manifest = httpx.get(live.url + "/reconcile", timeout=60)
         assert manifest.status_code == 200  # (the manifest reads nothing)
     finally:
         stop_server(live)
+
+
+LOW_WHOLE_BOUND = 1000
+"""The whole-graph bound of the server past it: the curated graph's read is about 7 300
+quads, so every view reading the graph whole answers 400 there."""
+
+
+@pytest.fixture(scope="module")
+def past_the_bound(
+    request: pytest.FixtureRequest, outline_server: LiveServer
+) -> Iterator[LiveServer]:
+    """A second server on the engine of ``outline_server`` (the curated graph published,
+    the copy disabled) whose whole-graph bound the curated graph passes."""
+    engine: Engine = request.getfixturevalue(f"{outline_server.engine}_engine")  # type: ignore[attr-defined]
+    remote = engine.store()
+    outline = published_copy(remote, 0)
+    assert isinstance(outline, EngineOutline) and len(outline.store) == 0
+    settings = Settings.from_env(
+        {"KARABAKH_KG_BACKEND_WHOLE_MAX_QUADS": str(LOW_WHOLE_BOUND)},
+        query_workers=2,
+        backend_refresh=0,
+        backend_copy_max_triples=0,
+    )
+    live = start_server(create_app(outline, settings, BackendStore(remote)))
+    live.version = outline.version  # type: ignore[attr-defined]
+    yield live
+    stop_server(live)
+
+
+EVENT_VIEWS = [
+    ("/export/events.csv", {}),
+    ("/export/events.json", {"perspective": CLAIMANT}),
+    ("/export/events.json", {"limit": "10", "offset": "20"}),
+    ("/timeline/items", {"from": "2020-10-01", "to": "2020-10-31", "participant": "Lavrov"}),
+    ("/timeline/items", {"perspective": "article", "limit": "30", "offset": "5"}),
+    ("/timeline", {"perspective": "article"}),
+    ("/map/places", {}),
+    ("/map/places", {"perspective": CLAIMANT, "limit": "7", "offset": "40"}),
+    ("/map", {"perspective": CLAIMANT}),
+    # bad input: the embedded server's problems
+    ("/export/events.csv", {"perspective": "nobody's"}),
+    ("/timeline/items", {"participant": "Nobody Atall"}),
+    ("/timeline/items", {"limit": "1001"}),
+    ("/map/places", {"offset": "-1"}),
+]
+
+
+def _paging(answer: httpx.Response, server: LiveServer) -> tuple[str | None, str | None]:
+    """The paging headers of ``answer`` (the next page's address relative to the server)."""
+    following = answer.headers.get("link")
+    if following is not None:
+        following = following.replace(server.url, "")
+    return answer.headers.get("x-total-count"), following
+
+
+def test_event_views_past_the_whole_bound_are_the_embedded_servers(
+    past_the_bound: LiveServer, live_server: LiveServer, kg: KnowledgeGraph
+) -> None:
+    """Past the whole-graph bound (where the whole-graph traversals answer 400), the event
+    table, the timeline and the map read their page of events from the engine and answer
+    what the embedded server answers, pages, perspectives and problems alike; a ``limit``
+    past the maximum is a 422 naming it, on both."""
+    refused = httpx.get(past_the_bound.url + "/graph/components", timeout=120)
+    assert refused.status_code == 400 and f"{LOW_WHOLE_BOUND} quads" in refused.text
+    version = past_the_bound.version  # type: ignore[attr-defined]
+    for path, params in EVENT_VIEWS:
+        over_engine = httpx.get(past_the_bound.url + path, params=params, timeout=120)
+        local = httpx.get(live_server.url + path, params=params, timeout=120)
+        assert over_engine.status_code == local.status_code, (path, params, over_engine.text)
+        assert _paging(over_engine, past_the_bound) == _paging(local, live_server), path
+        kind = over_engine.headers["content-type"]
+        assert kind == local.headers["content-type"], path
+        if "json" in kind:
+            assert over_engine.json() == local.json(), (path, params)
+        else:
+            got = _body(over_engine.text.replace(version, kg.version))
+            assert got == _body(local.text), (path, params)
+        if params.get("limit") == "1001":
+            assert over_engine.status_code == 422 and "1000" in over_engine.json()["detail"]
+    events_in_all = str(len(events.event_records(kg)))
+    table = httpx.get(past_the_bound.url + "/export/events.csv", timeout=120)
+    assert table.headers["x-total-count"] == events_in_all and "link" not in table.headers
+    rows = list(csv.DictReader(io.StringIO(table.text)))
+    (moscow,) = [r for r in rows if MOSCOW_QUOTE in r["notes"]]
+    assert moscow["event_date"] == "2020-10-12" and moscow["location"] == "Moscow"
+
+
+def test_event_pages_cover_the_table(live_server: LiveServer, kg: KnowledgeGraph) -> None:
+    """Pages of 25 events, followed by their ``Link`` headers, hold every row of the table
+    once, each page in date order (the embedded server; past the bound, the engine's pages
+    are the same: above)."""
+    whole = httpx.get(live_server.url + "/export/events.json", timeout=120).json()
+    assert len(whole) == len(events.event_records(kg)) > 75
+    order = [row["event_id"] for row in whole]
+    address: str | None = live_server.url + "/export/events.json?limit=25"
+    pages: list[list[dict[str, Any]]] = []
+    while address is not None:
+        answer = httpx.get(address, timeout=120)
+        assert answer.status_code == 200 and answer.headers["x-total-count"] == str(len(whole))
+        pages.append(answer.json())
+        following = answer.headers.get("link")
+        address = following[1 : following.index(">")] if following else None
+    assert [len(page) for page in pages] == [25, 25, 25, len(whole) - 75]
+    assert sorted((r for page in pages for r in page), key=lambda r: r["event_id"]) == sorted(
+        whole, key=lambda r: r["event_id"]
+    )
+    for page in pages:  # in the table's order within a page
+        ids = [row["event_id"] for row in page]
+        assert ids == sorted(ids, key=order.index)
+    first = {row["event_id"] for row in pages[0]}
+    assert first == set(sorted(order)[:25])  # pages split the events in the order of IRIs

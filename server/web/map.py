@@ -1,5 +1,9 @@
 """``/map``: the places of the graph and the events at them on an offline map (country
-outlines from world-atlas drawn with d3-geo, no tile server), and ``/map/places`` (JSON)."""
+outlines from world-atlas drawn with d3-geo, no tile server), and ``/map/places`` (JSON).
+
+Every place is listed, with the events of one page of events (``limit``, ``offset``:
+:mod:`karabakh_kg.server.web.events`); over an engine without a local copy, the page's
+events and every place are read from it."""
 
 from __future__ import annotations
 
@@ -13,7 +17,14 @@ from karabakh_kg.graph import gazetteer
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import check_name, get_and_head
-from karabakh_kg.server.web.engine_graph import PAST_THE_BOUND, whole_graph
+from karabakh_kg.server.web.events import (
+    EVENTS_PER_PAGE,
+    PAGE_PROBLEMS,
+    EventPage,
+    LimitQ,
+    OffsetQ,
+    event_page,
+)
 from karabakh_kg.server.web.resource_data import local_path
 
 router = APIRouter(tags=["map"])
@@ -22,47 +33,60 @@ PerspectiveQ = Annotated[
     str, Query(description="`all`, `article` or a claimant (`kg:armenia`, `Reuters`).")
 ]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {
-        "description": "An unknown perspective; `detail` lists some known ones." + PAST_THE_BOUND
-    },
+    400: {"description": "An unknown perspective; `detail` lists some known ones." + PAGE_PROBLEMS},
+    422: {"description": "A `limit` past its maximum or a negative `offset`."},
 }
 
 
-def layers(request: Request, perspective: str) -> dict[str, Any]:
-    """The map's places and events under ``perspective``, with local links (400 if unknown);
-    over an engine without a local copy, from the graph read from it (:func:`whole_graph`)."""
-    kg = whole_graph(request, "the map")
+def layers(
+    request: Request, perspective: str, offset: int, limit: int
+) -> tuple[dict[str, Any], EventPage]:
+    """The map's places and the events of the page under ``perspective``, with local links
+    (400 if unknown), and the page."""
+    page = event_page(request, perspective, offset, limit, "the map", places=True)
     try:
-        found = gazetteer.map_places(kg, check_name(perspective, "perspective"))
+        found = gazetteer.map_places(page.kg, check_name(perspective, "perspective"))
     except event_table.UnknownPerspectiveError as error:
         raise Problem(400, "unknown-perspective", str(error)) from None
     for place in [*found["placed"], *found["unplaced"]]:
+        place["events"] = [e for e in place["events"] if page.keeps(e["event"])]
         place["href"] = local_path(place["place"])
         for event in place["events"]:
             event["href"] = local_path(event["event"])
             for ref in event["evidence"]:
                 ref["href"] = local_path(ref["evidence"])
-    return found
+    return found, page
 
 
 @get_and_head(router, "/map/places", responses=ERRORS, summary="Places, points and events (JSON)")
-def map_json(request: Request, perspective: PerspectiveQ = event_table.ALL) -> JSONResponse:
-    """Every place with a point (and its events), and every place without one."""
-    return JSONResponse(layers(request, perspective))
+def map_json(
+    request: Request,
+    perspective: PerspectiveQ = event_table.ALL,
+    limit: LimitQ = EVENTS_PER_PAGE,
+    offset: OffsetQ = 0,
+) -> JSONResponse:
+    """Every place with a point (and the page's events at it), and every place without one."""
+    found, page = layers(request, perspective, offset, limit)
+    return JSONResponse(found, headers=page.headers(request))
 
 
 @get_and_head(
     router, "/map", response_class=HTMLResponse, responses=ERRORS, summary="Offline map of places"
 )
-def map_page(request: Request, perspective: PerspectiveQ = event_table.ALL) -> HTMLResponse:
+def map_page(
+    request: Request,
+    perspective: PerspectiveQ = event_table.ALL,
+    limit: LimitQ = EVENTS_PER_PAGE,
+    offset: OffsetQ = 0,
+) -> HTMLResponse:
     """The map page: points from the reviewed gazetteer evidence, places without one listed."""
-    found = layers(request, perspective)
+    found, page = layers(request, perspective, offset, limit)
     return pages.render(
         request,
         "map.html",
         {
             "layers": found,
-            "perspectives": event_table.perspective_names(whole_graph(request, "the map")),
+            "perspectives": event_table.perspective_names(page.kg),
             "chosen": perspective,
             "gazetteer": f"GeoNames via {gazetteer.PACKAGE} {gazetteer.package_version()}",
         },

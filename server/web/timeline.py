@@ -1,5 +1,10 @@
 """``/timeline``: every dated event on an interactive timeline (vis-timeline, served locally),
-and ``/timeline/items``, the items as JSON (what the page draws)."""
+and ``/timeline/items``, the items as JSON (what the page draws).
+
+Both answer one page of events (``limit``, ``offset``: :mod:`karabakh_kg.server.web.events`),
+the filters choosing among the page's events; over an engine without a local copy, the
+page's events are read from it and participants are looked up among the engine's names
+(:meth:`~karabakh_kg.server.web.engine_graph.EngineGraph.resolve`)."""
 
 from __future__ import annotations
 
@@ -13,7 +18,15 @@ from karabakh_kg.graph import events as event_table
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import check_name, get_and_head
-from karabakh_kg.server.web.engine_graph import PAST_THE_BOUND, whole_graph
+from karabakh_kg.server.web.engine_graph import engine_graph
+from karabakh_kg.server.web.events import (
+    EVENTS_PER_PAGE,
+    PAGE_PROBLEMS,
+    EventPage,
+    LimitQ,
+    OffsetQ,
+    event_page,
+)
 from karabakh_kg.server.web.resource_data import local_path
 
 router = APIRouter(tags=["timeline"])
@@ -31,8 +44,9 @@ ParticipantQ = Annotated[
 ]
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {
-        "description": "A bad date range, kind or perspective; `detail` names it." + PAST_THE_BOUND
+        "description": "A bad date range, kind or perspective; `detail` names it." + PAGE_PROBLEMS
     },
+    422: {"description": "A `limit` past its maximum or a negative `offset`."},
     404: {"description": "No agent has the participant's name; `suggestions` lists close ones."},
 }
 
@@ -44,23 +58,27 @@ def items_for(
     perspective: str,
     kinds: list[str] | None,
     participants: list[str] | None,
-) -> list[dict[str, Any]]:
-    """The timeline items for the request, or a problem naming the bad parameter (over an
-    engine without a local copy, from the graph read from it: :func:`whole_graph`)."""
-    kg = whole_graph(request, "the timeline")
+    offset: int,
+    limit: int,
+) -> tuple[list[dict[str, Any]], EventPage]:
+    """The timeline items of the page of events for the request, and the page, or a
+    problem naming the bad parameter."""
     try:
         window = Window.parse(start, end)
     except ValueError as error:
         raise Problem(400, "bad-date-range", str(error)) from None
     for name in [perspective, *(kinds or []), *(participants or [])]:
         check_name(name, "parameter")
+    page = event_page(request, perspective, offset, limit, "the timeline")
+    reader = engine_graph(request)
     try:
         items = timeline_items(
-            kg,
+            page.kg,
             window=window,
             perspective=perspective,
             kinds=kinds or (),
             participants=participants or (),
+            resolve=None if reader is None else reader.resolve,
         )
     except event_table.UnknownPerspectiveError as error:
         raise Problem(400, "unknown-perspective", str(error)) from None
@@ -73,11 +91,12 @@ def items_for(
         ) from None
     except ValueError as error:
         raise Problem(400, "bad-parameter", str(error)) from None
+    items = [item for item in items if page.keeps(item["event"])]
     for item in items:
         item["href"] = local_path(item["event"])
         for ref in item["evidence"]:
             ref["href"] = local_path(ref["evidence"])
-    return items
+    return items, page
 
 
 @get_and_head(router, "/timeline/items", responses=ERRORS, summary="Timeline items as JSON")
@@ -88,10 +107,13 @@ def timeline_json(
     perspective: PerspectiveQ = event_table.ALL,
     kind: KindQ = None,
     participant: ParticipantQ = None,
+    limit: LimitQ = EVENTS_PER_PAGE,
+    offset: OffsetQ = 0,
 ) -> JSONResponse:
-    """One item per dated event and reading of its date, with its quotes and claimants."""
-    items = items_for(request, start, end, perspective, kind, participant)
-    return JSONResponse({"items": items, "count": len(items)})
+    """One item per dated event of the page and reading of its date, with its quotes and
+    claimants."""
+    items, page = items_for(request, start, end, perspective, kind, participant, offset, limit)
+    return JSONResponse({"items": items, "count": len(items)}, headers=page.headers(request))
 
 
 @get_and_head(
@@ -108,10 +130,12 @@ def timeline_page(
     perspective: PerspectiveQ = event_table.ALL,
     kind: KindQ = None,
     participant: ParticipantQ = None,
+    limit: LimitQ = EVENTS_PER_PAGE,
+    offset: OffsetQ = 0,
 ) -> HTMLResponse:
     """The timeline page; its filters are the query parameters of ``/timeline/items``."""
-    items = items_for(request, start, end, perspective, kind, participant)
-    everything = items_for(request, None, None, event_table.ALL, None, None)
+    items, page = items_for(request, start, end, perspective, kind, participant, offset, limit)
+    everything, _ = items_for(request, None, None, event_table.ALL, None, None, offset, limit)
     kinds = sorted({k for item in everything for k in item["kinds"]})
     agents = {p["iri"]: p["label"] for item in everything for p in item["participants"]}
     return pages.render(
@@ -121,7 +145,7 @@ def timeline_page(
             "items": items,
             "kinds": kinds,
             "participants": sorted(agents.items(), key=lambda pair: pair[1].casefold()),
-            "perspectives": event_table.perspective_names(whole_graph(request, "the timeline")),
+            "perspectives": event_table.perspective_names(page.kg),
             "chosen": {
                 "from": start or "",
                 "to": end or "",
