@@ -61,8 +61,7 @@ USED: list[Engine] = []
 @pytest.fixture(scope="module", autouse=True)
 def unpublished() -> Iterator[None]:
     """At the end of the module, the shared engines as the next module expects them:
-    nothing published (a publish switching from the curated graph to another changes more
-    than one Virtuoso update can take: SP030, memory exhausted)."""
+    nothing published (its tests count the graphs on the engine)."""
     yield
     for engine in USED:
         remote = engine.store()

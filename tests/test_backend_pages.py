@@ -142,8 +142,7 @@ def test_a_page_reads_at_most_its_limit_and_says_so(kg: KnowledgeGraph) -> None:
 
 
 # The shared engines emptied at the end of the module, as the next module expects them
-# (publishing the curated graph over this module's small one is more than one Virtuoso
-# update can take: SP031), as tests/test_backend_graph.py has it
+# (its tests count the graphs on the engine), as tests/test_backend_graph.py has it
 unpublished = shared.unpublished
 USED = shared.USED
 

@@ -10,13 +10,15 @@ inferred, and what contributors added) is written as it is. Publishing is
   published graphs, drops the graphs that are gone and writes the new manifest. A changed
   graph with blank nodes is written whole to a staging graph first and moved in place by
   the switch; a changed graph without is compared with the engine's version and the switch
-  deletes and inserts the difference. A graph the engine does not hold yet (a first
-  publish) is written in place before the switch, in batches that commit one by one,
-  outside the manifest until the switch: no one transaction grows with the data (Virtuoso
-  refused to move 1M triples in one). A publish that fails before the switch leaves the
-  previous version as it was: the staging graphs and the graphs it wrote in place are
-  dropped, or at the next publish (their names are written first in the graph
-  ``…/graph/publication-staging``, so finding them needs no scan of the store).
+  deletes and inserts the difference, unless the difference holds a literal engines keep in
+  a form of their own (:data:`REWRITTEN_DATATYPES`): that graph is moved whole too. A
+  graph the engine does not hold yet (a first publish) is written in place before the
+  switch, in batches that commit one by one, outside the manifest until the switch: no one
+  transaction grows with the data (Virtuoso refused to move 1M triples in one). A publish
+  that fails before the switch leaves the previous version as it was: the staging graphs
+  and the graphs it wrote in place are dropped, or at the next publish (their names are
+  written first in the graph ``…/graph/publication-staging``, so finding them needs no
+  scan of the store).
 
 One exception, for sizes: when the differences come to more than :data:`SWITCH_DIFFERENCE`
 triples, the largest graphs' differences are applied before the switch, in batches; if the
@@ -67,6 +69,18 @@ DATA_OPERATION_TRIPLES = 4_000
 """Triples per ``INSERT DATA`` / ``DELETE DATA`` operation (a request may hold several):
 Virtuoso 7.2's SPARQL compiler refuses one of 5 000 triples or more (``SP030 … memory
 exhausted``), whatever their terms."""
+REWRITTEN_DATATYPES = frozenset(
+    {
+        vocab.PREFIXES["xsd"] + "duration",
+        "http://www.opengis.net/ont/geosparql#wktLiteral",
+        "http://www.openlinksw.com/schemas/virtrdf#Geometry",
+    }
+)
+"""Datatypes of literals an engine keeps otherwise than written, so that ``INSERT DATA`` /
+``DELETE DATA`` cannot name them (Virtuoso 7.2: a duration becomes seconds and a data
+operation naming one fails, ``SR066``, or ``SP031`` in a large update; a WKT point becomes
+a ``virtrdf:Geometry`` in single precision): a difference holding one is not sent as such,
+its graph is moved whole."""
 _HAS_PART = vocab.PREFIXES["dcterms"] + "hasPart"
 _VERSION = vocab.PREFIXES["dcterms"] + "hasVersion"
 
@@ -192,6 +206,16 @@ class _Difference:
     def size(self) -> int:
         return len(self.added) + len(self.removed)
 
+    def nameable(self) -> bool:
+        """Whether ``DELETE DATA`` / ``INSERT DATA`` can name every triple of it: no blank
+        node removed, no literal of :data:`REWRITTEN_DATATYPES`."""
+        if has_blank_nodes(self.removed):
+            return False
+        return not any(
+            isinstance(t.object, ox.Literal) and t.object.datatype.value in REWRITTEN_DATATYPES
+            for t in (*self.added, *self.removed)
+        )
+
     def operations(self, name: str) -> list[str]:
         """``DELETE DATA`` then ``INSERT DATA`` (each when not empty), in operations of at
         most :data:`DATA_OPERATION_TRIPLES` triples."""
@@ -263,8 +287,9 @@ def publish(kg: KnowledgeGraph, target: GraphStore) -> PublishReport:
     differences = {
         name: _difference(target, name, graphs[name]) for name in changed if name not in whole
     }
-    # DELETE DATA cannot name blank nodes: a graph holding some on the engine is moved whole.
-    whole += [name for name, change in differences.items() if has_blank_nodes(change.removed)]
+    # DELETE DATA cannot name blank nodes: a graph holding some on the engine is moved whole,
+    # as one whose difference a data operation cannot name.
+    whole += [name for name, change in differences.items() if not change.nameable()]
     differences = {name: change for name, change in differences.items() if name not in whole}
     staged = {name: f"{STAGING_PREFIX}{run}/{index}" for index, name in enumerate(whole)}
     # Graphs the engine lacks are written in place before the switch; the smallest
