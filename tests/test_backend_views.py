@@ -146,6 +146,20 @@ def test_event_pages_read_from_the_store_are_the_whole_graphs(
                 for place in found["placed"] + found["unplaced"]:
                     place["events"] = [e for e in place["events"] if e["event"] in page]
             assert placed == whole, name
+    # the table reads no place layer: its points are its events' places'; the deaths an
+    # event caused are its fatalities, also off the page (L47, L56: the cannon shot that
+    # killed a woman, the clashes at Lulasaz)
+    causes = [KG + "cannon-shot-killing-azerbaijani-woman", KG + "lulasaz-clashes", *index[:9]]
+    located = []
+    for page in (set(causes), set(index[10:30])):
+        part = reader.events(sorted(page), "test")
+        got = [r for r in events.event_records(part, "all") if r.iri in page]
+        want = [r for r in events.event_records(kg, "all") if r.iri in page]
+        rows = events.table_rows(part, got)
+        assert rows == events.table_rows(kg, want)
+        located += [row["event_id"] for row in rows if row["latitude"] is not None]
+    assert located
+    assert all(r.fatalities for r in want if r.iri in causes[:2])
     monkeypatch.setattr(engine_graph, "EVENT_PAGE_QUADS", 1000)
     with pytest.raises(Problem) as refused:
         reader.events(index[:30], "the event table")
