@@ -102,7 +102,9 @@ class BackendStore:
             "change the data and run 'karabakh-kg publish' instead",
         )
 
-    def refresh(self, change: QuadChange | None = None) -> None:
+    def refresh(
+        self, change: QuadChange | None = None, before_copy: Callable[[], None] | None = None
+    ) -> None:
         return None
 
     def close(self) -> None:

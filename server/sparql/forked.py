@@ -26,7 +26,7 @@ import resource
 import signal
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
@@ -85,7 +85,9 @@ class ForkedStore:
         *_, last = self._messages(update_job(update, graph, prefixes, allowlist), timeout)
         return difference_from(last)
 
-    def refresh(self, change: QuadChange | None = None) -> None:
+    def refresh(
+        self, change: QuadChange | None = None, before_copy: Callable[[], None] | None = None
+    ) -> None:
         return None  # each job forks from the store as it is then
 
     def close(self) -> None:

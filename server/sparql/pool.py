@@ -51,7 +51,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -638,14 +638,25 @@ class WorkerPool:
             worker.stop()
             self._spawn_async()
 
-    def patch(self, store: ox.Store, added: list[ox.Quad], removed: list[ox.Quad]) -> None:
+    def patch(
+        self,
+        store: ox.Store,
+        added: list[ox.Quad],
+        removed: list[ox.Quad],
+        before_copy: Callable[[], None] | None = None,
+    ) -> None:
         """Serve ``store`` after a change of these quads: workers apply it before their next
-        job (no restart); a long log is folded into a new dump (:meth:`reload`).
+        job (no restart); a long log is folded into a new dump (:meth:`reload`), after
+        ``before_copy`` (the log holds quads the store may not hold yet: the derived quads
+        of an update, written after its answer; a dump without them, and the log emptied,
+        would lose them for the workers).
 
         The change is encoded once (:func:`~karabakh_kg.server.sparql.worker.encode_change`)
         and logged; each worker gets what it lacks with its next job, the zygote
         :data:`ZYGOTE_BATCH` changes at a time and the rest before it forks."""
         if self.shared:  # the workers' copy takes no change: a new one
+            if before_copy is not None:
+                before_copy()
             self.reload(store)
             return
         encoded = encode_change(added, removed)
@@ -663,6 +674,8 @@ class WorkerPool:
                 self._base += drop
             logged = self._logged
         if logged > COMPACT_ABOVE:
+            if before_copy is not None:
+                before_copy()
             self.reload(store)
 
     def _feed_zygote(self) -> None:
@@ -1032,13 +1045,18 @@ class PooledStore:
             raise _failed(error) from None
         return difference_from(raw)
 
-    def refresh(self, change: QuadChange | None = None) -> None:
+    def refresh(
+        self, change: QuadChange | None = None, before_copy: Callable[[], None] | None = None
+    ) -> None:
         """Serve the store's new content: apply ``change`` in the workers, or reload them
-        all when there is none (or it rewrote whole graphs)."""
+        all when there is none (or it rewrote whole graphs); ``before_copy`` runs before
+        the workers' copy is made from the store again."""
         if change is None or change.reset:
+            if before_copy is not None:
+                before_copy()
             self.pool.reload(self.store)
         elif change:
-            self.pool.patch(self.store, change.added, change.removed)
+            self.pool.patch(self.store, change.added, change.removed, before_copy)
         self.revision += 1
 
     def close(self) -> None:

@@ -156,8 +156,13 @@ class SparqlStore(Protocol):
         may call the endpoints of ``allowlist`` only, ``LOAD`` nothing."""
         ...
 
-    def refresh(self, change: QuadChange | None = None) -> None:
-        """The data changed (by ``change``, when known): later queries must see it."""
+    def refresh(
+        self, change: QuadChange | None = None, before_copy: Callable[[], None] | None = None
+    ) -> None:
+        """The data changed (by ``change``, when known): later queries must see it.
+        ``before_copy``: what to run before a copy of the store is made for the queries
+        (what must be in the store by then: the derived quads written after an update's
+        answer)."""
         ...
 
     def close(self) -> None:
@@ -699,7 +704,9 @@ class LocalStore:
         job = update_job(update, graph, prefixes, allowlist)
         return difference_from(run_update_job(self.store, job))
 
-    def refresh(self, change: QuadChange | None = None) -> None:
+    def refresh(
+        self, change: QuadChange | None = None, before_copy: Callable[[], None] | None = None
+    ) -> None:
         return None  # evaluates on the live store
 
     def close(self) -> None:

@@ -321,7 +321,8 @@ async def apply(request: Request, change: Any) -> JSONResponse:
             except UpdateError as error:
                 raise Problem(400, "update-failed", str(error)) from None
             if report.change:
-                endpoint.store().refresh(report.change)
+                # A copy of the store made for the workers must hold the derived quads.
+                endpoint.store().refresh(report.change, before_copy=writes.run_held)
                 endpoint.metrics.updates.inc()
                 endpoint.freeze_reasoner()
             return report.to_dict()
