@@ -13,14 +13,14 @@ import pytest
 from conftest import start_server, stop_server
 from engines import Engine, virtuoso_server
 
-from karabakh_kg.graph.dataset import KnowledgeGraph
+from karabakh_kg.graph.dataset import ASSERTED, KnowledgeGraph
 from karabakh_kg.graph.store import StoreError
 from karabakh_kg.graph.store.publish import publish, published, read_published
 from karabakh_kg.graph.store.remote import AnswerCut
 from karabakh_kg.ontology import vocab
 
 CAP = 50
-BIG = vocab.BASE + "graph/contributions/row-limit-big"
+BIG = ASSERTED.value  # a graph every whole-graph read reads
 SMALL = vocab.BASE + "graph/contributions/row-limit-small"
 RDF_TYPE = ox.NamedNode(vocab.PREFIXES["rdf"] + "type")
 PERSON = ox.NamedNode(str(vocab.KGO) + "Person")
@@ -129,5 +129,30 @@ def test_a_user_query_past_the_cap_answers_the_engine_s_failure(capped: Engine) 
         )
         assert whole.status_code == 200, whole.text
         assert len(whole.json()["results"]["bindings"]) == 40
+    finally:
+        stop_server(live)
+
+
+def test_whole_graph_views_over_the_engine_fail_rather_than_show_part_of_it(
+    capped: Engine,
+) -> None:
+    """Without a local copy, the analysts' views and the whole-graph traversals read the
+    graph from the engine (docs/deployment.md): a read it cut is the engine's failure."""
+    from karabakh_kg.server.app import create_app
+    from karabakh_kg.server.settings import Settings
+    from karabakh_kg.server.sparql.backend import BackendStore, EngineOutline, published_copy
+
+    remote = capped.store()
+    outline = published_copy(remote, 0)
+    assert isinstance(outline, EngineOutline)
+    settings = Settings(query_workers=1, backend_refresh=0, backend_copy_max_triples=0)
+    live = start_server(create_app(outline, settings, BackendStore(remote)))
+    try:
+        for path in ("/graph/components", "/graph/centrality"):
+            answer = httpx.get(live.url + path, timeout=60)
+            assert answer.status_code == 502, (path, answer.text[:300])
+            problem = answer.json()
+            assert problem["type"].endswith("engine-failed"), problem
+            assert f"limit of {CAP} rows" in problem["detail"], problem
     finally:
         stop_server(live)
