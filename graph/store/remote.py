@@ -312,7 +312,9 @@ class RemoteStore:
 
     # -- graphs ----------------------------------------------------------------------------
     def graph_names(self) -> set[str]:
-        rows = self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        # (GROUP BY: Virtuoso 7.2 answers DISTINCT ?g by a plan that took minutes over the
+        # curated graph's 7 000 quads, and this in 0.02 s)
+        rows = self.select("SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
         return {row["g"].value for row in rows if isinstance(row.get("g"), ox.NamedNode)}
 
     def get_graph(self, name: str) -> list[ox.Triple]:
