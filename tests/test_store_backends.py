@@ -174,22 +174,25 @@ def test_backend_queries_name_the_engine_when_it_fails() -> None:
 
 
 def test_serve_backend_errors_are_one_line(oxigraph_engine: Engine) -> None:
+    from conftest import free_port
     from typer.testing import CliRunner
 
     from karabakh_kg.server.cli import app
 
     runner = CliRunner()
-    unreachable = runner.invoke(app, ["serve", "--backend", "http://127.0.0.1:9/sparql"])
+    # (a port of its own: serve checks it can listen first, and 8000 may be taken)
+    port = ["--port", str(free_port())]
+    unreachable = runner.invoke(app, ["serve", "--backend", "http://127.0.0.1:9/sparql", *port])
     lines = unreachable.output.strip().splitlines()
     assert unreachable.exit_code != 0 and len(lines) == 1, unreachable.output
     assert lines[0].startswith("error: http://127.0.0.1:9/sparql") and "unreachable" in lines[0]
     empty = RemoteStore(oxigraph_engine.query_url, update_url=oxigraph_engine.update_url)
     empty.update(f"DROP SILENT GRAPH <{vocab.BASE}graph/publication>")
-    nothing = runner.invoke(app, ["serve", "--backend", oxigraph_engine.query_url])
+    nothing = runner.invoke(app, ["serve", "--backend", oxigraph_engine.query_url, *port])
     assert nothing.exit_code != 0 and "nothing published there yet" in nothing.output
     writable = runner.invoke(
         app,
-        ["serve", "--backend", oxigraph_engine.query_url, "--enable-update"],
+        ["serve", "--backend", oxigraph_engine.query_url, "--enable-update", *port],
         env={"KARABAKH_KG_UPDATE_TOKEN": "t"},
     )
     assert writable.exit_code != 0 and "does not take updates" in writable.output
