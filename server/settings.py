@@ -16,6 +16,7 @@ The cross-field checks (:meth:`Settings.check`) stay ours either way.
 from __future__ import annotations
 
 import hmac
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -146,6 +147,11 @@ class Settings:
 
     def check(self) -> None:
         """Raise :class:`SettingsError` for inconsistent values."""
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                # nan passes no comparison and inf lifts the limit it names
+                raise SettingsError(f"{PREFIX}{item.name.upper()} must be finite, not {value}")
         if self.query_timeout <= 0 or self.max_query_timeout <= 0:
             raise SettingsError("query timeouts must be positive")
         if self.query_timeout > self.max_query_timeout:
@@ -242,7 +248,10 @@ def _convert(name: str, kind: Any, raw: str) -> Any:
     kind = str(kind)
     try:
         if kind == "float":
-            return float(raw)
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError(raw)
+            return value
         if kind == "int":
             return int(raw)
         if kind == "bool":

@@ -67,6 +67,29 @@ def test_bad_update_tokens_are_refused_at_start(tokens: str, message: str) -> No
     assert message in str(refused.value) and "secret-1" not in str(refused.value)
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_time_limit_that_is_not_a_finite_number_is_refused(value: str) -> None:
+    """nan passes no comparison (every query then "stopped after nan s", its problem
+    document not JSON) and inf lifts the limit: neither is a setting."""
+    import typer
+
+    from karabakh_kg.server.settings import Settings, SettingsError
+
+    with pytest.raises(typer.Exit):  # serve's option (read here: a server would start)
+        settings_overrides(
+            timeout=value,
+            max_rows=None,
+            workers=None,
+            cors_origins=None,
+            service_allowlist=None,
+            enable_update=None,
+        )
+    with pytest.raises(SettingsError, match="KARABAKH_KG_MAX_QUERY_TIMEOUT"):
+        Settings.from_env({"KARABAKH_KG_MAX_QUERY_TIMEOUT": value})
+    with pytest.raises(SettingsError, match="KARABAKH_KG_QUERY_TIMEOUT must be finite"):
+        Settings(query_timeout=float(value)).check()
+
+
 def test_busy_port_is_one_line() -> None:
     import socket
 

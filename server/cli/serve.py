@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import importlib
+import math
 import os
 import signal
 import socket
@@ -54,6 +55,8 @@ def parse_positive(option: str, text: str | None, kind: type = float) -> Any:
         value = kind(text)
     except ValueError:
         fail(f"{option} must be a positive number, not {text!r}")
+    if not math.isfinite(value):  # nan would pass every comparison, inf lift every limit
+        fail(f"{option} must be a finite number, not {text}")
     if value <= 0:
         fail(f"{option} must be positive, not {text}")
     return value
