@@ -20,6 +20,7 @@ from karabakh_kg.graph.store import publish as publishing
 from karabakh_kg.graph.store.publish import (
     PUBLICATION,
     REWRITTEN_DATATYPES,
+    STAGING_PREFIX,
     dataset_graphs,
     digest,
     publish,
@@ -94,6 +95,7 @@ def test_a_large_change_is_applied_in_batches_and_the_next_publish_completes_it(
 ) -> None:
     monkeypatch.setattr(publishing, "SWITCH_DIFFERENCE", 50)
     monkeypatch.setattr(publishing, "DIFFERENCE_BATCH", 40)
+    monkeypatch.setattr(publishing, "SWITCH_MOVED", 100)  # (the graph is larger)
     graph = CONTRIBUTIONS + "switch-large"
     store = oxigraph_engine.store(Recording)
     publish(dataset({graph: people(range(200))}), store)
@@ -129,6 +131,7 @@ def test_a_graph_larger_than_one_transaction_publishes_into_virtuoso(
 
     monkeypatch.setattr(publishing, "SWITCH_DIFFERENCE", 500)
     monkeypatch.setattr(publishing, "DIFFERENCE_BATCH", 1_000)
+    monkeypatch.setattr(publishing, "SWITCH_MOVED", 1_000)  # (the graph is larger)
     graph = CONTRIBUTIONS + "switch-virtuoso"
     (tmp_path / "virtuoso").mkdir()
     with virtuoso_server(tmp_path / "virtuoso", "switch-password", after_image=400_000) as limited:
@@ -206,17 +209,31 @@ def rewritten(triples: list[ox.Triple]) -> bool:
 
 
 def test_a_very_different_publication_replaces_another_on_virtuoso(
-    emptied: Any, tmp_path: Path, kg: KnowledgeGraph
+    emptied: Any, virtuoso_engine: Engine, tmp_path: Path, kg: KnowledgeGraph
 ) -> None:
     """The curated graph published over a small one, and the small one back over it, are
     what a fresh publish of each writes: every graph, the manifest, nothing left of the
     other (the curated graph's one ``xsd:duration``, which a data operation cannot name on
-    Virtuoso, SR066 or SP031 in the switch, is moved in its graph whole)."""
+    Virtuoso, SR066 or SP031 in the switch, is moved in its graph whole); and a switch
+    refused on the way leaves the small one as it was."""
     (tmp_path / "tiny.trig").write_text(TINY_DATA, encoding="utf-8")
     tiny = load_graph(tmp_path)
     curated, small = dataset_graphs(kg), dataset_graphs(tiny)
     unpublish(emptied)
     publish(tiny, emptied)
+    before = as_held(emptied)
+    refusing = virtuoso_engine.store(Recording)
+    refusing.refuse = lambda sparql: f"GRAPH <{PUBLICATION}>" in sparql
+    with pytest.raises(StoreError, match="refused"):
+        publish(kg, refusing)
+    assert published(emptied) == {name: digest(t) for name, t in small.items()}
+    assert as_held(emptied) == before
+    staged = [s for s in refusing.sent if s.startswith("PUT <" + STAGING_PREFIX)]
+    assert staged  # the switch was to move staged graphs: they are gone with the rest
+    gone = " ".join(f"<{name}>" for name in sorted(set(curated) - set(small)))
+    gone += " " + " ".join(s[len("PUT ") :] for s in staged)
+    any_gone = f"ASK {{ VALUES ?g {{ {gone} }} GRAPH ?g {{ ?s ?p ?o }} }}"
+    assert not emptied.ask(any_gone)
     publish(kg, emptied)
     held = as_held(emptied)
     # Listing the graphs is quick (Virtuoso took minutes to answer it with DISTINCT)
@@ -227,8 +244,6 @@ def test_a_very_different_publication_replaces_another_on_virtuoso(
     for name, triples in curated.items():
         if name not in kept_otherwise:
             assert held[name] == digest(triples), name
-    gone = " ".join(f"<{name}>" for name in sorted(set(curated) - set(small)))
-    any_gone = f"ASK {{ VALUES ?g {{ {gone} }} GRAPH ?g {{ ?s ?p ?o }} }}"
     assert emptied.ask(any_gone)
     publish(tiny, emptied)
     same_as_published(emptied, tiny)

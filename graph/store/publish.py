@@ -21,7 +21,9 @@ inferred, and what contributors added) is written as it is. Publishing is
   scan of the store).
 
 One exception, for sizes: when the differences come to more than :data:`SWITCH_DIFFERENCE`
-triples, the largest graphs' differences are applied before the switch, in batches; if the
+triples, the graphs whose difference does not fit are staged whole and moved by the switch
+up to :data:`SWITCH_MOVED` triples in all, and the largest graphs' differences beyond
+that are applied before the switch, in batches; if the
 publish fails meanwhile, such a graph is left partly changed (the manifest still names the
 previous version, which a server over the engine keeps serving from its copy) until the
 next publish, which compares again and completes it.
@@ -62,6 +64,10 @@ store's or one second per this many triples moved, whichever is longer."""
 SWITCH_DIFFERENCE = 20_000
 """Triples (added and removed, over all graphs) the switch applies at most; larger
 differences are applied before it, in batches of :data:`DIFFERENCE_BATCH`."""
+SWITCH_MOVED = 20_000
+"""Triples of the graphs whose difference does not fit in the switch that are written
+whole to staging graphs and moved in place by it instead (readers see the previous version
+until the switch); larger ones are applied before it (the module's one exception)."""
 DIFFERENCE_BATCH = 10_000
 """Triples per ``INSERT DATA`` / ``DELETE DATA`` of a difference applied before the switch
 (Virtuoso limits the size of one ``INSERT DATA``)."""
@@ -291,16 +297,24 @@ def publish(kg: KnowledgeGraph, target: GraphStore) -> PublishReport:
     # as one whose difference a data operation cannot name.
     whole += [name for name, change in differences.items() if not change.nameable()]
     differences = {name: change for name, change in differences.items() if name not in whole}
-    staged = {name: f"{STAGING_PREFIX}{run}/{index}" for index, name in enumerate(whole)}
     # Graphs the engine lacks are written in place before the switch; the smallest
-    # differences go into the switch, as long as they fit; the others before it.
+    # differences go into the switch, as long as they fit; of the others, the smallest
+    # graphs are staged whole and moved by it, as long as they fit; the rest before it.
     new = [name for name, change in differences.items() if not change.before]
     fitting, budget = [], SWITCH_DIFFERENCE
     for name in sorted(set(differences) - set(new), key=lambda n: differences[n].size):
         if differences[name].size <= budget:
             fitting.append(name)
             budget -= differences[name].size
-    ahead = sorted(set(differences) - set(new) - set(fitting))
+    ahead, room = [], SWITCH_MOVED
+    for name in sorted(set(differences) - set(new) - set(fitting), key=lambda n: len(graphs[n])):
+        if len(graphs[name]) <= room:
+            whole.append(name)
+            room -= len(graphs[name])
+        else:
+            ahead.append(name)
+    ahead.sort()
+    staged = {name: f"{STAGING_PREFIX}{run}/{index}" for index, name in enumerate(whole)}
     record = "\n".join(
         f"<{STAGING_RECORD}> <{_HAS_PART}> <{g}> ." for g in [*staged.values(), *new]
     )
