@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from karabakh_kg.graph import KnowledgeGraph
@@ -49,6 +49,17 @@ OffsetQ = Annotated[
     int,
     Query(ge=0, le=EVENTS_INDEXED, description="Events to skip (the `Link` header's next page)."),
 ]
+
+
+@dataclass
+class Paging:
+    """The page of events a request asks for."""
+
+    limit: LimitQ = EVENTS_PER_PAGE
+    offset: OffsetQ = 0
+
+
+PagingQ = Annotated[Paging, Depends()]
 PAGE_PROBLEMS = (
     " Over an engine without a local copy (`serve --backend`), also a page reading more than"
     " its bound of quads (`too-large`, naming it: ask for fewer events, `limit=`)."
@@ -85,11 +96,12 @@ class EventPage:
 
 
 def event_page(
-    request: Request, perspective: str, offset: int, limit: int, what: str, places: bool = False
+    request: Request, perspective: str, paging: Paging, what: str, places: bool = False
 ) -> EventPage:
-    """The page of ``limit`` events from ``offset`` of ``perspective`` (400 when the
+    """The page of events ``paging`` asks for under ``perspective`` (400 when the
     perspective is unknown); over an engine without a local copy, the page's events are
     read from it (with every place, for the map: ``places``)."""
+    offset, limit = paging.offset, paging.limit
     name = check_name(perspective, "perspective")
     reader = engine_graph(request)
     try:
@@ -119,12 +131,11 @@ def records(page: EventPage, perspective: str) -> list[event_table.EventRecord]:
 )
 def events_csv(
     request: Request,
+    paging: PagingQ,
     perspective: PerspectiveQ = event_table.ALL,
-    limit: LimitQ = EVENTS_PER_PAGE,
-    offset: OffsetQ = 0,
 ) -> Response:
     """One row per event in the columns of conflict-event datasets (docs/events.md)."""
-    page = event_page(request, perspective, offset, limit, "the event table")
+    page = event_page(request, perspective, paging, "the event table")
     body = event_table.csv_text(event_table.table_rows(page.kg, records(page, perspective)))
     return Response(
         body.encode("utf-8"),
@@ -144,11 +155,10 @@ def events_csv(
 )
 def events_json(
     request: Request,
+    paging: PagingQ,
     perspective: PerspectiveQ = event_table.ALL,
-    limit: LimitQ = EVENTS_PER_PAGE,
-    offset: OffsetQ = 0,
 ) -> JSONResponse:
     """The same rows as the CSV, many-valued columns as arrays."""
-    page = event_page(request, perspective, offset, limit, "the event table")
+    page = event_page(request, perspective, paging, "the event table")
     rows = event_table.table_rows(page.kg, records(page, perspective))
     return JSONResponse(rows, headers=page.headers(request))

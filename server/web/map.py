@@ -17,14 +17,7 @@ from karabakh_kg.graph import gazetteer
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import check_name, get_and_head
-from karabakh_kg.server.web.events import (
-    EVENTS_PER_PAGE,
-    PAGE_PROBLEMS,
-    EventPage,
-    LimitQ,
-    OffsetQ,
-    event_page,
-)
+from karabakh_kg.server.web.events import PAGE_PROBLEMS, EventPage, Paging, PagingQ, event_page
 from karabakh_kg.server.web.resource_data import local_path
 
 router = APIRouter(tags=["map"])
@@ -38,12 +31,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def layers(
-    request: Request, perspective: str, offset: int, limit: int
-) -> tuple[dict[str, Any], EventPage]:
+def layers(request: Request, perspective: str, paging: Paging) -> tuple[dict[str, Any], EventPage]:
     """The map's places and the events of the page under ``perspective``, with local links
     (400 if unknown), and the page."""
-    page = event_page(request, perspective, offset, limit, "the map", places=True)
+    page = event_page(request, perspective, paging, "the map", places=True)
     try:
         found = gazetteer.map_places(page.kg, check_name(perspective, "perspective"))
     except event_table.UnknownPerspectiveError as error:
@@ -61,12 +52,11 @@ def layers(
 @get_and_head(router, "/map/places", responses=ERRORS, summary="Places, points and events (JSON)")
 def map_json(
     request: Request,
+    paging: PagingQ,
     perspective: PerspectiveQ = event_table.ALL,
-    limit: LimitQ = EVENTS_PER_PAGE,
-    offset: OffsetQ = 0,
 ) -> JSONResponse:
     """Every place with a point (and the page's events at it), and every place without one."""
-    found, page = layers(request, perspective, offset, limit)
+    found, page = layers(request, perspective, paging)
     return JSONResponse(found, headers=page.headers(request))
 
 
@@ -75,12 +65,11 @@ def map_json(
 )
 def map_page(
     request: Request,
+    paging: PagingQ,
     perspective: PerspectiveQ = event_table.ALL,
-    limit: LimitQ = EVENTS_PER_PAGE,
-    offset: OffsetQ = 0,
 ) -> HTMLResponse:
     """The map page: points from the reviewed gazetteer evidence, places without one listed."""
-    found, page = layers(request, perspective, offset, limit)
+    found, page = layers(request, perspective, paging)
     return pages.render(
         request,
         "map.html",

@@ -19,14 +19,7 @@ from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import check_name, get_and_head
 from karabakh_kg.server.web.engine_graph import engine_graph
-from karabakh_kg.server.web.events import (
-    EVENTS_PER_PAGE,
-    PAGE_PROBLEMS,
-    EventPage,
-    LimitQ,
-    OffsetQ,
-    event_page,
-)
+from karabakh_kg.server.web.events import PAGE_PROBLEMS, EventPage, Paging, PagingQ, event_page
 from karabakh_kg.server.web.resource_data import local_path
 
 router = APIRouter(tags=["timeline"])
@@ -58,8 +51,7 @@ def items_for(
     perspective: str,
     kinds: list[str] | None,
     participants: list[str] | None,
-    offset: int,
-    limit: int,
+    paging: Paging,
 ) -> tuple[list[dict[str, Any]], EventPage]:
     """The timeline items of the page of events for the request, and the page, or a
     problem naming the bad parameter."""
@@ -69,7 +61,7 @@ def items_for(
         raise Problem(400, "bad-date-range", str(error)) from None
     for name in [perspective, *(kinds or []), *(participants or [])]:
         check_name(name, "parameter")
-    page = event_page(request, perspective, offset, limit, "the timeline")
+    page = event_page(request, perspective, paging, "the timeline")
     reader = engine_graph(request)
     try:
         items = timeline_items(
@@ -102,17 +94,16 @@ def items_for(
 @get_and_head(router, "/timeline/items", responses=ERRORS, summary="Timeline items as JSON")
 def timeline_json(
     request: Request,
+    paging: PagingQ,
     start: FromQ = None,
     end: ToQ = None,
     perspective: PerspectiveQ = event_table.ALL,
     kind: KindQ = None,
     participant: ParticipantQ = None,
-    limit: LimitQ = EVENTS_PER_PAGE,
-    offset: OffsetQ = 0,
 ) -> JSONResponse:
     """One item per dated event of the page and reading of its date, with its quotes and
     claimants."""
-    items, page = items_for(request, start, end, perspective, kind, participant, offset, limit)
+    items, page = items_for(request, start, end, perspective, kind, participant, paging)
     return JSONResponse({"items": items, "count": len(items)}, headers=page.headers(request))
 
 
@@ -125,17 +116,16 @@ def timeline_json(
 )
 def timeline_page(
     request: Request,
+    paging: PagingQ,
     start: FromQ = None,
     end: ToQ = None,
     perspective: PerspectiveQ = event_table.ALL,
     kind: KindQ = None,
     participant: ParticipantQ = None,
-    limit: LimitQ = EVENTS_PER_PAGE,
-    offset: OffsetQ = 0,
 ) -> HTMLResponse:
     """The timeline page; its filters are the query parameters of ``/timeline/items``."""
-    items, page = items_for(request, start, end, perspective, kind, participant, offset, limit)
-    everything, _ = items_for(request, None, None, event_table.ALL, None, None, offset, limit)
+    items, page = items_for(request, start, end, perspective, kind, participant, paging)
+    everything, _ = items_for(request, None, None, event_table.ALL, None, None, paging)
     kinds = sorted({k for item in everything for k in item["kinds"]})
     agents = {p["iri"]: p["label"] for item in everything for p in item["participants"]}
     return pages.render(
