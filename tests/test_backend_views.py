@@ -578,3 +578,46 @@ def test_event_pages_cover_the_table(live_server: LiveServer, kg: KnowledgeGraph
         assert ids == sorted(ids, key=order.index)
     first = {row["event_id"] for row in pages[0]}
     assert first == set(sorted(order)[:25])  # pages split the events in the order of IRIs
+
+
+def test_a_request_waits_for_another_s_read_a_bounded_time() -> None:
+    """One request at a time reads a part of the graph from the engine (the others find it
+    kept); a read that fails is not kept, so the others waited and then read in turn, the
+    last after as many reads as there were requests. A request now waits at most the
+    reader's bound for another's read: then 503 ``busy``, saying to try again."""
+    import threading
+
+    entered, released = threading.Event(), threading.Event()
+
+    class StalledEngine:
+        location = "http://engine.invalid/sparql"
+
+        def select(self, sparql: str) -> list[Any]:
+            entered.set()
+            released.wait(30)
+            raise Problem(504, "engine-timeout", "the engine did not answer")
+
+        def ask(self, sparql: str) -> bool:
+            raise AssertionError("not asked")
+
+    stalled = EngineGraph(StalledEngine(), "v1", [], wait=0.2)  # type: ignore[arg-type]
+    first: list[int] = []
+
+    def read() -> None:
+        try:
+            stalled.whole("the map")
+        except Problem as problem:
+            first.append(problem.status)
+
+    reading = threading.Thread(target=read)
+    reading.start()
+    try:
+        assert entered.wait(30)  # the first request is reading
+        with pytest.raises(Problem) as waited:
+            stalled.whole("the map")
+        assert waited.value.status == 503 and waited.value.code == "busy"
+        assert "the map" in waited.value.detail and waited.value.headers["Retry-After"]
+    finally:
+        released.set()
+        reading.join()
+    assert first == [504]

@@ -42,7 +42,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +98,10 @@ traversals and exports, reconciliation by properties; the server's is
 ``KARABAKH_KG_BACKEND_WHOLE_MAX_QUADS``; the event views read pages of events instead):
 the curated graph's asserted, inferred, evidence, provenance, ontology and Wikidata graphs
 hold about 7 300. More answers 400 ``too-large`` naming the bound."""
+READ_WAIT = Settings.max_query_timeout
+"""Seconds a request waits, by default, for another request's read of the part of the
+graph it needs (the server's: ``KARABAKH_KG_MAX_QUERY_TIMEOUT``, as long as a query may
+run); then 503 ``busy``."""
 PAST_THE_BOUND = (
     " Over an engine without a local copy (`serve --backend`), also a graph larger than"
     " the bound it is read within (`too-large`, naming the bound)."
@@ -188,7 +193,9 @@ _GRAPHS = """SELECT ?g ?s ?p ?o WHERE {{
 _SUBJECTS = """SELECT ?g ?s ?p ?o WHERE {{
   VALUES ?g {{ {graphs} }} VALUES ?s {{ {nodes} }} GRAPH ?g {{ ?s ?p ?o }}
 }} LIMIT {limit}"""
-_GRAPH_NAMES = "SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} LIMIT {limit}"
+_GRAPH_NAMES = "SELECT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} GROUP BY ?g LIMIT {limit}"
+"""The graph names (GROUP BY, not DISTINCT: Virtuoso 7.2 plans DISTINCT ?g over GRAPH ?g
+as a scan that took minutes over the curated publication, docs/deployment.md)."""
 _EVENTS_OF = """SELECT DISTINCT ?event WHERE {{
   VALUES ?g {{ {units} }}
   {{ GRAPH ?g {{ ?event ?p ?o }} }}
@@ -367,8 +374,11 @@ class EngineGraph:
         limit: int = SLICE_QUADS,
         outline: EngineOutline | None = None,
         whole_limit: int = WHOLE_GRAPH_QUADS,
+        wait: float = READ_WAIT,
     ) -> None:
         self.engine = engine
+        self.wait = wait
+        """Seconds a request waits for another's read of what it needs (:meth:`_reading`)."""
         self.version = version
         self.ontology = list(ontology)
         self.limit = limit
@@ -385,6 +395,26 @@ class EngineGraph:
         self._pages_reading = threading.Lock()
         self._perspectives_reading = threading.Lock()
         self._disputes: KnowledgeGraph | None = None
+
+    @contextmanager
+    def _reading(self, lock: threading.Lock, what: str) -> Iterator[None]:
+        """Hold ``lock``, under which one request at a time reads a part of the graph that
+        the others then find kept, waiting for it at most :attr:`wait` seconds: past that,
+        503 ``busy``. A read that fails is not kept, so without the bound every request
+        waiting behind a failing read would read again in turn, the last answering after
+        as many reads as there were requests."""
+        if not lock.acquire(timeout=self.wait):
+            raise Problem(
+                503,
+                "busy",
+                f"{what}: another request has been reading it from {self.engine.location} "
+                f"for more than {self.wait:g} s; try again",
+                {"Retry-After": "1"},
+            )
+        try:
+            yield
+        finally:
+            lock.release()
 
     def needs_copy(self, what: str) -> Problem:
         """The 503 of a feature that still needs the whole graph at hand."""
@@ -415,7 +445,7 @@ class EngineGraph:
         found = self._kept(scope, what)
         if found is not None:
             return found
-        with self._whole_reading:
+        with self._reading(self._whole_reading, what):
             found = self._kept(scope, what)
             if found is not None:
                 return found
@@ -488,7 +518,7 @@ class EngineGraph:
             found = self._event_indexes.get(scope)
         if found is not None:
             return found
-        with self._pages_reading:  # one read at a time: requests meanwhile find it kept
+        with self._reading(self._pages_reading, what):  # requests meanwhile find it kept
             with self._whole_lock:
                 found = self._event_indexes.get(scope)
             if found is not None:
@@ -529,7 +559,7 @@ class EngineGraph:
         found = self._kept_page(key)
         if found is not None:
             return found
-        with self._pages_reading:
+        with self._reading(self._pages_reading, what):
             found = self._kept_page(key)
             if found is not None:
                 return found
@@ -1023,7 +1053,7 @@ class EngineGraph:
         each evidence unit is attributed to, the claimants' labels, and the evidence units
         among the outline's graph names
         (:func:`karabakh_kg.server.sparql.backend.read_perspectives`)."""
-        with self._perspectives_reading:  # (first requests at once read them once)
+        with self._reading(self._perspectives_reading, "the perspectives"):  # read once
             if self._perspectives is None:
                 from karabakh_kg.server.sparql.backend import read_perspectives
 
@@ -1072,6 +1102,7 @@ def engine_graph(request: Request) -> EngineGraph | None:
                     quads,
                     outline=kg,
                     whole_limit=state.settings.backend_whole_max_quads,
+                    wait=state.settings.max_query_timeout,
                 )
     found: EngineGraph = cached
     return found
