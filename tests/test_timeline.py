@@ -131,3 +131,35 @@ def test_cli_timeline_csv_and_errors() -> None:
     bad = runner.invoke(app, ["timeline", "--from", "2020-10-10", "--to", "2020-10-01"])
     assert bad.exit_code != 0
     assert bad.stderr == "error: the date range is empty: from 2020-10-10 is after to 2020-10-01\n"
+
+
+@pytest.mark.parametrize("path", ["/timeline", "/map"])
+def test_a_page_of_events_says_which_and_links_the_others(live_server: Any, path: str) -> None:
+    """The timeline and map pages show one page of events: a page that does not hold them
+    all says which it holds, of how many, and links the previous and next pages (the
+    JSON's Link header names only the next)."""
+    import re
+
+    total = len(httpx.get(live_server.url + "/export/events.json", timeout=30).json())
+    assert total > 20
+    whole = httpx.get(live_server.url + path, timeout=30).text
+    assert "pages of events" not in whole  # one page holds every event
+
+    def nav(**params: int) -> str:
+        page = httpx.get(live_server.url + path, params=params, timeout=30)
+        assert page.status_code == 200
+        found = re.search(r'<nav class="event-pages".*?</nav>', page.text, re.S)
+        assert found, page.text[:300]
+        return " ".join(found.group(0).split())
+
+    first = nav(limit=10)
+    assert f"Events 1–10 of {total}" in first and 'rel="prev"' not in first
+    assert re.search(r'href="[^"]*offset=10[^"]*" rel="next"', first)
+    middle = nav(limit=10, offset=10)
+    assert f"Events 11–20 of {total}" in middle
+    assert re.search(r'href="[^"]*offset=0[^"]*" rel="prev"', middle)
+    last = nav(limit=10, offset=total - 3)
+    assert f"Events {total - 2}–{total} of {total}" in last and 'rel="next"' not in last
+    past = nav(limit=10, offset=total + 5)
+    assert f"there are {total}" in past
+    assert re.search(rf'href="[^"]*offset={total - 10}[^"]*" rel="prev"', past)

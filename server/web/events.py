@@ -86,10 +86,33 @@ class EventPage:
     def headers(self, request: Request) -> dict[str, str]:
         """``X-Total-Count``, and a ``Link`` to the next page while events follow."""
         found = {"X-Total-Count": str(self.total)}
-        if self.offset + self.limit < self.total:
-            following = request.url.include_query_params(offset=self.offset + self.limit)
+        following = self._next(request)
+        if following is not None:
             found["Link"] = f'<{following}>; rel="next"'
         return found
+
+    def _next(self, request: Request) -> str | None:
+        if self.offset + self.limit >= self.total:
+            return None
+        return str(request.url.include_query_params(offset=self.offset + self.limit))
+
+    def navigation(self, request: Request) -> dict[str, Any] | None:
+        """What an HTML page says of its page of events (the numbers of its first and last
+        events, how many there are, the previous and next pages' addresses), or None when
+        it holds every event."""
+        if self.offset == 0 and self.limit >= self.total:
+            return None
+        previous = None
+        if self.offset > 0:
+            back = max(0, min(self.offset, self.total) - self.limit)
+            previous = str(request.url.include_query_params(offset=back))
+        return {
+            "first": self.offset + 1,
+            "last": min(self.offset + self.limit, self.total),
+            "total": self.total,
+            "previous": previous,
+            "next": self._next(request),
+        }
 
     def keeps(self, event: str) -> bool:
         return event in self.events

@@ -76,6 +76,7 @@ def map_page(
         {
             "layers": found,
             "perspectives": event_table.perspective_names(page.kg),
+            "pages": page.navigation(request),
             "chosen": perspective,
             "gazetteer": f"GeoNames via {gazetteer.PACKAGE} {gazetteer.package_version()}",
         },

@@ -136,6 +136,7 @@ def timeline_page(
             "kinds": kinds,
             "participants": sorted(agents.items(), key=lambda pair: pair[1].casefold()),
             "perspectives": event_table.perspective_names(page.kg),
+            "pages": page.navigation(request),
             "chosen": {
                 "from": start or "",
                 "to": end or "",
