@@ -163,3 +163,28 @@ def test_a_page_of_events_says_which_and_links_the_others(live_server: Any, path
     past = nav(limit=10, offset=total + 5)
     assert f"there are {total}" in past
     assert re.search(rf'href="[^"]*offset={total - 10}[^"]*" rel="prev"', past)
+
+
+def test_every_next_page_is_within_reach(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``offset`` reaches at most a bound of events: a perspective speaking of more events
+    answers 400 ``too-large`` naming the bound on every server, rather than a ``Link`` to a
+    page past it, which answered 422 (the bound lowered here, below the curated events)."""
+    from karabakh_kg.server.web import events
+
+    total = len(httpx.get(live_server.url + "/export/events.json", timeout=30).json())
+    monkeypatch.setattr(events, "EVENTS_INDEXED", total - 1)
+    for path in ("/export/events.json", "/timeline/items", "/map/places"):
+        refused = httpx.get(live_server.url + path, params={"limit": 30}, timeout=30)
+        assert refused.status_code == 400, refused.text
+        body = refused.json()
+        assert body["code"] == "too-large" and body["limit"] == total - 1
+    monkeypatch.setattr(events, "EVENTS_INDEXED", total)
+    url: str | None = live_server.url + "/export/events.json?limit=30"
+    seen = 0
+    while url is not None:
+        page = httpx.get(url, timeout=30)
+        assert page.status_code == 200, page.text
+        seen += len(page.json())
+        link = page.headers.get("link")
+        url = link.split(">")[0].lstrip("<") if link else None
+    assert seen == total

@@ -317,6 +317,17 @@ def _resources(quads: Iterable[ox.Quad]) -> set[str]:
     }
 
 
+def too_many_events(what: str, limit: int) -> Problem:
+    """The 400 of an event view whose perspective speaks of more than ``limit`` events
+    (the most ``offset`` reaches), on every server alike."""
+    return Problem(
+        400,
+        "too-large",
+        f"{what} speaks of more than {limit} events, past what its pages reach; query /sparql",
+        limit=limit,
+    )
+
+
 def too_large(
     what: str,
     limit: int,
@@ -536,13 +547,7 @@ class EngineGraph:
             rows = self.engine.select(query)
             events.update(r["event"].value for r in rows if isinstance(r["event"], ox.NamedNode))
             if len(rows) > EVENTS_INDEXED or len(events) > EVENTS_INDEXED:
-                raise Problem(
-                    400,
-                    "too-large",
-                    f"{what} speaks of more than {EVENTS_INDEXED} events on the engine; "
-                    "query /sparql",
-                    limit=EVENTS_INDEXED,
-                )
+                raise too_many_events(what, EVENTS_INDEXED)
         index = sorted(events)
         with self._whole_lock:
             if len(self._event_indexes) >= KEPT_EVENT_PAGES:

@@ -26,7 +26,7 @@ from karabakh_kg.graph import KnowledgeGraph
 from karabakh_kg.graph import events as event_table
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web.common import check_name, get_and_head
-from karabakh_kg.server.web.engine_graph import EVENTS_INDEXED, engine_graph
+from karabakh_kg.server.web.engine_graph import EVENTS_INDEXED, engine_graph, too_many_events
 
 router = APIRouter(tags=["events"])
 
@@ -131,6 +131,8 @@ def event_page(
         if reader is None:
             kg: KnowledgeGraph = request.app.state.kg
             index = sorted(r.iri for r in event_table.event_records(kg, name))
+            if len(index) > EVENTS_INDEXED:  # pages past it are out of offset's reach
+                raise too_many_events(what, EVENTS_INDEXED)
             page = event_table.page_events(index, offset, limit)
         else:
             index = reader.event_index(reader.scope(name)[1], what)
