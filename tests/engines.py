@@ -265,3 +265,16 @@ def virtuoso_server(
     finally:
         engine.stop()
         log.close()
+
+
+def dataset(graphs: dict[str, list[Any]]) -> Any:
+    """A knowledge graph of these named graphs (IRI -> triples) alone, what publish writes."""
+    import pyoxigraph as ox
+
+    from karabakh_kg.graph.dataset import KnowledgeGraph
+
+    store = ox.Store()
+    for name, triples in graphs.items():
+        graph = ox.NamedNode(name)
+        store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
+    return KnowledgeGraph(store=store, version=str(len(store)), files=[])

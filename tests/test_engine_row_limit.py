@@ -11,9 +11,9 @@ import httpx
 import pyoxigraph as ox
 import pytest
 from conftest import start_server, stop_server
-from engines import Engine, virtuoso_server
+from engines import Engine, dataset, virtuoso_server
 
-from karabakh_kg.graph.dataset import ASSERTED, KnowledgeGraph
+from karabakh_kg.graph.dataset import ASSERTED
 from karabakh_kg.graph.store import StoreError
 from karabakh_kg.graph.store.publish import publish, published, read_published
 from karabakh_kg.graph.store.remote import AnswerCut
@@ -29,14 +29,6 @@ PERSON = ox.NamedNode(str(vocab.KGO) + "Person")
 def people(count: int, prefix: str) -> list[ox.Triple]:
     kg = str(vocab.KG)
     return [ox.Triple(ox.NamedNode(f"{kg}{prefix}-{i}"), RDF_TYPE, PERSON) for i in range(count)]
-
-
-def dataset(graphs: dict[str, list[ox.Triple]]) -> KnowledgeGraph:
-    store = ox.Store()
-    for name, triples in graphs.items():
-        graph = ox.NamedNode(name)
-        store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
-    return KnowledgeGraph(store=store, version=str(len(store)), files=[])
 
 
 @pytest.fixture(scope="module")

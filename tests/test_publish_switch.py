@@ -11,7 +11,7 @@ from typing import Any
 
 import pyoxigraph as ox
 import pytest
-from engines import TINY_DATA, Engine
+from engines import TINY_DATA, Engine, dataset
 
 from karabakh_kg.graph.dataset import KnowledgeGraph
 from karabakh_kg.graph.loading import load_graph
@@ -39,15 +39,6 @@ def people(names: range, kind: str = "Person") -> list[ox.Triple]:
         ox.Triple(ox.NamedNode(f"{kg}switch-{i}"), RDF_TYPE, ox.NamedNode(kgo + kind))
         for i in names
     ]
-
-
-def dataset(graphs: dict[str, list[ox.Triple]]) -> KnowledgeGraph:
-    """A knowledge graph of these named graphs alone (what publish writes)."""
-    store = ox.Store()
-    for name, triples in graphs.items():
-        graph = ox.NamedNode(name)
-        store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples)
-    return KnowledgeGraph(store=store, version=str(len(store)), files=[])
 
 
 def same_as_published(store: Any, kg: KnowledgeGraph) -> None:
