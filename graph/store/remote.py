@@ -191,7 +191,7 @@ class RemoteStore:
 
     def construct(self, sparql: str) -> list[ox.Triple]:
         response = self._query(sparql, NTRIPLES)
-        return self._checked(self._triples(response, self.query_url), response)
+        return self._triples(response, self.query_url)
 
     # -- answers cut at the engine's row limit ---------------------------------------------
     def _check_rows(self, response: httpx.Response) -> None:
@@ -203,14 +203,6 @@ class RemoteStore:
         if cap:
             self._row_cap["rows"] = cap
         raise AnswerCut(str(response.url), cap or self.row_cap(response) or 0)
-
-    def _checked(self, triples: list[ox.Triple], response: httpx.Response) -> list[ox.Triple]:
-        """``triples``, or :class:`AnswerCut` when there are more than the engine's cap:
-        Virtuoso cuts a graph answer at the cap and one, without a header."""
-        cap = self.row_cap(response)
-        if cap is not None and len(triples) > cap:
-            raise AnswerCut(str(response.url), cap)
-        return triples
 
     def row_cap(self, response: httpx.Response | None = None) -> int | None:
         """The most rows the engine puts in one answer, when it has such a limit and says
@@ -236,13 +228,19 @@ class RemoteStore:
         return cap
 
     def _triples(self, response: httpx.Response, url: str) -> list[ox.Triple]:
+        """The triples of a graph answer, or :class:`AnswerCut` when there are more than the
+        engine's cap: Virtuoso cuts a graph answer at the cap and one, without a header."""
         kind = response.headers.get("content-type", NTRIPLES).split(";")[0].strip().lower()
         try:
             rdf_format = ox.RdfFormat.from_media_type(kind) or ox.RdfFormat.N_TRIPLES
             quads = ox.parse(response.content, format=rdf_format)
-            return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+            triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
         except (SyntaxError, ValueError) as error:
             raise StoreError(f"{url}: unreadable RDF answer ({kind}: {error})") from None
+        cap = self.row_cap(response)
+        if cap is not None and len(triples) > cap:
+            raise AnswerCut(str(response.url), cap)
+        return triples
 
     def update(self, sparql: str, *, timeout: float | None = None) -> None:
         """Run an update; ``timeout``: seconds it may take instead of the store's limit."""
@@ -306,7 +304,7 @@ class RemoteStore:
             if "sparql-results" in kind or kind == "application/json":
                 self._check_rows(response)
                 return parse_results(response.content)
-            return self._checked(self._triples(response, self.query_url), response)
+            return self._triples(response, self.query_url)
         except StoreError as error:  # a cut answer is the engine's failure, not the query's
             raise OSError(str(error)) from None
 
@@ -331,7 +329,7 @@ class RemoteStore:
                 if "HTTP 404" in str(error):
                     return []
                 raise
-            return self._checked(self._triples(response, self.gsp_url), response)
+            return self._triples(response, self.gsp_url)
         return self.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{name}> {{ ?s ?p ?o }} }}")
 
     def put_graph(self, name: str, triples: list[ox.Triple]) -> None:
