@@ -148,6 +148,14 @@ def records(page: EventPage, perspective: str) -> list[event_table.EventRecord]:
     return [r for r in event_table.event_records(page.kg, perspective) if page.keeps(r.iri)]
 
 
+def table(
+    request: Request, perspective: str, paging: Paging
+) -> tuple[list[dict[str, Any]], EventPage]:
+    """The event table's rows of the page ``paging`` asks for, and the page."""
+    page = event_page(request, perspective, paging, "the event table")
+    return event_table.table_rows(page.kg, records(page, perspective)), page
+
+
 @get_and_head(
     router,
     "/export/events.csv",
@@ -160,8 +168,8 @@ def events_csv(
     perspective: PerspectiveQ = event_table.ALL,
 ) -> Response:
     """One row per event in the columns of conflict-event datasets (docs/events.md)."""
-    page = event_page(request, perspective, paging, "the event table")
-    body = event_table.csv_text(event_table.table_rows(page.kg, records(page, perspective)))
+    rows, page = table(request, perspective, paging)
+    body = event_table.csv_text(rows)
     return Response(
         body.encode("utf-8"),
         media_type="text/csv; charset=utf-8; header=present",
@@ -184,6 +192,5 @@ def events_json(
     perspective: PerspectiveQ = event_table.ALL,
 ) -> JSONResponse:
     """The same rows as the CSV, many-valued columns as arrays."""
-    page = event_page(request, perspective, paging, "the event table")
-    rows = event_table.table_rows(page.kg, records(page, perspective))
+    rows, page = table(request, perspective, paging)
     return JSONResponse(rows, headers=page.headers(request))
