@@ -26,4 +26,7 @@ python -m pip install -q --disable-pip-version-check -e '.[test]'
 python -m ruff check .
 python -m ruff format --check .
 python -m mypy ontology graph server
-python -m pytest -q "$@"
+# Test files run in parallel processes (pytest-xdist), each file whole in one process so that
+# its module fixtures start once: much of the suite waits on the servers, engines and
+# browsers it starts, so three processes keep two cores busy.
+python -m pytest -q -n "${KARABAKH_KG_TEST_PROCESSES:-3}" --dist loadfile "$@"
