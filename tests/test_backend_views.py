@@ -167,6 +167,30 @@ def test_event_pages_read_from_the_store_are_the_whole_graphs(
     assert "limit=" in refused.value.detail
 
 
+def test_each_event_read_alone_is_the_whole_graphs(kg: KnowledgeGraph, reader: EngineGraph) -> None:
+    """A page of one event holds everything its row and timeline items name, whatever the
+    other events name: each placed event's row and items read alone are the whole graph's
+    (its place, the regions and the country around it are named on its own page). The
+    foreign ministers' arrival in Moscow (L37: "would instead meet with Russian Foreign
+    Minister Sergei Lavrov in Moscow") is in Russia, which no other quad of its page names."""
+    whole = {r["event_id"]: r for r in events.table_rows(kg, events.event_records(kg, "all"))}
+    whole_items = timeline_items(kg, perspective="all")
+    index = reader.event_index(reader.scope("all")[1], "test")
+    assert sorted(whole) == index
+    placed = [event for event in index if whole[event]["location"]]
+    assert len(placed) > 20
+    for event in placed:
+        part = reader.events([event], "test")
+        rows = events.table_rows(
+            part, [r for r in events.event_records(part, "all") if r.iri == event]
+        )
+        assert rows == [whole[event]], event
+        items = [i for i in timeline_items(part, perspective="all") if i["event"] == event]
+        assert items == [i for i in whole_items if i["event"] == event], event
+    arrival = whole[KG + "foreign-ministers-arrival-in-moscow"]
+    assert arrival["location"] == "Moscow" and arrival["country"] == "Russia"
+
+
 def test_reconciliation_over_what_it_reads_is_the_whole_graphs(
     kg: KnowledgeGraph, reader: EngineGraph
 ) -> None:

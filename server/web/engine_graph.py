@@ -128,6 +128,8 @@ an event caused count as its fatalities)."""
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 KGO = str(vocab.KGO)
+_OUTER_PLACES = (KGO + "locatedIn", KGO + "country")
+"""What a page's places are named through: the places they lie in, their countries."""
 _TERMS = (
     KGO,
     str(vocab.WD),
@@ -661,12 +663,13 @@ class EngineGraph:
         hop(claims - events)
         named = _named(quads) | events
         found = naming(named)
-        # the places they lie in (transitive: the inferred graph), and what those lie in
+        # the places they lie in (transitive: the inferred graph) and their countries (the
+        # table's country column names them), and what those lie in and belong to
         for _ in range(CAUSE_DEPTH):
             outer = {
                 q.object.value
                 for q in found
-                if q.predicate.value == KGO + "locatedIn" and isinstance(q.object, ox.NamedNode)
+                if q.predicate.value in _OUTER_PLACES and isinstance(q.object, ox.NamedNode)
             } - named
             if not outer:
                 break
