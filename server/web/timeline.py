@@ -125,7 +125,8 @@ def timeline_page(
 ) -> HTMLResponse:
     """The timeline page; its filters are the query parameters of ``/timeline/items``."""
     items, page = items_for(request, start, end, perspective, kind, participant, paging)
-    everything, _ = items_for(request, None, None, event_table.ALL, None, None, paging)
+    # the filters offer what the page shows without them (over an engine, the page read)
+    everything, _ = items_for(request, None, None, perspective, None, None, paging)
     kinds = sorted({k for item in everything for k in item["kinds"]})
     agents = {p["iri"]: p["label"] for item in everything for p in item["participants"]}
     return pages.render(
