@@ -120,7 +120,8 @@ def row_capped() -> Run:
 
 
 def test_rows_stream_out_while_the_query_runs_in_flat_memory(row_capped: Run) -> None:
-    run = run_query(f"{MANY_ROWS} LIMIT {STREAMED_ROWS}", *NO_CAPS)
+    # the longest time allowed: on a loaded machine 60 MB may take longer than the default
+    run = run_query(f"{MANY_ROWS} LIMIT {STREAMED_ROWS}", *NO_CAPS, "--timeout", "30")
     assert run.code == 0, run.stderr
     assert run.running_at_first_output
     assert run.head.startswith(HEADER)
