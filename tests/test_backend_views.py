@@ -191,6 +191,21 @@ def test_each_event_read_alone_is_the_whole_graphs(kg: KnowledgeGraph, reader: E
     assert arrival["location"] == "Moscow" and arrival["country"] == "Russia"
 
 
+def test_an_unknown_kind_is_answered_alike_over_what_is_read(
+    kg: KnowledgeGraph, reader: EngineGraph
+) -> None:
+    """An unknown kind's message suggests the same kinds over a page read from the store as
+    over the whole graph (the closest names, ties in the names' order)."""
+    part = reader.events(reader.event_index(reader.scope("all")[1], "test")[:5], "test")
+    messages = set()
+    for graph in (kg, part):
+        with pytest.raises(ValueError) as refused:
+            timeline_items(graph, kinds=["Banana"])
+        messages.add(str(refused.value))
+    assert len(messages) == 1, messages
+    assert next(iter(messages)).startswith("unknown event kind 'Banana'; kinds include ")
+
+
 def test_reconciliation_over_what_it_reads_is_the_whole_graphs(
     kg: KnowledgeGraph, reader: EngineGraph
 ) -> None:
