@@ -261,3 +261,23 @@ def test_the_csv_is_the_same_bytes_in_every_process() -> None:
     }
     assert len(outputs) == 1
     assert next(iter(outputs)).count(b"\n") > 50  # one row per event, every time
+
+
+def test_paging_outside_its_bounds_is_the_documented_422(live_server: Any) -> None:
+    """A ``limit`` outside 1 to 1 000 or an ``offset`` negative or past 200 000 is a 422
+    naming the parameter, on each event view, as each one's OpenAPI document says."""
+    document = httpx.get(live_server.url + "/openapi.json", timeout=30).json()
+    for path in ("/export/events.json", "/timeline/items", "/map/places"):
+        said = document["paths"][path]["get"]["responses"]["422"]["description"]
+        assert "1 to 1000" in said and "200000" in said, (path, said)
+        for params, named in (
+            ({"limit": 0}, "limit"),
+            ({"limit": 1001}, "limit"),
+            ({"offset": -1}, "offset"),
+            ({"offset": 200_001}, "offset"),
+        ):
+            refused = httpx.get(live_server.url + path, params=params, timeout=30)
+            assert refused.status_code == 422, (path, params)
+            assert refused.headers["content-type"].startswith("application/problem+json")
+            assert named in refused.text, (path, params)
+        assert httpx.get(live_server.url + path, params={"offset": 200_000}).status_code == 200

@@ -65,9 +65,13 @@ PAGE_PROBLEMS = (
     " its bound of quads (`too-large`, naming it: ask for fewer events, `limit=`)."
 )
 """What the OpenAPI document adds to the 400 of an event view."""
+PAGE_LIMITS = (
+    f"A `limit` outside 1 to {EVENTS_PER_PAGE}, or an `offset` negative or past {EVENTS_INDEXED}."
+)
+"""The 422 of an event view, in the OpenAPI document."""
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "An unknown perspective; `detail` lists some known ones." + PAGE_PROBLEMS},
-    422: {"description": f"A `limit` past {EVENTS_PER_PAGE} or a negative `offset`."},
+    422: {"description": PAGE_LIMITS},
 }
 
 

@@ -17,7 +17,14 @@ from karabakh_kg.graph import gazetteer
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import check_name, get_and_head
-from karabakh_kg.server.web.events import PAGE_PROBLEMS, EventPage, Paging, PagingQ, event_page
+from karabakh_kg.server.web.events import (
+    PAGE_LIMITS,
+    PAGE_PROBLEMS,
+    EventPage,
+    Paging,
+    PagingQ,
+    event_page,
+)
 from karabakh_kg.server.web.resource_data import local_path
 
 router = APIRouter(tags=["map"])
@@ -27,7 +34,7 @@ PerspectiveQ = Annotated[
 ]
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "An unknown perspective; `detail` lists some known ones." + PAGE_PROBLEMS},
-    422: {"description": "A `limit` past its maximum or a negative `offset`."},
+    422: {"description": PAGE_LIMITS},
 }
 
 

@@ -19,7 +19,14 @@ from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web import pages
 from karabakh_kg.server.web.common import check_name, get_and_head
 from karabakh_kg.server.web.engine_graph import engine_graph
-from karabakh_kg.server.web.events import PAGE_PROBLEMS, EventPage, Paging, PagingQ, event_page
+from karabakh_kg.server.web.events import (
+    PAGE_LIMITS,
+    PAGE_PROBLEMS,
+    EventPage,
+    Paging,
+    PagingQ,
+    event_page,
+)
 from karabakh_kg.server.web.resource_data import local_path
 
 router = APIRouter(tags=["timeline"])
@@ -39,7 +46,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {
         "description": "A bad date range, kind or perspective; `detail` names it." + PAGE_PROBLEMS
     },
-    422: {"description": "A `limit` past its maximum or a negative `offset`."},
+    422: {"description": PAGE_LIMITS},
     404: {"description": "No agent has the participant's name; `suggestions` lists close ones."},
 }
 
