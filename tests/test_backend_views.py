@@ -206,6 +206,18 @@ def test_an_unknown_kind_is_answered_alike_over_what_is_read(
     assert next(iter(messages)).startswith("unknown event kind 'Banana'; kinds include ")
 
 
+def test_perspectives_once_read_wait_for_no_read(
+    reader: EngineGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the perspectives are read, a request finds them without waiting for a read of
+    them that another request holds (it waited, then answered 503 busy)."""
+    views = reader.perspective_list()
+    monkeypatch.setattr(reader, "wait", 0.05)
+    with reader._perspectives_reading:  # another request reading them
+        assert reader.perspective_list() is views
+        assert reader.scope(CLAIMANT)[1].units  # a claimant's evidence units, too
+
+
 def test_reconciliation_over_what_it_reads_is_the_whole_graphs(
     kg: KnowledgeGraph, reader: EngineGraph
 ) -> None:

@@ -1061,6 +1061,9 @@ class EngineGraph:
         each evidence unit is attributed to, the claimants' labels, and the evidence units
         among the outline's graph names
         (:func:`karabakh_kg.server.sparql.backend.read_perspectives`)."""
+        kept = self._perspectives
+        if kept is not None:  # once read, no request waits for another's read
+            return kept
         with self._reading(self._perspectives_reading, "the perspectives"):  # read once
             if self._perspectives is None:
                 from karabakh_kg.server.sparql.backend import read_perspectives
