@@ -160,11 +160,38 @@ def test_event_pages_read_from_the_store_are_the_whole_graphs(
         located += [row["event_id"] for row in rows if row["latitude"] is not None]
     assert located
     assert all(r.fatalities for r in want if r.iri in causes[:2])
+    # a page past its bound, on a reader of its own (it remembers the pages it refused)
+    fresh = EngineGraph(reader.engine, reader.version, reader.ontology, outline=reader.outline)
     monkeypatch.setattr(engine_graph, "EVENT_PAGE_QUADS", 1000)
+    asked: list[str] = []
+    monkeypatch.setattr(fresh, "engine", _Counting(reader.engine, asked))
     with pytest.raises(Problem) as refused:
-        reader.events(index[:30], "the event table")
+        fresh.events(index[:30], "the event table")
     assert refused.value.code == "too-large" and "1000 quads" in refused.value.detail
     assert "limit=" in refused.value.detail
+    assert asked
+    asked.clear()
+    with pytest.raises(Problem) as again:
+        fresh.events(index[:30], "the event table")
+    assert again.value.detail == refused.value.detail
+    assert not asked  # refused again without reading it again
+    with pytest.raises(Problem):
+        fresh.events(index[30:60], "the event table")
+    assert asked  # another page is read
+
+
+class _Counting:
+    """A store whose SELECTs are counted."""
+
+    def __init__(self, store: Any, asked: list[str]) -> None:
+        self.store, self.asked = store, asked
+
+    def select(self, query: str) -> Any:
+        self.asked.append(query)
+        return self.store.select(query)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
 
 
 def test_each_event_read_alone_is_the_whole_graphs(kg: KnowledgeGraph, reader: EngineGraph) -> None:

@@ -375,6 +375,10 @@ def _named(quads: Iterable[ox.Quad]) -> set[str]:
     }
 
 
+def _page_too_large(what: str) -> Problem:
+    return too_large(what, EVENT_PAGE_QUADS, "ask for fewer events (limit=)")
+
+
 class EngineGraph:
     """Slices of what ``engine`` holds, for one data version (``outline``: its version,
     ``ontology``: its ontology graph's quads)."""
@@ -405,6 +409,7 @@ class EngineGraph:
         self._perspectives: tuple[perspectives.Perspectives, KnowledgeGraph] | None = None
         self._event_indexes: dict[Scope, list[str]] = {}
         self._event_pages: list[tuple[tuple[tuple[str, ...], bool], KnowledgeGraph]] = []
+        self._refused_pages: list[tuple[tuple[str, ...], bool]] = []
         self._pages_reading = threading.Lock()
         self._perspectives_reading = threading.Lock()
         self._disputes: KnowledgeGraph | None = None
@@ -561,13 +566,14 @@ class EngineGraph:
         """What the graph-layer code of the event views reads of the events ``page``
         (:meth:`_read_events`; with ``places``, also every place, as the map lists them),
         with a reasoner built over it (writing nothing, for its perspectives). The last
-        :data:`KEPT_EVENT_PAGES` are kept for the data version; one is read at a time."""
+        :data:`KEPT_EVENT_PAGES` are kept for the data version, and as many found past
+        their bound are answered 400 without reading them again; one is read at a time."""
         key = (tuple(page), places)
-        found = self._kept_page(key)
+        found = self._kept_page(key, what)
         if found is not None:
             return found
         with self._reading(self._pages_reading, what):
-            found = self._kept_page(key)
+            found = self._kept_page(key, what)
             if found is not None:
                 return found
             try:
@@ -575,13 +581,18 @@ class EngineGraph:
             except Problem as refused:
                 if refused.code != "too-large":
                     raise
-                raise too_large(what, EVENT_PAGE_QUADS, "ask for fewer events (limit=)") from None
+                with self._whole_lock:
+                    self._refused_pages = [key, *self._refused_pages][:KEPT_EVENT_PAGES]
+                raise _page_too_large(what) from None
             with self._whole_lock:
                 self._event_pages = [(key, kg), *self._event_pages][:KEPT_EVENT_PAGES]
         return kg
 
-    def _kept_page(self, key: tuple[tuple[str, ...], bool]) -> KnowledgeGraph | None:
+    def _kept_page(self, key: tuple[tuple[str, ...], bool], what: str) -> KnowledgeGraph | None:
+        """The page kept for ``key``, if any; a page found past its bound raises at once."""
         with self._whole_lock:
+            if key in self._refused_pages:
+                raise _page_too_large(what)
             return next((kg for kept, kg in self._event_pages if kept == key), None)
 
     def _read_events(self, page: list[str], what: str, places: bool) -> KnowledgeGraph:
