@@ -300,13 +300,21 @@ def query_dataset(text: str, prefixes: Mapping[str, str]) -> Parsed | None:
 _POSITION = re.compile(r"^error at (\d+):(\d+): ")
 _DIGITS = re.compile(r"\['0'\s*\.\.=\s*'9'\]")
 _NAME_CHARACTERS = re.compile(r"\['A'\s*\.\.=\s*'Z'[^\]]*\]")
-_ANY_CHARACTER = re.compile(r"(?:, )?\[_\]")
+_ANY_CHARACTER = re.compile(r"\[_\], |(?:, )?\[_\]")  # first, or after another
 
 
 def _tidy_expectations(message: str) -> str:
     """pyoxigraph's expectations in words, on one line: its parser names character classes
     by their Unicode ranges (several lines of them for the letters a name may start with)
-    and any character as ``[_]``."""
+    and any character as ``[_]``, which says nothing and is left out.
+
+    >>> _tidy_expectations("error at 1:6: expected one of [_], '{'")
+    "error at 1:6: expected one of '{'"
+    >>> _tidy_expectations("error at 1:6: expected one of '{', [_], '('")
+    "error at 1:6: expected one of '{', '('"
+    >>> _tidy_expectations("error at 1:6: expected [_]")
+    'error at 1:6: expected more text'
+    """
     message = _NAME_CHARACTERS.sub("a letter", _DIGITS.sub("a digit", message))
     message = _ANY_CHARACTER.sub("", message)
     message = re.sub(r"expected(?: one of)?\s*$", "expected more text", message.rstrip())
