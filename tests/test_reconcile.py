@@ -231,6 +231,7 @@ def test_the_specs_valid_batches_are_parsed(refine: OpenRefine, example: Path) -
         ('{"q0": {"query": "Lavrov", "type": "Unicorn"}}', "unknown type 'Unicorn'"),
         ('{"q0": {"query": "Lavrov", "properties": [{"pid": "x"}]}}', "'pid' and 'v'"),
         ('{"q0": {"query": 42}}', "query must be a string"),
+        ("[" * 1500 + "]" * 1500, "nests arrays or objects too deeply"),  # 3 KB
     ],
 )
 def test_malformed_batches_are_400_naming_the_problem(

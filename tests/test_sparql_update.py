@@ -307,6 +307,34 @@ def test_graph_store_writes_only_the_asserted_graph(writable: Any) -> None:
     assert unknown_type.status_code == 415
 
 
+def test_rdf_xml_declaring_entities_is_refused_before_it_is_expanded(writable: Any) -> None:
+    """A few hundred bytes of nested XML entities would expand to a value of gigabytes
+    (past the body's size limit): an RDF/XML body declaring entities is a 400 naming them,
+    and nothing is written; RDF/XML without them is read."""
+    levels = "".join(f'<!ENTITY e{n} "{f"&e{n - 1};" * 10 if n else "x" * 10}">' for n in range(9))
+    subject = f"{PERSON}-entities"
+    rdf = (
+        f'<?xml version="1.0"?><!DOCTYPE rdf:RDF [{levels}]>'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        'xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#">'
+        f'<rdf:Description rdf:about="{subject}"><rdfs:label>{{}}</rdfs:label>'
+        "</rdf:Description></rdf:RDF>"
+    )
+    headers = {"Content-Type": "application/rdf+xml", **AUTH}
+    url = writable.url + "/rdf-graphs/service?default"
+    for encoding in ("utf-8", "utf-16"):
+        body = rdf.format("&e8;").encode(encoding)
+        assert len(body) < 2000
+        refused = httpx.post(url, content=body, headers=headers, timeout=60)
+        assert refused.status_code == 400, refused.text[:200]
+        assert refused.json()["code"] == "xml-entities" and "ENTITY" in refused.json()["detail"]
+    assert not ask(writable, f"ASK {{ <{subject}> ?p ?o }}")
+    plain = rdf.replace(f"<!DOCTYPE rdf:RDF [{levels}]>", "").format("plain")
+    added = httpx.post(url, content=plain.encode(), headers=headers, timeout=60)
+    assert added.status_code == 200 and added.json()["added"] == 1
+    assert ask(writable, f'ASK {{ <{subject}> rdfs:label "plain" }}')
+
+
 def test_a_slow_update_times_out_and_changes_nothing(writable: Any) -> None:
     before = version(writable)
     size = httpx.get(writable.url + "/health").json()["triples"]

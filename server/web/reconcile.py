@@ -92,6 +92,8 @@ def _json(text: str, what: str) -> Any:
         raise _bad(
             f"{what} is not JSON: {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
+    except RecursionError:  # the decoder's own bound on nesting (about a thousand levels)
+        raise _bad(f"{what} nests arrays or objects too deeply to read") from None
 
 
 def _string(value: Any, where: str) -> str:
