@@ -177,3 +177,21 @@ def test_tables_print_cells_as_plain_text() -> None:
     lines = text.splitlines()
     assert lines[2].split() == ["[bold]x[/bold]", ":smile:"]
     assert len(lines) == 4 and all(line == line.rstrip() for line in lines)
+
+
+@pytest.mark.parametrize("arguments", [["export", "-f", "ttl"], ["query", "ASK {}"], ["events"]])
+def test_a_closed_standard_output_is_one_line(arguments: list[str]) -> None:
+    """Started with standard output closed (``>&-``), a command says so in one line and
+    exits 1, where it printed a traceback at its first write."""
+    import subprocess
+    import sys
+
+    script = str(Path(sys.executable).with_name("karabakh-kg"))
+    done = subprocess.run(
+        ["bash", "-c", 'exec "$0" "$@" >&-', script, *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr == "error: standard output is closed: there is nowhere to write\n"

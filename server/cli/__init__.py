@@ -41,6 +41,9 @@ def __getattr__(name: str) -> Any:
 
 def main() -> None:
     """Entry point of the console script."""
+    if sys.stdout is None:  # started with it closed (``>&-``): fail now, not at a write
+        print("error: standard output is closed: there is nowhere to write", file=sys.stderr)
+        sys.exit(1)
     arguments = sys.argv[1:]
     if arguments[:1] == ["query"]:  # only then: the module imports the SPARQL reading (lark)
         from karabakh_kg.server.cli.query import fast_path
