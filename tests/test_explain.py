@@ -237,6 +237,36 @@ def test_explain_page_all_true(live_server) -> None:  # type: ignore[no-untyped-
     assert bad.status_code == 400 and "all must be true or false" in bad.json()["detail"]
 
 
+def test_explain_answers_as_a_page_or_json_as_asked(live_server) -> None:  # type: ignore[no-untyped-def]
+    """``/explain`` is a page or JSON, by ``format=`` (``html``, ``json``) then ``Accept``
+    (RFC 9110: a header admitting neither is a 406); an unknown ``format=`` or a header
+    that cannot be read is a 400, as on the resource pages."""
+    import httpx
+
+    query = {"s": ARM_AZE[0], "p": ARM_AZE[1], "o": f"<{ARM_AZE[2]}>"}
+    url = live_server.url + "/explain"
+
+    def ask(accept: str | None = None, **extra: str) -> httpx.Response:
+        headers = {} if accept is None else {"Accept": accept}
+        return httpx.get(url, params={**query, **extra}, headers=headers, timeout=30)
+
+    assert ask("application/json").headers["content-type"].startswith("application/json")
+    assert ask("text/html").headers["content-type"].startswith("text/html")
+    assert ask("*/*").headers["content-type"].startswith("text/html")
+    assert ask("text/html", format="json").json()["status"] in ("asserted", "derived")
+    assert ask("application/json", format="html").headers["content-type"].startswith("text/html")
+    for accept, extra, status, code in (
+        ("image/png", {}, 406, "not-acceptable"),
+        ("text/html;q=0, application/json;q=0", {}, 406, "not-acceptable"),
+        (";;;", {}, 400, "unknown-format"),
+        ("application/json", {"format": "x"}, 400, "unknown-format"),
+    ):
+        refused = ask(accept, **extra)
+        assert refused.status_code == status, (accept, extra, refused.text[:200])
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["code"] == code
+
+
 def test_blank_node_labels_do_not_depend_on_the_store_nor_on_the_order_asked() -> None:
     """The same list of 40 members (deeper than the 16 levels a label follows), stored
     with other blank node labels and in the reverse order, labelled by asking its nodes

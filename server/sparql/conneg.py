@@ -26,6 +26,7 @@ __all__ = [
     "accepts_html",
     "negotiate",
     "negotiate_page",
+    "page_or_json",
     "prefers_html",
 ]
 
@@ -166,6 +167,29 @@ def prefers_html(accept: str | None, others: Sequence[str], *, when_absent: bool
         match = mimeparse.best_match([*others, "text/html"], accept)
     except (mimeparse.MimeTypeParseException, ValueError, IndexError):
         return False
+    return match == "text/html"
+
+
+def page_or_json(accept: str | None, wanted: str | None) -> bool:
+    """Whether a view offered as a page and as JSON answers with the page: ``format=``
+    (``html`` or ``json``) first, then ``accept`` (HTML wins ties; none at all is the page).
+    :class:`NotAcceptable` when neither is wanted, :class:`MalformedAccept` for a header
+    that cannot be parsed, ``ValueError`` for another ``format=``."""
+    if wanted is not None:
+        name = wanted.strip().lower()
+        if name not in ("html", "json"):
+            raise ValueError(f"unknown format {wanted!r}; use one of: html, json")
+        return name == "html"
+    if not accept or not accept.strip():
+        return True
+    try:
+        match = mimeparse.best_match(["application/json", "text/html"], accept)
+    except (mimeparse.MimeTypeParseException, ValueError, IndexError):
+        raise MalformedAccept(f"cannot read the Accept header {accept!r}") from None
+    if not match:
+        raise NotAcceptable(
+            f"cannot produce any of {accept!r}; available: text/html, application/json"
+        )
     return match == "text/html"
 
 

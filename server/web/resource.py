@@ -539,6 +539,13 @@ def explain(
     as ``karabakh-kg explain`` takes them; ``o`` may be a literal in Turtle syntax, ``p``
     may be ``a``. ``all=true`` lists every one-step derivation, not only the recorded one.
     """
+    try:
+        as_page = conneg.page_or_json(
+            request.headers.get("accept"), request.query_params.get("format")
+        )
+    except ValueError as error:  # as the resource pages answer (NegotiationError)
+        refused = NegotiationError(406 if type(error) is conneg.NotAcceptable else 400, str(error))
+        return _error(request, refused.status, refused.code, refused.message, html=False)
     missing = [name for name, value in (("s", s), ("p", p), ("o", o)) if not value.strip()]
     if missing:
         return _error(
@@ -571,7 +578,7 @@ def explain(
             from karabakh_kg.server.web.engine_explain import explain_over_engine
 
             result, describer = explain_over_engine(
-                over_engine, s, p, o, all_derivations=every_derivation, page=_wants_html(request)
+                over_engine, s, p, o, all_derivations=every_derivation, page=as_page
             )
         else:
             triple = (
@@ -584,7 +591,7 @@ def explain(
         return _error(request, 400, "bad-term", f"cannot read the triple: {error}")
     data: dict[str, Any] = result.to_dict()
     status = 200 if result.holds else 404
-    if not _wants_html(request):
+    if not as_page:
         if not result.holds:
             return problem_response(
                 404,
