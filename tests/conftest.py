@@ -33,6 +33,21 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ["KARABAKH_KG_CACHE_DIR"] = before
 
 
+@pytest.fixture(autouse=True)
+def restored_environment() -> Iterator[None]:
+    """Each test ends with the environment it started with: the CLI's root options
+    (``--no-cache``, ``--cache-dir``) set variables for the rest of the process, and a test
+    that runs the CLI in this process would otherwise change what later tests in the same
+    worker read (monkeypatch restores only what it set itself)."""
+    import os
+
+    before = dict(os.environ)
+    yield
+    if os.environ != before:
+        os.environ.clear()
+        os.environ.update(before)
+
+
 @pytest.fixture(scope="session")
 def kg() -> KnowledgeGraph:
     """The curated graph, reasoned, loaded once per test session (treat as read-only)."""

@@ -331,7 +331,8 @@ def test_disabled_cache_keeps_nothing(
 
 
 def test_command_line_cache_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The root options set the variables for the command; monkeypatch puts them back.
+    # The root options set the variables for the command; conftest's restored_environment
+    # puts them back (monkeypatch would restore the "off" it saw at the second delenv).
     monkeypatch.delenv("KARABAKH_KG_CACHE_DIR", raising=False)
     monkeypatch.delenv(SWITCH_VARIABLE, raising=False)
     runner = CliRunner()
