@@ -195,3 +195,35 @@ def test_a_closed_standard_output_is_one_line(arguments: list[str]) -> None:
     )
     assert done.returncode == 1
     assert done.stderr == "error: standard output is closed: there is nowhere to write\n"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "problem"),
+    [
+        (["neighbours", "--k", "abc", "kg:lavrov"], "'abc' is not a valid int"),
+        (["query", "--nope", "ASK {}"], "No such option: --nope"),
+        (["--bogus", "version"], "No such option: --bogus"),
+        (["neighbours"], "Missing argument 'name'"),
+        (["nosuch"], "No such command 'nosuch'"),
+        (["link", "check", "--bad"], "No such option: --bad"),
+    ],
+)
+def test_a_usage_error_is_one_line_with_status_2(arguments: list[str], problem: str) -> None:
+    """An unknown option or command, a missing argument or a value its type refuses: one
+    ``error:`` line naming it and the command's help, exit 2 (not typer's usage text and
+    framed message). Run as a user runs it: the console script, in a terminal-less pipe."""
+    import subprocess
+    import sys
+
+    script = str(Path(sys.executable).with_name("karabakh-kg"))
+    done = subprocess.run([script, *arguments], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    line = one_line_error(done.returncode, done.stderr)
+    assert problem in line and "--help" in line
+    assert done.stdout == ""
+
+
+def test_no_arguments_still_print_the_help() -> None:
+    """``no_args_is_help`` is help, not an error line: the commands are listed."""
+    _, out, err = run("link")
+    assert "check" in out + err and "error:" not in out + err

@@ -22,6 +22,24 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 @contextmanager
+def one_line_usage_errors() -> Iterator[None]:
+    """Turn typer's usage errors (an unknown option, a missing argument, a value its type
+    refuses) into one ``error:`` line with the exit status they carry (2), instead of the
+    usage text and a framed message typer prints. The help that ``no_args_is_help`` prints
+    goes through whole: it is not an error."""
+    from typer.exceptions import TyperException  # the base of every error typer shows
+
+    try:
+        yield
+    except TyperException as error:
+        if type(error).__name__ == "NoArgsIsHelpError":  # private class; typer tests the name too
+            raise
+        context = getattr(error, "ctx", None)
+        hint = f" (see '{context.command_path} --help')" if context is not None else ""
+        fail(f"{error.format_message()}{hint}", getattr(error, "exit_code", 1))
+
+
+@contextmanager
 def unreadable_files() -> Iterator[None]:
     """Turn a file that cannot be read (missing, a folder, not permitted) into one line."""
     try:

@@ -18,6 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from karabakh_kg.server.cli import COMMANDS, MODULES
+from karabakh_kg.server.cli.errors import one_line_usage_errors
 
 
 class LazyCommands(TyperGroup):
@@ -57,6 +58,16 @@ class LazyCommands(TyperGroup):
     def list_commands(self, ctx: Any) -> list[str]:
         self._add_all()
         return super().list_commands(ctx)
+
+    # Usage errors: the root's options are read in make_context, every command's (and its
+    # group's) within invoke.
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        with one_line_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:
+        with one_line_usage_errors():
+            return super().invoke(ctx)
 
 
 app = typer.Typer(
