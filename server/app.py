@@ -50,7 +50,9 @@ def create_app(
     endpoint over this ``kg`` with these ``settings``, when the caller made it already (to
     start its workers while the application is built: ``serve``).
     """
-    from fastapi import FastAPI
+    from fastapi import Depends, FastAPI
+
+    from karabakh_kg.server.web.common import single_valued_parameters
 
     config = settings or Settings.from_env()
     if kg is None:
@@ -89,6 +91,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served from vendored copies by web/docs.py (works offline)
         redoc_url=None,
+        dependencies=[Depends(single_valued_parameters)],  # on every route it includes
     )
     app.state.kg = graph
     app.state.settings = config

@@ -105,6 +105,44 @@ def test_validation_errors_are_problems(base: str) -> None:
     assert any("radius" in error["location"] for error in body["errors"])
 
 
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/graph/neighbours?name=Lavrov&k=1&k=2", "k"),  # a declared parameter
+        ("/graph/path?from=Lavrov&to=Pashinyan&to=Aliyev", "to"),  # by its alias
+        ("/timeline?limit=5&limit=10", "limit"),
+        ("/export/graphml?focus=Lavrov&focus=Mnatsakanyan", "focus"),
+        ("/resource/sergei-lavrov?format=ttl&format=nt", "format"),  # read, not declared
+        ("/resource/sergei-lavrov?perspective=all&perspective=article", "perspective"),
+        ("/explain?s=kg:sergei-lavrov&p=a&o=kgo:Person&format=json&format=html", "format"),
+    ],
+)
+def test_a_parameter_taken_once_and_given_twice_is_refused(base: str, path: str, name: str) -> None:
+    """As the SPARQL endpoint refuses two ``query`` parameters, every route refuses a
+    parameter it reads once (where it took the last value and ignored the first)."""
+    body = problem(httpx.get(base + path), 400, "repeated-parameter")
+    assert repr(name) in body["detail"]
+
+
+def test_parameters_meant_to_repeat_still_repeat(base: str) -> None:
+    """Lists repeat (``nodes`` of an export, ``kind`` of the timeline); the SPARQL protocol's
+    dataset and SPARQLWrapper's doubled ``format`` too."""
+    nodes = httpx.get(base + "/export/graphml?nodes=kg:sergei-lavrov&nodes=kg:russia")
+    assert nodes.status_code == 200 and "sergei-lavrov" in nodes.text and "russia" in nodes.text
+    kinds = httpx.get(base + "/timeline?kind=kgo:Meeting&kind=kgo:PhoneCall&format=json")
+    assert kinds.status_code == 200, kinds.text
+    query = "/sparql?query=ASK%7B%7D&format=json&format=application/sparql-results%2Bjson"
+    assert httpx.get(base + query).json()["boolean"] is True
+
+
+def test_a_form_field_given_twice_is_refused(base: str) -> None:
+    batch = '{"q0": {"query": "Lavrov"}}'
+    response = httpx.post(base + "/reconcile", data={"queries": [batch, batch]})
+    assert "'queries'" in problem(response, 400, "repeated-parameter")["detail"]
+    once = httpx.post(base + "/reconcile", data={"queries": batch})
+    assert once.status_code == 200 and once.json()["q0"]["result"]
+
+
 @pytest.fixture(scope="module")
 def extended(kg: KnowledgeGraph) -> Any:
     """The application with two extra routes: one that fails, one that reads a form."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import types
+from collections.abc import Callable, Iterator, Mapping
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from starlette.requests import Request  # FastAPI's are these: the SPARQL routes import this
 from starlette.responses import Response  # module before FastAPI (server/deferred.py)
@@ -13,6 +14,7 @@ from karabakh_kg.server.problems import Problem
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
+    from fastapi.dependencies.models import Dependant
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -99,3 +101,78 @@ def not_modified(request: Request, etag: str, modified: float | None = None) -> 
 def not_modified_response(etag: str, headers: Mapping[str, str] | None = None) -> Response:
     """The ``304`` answer: no body, the ETag and the headers a 200 would carry."""
     return Response(status_code=304, headers={**(headers or {}), "ETag": etag})
+
+
+async def single_valued_parameters(request: Request) -> None:
+    """Refuse a parameter that a route takes once but the request gives twice (400
+    ``repeated-parameter``, as the SPARQL endpoint does), where FastAPI would silently take
+    the last value: ``/resource/x?format=ttl&format=nt``, two ``queries`` form fields.
+    Parameters declared as lists (``nodes``, ``kind``) repeat as they are meant to."""
+    from karabakh_kg.server.sparql.execute import single
+
+    query_names, form_names = _single_valued(request.scope.get("route"))
+    for name in query_names:
+        query_value(request, name)
+    if form_names:
+        form = await request.form()  # FastAPI has read it already: this is its copy
+        for name in form_names:
+            single({name: [str(value) for value in form.getlist(name)]}, name)
+
+
+def query_value(request: Request, name: str) -> str | None:
+    """The one value of the query parameter ``name`` (None when absent), for the routes that
+    read a parameter they do not declare; given twice, 400 ``repeated-parameter``."""
+    from karabakh_kg.server.sparql.execute import single
+
+    return single({name: request.query_params.getlist(name)}, name)
+
+
+def _single_valued(route: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The names of the query parameters and form fields ``route`` reads as one value,
+    found once and kept on the route (routes are not hashable)."""
+    kept = getattr(route, _SINGLE_VALUED, None)
+    if kept is None:
+        kept = _find_single_valued(getattr(route, "dependant", None))
+        if route is not None:
+            setattr(route, _SINGLE_VALUED, kept)
+    return kept
+
+
+_SINGLE_VALUED = "karabakh_kg_single_valued"
+
+
+def _find_single_valued(dependant: Dependant | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    from fastapi import params
+
+    query: set[str] = set()
+    form: set[str] = set()
+    for part in _dependants(dependant) if dependant is not None else ():
+        for field in part.query_params:
+            if not _takes_many(field.field_info.annotation):
+                query.add(field.alias)
+        for field in part.body_params:
+            if isinstance(field.field_info, params.Form) and not _takes_many(
+                field.field_info.annotation
+            ):
+                form.add(field.alias)
+    return tuple(sorted(query)), tuple(sorted(form))
+
+
+def _dependants(dependant: Dependant) -> Iterator[Dependant]:
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from _dependants(sub)
+
+
+def _takes_many(annotation: object) -> bool:
+    """Whether a parameter of this type is a list of values (``list[str] | None``).
+
+    >>> _takes_many(list[str] | None), _takes_many(str | None), _takes_many(int)
+    (True, False, False)
+    """
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return any(_takes_many(argument) for argument in get_args(annotation))
+    if origin is Annotated:
+        return _takes_many(get_args(annotation)[0])
+    return origin in (list, tuple, set, frozenset)

@@ -30,6 +30,7 @@ from karabakh_kg.server.web.common import (
     get_and_head,
     not_modified,
     not_modified_response,
+    query_value,
 )
 from karabakh_kg.server.web.resource_data import (
     KG,
@@ -96,7 +97,7 @@ def negotiate(request: Request, variants: list[Variant], explicit: Variant | Non
         return explicit
     by_key = {v.key: v for v in variants}
     rdf = tuple(f for f in formats.GRAPH_FORMATS if f.extension in by_key)
-    wanted = request.query_params.get("format")
+    wanted = query_value(request, "format")
     accept = request.headers.get("accept", "").strip()
     try:
         chosen = conneg.negotiate_page(rdf, accept, wanted, html=HTML in variants)
@@ -129,7 +130,7 @@ def _error(
 def _wants_html(request: Request) -> bool:
     """Whether an error or an explanation is shown as a page (else as JSON): ``format=html``,
     no Accept header, or one ranking HTML at least as high as JSON."""
-    if request.query_params.get("format", "").lower() == "html":
+    if (query_value(request, "format") or "").lower() == "html":
         return True
     return conneg.prefers_html(
         request.headers.get("accept"), ("application/json",), when_absent=True
@@ -185,7 +186,7 @@ def _says_who(request: Request, iri: str) -> dict[str, Any]:
     the whole graph; over an engine without a local copy, read from it in bounded queries
     (``says_who_over_engine``)."""
     kg = _kg(request)
-    name = request.query_params.get("perspective")
+    name = query_value(request, "perspective")
     from karabakh_kg.server.web.engine_graph import engine_graph
 
     over_engine = engine_graph(request)
@@ -357,7 +358,9 @@ def resource(request: Request, name: str) -> Response:
     describer = _describer(request)
     if not stem or len(stem) > MAX_NAME_LENGTH or not _is_iri(iri) or not describer.exists(iri):
         return _not_found(request, "resource", stem, iri, variant is HTML)
-    perspective = request.query_params.get("perspective", "all")
+    perspective = query_value(request, "perspective")
+    if perspective is None:
+        perspective = "all"
     base = f"/resource/{stem}"
     chosen = _chosen(request, variant, explicit, base, f"{stem}.{variant.key}.{perspective}")
     if isinstance(chosen, Response):
@@ -383,7 +386,7 @@ def resource(request: Request, name: str) -> Response:
             },
             headers=chosen.headers(alternates),
         )
-    include_inferred = request.query_params.get("infer", "true").lower() not in {"false", "0"}
+    include_inferred = (query_value(request, "infer") or "true").lower() not in {"false", "0"}
     return chosen.rdf(
         serialize(describer.resource_triples(iri, include_inferred=include_inferred), variant)
     )
@@ -540,9 +543,7 @@ def explain(
     may be ``a``. ``all=true`` lists every one-step derivation, not only the recorded one.
     """
     try:
-        as_page = conneg.page_or_json(
-            request.headers.get("accept"), request.query_params.get("format")
-        )
+        as_page = conneg.page_or_json(request.headers.get("accept"), query_value(request, "format"))
     except ValueError as error:  # as the resource pages answer (NegotiationError)
         refused = NegotiationError(406 if type(error) is conneg.NotAcceptable else 400, str(error))
         return _error(request, refused.status, refused.code, refused.message, html=False)
