@@ -42,9 +42,12 @@ def resolve_term(kg: KnowledgeGraph, text: str, *, predicate: bool = False) -> T
         return ox.NamedNode(RDF_TYPE)
     if text.startswith(('"', "'", "_:", "<")) or "://" in text:
         try:
-            return parse_term(text)
+            term = parse_term(text)
         except (SyntaxError, ValueError) as error:
             raise TermError(f"cannot read {text!r} as an RDF term: {error}") from None
+        if predicate and not isinstance(term, ox.NamedNode):
+            raise TermError(f"a predicate is an IRI, not {text!r}") from None
+        return term
     expanded = expand(text)
     if expanded is not None:
         return ox.NamedNode(expanded)

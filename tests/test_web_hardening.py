@@ -188,6 +188,13 @@ def test_explain_reads_curies_as_the_command_line_does(client: TestClient) -> No
         headers={"Accept": "application/json"},
     )
     assert _is_problem(unknown, 400)["code"] == "bad-term"
+    for predicate in ('"negotiated with"', "_:b0"):  # no predicate can be a literal or blank
+        refused = client.get(
+            "/explain",
+            params={"s": "kg:armenia", "p": predicate, "o": "kg:azerbaijan"},
+            headers={"Accept": "application/json"},
+        )
+        assert "a predicate is an IRI" in _is_problem(refused, 400)["detail"]
     absent = client.get(
         "/explain",
         params={"s": "kg:armenia", "p": "kgo:metWith", "o": "kg:moscow"},
