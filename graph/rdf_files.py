@@ -101,13 +101,13 @@ def _in_graph_and_own(quads: Iterator[ox.Quad], graph: ox.NamedNode) -> Iterator
 
 
 def check_file(path: Path) -> ox.RdfFormat:
-    """The RDF syntax of ``path``, once it is known to be a file with a known extension."""
+    """The RDF syntax of ``path``, once it is known to be a file (which is said first: a
+    missing ``/data`` is missing, whatever its name) with a known extension."""
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-    syntax = rdf_format(path)
     if not path.exists():
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
-    return syntax
+    return rdf_format(path)
 
 
 def load_files(

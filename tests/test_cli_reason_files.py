@@ -318,6 +318,8 @@ BAD_TURTLE = '@prefix : <http://example.org/> .\n:a :b :c .\n:a :b "never closed
     ("files", "arguments", "message"),
     [
         ({}, ["missing.ttl"], "missing file: missing.ttl"),
+        ({}, ["missing"], "missing file: missing"),  # missing before unnamed
+        ({"good.nt": ""}, ["good.nt", "--ontology", "nope"], "missing file: nope"),
         ({"folder.ttl/x": ""}, ["folder.ttl"], "folder.ttl is a folder"),
         ({"good.nt": "", "dir/x": ""}, ["good.nt", "--ontology", "dir"], "dir is a folder"),
         ({"good.nt": "", "dir/x": ""}, ["good.nt", "--output", "dir"], "--output dir is a folder"),
