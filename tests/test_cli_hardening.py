@@ -227,3 +227,34 @@ def test_no_arguments_still_print_the_help() -> None:
     """``no_args_is_help`` is help, not an error line: the commands are listed."""
     _, out, err = run("link")
     assert "check" in out + err and "error:" not in out + err
+
+
+LONG_NAME = "x" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["neighbours", LONG_NAME], "the name is 100000 characters long; at most 300"),
+        (["path", LONG_NAME, "Lavrov"], "the name is 100000 characters long; at most 300"),
+        (["export", "-f", "dot", "--focus", LONG_NAME], "the name is 100000 characters"),
+        (["explain", LONG_NAME, "a", "kgo:Person"], "the term is 100000 characters long"),
+        (["link", "suggest", LONG_NAME], "the name is 100000 characters long"),
+    ],
+)
+def test_a_name_past_the_servers_bound_is_refused_not_echoed(
+    arguments: list[str], message: str
+) -> None:
+    """A name longer than the server's bound (300 characters; 2 000 for a term of
+    ``explain``) is refused as the server refuses it, before any lookup, and the line does
+    not repeat it."""
+    code, out, err = run(*arguments)
+    line = one_line_error(code, err)
+    assert message in line and len(line) < 200
+    assert out == ""
+
+
+def test_a_usage_error_quoting_a_long_argument_is_cut_short() -> None:
+    code, _, err = run("neighbours", "Lavrov", LONG_NAME)
+    line = one_line_error(code, err)
+    assert "unexpected extra argument" in line and len(line) < 600

@@ -108,7 +108,7 @@ def test_validation_errors_are_problems(base: str) -> None:
 @pytest.mark.parametrize(
     ("path", "name"),
     [
-        ("/graph/neighbours?name=Lavrov&k=1&k=2", "k"),  # a declared parameter
+        ("/graph/neighbours?node=Lavrov&k=1&k=2", "k"),  # a declared parameter
         ("/graph/path?from=Lavrov&to=Pashinyan&to=Aliyev", "to"),  # by its alias
         ("/timeline?limit=5&limit=10", "limit"),
         ("/export/graphml?focus=Lavrov&focus=Mnatsakanyan", "focus"),

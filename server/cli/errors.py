@@ -21,6 +21,14 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def check_length(text: str, what: str, limit: int) -> str:
+    """``text`` unchanged, or a one-line exit when it is longer than ``limit`` characters,
+    the server's bound for the same input (neither looked up nor echoed back whole)."""
+    if len(text) > limit:
+        fail(f"the {what} is {len(text)} characters long; at most {limit} are read")
+    return text
+
+
 @contextmanager
 def one_line_usage_errors() -> Iterator[None]:
     """Turn typer's usage errors (an unknown option, a missing argument, a value its type
@@ -36,7 +44,14 @@ def one_line_usage_errors() -> Iterator[None]:
             raise
         context = getattr(error, "ctx", None)
         hint = f" (see '{context.command_path} --help')" if context is not None else ""
-        fail(f"{error.format_message()}{hint}", getattr(error, "exit_code", 1))
+        message = error.format_message()  # may quote a whole argument: cut it short
+        if len(message) > MAX_USAGE_MESSAGE:
+            message = message[:MAX_USAGE_MESSAGE] + "…"
+        fail(f"{message}{hint}", getattr(error, "exit_code", 1))
+
+
+MAX_USAGE_MESSAGE = 400
+"""Characters of a usage error's message printed (click quotes unexpected arguments whole)."""
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from karabakh_kg.graph import GraphFilter, KnowledgeGraph, lookup, traversal, wr
 from karabakh_kg.graph import export as exports
 from karabakh_kg.server.cli.data import DataDir, load_graph
 from karabakh_kg.server.cli.disputes import PerspectiveOption, in_perspective
-from karabakh_kg.server.cli.errors import fail
+from karabakh_kg.server.cli.errors import check_length, fail
 from karabakh_kg.server.cli.output import TableOrJson, render_table
 
 
@@ -136,8 +136,10 @@ def with_graph_input(command: Callable[..., None]) -> Callable[..., None]:
 
 
 def _resolve(kg: KnowledgeGraph, name: str) -> str:
+    from karabakh_kg.server.web.common import MAX_NAME_LENGTH
+
     try:
-        iri = lookup.resolve(kg, name)
+        iri = lookup.resolve(kg, check_length(name, "name", MAX_NAME_LENGTH))
     except lookup.EntityLookupError as error:
         fail(str(error))
     return iri

@@ -21,7 +21,7 @@ from karabakh_kg.graph import (
     load_graph,
     lookup,
 )
-from karabakh_kg.server.cli.errors import fail
+from karabakh_kg.server.cli.errors import check_length, fail
 
 link_app = typer.Typer(
     help="Links to Wikidata: check them, find candidates, confirm, enrich, export.",
@@ -85,8 +85,10 @@ def _load(data_dir: Path | None) -> KnowledgeGraph:
 
 def _resolve(kg: KnowledgeGraph, name: str) -> str:
     """An entity IRI from an IRI, CURIE, label, alternative label or Wikidata id."""
+    from karabakh_kg.server.web.common import MAX_NAME_LENGTH
+
     try:
-        iri = lookup.resolve(kg, name)
+        iri = lookup.resolve(kg, check_length(name, "name", MAX_NAME_LENGTH))
     except LookupError as error:
         fail(str(error).splitlines()[0] if str(error) else f"unknown entity: {name}")
     return iri

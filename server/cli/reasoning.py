@@ -31,7 +31,7 @@ from karabakh_kg.graph import (
 )
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server import terms
-from karabakh_kg.server.cli.errors import fail
+from karabakh_kg.server.cli.errors import check_length, fail
 from karabakh_kg.server.cli.rdf_files import (
     NoRulesOption,
     OntologyOption,
@@ -79,8 +79,12 @@ def _materialize(kg: KnowledgeGraph) -> reasoning.ReasoningReport:
 
 def resolve_term(kg: KnowledgeGraph, text: str, *, predicate: bool = False) -> Term:
     """The term a user typed (see :mod:`karabakh_kg.server.terms`), or a one-line exit."""
+    from karabakh_kg.server.web.common import MAX_TERM_LENGTH
+
     try:
-        return terms.resolve_term(kg, text, predicate=predicate)
+        return terms.resolve_term(
+            kg, check_length(text, "term", MAX_TERM_LENGTH), predicate=predicate
+        )
     except terms.TermError as error:
         fail(str(error))
 
