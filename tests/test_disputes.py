@@ -84,6 +84,19 @@ def test_a_denial_stands_against_the_reports(kg: KnowledgeGraph) -> None:
     assert {p.kind for p in d.positions} == {"claim", "evidence"}
 
 
+def test_the_geneva_meeting_planned_and_held_is_a_contradiction(kg: KnowledgeGraph) -> None:
+    d = _by_iri(kg)[KG + "dispute-geneva-meeting-status"]
+    said = _said(d)
+    assert set(said) == {KG + "seed-article"}  # the article's own voice, every position
+    quotes_said = [q for _, q in said[KG + "seed-article"]]
+    # line 35: "was scheduled to meet ... in Geneva on Thursday"; line 39: "There was no
+    # explanation for the results of the meeting in Geneva."
+    assert any("was scheduled to meet" in q for q in quotes_said)
+    assert any("results of the meeting in Geneva" in q for q in quotes_said)
+    assert (str(vocab.KGO) + "ArticleContradiction") in {k for k, _ in d.kinds}
+    assert KG + "geneva-meeting" in {iri for iri, _ in d.concerns}
+
+
 def test_what_each_side_claims_about_the_territory(kg: KnowledgeGraph) -> None:
     said = _said(_by_iri(kg)[KG + "dispute-who-holds-nagorno-karabakh"])
     # line 61: "Azerbaijanis claim that the region has historically been under their control",
