@@ -84,6 +84,41 @@ def test_a_denial_stands_against_the_reports(kg: KnowledgeGraph) -> None:
     assert {p.kind for p in d.positions} == {"claim", "evidence"}
 
 
+def test_a_disputed_figure_is_in_no_label_of_what_it_is_about(kg: KnowledgeGraph) -> None:
+    """A figure one position gives (13 soldiers dead in 2014, line 59, against the Armenian
+    Defence Ministry's 20) stays with its claim: the label of an event or entity the claim
+    is about, which every perspective shows, does not state it as fact."""
+    import re
+
+    checked = 0
+    for d in disputes(kg):
+        if str(vocab.KGO) + "ConflictingFigures" not in {k for k, _ in d.kinds}:
+            continue
+        for position in d.positions:
+            if position.quantity is None:
+                continue
+            rows = kg.store.query(
+                f"PREFIX kgo: <{vocab.KGO}> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+                f"SELECT ?label WHERE {{ GRAPH ?g {{ <{position.iri}> kgo:about ?thing }} "
+                "GRAPH ?h { ?thing rdfs:label ?label } "
+                "FILTER NOT EXISTS { GRAPH ?k { ?thing a kgo:Claim } } }",
+            )
+            # the figure as its quote gives it, with the word after it (or before it, at the
+            # end): "13 Azerbaijani", "20 soldiers", "to 376" ("20 years" is another figure)
+            stated = set()
+            for quote in position.quotes:
+                text = quote.text or ""
+                found = re.search(rf"\b{position.quantity}\s+\w+", text) or re.search(
+                    rf"\w+\s+{position.quantity}\b", text
+                )
+                assert found, (position.iri, quote.text)
+                stated.add(found.group(0))
+            for (label,) in rows:  # type: ignore[misc]
+                checked += 1
+                assert not any(words in label.value for words in stated), (d.iri, label)
+    assert checked >= 4
+
+
 def test_the_geneva_meeting_planned_and_held_is_a_contradiction(kg: KnowledgeGraph) -> None:
     d = _by_iri(kg)[KG + "dispute-geneva-meeting-status"]
     said = _said(d)
