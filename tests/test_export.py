@@ -125,7 +125,7 @@ def test_gexf_intervals_cover_a_month_or_a_year_not_a_day(
         node.get("id"): (node.get("start"), node.get("end"))
         for node in root.iterfind(".//x:nodes/x:node", ns)
     }
-    # Line 71: "the war with Georgia in August 2008" (kgo:startDate "2008-08"^^xsd:gYearMonth).
+    # Line 71: "the war with Georgia in August 2008" (kgo:date "2008-08"^^xsd:gYearMonth).
     assert spans[KG + "russia-georgia-war-2008"] == ("2008-08-01", "2008-08-31")
     # Line 53: "joined the Union of Soviet Socialist Republics in 1922" (an xsd:gYear).
     assert spans[KG + "soviet-accession-1922"] == ("1922-01-01", "1922-12-31")
@@ -263,10 +263,10 @@ def test_rdf_exports_keep_every_term_as_stored(
         rdflib.URIRef(KGO + "date"),
         rdflib.Literal("1991", datatype=rdflib.URIRef(XSD + "gYear")),
     ) in exported
-    # kgo:startDate "2008-08"^^xsd:gYearMonth (line 71: "in August 2008"), a month
+    # kgo:date "2008-08"^^xsd:gYearMonth (line 71: "in August 2008"), a month
     assert (
         rdflib.URIRef(KG + "russia-georgia-war-2008"),
-        rdflib.URIRef(KGO + "startDate"),
+        rdflib.URIRef(KGO + "date"),
         rdflib.Literal("2008-08", datatype=rdflib.URIRef(XSD + "gYearMonth")),
     ) in exported
     # graph/data/events-2020.trig: rdfs:label "Baku"@en (the tag kept)
