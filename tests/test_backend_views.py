@@ -180,6 +180,40 @@ def test_event_pages_read_from_the_store_are_the_whole_graphs(
     assert asked  # another page is read
 
 
+def test_the_maps_places_are_read_once_and_bounded_on_their_own(
+    reader: EngineGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every place the map lists is the same for every page of events: it is read once per
+    data version. Past its own bound, every map page answers 400 naming the places (asking
+    for fewer events would not help), without reading them again, and the event table's
+    pages, which list no place, are still answered."""
+    from karabakh_kg.server.web import engine_graph
+
+    every_place = f"BIND(<{vocab.KGO}Place> AS ?o)"  # the query listing every place
+    index = reader.event_index(reader.scope("all")[1], "test")
+    fresh = EngineGraph(reader.engine, reader.version, reader.ontology, outline=reader.outline)
+    asked: list[str] = []
+    monkeypatch.setattr(fresh, "engine", _Counting(reader.engine, asked))
+    fresh.events(index[:10], "the map", places=True)
+    fresh.events(index[10:20], "the map", places=True)
+    assert sum(every_place in query for query in asked) == 1
+    small = EngineGraph(reader.engine, reader.version, reader.ontology, outline=reader.outline)
+    monkeypatch.setattr(engine_graph, "PLACE_LAYER_QUADS", 50)
+    asked.clear()
+    monkeypatch.setattr(small, "engine", _Counting(reader.engine, asked))
+    with pytest.raises(Problem) as refused:
+        small.events(index[:1], "the map", places=True)
+    detail = refused.value.detail
+    assert refused.value.code == "too-large" and "every place" in detail and "50 quads" in detail
+    assert "limit=" not in detail
+    asked.clear()
+    with pytest.raises(Problem) as again:
+        small.events(index[1:2], "the map", places=True)  # another page: the same answer
+    assert again.value.detail == detail and not any(every_place in q for q in asked)
+    table = small.events(index[:1], "the event table")
+    assert [r.iri for r in events.event_records(table, "all") if r.iri == index[0]]
+
+
 class _Counting:
     """A store whose SELECTs are counted."""
 

@@ -119,6 +119,11 @@ units speak of, read by name alone; more answers 400 ``too-large``)."""
 EVENT_PAGE_QUADS = 200_000
 """Most quads one page of the event views reads from the engine (more answers 400
 ``too-large``, naming ``limit=``: ask for fewer events a page)."""
+PLACE_LAYER_QUADS = 200_000
+"""Most quads the map's layer of every place reads from the engine (every place and state,
+their names and points, and the descriptions of the gazetteer units those come from), read
+once per data version beside each page of events; more answers 400 ``too-large``, whatever
+the page."""
 KEPT_EVENT_PAGES = 4
 """Pages of the event views kept per data version, with their reasoners."""
 CAUSE_DEPTH = 8
@@ -410,6 +415,8 @@ class EngineGraph:
         self._event_indexes: dict[Scope, list[str]] = {}
         self._event_pages: list[tuple[tuple[tuple[str, ...], bool], KnowledgeGraph]] = []
         self._refused_pages: list[tuple[tuple[str, ...], bool]] = []
+        self._place_layer: list[ox.Quad] | Problem | None = None
+        """Every place, read once (:meth:`_places`), or the 400 its read met."""
         self._pages_reading = threading.Lock()
         self._perspectives_reading = threading.Lock()
         self._disputes: KnowledgeGraph | None = None
@@ -564,7 +571,8 @@ class EngineGraph:
 
     def events(self, page: list[str], what: str, places: bool = False) -> KnowledgeGraph:
         """What the graph-layer code of the event views reads of the events ``page``
-        (:meth:`_read_events`; with ``places``, also every place, as the map lists them),
+        (:meth:`_read_events`; with ``places``, also every place, as the map lists them,
+        read once per data version: :meth:`_places`),
         with a reasoner built over it (writing nothing, for its perspectives). The last
         :data:`KEPT_EVENT_PAGES` are kept for the data version, and as many found past
         their bound are answered 400 without reading them again; one is read at a time."""
@@ -576,8 +584,9 @@ class EngineGraph:
             found = self._kept_page(key, what)
             if found is not None:
                 return found
+            layer = self._places(what) if places else []  # its own bound and answer
             try:
-                kg = self._read_events(page, what, places)
+                kg = self._read_events(page, what, layer)
             except Problem as refused:
                 if refused.code != "too-large":
                     raise
@@ -595,7 +604,95 @@ class EngineGraph:
                 raise _page_too_large(what)
             return next((kg for kept, kg in self._event_pages if kept == key), None)
 
-    def _read_events(self, page: list[str], what: str, places: bool) -> KnowledgeGraph:
+    def _places(self, what: str) -> list[ox.Quad]:
+        """The map's layer: every place and state in the default graphs, with their names
+        and every point of the gazetteer's evidence and the descriptions of its units, at
+        most :data:`PLACE_LAYER_QUADS` quads, read once per data version (the same for every
+        page of events); past the bound, every map page answers the same 400."""
+        with self._whole_lock:
+            kept = self._place_layer
+        if isinstance(kept, Problem):
+            raise kept
+        if kept is not None:
+            return kept
+        quads: list[ox.Quad] = []
+
+        def budget() -> int:
+            return PLACE_LAYER_QUADS - len(quads)
+
+        try:
+            layer = self._select(
+                _TYPED.format(defaults=_DEFAULT_GRAPHS, type=RDF_TYPE, kgo=KGO, limit="@LIMIT@"),
+                budget(),
+                what,
+            )
+            quads.extend(layer)
+            drawn = self._geometries(None, budget(), what)
+            quads.extend(drawn)
+            every = _named(layer) | {
+                q.subject.value
+                for q in drawn
+                if q.predicate.value == _GEO + "hasGeometry" and isinstance(q.subject, ox.NamedNode)
+            }
+            quads.extend(self._naming(every, budget(), what))
+            units = {
+                q.graph_name.value
+                for q in quads
+                if isinstance(q.graph_name, ox.NamedNode) and is_evidence_graph(q.graph_name)
+            }
+            quads.extend(descriptions(self.engine, units, budget()))
+            if len(quads) > PLACE_LAYER_QUADS:
+                raise too_large(what, PLACE_LAYER_QUADS)
+        except Problem as refused:
+            if refused.code != "too-large":
+                raise
+            problem = Problem(
+                400,
+                "too-large",
+                f"{what} shows every place, and the places on the engine reach more than "
+                f"{PLACE_LAYER_QUADS} quads; list them with /sparql",
+                limit=PLACE_LAYER_QUADS,
+            )
+            with self._whole_lock:
+                self._place_layer = problem
+            raise problem from None
+        with self._whole_lock:
+            self._place_layer = quads
+        return quads
+
+    def _naming(
+        self, nodes: Iterable[str], budget: int, what: str, graphs: str | None = None
+    ) -> list[ox.Quad]:
+        """What the event views read of ``nodes``: their types and names, the places they
+        lie in and their countries (:data:`_NAMING_PREDICATES`), at most ``budget`` quads."""
+        found: list[ox.Quad] = []
+        for chunk in chunks(sorted(set(nodes)), FRONTIER_PER_QUERY):
+            query = _NAMING.format(
+                nodes=chunk,
+                predicates=_NAMING_PREDICATES,
+                graphs=graphs or _DEFAULT_GRAPHS,
+                limit="@LIMIT@",
+            )
+            found += self._select(query, budget - len(found), what)
+        return found
+
+    def _geometries(self, nodes: Iterable[str] | None, budget: int, what: str) -> list[ox.Quad]:
+        """The points of ``nodes`` (None: of every place) in the gazetteer's evidence, at
+        most ``budget`` quads."""
+        found: list[ox.Quad] = []
+        lists = [""] if nodes is None else list(chunks(sorted(set(nodes)), FRONTIER_PER_QUERY))
+        for chunk in lists:
+            query = _GEOMETRIES.format(
+                places=f"VALUES ?place {{ {chunk} }}" if chunk else "",
+                geo=_GEO,
+                wgs=_WGS,
+                graphs=EVERY_SOURCE.hop_filter(),
+                limit="@LIMIT@",
+            )
+            found += self._select(query, budget - len(found), what)
+        return found
+
+    def _read_events(self, page: list[str], what: str, layer: list[ox.Quad]) -> KnowledgeGraph:
         """In bounded queries, at most :data:`EVENT_PAGE_QUADS` quads: every quad of the
         events in the asserted, inferred and evidence graphs (every source's: the views
         choose their perspective in what was read, as over the whole graph), and of the
@@ -604,8 +701,8 @@ class EngineGraph:
         containing places and countries of every resource those name, of the places
         they lie in and of the claimants; the places' points (their geometries in the
         gazetteer's evidence); the descriptions of every evidence unit read and who each
-        unit of the publication is attributed to (the perspectives); the ontology. With
-        ``places``, also every place and state, with their names and points."""
+        unit of the publication is attributed to (the perspectives); the ontology; and
+        ``layer``, the map's places (:meth:`_places`, bounded on its own)."""
         quads: list[ox.Quad] = []
 
         def budget() -> int:
@@ -616,31 +713,8 @@ class EngineGraph:
             quads.extend(found)
             return found
 
-        def naming(nodes: Iterable[str], graphs: str | None = None) -> list[ox.Quad]:
-            found: list[ox.Quad] = []
-            for chunk in chunks(sorted(set(nodes)), FRONTIER_PER_QUERY):
-                query = _NAMING.format(
-                    nodes=chunk,
-                    predicates=_NAMING_PREDICATES,
-                    graphs=graphs or _DEFAULT_GRAPHS,
-                    limit="@LIMIT@",
-                )
-                found += self._select(query, budget() - len(found), what)
-            quads.extend(found)
-            return found
-
-        def geometries(nodes: Iterable[str] | None) -> list[ox.Quad]:
-            found: list[ox.Quad] = []
-            lists = [""] if nodes is None else list(chunks(sorted(set(nodes)), FRONTIER_PER_QUERY))
-            for chunk in lists:
-                query = _GEOMETRIES.format(
-                    places=f"VALUES ?place {{ {chunk} }}" if chunk else "",
-                    geo=_GEO,
-                    wgs=_WGS,
-                    graphs=EVERY_SOURCE.hop_filter(),
-                    limit="@LIMIT@",
-                )
-                found += self._select(query, budget() - len(found), what)
+        def naming(nodes: Iterable[str]) -> list[ox.Quad]:
+            found = self._naming(nodes, budget(), what)
             quads.extend(found)
             return found
 
@@ -693,22 +767,7 @@ class EngineGraph:
             and q.object == _PLACE
             and isinstance(q.subject, ox.NamedNode)
         }
-        geometries(typed_places)
-        if places:
-            layer = self._select(
-                _TYPED.format(defaults=_DEFAULT_GRAPHS, type=RDF_TYPE, kgo=KGO, limit="@LIMIT@"),
-                budget(),
-                what,
-            )
-            quads.extend(layer)
-            drawn = geometries(None)
-            every = _named(layer) | {
-                q.subject.value
-                for q in drawn
-                if q.predicate.value == _GEO + "hasGeometry" and isinstance(q.subject, ox.NamedNode)
-            }
-            naming(every - named)
-            named |= every
+        quads.extend(self._geometries(typed_places, budget(), what))
         units = {
             q.graph_name.value
             for q in quads
@@ -735,6 +794,7 @@ class EngineGraph:
             raise too_large(what, EVENT_PAGE_QUADS)
         store = ox.Store()
         store.extend(quads)
+        store.extend(layer)
         store.extend(self.ontology)
         kg = KnowledgeGraph(store=store, version=self.version)
         reasoning.attach(kg)  # over what was read, with its perspectives, writing nothing
