@@ -380,6 +380,20 @@ def _named(quads: Iterable[ox.Quad]) -> set[str]:
     }
 
 
+_REFUSED = object()
+"""What is kept of a read found past its bound: it is answered 400 again, not read again."""
+
+
+def _places_too_large(what: str) -> Problem:
+    return Problem(
+        400,
+        "too-large",
+        f"{what} shows every place, and the places on the engine reach more than "
+        f"{PLACE_LAYER_QUADS} quads; list them with /sparql",
+        limit=PLACE_LAYER_QUADS,
+    )
+
+
 def _page_too_large(what: str) -> Problem:
     return too_large(what, EVENT_PAGE_QUADS, "ask for fewer events (limit=)")
 
@@ -415,8 +429,8 @@ class EngineGraph:
         self._event_indexes: dict[Scope, list[str]] = {}
         self._event_pages: list[tuple[tuple[tuple[str, ...], bool], KnowledgeGraph]] = []
         self._refused_pages: list[tuple[tuple[str, ...], bool]] = []
-        self._place_layer: list[ox.Quad] | Problem | None = None
-        """Every place, read once (:meth:`_places`), or the 400 its read met."""
+        self._place_layer: list[ox.Quad] | object | None = None
+        """Every place, read once (:meth:`_places`), or ``_REFUSED`` past its bound."""
         self._pages_reading = threading.Lock()
         self._perspectives_reading = threading.Lock()
         self._disputes: KnowledgeGraph | None = None
@@ -611,9 +625,9 @@ class EngineGraph:
         page of events); past the bound, every map page answers the same 400."""
         with self._whole_lock:
             kept = self._place_layer
-        if isinstance(kept, Problem):
-            raise kept
-        if kept is not None:
+        if kept is _REFUSED:
+            raise _places_too_large(what)
+        if isinstance(kept, list):
             return kept
         quads: list[ox.Quad] = []
 
@@ -646,16 +660,9 @@ class EngineGraph:
         except Problem as refused:
             if refused.code != "too-large":
                 raise
-            problem = Problem(
-                400,
-                "too-large",
-                f"{what} shows every place, and the places on the engine reach more than "
-                f"{PLACE_LAYER_QUADS} quads; list them with /sparql",
-                limit=PLACE_LAYER_QUADS,
-            )
             with self._whole_lock:
-                self._place_layer = problem
-            raise problem from None
+                self._place_layer = _REFUSED
+            raise _places_too_large(what) from None
         with self._whole_lock:
             self._place_layer = quads
         return quads
