@@ -62,6 +62,10 @@ class RouterImportError(ImportError):
     """A router's module could not be imported (its name, and the error, in the message)."""
 
 
+class PagesUnavailable(RuntimeError):
+    """The routers could not be built; the message says why (:attr:`DeferredRouters.failure`)."""
+
+
 class DeferredRouters:
     """The routers ``build()`` imports, on a thread, included into ``app`` once (then
     ``after(app)``: the static files' mount, which must come after every route)."""
@@ -130,7 +134,9 @@ class DeferredRouters:
         self._built.wait()
         with self._lock:
             if self._error is not None:
-                raise self._error
+                # a new exception each time: raising the kept one again would add every
+                # request's frames to its traceback, and keep them
+                raise PagesUnavailable(self.failure or "") from self._error
             if not self.included:
                 for router in self._routers:
                     self._app.include_router(router)

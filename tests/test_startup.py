@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -743,6 +744,13 @@ def test_pages_that_cannot_be_imported_are_a_503_naming_the_failure(
         assert "No module named" in problem["detail"]
     again = client.get("/sparql", params={"query": "ASK { ?s ?p ?o }"})
     assert again.status_code == 200
+    # the failure is kept as it was raised: each request refused adds nothing to it (raising
+    # it again would add the request's frames to its traceback, and keep them)
+    failure = app.state.routers._error
+    frames = len(traceback.extract_tb(failure.__traceback__))
+    for _ in range(5):
+        assert client.get("/resource/sergei-lavrov").status_code == 503
+    assert len(traceback.extract_tb(failure.__traceback__)) == frames
 
 
 READINGS = (
