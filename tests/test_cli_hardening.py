@@ -258,3 +258,25 @@ def test_a_usage_error_quoting_a_long_argument_is_cut_short() -> None:
     code, _, err = run("neighbours", "Lavrov", LONG_NAME)
     line = one_line_error(code, err)
     assert "unexpected extra argument" in line and len(line) < 600
+
+
+@pytest.mark.parametrize("brackets", ["{}", "()"])
+def test_a_text_nested_past_the_limit_is_refused_not_a_crash(brackets: str) -> None:
+    """5 000 nested braces or parentheses (the engine's parser, which recurses, crashes on
+    them): refused with the server's depth limit in one line. In a process of its own, as
+    users run it: a crash must not take the test run with it."""
+    import subprocess
+    import sys
+
+    opening, closing = brackets
+    text = "ASK " + opening * 5000 + closing * 5000
+    script = str(Path(sys.executable).with_name("karabakh-kg"))
+    done = subprocess.run([script, "query", text], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, (done.returncode, done.stderr[-300:])
+    assert "deep; the limit is 200" in one_line_error(done.returncode, done.stderr)
+
+
+def test_an_update_given_to_query_is_named_as_the_server_names_it() -> None:
+    code, _, err = run("query", "INSERT DATA { <urn:a> <urn:b> <urn:c> }")
+    line = one_line_error(code, err)
+    assert "this is a SPARQL Update" in line and "malformed" not in line

@@ -275,12 +275,13 @@ def query(
     text = read_query(sparql, file)
     if not text.strip():
         fail("empty query")
-    try:  # fail fast on syntax before loading: results are lazy, nothing is evaluated
-        ox.Store().query(text, prefixes=dict(vocab.PREFIXES))
-    except SyntaxError as error:
-        fail(f"malformed query: {explain_syntax_error(str(error), text, vocab.PREFIXES)}")
-    except (OSError, ValueError, RuntimeError):
-        pass
+    if _openings(text) <= PRE_PARSE_OPENINGS:
+        try:  # fail fast on syntax before loading: results are lazy, nothing is evaluated
+            ox.Store().query(text, prefixes=dict(vocab.PREFIXES))
+        except SyntaxError as error:
+            _refuse_malformed(text, error)
+        except (OSError, ValueError, RuntimeError):
+            pass
     # A perspective is built in Python from the stored graphs: from memory, not from disk.
     kg = load(data_dir, reason=infer or perspective is not None, read_only=not perspective)
     if perspective is not None:  # the reasoner's perspectives, and the option's module
@@ -288,6 +289,28 @@ def query(
 
         kg = in_perspective(kg, perspective)
     run_query(kg, text, output, infer=infer, limits=limits)
+
+
+PRE_PARSE_OPENINGS = 200
+"""Most opening brackets a text may hold for :func:`query` to parse it in this process
+before loading the graph: an upper bound of its nesting, within what the engine's parser,
+which recurses, takes (5 000 nested braces crash it). A text with more is read first by
+the endpoint's reading, which refuses one nested deeper than the server's limit."""
+
+
+def _openings(text: str) -> int:
+    return sum(text.count(bracket) for bracket in ("(", "{", "[", "<<"))
+
+
+def _refuse_malformed(text: str, error: SyntaxError) -> None:
+    """One line for a text the engine cannot read as a query: the server's answer for an
+    update (which the engine reads as a malformed query), else where the syntax breaks."""
+    from karabakh_kg.server.sparql.execute import UPDATE_ON_QUERY_ENDPOINT
+    from karabakh_kg.server.sparql.inspect import inspect
+
+    if inspect(text).is_update:
+        fail(UPDATE_ON_QUERY_ENDPOINT)
+    fail(f"malformed query: {explain_syntax_error(str(error), text, vocab.PREFIXES)}")
 
 
 def fast_path(arguments: Sequence[str]) -> bool:

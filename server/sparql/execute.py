@@ -154,6 +154,13 @@ class Prepared:
     etag: str
 
 
+UPDATE_ON_QUERY_ENDPOINT = (
+    "this is a SPARQL Update; the query endpoint only answers queries (updates go to POST "
+    "/sparql/update, which is disabled unless the server enables it)"
+)
+"""The answer to an update sent where a query is read (``/sparql``, ``karabakh-kg query``)."""
+
+
 def single(params: Mapping[str, Sequence[str]], name: str) -> str | None:
     """The one value of ``name``; a repeated parameter is an error."""
     values = params.get(name) or []
@@ -412,13 +419,7 @@ class Endpoint:
         inspection = _inspect_cached(text) if len(text) <= CACHED_TEXT else inspect(text)
         self.check_depth(inspection)
         if inspection.is_update:
-            raise Problem(
-                400,
-                "update-on-query-endpoint",
-                "this is a SPARQL Update; the query endpoint only answers queries "
-                "(updates go to POST /sparql/update, which is disabled unless the server "
-                "enables it)",
-            )
+            raise Problem(400, "update-on-query-endpoint", UPDATE_ON_QUERY_ENDPOINT)
         include_inferred = parse_bool(params, "infer", "include-inferred")
         include_inferred = True if include_inferred is None else include_inferred
         include_wikidata = parse_bool(params, "wikidata", "include-wikidata")
