@@ -16,6 +16,7 @@ all look formats up here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import PurePath
@@ -163,3 +164,30 @@ def for_file(path: str | PathLike[str]) -> Format:
 def is_gzip(path: str | PathLike[str]) -> bool:
     """Whether a file's name says it is gzip-compressed."""
     return PurePath(path).suffix.lower() == GZIP_SUFFIX
+
+
+MAX_JSON_LD_DEPTH = 200
+"""Deepest nesting of objects and arrays read in JSON-LD. pyoxigraph's JSON-LD parser
+recurses: a few thousand levels (a 40 KB text) crash the process, so a deeper text is
+refused before it is parsed. Documents nest a few levels; SPARQL texts have the same bound."""
+
+_JSON_STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def json_nested_past(data: bytes, limit: int = MAX_JSON_LD_DEPTH) -> bool:
+    """Whether JSON ``data`` nests objects and arrays deeper than ``limit`` (brackets in
+    strings do not count). It reads the data once, as tokens, without recursion.
+
+    >>> json_nested_past(b'{"a": [[1, "]]]]"]]}', 3), json_nested_past(b'[[[[]]]]', 3)
+    (False, True)
+    """
+    depth = 0
+    for token in _JSON_STRUCTURE.finditer(data):
+        bracket = token.group()[0]
+        if bracket in b"{[":
+            depth += 1
+            if depth > limit:
+                return True
+        elif bracket in b"}]":
+            depth -= 1
+    return False

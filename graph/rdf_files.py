@@ -107,7 +107,16 @@ def check_file(path: Path) -> ox.RdfFormat:
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     if not path.exists():
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
-    return rdf_format(path)
+    syntax = rdf_format(path)
+    if syntax == ox.RdfFormat.JSON_LD:  # read whole once more: its parser would crash
+        with _reading(path) as where:
+            data = where["input"].read() if "input" in where else path.read_bytes()
+        if formats.json_nested_past(data):
+            raise DataError(
+                f"{path}: the JSON-LD nests objects and arrays more than "
+                f"{formats.MAX_JSON_LD_DEPTH} deep, which is not read; flatten it"
+            )
+    return syntax
 
 
 def load_files(

@@ -363,6 +363,17 @@ def test_bad_input_is_one_line_and_no_output(
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
+def test_json_ld_nested_past_the_limit_is_one_line_not_a_crash(tmp_path: Path) -> None:
+    """40 000 nested objects crashed the command in pyoxigraph's JSON-LD parser (exit 139,
+    nothing said); in a subprocess, as users run it (a crash would end this test run)."""
+    inner = '{"urn:p": ' * 40_000 + '"x"' + "}" * 40_000
+    (tmp_path / "deep.jsonld").write_text(f'{{"@id": "urn:a", "urn:p": {inner}}}')
+    done = reason("deep.jsonld", "--output", "out.nt", cwd=tmp_path)
+    assert done.returncode == 1, (done.returncode, done.stderr[-300:])
+    assert done.stderr.startswith("error: deep.jsonld: the JSON-LD nests objects and arrays")
+    assert done.stderr.count("\n") == 1 and not (tmp_path / "out.nt").exists()
+
+
 def test_a_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
     """In a subprocess, as users see it: one line on standard error, no traceback."""
     (tmp_path / "ok.ttl").write_text(DATA["ttl"], encoding="utf-8")

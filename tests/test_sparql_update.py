@@ -335,6 +335,27 @@ def test_rdf_xml_declaring_entities_is_refused_before_it_is_expanded(writable: A
     assert ask(writable, f'ASK {{ <{subject}> rdfs:label "plain" }}')
 
 
+def test_json_ld_nested_past_the_limit_is_refused_and_the_server_lives(writable: Any) -> None:
+    """40 000 nested objects (about 400 KB, under the body limit) crashed the server in
+    pyoxigraph's JSON-LD parser, which recurses: refused with 400 before parsing, naming
+    the bound, and the server goes on; a document nested a few levels is read."""
+    subject = f"{PERSON}-nested"
+    headers = {"Content-Type": "application/ld+json", **AUTH}
+    url = writable.url + "/rdf-graphs/service?default"
+
+    def nested(depth: int) -> bytes:
+        inner = '{"urn:p": ' * depth + '"x"' + "}" * depth
+        return f'{{"@id": "{subject}", "urn:p": {inner}}}'.encode()
+
+    refused = httpx.post(url, content=nested(40_000), headers=headers, timeout=60)
+    assert refused.status_code == 400, refused.text[:200]
+    assert refused.json()["code"] == "rdf-too-deep" and "200 deep" in refused.json()["detail"]
+    assert not ask(writable, f"ASK {{ <{subject}> ?p ?o }}")  # the server answers
+    added = httpx.post(url, content=nested(5), headers=headers, timeout=60)
+    assert added.status_code == 200, added.text[:200]
+    assert ask(writable, f"ASK {{ <{subject}> <urn:p> ?o }}")
+
+
 def test_a_slow_update_times_out_and_changes_nothing(writable: Any) -> None:
     before = version(writable)
     size = httpx.get(writable.url + "/health").json()["triples"]

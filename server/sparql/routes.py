@@ -33,6 +33,7 @@ from karabakh_kg.graph import (
     UpdateError,
     apply_change,
     contributions_graph,
+    formats,
 )
 from karabakh_kg.ontology import vocab
 from karabakh_kg.server.deferred import DeclaredRouter
@@ -463,6 +464,14 @@ async def read_body_graph(request: Request) -> list[ox.Triple]:
             "xml-entities",
             "the RDF/XML body declares XML entities (<!ENTITY>), which are refused: their "
             "expansion is not bounded by the body's size; write the values out",
+        )
+    if rdf_format == ox.RdfFormat.JSON_LD and formats.json_nested_past(body):
+        raise Problem(
+            400,
+            "rdf-too-deep",
+            f"the JSON-LD body nests objects and arrays more than {formats.MAX_JSON_LD_DEPTH} "
+            "deep, which is refused before parsing; flatten it",
+            limit=formats.MAX_JSON_LD_DEPTH,
         )
     try:
         quads = list(ox.parse(body, format=rdf_format))
