@@ -124,6 +124,27 @@ def test_a_parameter_taken_once_and_given_twice_is_refused(base: str, path: str,
     assert repr(name) in body["detail"]
 
 
+@pytest.mark.parametrize(
+    ("query", "offered", "not_offered"),
+    [
+        ("SELECT * {}", "application/sparql-results+json", "text/turtle"),
+        ("ASK {}", "application/sparql-results+xml", "application/n-triples"),
+        ("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 1", "text/turtle", "sparql-results"),
+    ],
+)
+def test_a_406_offers_the_formats_of_what_the_query_returns(
+    base: str, query: str, offered: str, not_offered: str
+) -> None:
+    """SPARQL 1.1 Protocol: results come in a results format, graphs in an RDF one; the
+    406 of a SELECT or ASK named the graph formats."""
+    response = httpx.get(base + "/sparql", params={"query": query}, headers={"Accept": "image/png"})
+    detail = problem(response, 406, "not-acceptable")["detail"]
+    assert offered in detail and not_offered not in detail
+    by_name = httpx.get(base + "/sparql", params={"query": query, "format": "bogus"})
+    detail = problem(by_name, 406, "not-acceptable")["detail"]
+    assert ("csv" in detail) != query.startswith("CONSTRUCT")
+
+
 def test_parameters_meant_to_repeat_still_repeat(base: str) -> None:
     """Lists repeat (``nodes`` of an export, ``kind`` of the timeline); the SPARQL protocol's
     dataset and SPARQLWrapper's doubled ``format`` too."""

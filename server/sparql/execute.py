@@ -71,21 +71,22 @@ def _inspect_cached(text: str) -> Inspection:
 @functools.lru_cache(maxsize=256)
 def _negotiated(
     accept: str | None, format_param: tuple[str, ...]
-) -> tuple[Format | None, Format | None, tuple[str, ...]]:
-    """(results format, graph format, why each was not acceptable) for a request's
-    ``Accept`` header and ``format=`` values, remembered: parsing every offered media type
-    against the header costs more than a cheap query."""
+) -> tuple[Format | None, Format | None, tuple[str, str]]:
+    """(results format, graph format, why each was not acceptable: the results format's
+    reason, then the graph format's, "" for one found) for a request's ``Accept`` header and
+    ``format=`` values, remembered: parsing every offered media type against the header
+    costs more than a cheap query."""
     results_format = graph_format = None
-    problems = []
+    results_problem = graph_problem = ""
     try:
         results_format = negotiate(RESULT_FORMATS, accept, format_param)
     except NotAcceptable as error:
-        problems.append(str(error))
+        results_problem = str(error)
     try:
         graph_format = negotiate(GRAPH_FORMATS, accept, format_param)
     except NotAcceptable as error:
-        problems.append(str(error))
-    return results_format, graph_format, tuple(problems)
+        graph_problem = str(error)
+    return results_format, graph_format, (results_problem, graph_problem)
 
 
 def prefixes_named(text: str) -> dict[str, str]:
@@ -430,7 +431,13 @@ class Endpoint:
         needed = graph_format if inspection.returns_graph else results_format
         known = inspection.form is not None
         if (known and needed is None) or (results_format is None and graph_format is None):
-            raise Problem(406, "not-acceptable", problems[-1] if known else problems[0])
+            # the formats of what the query returns (a form not read: the results formats)
+            results_problem, graph_problem = problems
+            raise Problem(
+                406,
+                "not-acceptable",
+                graph_problem if known and inspection.returns_graph else results_problem,
+            )
         default_uris = list(dataset_params.get("default-graph-uri") or [])
         named_uris = list(dataset_params.get("named-graph-uri") or [])
         check_graph_iris("default-graph-uri", default_uris)
