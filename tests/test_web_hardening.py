@@ -307,3 +307,19 @@ def test_every_page_of_the_navigation_bar_answers(client: TestClient) -> None:
     for link in links:
         page = client.get(link, headers={"Accept": "text/html"})
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+
+
+def test_requests_during_an_updates_reasoning_are_answered(kg: KnowledgeGraph) -> None:
+    """While an update's reasoning runs, the knowledge graph's store is a recording
+    stand-in that every other request reads through: /health counted it (``len``) and
+    answered 500. It answers as before, with the store's count."""
+    from karabakh_kg.graph.store.contributions import recording
+
+    real = kg.store
+    with TestClient(create_app(kg)) as fresh, recording(kg):
+        health = fresh.get("/health")
+        assert health.status_code == 200, health.text
+        assert health.json()["quads"] == len(real)
+        page = fresh.get("/resource/sergei-lavrov", headers={"Accept": "text/turtle"})
+        assert page.status_code == 200 and "Lavrov" in page.text
+    assert kg.store is real

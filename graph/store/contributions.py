@@ -160,6 +160,17 @@ class RecordingStore:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
+    # Python looks special methods up on the type, past __getattr__: while an update's
+    # reasoning runs, the other requests read the knowledge graph's store through this.
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def __iter__(self) -> Iterator[ox.Quad]:
+        return iter(self._store)
+
+    def __contains__(self, quad: object) -> bool:
+        return quad in self._store
+
     def add(self, quad: ox.Quad) -> None:
         self.extend([quad])
 
