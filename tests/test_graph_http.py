@@ -44,7 +44,20 @@ def test_lookup_resolves_names_and_404s_with_suggestions(client: TestClient) -> 
 def test_search_ranks_matches(client: TestClient) -> None:
     body = client.get("/graph/search", params={"q": "lavrov"}).json()
     assert body["results"][0]["label"] == "Sergei Lavrov"
-    assert client.get("/graph/search", params={"q": "x", "limit": 0}).status_code == 422
+    # out of range: 400 bad-parameter naming the bounds, as every /graph route answers
+    # (docs/traversal-and-exports.md), not FastAPI's 422
+    for limit in (0, 51):
+        refused = client.get("/graph/search", params={"q": "x", "limit": limit})
+        assert refused.status_code == 400 and refused.json()["code"] == "bad-parameter"
+        assert "between 1 and 50" in refused.json()["detail"]
+
+
+@pytest.mark.parametrize(("name", "value"), [("limit", -1), ("max_length", 0), ("limit", 101)])
+def test_path_bounds_hold_without_all_too(client: TestClient, name: str, value: int) -> None:
+    """A shortest path ignored ``limit`` and ``max_length`` out of range (200)."""
+    refused = client.get("/graph/path", params={"from": "Lavrov", "to": "Aliyev", name: value})
+    assert refused.status_code == 400 and refused.json()["code"] == "bad-parameter"
+    assert name in refused.json()["detail"]
 
 
 def test_neighbours_gives_edges_with_quotes_and_elements(client: TestClient) -> None:

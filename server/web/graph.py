@@ -297,6 +297,10 @@ def graph_lookup(
     return answer(run)
 
 
+MAX_SEARCH = 50
+"""Most results of ``/graph/search``."""
+
+
 @get_and_head(router, "/search", responses=ERROR_RESPONSES, summary="Entities whose names match")
 def graph_search(
     seen: Seen,
@@ -307,9 +311,10 @@ def graph_search(
             json_schema_extra=NAME_LIMIT,
         ),
     ],
-    limit: Annotated[int, Query(ge=1, le=50, description="Most results.")] = 10,
+    limit: Annotated[int, Query(description=f"Most results, 1 to {MAX_SEARCH}.")] = 10,
 ) -> Any:
     """Entities ranked by how well a name matches: exact, prefix, words, then close spellings."""
+    traverse(traversal.check_range, "limit", limit, 1, MAX_SEARCH)  # 400, as the others
     text = check_name(q, "search text")
     names = seen.kg if seen.engine is None else seen.engine.names(text, seen.reading)
     found = lookup.search(names, text, limit)
@@ -371,9 +376,11 @@ def graph_path(
     direction and quote. ``paths`` is empty when the entities are not connected."""
 
     def run() -> Any:
+        # both bounds checked with or without all=true: a value out of range is never ignored
+        traverse(traversal.check_range, "max_length", max_length, 1, traversal.MAX_PATH_LENGTH)
+        traverse(traversal.check_range, "limit", limit, 1, traversal.MAX_PATHS)
         a, b = seen.resolve(source), seen.resolve(target)
         if all_paths:
-            traverse(traversal.check_range, "max_length", max_length, 1, traversal.MAX_PATH_LENGTH)
             # every path of at most max_length edges lies within max_length // 2 hops of an end
             kg = seen.around([a, b], max_length // 2)
             graph = filters.project(kg)
