@@ -525,6 +525,11 @@ def test_the_explorer_page_over_the_engine_is_the_embedded_servers(
         return text[text.index("<main") : text.index("</main>")]
 
     assert body(over_engine.text) == body(local.text)
+    # an unknown perspective is refused as the routes the page would call refuse it (the
+    # page was drawn, and each of its requests then failed)
+    for server in (outline_server, live_server):
+        refused = httpx.get(server.url + "/explorer", params={"perspective": "nobody's"})
+        assert refused.status_code == 400 and refused.json()["code"] == "unknown-perspective"
 
 
 def test_perspective_queries_over_the_engine_are_the_embedded_servers(

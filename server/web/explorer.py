@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse
 
 from karabakh_kg.graph import KnowledgeGraph, hierarchy, perspectives
 from karabakh_kg.graph import export as exports
+from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web import pages
-from karabakh_kg.server.web.common import get_and_head
+from karabakh_kg.server.web.common import check_name, get_and_head
 from karabakh_kg.server.web.engine_graph import engine_graph
 
 router = APIRouter(tags=["explorer"])
@@ -30,12 +31,17 @@ def explorer(
     """Search entities, expand neighbours, filter, follow paths, download the view."""
     kg = request.app.state.kg
     engine = engine_graph(request)
-    if engine is None:
-        listed = perspectives.perspectives(kg).listed()
-    else:  # over an engine without a local copy: its ontology and perspectives, read there
-        kg = KnowledgeGraph(store=ox.Store(), version=engine.version)
-        kg.store.extend(engine.ontology)
-        listed = engine.perspective_list()[0].listed()
+    try:  # as the routes the page calls check it: an unknown one would fail each of them
+        if engine is None:
+            perspectives.resolve(kg, check_name(perspective, "perspective"))
+            listed = perspectives.perspectives(kg).listed()
+        else:  # over an engine without a local copy: its ontology and perspectives, read there
+            engine.scope(check_name(perspective, "perspective"))
+            kg = KnowledgeGraph(store=ox.Store(), version=engine.version)
+            kg.store.extend(engine.ontology)
+            listed = engine.perspective_list()[0].listed()
+    except perspectives.UnknownPerspective as error:
+        raise Problem(400, "unknown-perspective", str(error)) from None
     display = hierarchy(kg)  # categories and colours: the ontology's
     return pages.render(
         request,
