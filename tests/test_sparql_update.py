@@ -335,6 +335,23 @@ def test_rdf_xml_declaring_entities_is_refused_before_it_is_expanded(writable: A
     assert ask(writable, f'ASK {{ <{subject}> rdfs:label "plain" }}')
 
 
+def test_a_graph_store_body_in_another_charset_is_refused(writable: Any) -> None:
+    """N-Triples is UTF-8 (RDF 1.1 N-Triples, 1.2): a body declared ISO-8859-1 was read as
+    UTF-8 whatever it held, as /sparql refuses a charset it does not read."""
+    subject = f"{PERSON}-latin"
+    url = writable.url + "/rdf-graphs/service?default"
+    body = f'<{subject}> <http://www.w3.org/2000/01/rdf-schema#label> "café" .\n'
+    latin = {"Content-Type": "application/n-triples; charset=iso-8859-1", **AUTH}
+    refused = httpx.post(url, content=body.encode("iso-8859-1"), headers=latin)
+    assert refused.status_code == 415, refused.text[:200]
+    assert "charset=iso-8859-1" in refused.json()["detail"]
+    assert not ask(writable, f"ASK {{ <{subject}> ?p ?o }}")
+    plain = {"Content-Type": "application/n-triples; charset=UTF-8", **AUTH}
+    added = httpx.post(url, content=body.encode(), headers=plain)
+    assert added.status_code == 200, added.text[:200]
+    assert ask(writable, f'ASK {{ <{subject}> ?p "café" }}')
+
+
 def test_json_ld_nested_past_the_limit_is_refused_and_the_server_lives(writable: Any) -> None:
     """40 000 nested objects (about 400 KB, under the body limit) crashed the server in
     pyoxigraph's JSON-LD parser, which recurses: refused with 400 before parsing, naming

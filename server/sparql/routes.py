@@ -446,7 +446,7 @@ def _declares_entities(body: bytes) -> bool:
 
 
 async def read_body_graph(request: Request) -> list[ox.Triple]:
-    kind, _ = media_type(request)
+    kind, charset = media_type(request)
     try:
         rdf_format = ox.RdfFormat.from_media_type(kind) if kind else None
     except ValueError:
@@ -456,6 +456,15 @@ async def read_body_graph(request: Request) -> list[ox.Triple]:
             415,
             "unsupported-media-type",
             f"Content-Type {kind or '(none)'!r} is not an RDF format this server reads",
+        )
+    # Turtle, N-Triples, N-Quads, TriG and JSON-LD are UTF-8 by their specifications; an
+    # RDF/XML document names its own encoding
+    if rdf_format != ox.RdfFormat.RDF_XML and charset not in {"utf-8", "utf8"}:
+        raise Problem(
+            415,
+            "unsupported-media-type",
+            f"{kind} is UTF-8; charset={charset} is not accepted (send UTF-8, and say "
+            "charset=utf-8 or nothing)",
         )
     body = await request.body()
     if rdf_format == ox.RdfFormat.RDF_XML and _declares_entities(body):
