@@ -213,7 +213,8 @@ class Reconciler:
             except lookup.EntityLookupError:
                 exact = set()
             pool.extend(exact)
-            pool.extend(e.iri for e in lookup.search(self.kg, query.text, 50, fuzzy=True))
+            found = lookup.search(self.kg, query.text, max(50, query.limit), fuzzy=True)
+            pool.extend(e.iri for e in found)  # (enough for the limit, up to MAX_LIMIT)
         else:
             pool.extend(self._by_properties(query))
         scored: dict[str, Candidate] = {}

@@ -247,6 +247,15 @@ def test_malformed_batches_are_400_naming_the_problem(
         assert named in response.json()["detail"]
 
 
+def test_a_query_gets_up_to_its_limit_of_candidates(refine: OpenRefine) -> None:
+    """``limit`` goes up to 100 (docs/events.md): a text that many names contain gave 50
+    at most, the size of the pool scored."""
+    batch = {"q0": {"query": "a", "limit": 100}, "q1": {"query": "a", "limit": 7}}
+    answer = refine.http.post(refine.endpoint, data={"queries": json.dumps(batch)}).json()
+    assert 50 < len(answer["q0"]["result"]) <= 100
+    assert len(answer["q1"]["result"]) == 7
+
+
 def test_limits_batch_size_and_extension(refine: OpenRefine) -> None:
     batch = {f"q{i}": {"query": "Lavrov"} for i in range(refine.manifest["batchSize"] + 1)}
     response = refine.http.post(refine.endpoint, data={"queries": json.dumps(batch)})
