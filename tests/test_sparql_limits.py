@@ -82,6 +82,23 @@ def test_graph_answers_are_capped_by_bytes(kg: KnowledgeGraph, server_factory: A
     assert small.status_code == 200 and "Lavrov" in small.text
 
 
+@pytest.mark.parametrize(
+    ("settings", "code"),
+    [({"max_rows": 100}, "too-many-results"), ({"max_answer_bytes": 20_000}, "answer-too-large")],
+)
+def test_a_graph_store_read_past_a_cap_says_how_to_read_it(
+    kg: KnowledgeGraph, server_factory: Any, settings: dict[str, int], code: str
+) -> None:
+    """A Graph Store read takes no LIMIT or OFFSET: past a cap, the 422 says to page with a
+    SPARQL query instead (it said to add LIMIT and OFFSET, as to a query)."""
+    live = server_factory(kg, Settings(query_workers=1, **settings))
+    refused = httpx.get(live.url + "/rdf-graphs/service?default", timeout=60)
+    assert refused.status_code == 422 and refused.json()["code"] == code
+    detail = refused.json()["detail"]
+    assert "default graph" in detail and "CONSTRUCT" in detail and "/sparql" in detail
+    assert refused.json()["limit"] == next(iter(settings.values()))
+
+
 # -- fair admission ----------------------------------------------------------------------
 
 

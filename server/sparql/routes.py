@@ -424,6 +424,7 @@ async def graph_store_get(request: Request) -> Response:
         results_format=None,
         graph_format=fmt.name,
         max_rows=endpoint.settings.max_rows,
+        max_bytes=endpoint.settings.max_answer_bytes,  # the caps of a query, both
         prefixes=dict(vocab.PREFIXES),
     )
     digest = hashlib.sha256(f"{endpoint.kg.version}\0{graph}\0{fmt.name}".encode())
@@ -432,7 +433,21 @@ async def graph_store_get(request: Request) -> Response:
     if not_modified(request, etag, endpoint.kg.modified):
         return Response(status_code=304, headers=headers)
     prepared = Prepared(inspect(job.sparql), job, endpoint.settings.query_timeout, None, fmt, etag)
-    answer = await endpoint.execute(prepared, client_of(request))
+    try:
+        answer = await endpoint.execute(prepared, client_of(request))
+    except Problem as refused:
+        if refused.code not in {"too-many-results", "answer-too-large"}:
+            raise
+        # a Graph Store read has no LIMIT and OFFSET to page with: say what does
+        what = "graph" if graph is not None else "default graph"
+        raise Problem(
+            refused.status,
+            refused.code,
+            f"the {what} is larger than the server's limit of {refused.extensions.get('limit')} "
+            f"{'triples' if refused.code == 'too-many-results' else 'bytes'} for one answer; "
+            "read it in pages with SPARQL (CONSTRUCT … LIMIT and OFFSET at /sparql)",
+            limit=refused.extensions.get("limit"),
+        ) from None
     return Response(answer.body, media_type=fmt.content_type, headers=headers)
 
 
