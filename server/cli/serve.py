@@ -36,14 +36,18 @@ if TYPE_CHECKING:
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
+USAGE = 2
+"""The exit status of an option's value refused, as typer's usage errors exit."""
+
+
 def parse_port(text: str) -> int:
     """A TCP port number, or a one-line error."""
     try:
         port = int(text)
     except ValueError:
-        fail(f"--port must be a whole number between 1 and 65535, not {text!r}")
+        fail(f"--port must be a whole number between 1 and 65535, not {text!r}", USAGE)
     if not 1 <= port <= 65535:
-        fail(f"--port must be between 1 and 65535, not {port}")
+        fail(f"--port must be between 1 and 65535, not {port}", USAGE)
     return port
 
 
@@ -54,11 +58,11 @@ def parse_positive(option: str, text: str | None, kind: type = float) -> Any:
     try:
         value = kind(text)
     except ValueError:
-        fail(f"{option} must be a positive number, not {text!r}")
+        fail(f"{option} must be a positive number, not {text!r}", USAGE)
     if not math.isfinite(value):  # nan would pass every comparison, inf lift every limit
-        fail(f"{option} must be a finite number, not {text}")
+        fail(f"{option} must be a finite number, not {text}", USAGE)
     if value <= 0:
-        fail(f"{option} must be positive, not {text}")
+        fail(f"{option} must be positive, not {text}", USAGE)
     return value
 
 
@@ -307,7 +311,7 @@ def run(
     work of ``serve`` (:mod:`.serve_command`), with its options as typer gives them."""
     number = parse_port(port)
     if log_level.lower() not in LOG_LEVELS:
-        fail(f"--log-level must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
+        fail(f"--log-level must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}", USAGE)
     if data_dir is not None and not data_dir.is_dir():
         fail(f"data folder {data_dir} does not exist")
     overrides = settings_overrides(
