@@ -155,7 +155,8 @@ def query_command(
         OutputFormat | None,
         typer.Option(
             "--format",
-            help="SELECT/ASK: table, json, csv, tsv, xml; CONSTRUCT/DESCRIBE: turtle, nt.",
+            help="SELECT/ASK: table, json, csv, tsv, xml; CONSTRUCT/DESCRIBE: turtle, nt, "
+            "rdfxml, jsonld, trig, nquads.",
         ),
     ] = None,
     infer: Annotated[

@@ -43,13 +43,25 @@ class OutputFormat(StrEnum):
     xml = "xml"
     turtle = "turtle"
     nt = "nt"
+    rdfxml = "rdfxml"
+    jsonld = "jsonld"
+    trig = "trig"
+    nquads = "nquads"
 
 
 SOLUTION_FORMATS = {
     f: formats.results_syntax(f.value)
     for f in (OutputFormat.json, OutputFormat.csv, OutputFormat.tsv, OutputFormat.xml)
 }
-GRAPH_FORMATS = {f: formats.rdf_syntax(f.value) for f in (OutputFormat.turtle, OutputFormat.nt)}
+GRAPH_OUTPUT = (
+    OutputFormat.turtle,
+    OutputFormat.nt,
+    OutputFormat.rdfxml,
+    OutputFormat.jsonld,
+    OutputFormat.trig,
+    OutputFormat.nquads,
+)
+GRAPH_FORMATS = {f: formats.rdf_syntax(f.value) for f in GRAPH_OUTPUT}
 LIMIT_OPTIONS = {
     "timeout": "--timeout",
     "too-many-results": "--max-rows",
@@ -114,8 +126,7 @@ ACCEPT = {
     OutputFormat.csv: "text/csv",
     OutputFormat.tsv: "text/tab-separated-values",
     OutputFormat.xml: "application/sparql-results+xml",
-    OutputFormat.turtle: "text/turtle",
-    OutputFormat.nt: "application/n-triples",
+    **{f: formats.rdf_syntax(f.value).media_type for f in GRAPH_OUTPUT},
 }
 """What the query asks the endpoint's negotiation for, per ``--format``."""
 
