@@ -258,7 +258,7 @@ def test_explain_answers_as_a_page_or_json_as_asked(live_server) -> None:  # typ
     for accept, extra, status, code in (
         ("image/png", {}, 406, "not-acceptable"),
         ("text/html;q=0, application/json;q=0", {}, 406, "not-acceptable"),
-        (";;;", {}, 400, "unknown-format"),
+        (";;;", {}, 400, "malformed-accept"),
         ("application/json", {"format": "x"}, 400, "unknown-format"),
     ):
         refused = ask(accept, **extra)

@@ -145,6 +145,24 @@ def test_a_406_offers_the_formats_of_what_the_query_returns(
     assert ("csv" in detail) != query.startswith("CONSTRUCT")
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/sparql?query=ASK%7B%7D",
+        "/sparql",  # the service description
+        "/rdf-graphs/service?default",
+        "/resource/armenia",
+        "/ontology",
+        "/explain?s=kg:armenia&p=a&o=kgo:State",
+    ],
+)
+def test_a_malformed_accept_header_is_one_answer_on_every_route(base: str, path: str) -> None:
+    """``Accept: ;;;`` was a 406 on /sparql and the Graph Store and a 400 ``unknown-format``
+    (a name for a format parameter) on the pages."""
+    response = httpx.get(base + path, headers={"Accept": ";;;,,,"})
+    assert "Accept header" in problem(response, 400, "malformed-accept")["detail"]
+
+
 def test_parameters_meant_to_repeat_still_repeat(base: str) -> None:
     """Lists repeat (``nodes`` of an export, ``kind`` of the timeline); the SPARQL protocol's
     dataset and SPARQLWrapper's doubled ``format`` too."""

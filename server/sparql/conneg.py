@@ -28,6 +28,7 @@ __all__ = [
     "negotiate_page",
     "page_or_json",
     "prefers_html",
+    "refusal",
 ]
 
 
@@ -36,7 +37,18 @@ class NotAcceptable(ValueError):
 
 
 class MalformedAccept(NotAcceptable):
-    """An ``Accept`` header that cannot be parsed (a 400 where a page answers)."""
+    """An ``Accept`` header that cannot be parsed (a 400 on every route: :func:`refusal`)."""
+
+
+def refusal(error: ValueError) -> tuple[int, str]:
+    """The status and code every route answers a negotiation that failed with: 400
+    ``malformed-accept`` for a header that cannot be parsed, 406 ``not-acceptable`` when no
+    offered format is acceptable, 400 ``unknown-format`` for a ``format=`` naming none."""
+    if isinstance(error, MalformedAccept):
+        return 400, "malformed-accept"
+    if isinstance(error, NotAcceptable):
+        return 406, "not-acceptable"
+    return 400, "unknown-format"
 
 
 HTML_MEDIA = ("text/html", "application/xhtml+xml")
@@ -108,7 +120,7 @@ def negotiate(
     try:
         match = mimeparse.best_match(supported, header)
     except (mimeparse.MimeTypeParseException, ValueError, IndexError):
-        raise NotAcceptable(f"cannot parse the Accept header {header!r}") from None
+        raise MalformedAccept(f"cannot parse the Accept header {header!r}") from None
     if not match:
         raise NotAcceptable(
             f"none of the acceptable types ({header}) is offered; offered: {offered}"

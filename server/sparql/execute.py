@@ -32,8 +32,10 @@ from karabakh_kg.server.sparql.conneg import (
     GRAPH_FORMATS,
     RESULT_FORMATS,
     Format,
+    MalformedAccept,
     NotAcceptable,
     negotiate,
+    refusal,
 )
 from karabakh_kg.server.sparql.errors import failure_problem
 from karabakh_kg.server.sparql.guard import may_call_out
@@ -80,6 +82,8 @@ def _negotiated(
     results_problem = graph_problem = ""
     try:
         results_format = negotiate(RESULT_FORMATS, accept, format_param)
+    except MalformedAccept:
+        raise
     except NotAcceptable as error:
         results_problem = str(error)
     try:
@@ -427,7 +431,10 @@ class Endpoint:
         include_wikidata = True if include_wikidata is None else include_wikidata
         timeout = self._timeout(single(params, "timeout"))
         format_param = tuple(params.get("format") or ())  # may be repeated (SPARQLWrapper)
-        results_format, graph_format, problems = _negotiated(accept, format_param)
+        try:
+            results_format, graph_format, problems = _negotiated(accept, format_param)
+        except MalformedAccept as error:  # whatever the form: 400, as on every route
+            raise Problem(*refusal(error), str(error)) from None
         needed = graph_format if inspection.returns_graph else results_format
         known = inspection.form is not None
         if (known and needed is None) or (results_format is None and graph_format is None):

@@ -39,7 +39,13 @@ from karabakh_kg.ontology import vocab
 from karabakh_kg.server.deferred import DeclaredRouter
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.settings import PREFIX
-from karabakh_kg.server.sparql.conneg import GRAPH_FORMATS, NotAcceptable, accepts_html, negotiate
+from karabakh_kg.server.sparql.conneg import (
+    GRAPH_FORMATS,
+    NotAcceptable,
+    accepts_html,
+    negotiate,
+    refusal,
+)
 from karabakh_kg.server.sparql.description import describe
 from karabakh_kg.server.sparql.execute import Endpoint, Prepared, data_only, single
 from karabakh_kg.server.sparql.inspect import inspect
@@ -198,7 +204,7 @@ def service_description(request: Request, params: Params) -> Response:
     try:
         fmt = negotiate(GRAPH_FORMATS, accept, format_param)
     except NotAcceptable as error:
-        raise Problem(406, "not-acceptable", str(error)) from None
+        raise Problem(*refusal(error), str(error)) from None
     endpoint = endpoint_of(request)
     triples = describe(endpoint.kg, endpoint.settings, str(request.url_for("sparql_get")))
     return Response(
@@ -416,7 +422,7 @@ async def graph_store_get(request: Request) -> Response:
     try:
         fmt = negotiate(GRAPH_FORMATS, request.headers.get("accept"), params.get("format"))
     except NotAcceptable as error:
-        raise Problem(406, "not-acceptable", str(error)) from None
+        raise Problem(*refusal(error), str(error)) from None
     job = QueryJob(
         "CONSTRUCT WHERE { ?s ?p ?o }",
         default_graph=endpoint.default_graphs(True) if graph is None else [graph],

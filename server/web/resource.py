@@ -68,11 +68,17 @@ QUAD_VARIANTS = [
 class NegotiationError(Exception):
     """A request whose wanted format cannot be served (400 or 406)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
-        self.code = "not-acceptable" if status == 406 else "unknown-format"
+        self.code = code or ("not-acceptable" if status == 406 else "unknown-format")
+
+    @classmethod
+    def of(cls, error: ValueError) -> NegotiationError:
+        """The refusal of a failed negotiation, as every route answers it (conneg.refusal)."""
+        status, code = conneg.refusal(error)
+        return cls(status, str(error), code)
 
 
 def split_extension(name: str, variants: list[Variant]) -> tuple[str, Variant | None]:
@@ -102,7 +108,7 @@ def negotiate(request: Request, variants: list[Variant], explicit: Variant | Non
     try:
         chosen = conneg.negotiate_page(rdf, accept, wanted, html=HTML in variants)
     except conneg.MalformedAccept as error:
-        raise NegotiationError(400, str(error)) from None
+        raise NegotiationError.of(error) from None
     except conneg.NotAcceptable:
         if wanted is not None:
             message = f"unknown format {wanted!r}; use one of: {', '.join(by_key)}"
@@ -545,7 +551,7 @@ def explain(
     try:
         as_page = conneg.page_or_json(request.headers.get("accept"), query_value(request, "format"))
     except ValueError as error:  # as the resource pages answer (NegotiationError)
-        refused = NegotiationError(406 if type(error) is conneg.NotAcceptable else 400, str(error))
+        refused = NegotiationError.of(error)
         return _error(request, refused.status, refused.code, refused.message, html=False)
     missing = [name for name, value in (("s", s), ("p", p), ("o", o)) if not value.strip()]
     if missing:
