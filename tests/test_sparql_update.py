@@ -335,6 +335,30 @@ def test_rdf_xml_declaring_entities_is_refused_before_it_is_expanded(writable: A
     assert ask(writable, f'ASK {{ <{subject}> rdfs:label "plain" }}')
 
 
+@pytest.mark.parametrize("name", ["using-graph-uri", "using-named-graph-uri"])
+def test_the_protocols_update_dataset_is_refused_not_ignored(writable: Any, name: str) -> None:
+    """SPARQL 1.1 Protocol 2.2.3: ``using-graph-uri`` / ``using-named-graph-uri`` set the
+    dataset an update's WHERE reads. They were ignored (the update ran on another dataset
+    than asked): refused, naming the way that works, in the URL and in a form alike."""
+    subject = f"{PERSON}-using-{name}"
+    text = f"INSERT {{ <{subject}> a kgo:Person }} WHERE {{ }}"
+    in_url = httpx.post(
+        writable.url + "/sparql/update",
+        params={name: "https://w3id.org/karabakh-kg/graph/asserted"},
+        content=text.encode(),
+        headers={"Content-Type": "application/sparql-update", **AUTH},
+    )
+    assert in_url.status_code == 400 and name in in_url.json()["detail"]
+    assert "USING" in in_url.json()["detail"]
+    in_form = httpx.post(
+        writable.url + "/sparql/update",
+        data={"update": text, name: "https://w3id.org/karabakh-kg/graph/asserted"},
+        headers=AUTH,
+    )
+    assert in_form.status_code == 400 and name in in_form.json()["detail"]
+    assert not ask(writable, f"ASK {{ <{subject}> ?p ?o }}")
+
+
 def test_a_graph_store_body_in_another_charset_is_refused(writable: Any) -> None:
     """N-Triples is UTF-8 (RDF 1.1 N-Triples, 1.2): a body declared ISO-8859-1 was read as
     UTF-8 whatever it held, as /sparql refuses a charset it does not read."""

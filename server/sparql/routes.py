@@ -346,12 +346,17 @@ def _updater() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="karabakh-kg-updates")
 
 
+USING_PARAMETERS = ("using-graph-uri", "using-named-graph-uri")
+"""The SPARQL 1.1 Protocol's dataset parameters of an update (2.2.3)."""
+
+
 @router.post("/sparql/update", name="sparql_update")
 @router.post("/update", include_in_schema=False)
 async def sparql_update(request: Request) -> Response:
     """SPARQL 1.1 Update on the asserted graph (off by default; bearer token)."""
     contributor = require_writer(request)
     kind, charset = media_type(request)
+    form: Params = {}
     if kind == FORM:
         form = multi(await request.form())
         text = single(form, "update")
@@ -362,6 +367,14 @@ async def sparql_update(request: Request) -> Response:
             415,
             "unsupported-media-type",
             f"Content-Type {kind or '(none)'!r} is not accepted here; use {FORM} or {UPDATE_TYPE}",
+        )
+    given = [name for name in USING_PARAMETERS if name in request.query_params or name in form]
+    if given:  # the protocol's dataset of an update: not read, so refused, not ignored
+        raise Problem(
+            400,
+            "bad-parameter",
+            f"{' and '.join(given)} are not supported here: name the graphs in the update "
+            "itself (USING, USING NAMED, WITH)",
         )
     if not text or not text.strip():
         raise Problem(400, "missing-update", "no update: give one with 'update=' or the body")
