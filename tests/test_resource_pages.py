@@ -185,6 +185,28 @@ def test_q_values_decide(live_server: LiveServer, quoted_fact: dict[str, str]) -
     assert by_param.headers["content-type"].startswith("application/n-triples")
 
 
+def test_rdf_of_a_resource_is_given_in_the_perspective_asked(live_server: LiveServer) -> None:
+    """The page's perspective switch applies to its RDF too (it was ignored: every source's
+    triples). Line 27: Shusha and "Lacin" "in Nagorno-Karabakh" are Azar's words, so the
+    article's own voice does not place Lachin there; an unknown perspective and a bad
+    ``infer=`` are refused as /sparql refuses them."""
+    located = (
+        rdflib.URIRef(KG + "lachin"),
+        rdflib.URIRef(KGO + "locatedIn"),
+        rdflib.URIRef(KG + "nagorno-karabakh"),
+    )
+    every = rdflib.Graph().parse(data=_get(live_server, "/resource/lachin.nt").content, format="nt")
+    article = _get(live_server, "/resource/lachin.nt?perspective=article")
+    assert article.status_code == 200, article.text[:200]
+    in_article = rdflib.Graph().parse(data=article.content, format="nt")
+    assert located in every and located not in in_article
+    assert set(in_article) < set(every)
+    unknown = _get(live_server, "/resource/lachin.nt?perspective=nobody")
+    assert unknown.status_code == 400 and unknown.json()["code"] == "unknown-perspective"
+    bad = _get(live_server, "/resource/lachin.nt?infer=perhaps")
+    assert bad.status_code == 400 and "infer" in bad.json()["detail"]
+
+
 def test_asserted_only_rdf_leaves_derived_triples_out(
     live_server: LiveServer, derived_fact: tuple[str, str, str]
 ) -> None:

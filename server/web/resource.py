@@ -372,14 +372,17 @@ def resource(request: Request, name: str) -> Response:
     if isinstance(chosen, Response):
         return chosen
     alternates = _alternates(base, TRIPLE_VARIANTS)
-    if variant is HTML:
+    says: dict[str, Any] = {"perspective": "all"}
+    if variant is HTML or perspective != "all":  # RDF in a perspective too, as asked
         try:
             says = _says_who(request, iri)
         except LookupError as error:
-            return _error(request, 400, "unknown-perspective", str(error))
+            refused = str(error)
+            return _error(request, 400, "unknown-perspective", refused, html=variant is HTML)
         if says["perspective"] != "all":
             describer = Describer(says.pop("view_kg"))
         says.pop("view_kg", None)
+    if variant is HTML:
         view = describer.describe(iri)
         return pages.render(
             request,
@@ -392,7 +395,10 @@ def resource(request: Request, name: str) -> Response:
             },
             headers=chosen.headers(alternates),
         )
-    include_inferred = (query_value(request, "infer") or "true").lower() not in {"false", "0"}
+    from karabakh_kg.server.sparql.execute import parse_bool  # as /sparql reads infer=
+
+    infer = parse_bool({"infer": request.query_params.getlist("infer")}, "infer")
+    include_inferred = infer is not False
     return chosen.rdf(
         serialize(describer.resource_triples(iri, include_inferred=include_inferred), variant)
     )
