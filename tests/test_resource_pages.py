@@ -300,6 +300,13 @@ def test_ontology_html_and_rdf(live_server: LiveServer) -> None:
     redirect = httpx.get(live_server.url + "/ontology/Meeting", timeout=10)
     assert redirect.status_code == 303
     assert redirect.headers["location"] == "/ontology#Meeting"
+    # a term the ontology does not define was sent to a fragment that is not there
+    for term, status in (("NoSuchTerm", 404), ("%FF", 404), ("x" * 400, 414)):
+        refused = httpx.get(
+            f"{live_server.url}/ontology/{term}", headers={"Accept": "application/json"}
+        )
+        assert refused.status_code == status, (term, refused.text[:200])
+        assert refused.headers["content-type"].startswith("application/problem+json")
 
 
 # -- home and query pages ---------------------------------------------------------------------

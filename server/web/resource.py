@@ -450,8 +450,18 @@ def ontology_variant(request: Request, ext: str) -> Response:
 
 
 @router.api_route("/ontology/{term}", methods=["GET", "HEAD"], include_in_schema=False)
-def ontology_term(term: str) -> Response:
-    """``/ontology/Meeting`` → ``/ontology#Meeting`` (terms are fragments of one document)."""
+def ontology_term(request: Request, term: str) -> Response:
+    """``/ontology/Meeting`` → ``/ontology#Meeting`` (terms are fragments of one document);
+    a name the ontology does not define is a 404 (it was sent to a fragment that is not
+    there), one too long to look up a 414."""
+    iri = str(vocab.KGO) + term
+    known = len(term) <= MAX_NAME_LENGTH and _is_iri(iri)
+    if known:  # the ontology page's own reading (over an engine, its ontology graph)
+        source = _describer(request).ontology_source().store
+        node = ox.NamedNode(iri)
+        known = any(True for _ in source.quads_for_pattern(node, None, None, ONTOLOGY))
+    if not known:
+        return _not_found(request, "ontology term", term, iri, _wants_html(request))
     return RedirectResponse(f"/ontology#{term}", status_code=303)
 
 
