@@ -264,3 +264,6 @@ def test_limits_batch_size_and_extension(refine: OpenRefine) -> None:
     assert bad.status_code == 400 and "properties" in bad.json()["detail"]
     nothing = refine.http.post(refine.endpoint, data={})
     assert nothing.status_code == 400 and "queries" in nothing.json()["detail"]
+    # a JSON body is no form: its fields were read as missing (400 "needs a form field")
+    as_json = refine.http.post(refine.endpoint, json={"queries": {"q0": {"query": "Lavrov"}}})
+    assert as_json.status_code == 415 and "form" in as_json.json()["detail"]

@@ -256,6 +256,8 @@ def answer(request: Request, queries: str | None, extend: str | None) -> JSONRes
     return JSONResponse({"meta": meta, "rows": rows}, headers=CORS)
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+"""The bodies a reconciliation POST is read from."""
 QueriesQ = Annotated[str | None, Query(description="A reconciliation query batch (JSON).")]
 ExtendQ = Annotated[str | None, Query(description="A data extension query (JSON).")]
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -264,6 +266,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         + PAST_THE_BOUND
     },
     413: {"description": f"More than {MAX_BATCH} queries in one batch."},
+    415: {"description": "A POST whose body is not a form."},
 }
 
 
@@ -280,6 +283,15 @@ def reconcile_post(
     extend: Annotated[str | None, Form(description="A data extension query (JSON).")] = None,
 ) -> Any:
     """``queries=`` or ``extend=`` in an ``application/x-www-form-urlencoded`` body."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind and kind not in FORM_TYPES:  # a JSON body, say: its fields would be read as missing
+        raise Problem(
+            415,
+            "unsupported-media-type",
+            f"Content-Type {kind!r} is not read here; send the fields 'queries' "
+            "or 'extend' as a form (application/x-www-form-urlencoded), as OpenRefine does",
+            CORS,
+        )
     if queries is None and extend is None:
         raise _bad("a POST needs a form field 'queries' or 'extend'")
     return answer(request, queries, extend)
