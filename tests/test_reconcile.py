@@ -153,6 +153,26 @@ def test_suggest_services_validate(refine: OpenRefine) -> None:
     assert properties["result"][0]["id"] == "holdsPost"
 
 
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/suggest/entity", "prefix"),
+        ("/suggest/type", "prefix"),
+        ("/suggest/property", "prefix"),
+        ("/propose_properties", "type"),
+        ("/preview", "id"),
+    ],
+)
+def test_a_name_past_the_bound_is_a_414_as_everywhere(
+    refine: OpenRefine, path: str, name: str
+) -> None:
+    """Names over 300 characters are refused with 414 ``name-too-long`` on every route;
+    these answered FastAPI's 422."""
+    refused = refine.http.get(refine.endpoint + path, params={name: "x" * 400})
+    assert refused.status_code == 414 and refused.json()["code"] == "name-too-long"
+    assert refused.headers["access-control-allow-origin"] == "*"
+
+
 def test_preview_is_escaped_html_of_the_entity(refine: OpenRefine) -> None:
     url = refine.manifest["preview"]["url"].replace("{{id}}", "nikol-pashinyan")
     response = refine.http.get(url)

@@ -29,7 +29,7 @@ from karabakh_kg.graph import KnowledgeGraph, lookup
 from karabakh_kg.graph import reconcile as rc
 from karabakh_kg.server.problems import Problem
 from karabakh_kg.server.web import pages
-from karabakh_kg.server.web.common import MAX_NAME_LENGTH, get_and_head
+from karabakh_kg.server.web.common import MAX_NAME_LENGTH, check_name, get_and_head
 from karabakh_kg.server.web.engine_graph import PAST_THE_BOUND, engine_graph, whole_graph
 from karabakh_kg.server.web.resource_data import local_path
 
@@ -297,8 +297,20 @@ def reconcile_post(
     return answer(request, queries, extend)
 
 
-PrefixQ = Annotated[str, Query(description="What the user typed.", max_length=MAX_NAME_LENGTH)]
+NAME_LIMIT = {"maxLength": MAX_NAME_LENGTH}
+"""A name's bound, documented (refused past it with 414, as the other routes refuse it)."""
+PrefixQ = Annotated[str, Query(description="What the user typed.", json_schema_extra=NAME_LIMIT)]
 CursorQ = Annotated[int, Query(ge=0, le=10_000, description="Suggestions to skip.")]
+
+
+def _bounded(text: str | None, what: str) -> None:
+    """A name past the bound: 414 ``name-too-long`` as on every route (with CORS)."""
+    try:
+        check_name(text or "", what)
+    except Problem as refused:
+        raise Problem(
+            refused.status, refused.code, refused.detail, CORS, **refused.extensions
+        ) from None
 
 
 def _page(items: list[dict[str, Any]], cursor: int) -> JSONResponse:
@@ -308,6 +320,7 @@ def _page(items: list[dict[str, Any]], cursor: int) -> JSONResponse:
 @get_and_head(router, "/suggest/entity", summary="Suggest entities (auto-complete)")
 def suggest_entity(request: Request, prefix: PrefixQ = "", cursor: CursorQ = 0) -> JSONResponse:
     """Entities whose names start with or contain ``prefix``; an id finds its entity."""
+    _bounded(prefix, "prefix")
     kg = _graph(request, [prefix] if prefix else [])
     reconciler = rc.Reconciler(kg)
     found = lookup.search(kg, prefix, cursor + SUGGEST_PAGE, fuzzy=False) if prefix else []
@@ -328,22 +341,25 @@ def suggest_entity(request: Request, prefix: PrefixQ = "", cursor: CursorQ = 0) 
 @get_and_head(router, "/suggest/type", summary="Suggest types (auto-complete)")
 def suggest_type(request: Request, prefix: PrefixQ = "", cursor: CursorQ = 0) -> JSONResponse:
     """kgo: classes whose name or label matches ``prefix``."""
+    _bounded(prefix, "prefix")
     return _page(rc.type_suggestions(_schema(request), prefix), cursor)
 
 
 @get_and_head(router, "/suggest/property", summary="Suggest properties (auto-complete)")
 def suggest_property(request: Request, prefix: PrefixQ = "", cursor: CursorQ = 0) -> JSONResponse:
     """kgo: properties (and ``wikidata``) whose id or label matches ``prefix``."""
+    _bounded(prefix, "prefix")
     return _page(rc.property_suggestions(_schema(request), prefix), cursor)
 
 
 @get_and_head(router, "/propose_properties", summary="Properties to fetch for a type")
 def propose_properties(
     request: Request,
-    type: Annotated[str | None, Query(max_length=MAX_NAME_LENGTH)] = None,
+    type: Annotated[str | None, Query(json_schema_extra=NAME_LIMIT)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> JSONResponse:
     """The properties entities of ``type`` have, most used first."""
+    _bounded(type, "type")
     reconciler = rc.Reconciler(_graph(request))
     if type and rc.type_iri(type) not in reconciler.ontology.ancestors:
         raise _bad(f"unknown type {type!r} (see /reconcile/suggest/type)")
@@ -359,9 +375,10 @@ def propose_properties(
 @get_and_head(router, "/preview", response_class=HTMLResponse, summary="HTML preview of an entity")
 def preview(
     request: Request,
-    id: Annotated[str, Query(max_length=MAX_NAME_LENGTH)],
+    id: Annotated[str, Query(json_schema_extra=NAME_LIMIT)],
 ) -> HTMLResponse:
     """A small HTML page (for an iframe of 400 by 160 pixels) describing the entity."""
+    _bounded(id, "id")
     reconciler = rc.Reconciler(_graph(request, [], [id]))
     iri = rc.entity_iri(id)
     entity = reconciler.index.entities.get(iri)
