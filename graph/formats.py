@@ -171,15 +171,22 @@ MAX_JSON_LD_DEPTH = 200
 recurses: a few thousand levels (a 40 KB text) crash the process, so a deeper text is
 refused before it is parsed. Documents nest a few levels; SPARQL texts have the same bound."""
 
-_JSON_STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+_JSON_STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|[\[\]{}]', re.DOTALL)
+"""A string, or a bracket. A string left open runs to the end of the data (then its
+brackets are not counted): a pattern that could fail on one would try again from each
+later quote, so quadratic time on a run of escaped quotes; this one matches at every
+quote."""
 
 
 def json_nested_past(data: bytes, limit: int = MAX_JSON_LD_DEPTH) -> bool:
-    """Whether JSON ``data`` nests objects and arrays deeper than ``limit`` (brackets in
-    strings do not count). It reads the data once, as tokens, without recursion.
+    r"""Whether JSON ``data`` nests objects and arrays deeper than ``limit`` (brackets in
+    strings do not count). It reads the data once, as tokens, without recursion, in time
+    linear in its length whatever it holds.
 
     >>> json_nested_past(b'{"a": [[1, "]]]]"]]}', 3), json_nested_past(b'[[[[]]]]', 3)
     (False, True)
+    >>> json_nested_past(b'["\\"", [[[', 2), json_nested_past(b'"\\"' * 3 + b'\\', 1)
+    (True, False)
     """
     depth = 0
     for token in _JSON_STRUCTURE.finditer(data):

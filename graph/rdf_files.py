@@ -56,6 +56,7 @@ def load_file(
     the graphs are not held twice unless ``keep_graphs``).
     """
     syntax = check_file(path)
+    refuse_deep_json_ld(path, syntax)
     with _reading(path) as where:
         if not syntax.supports_datasets:
             store.load(**where, format=syntax, to_graph=graph)
@@ -73,6 +74,7 @@ def read_triples(path: Path) -> Iterator[ox.Quad]:
     errors of :func:`load_file`). Blank nodes are renamed apart per file, as
     :func:`load_file` stores them."""
     syntax = check_file(path)
+    refuse_deep_json_ld(path, syntax)
     with _reading(path) as where:
         yield from ox.parse(**where, format=syntax, rename_blank_nodes=True)
 
@@ -107,16 +109,23 @@ def check_file(path: Path) -> ox.RdfFormat:
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     if not path.exists():
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
-    syntax = rdf_format(path)
-    if syntax == ox.RdfFormat.JSON_LD:  # read whole once more: its parser would crash
-        with _reading(path) as where:
-            data = where["input"].read() if "input" in where else path.read_bytes()
-        if formats.json_nested_past(data):
-            raise DataError(
-                f"{path}: the JSON-LD nests objects and arrays more than "
-                f"{formats.MAX_JSON_LD_DEPTH} deep, which is not read; flatten it"
-            )
-    return syntax
+    return rdf_format(path)
+
+
+def refuse_deep_json_ld(path: Path, syntax: ox.RdfFormat) -> None:
+    """A :class:`DataError` for a JSON-LD file nested deeper than the parser takes (it
+    recurses and would crash the process: :data:`formats.MAX_JSON_LD_DEPTH`); called just
+    before the file is parsed, so it is read one more time, as a whole, and only if it is
+    JSON-LD."""
+    if syntax != ox.RdfFormat.JSON_LD:
+        return
+    with _reading(path) as where:
+        data = where["input"].read() if "input" in where else path.read_bytes()
+    if formats.json_nested_past(data):
+        raise DataError(
+            f"{path}: the JSON-LD nests objects and arrays more than "
+            f"{formats.MAX_JSON_LD_DEPTH} deep, which is not read; flatten it"
+        )
 
 
 def load_files(

@@ -310,3 +310,23 @@ def test_every_graph_format_the_server_offers_is_a_query_format() -> None:
         read[name] = {q.triple for q in ox.parse(done.stdout, format=syntax)}
     assert len(read["nt"]) > 5
     assert all(triples == read["nt"] for triples in read.values())
+
+
+def test_a_wikidata_file_nested_past_the_limit_is_one_line(tmp_path: Path) -> None:
+    """``serve --wikidata`` reads its file apart from the data files: 40 000 nested objects
+    crashed it (exit 139) in pyoxigraph's recursive JSON-LD parser."""
+    import subprocess
+    import sys
+
+    inner = '{"urn:p": ' * 40_000 + '"x"' + "}" * 40_000
+    (tmp_path / "deep.jsonld").write_text(f'{{"@id": "urn:a", "urn:p": {inner}}}')
+    script = str(Path(sys.executable).with_name("karabakh-kg"))
+    done = subprocess.run(
+        [script, "serve", "--port", "1", "--wikidata", "deep.jsonld"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, (done.returncode, done.stderr[-300:])
+    assert "nests objects and arrays more than 200 deep" in one_line_error(1, done.stderr)
