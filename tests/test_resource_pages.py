@@ -218,6 +218,12 @@ def test_asserted_only_rdf_leaves_derived_triples_out(
     )
     assert (s, p, o) in with_inferred
     assert (s, p, o) not in asserted
+    # two answers, two entity tags: one's tag must not revalidate the other (RFC 9110 8.8.3)
+    tag = _get(live_server, path).headers["etag"]
+    again = httpx.get(
+        live_server.url + path + "?infer=false", headers={"If-None-Match": tag}, timeout=10
+    )
+    assert again.status_code == 200 and again.headers["etag"] != tag
 
 
 def test_unacceptable_and_unknown_formats(

@@ -367,8 +367,13 @@ def resource(request: Request, name: str) -> Response:
     perspective = query_value(request, "perspective")
     if perspective is None:
         perspective = "all"
+    from karabakh_kg.server.sparql.execute import parse_bool  # as /sparql reads infer=
+
+    infer = parse_bool({"infer": request.query_params.getlist("infer")}, "infer")
+    include_inferred = infer is not False or variant is HTML  # (a page shows both kinds)
     base = f"/resource/{stem}"
-    chosen = _chosen(request, variant, explicit, base, f"{stem}.{variant.key}.{perspective}")
+    key = f"{stem}.{variant.key}.{perspective}" + ("" if include_inferred else ".asserted")
+    chosen = _chosen(request, variant, explicit, base, key)  # the ETag: one per answer
     if isinstance(chosen, Response):
         return chosen
     alternates = _alternates(base, TRIPLE_VARIANTS)
@@ -395,10 +400,6 @@ def resource(request: Request, name: str) -> Response:
             },
             headers=chosen.headers(alternates),
         )
-    from karabakh_kg.server.sparql.execute import parse_bool  # as /sparql reads infer=
-
-    infer = parse_bool({"infer": request.query_params.getlist("infer")}, "infer")
-    include_inferred = infer is not False
     return chosen.rdf(
         serialize(describer.resource_triples(iri, include_inferred=include_inferred), variant)
     )
