@@ -173,6 +173,14 @@ def test_a_name_past_the_bound_is_a_414_as_everywhere(
     assert refused.headers["access-control-allow-origin"] == "*"
 
 
+def test_a_parameter_given_twice_is_refused_with_cors_as_every_error(refine: OpenRefine) -> None:
+    """The app's check of repeated parameters runs before the service's handlers: its 400
+    came without the CORS header a browser client needs to read it."""
+    refused = refine.http.get(refine.endpoint + "/suggest/entity?prefix=a&prefix=b")
+    assert refused.status_code == 400 and refused.json()["code"] == "repeated-parameter"
+    assert refused.headers["access-control-allow-origin"] == "*"
+
+
 def test_preview_is_escaped_html_of_the_entity(refine: OpenRefine) -> None:
     url = refine.manifest["preview"]["url"].replace("{{id}}", "nikol-pashinyan")
     response = refine.http.get(url)

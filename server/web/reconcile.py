@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 
 from karabakh_kg.graph import KnowledgeGraph, lookup
 from karabakh_kg.graph import reconcile as rc
@@ -33,7 +34,28 @@ from karabakh_kg.server.web.common import MAX_NAME_LENGTH, check_name, get_and_h
 from karabakh_kg.server.web.engine_graph import PAST_THE_BOUND, engine_graph, whole_graph
 from karabakh_kg.server.web.resource_data import local_path
 
-router = APIRouter(prefix="/reconcile", tags=["reconciliation"])
+CORS = {"Access-Control-Allow-Origin": "*"}
+
+
+class _OpenToEveryOrigin(APIRoute):
+    """A route whose every problem document carries :data:`CORS`, those the app's own
+    dependencies raise before its handler runs too (a parameter given twice): OpenRefine
+    and other browser clients call the service from other origins, and read its errors."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def open_to_every_origin(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except Problem as refused:
+                refused.headers = {**CORS, **refused.headers}
+                raise
+
+        return open_to_every_origin
+
+
+router = APIRouter(prefix="/reconcile", tags=["reconciliation"], route_class=_OpenToEveryOrigin)
 
 MAX_BATCH = 50
 """Most queries in one batch (announced as ``batchSize``; more is a 413)."""
@@ -42,7 +64,6 @@ MAX_EXTEND_PROPERTIES = 20
 MAX_JSON_BYTES = 256 * 1024
 DEFAULT_LIMIT = 5
 SUGGEST_PAGE = 10
-CORS = {"Access-Control-Allow-Origin": "*"}
 QUERY_MEMBERS = {"query", "type", "limit", "properties", "type_strict"}
 
 
