@@ -290,6 +290,8 @@ def test_limits_batch_size_and_extension(refine: OpenRefine) -> None:
     assert response.status_code == 413
     bad = refine.http.post(refine.endpoint, data={"extend": '{"ids": ["x"]}'})
     assert bad.status_code == 400 and "properties" in bad.json()["detail"]
+    for refused in (response, bad):  # a browser client reads the service's errors too
+        assert refused.headers["access-control-allow-origin"] == "*"
     nothing = refine.http.post(refine.endpoint, data={})
     assert nothing.status_code == 400 and "queries" in nothing.json()["detail"]
     # a JSON body is no form: its fields were read as missing (400 "needs a form field")

@@ -95,7 +95,7 @@ def _schema(request: Request) -> KnowledgeGraph:
 
 
 def _bad(detail: str) -> Problem:
-    return Problem(400, "malformed-reconciliation-batch", detail, CORS)
+    return Problem(400, "malformed-reconciliation-batch", detail)
 
 
 def _json(text: str, what: str) -> Any:
@@ -104,7 +104,6 @@ def _json(text: str, what: str) -> Any:
             413,
             "body-too-large",
             f"{what} is over {MAX_JSON_BYTES} bytes",
-            CORS,
             limit=MAX_JSON_BYTES,
         )
     try:
@@ -147,7 +146,6 @@ def parse_batch(batch: Any, reconciler: rc.Reconciler) -> dict[str, rc.Query]:
             413,
             "batch-too-large",
             f"the batch has {len(batch)} queries; at most {MAX_BATCH} (batchSize)",
-            CORS,
             limit=MAX_BATCH,
         )
     known_props = rc.property_labels(reconciler.kg)
@@ -261,7 +259,6 @@ def answer(request: Request, queries: str | None, extend: str | None) -> JSONRes
             413,
             "batch-too-large",
             f"at most {MAX_EXTEND_IDS} ids and {MAX_EXTEND_PROPERTIES} properties per extension",
-            CORS,
         )
     ids = [_string(i, "extend: ids[]") for i in body["ids"]]
     known = rc.property_labels(schema)
@@ -311,7 +308,6 @@ def reconcile_post(
             "unsupported-media-type",
             f"Content-Type {kind!r} is not read here; send the fields 'queries' "
             "or 'extend' as a form (application/x-www-form-urlencoded), as OpenRefine does",
-            CORS,
         )
     if queries is None and extend is None:
         raise _bad("a POST needs a form field 'queries' or 'extend'")
@@ -325,13 +321,8 @@ CursorQ = Annotated[int, Query(ge=0, le=10_000, description="Suggestions to skip
 
 
 def _bounded(text: str | None, what: str) -> None:
-    """A name past the bound: 414 ``name-too-long`` as on every route (with CORS)."""
-    try:
-        check_name(text or "", what)
-    except Problem as refused:
-        raise Problem(
-            refused.status, refused.code, refused.detail, CORS, **refused.extensions
-        ) from None
+    """A name past the bound: 414 ``name-too-long`` as on every route."""
+    check_name(text or "", what)
 
 
 def _page(items: list[dict[str, Any]], cursor: int) -> JSONResponse:
@@ -404,7 +395,7 @@ def preview(
     iri = rc.entity_iri(id)
     entity = reconciler.index.entities.get(iri)
     if entity is None:
-        raise Problem(404, "unknown-entity", f"no entity has the id {id!r}", CORS)
+        raise Problem(404, "unknown-entity", f"no entity has the id {id!r}")
     values = reconciler.values(iri)
     posts = [reconciler.index.label(t.value) for t in values.get("holdsPost", [])]
     response = pages.render(
