@@ -119,12 +119,12 @@ def content_hash(files: Iterable[Path]) -> str:
 
 def parse_file(path: Path) -> list[ox.Quad]:
     """Parse one RDF file, raising :class:`DataError` that names the file and line."""
-    from karabakh_kg.graph.rdf_files import refuse_deep_json_ld  # (it imports this module)
+    from karabakh_kg.graph.formats import refuse_deep_json_ld
 
     syntax = ox.RdfFormat.from_extension(path.suffix[1:].lower())  # as the parser guesses
-    if syntax is not None:
-        refuse_deep_json_ld(path, syntax)
     try:
+        if syntax is not None:
+            refuse_deep_json_ld(path, syntax)
         return list(ox.parse(path=path))
     except SyntaxError as error:
         raise DataError(f"{path}: {error}") from None

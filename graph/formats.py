@@ -16,10 +16,11 @@ all look formats up here.
 
 from __future__ import annotations
 
+import gzip
 import re
 from dataclasses import dataclass, field
 from os import PathLike
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 import pyoxigraph as ox
 
@@ -198,3 +199,18 @@ def json_nested_past(data: bytes, limit: int = MAX_JSON_LD_DEPTH) -> bool:
         elif bracket in b"}]":
             depth -= 1
     return False
+
+
+def refuse_deep_json_ld(path: Path, syntax: ox.RdfFormat) -> None:
+    """A ValueError naming ``path`` when it is JSON-LD nested deeper than the parser takes
+    (it recurses and would crash the process: :data:`MAX_JSON_LD_DEPTH`); to be called
+    just before the file is parsed, which reads it one more time, whole (through gzip for
+    ``.gz``), and only if it is JSON-LD."""
+    if syntax != ox.RdfFormat.JSON_LD:
+        return
+    data = gzip.decompress(path.read_bytes()) if is_gzip(path) else path.read_bytes()
+    if json_nested_past(data):
+        raise ValueError(
+            f"{path}: the JSON-LD nests objects and arrays more than {MAX_JSON_LD_DEPTH} "
+            "deep, which is not read; flatten it"
+        )

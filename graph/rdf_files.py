@@ -56,7 +56,7 @@ def load_file(
     the graphs are not held twice unless ``keep_graphs``).
     """
     syntax = check_file(path)
-    refuse_deep_json_ld(path, syntax)
+    _refuse_deep_json_ld(path, syntax)
     with _reading(path) as where:
         if not syntax.supports_datasets:
             store.load(**where, format=syntax, to_graph=graph)
@@ -74,7 +74,7 @@ def read_triples(path: Path) -> Iterator[ox.Quad]:
     errors of :func:`load_file`). Blank nodes are renamed apart per file, as
     :func:`load_file` stores them."""
     syntax = check_file(path)
-    refuse_deep_json_ld(path, syntax)
+    _refuse_deep_json_ld(path, syntax)
     with _reading(path) as where:
         yield from ox.parse(**where, format=syntax, rename_blank_nodes=True)
 
@@ -112,20 +112,14 @@ def check_file(path: Path) -> ox.RdfFormat:
     return rdf_format(path)
 
 
-def refuse_deep_json_ld(path: Path, syntax: ox.RdfFormat) -> None:
-    """A :class:`DataError` for a JSON-LD file nested deeper than the parser takes (it
-    recurses and would crash the process: :data:`formats.MAX_JSON_LD_DEPTH`); called just
-    before the file is parsed, so it is read one more time, as a whole, and only if it is
-    JSON-LD."""
-    if syntax != ox.RdfFormat.JSON_LD:
-        return
-    with _reading(path) as where:
-        data = where["input"].read() if "input" in where else path.read_bytes()
-    if formats.json_nested_past(data):
-        raise DataError(
-            f"{path}: the JSON-LD nests objects and arrays more than "
-            f"{formats.MAX_JSON_LD_DEPTH} deep, which is not read; flatten it"
-        )
+def _refuse_deep_json_ld(path: Path, syntax: ox.RdfFormat) -> None:
+    """:func:`formats.refuse_deep_json_ld`, its refusal a :class:`DataError`; a file that
+    cannot be read or unzipped is worded as :func:`load_file` words it."""
+    with _reading(path):
+        try:
+            formats.refuse_deep_json_ld(path, syntax)
+        except ValueError as error:
+            raise DataError(str(error)) from None
 
 
 def load_files(
