@@ -122,9 +122,12 @@ def parse_file(path: Path) -> list[ox.Quad]:
     from karabakh_kg.graph.formats import refuse_deep_json_ld
 
     syntax = ox.RdfFormat.from_extension(path.suffix[1:].lower())  # as the parser guesses
-    try:
-        if syntax is not None:
+    if syntax is not None:
+        try:
             refuse_deep_json_ld(path, syntax)
+        except ValueError as error:  # (it names the file)
+            raise DataError(str(error)) from None
+    try:
         return list(ox.parse(path=path))
     except SyntaxError as error:
         raise DataError(f"{path}: {error}") from None
