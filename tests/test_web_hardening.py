@@ -316,7 +316,8 @@ def test_requests_during_an_updates_reasoning_are_answered(kg: KnowledgeGraph) -
     from karabakh_kg.graph.store.contributions import recording
 
     real = kg.store
-    with TestClient(create_app(kg)) as fresh, recording(kg):
+    fresh = TestClient(create_app(kg))  # no lifespan: no workers, so the store stays as it is
+    with recording(kg):
         health = fresh.get("/health")
         assert health.status_code == 200, health.text
         assert health.json()["quads"] == len(real)
